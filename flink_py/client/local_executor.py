@@ -1,0 +1,129 @@
+"""LocalExecutor: runs JobGraphs on a MiniCluster started for each job.
+
+This is the executor seam's local side: ``env.execute()`` in a plain ``python job.py`` hands
+its JobGraph here. A remote executor (the ``flink run`` client) offers the same methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Iterator, Optional
+
+from flink_py.common.job_execution_result import JobExecutionResult
+from flink_py.common.job_status import JobStatus
+from flink_py.errors import JobCancellationError, JobExecutionError
+from flink_py.graph.job_graph import JobGraph
+from flink_py.runtime.dispatcher.dispatcher import JobResult
+from flink_py.runtime.minicluster import MiniCluster
+
+
+def job_result_or_raise(result: JobResult) -> JobExecutionResult:
+    """The JobExecutionResult of a FINISHED job; a JobExecutionError for any other end."""
+    if result.status is JobStatus.FINISHED:
+        return JobExecutionResult(result.job_id, result.net_runtime_ms)
+    if result.status is JobStatus.CANCELED:
+        raise JobCancellationError(f"Job {result.job_name!r} ({result.job_id}) was cancelled.")
+    failure = result.failure
+    if failure is None:
+        raise JobExecutionError(
+            f"Job {result.job_name!r} ({result.job_id}) ended {result.status.name}.")
+    error = JobExecutionError(
+        f"Job execution failed: job {result.job_name!r} ({result.job_id}) "
+        f"{result.status.name} because task {failure.task_name} failed.\n"
+        f"{failure.error.traceback_text or failure.error.message}")
+    cause = failure.error.to_exception()
+    if cause is not None:
+        raise error from cause
+    raise error
+
+
+class LocalExecutor:
+    """Starts a MiniCluster per job, sized to the slots the job needs."""
+
+    def __init__(self, records_per_buffer: int = 1024,
+                 network_buffers_per_channel: int = 10) -> None:
+        self.records_per_buffer = records_per_buffer
+        self.network_buffers_per_channel = network_buffers_per_channel
+        self._clusters: Dict[str, MiniCluster] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job_graph: JobGraph) -> str:
+        cluster = MiniCluster(1, job_graph.slots_needed(), self.records_per_buffer,
+                              self.network_buffers_per_channel)
+        job_id = cluster.dispatcher.submit_job(job_graph)
+        with self._lock:
+            self._clusters[job_id] = cluster
+
+        def close_when_done() -> None:
+            cluster.dispatcher.job_master(job_id).wait_for_termination()
+            cluster.close()
+
+        threading.Thread(target=close_when_done, daemon=True,
+                         name=f"MiniCluster of {job_id}").start()
+        return job_id
+
+    def _cluster(self, job_id: str) -> MiniCluster:
+        with self._lock:
+            return self._clusters[job_id]
+
+    def job_status(self, job_id: str) -> JobStatus:
+        return self._cluster(job_id).dispatcher.request_job_status(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        self._cluster(job_id).dispatcher.cancel_job(job_id)
+
+    def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobExecutionResult:
+        cluster = self._cluster(job_id)
+        result = cluster.dispatcher.request_job_result(job_id, timeout_s)
+        cluster.close()
+        return job_result_or_raise(result)
+
+    def collect(self, job_id: str, collect_id: str) -> "CloseableIterator":
+        master = self._cluster(job_id).dispatcher.job_master(job_id)
+        return CloseableIterator(self, job_id, master.collect.buffer(collect_id),
+                                 lambda: master.is_terminal)
+
+
+class CloseableIterator:
+    """The records of ``execute_and_collect``; closing it early cancels the job."""
+
+    def __init__(self, executor: Any, job_id: str, buffer: Any, job_ended: Any) -> None:
+        self._executor = executor
+        self._job_id = job_id
+        self._buffer = buffer
+        self._job_ended = job_ended
+        self._current: Iterator[Any] = iter(())
+        self._done = False
+
+    def __iter__(self) -> "CloseableIterator":
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            for record in self._current:
+                return record
+            if self._done:
+                raise StopIteration
+            batch, ended = self._buffer.take(1.0)
+            if batch is not None:
+                self._current = iter(batch)
+            elif ended or self._job_ended():
+                self._done = True
+                # Raises the job's failure, if it failed.
+                self._executor.job_result(self._job_id)
+
+    def close(self) -> None:
+        if not self._done:
+            self._done = True
+            if not self._job_ended():
+                self._executor.cancel(self._job_id)
+            try:
+                self._executor.job_result(self._job_id)
+            except JobCancellationError:
+                pass  # we cancelled it ourselves
+
+    def __enter__(self) -> "CloseableIterator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

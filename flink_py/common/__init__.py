@@ -1,0 +1,18 @@
+"""Value types shared by the DataStream and Table APIs (``pyflink.common``)."""
+
+from flink_py.common.configuration import Configuration
+from flink_py.common.execution_config import ExecutionConfig
+from flink_py.common.job_client import JobClient
+from flink_py.common.job_execution_result import JobExecutionResult
+from flink_py.common.job_id import JobID
+from flink_py.common.job_status import JobStatus
+from flink_py.common.time import Duration, Instant, Time
+from flink_py.common.typeinfo import TypeInformation, Types
+from flink_py.common.types import Row, RowKind
+from flink_py.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
+
+__all__ = [
+    "Configuration", "Duration", "ExecutionConfig", "Instant", "JobClient",
+    "JobExecutionResult", "JobID", "JobStatus", "Row", "RowKind", "Time",
+    "TimestampAssigner", "TypeInformation", "Types", "WatermarkStrategy",
+]

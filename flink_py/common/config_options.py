@@ -1,0 +1,279 @@
+"""Every configuration option flink_py reads, declared once with Flink's key and default.
+
+Keys, types and defaults are Flink's (``CoreOptions``, ``PipelineOptions``,
+``ExecutionOptions``, ``JobManagerOptions``, ``RestOptions``, ``TaskManagerOptions``,
+``HeartbeatManagerOptions``, ``NettyShuffleEnvironmentOptions``, ``MetricOptions``), except
+where a comment says otherwise. Durations are read as integer milliseconds, memory sizes as
+integer bytes.
+
+Example::
+
+    >>> from flink_py.common.configuration import Configuration
+    >>> Configuration().set_string("execution.buffer-timeout", "5 ms").get(BUFFER_TIMEOUT)
+    5
+"""
+
+from __future__ import annotations
+
+from flink_py.common.configuration import ConfigOption, ConfigType
+
+__all__ = [
+    "ALL_OPTIONS",
+    "AUTO_GENERATE_UIDS",
+    "AUTO_WATERMARK_INTERVAL",
+    "BUFFER_TIMEOUT",
+    "BUFFER_TIMEOUT_ENABLED",
+    "CLOSURE_CLEANER_LEVEL",
+    "DEFAULT_PARALLELISM",
+    "FORCE_AVRO",
+    "FORCE_KRYO",
+    "GENERIC_TYPES",
+    "GLOBAL_JOB_PARAMETERS",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_TIMEOUT",
+    "JOB_MANAGER_RPC_ADDRESS",
+    "JOB_MANAGER_RPC_PORT",
+    "KRYO_DEFAULT_SERIALIZERS",
+    "KRYO_REGISTERED_CLASSES",
+    "LATENCY_INTERVAL",
+    "MAX_PARALLELISM",
+    "NETWORK_BUFFERS_PER_CHANNEL",
+    "NETWORK_EXTRA_BUFFERS_PER_GATE",
+    "NETWORK_RECORDS_PER_BUFFER",
+    "NUM_TASK_SLOTS",
+    "OBJECT_REUSE",
+    "OPERATOR_CHAINING",
+    "PIPELINE_NAME",
+    "POJO_REGISTERED_CLASSES",
+    "REST_ADDRESS",
+    "REST_BIND_ADDRESS",
+    "REST_BIND_PORT",
+    "REST_PORT",
+    "RUNTIME_MODE",
+    "SNAPSHOT_COMPRESSION",
+    "TASK_CANCELLATION_INTERVAL",
+    "TASK_CANCELLATION_TIMEOUT",
+    "TASK_MANAGER_HOST",
+    "option_for_key",
+]
+
+# ------------------------------------------------------------------------------ core / pipeline
+
+DEFAULT_PARALLELISM = ConfigOption(
+    "parallelism.default", ConfigType.INT, 1,
+    "Default parallelism for jobs.",
+)
+
+MAX_PARALLELISM = ConfigOption(
+    "pipeline.max-parallelism", ConfigType.INT, -1,
+    "The program-wide maximum parallelism used for operators which haven't specified one; "
+    "-1 means derived from the parallelism. It is the number of key groups of keyed state "
+    "and must be at most 32768.",
+)
+
+PIPELINE_NAME = ConfigOption(
+    "pipeline.name", ConfigType.STRING, None,
+    "The job name used for printing and logging.",
+)
+
+AUTO_WATERMARK_INTERVAL = ConfigOption(
+    "pipeline.auto-watermark-interval", ConfigType.DURATION, 200,
+    "The interval of the automatic watermark emission; 0 disables periodic watermarks.",
+)
+
+OPERATOR_CHAINING = ConfigOption(
+    "pipeline.operator-chaining.enabled", ConfigType.BOOLEAN, True,
+    "Operator chaining allows non-shuffle operations to be co-located in the same thread, "
+    "avoiding serialization and de-serialization.",
+    deprecated_keys=("pipeline.operator-chaining",),
+)
+
+OBJECT_REUSE = ConfigOption(
+    "pipeline.object-reuse", ConfigType.BOOLEAN, False,
+    "When enabled, records passed between chained operators are not copied.",
+)
+
+GLOBAL_JOB_PARAMETERS = ConfigOption(
+    "pipeline.global-job-parameters", ConfigType.MAP, None,
+    "A custom user configuration (string map) that operators can read.",
+)
+
+CLOSURE_CLEANER_LEVEL = ConfigOption(
+    "pipeline.closure-cleaner-level", ConfigType.ENUM, "RECURSIVE",
+    "Configures the mode in which the closure cleaner works (JVM only; no effect in "
+    "flink_py).",
+    choices=("NONE", "TOP_LEVEL", "RECURSIVE"),
+)
+
+AUTO_GENERATE_UIDS = ConfigOption(
+    "pipeline.auto-generate-uids", ConfigType.BOOLEAN, True,
+    "When disabled, every operator must be given a uid.",
+)
+
+GENERIC_TYPES = ConfigOption(
+    "pipeline.generic-types", ConfigType.BOOLEAN, True,
+    "Whether types that would go through Kryo are allowed (JVM only; no effect in flink_py).",
+)
+
+FORCE_KRYO = ConfigOption(
+    "pipeline.force-kryo", ConfigType.BOOLEAN, False,
+    "Forces Kryo for POJOs (JVM only; no effect in flink_py).",
+)
+
+FORCE_AVRO = ConfigOption(
+    "pipeline.force-avro", ConfigType.BOOLEAN, False,
+    "Forces Avro for POJOs (JVM only; no effect in flink_py).",
+)
+
+KRYO_DEFAULT_SERIALIZERS = ConfigOption(
+    "pipeline.default-kryo-serializers", ConfigType.LIST, None,
+    "Pairs of class and Kryo serializer class names (JVM only; no effect in flink_py).",
+)
+
+KRYO_REGISTERED_CLASSES = ConfigOption(
+    "pipeline.registered-kryo-types", ConfigType.LIST, None,
+    "Types registered with Kryo (JVM only; no effect in flink_py).",
+)
+
+POJO_REGISTERED_CLASSES = ConfigOption(
+    "pipeline.registered-pojo-types", ConfigType.LIST, None,
+    "Types registered as POJOs (JVM only; no effect in flink_py).",
+)
+
+# ------------------------------------------------------------------------------ execution
+
+RUNTIME_MODE = ConfigOption(
+    "execution.runtime-mode", ConfigType.ENUM, "STREAMING",
+    "Runtime execution mode of DataStream programs.",
+    choices=("STREAMING", "BATCH", "AUTOMATIC"),
+)
+
+BUFFER_TIMEOUT = ConfigOption(
+    # Flink 2's key; Flink 1.x used "execution.buffer-timeout", still accepted.
+    "execution.buffer-timeout.interval", ConfigType.DURATION, 100,
+    "The maximum time between flushes of the output buffers: a positive value flushes "
+    "periodically, 0 flushes after every record.",
+    deprecated_keys=("execution.buffer-timeout",),
+)
+
+BUFFER_TIMEOUT_ENABLED = ConfigOption(
+    "execution.buffer-timeout.enabled", ConfigType.BOOLEAN, True,
+    "If false, output buffers are flushed only when full; the buffer timeout has no effect.",
+)
+
+SNAPSHOT_COMPRESSION = ConfigOption(
+    "execution.checkpointing.snapshot-compression", ConfigType.BOOLEAN, False,
+    "Whether to compress state snapshot data.",
+)
+
+# ------------------------------------------------------------------------------ cluster
+
+NUM_TASK_SLOTS = ConfigOption(
+    "taskmanager.numberOfTaskSlots", ConfigType.INT, 1,
+    "The number of parallel operator or user function instances a TaskManager can run.",
+)
+
+JOB_MANAGER_RPC_ADDRESS = ConfigOption(
+    # Flink declares no default; its shipped config.yaml sets localhost, which we default to.
+    "jobmanager.rpc.address", ConfigType.STRING, "localhost",
+    "The address the JobManager is reachable at.",
+)
+
+JOB_MANAGER_RPC_PORT = ConfigOption(
+    "jobmanager.rpc.port", ConfigType.INT, 6123,
+    "The port the JobManager is reachable at.",
+)
+
+REST_ADDRESS = ConfigOption(
+    # Flink declares no default and falls back to jobmanager.rpc.address; so do we, and then
+    # to localhost as the shipped config.yaml sets.
+    "rest.address", ConfigType.STRING, "localhost",
+    "The address clients use to connect to the REST server.",
+    fallback_keys=("jobmanager.rpc.address",),
+)
+
+REST_PORT = ConfigOption(
+    "rest.port", ConfigType.INT, 8081,
+    "The port clients connect to, and the REST server binds to if rest.bind-port is unset.",
+)
+
+REST_BIND_ADDRESS = ConfigOption(
+    "rest.bind-address", ConfigType.STRING, None,
+    "The address the REST server binds to.",
+)
+
+REST_BIND_PORT = ConfigOption(
+    "rest.bind-port", ConfigType.STRING, None,
+    "The port or port range (e.g. '50100-50200') the REST server binds to; falls back to "
+    "rest.port.",
+    fallback_keys=("rest.port",),
+)
+
+TASK_MANAGER_HOST = ConfigOption(
+    "taskmanager.host", ConfigType.STRING, None,
+    "The external address of the TaskManager.",
+)
+
+HEARTBEAT_INTERVAL = ConfigOption(
+    "heartbeat.interval", ConfigType.DURATION, 10_000,
+    "Time interval between heartbeat requests from the sender to the receiver side.",
+)
+
+HEARTBEAT_TIMEOUT = ConfigOption(
+    "heartbeat.timeout", ConfigType.DURATION, 50_000,
+    "Timeout for requesting and receiving heartbeats for both sender and receiver sides.",
+)
+
+TASK_CANCELLATION_INTERVAL = ConfigOption(
+    "task.cancellation.interval", ConfigType.DURATION, 30_000,
+    "Time interval between two successive task cancellation attempts.",
+)
+
+TASK_CANCELLATION_TIMEOUT = ConfigOption(
+    "task.cancellation.timeout", ConfigType.DURATION, 180_000,
+    "Timeout after which a task cancellation times out and leads to a fatal TaskManager "
+    "error; 0 deactivates it.",
+)
+
+LATENCY_INTERVAL = ConfigOption(
+    "metrics.latency.interval", ConfigType.DURATION, 0,
+    "The interval at which sources emit latency markers; 0 or less disables them.",
+)
+
+# ------------------------------------------------------------------------------ network
+
+NETWORK_BUFFERS_PER_CHANNEL = ConfigOption(
+    "taskmanager.network.memory.buffers-per-channel", ConfigType.INT, 2,
+    "Number of exclusive network buffers for each outgoing/incoming channel in the "
+    "credit-based flow control model.",
+)
+
+NETWORK_EXTRA_BUFFERS_PER_GATE = ConfigOption(
+    "taskmanager.network.memory.floating-buffers-per-gate", ConfigType.INT, 8,
+    "Number of extra (floating) network buffers shared by the channels of a gate.",
+)
+
+NETWORK_RECORDS_PER_BUFFER = ConfigOption(
+    # flink_py only: our network buffers are record lists, not 32 KiB memory segments.
+    "taskmanager.network.records-per-buffer", ConfigType.INT, 1024,
+    "Records per network buffer (flink_py: buffers hold records, not bytes).",
+)
+
+#: Every option declared in this module.
+ALL_OPTIONS: tuple[ConfigOption, ...] = tuple(
+    value for value in list(globals().values()) if isinstance(value, ConfigOption)
+)
+
+_BY_KEY = {option.key: option for option in ALL_OPTIONS}
+_BY_KEY.update(
+    {old: option for option in ALL_OPTIONS for old in option.deprecated_keys}
+)
+
+
+def option_for_key(key: str) -> ConfigOption | None:
+    """The declared option with ``key`` as its key or a deprecated key, else ``None``.
+
+    >>> option_for_key("execution.buffer-timeout") is BUFFER_TIMEOUT
+    True
+    """
+    return _BY_KEY.get(key)

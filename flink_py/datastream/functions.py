@@ -1,0 +1,205 @@
+"""User function interfaces, as in ``pyflink.datastream.functions``.
+
+Every API method that takes one of these also takes a plain callable. Functions have the
+rich lifecycle ``open(runtime_context)`` / ``close()``. Process-style functions are
+generators: they ``yield`` outputs, and ``yield output_tag, value`` emits to a side output.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Dict, Iterable, Optional
+
+
+class RuntimeContext(abc.ABC):
+    """What a function can know about the parallel instance running it."""
+
+    @abc.abstractmethod
+    def get_task_name(self) -> str:
+        """The name of the task (the operator chain) this function runs in."""
+
+    @abc.abstractmethod
+    def get_number_of_parallel_subtasks(self) -> int:
+        """The parallelism of the operator."""
+
+    @abc.abstractmethod
+    def get_max_number_of_parallel_subtasks(self) -> int:
+        """The max parallelism (number of key groups) of the operator."""
+
+    @abc.abstractmethod
+    def get_index_of_this_subtask(self) -> int:
+        """The index of this parallel instance, from 0 to parallelism - 1."""
+
+    @abc.abstractmethod
+    def get_attempt_number(self) -> int:
+        """How many times this subtask was restarted before this attempt (0 at first)."""
+
+    @abc.abstractmethod
+    def get_task_name_with_subtasks(self) -> str:
+        """The task name followed by ``(index+1/parallelism)``, as Flink prints it."""
+
+    @abc.abstractmethod
+    def get_job_parameter(self, key: str, default_value: Optional[str] = None) -> Optional[str]:
+        """A global job parameter (``ExecutionConfig.set_global_job_parameters``)."""
+
+    def get_job_parameters(self) -> Dict[str, str]:
+        """All global job parameters."""
+        raise NotImplementedError
+
+
+class Function(abc.ABC):
+    """Base of all user functions: the rich lifecycle."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        """Called once per parallel instance before the first record."""
+
+    def close(self) -> None:
+        """Called once per parallel instance after the last record, or on cancellation."""
+
+
+class MapFunction(Function):
+    """One output per input: ``map(value) -> result``."""
+
+    @abc.abstractmethod
+    def map(self, value: Any) -> Any:
+        pass
+
+
+class FlatMapFunction(Function):
+    """Zero or more outputs per input: ``flat_map(value)`` returns or yields an iterable."""
+
+    @abc.abstractmethod
+    def flat_map(self, value: Any) -> Iterable[Any]:
+        pass
+
+
+class FilterFunction(Function):
+    """Keeps the records for which ``filter(value)`` is true."""
+
+    @abc.abstractmethod
+    def filter(self, value: Any) -> bool:
+        pass
+
+
+class ReduceFunction(Function):
+    """Combines two values of the same type: ``reduce(value1, value2)``."""
+
+    @abc.abstractmethod
+    def reduce(self, value1: Any, value2: Any) -> Any:
+        pass
+
+
+class KeySelector(Function):
+    """Extracts the key of a record: ``get_key(value)``."""
+
+    @abc.abstractmethod
+    def get_key(self, value: Any) -> Any:
+        pass
+
+
+class Partitioner(Function):
+    """Chooses the channel of a key for ``partition_custom``: ``partition(key, n)``."""
+
+    @abc.abstractmethod
+    def partition(self, key: Any, num_partitions: int) -> int:
+        pass
+
+
+class CoMapFunction(Function):
+    """A map over two connected streams: ``map1`` for the first, ``map2`` for the second."""
+
+    @abc.abstractmethod
+    def map1(self, value: Any) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def map2(self, value: Any) -> Any:
+        pass
+
+
+class CoFlatMapFunction(Function):
+    """A flat map over two connected streams: ``flat_map1`` and ``flat_map2`` yield outputs."""
+
+    @abc.abstractmethod
+    def flat_map1(self, value: Any) -> Iterable[Any]:
+        pass
+
+    @abc.abstractmethod
+    def flat_map2(self, value: Any) -> Iterable[Any]:
+        pass
+
+
+class ProcessFunction(Function):
+    """The most general one-input function: ``process_element(value, ctx)`` yields outputs.
+
+    ``yield output_tag, value`` sends ``value`` to the side output ``output_tag``.
+    """
+
+    class Context(abc.ABC):
+        """Information available while one element is processed."""
+
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            """The element's timestamp, or None if it has none."""
+
+        @abc.abstractmethod
+        def timer_service(self) -> Any:
+            """The timer service (current processing time and watermark)."""
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "ProcessFunction.Context") -> Iterable[Any]:
+        pass
+
+
+class SinkFunction(Function):
+    """Writes each record somewhere: ``invoke(value, context)``."""
+
+    class Context(abc.ABC):
+        """Information available while one record is written."""
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            pass
+
+    @abc.abstractmethod
+    def invoke(self, value: Any, context: "SinkFunction.Context") -> None:
+        pass
+
+
+class SourceFunction(Function):
+    """A source that pushes records: ``run(ctx)`` calls ``ctx.collect(record)``.
+
+    ``run`` returns when the input ends (a bounded source) or after ``cancel()`` was called;
+    ``cancel`` is called from another thread and must make ``run`` return promptly.
+    """
+
+    class SourceContext(abc.ABC):
+        """Emits records from a SourceFunction."""
+
+        @abc.abstractmethod
+        def collect(self, element: Any) -> None:
+            """Emits one record."""
+
+        @abc.abstractmethod
+        def collect_with_timestamp(self, element: Any, timestamp: int) -> None:
+            """Emits one record with an event timestamp (ms)."""
+
+        @abc.abstractmethod
+        def get_checkpoint_lock(self) -> Any:
+            """The lock to hold while changing state that checkpoints read."""
+
+    @abc.abstractmethod
+    def run(self, ctx: "SourceFunction.SourceContext") -> None:
+        pass
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        pass

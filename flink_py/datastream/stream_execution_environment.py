@@ -1,0 +1,296 @@
+"""``StreamExecutionEnvironment``, as in ``pyflink.datastream.stream_execution_environment``.
+
+The environment collects the transformations a program defines and, on ``execute()``, turns
+them into a StreamGraph and a JobGraph and hands that to its executor: a MiniCluster in this
+process for a plain ``python job.py``, or the cluster a ``flink run`` submits to.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable, Iterable, List, Optional
+
+from flink_py.common import config_options as options
+from flink_py.common.configuration import Configuration, GlobalConfiguration
+from flink_py.common.execution_config import ExecutionConfig
+from flink_py.common.job_client import JobClient
+from flink_py.common.job_execution_result import JobExecutionResult
+from flink_py.common.typeinfo import TypeInformation, Types
+from flink_py.common.watermark_strategy import WatermarkStrategy
+from flink_py.datastream.connectors.file_system import check_input_paths
+from flink_py.datastream.data_stream import DataStream, _check_type_info
+from flink_py.datastream.execution_mode import RuntimeExecutionMode
+from flink_py.datastream.functions import SourceFunction
+from flink_py.errors import InvalidProgramError
+from flink_py.graph.job_graph import JobGraph, StreamingJobGraphGenerator
+from flink_py.graph.stream_graph import StreamGraph, StreamGraphGenerator
+from flink_py.graph.transformations import SourceTransformation, Transformation
+from flink_py.runtime.operators import sources
+
+DEFAULT_JOB_NAME = "Flink Streaming Job"
+
+#: Set by ``flink run``: makes get_execution_environment() submit to a cluster.
+_context_executor_factory: Optional[Callable[[Configuration], Any]] = None
+
+
+class StreamExecutionEnvironment:
+    """The context in which a streaming program is defined and executed.
+
+    Example::
+
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.set_parallelism(2)
+        env.from_collection([1, 2, 3]).map(lambda x: x * 2).print()
+        env.execute("doubling")
+    """
+
+    def __init__(self, configuration: Optional[Configuration] = None,
+                 executor: Any = None) -> None:
+        self._configuration = configuration if configuration is not None else Configuration()
+        self._config = ExecutionConfig(self._configuration)
+        self._transformations: List[Transformation] = []
+        self._executor = executor
+
+    @staticmethod
+    def get_execution_environment(configuration: Optional[Configuration] = None
+                                  ) -> "StreamExecutionEnvironment":
+        """The environment of this context: local (a MiniCluster) in a plain Python run,
+        the cluster's when the program runs under ``flink run``.
+
+        :param configuration: settings that override ``$FLINK_CONF_DIR``'s configuration.
+        """
+        conf_dir = os.environ.get("FLINK_CONF_DIR")
+        base = (GlobalConfiguration.load_configuration(conf_dir) if conf_dir
+                else Configuration())
+        if configuration is not None:
+            base.add_all(configuration)
+        executor = _context_executor_factory(base) if _context_executor_factory else None
+        return StreamExecutionEnvironment(base, executor)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def get_config(self) -> ExecutionConfig:
+        """The ExecutionConfig (parallelism, watermark interval, job parameters, ...)."""
+        return self._config
+
+    def get_configuration(self) -> Configuration:
+        return self._configuration
+
+    def set_parallelism(self, parallelism: int) -> "StreamExecutionEnvironment":
+        """The default parallelism of operators that do not set their own."""
+        if isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1:
+            raise InvalidProgramError(f"parallelism must be a positive int, got {parallelism!r}")
+        self._config.set_parallelism(parallelism)
+        return self
+
+    def get_parallelism(self) -> int:
+        parallelism = self._config.get_parallelism()
+        return parallelism if parallelism > 0 else 1
+
+    def set_max_parallelism(self, max_parallelism: int) -> "StreamExecutionEnvironment":
+        """The number of key groups: the upper limit of rescaling keyed state."""
+        self._config.set_max_parallelism(max_parallelism)
+        return self
+
+    def get_max_parallelism(self) -> int:
+        return self._config.get_max_parallelism()
+
+    def set_runtime_mode(self, execution_mode: RuntimeExecutionMode
+                         ) -> "StreamExecutionEnvironment":
+        """STREAMING (incremental results), BATCH (final results) or AUTOMATIC."""
+        if not isinstance(execution_mode, RuntimeExecutionMode):
+            raise InvalidProgramError(
+                f"set_runtime_mode expects a RuntimeExecutionMode, got {execution_mode!r}")
+        self._configuration.set(options.RUNTIME_MODE, execution_mode.name)
+        return self
+
+    def set_buffer_timeout(self, timeout_millis: int) -> "StreamExecutionEnvironment":
+        """Max time before a partially filled network buffer is sent (0: every record,
+        -1: only when full)."""
+        if not isinstance(timeout_millis, int) or timeout_millis < -1:
+            raise InvalidProgramError(
+                f"buffer timeout must be an int >= -1 (ms), got {timeout_millis!r}")
+        if timeout_millis == -1:
+            self._configuration.set(options.BUFFER_TIMEOUT_ENABLED, False)
+        else:
+            self._configuration.set(options.BUFFER_TIMEOUT_ENABLED, True)
+            self._configuration.set(options.BUFFER_TIMEOUT, timeout_millis)
+        return self
+
+    def get_buffer_timeout(self) -> int:
+        if not self._configuration.get(options.BUFFER_TIMEOUT_ENABLED):
+            return -1
+        return self._configuration.get(options.BUFFER_TIMEOUT)
+
+    def disable_operator_chaining(self) -> "StreamExecutionEnvironment":
+        """Runs every operator in its own task."""
+        self._configuration.set(options.OPERATOR_CHAINING, False)
+        return self
+
+    def is_chaining_enabled(self) -> bool:
+        return self._configuration.get(options.OPERATOR_CHAINING)
+
+    # -- sources ------------------------------------------------------------------------------
+
+    def _add_source(self, name: str, factory: Callable[[], Any], output_type: TypeInformation,
+                    bounded: bool, non_parallel: bool = False) -> DataStream:
+        t = SourceTransformation(name, factory, output_type, 1 if non_parallel else None,
+                                 bounded)
+        if non_parallel:
+            t.set_max_parallelism(1)
+            t.non_parallel = True  # type: ignore[attr-defined]
+        return DataStream(self, t)
+
+    def from_collection(self, collection: Iterable[Any],
+                        type_info: Optional[TypeInformation] = None) -> DataStream:
+        """A bounded, non-parallel source of the given items, in order.
+
+        :param collection: the records (a list, tuple, range or any finite iterable).
+        :param type_info: their type; pickled Python objects when not given.
+        """
+        if isinstance(collection, (str, bytes)) or not isinstance(collection, Iterable):
+            raise InvalidProgramError(
+                f"from_collection expects a collection of records, got "
+                f"{type(collection).__name__} {collection!r}")
+        items = list(collection)
+        type_info = _check_type_info(type_info, "from_collection") or Types.PICKLED_BYTE_ARRAY()
+        name = "Source: Collection Source"
+        return self._add_source(name, functools.partial(sources.CollectionSource, name, items),
+                                type_info, bounded=True, non_parallel=True)
+
+    def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> DataStream:
+        """The lines of a text file (or of the files in a directory), as strings."""
+        check_input_paths([os.fspath(file_path)])
+        name = "Source: " + os.fspath(file_path)
+        return self._add_source(name, functools.partial(
+            sources.TextFileSource, name, [os.fspath(file_path)],
+            charset_name.lower().replace("_", "-")), Types.STRING(), bounded=True)
+
+    def from_source(self, source: Any, watermark_strategy: WatermarkStrategy,
+                    source_name: str, type_info: Optional[TypeInformation] = None
+                    ) -> DataStream:
+        """A stream from a Source (e.g. FileSource) with a WatermarkStrategy."""
+        create = getattr(source, "_create_source_operator", None)
+        if create is None:
+            raise InvalidProgramError(
+                f"from_source expects a Source such as FileSource, got {type(source).__name__}")
+        if not isinstance(watermark_strategy, WatermarkStrategy):
+            raise InvalidProgramError(
+                f"from_source expects a WatermarkStrategy, got {watermark_strategy!r}")
+        output_type = (_check_type_info(type_info, "from_source") or source._output_type())
+        return self._add_source(source_name, create(source_name), output_type,
+                                bounded=source.bounded)
+
+    def add_source(self, source_func: SourceFunction, source_name: str = "Custom Source",
+                   type_info: Optional[TypeInformation] = None) -> DataStream:
+        """A stream from a SourceFunction (``run(ctx)`` calling ``ctx.collect``)."""
+        if not isinstance(source_func, SourceFunction):
+            raise InvalidProgramError(
+                f"add_source expects a SourceFunction (with run(ctx) and cancel()), got "
+                f"{type(source_func).__name__} {source_func!r}")
+        type_info = _check_type_info(type_info, "add_source") or Types.PICKLED_BYTE_ARRAY()
+        name = f"Source: {source_name}"
+        bounded = bool(getattr(source_func, "bounded", False))
+        return self._add_source(name, functools.partial(
+            sources.SourceFunctionSource, name, source_func, bounded), type_info,
+            bounded=bounded, non_parallel=True)
+
+    def socket_text_stream(self, hostname: str, port: int, delimiter: str = "\n"
+                           ) -> DataStream:
+        """The ``delimiter``-separated strings read from a TCP socket (unbounded)."""
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise InvalidProgramError(f"port must be an int in 1..65535, got {port!r}")
+        function = sources.SocketTextStreamFunction(hostname, port, delimiter)
+        name = "Source: Socket Stream"
+        return self._add_source(name, functools.partial(
+            sources.SourceFunctionSource, name, function, False), Types.STRING(),
+            bounded=False, non_parallel=True)
+
+    # -- graphs and execution ---------------------------------------------------------------
+
+    def _add_operator(self, transformation: Transformation) -> None:
+        self._transformations.append(transformation)
+
+    def _runtime_mode(self) -> str:
+        mode = str(self._configuration.get(options.RUNTIME_MODE)).upper()
+        if mode == "AUTOMATIC":
+            mode = "BATCH" if self._all_sources_bounded() else "STREAMING"
+        if mode == "BATCH" and not self._all_sources_bounded():
+            raise InvalidProgramError(
+                "Detected an UNBOUNDED source with the 'execution.runtime-mode' set to 'BATCH'. "
+                "This combination is not allowed, please set the 'execution.runtime-mode' to "
+                "STREAMING or AUTOMATIC")
+        return mode
+
+    def _all_sources_bounded(self) -> bool:
+        seen, stack = set(), list(self._transformations)
+        while stack:
+            t = stack.pop()
+            if t.id in seen:
+                continue
+            seen.add(t.id)
+            if isinstance(t, SourceTransformation) and not t.bounded:
+                return False
+            stack.extend(t.inputs)
+        return True
+
+    def get_stream_graph(self, job_name: Optional[str] = None,
+                         clear_transformations: bool = False) -> StreamGraph:
+        """The StreamGraph of the program defined so far."""
+        graph = StreamGraphGenerator(
+            self._transformations, job_name or DEFAULT_JOB_NAME,
+            default_parallelism=self.get_parallelism(),
+            max_parallelism=self.get_max_parallelism(),
+            chaining_enabled=self.is_chaining_enabled(),
+            runtime_mode=self._runtime_mode(), buffer_timeout=self.get_buffer_timeout(),
+            job_parameters=self._config.get_global_job_parameters()).generate()
+        if clear_transformations:
+            self._transformations = []
+        return graph
+
+    def get_job_graph(self, job_name: Optional[str] = None,
+                      clear_transformations: bool = False) -> JobGraph:
+        return StreamingJobGraphGenerator(
+            self.get_stream_graph(job_name, clear_transformations)).create_job_graph()
+
+    def get_execution_plan(self) -> str:
+        """The plan of the program as JSON, in the shape of Flink's execution plan."""
+        return self.get_stream_graph().get_execution_plan()
+
+    def _get_executor(self) -> Any:
+        if self._executor is None:
+            from flink_py.client.local_executor import LocalExecutor
+            self._executor = LocalExecutor(
+                records_per_buffer=self._configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
+                network_buffers_per_channel=(
+                    self._configuration.get(options.NETWORK_BUFFERS_PER_CHANNEL)
+                    + self._configuration.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE)))
+        return self._executor
+
+    def execute_async(self, job_name: str = DEFAULT_JOB_NAME) -> JobClient:
+        """Submits the program and returns at once with a JobClient."""
+        job_graph = self.get_job_graph(job_name, clear_transformations=True)
+        executor = self._get_executor()
+        return JobClient(executor.submit(job_graph), executor)
+
+    def execute(self, job_name: Optional[str] = None) -> JobExecutionResult:
+        """Runs the program and waits for it to end.
+
+        :raises JobExecutionError: if the job failed; it carries the user's exception (as
+            ``__cause__``) and traceback.
+        """
+        job_graph = self.get_job_graph(job_name or DEFAULT_JOB_NAME, clear_transformations=True)
+        executor = self._get_executor()
+        job_id = executor.submit(job_graph)
+        return executor.job_result(job_id)
+
+    def _execute_and_collect(self, collect_id: str, job_name: Optional[str]) -> Any:
+        job_graph = self.get_job_graph(job_name or DEFAULT_JOB_NAME, clear_transformations=True)
+        executor = self._get_executor()
+        job_id = executor.submit(job_graph)
+        return executor.collect(job_id, collect_id)
+
+    def close(self) -> None:
+        """Releases the environment's resources (nothing is kept between jobs here)."""
+        self._transformations = []

@@ -1,0 +1,44 @@
+"""The project's exception hierarchy: one base, a few specific kinds."""
+
+from __future__ import annotations
+
+
+class FlinkPyError(Exception):
+    """Base class of every error flink_py raises itself."""
+
+
+class InvalidProgramError(FlinkPyError, ValueError):
+    """A job definition that cannot run: bad argument, unknown field, wrong type.
+
+    Raised at job definition time, when the API call is made, wherever the problem can be
+    known then.
+    """
+
+
+class InvalidFieldReferenceError(InvalidProgramError):
+    """A field position or name that the record type does not have."""
+
+
+class ConfigurationError(FlinkPyError, ValueError):
+    """A configuration value that is missing or malformed."""
+
+
+class UserFunctionError(FlinkPyError):
+    """A user function raised while the job ran.
+
+    The user's exception is the ``__cause__``; the message names the operator and subtask
+    ("in 'Map' (subtask 2/3)") and carries the user's traceback text, so that it survives
+    being shipped between processes.
+    """
+
+
+class JobExecutionError(FlinkPyError):
+    """A job ended FAILED; raised by ``execute()`` in the client.
+
+    ``__cause__`` is the failure cause when it is available in this process; the message
+    always includes the remote traceback text.
+    """
+
+
+class JobCancellationError(JobExecutionError):
+    """A job ended CANCELED while the client waited for its result."""

@@ -1,0 +1,118 @@
+"""ExecutionGraph: the JobGraph expanded to one ExecutionVertex per parallel subtask.
+
+For every JobEdge it decides which producer subtasks each consumer subtask reads from:
+all of them for all-to-all exchanges (hash, rebalance, broadcast, shuffle, global, custom),
+a contiguous few for pointwise ones (forward, rescale), with Flink's arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from flink_py.graph.ids import ExecutionAttemptID, IntermediateDataSetID, JobVertexID
+from flink_py.graph.job_graph import JobEdge, JobGraph, JobVertex
+
+
+def pointwise_connections(producers: int, consumers: int) -> List[List[int]]:
+    """For each producer subtask, the consumer subtasks it sends to (Flink's pointwise rule)."""
+    targets: List[List[int]] = [[] for _ in range(producers)]
+    if producers == consumers:
+        for i in range(producers):
+            targets[i].append(i)
+    elif producers > consumers:
+        for consumer in range(consumers):
+            start = consumer * producers // consumers
+            end = (consumer + 1) * producers // consumers
+            for producer in range(start, end):
+                targets[producer].append(consumer)
+    else:
+        for producer in range(producers):
+            start = (producer * consumers + producers - 1) // producers
+            end = ((producer + 1) * consumers + producers - 1) // producers
+            targets[producer].extend(range(start, end))
+    return targets
+
+
+@dataclass
+class ProducedPartition:
+    """The partition one subtask produces for one JobEdge: one subpartition per consumer."""
+
+    result_id: IntermediateDataSetID
+    consumer_subtasks: List[int]
+
+
+@dataclass
+class ConsumedGate:
+    """One input gate of a subtask: the producer subtasks of one JobEdge it reads."""
+
+    result_id: IntermediateDataSetID
+    input_index: int
+    producer_subtasks: List[int]
+
+
+@dataclass
+class ExecutionVertex:
+    """One parallel subtask of a JobVertex."""
+
+    job_vertex_id: JobVertexID
+    subtask_index: int
+    parallelism: int
+    task_name: str
+    attempt_id: ExecutionAttemptID = field(default_factory=ExecutionAttemptID)
+    attempt_number: int = 0
+    produced: List[ProducedPartition] = field(default_factory=list)
+    consumed: List[ConsumedGate] = field(default_factory=list)
+
+    @property
+    def task_name_with_subtask(self) -> str:
+        return f"{self.task_name} ({self.subtask_index + 1}/{self.parallelism})"
+
+
+@dataclass
+class ExecutionJobVertex:
+    """A JobVertex and its execution vertices."""
+
+    job_vertex: JobVertex
+    task_vertices: List[ExecutionVertex]
+
+
+class ExecutionGraph:
+    """All subtasks of a job and how their partitions and gates connect."""
+
+    def __init__(self, job_graph: JobGraph) -> None:
+        self.job_graph = job_graph
+        self.job_vertices: Dict[JobVertexID, ExecutionJobVertex] = {}
+        for jv in job_graph.topological_vertices():
+            self.job_vertices[jv.id] = ExecutionJobVertex(jv, [
+                ExecutionVertex(jv.id, i, jv.parallelism, jv.name)
+                for i in range(jv.parallelism)])
+        for jv in job_graph.topological_vertices():
+            for edge in jv.outputs:
+                self._connect(edge)
+
+    def _connect(self, edge: JobEdge) -> None:
+        producers = self.job_vertices[edge.source].task_vertices
+        consumers = self.job_vertices[edge.target].task_vertices
+        if edge.is_pointwise:
+            targets = pointwise_connections(len(producers), len(consumers))
+        else:
+            targets = [list(range(len(consumers))) for _ in producers]
+        sources: List[List[int]] = [[] for _ in consumers]
+        for p, consumer_list in enumerate(targets):
+            producers[p].produced.append(ProducedPartition(edge.result_id, consumer_list))
+            for c in consumer_list:
+                sources[c].append(p)
+        for c, producer_list in enumerate(sources):
+            consumers[c].consumed.append(
+                ConsumedGate(edge.result_id, edge.input_index, producer_list))
+
+    @property
+    def all_execution_vertices(self) -> List[ExecutionVertex]:
+        return [ev for ejv in self.job_vertices.values() for ev in ejv.task_vertices]
+
+    def find(self, attempt_id: ExecutionAttemptID) -> ExecutionVertex:
+        for ev in self.all_execution_vertices:
+            if ev.attempt_id == attempt_id:
+                return ev
+        raise KeyError(attempt_id)

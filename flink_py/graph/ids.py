@@ -1,0 +1,54 @@
+"""Typed IDs (Flink's AbstractID family): 32 lowercase hex characters on the wire."""
+
+from __future__ import annotations
+
+import secrets
+
+
+class AbstractID:
+    """A 128-bit random id, compared by value and shown as 32 hex characters."""
+
+    __slots__ = ("hex",)
+
+    def __init__(self, hex_string: str | None = None) -> None:
+        if hex_string is None:
+            hex_string = secrets.token_hex(16)
+        elif len(hex_string) != 32 or any(c not in "0123456789abcdef" for c in hex_string):
+            raise ValueError(f"{type(self).__name__} must be 32 lowercase hex characters, "
+                             f"got {hex_string!r}")
+        self.hex = hex_string
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.hex == self.hex  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.hex))
+
+    def __str__(self) -> str:
+        return self.hex
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.hex})"
+
+    def __reduce__(self):  # slots + custom init: pickle by hex string
+        return (type(self), (self.hex,))
+
+
+class JobVertexID(AbstractID):
+    """Identifies a JobVertex (an operator chain)."""
+
+
+class IntermediateDataSetID(AbstractID):
+    """Identifies the data one JobVertex produces for one downstream edge."""
+
+
+class ExecutionAttemptID(AbstractID):
+    """Identifies one attempt of running one subtask."""
+
+
+class AllocationID(AbstractID):
+    """Identifies a slot allocation."""
+
+
+class ResourceID(AbstractID):
+    """Identifies a TaskManager."""

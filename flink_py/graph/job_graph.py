@@ -1,0 +1,204 @@
+"""JobGraph: the StreamGraph with chainable operators fused into JobVertices.
+
+Chaining rule (Flink's): an edge is chained when the downstream operator has exactly that one
+input edge, the partitioning is forward, both sides have the same parallelism and slot sharing
+group, the downstream operator's strategy is ALWAYS, the upstream's is not NEVER, and chaining
+is enabled for the job. Every other edge becomes a JobEdge: a network exchange.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import cloudpickle
+
+from flink_py.common.job_id import JobID
+from flink_py.errors import InvalidProgramError
+from flink_py.graph.ids import IntermediateDataSetID, JobVertexID
+from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
+from flink_py.graph.transformations import ChainingStrategy
+from flink_py.runtime.network.partitioners import StreamPartitioner
+
+
+@dataclass
+class NetworkOutputConfig:
+    """A chained operator's output that leaves the task through a result partition."""
+
+    result_id: IntermediateDataSetID
+    partitioner: StreamPartitioner
+    output_tag: Optional[str]
+    consumer_max_parallelism: int
+
+
+@dataclass
+class ChainedOperatorConfig:
+    """One operator inside a task's chain and where its outputs go."""
+
+    node_id: int
+    name: str
+    uid: Optional[str]
+    operator_factory: Any
+    # (node_id of the chained successor, side output tag id or None)
+    chained_outputs: List[tuple] = field(default_factory=list)
+    network_outputs: List[NetworkOutputConfig] = field(default_factory=list)
+    keyed: bool = False
+
+
+@dataclass
+class ChainConfig:
+    """The operators of one JobVertex, head first (serialized with the user's code)."""
+
+    operators: List[ChainedOperatorConfig]
+    #: for each input gate of the task, the head operator input (0 or 1) it feeds
+    gate_input_indexes: List[int]
+
+
+@dataclass
+class JobEdge:
+    """A network exchange between two JobVertices."""
+
+    source: JobVertexID
+    target: JobVertexID
+    result_id: IntermediateDataSetID
+    ship_strategy: str
+    is_pointwise: bool
+    input_index: int  # which input of the target's head operator
+
+
+@dataclass
+class JobVertex:
+    """A task: a chain of operators run by one thread per parallel subtask."""
+
+    id: JobVertexID
+    name: str
+    parallelism: int
+    max_parallelism: int
+    slot_sharing_group: str
+    is_source: bool
+    operator_node_ids: List[int]
+    chain_bytes: bytes = b""
+    inputs: List[JobEdge] = field(default_factory=list)
+    outputs: List[JobEdge] = field(default_factory=list)
+
+    def chain_config(self) -> ChainConfig:
+        """Deserializes the chain (a fresh copy of the user's functions)."""
+        return cloudpickle.loads(self.chain_bytes)
+
+
+@dataclass
+class JobGraph:
+    """What a client submits: vertices, edges, and the job's settings."""
+
+    job_id: JobID
+    job_name: str
+    vertices: Dict[JobVertexID, JobVertex]
+    runtime_mode: str
+    buffer_timeout: int
+    job_parameters: Dict[str, str]
+    execution_plan: str
+
+    def topological_vertices(self) -> List[JobVertex]:
+        indegree = {vid: len(v.inputs) for vid, v in self.vertices.items()}
+        order: List[JobVertex] = []
+        ready = [v for v in self.vertices.values() if not v.inputs]
+        while ready:
+            vertex = ready.pop(0)
+            order.append(vertex)
+            for edge in vertex.outputs:
+                indegree[edge.target] -= 1
+                if indegree[edge.target] == 0:
+                    ready.append(self.vertices[edge.target])
+        return order
+
+    def slots_needed(self) -> int:
+        """Slots the job needs: per slot sharing group its largest parallelism, summed."""
+        per_group: Dict[str, int] = {}
+        for v in self.vertices.values():
+            per_group[v.slot_sharing_group] = max(per_group.get(v.slot_sharing_group, 0),
+                                                  v.parallelism)
+        return sum(per_group.values())
+
+
+def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:
+    """Whether ``edge`` is fused into a chain (see the module docstring)."""
+    up, down = graph.nodes[edge.source_id], graph.nodes[edge.target_id]
+    return (graph.chaining_enabled
+            and len(down.in_edges) == 1
+            and down.num_inputs == 1
+            and edge.partitioner.ship_strategy == "FORWARD"
+            and up.parallelism == down.parallelism
+            and up.slot_sharing_group == down.slot_sharing_group
+            and down.chaining_strategy is ChainingStrategy.ALWAYS
+            and up.chaining_strategy is not ChainingStrategy.NEVER)
+
+
+class StreamingJobGraphGenerator:
+    """Builds the JobGraph of a StreamGraph: chains, job edges, serialized chain configs."""
+
+    def __init__(self, graph: StreamGraph, job_id: Optional[JobID] = None) -> None:
+        self.graph = graph
+        self.job_id = job_id or JobID.generate()
+
+    def create_job_graph(self) -> JobGraph:
+        graph = self.graph
+        order = graph.topological_order()
+        head_of: Dict[int, int] = {}
+        for node in order:
+            chained_in = [e for e in node.in_edges if is_chainable(e, graph)]
+            head_of[node.id] = head_of[chained_in[0].source_id] if chained_in else node.id
+        members: Dict[int, List[StreamNode]] = {}
+        for node in order:
+            members.setdefault(head_of[node.id], []).append(node)
+
+        vertices: Dict[int, JobVertex] = {}
+        for head_id, nodes in members.items():
+            head = graph.nodes[head_id]
+            vertices[head_id] = JobVertex(
+                id=JobVertexID(), name=" -> ".join(n.name for n in nodes),
+                parallelism=head.parallelism, max_parallelism=head.max_parallelism,
+                slot_sharing_group=head.slot_sharing_group, is_source=head.is_source,
+                operator_node_ids=[n.id for n in nodes])
+
+        configs: Dict[int, ChainedOperatorConfig] = {
+            n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory)
+            for n in order}
+        for node in order:
+            for edge in node.out_edges:
+                config = configs[node.id]
+                if is_chainable(edge, graph):
+                    config.chained_outputs.append((edge.target_id, edge.output_tag))
+                    continue
+                target = graph.nodes[edge.target_id]
+                job_edge = JobEdge(
+                    source=vertices[head_of[node.id]].id,
+                    target=vertices[head_of[target.id]].id,
+                    result_id=IntermediateDataSetID(),
+                    ship_strategy=edge.partitioner.ship_strategy,
+                    is_pointwise=edge.partitioner.is_pointwise,
+                    input_index=edge.input_index)
+                if head_of[target.id] != target.id:
+                    raise InvalidProgramError(f"network edge into chained operator {target.name}")
+                vertices[head_of[node.id]].outputs.append(job_edge)
+                vertices[target.id].inputs.append(job_edge)
+                config.network_outputs.append(NetworkOutputConfig(
+                    job_edge.result_id, edge.partitioner, edge.output_tag,
+                    target.max_parallelism))
+
+        for head_id, vertex in vertices.items():
+            chain = ChainConfig(
+                operators=[configs[n] for n in vertex.operator_node_ids],
+                gate_input_indexes=[e.input_index for e in vertex.inputs])
+            try:
+                vertex.chain_bytes = cloudpickle.dumps(chain)
+            except Exception as exc:
+                raise InvalidProgramError(
+                    f"the functions of '{vertex.name}' cannot be serialized for shipping to "
+                    f"the task managers: {exc!r}") from exc
+
+        return JobGraph(
+            job_id=self.job_id, job_name=graph.job_name,
+            vertices={v.id: v for v in vertices.values()},
+            runtime_mode=graph.runtime_mode, buffer_timeout=graph.buffer_timeout,
+            job_parameters=dict(graph.job_parameters),
+            execution_plan=graph.get_execution_plan())

@@ -1,0 +1,209 @@
+"""StreamGraph: operators and the edges between them, generated from transformations.
+
+Virtual transformations (partitioning, union, side output) do not become nodes: they set
+the partitioner and output tag of the edges that connect physical operators.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from flink_py.common.key_groups import compute_default_max_parallelism
+from flink_py.errors import InvalidProgramError
+from flink_py.graph.transformations import (
+    ChainingStrategy, OneInputTransformation, PartitionTransformation, PhysicalTransformation,
+    SideOutputTransformation, SourceTransformation, Transformation, TwoInputTransformation,
+    UnionTransformation)
+from flink_py.runtime.network.partitioners import (
+    ForwardPartitioner, RebalancePartitioner, StreamPartitioner)
+
+
+@dataclass
+class StreamEdge:
+    """A connection from one operator's output to one input of another."""
+
+    source_id: int
+    target_id: int
+    input_index: int  # 0 or 1 (the second input of a two-input operator)
+    partitioner: StreamPartitioner
+    output_tag: Optional[str] = None  # side output tag id, None for the main output
+
+    def __repr__(self) -> str:
+        tag = f", tag={self.output_tag}" if self.output_tag else ""
+        return f"StreamEdge({self.source_id}->{self.target_id} {self.partitioner}{tag})"
+
+
+@dataclass
+class StreamNode:
+    """One operator of the program, with everything the runtime needs to run it."""
+
+    id: int
+    name: str
+    operator_factory: Any
+    parallelism: int
+    max_parallelism: int
+    max_parallelism_configured: bool
+    slot_sharing_group: str
+    chaining_strategy: ChainingStrategy
+    output_type: Any
+    uid: Optional[str] = None
+    is_source: bool = False
+    bounded: bool = True
+    num_inputs: int = 1
+    buffer_timeout: Optional[int] = None
+    in_edges: List[StreamEdge] = field(default_factory=list)
+    out_edges: List[StreamEdge] = field(default_factory=list)
+
+
+@dataclass
+class _Endpoint:
+    """Where a (possibly virtual) transformation's records come from."""
+
+    node_id: int
+    partitioner: Optional[StreamPartitioner] = None
+    output_tag: Optional[str] = None
+
+
+class StreamGraph:
+    """The operators of a job and how records flow between them."""
+
+    def __init__(self, job_name: str, chaining_enabled: bool = True,
+                 runtime_mode: str = "STREAMING", buffer_timeout: int = 100,
+                 job_parameters: Optional[Dict[str, str]] = None) -> None:
+        self.job_name = job_name
+        self.chaining_enabled = chaining_enabled
+        self.runtime_mode = runtime_mode
+        self.buffer_timeout = buffer_timeout
+        self.job_parameters = dict(job_parameters or {})
+        self.nodes: Dict[int, StreamNode] = {}
+
+    def add_edge(self, source_id: int, target_id: int, input_index: int,
+                 partitioner: Optional[StreamPartitioner], output_tag: Optional[str]) -> None:
+        source, target = self.nodes[source_id], self.nodes[target_id]
+        if partitioner is None:
+            partitioner = (ForwardPartitioner() if source.parallelism == target.parallelism
+                           else RebalancePartitioner())
+        elif (isinstance(partitioner, ForwardPartitioner)
+              and source.parallelism != target.parallelism):
+            raise InvalidProgramError(
+                f"forward partitioning does not allow a change of parallelism: "
+                f"'{source.name}' has {source.parallelism}, '{target.name}' has "
+                f"{target.parallelism}; use rebalance() or rescale()")
+        edge = StreamEdge(source_id, target_id, input_index, partitioner, output_tag)
+        source.out_edges.append(edge)
+        target.in_edges.append(edge)
+
+    @property
+    def sources(self) -> List[StreamNode]:
+        return [n for n in self.nodes.values() if n.is_source]
+
+    def topological_order(self) -> List[StreamNode]:
+        """Nodes ordered so that every edge goes from an earlier to a later node."""
+        indegree = {i: len(n.in_edges) for i, n in self.nodes.items()}
+        ready = sorted(i for i, d in indegree.items() if d == 0)
+        order: List[StreamNode] = []
+        while ready:
+            node = self.nodes[ready.pop(0)]
+            order.append(node)
+            for edge in node.out_edges:
+                indegree[edge.target_id] -= 1
+                if indegree[edge.target_id] == 0:
+                    ready.append(edge.target_id)
+            ready.sort()
+        return order
+
+    def get_stream_node(self, node_id: int) -> StreamNode:
+        return self.nodes[node_id]
+
+    def get_execution_plan(self) -> str:
+        """The plan as JSON, in the shape of Flink's ``getExecutionPlan``."""
+        nodes = []
+        for node in self.topological_order():
+            entry: Dict[str, Any] = {
+                "id": node.id,
+                "type": node.name.split(":", 1)[0] if node.is_source else node.name,
+                "pact": "Data Source" if node.is_source else (
+                    "Data Sink" if not node.out_edges and node.num_inputs else "Operator"),
+                "contents": node.name,
+                "parallelism": node.parallelism,
+            }
+            if node.in_edges:
+                entry["predecessors"] = [
+                    {"id": e.source_id, "ship_strategy": e.partitioner.ship_strategy,
+                     "side": "second"} for e in node.in_edges]
+            nodes.append(entry)
+        return json.dumps({"nodes": nodes}, indent=2)
+
+
+class StreamGraphGenerator:
+    """Turns the transformations an environment collected into a StreamGraph."""
+
+    def __init__(self, transformations: Sequence[Transformation], job_name: str,
+                 default_parallelism: int, max_parallelism: int = -1,
+                 chaining_enabled: bool = True, runtime_mode: str = "STREAMING",
+                 buffer_timeout: int = 100, job_parameters: Optional[Dict[str, str]] = None
+                 ) -> None:
+        self.transformations = list(transformations)
+        self.default_parallelism = default_parallelism
+        self.max_parallelism = max_parallelism
+        self.graph = StreamGraph(job_name, chaining_enabled, runtime_mode, buffer_timeout,
+                                 job_parameters)
+        self._done: Dict[int, List[_Endpoint]] = {}
+
+    def generate(self) -> StreamGraph:
+        if not self.transformations:
+            raise InvalidProgramError(
+                "no operators defined in streaming topology; cannot execute: add a sink "
+                "(print(), add_sink(), sink_to()) before execute()")
+        for t in self.transformations:
+            self._transform(t)
+        return self.graph
+
+    def _transform(self, t: Transformation) -> List[_Endpoint]:
+        done = self._done.get(t.id)
+        if done is not None:
+            return done
+        if isinstance(t, PartitionTransformation):
+            result = [_Endpoint(e.node_id, t.partitioner.copy(), e.output_tag)
+                      for e in self._transform(t.input)]
+        elif isinstance(t, UnionTransformation):
+            result = [e for i in t.inputs for e in self._transform(i)]
+        elif isinstance(t, SideOutputTransformation):
+            result = [_Endpoint(e.node_id, e.partitioner, t.output_tag.tag_id)
+                      for e in self._transform(t.input)]
+        elif isinstance(t, PhysicalTransformation):
+            inputs = [self._transform(i) for i in t.inputs]
+            self._add_node(t)
+            for input_index, endpoints in enumerate(inputs):
+                for e in endpoints:
+                    self.graph.add_edge(e.node_id, t.id, input_index,
+                                        e.partitioner.copy() if e.partitioner else None,
+                                        e.output_tag)
+            result = [_Endpoint(t.id)]
+        else:
+            raise InvalidProgramError(f"unknown transformation {t!r}")
+        self._done[t.id] = result
+        return result
+
+    def _add_node(self, t: PhysicalTransformation) -> None:
+        parallelism = t.parallelism or self.default_parallelism
+        configured_max = t.max_parallelism or (
+            self.max_parallelism if self.max_parallelism > 0 else None)
+        max_parallelism = configured_max or compute_default_max_parallelism(parallelism)
+        if parallelism > max_parallelism:
+            raise InvalidProgramError(
+                f"parallelism {parallelism} of '{t.name}' exceeds its max parallelism "
+                f"{max_parallelism}")
+        self.graph.nodes[t.id] = StreamNode(
+            id=t.id, name=t.name, operator_factory=t.operator_factory,
+            parallelism=parallelism, max_parallelism=max_parallelism,
+            max_parallelism_configured=configured_max is not None,
+            slot_sharing_group=t.slot_sharing_group or "default",
+            chaining_strategy=t.chaining_strategy, output_type=t.output_type, uid=t.uid,
+            is_source=isinstance(t, SourceTransformation),
+            bounded=getattr(t, "bounded", True),
+            num_inputs=0 if isinstance(t, SourceTransformation) else (
+                2 if isinstance(t, TwoInputTransformation) else 1),
+            buffer_timeout=t.buffer_timeout)

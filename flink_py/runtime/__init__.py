@@ -1,0 +1,1 @@
+"""flink_py runtime."""

@@ -1,0 +1,76 @@
+"""Dispatcher: accepts JobGraphs, starts one JobMaster per job, keeps finished jobs' results."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from flink_py.common.job_status import JobStatus
+from flink_py.errors import FlinkPyError
+from flink_py.graph.job_graph import JobGraph
+from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
+from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
+
+
+class UnknownJobError(FlinkPyError):
+    """No job with this id is known to the Dispatcher."""
+
+
+@dataclass
+class JobResult:
+    """A job's final outcome, as the client sees it."""
+
+    job_id: str
+    job_name: str
+    status: JobStatus
+    net_runtime_ms: int
+    failure: Optional[JobFailure]
+
+
+class Dispatcher:
+    """The cluster's entry point for jobs."""
+
+    def __init__(self, resource_manager: ResourceManager, records_per_buffer: int = 1024,
+                 slot_request_timeout_s: float = 300.0) -> None:
+        self.resource_manager = resource_manager
+        self.records_per_buffer = records_per_buffer
+        self.slot_request_timeout_s = slot_request_timeout_s
+        self._lock = threading.Lock()
+        self._jobs: Dict[str, JobMaster] = {}
+
+    def submit_job(self, job_graph: JobGraph) -> str:
+        job_id = str(job_graph.job_id)
+        with self._lock:
+            if job_id in self._jobs:
+                raise FlinkPyError(f"job {job_id} was already submitted")
+            master = JobMaster(job_graph, self.resource_manager, self.slot_request_timeout_s,
+                               self.records_per_buffer)
+            self._jobs[job_id] = master
+        master.start()
+        return job_id
+
+    def job_master(self, job_id: str) -> JobMaster:
+        with self._lock:
+            master = self._jobs.get(job_id)
+        if master is None:
+            raise UnknownJobError(f"job {job_id} not found")
+        return master
+
+    def cancel_job(self, job_id: str) -> None:
+        self.job_master(job_id).cancel()
+
+    def request_job_status(self, job_id: str) -> JobStatus:
+        return self.job_master(job_id).status
+
+    def request_job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobResult:
+        """Waits for the job to end (up to ``timeout_s``) and returns its result."""
+        master = self.job_master(job_id)
+        if not master.wait_for_termination(timeout_s):
+            raise TimeoutError(f"job {job_id} did not finish within {timeout_s} s")
+        return JobResult(job_id, master.job_name, master.status,
+                         master.end_time_ms - master.start_time_ms, master.failure)
+
+    def list_jobs(self) -> List[JobMaster]:
+        with self._lock:
+            return list(self._jobs.values())

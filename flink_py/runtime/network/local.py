@@ -1,0 +1,152 @@
+"""In-process data exchange: bounded subpartitions and the consumer task's input inbox.
+
+A producer subtask writes buffers (``(values, timestamps)`` tuples) and events into one
+``Subpartition`` per connected consumer. A subpartition holds at most ``capacity`` items: a
+producer that finds it full blocks until the consumer takes one (credit-based flow control in
+its in-process form), so a slow consumer slows its producers and memory stays bounded. The
+consumer learns that a channel has data through its ``InputInbox``, which is also the task's
+mailbox: it wakes for data, for mails and for deadlines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from flink_py.errors import FlinkPyError
+
+
+class CancelTaskException(FlinkPyError):
+    """Raised inside a task whose exchange was released (cancellation or failover)."""
+
+
+class Subpartition:
+    """A bounded FIFO of buffers and events from one producer to one consumer channel."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: Deque[Any] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._listener: Optional[Tuple["InputInbox", int]] = None
+        self._released = False
+
+    def add(self, item: Any) -> None:
+        """Appends ``item``, waiting while the subpartition is full (backpressure)."""
+        with self._cond:
+            while len(self._items) >= self.capacity and not self._released:
+                self._cond.wait()
+            if self._released:
+                raise CancelTaskException("the consumer of this partition is gone")
+            self._items.append(item)
+            notify = self._listener if len(self._items) == 1 else None
+        if notify is not None:
+            notify[0].channel_available(notify[1])
+
+    def poll(self) -> Tuple[Any, bool]:
+        """Takes the oldest item; also says whether more are queued."""
+        with self._cond:
+            if not self._items:  # released while the consumer was being told of data
+                return None, False
+            item = self._items.popleft()
+            self._cond.notify()
+            return item, bool(self._items)
+
+    def connect(self, inbox: "InputInbox", channel: int) -> None:
+        """Registers the consumer; it is told at once if data is already waiting."""
+        with self._cond:
+            self._listener = (inbox, channel)
+            pending = bool(self._items)
+        if pending:
+            inbox.channel_available(channel)
+
+    def release(self) -> None:
+        """Drops the contents and wakes a blocked producer, which then stops."""
+        with self._cond:
+            self._released = True
+            self._items.clear()
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ResultPartitionManager:
+    """Registry of a TaskExecutor's subpartitions, keyed by (result, producer, consumer).
+
+    Producer and consumer may be deployed in either order; whichever asks first creates the
+    subpartition, so no side waits for the other to register.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._subpartitions: Dict[Tuple[str, str, int, int], Subpartition] = {}
+
+    def subpartition(self, job_id: str, result_id: str, producer: int,
+                     consumer: int) -> Subpartition:
+        key = (job_id, result_id, producer, consumer)
+        with self._lock:
+            sub = self._subpartitions.get(key)
+            if sub is None:
+                sub = self._subpartitions[key] = Subpartition(self.capacity)
+            return sub
+
+    def release_job(self, job_id: str) -> None:
+        with self._lock:
+            keys = [k for k in self._subpartitions if k[0] == job_id]
+            subs = [self._subpartitions.pop(k) for k in keys]
+        for sub in subs:
+            sub.release()
+
+    def __len__(self) -> int:
+        return len(self._subpartitions)
+
+
+class InputInbox:
+    """A task's mailbox: channels with data, control mails, and a deadline to wake at."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._available: Deque[int] = deque()
+        self._mails: Deque[Callable[[], None]] = deque()
+        self._closed = False
+
+    def channel_available(self, channel: int) -> None:
+        with self._cond:
+            self._available.append(channel)
+            self._cond.notify()
+
+    def put_mail(self, mail: Callable[[], None]) -> None:
+        """Queues a callable to run on the task thread, ahead of data."""
+        with self._cond:
+            self._mails.append(mail)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def take(self, deadline: Optional[float]) -> Tuple[int, Any]:
+        """The next event: ``(channel, None)`` for data, ``(-1, mail)``, ``(-2, None)`` when
+        the deadline (a ``time.monotonic`` value) passed, ``(-3, None)`` when closed."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    return -3, None
+                if self._mails:
+                    return -1, self._mails.popleft()
+                if self._available:
+                    return self._available.popleft(), None
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return -2, None
+                    self._cond.wait(remaining)
+
+    def has_pending_data(self) -> bool:
+        return bool(self._available)

@@ -1,0 +1,200 @@
+"""Stream partitioners: which output channel each record of a batch goes to.
+
+Each partitioner routes a whole buffer at once (``route``), returning one sub-buffer per
+channel that receives records; the per-record work is as small as the strategy allows
+(slices for round robin, one key computation for hashing). Channels are numbered as the
+producer's connected consumers, in consumer subtask order.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, List, Optional, Tuple
+
+from flink_py.common.key_groups import KeyGroupAssigner
+from flink_py.errors import UserFunctionError
+
+Routed = List[Tuple[int, list, Optional[list]]]
+
+
+class StreamPartitioner:
+    """Base class: subclasses set ``ship_strategy`` (the plan's name) and implement route."""
+
+    ship_strategy = "UNDEFINED"
+    #: pointwise partitioners connect a producer only to some consumers (forward, rescale)
+    is_pointwise = False
+    #: broadcast-like partitioners send every record to every channel
+    is_broadcast = False
+
+    def __init__(self) -> None:
+        self.num_channels = 1
+
+    def setup(self, num_channels: int, max_parallelism: int) -> None:
+        """Prepares routing for ``num_channels`` output channels."""
+        self.num_channels = num_channels
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        raise NotImplementedError
+
+    def copy(self) -> "StreamPartitioner":
+        """A fresh instance for one producer subtask (partitioners keep per-subtask state)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __repr__(self) -> str:
+        return self.ship_strategy
+
+
+class ForwardPartitioner(StreamPartitioner):
+    """Every record to the one consumer with the same subtask index."""
+
+    ship_strategy = "FORWARD"
+    is_pointwise = True
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        return [(0, values, timestamps)]
+
+
+class GlobalPartitioner(StreamPartitioner):
+    """Every record to consumer subtask 0."""
+
+    ship_strategy = "GLOBAL"
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        return [(0, values, timestamps)]
+
+
+class BroadcastPartitioner(StreamPartitioner):
+    """Every record to every consumer."""
+
+    ship_strategy = "BROADCAST"
+    is_broadcast = True
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        return [(c, values, timestamps) for c in range(self.num_channels)]
+
+
+class _RoundRobinPartitioner(StreamPartitioner):
+    """Cycles through the channels record by record, continuing across buffers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next = 0
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        n = self.num_channels
+        start = self._next
+        self._next = (start + len(values)) % n
+        if n == 1:
+            return [(0, values, timestamps)]
+        routed = []
+        for channel in range(n):
+            first = (channel - start) % n
+            part = values[first::n]
+            if part:
+                routed.append((channel, part,
+                               None if timestamps is None else timestamps[first::n]))
+        return routed
+
+
+class RebalancePartitioner(_RoundRobinPartitioner):
+    """Round robin over all consumers, starting at a random one (as Flink does)."""
+
+    ship_strategy = "REBALANCE"
+
+    def setup(self, num_channels: int, max_parallelism: int) -> None:
+        super().setup(num_channels, max_parallelism)
+        # Flink starts at a random channel and advances before the first send.
+        self._next = (random.randrange(num_channels) + 1) % num_channels
+
+
+class RescalePartitioner(_RoundRobinPartitioner):
+    """Round robin over the consumers this producer is pointwise connected to."""
+
+    ship_strategy = "RESCALE"
+    is_pointwise = True
+
+
+class ShufflePartitioner(StreamPartitioner):
+    """Each record to a uniformly random consumer."""
+
+    ship_strategy = "SHUFFLE"
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        n = self.num_channels
+        if n == 1:
+            return [(0, values, timestamps)]
+        choices = random.choices(range(n), k=len(values))
+        return _bucket_by_channel(values, timestamps, choices, n)
+
+
+class KeyGroupStreamPartitioner(StreamPartitioner):
+    """``key_by``: a record goes to the subtask owning its key's key group."""
+
+    ship_strategy = "HASH"
+
+    def __init__(self, key_selector: Callable[[Any], Any], operator_name: str = "key_by") -> None:
+        super().__init__()
+        self.key_selector = key_selector
+        self.operator_name = operator_name
+        self._assigner: Optional[KeyGroupAssigner] = None
+
+    def setup(self, num_channels: int, max_parallelism: int) -> None:
+        super().setup(num_channels, max_parallelism)
+        self._assigner = KeyGroupAssigner(max_parallelism, num_channels)
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        n = self.num_channels
+        if n == 1:
+            return [(0, values, timestamps)]
+        key = self.key_selector
+        subtask_of = self._assigner.subtask_of  # type: ignore[union-attr]
+        try:
+            channels = [subtask_of(key(v)) for v in values]
+        except Exception as exc:
+            raise UserFunctionError(
+                f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
+        return _bucket_by_channel(values, timestamps, channels, n)
+
+
+class CustomPartitionerWrapper(StreamPartitioner):
+    """``partition_custom``: the user's partitioner picks a channel from each record's key."""
+
+    ship_strategy = "CUSTOM"
+
+    def __init__(self, partitioner: Callable[[Any, int], int],
+                 key_selector: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.partitioner = partitioner
+        self.key_selector = key_selector
+
+    def route(self, values: list, timestamps: Optional[list]) -> Routed:
+        n = self.num_channels
+        key = self.key_selector
+        partition = self.partitioner
+        try:
+            channels = [partition(key(v), n) for v in values]
+        except Exception as exc:
+            raise UserFunctionError(f"custom partitioner failed: {exc!r}") from exc
+        for c, v in zip(channels, values):
+            if type(c) is not int or not 0 <= c < n:
+                raise UserFunctionError(
+                    f"custom partitioner returned {c!r} for record {v!r}; expected an int "
+                    f"in [0, {n})")
+        return _bucket_by_channel(values, timestamps, channels, n)
+
+
+def _bucket_by_channel(values: list, timestamps: Optional[list], channels: List[int],
+                       n: int) -> Routed:
+    buckets: List[list] = [[] for _ in range(n)]
+    if timestamps is None:
+        appends = [b.append for b in buckets]
+        for c, v in zip(channels, values):
+            appends[c](v)
+        return [(c, b, None) for c, b in enumerate(buckets) if b]
+    ts_buckets: List[list] = [[] for _ in range(n)]
+    for c, v, t in zip(channels, values, timestamps):
+        buckets[c].append(v)
+        ts_buckets[c].append(t)
+    return [(c, b, ts_buckets[c]) for c, b in enumerate(buckets) if b]

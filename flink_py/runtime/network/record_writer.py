@@ -1,0 +1,75 @@
+"""RecordWriter: routes an operator's output buffers into its result partition's channels.
+
+Records are gathered per channel until ``records_per_buffer`` are pending (then sent), or
+until the task flushes (buffer timeout, an event, end of input). Events are sent in order
+after the pending data of every channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from flink_py.runtime.network.events import StreamEvent, Watermark
+from flink_py.runtime.network.partitioners import StreamPartitioner
+
+
+class RecordWriter:
+    """One producer subtask's writer for one JobEdge."""
+
+    def __init__(self, partitioner: StreamPartitioner, channels: List[Any],
+                 records_per_buffer: int) -> None:
+        self.partitioner = partitioner
+        self.channels = channels  # objects with add(item): Subpartition or a remote channel
+        self.records_per_buffer = records_per_buffer
+        self._pending: List[list] = [[] for _ in channels]
+        self._pending_ts: List[Optional[list]] = [None for _ in channels]
+        self.has_pending = False
+
+    def emit(self, values: list, timestamps: Optional[list]) -> None:
+        size = self.records_per_buffer
+        pending = self._pending
+        for channel, vals, tss in self.partitioner.route(values, timestamps):
+            buf = pending[channel]
+            if not buf:
+                if len(vals) >= size:
+                    self.channels[channel].add((vals, tss))
+                    continue
+                pending[channel] = list(vals)
+                self._pending_ts[channel] = None if tss is None else list(tss)
+                self.has_pending = True
+                continue
+            buf_ts = self._pending_ts[channel]
+            if (buf_ts is None) != (tss is None):
+                self._send(channel)
+                pending[channel] = list(vals)
+                self._pending_ts[channel] = None if tss is None else list(tss)
+                self.has_pending = True
+                continue
+            buf.extend(vals)
+            if buf_ts is not None:
+                buf_ts.extend(tss)  # type: ignore[arg-type]
+            if len(buf) >= size:
+                self._send(channel)
+            else:
+                self.has_pending = True
+
+    def _send(self, channel: int) -> None:
+        buf = self._pending[channel]
+        if buf:
+            self.channels[channel].add((buf, self._pending_ts[channel]))
+            self._pending[channel] = []
+            self._pending_ts[channel] = None
+
+    def flush(self) -> None:
+        if self.has_pending:
+            for channel in range(len(self.channels)):
+                self._send(channel)
+            self.has_pending = False
+
+    def broadcast_event(self, event: StreamEvent) -> None:
+        self.flush()
+        for channel in self.channels:
+            channel.add(event)
+
+    def emit_watermark(self, timestamp: int) -> None:
+        self.broadcast_event(Watermark(timestamp))

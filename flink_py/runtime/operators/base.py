@@ -1,0 +1,205 @@
+"""The operator model: StreamOperator, its Output, and the runtime context it gets.
+
+Operators process whole buffers (``process_batch(values, timestamps)``): ``values`` is a list
+of records, ``timestamps`` is None or a list of the records' event timestamps. An operator
+hands its results to ``self.output``: a chained operator's ``process_batch`` or a network
+writer. Per-record work happens in tight loops or comprehensions over the buffer; anything
+that can be decided once is decided in ``open``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable, Dict, Optional
+
+from flink_py.datastream.functions import Function, RuntimeContext
+from flink_py.errors import UserFunctionError
+
+EmitFn = Callable[[list, Optional[list]], None]
+
+MAX_WATERMARK = 2 ** 63 - 1
+MIN_WATERMARK = -(2 ** 63)
+
+
+def _discard(values: list, timestamps: Optional[list]) -> None:
+    """Output of an operator whose results nobody consumes (e.g. an unused side output)."""
+
+
+class Output:
+    """Where an operator's results go: the main output, side outputs, and watermarks."""
+
+    __slots__ = ("emit", "side_outputs", "emit_watermark")
+
+    def __init__(self, emit: EmitFn, side_outputs: Optional[Dict[str, EmitFn]] = None,
+                 emit_watermark: Optional[Callable[[int], None]] = None) -> None:
+        self.emit = emit
+        self.side_outputs: Dict[str, EmitFn] = side_outputs or {}
+        self.emit_watermark = emit_watermark or (lambda watermark: None)
+
+    def side(self, tag_id: str) -> EmitFn:
+        """The emitter for side output ``tag_id`` (a no-op when nothing consumes it)."""
+        return self.side_outputs.get(tag_id, _discard)
+
+
+class StreamingRuntimeContext(RuntimeContext):
+    """The RuntimeContext of one parallel operator instance."""
+
+    def __init__(self, task_name: str, subtask_index: int, parallelism: int,
+                 max_parallelism: int, attempt_number: int = 0,
+                 job_parameters: Optional[Dict[str, str]] = None,
+                 operator_event_gateway: Any = None, runtime_mode: str = "STREAMING") -> None:
+        self._task_name = task_name
+        #: "STREAMING" or "BATCH": operators with mode-dependent output read it in open()
+        self.runtime_mode = runtime_mode
+        self._subtask_index = subtask_index
+        self._parallelism = parallelism
+        self._max_parallelism = max_parallelism
+        self._attempt_number = attempt_number
+        self._job_parameters = dict(job_parameters or {})
+        self.operator_event_gateway = operator_event_gateway
+
+    def get_task_name(self) -> str:
+        return self._task_name
+
+    def get_number_of_parallel_subtasks(self) -> int:
+        return self._parallelism
+
+    def get_max_number_of_parallel_subtasks(self) -> int:
+        return self._max_parallelism
+
+    def get_index_of_this_subtask(self) -> int:
+        return self._subtask_index
+
+    def get_attempt_number(self) -> int:
+        return self._attempt_number
+
+    def get_task_name_with_subtasks(self) -> str:
+        return f"{self._task_name} ({self._subtask_index + 1}/{self._parallelism})"
+
+    def get_job_parameter(self, key: str, default_value: Optional[str] = None) -> Optional[str]:
+        return self._job_parameters.get(key, default_value)
+
+    def get_job_parameters(self) -> Dict[str, str]:
+        return dict(self._job_parameters)
+
+
+class StreamOperator:
+    """Base of all operators. Subclasses override the hooks they need.
+
+    Lifecycle, driven by the task: ``setup`` -> ``open`` -> any number of ``process_batch``
+    and ``process_watermark`` calls -> ``end_input`` (bounded input ended) -> ``finish`` ->
+    ``close`` (always called, also after a failure or cancellation).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.output: Output = Output(_discard)
+        self.runtime_context: Optional[StreamingRuntimeContext] = None
+        self.keyed_state_backend: Any = None
+        self.current_watermark = MIN_WATERMARK
+
+    def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
+              keyed_state_backend: Any = None) -> None:
+        self.runtime_context = runtime_context
+        self.output = output
+        self.keyed_state_backend = keyed_state_backend
+
+    def open(self) -> None:
+        pass
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        raise NotImplementedError
+
+    def process_watermark(self, watermark: int) -> None:
+        self.current_watermark = watermark
+        self.output.emit_watermark(watermark)
+
+    def end_input(self, input_index: int = 0) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """``'Map' (subtask 2/3)``: how errors name this operator instance."""
+        ctx = self.runtime_context
+        if ctx is None:
+            return f"'{self.name}'"
+        return (f"'{self.name}' (subtask {ctx.get_index_of_this_subtask() + 1}/"
+                f"{ctx.get_number_of_parallel_subtasks()})")
+
+    def user_error(self, exc: BaseException, what: str = "user function") -> BaseException:
+        """Wraps an exception from user code, naming the operator; already-wrapped passes."""
+        if isinstance(exc, UserFunctionError):
+            return exc
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        error = UserFunctionError(
+            f"{what} in {self.describe()} raised {type(exc).__name__}: {exc}\n{trace}")
+        error.__cause__ = exc
+        return error
+
+
+class TwoInputStreamOperator(StreamOperator):
+    """An operator with two inputs; the task calls process_batch1 / process_batch2."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._input_watermarks = [MIN_WATERMARK, MIN_WATERMARK]
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        self.process_batch1(values, timestamps)
+
+    def process_batch1(self, values: list, timestamps: Optional[list]) -> None:
+        raise NotImplementedError
+
+    def process_batch2(self, values: list, timestamps: Optional[list]) -> None:
+        raise NotImplementedError
+
+    def process_watermark_of_input(self, input_index: int, watermark: int) -> None:
+        """The combined watermark of the two inputs is the smaller one."""
+        self._input_watermarks[input_index] = watermark
+        combined = min(self._input_watermarks)
+        if combined > self.current_watermark:
+            self.process_watermark(combined)
+
+
+def unwrap_function(fn: Any, method: str) -> Callable[..., Any]:
+    """The callable to invoke per record: ``fn.<method>`` for a Function, else ``fn``."""
+    if isinstance(fn, Function) or (hasattr(fn, method) and not callable(fn)):
+        return getattr(fn, method)
+    return fn
+
+
+def open_function(fn: Any, runtime_context: RuntimeContext) -> None:
+    if isinstance(fn, Function):
+        fn.open(runtime_context)
+
+
+def close_function(fn: Any) -> None:
+    if isinstance(fn, Function):
+        fn.close()
+
+
+class UdfOperator(StreamOperator):
+    """An operator around one user function: opens and closes it, wraps its errors."""
+
+    def __init__(self, name: str, function: Any) -> None:
+        super().__init__(name)
+        self.function = function
+
+    def open(self) -> None:
+        try:
+            open_function(self.function, self.runtime_context)
+        except Exception as exc:
+            raise self.user_error(exc, "open()") from exc
+
+    def close(self) -> None:
+        try:
+            close_function(self.function)
+        except Exception as exc:
+            raise self.user_error(exc, "close()") from exc

@@ -1,0 +1,107 @@
+"""Sink operators: print, user SinkFunctions, and the collect sink behind execute_and_collect."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from flink_py.datastream.functions import SinkFunction
+from flink_py.runtime.operators.base import StreamOperator, UdfOperator, unwrap_function
+
+
+class PrintSink(StreamOperator):
+    """``print()``: one line per record on stdout (or stderr), prefixed as Flink does.
+
+    The prefix is ``"<id>:<subtask+1>> "`` / ``"<subtask+1>> "`` above parallelism 1 and
+    ``"<id>> "`` / nothing at parallelism 1. Records are shown as Flink shows them: by the
+    stream's type information (``TypeInformation.display_formatter``).
+    """
+
+    def __init__(self, name: str, formatter: Callable[[Any], str],
+                 sink_identifier: Optional[str] = None, std_err: bool = False) -> None:
+        super().__init__(name)
+        self.formatter = formatter
+        self.sink_identifier = sink_identifier
+        self.std_err = std_err
+
+    def open(self) -> None:
+        ctx = self.runtime_context
+        prefix = self.sink_identifier or ""
+        if ctx.get_number_of_parallel_subtasks() > 1:
+            prefix = f"{prefix}:" if prefix else ""
+            prefix += str(ctx.get_index_of_this_subtask() + 1)
+        self._prefix = f"{prefix}> " if prefix else ""
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        fmt = self.formatter
+        prefix = self._prefix
+        try:
+            text = "".join([f"{prefix}{fmt(v)}\n" for v in values])
+        except Exception as exc:
+            raise self.user_error(exc, "formatting a record for print") from exc
+        stream = sys.stderr if self.std_err else sys.stdout
+        stream.write(text)
+        stream.flush()
+
+
+class _SinkContext(SinkFunction.Context):
+    __slots__ = ("_operator", "_timestamp")
+
+    def __init__(self, operator: StreamOperator) -> None:
+        self._operator = operator
+        self._timestamp: Optional[int] = None
+
+    def current_processing_time(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def current_watermark(self) -> int:
+        return self._operator.current_watermark
+
+    def timestamp(self) -> Optional[int]:
+        return self._timestamp
+
+
+class SinkFunctionSink(UdfOperator):
+    """``add_sink``: calls ``invoke(value, context)`` (or a plain callable) per record."""
+
+    def open(self) -> None:
+        super().open()
+        f = self.function
+        self._context = _SinkContext(self)
+        if isinstance(f, SinkFunction) or hasattr(f, "invoke"):
+            self._invoke = f.invoke
+        else:
+            plain = unwrap_function(f, "invoke")
+            self._invoke = lambda value, context: plain(value)
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        invoke = self._invoke
+        ctx = self._context
+        try:
+            if timestamps is None:
+                for v in values:
+                    invoke(v, ctx)
+            else:
+                for v, t in zip(values, timestamps):
+                    ctx._timestamp = t
+                    invoke(v, ctx)
+        except Exception as exc:
+            raise self.user_error(exc) from exc
+
+
+class CollectSink(StreamOperator):
+    """Sends every buffer to the client through the JobMaster (``execute_and_collect``)."""
+
+    def __init__(self, name: str, collect_id: str) -> None:
+        super().__init__(name)
+        self.collect_id = collect_id
+
+    def open(self) -> None:
+        self._gateway = self.runtime_context.operator_event_gateway
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        self._gateway.send_collect_batch(self.collect_id, list(values))
+
+    def end_input(self, input_index: int = 0) -> None:
+        self._gateway.send_collect_end(self.collect_id)

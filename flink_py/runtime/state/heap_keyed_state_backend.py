@@ -1,0 +1,45 @@
+"""The ``hashmap`` keyed state backend: Python objects in memory, one table per state name.
+
+Tables map key -> value for the keys of this subtask's key-group range. A key's key group is
+a pure function of the key, so tables are flat dicts on the hot path and are split by key
+group only when a snapshot is taken: snapshots are per key group, which is what lets a
+restored job change its parallelism.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from flink_py.common.key_groups import KeyGroupRange, assign_to_key_group
+
+
+class HeapKeyedStateBackend:
+    """Keyed state of one operator instance, held in dicts."""
+
+    def __init__(self, max_parallelism: int, key_group_range: KeyGroupRange) -> None:
+        self.max_parallelism = max_parallelism
+        self.key_group_range = key_group_range
+        self._tables: Dict[str, Dict[Any, Any]] = {}
+
+    def state_table(self, name: str) -> Dict[Any, Any]:
+        """The key -> value table of state ``name`` (created empty on first use)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = {}
+        return table
+
+    def snapshot(self) -> Dict[int, Dict[str, Dict[Any, Any]]]:
+        """A copy of all state, grouped by key group: ``{key_group: {state: {key: value}}}``."""
+        result: Dict[int, Dict[str, Dict[Any, Any]]] = {}
+        for name, table in self._tables.items():
+            for key, value in table.items():
+                group = assign_to_key_group(key, self.max_parallelism)
+                result.setdefault(group, {}).setdefault(name, {})[key] = value
+        return result
+
+    def restore(self, key_groups: Dict[int, Dict[str, Dict[Any, Any]]]) -> None:
+        """Loads the key groups of a snapshot that fall into this backend's range."""
+        for group, states in key_groups.items():
+            if group in self.key_group_range:
+                for name, entries in states.items():
+                    self.state_table(name).update(entries)

@@ -1,0 +1,65 @@
+"""TaskExecutor: runs the subtasks deployed to this TaskManager's slots."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Dict, List, Optional
+
+from flink_py.graph.ids import ExecutionAttemptID, ResourceID
+from flink_py.runtime.network.local import ResultPartitionManager
+from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
+from flink_py.runtime.tasks.task import ExecutionState, SerializedError, Task
+
+log = logging.getLogger(__name__)
+
+
+class TaskExecutor:
+    """Deploys, cancels and reports tasks; owns the local result partitions.
+
+    ``job_master_gateways`` maps a job id to the JobMaster gateway that receives its task state
+    updates and operator events.
+    """
+
+    def __init__(self, num_slots: int, network_buffers_per_channel: int = 10,
+                 resource_id: Optional[ResourceID] = None) -> None:
+        self.resource_id = resource_id or ResourceID()
+        self.num_slots = num_slots
+        self.partitions = ResultPartitionManager(network_buffers_per_channel)
+        self._lock = threading.Lock()
+        self._tasks: Dict[ExecutionAttemptID, Task] = {}
+
+    def submit_task(self, tdd: TaskDeploymentDescriptor, job_master: Any) -> None:
+        """Starts the subtask on its own thread; its states go to ``job_master``."""
+
+        def report(task: Task, state: ExecutionState, error: Optional[SerializedError]) -> None:
+            if state.is_terminal:
+                with self._lock:
+                    self._tasks.pop(task.attempt_id, None)
+            job_master.update_task_execution_state(task.attempt_id, state, error)
+
+        task = Task(tdd, self.partitions, report, job_master.operator_event_gateway(tdd.job_id))
+        with self._lock:
+            self._tasks[tdd.attempt_id] = task
+        task.start()
+
+    def cancel_task(self, attempt_id: ExecutionAttemptID) -> None:
+        with self._lock:
+            task = self._tasks.get(attempt_id)
+        if task is not None:
+            task.cancel()
+
+    def release_job_partitions(self, job_id: str) -> None:
+        self.partitions.release_job(job_id)
+
+    def running_tasks(self) -> List[Task]:
+        with self._lock:
+            return list(self._tasks.values())
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Cancels every task and waits for their threads to end."""
+        tasks = self.running_tasks()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            task.join(timeout_s)

@@ -1,0 +1,36 @@
+"""TaskDeploymentDescriptor: everything a TaskExecutor needs to run one subtask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from flink_py.graph.execution_graph import ConsumedGate, ProducedPartition
+from flink_py.graph.ids import ExecutionAttemptID, JobVertexID
+
+
+@dataclass
+class TaskDeploymentDescriptor:
+    """One subtask attempt: its chain (user code, serialized), partitions and gates."""
+
+    job_id: str
+    job_name: str
+    vertex_id: JobVertexID
+    attempt_id: ExecutionAttemptID
+    attempt_number: int
+    subtask_index: int
+    parallelism: int
+    max_parallelism: int
+    task_name: str
+    is_source: bool
+    chain_bytes: bytes
+    produced: List[ProducedPartition]
+    consumed: List[ConsumedGate]
+    runtime_mode: str = "STREAMING"
+    buffer_timeout: int = 100
+    records_per_buffer: int = 1024
+    job_parameters: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def task_name_with_subtask(self) -> str:
+        return f"{self.task_name} ({self.subtask_index + 1}/{self.parallelism})"

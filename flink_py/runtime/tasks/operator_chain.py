@@ -1,0 +1,96 @@
+"""OperatorChain: instantiates a task's operators and wires their outputs.
+
+Chained operators call each other directly (an output *is* the next operator's
+``process_batch``); outputs that leave the task go to RecordWriters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from flink_py.common.key_groups import KeyGroupRange
+from flink_py.graph.job_graph import ChainConfig
+from flink_py.runtime.network.record_writer import RecordWriter
+from flink_py.runtime.operators.base import (
+    EmitFn, Output, StreamingRuntimeContext, StreamOperator, _discard)
+from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
+
+
+def _fan_out(emitters: List[EmitFn]) -> EmitFn:
+    if not emitters:
+        return _discard
+    if len(emitters) == 1:
+        return emitters[0]
+
+    def emit_all(values: list, timestamps: Optional[list]) -> None:
+        for emit in emitters:
+            emit(values, timestamps)
+    return emit_all
+
+
+def _fan_out_watermark(targets: List[Callable[[int], None]]) -> Callable[[int], None]:
+    def emit_watermark(timestamp: int) -> None:
+        for target in targets:
+            target(timestamp)
+    return emit_watermark
+
+
+class OperatorChain:
+    """The operators of one subtask, head first, with their outputs connected."""
+
+    def __init__(self, chain: ChainConfig, writers_by_result: Dict[str, RecordWriter],
+                 runtime_context_factory: Callable[[], StreamingRuntimeContext],
+                 max_parallelism: int, parallelism: int, subtask_index: int) -> None:
+        self.writers = list(writers_by_result.values())
+        by_node: Dict[int, StreamOperator] = {}
+        key_groups = KeyGroupRange.of_operator(max_parallelism, parallelism, subtask_index)
+        # Build downstream first so that each operator's output can point at its successors.
+        for config in reversed(chain.operators):
+            operator: StreamOperator = config.operator_factory()
+            main: List[EmitFn] = []
+            side: Dict[str, List[EmitFn]] = {}
+            watermark_targets: List[Callable[[int], None]] = []
+            for target_id, tag in config.chained_outputs:
+                target = by_node[target_id]
+                (main if tag is None else side.setdefault(tag, [])).append(target.process_batch)
+                watermark_targets.append(target.process_watermark)
+            for out in config.network_outputs:
+                writer = writers_by_result[str(out.result_id)]
+                (main if out.output_tag is None else side.setdefault(out.output_tag, [])
+                 ).append(writer.emit)
+                watermark_targets.append(writer.emit_watermark)
+            output = Output(_fan_out(main), {t: _fan_out(e) for t, e in side.items()},
+                            _fan_out_watermark(watermark_targets))
+            operator.setup(runtime_context_factory(), output,
+                           HeapKeyedStateBackend(max_parallelism, key_groups))
+            by_node[config.node_id] = operator
+        self.operators: List[StreamOperator] = [by_node[c.node_id] for c in chain.operators]
+        self.head = self.operators[0]
+
+    def open(self) -> None:
+        # Successors open first so that they are ready when their predecessor emits.
+        for operator in reversed(self.operators):
+            operator.open()
+
+    def end_input_of_successors(self) -> None:
+        """After the head's input ended: every chained operator's input ends, in order."""
+        for operator in self.operators[1:]:
+            operator.end_input(0)
+
+    def finish(self) -> None:
+        for operator in self.operators:
+            operator.finish()
+
+    def flush(self) -> None:
+        for writer in self.writers:
+            writer.flush()
+
+    def close(self) -> List[BaseException]:
+        """Closes every operator, head first; returns the errors instead of stopping."""
+        errors: List[BaseException] = []
+        for operator in self.operators:
+            try:
+                operator.close()
+            except Exception as exc:  # every operator must get its close() call
+                errors.append(exc)
+        return errors

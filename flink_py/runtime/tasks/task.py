@@ -1,0 +1,310 @@
+"""Task: one subtask attempt, run by one thread with a mailbox loop.
+
+The thread deserializes the chain, connects its input gates and result partitions, opens the
+operators and then either runs the source (source tasks) or takes buffers, events and mails
+from its inbox until every input channel has ended. State transitions are reported through
+``report_state``: DEPLOYING -> INITIALIZING -> RUNNING -> FINISHED | FAILED | CANCELED.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
+
+import cloudpickle
+
+from flink_py.errors import FlinkPyError
+from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition, Watermark
+from flink_py.runtime.network.local import CancelTaskException, InputInbox, ResultPartitionManager
+from flink_py.runtime.network.record_writer import RecordWriter
+from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK, StreamingRuntimeContext
+from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
+from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
+from flink_py.runtime.tasks.operator_chain import OperatorChain
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionState(enum.Enum):
+    """Flink's ExecutionState, verbatim."""
+
+    CREATED = "CREATED"
+    SCHEDULED = "SCHEDULED"
+    DEPLOYING = "DEPLOYING"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    RECONCILING = "RECONCILING"
+    INITIALIZING = "INITIALIZING"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ExecutionState.FINISHED, ExecutionState.CANCELED, ExecutionState.FAILED)
+
+
+@dataclass
+class SerializedError:
+    """A failure as it crosses processes: the text always, the exception when it pickles."""
+
+    message: str
+    traceback_text: str
+    exception_bytes: Optional[bytes] = None
+
+    @staticmethod
+    def of(exc: BaseException) -> "SerializedError":
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            data: Optional[bytes] = cloudpickle.dumps(exc)
+        except Exception:  # unpicklable exception: the text is what travels
+            data = None
+        return SerializedError(f"{type(exc).__name__}: {exc}", text, data)
+
+    def to_exception(self) -> Optional[BaseException]:
+        if self.exception_bytes is None:
+            return None
+        try:
+            return cloudpickle.loads(self.exception_bytes)
+        except Exception:  # its class may not exist on this side
+            return None
+
+
+StateReporter = Callable[["Task", ExecutionState, Optional[SerializedError]], None]
+
+
+class Task:
+    """Runs one subtask attempt on its own thread."""
+
+    def __init__(self, tdd: TaskDeploymentDescriptor, partitions: ResultPartitionManager,
+                 report_state: StateReporter, operator_event_gateway: Any = None) -> None:
+        self.tdd = tdd
+        self.partitions = partitions
+        self.report_state = report_state
+        self.operator_event_gateway = operator_event_gateway
+        self.state = ExecutionState.DEPLOYING
+        self.inbox = InputInbox()
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=tdd.task_name_with_subtask)
+        self._chain: Optional[OperatorChain] = None
+        self._subpartitions: List[Any] = []
+
+    @property
+    def attempt_id(self) -> Any:
+        return self.tdd.attempt_id
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Stops the task promptly: stops the source, wakes the mailbox and blocked writers."""
+        if self._cancelled or self.state.is_terminal:
+            return
+        self._cancelled = True
+        chain = self._chain
+        if chain is not None and isinstance(chain.head, StreamSource):
+            try:
+                chain.head.cancel()
+            except Exception:  # the source's cancel failing must not stop the cancellation
+                log.exception("cancel() of source %s failed", self.tdd.task_name_with_subtask)
+        self.inbox.close()
+        for sub in self._subpartitions:
+            sub.release()
+
+    # -- the task thread ------------------------------------------------------------------
+
+    def _transition(self, state: ExecutionState, error: Optional[SerializedError] = None) -> None:
+        self.state = state
+        self.report_state(self, state, error)
+
+    def _run(self) -> None:
+        error: Optional[BaseException] = None
+        chain: Optional[OperatorChain] = None
+        try:
+            self._transition(ExecutionState.INITIALIZING)
+            chain = self._build_chain()
+            self._chain = chain
+            if self._cancelled:
+                raise CancelTaskException("cancelled while initializing")
+            chain.open()
+            self._transition(ExecutionState.RUNNING)
+            if self.tdd.is_source:
+                self._run_source(chain)
+            else:
+                self._run_input_loop(chain)
+            chain.finish()
+            for writer in chain.writers:
+                writer.broadcast_event(END_OF_PARTITION)
+        except BaseException as exc:  # everything ends the task; reported below
+            error = exc
+        if chain is not None:
+            close_errors = chain.close()
+            if error is None and close_errors:
+                error = close_errors[0]
+        if error is None:
+            self._transition(ExecutionState.FINISHED)
+        elif self._cancelled or isinstance(error, CancelTaskException):
+            self._release_exchange()
+            self._transition(ExecutionState.CANCELED)
+        else:
+            log.info("%s failed: %s", self.tdd.task_name_with_subtask, error)
+            self._release_exchange()
+            self._transition(ExecutionState.FAILED, SerializedError.of(error))
+
+    def _release_exchange(self) -> None:
+        for sub in self._subpartitions:
+            sub.release()
+
+    def _build_chain(self) -> OperatorChain:
+        tdd = self.tdd
+        job = tdd.job_id
+        writers: Dict[str, RecordWriter] = {}
+        chain_config = cloudpickle.loads(tdd.chain_bytes)
+        partitioners = {str(out.result_id): out for op in chain_config.operators
+                        for out in op.network_outputs}
+        for produced in tdd.produced:
+            out = partitioners[str(produced.result_id)]
+            channels = [self.partitions.subpartition(job, str(produced.result_id),
+                                                     tdd.subtask_index, consumer)
+                        for consumer in produced.consumer_subtasks]
+            self._subpartitions.extend(channels)
+            partitioner = out.partitioner.copy()
+            partitioner.setup(len(channels), out.consumer_max_parallelism)
+            writers[str(produced.result_id)] = RecordWriter(
+                partitioner, channels, tdd.records_per_buffer)
+
+        def runtime_context() -> StreamingRuntimeContext:
+            return StreamingRuntimeContext(
+                tdd.task_name, tdd.subtask_index, tdd.parallelism, tdd.max_parallelism,
+                tdd.attempt_number, tdd.job_parameters, self.operator_event_gateway,
+                tdd.runtime_mode)
+
+        return OperatorChain(chain_config, writers, runtime_context, tdd.max_parallelism,
+                             tdd.parallelism, tdd.subtask_index)
+
+    def _run_source(self, chain: OperatorChain) -> None:
+        source = chain.head
+        assert isinstance(source, StreamSource)
+        ctx = _SourceContext(self, chain)
+        source.run(ctx)
+        if self._cancelled:
+            raise CancelTaskException("cancelled")
+        chain.flush()
+        if source.bounded:
+            # A finished source emits the final watermark so that all event time completes.
+            source.output.emit_watermark(MAX_WATERMARK)
+        chain.end_input_of_successors()
+
+    def _run_input_loop(self, chain: OperatorChain) -> None:
+        tdd = self.tdd
+        head = chain.head
+        two_inputs = hasattr(head, "process_batch2")
+        process = [head.process_batch1, head.process_batch2] if two_inputs else [
+            head.process_batch, head.process_batch]
+        # channel -> (input index, subpartition)
+        channels: List[tuple] = []
+        for gate in tdd.consumed:
+            for producer in gate.producer_subtasks:
+                sub = self.partitions.subpartition(tdd.job_id, str(gate.result_id), producer,
+                                                   tdd.subtask_index)
+                channels.append((gate.input_index, sub))
+        self._subpartitions.extend(sub for _, sub in channels)
+        inputs = sorted({i for i, _ in channels})
+        open_per_input = {i: sum(1 for j, _ in channels if j == i) for i in inputs}
+        watermarks = [MIN_WATERMARK] * len(channels)
+        input_watermark = {i: MIN_WATERMARK for i in inputs}
+        for index, (_, sub) in enumerate(channels):
+            sub.connect(self.inbox, index)
+
+        timeout_s = tdd.buffer_timeout / 1000.0 if tdd.buffer_timeout > 0 else None
+        flush_every_buffer = tdd.buffer_timeout == 0
+        writers = chain.writers
+        inbox = self.inbox
+        open_channels = len(channels)
+        next_flush: Optional[float] = None
+        while open_channels:
+            channel, mail = inbox.take(next_flush)
+            if channel >= 0:
+                input_index, sub = channels[channel]
+                item, more = sub.poll()
+                if more:
+                    inbox.channel_available(channel)
+                if type(item) is tuple:
+                    process[input_index](item[0], item[1])
+                elif type(item) is Watermark:
+                    watermarks[channel] = item.timestamp
+                    self._advance_watermark(head, two_inputs, input_index, channels, watermarks,
+                                            input_watermark)
+                elif type(item) is EndOfPartition:
+                    open_channels -= 1
+                    open_per_input[input_index] -= 1
+                    if open_per_input[input_index] == 0:
+                        head.end_input(input_index)
+                elif item is None:
+                    continue  # the subpartition was released under us: cancellation follows
+                else:
+                    raise FlinkPyError(f"unexpected item in channel {channel}: {item!r}")
+                if flush_every_buffer:
+                    chain.flush()
+                elif timeout_s is not None and next_flush is None and any(
+                        w.has_pending for w in writers):
+                    next_flush = time.monotonic() + timeout_s
+            elif channel == -1:
+                mail()
+            elif channel == -2:
+                chain.flush()
+                next_flush = None
+            else:
+                raise CancelTaskException("cancelled")
+        chain.flush()
+        chain.end_input_of_successors()
+
+    @staticmethod
+    def _advance_watermark(head: Any, two_inputs: bool, input_index: int,
+                           channels: List[tuple], watermarks: List[int],
+                           input_watermark: Dict[int, int]) -> None:
+        combined = min(w for (i, _), w in zip(channels, watermarks) if i == input_index)
+        if combined <= input_watermark[input_index]:
+            return
+        input_watermark[input_index] = combined
+        if two_inputs:
+            head.process_watermark_of_input(input_index, combined)
+        else:
+            head.process_watermark(combined)
+
+
+class _SourceContext(SourceTaskContext):
+    """The SourceTaskContext a source task hands its source operator."""
+
+    def __init__(self, task: Task, chain: OperatorChain) -> None:
+        self._task = task
+        self._head = chain.head
+        self._chain = chain
+        self.records_per_buffer = task.tdd.records_per_buffer
+        self.buffer_timeout_ms = task.tdd.buffer_timeout
+        self.lock = threading.RLock()
+        self._flush_every_buffer = task.tdd.buffer_timeout == 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._task._cancelled
+
+    def emit(self, values: list, timestamps: Optional[list]) -> None:
+        if self._task._cancelled:
+            raise CancelTaskException("cancelled")
+        self._head.output.emit(values, timestamps)
+        if self._flush_every_buffer:
+            self._chain.flush()
+
+    def flush(self) -> None:
+        self._chain.flush()
