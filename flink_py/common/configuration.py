@@ -414,7 +414,9 @@ class ConfigOption:
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
-            raise ConfigurationError(f"A config option needs a non-empty string key, got {self.key!r}")
+            raise ConfigurationError(
+                f"A config option needs a non-empty string key, got {self.key!r}"
+            )
         if not (isinstance(self.type, ConfigType)
                 or (isinstance(self.type, type) and issubclass(self.type, Enum))):
             raise ConfigurationError(
@@ -524,7 +526,6 @@ def _is_sensitive(key: str) -> bool:
     return any(hidden in lowered for hidden in _SENSITIVE_KEYS)
 
 
-_STRING = ConfigOption("<string>", ConfigType.STRING, None)
 _LONG = ConfigOption("<long>", ConfigType.LONG, None)
 _DOUBLE = ConfigOption("<double>", ConfigType.DOUBLE, None)
 _BOOLEAN = ConfigOption("<boolean>", ConfigType.BOOLEAN, None)
@@ -887,7 +888,9 @@ def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, Any], source: 
         if isinstance(value, Mapping):
             _flatten(value, full_key + ".", out, source)
         elif value is None:
-            LOG.warning("Ignoring configuration key '%s' with an empty value in %s", full_key, source)
+            LOG.warning(
+                "Ignoring configuration key '%s' with an empty value in %s", full_key, source
+            )
         else:
             out[full_key] = value
 

@@ -23,7 +23,8 @@ class JobStatus(Enum):
 
         >>> JobStatus.FINISHED.is_globally_terminal_state()
         True
-        >>> JobStatus.SUSPENDED.is_terminal_state(), JobStatus.SUSPENDED.is_globally_terminal_state()
+        >>> suspended = JobStatus.SUSPENDED
+        >>> suspended.is_terminal_state(), suspended.is_globally_terminal_state()
         (True, False)
     """
 

@@ -1,4 +1,5 @@
-"""Time values of PyFlink's ``pyflink.common.time``: :class:`Duration`, :class:`Time`, :class:`Instant`.
+"""PyFlink's time values (``pyflink.common.time``): :class:`Duration`, :class:`Time`,
+:class:`Instant`.
 
 PyFlink's classes wrap ``java.time`` objects through py4j; these are plain Python values
 (integer nanoseconds / milliseconds) with the same constructors and accessors, so a PyFlink

@@ -153,11 +153,24 @@ class StreamExecutionEnvironment:
             raise InvalidProgramError(
                 f"from_collection expects a collection of records, got "
                 f"{type(collection).__name__} {collection!r}")
-        items = list(collection)
+        items = collection if isinstance(collection, range) else list(collection)
         type_info = _check_type_info(type_info, "from_collection") or Types.PICKLED_BYTE_ARRAY()
         name = "Source: Collection Source"
         return self._add_source(name, functools.partial(sources.CollectionSource, name, items),
                                 type_info, bounded=True, non_parallel=True)
+
+    def from_sequence(self, start: int, end: int) -> DataStream:
+        """The numbers ``start`` .. ``end`` (inclusive) as a bounded, parallel source of
+        LONG values; each subtask emits a contiguous part (Java's ``fromSequence``)."""
+        for name, value in (("start", start), ("end", end)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidProgramError(f"from_sequence: {name} must be an int, got {value!r}")
+        if end < start:
+            raise InvalidProgramError(
+                f"from_sequence: start {start} must not be greater than end {end}")
+        name = "Source: Sequence Source"
+        return self._add_source(name, functools.partial(
+            sources.NumberSequenceSource, name, start, end), Types.LONG(), bounded=True)
 
     def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> DataStream:
         """The lines of a text file (or of the files in a directory), as strings."""

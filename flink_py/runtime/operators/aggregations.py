@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Union
 
 from flink_py.common.types import Row
 from flink_py.errors import InvalidFieldReferenceError, UserFunctionError
+from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import UdfOperator, unwrap_function
 
 Field = Union[int, str]
@@ -81,6 +82,11 @@ class _FieldAggregator:
     def __init__(self, field: Field) -> None:
         self.field = field
         self._index: Optional[int] = None
+        self._shape: Optional[tuple] = None
+        #: the reduce function to call: specialized once the records' shape is known
+        self.fast: Callable[[Any, Any], Any] = self
+        #: (arity, index) once a tuple sum can be inlined by operator fusion
+        self.inline_tuple_sum: Optional[tuple] = None
 
     def index_of(self, record: Any) -> int:
         if self._index is None:
@@ -92,6 +98,15 @@ class _FieldAggregator:
         index = self.index_of(record)
         if self.kind in ("sum", "min", "max"):
             _check_numeric(_get(record, index), self.field, record, self.kind)
+        shape = (type(record), len(record) if type(record) is tuple else -1)
+        if self._shape is None:
+            self._shape = shape
+            if shape[0] is tuple and self.kind == "sum":
+                self.fast = _tuple_sum_function(shape[1], index, self)
+                self.inline_tuple_sum = (shape[1], index)
+        elif shape != self._shape:
+            self.fast = self  # records of several shapes: the generic path only
+            self.inline_tuple_sum = None
         return record
 
     def __call__(self, acc: Any, record: Any) -> Any:
@@ -145,6 +160,20 @@ class MaxByAggregator(_FieldAggregator):
         return record if _get(record, i) > _get(acc, i) else acc
 
 
+def _tuple_sum_function(arity: int, index: int, generic: Callable[[Any, Any], Any]
+                        ) -> Callable[[Any, Any], Any]:
+    """``sum`` for tuples of one arity, as straight-line code: ``(a[0], a[1] + x, ...)``."""
+    fields = ", ".join(f"a[{j}] + x" if j == index else f"a[{j}]" for j in range(arity))
+    code = (f"def tuple_sum(a, v):\n"
+            f"    x = v[{index}]\n"
+            f"    if type(x) in numeric and type(v) is tuple and len(v) == {arity}:\n"
+            f"        return ({fields},)\n"
+            f"    return generic(a, v)\n")
+    namespace = {"numeric": _NUMERIC_TYPES, "generic": generic}
+    exec(compile(code, f"<sum of field {index} of {arity}-tuples>", "exec"), namespace)
+    return namespace["tuple_sum"]
+
+
 AGGREGATORS = {"sum": SumAggregator, "min": MinAggregator, "max": MaxAggregator,
                "min_by": MinByAggregator, "max_by": MaxByAggregator}
 
@@ -165,9 +194,23 @@ class StreamGroupedReduce(UdfOperator):
         self._first = f.first if isinstance(f, _FieldAggregator) else None
         self._values = self.keyed_state_backend.state_table("reduce-value")
 
+    def fusion_stage(self) -> Optional[FusionStage]:
+        if self.batch_mode:
+            return None  # emits only at end of input
+        refresh = None
+        if isinstance(self.function, _FieldAggregator):
+            aggregator = self.function
+            refresh = lambda: aggregator.fast  # noqa: E731  (specialized after 1st record)
+        inline = getattr(self.function, "inline_tuple_sum", None)
+        return FusionStage("reduce", self._reduce, key_selector=self.key_selector,
+                           state=self._values, first=self._first, refresh=refresh,
+                           inline_tuple_sum=inline, numeric=_NUMERIC_TYPES)
+
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         key_of = self.key_selector
         reduce = self._reduce
+        if isinstance(reduce, _FieldAggregator):
+            reduce = reduce.fast
         first = self._first
         state = self._values
         get = state.get

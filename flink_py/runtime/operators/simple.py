@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 from flink_py.datastream.functions import ProcessFunction
 from flink_py.datastream.output_tag import OutputTag
 from flink_py.errors import InvalidProgramError
+from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import (
     TwoInputStreamOperator, UdfOperator, close_function, open_function, unwrap_function)
 
@@ -18,6 +19,9 @@ class StreamMap(UdfOperator):
     def open(self) -> None:
         super().open()
         self._map = unwrap_function(self.function, "map")
+
+    def fusion_stage(self) -> FusionStage:
+        return FusionStage("map", self._map)
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         f = self._map
@@ -34,6 +38,9 @@ class StreamFilter(UdfOperator):
     def open(self) -> None:
         super().open()
         self._filter = unwrap_function(self.function, "filter")
+
+    def fusion_stage(self) -> FusionStage:
+        return FusionStage("filter", self._filter)
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         f = self._filter
@@ -83,6 +90,9 @@ class StreamFlatMap(UdfOperator):
     def open(self) -> None:
         super().open()
         self._flat_map = unwrap_function(self.function, "flat_map")
+
+    def fusion_stage(self) -> FusionStage:
+        return FusionStage("flat_map", self._flat_map)
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         _flat_map_batch(self, self._flat_map, values, timestamps)

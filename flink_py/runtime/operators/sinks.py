@@ -7,6 +7,7 @@ import time
 from typing import Any, Callable, Optional
 
 from flink_py.datastream.functions import SinkFunction
+from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import StreamOperator, UdfOperator, unwrap_function
 
 
@@ -74,6 +75,9 @@ class SinkFunctionSink(UdfOperator):
         else:
             plain = unwrap_function(f, "invoke")
             self._invoke = lambda value, context: plain(value)
+
+    def fusion_stage(self) -> FusionStage:
+        return FusionStage("sink", self._invoke, context=self._context)
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         invoke = self._invoke

@@ -59,7 +59,8 @@ class CollectionSource(StreamSource):
 
     def __init__(self, name: str, items: Sequence[Any]) -> None:
         super().__init__(name)
-        self.items = list(items)
+        # A range stays a range: it ships as three numbers instead of every element.
+        self.items = items if isinstance(items, range) else list(items)
 
     def run(self, ctx: SourceTaskContext) -> None:
         items = self.items
@@ -72,7 +73,29 @@ class CollectionSource(StreamSource):
         for start in range(0, len(items), step):
             if ctx.cancelled:
                 return
-            ctx.emit(items[start:start + step], None)
+            ctx.emit(list(items[start:start + step]), None)
+
+
+class NumberSequenceSource(StreamSource):
+    """``from_sequence``: the numbers from ``start`` to ``end`` inclusive, split into one
+    contiguous range per subtask."""
+
+    def __init__(self, name: str, start: int, end: int) -> None:
+        super().__init__(name)
+        self.start = start
+        self.end = end
+
+    def run(self, ctx: SourceTaskContext) -> None:
+        rc = self.runtime_context
+        index, parallelism = rc.get_index_of_this_subtask(), rc.get_number_of_parallel_subtasks()
+        total = self.end - self.start + 1
+        first = self.start + total * index // parallelism
+        last = self.start + total * (index + 1) // parallelism
+        step = ctx.records_per_buffer
+        for lo in range(first, last, step):
+            if ctx.cancelled:
+                return
+            ctx.emit(list(range(lo, min(lo + step, last))), None)
 
 
 class TextFileSource(StreamSource):

@@ -14,6 +14,7 @@ from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
     EmitFn, Output, StreamingRuntimeContext, StreamOperator, _discard)
 from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
+from flink_py.runtime.tasks.fusion import build_fused_function, fusion_stage
 
 
 def _fan_out(emitters: List[EmitFn]) -> EmitFn:
@@ -26,6 +27,13 @@ def _fan_out(emitters: List[EmitFn]) -> EmitFn:
         for emit in emitters:
             emit(values, timestamps)
     return emit_all
+
+
+def _late_bound(operator: StreamOperator) -> EmitFn:
+    """Calls ``operator.process_batch`` as it is at call time (fusion may replace it)."""
+    def emit(values: list, timestamps: Optional[list]) -> None:
+        operator.process_batch(values, timestamps)
+    return emit
 
 
 def _fan_out_watermark(targets: List[Callable[[int], None]]) -> Callable[[int], None]:
@@ -43,6 +51,8 @@ class OperatorChain:
                  max_parallelism: int, parallelism: int, subtask_index: int) -> None:
         self.writers = list(writers_by_result.values())
         by_node: Dict[int, StreamOperator] = {}
+        # node id -> (chained main successors, whether it has any other output)
+        self._successors: Dict[int, tuple] = {}
         key_groups = KeyGroupRange.of_operator(max_parallelism, parallelism, subtask_index)
         # Build downstream first so that each operator's output can point at its successors.
         for config in reversed(chain.operators):
@@ -52,7 +62,7 @@ class OperatorChain:
             watermark_targets: List[Callable[[int], None]] = []
             for target_id, tag in config.chained_outputs:
                 target = by_node[target_id]
-                (main if tag is None else side.setdefault(tag, [])).append(target.process_batch)
+                (main if tag is None else side.setdefault(tag, [])).append(_late_bound(target))
                 watermark_targets.append(target.process_watermark)
             for out in config.network_outputs:
                 writer = writers_by_result[str(out.result_id)]
@@ -64,6 +74,11 @@ class OperatorChain:
             operator.setup(runtime_context_factory(), output,
                            HeapKeyedStateBackend(max_parallelism, key_groups))
             by_node[config.node_id] = operator
+            self._successors[config.node_id] = (
+                [t for t, tag in config.chained_outputs if tag is None],
+                bool(config.network_outputs) or any(tag for _, tag in config.chained_outputs))
+        self._node_ids = [c.node_id for c in chain.operators]
+        self._by_node = by_node
         self.operators: List[StreamOperator] = [by_node[c.node_id] for c in chain.operators]
         self.head = self.operators[0]
 
@@ -71,6 +86,54 @@ class OperatorChain:
         # Successors open first so that they are ready when their predecessor emits.
         for operator in reversed(self.operators):
             operator.open()
+        self._fuse()
+
+    def _fuse(self) -> None:
+        """Compiles each maximal linear run of fusible operators into one loop."""
+        in_group: set = set()
+        for node_id in self._node_ids:
+            if node_id in in_group:
+                continue
+            group = [node_id]
+            stages = [fusion_stage(self._by_node[node_id])]
+            if stages[0] is None or stages[0].kind == "sink":
+                continue
+            current = node_id
+            while True:
+                successors, other_outputs = self._successors[current]
+                if other_outputs or len(successors) != 1 or stages[-1].kind == "sink":
+                    break
+                stage = fusion_stage(self._by_node[successors[0]])
+                if stage is None:
+                    break
+                current = successors[0]
+                group.append(current)
+                stages.append(stage)
+            if len(group) < 2:
+                continue
+            in_group.update(group)
+            operators = [self._by_node[n] for n in group]
+            head, last = operators[0], operators[-1]
+            emit = last.output.emit
+            # Rebuilt once after the first buffer: by then aggregations know their records'
+            # shape and can be inlined.
+            holder = [build_fused_function(operators, stages, emit), 1]
+            unfused = type(head).process_batch.__get__(head)
+
+            def process_batch(values: list, timestamps: Optional[list],
+                              holder: list = holder, operators: list = operators,
+                              emit: Callable[..., None] = emit,
+                              unfused: Callable[..., None] = unfused) -> None:
+                if timestamps is not None:
+                    unfused(values, timestamps)
+                    return
+                holder[0](values)
+                if holder[1]:
+                    holder[1] = 0
+                    holder[0] = build_fused_function(
+                        operators, [fusion_stage(op) for op in operators], emit)
+
+            head.process_batch = process_batch  # type: ignore[method-assign]
 
     def end_input_of_successors(self) -> None:
         """After the head's input ended: every chained operator's input ends, in order."""

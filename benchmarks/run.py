@@ -1,0 +1,64 @@
+"""``make bench``: records/s of each workload on the engine and as a plain Python loop.
+
+Prints a table with the ratio engine/plain (higher is better; 1.0 = as fast as the loop)
+and the issue's target for each. Each side runs ``--repeat`` times; the best run counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, List
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import workloads as w  # noqa: E402
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    return min(w._timed(fn)[0] for _ in range(repeat))
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the record counts (e.g. 0.1 for a quick run)")
+    args = parser.parse_args(argv)
+    r = args.repeat
+    rows = []
+
+    n1 = int(2_000_000 * args.scale)
+    rows.append((w.Result("W1 stateless chain (p=1)", n1,
+                          best_of(r, lambda: w.w1_engine(n1)),
+                          best_of(r, lambda: w.w1_plain(n1))), 0.8))
+
+    n2 = int(1_000_000 * args.scale)
+    expected2 = w.w2_expected(n2)
+    rows.append((w.Result("W2 keyed rolling reduce (p=1)", n2,
+                          best_of(r, lambda: w.w2_engine(n2, expected2)),
+                          best_of(r, lambda: w.w2_plain(n2, expected2))), 0.5))
+
+    n4 = int(1_000_000 * args.scale)
+    path, expected4 = w.make_words_file(n4)
+    try:
+        rows.append((w.Result("W4 word count (p=1)", n4,
+                              best_of(r, lambda: w.w4_engine(path, expected4)),
+                              best_of(r, lambda: w.w4_plain(path, expected4))), 0.5))
+    finally:
+        os.unlink(path)
+
+    header = (f"{'workload':34} {'records':>10} {'engine rec/s':>14} {'plain rec/s':>14} "
+              f"{'ratio':>7} {'target':>7}  met")
+    print(header)
+    print("-" * len(header))
+    for result, target in rows:
+        print(f"{result.name:34} {result.records:>10,} {result.engine_rate:>14,.0f} "
+              f"{result.plain_rate:>14,.0f} {result.ratio:>7.2f} {target:>7.2f}  "
+              f"{'yes' if result.ratio >= target else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The benchmark workloads: each runs on the engine and as a plain Python loop.
+
+Both sides call the same user functions per record (and the plain loop keeps keyed state in a
+dict), so the ratio engine/plain measures what the engine adds or saves around user code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
+
+from flink_py.common.typeinfo import Types
+from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
+
+
+class CountingSink(SinkFunction):
+    """Counts records and remembers the last value per key (to check results)."""
+
+    def __init__(self, key_of: Optional[Callable[[Any], Any]] = None) -> None:
+        self.count = 0
+        self.key_of = key_of
+        self.last: Dict[Any, Any] = {}
+
+    def invoke(self, value: Any, context: Any) -> None:
+        self.count += 1
+
+
+@dataclass
+class Result:
+    name: str
+    records: int
+    engine_s: float
+    plain_s: float
+
+    @property
+    def engine_rate(self) -> float:
+        return self.records / self.engine_s
+
+    @property
+    def plain_rate(self) -> float:
+        return self.records / self.plain_s
+
+    @property
+    def ratio(self) -> float:
+        return self.plain_s / self.engine_s
+
+
+def _timed(fn: Callable[[], Any]) -> tuple:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+# -- W1: stateless chain ------------------------------------------------------------------
+
+def w1_double(x: int) -> int:
+    return x * 2
+
+
+def w1_divisible(x: int) -> bool:
+    return x % 3 == 0
+
+
+def w1_engine(n: int, parallelism: int = 1) -> Any:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(parallelism)
+    (env.from_collection(range(n), type_info=Types.LONG())
+        .map(w1_double, output_type=Types.LONG())
+        .filter(w1_divisible)
+        .add_sink(CountingSink()))
+    return env.execute("W1 stateless chain")
+
+
+def w1_plain(n: int) -> int:
+    sink = CountingSink()
+    invoke = sink.invoke
+    for x in range(n):
+        y = w1_double(x)
+        if w1_divisible(y):
+            invoke(y, None)
+    return sink.count
+
+
+# -- W2: keyed rolling reduce -----------------------------------------------------------------
+
+def w2_key(t: tuple) -> int:
+    return t[0]
+
+
+def w2_sum(a: tuple, b: tuple) -> tuple:
+    return (a[0], a[1] + b[1])
+
+
+def w2_expected(n: int) -> Dict[int, int]:
+    sums: Dict[int, int] = {}
+    for i in range(n):
+        sums[i % 1000] = sums.get(i % 1000, 0) + i
+    return sums
+
+
+def w2_pair(i: int) -> tuple:
+    return (i % 1000, i)
+
+
+class LastPerKeySink(SinkFunction):
+    """Keeps the last value per key; prints a checksum at close so results can be checked."""
+
+    def __init__(self, expected: Dict[Any, Any], key_index: int = 0, value_index: int = 1
+                 ) -> None:
+        self.expected = expected
+        self.key_index = key_index
+        self.value_index = value_index
+        self.last: Dict[Any, Any] = {}
+
+    def invoke(self, value: Any, context: Any) -> None:
+        self.last[value[0]] = value[1]
+
+    def close(self) -> None:
+        mine = self.last
+        wrong = [k for k, v in mine.items() if self.expected.get(k) != v]
+        if wrong:
+            raise AssertionError(f"wrong final values for keys {wrong[:5]}")
+
+
+def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1) -> Any:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(parallelism)
+    (env.from_sequence(0, n - 1)
+        .map(w2_pair)
+        .key_by(w2_key)
+        .reduce(w2_sum)
+        .add_sink(LastPerKeySink(expected)))
+    return env.execute("W2 keyed reduce")
+
+
+def w2_plain(n: int, expected: Dict[int, int]) -> Dict[int, int]:
+    sink = LastPerKeySink(expected)
+    invoke = sink.invoke
+    state: Dict[int, tuple] = {}
+    get = state.get
+    for i in range(n):
+        v = w2_pair(i)
+        k = w2_key(v)
+        prev = get(k)
+        r = v if prev is None else w2_sum(prev, v)
+        state[k] = r
+        invoke(r, None)
+    sink.close()
+    return sink.last
+
+
+# -- W4: word count from a file -----------------------------------------------------------------
+
+def make_words_file(n_words: int, vocabulary: int = 10_000, per_line: int = 10,
+                    seed: int = 42) -> tuple:
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(vocabulary)]
+    counts: Dict[str, int] = {}
+    fd, path = tempfile.mkstemp(prefix="flink_py_w4_", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        for start in range(0, n_words, per_line):
+            words = [rng.choice(vocab) for _ in range(min(per_line, n_words - start))]
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+            f.write(" ".join(words) + "\n")
+    return path, counts
+
+
+def w4_split(line: str) -> list:
+    return [(w, 1) for w in line.split()]
+
+
+def w4_word(t: tuple) -> str:
+    return t[0]
+
+
+def w4_engine(path: str, expected: Dict[str, int], parallelism: int = 1) -> Any:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(parallelism)
+    (env.read_text_file(path)
+        .flat_map(w4_split)
+        .key_by(w4_word)
+        .sum(1)
+        .add_sink(LastPerKeySink(expected)))
+    return env.execute("W4 word count")
+
+
+def w4_plain(path: str, expected: Dict[str, int]) -> Dict[str, int]:
+    sink = LastPerKeySink(expected)
+    invoke = sink.invoke
+    state: Dict[str, tuple] = {}
+    get = state.get
+    with open(path) as f:
+        for line in f:
+            for t in w4_split(line.rstrip("\n")):
+                k = w4_word(t)
+                prev = get(k)
+                r = t if prev is None else (prev[0], prev[1] + t[1])
+                state[k] = r
+                invoke(r, None)
+    sink.close()
+    return sink.last
