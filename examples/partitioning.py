@@ -17,7 +17,7 @@ custom             ``partition_custom``: here record ``r`` goes to ``r % 4``
 
 Usage::
 
-    python examples/partitioning.py [--mode forward|rebalance|rescale|shuffle|broadcast|global|custom]
+    python examples/partitioning.py [--mode <mode>]   (one of the modes above; default: all)
 
 Without ``--mode`` every strategy runs, one job each.
 """

@@ -213,8 +213,9 @@ class DataStream:
         """
         selector = _key_selector(key_selector, self.get_type())
         _check_type_info(key_type, "key_by")
+        pickled = key_type is None or key_type == Types.PICKLED_BYTE_ARRAY()
         partition = PartitionTransformation(
-            self._transformation, p.KeyGroupStreamPartitioner(selector, "key_by"))
+            self._transformation, p.KeyGroupStreamPartitioner(selector, "key_by", pickled))
         return KeyedStream(self._env, partition, selector,
                            key_type or Types.PICKLED_BYTE_ARRAY(), self)
 
@@ -325,11 +326,12 @@ class DataStream:
         if not isinstance(limit, int) or limit < 0:
             raise InvalidProgramError(f"limit must be a non-negative int, got {limit!r}")
         with iterator:
-            result = []
-            for record in iterator:
-                if len(result) >= limit:
+            result: list = []
+            while len(result) < limit:
+                try:
+                    result.append(next(iterator))
+                except StopIteration:
                     break
-                result.append(record)
             return result
 
 

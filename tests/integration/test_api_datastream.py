@@ -290,11 +290,17 @@ class CountingSource(SourceFunction):
 
 
 class EndlessSource(SourceFunction):
-    """An unbounded SourceFunction: emits a few records, then waits until cancelled."""
+    """An unbounded SourceFunction: emits a few records, then waits until cancelled.
 
-    def __init__(self, log_path: str, first_records: int = 5) -> None:
+    It gives up after ``max_wait_s`` (logging "gave up") so that a job that is never
+    cancelled still ends.
+    """
+
+    def __init__(self, log_path: str, first_records: int = 5, max_wait_s: float = 30.0
+                 ) -> None:
         self.log_path = log_path
         self.first_records = first_records
+        self.max_wait_s = max_wait_s
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.cancelled = threading.Event()
@@ -304,8 +310,8 @@ class EndlessSource(SourceFunction):
         for i in range(self.first_records):
             ctx.collect(i)
         # Waits for cancel(), the only way an unbounded source ends.
-        while not self.cancelled.wait(0.05):
-            pass
+        if not self.cancelled.wait(self.max_wait_s):
+            append_line(self.log_path, "gave up")
         append_line(self.log_path, "run returned")
 
     def cancel(self) -> None:
@@ -325,10 +331,28 @@ def test_add_source_with_an_unbounded_source_function_is_cancelled(tmp_path):
     env = new_env()
     ds = env.add_source(EndlessSource(log))
     assert ds.get_type() == Types.PICKLED_BYTE_ARRAY()
-    # Closing the iterator after `limit` records cancels the job, which cancels the source.
-    assert ds.map(lambda x: x * 2).execute_and_collect(limit=5) == [0, 2, 4, 6, 8]
+    # Closing the iterator before the end cancels the job, which cancels the source.
+    with ds.map(lambda x: x * 2).execute_and_collect() as results:
+        assert [next(results) for _ in range(5)] == [0, 2, 4, 6, 8]
     poll(lambda: "run returned" in read_lines(log), "the source's run() to return")
-    assert read_lines(log).count("cancel") >= 1
+    assert "cancel" in read_lines(log)
+    assert "gave up" not in read_lines(log)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: execute_and_collect(limit=n) waits for an (n+1)-th record (or the end of the job) "
+    "before it returns: on an unbounded source that has emitted exactly n records it blocks; "
+    "Flink's executeAndCollect(limit) returns right after the n-th record and cancels the "
+    "job"))
+def test_execute_and_collect_with_limit_returns_after_the_last_wanted_record(tmp_path):
+    log = str(tmp_path / "source.log")
+    env = new_env()
+    # The source emits 5 records, then waits up to 3 s for cancel() before ending by itself.
+    ds = env.add_source(EndlessSource(log, first_records=5, max_wait_s=3.0))
+    assert ds.execute_and_collect(limit=5) == [0, 1, 2, 3, 4]
+    poll(lambda: "run returned" in read_lines(log), "the source's run() to return")
+    assert "gave up" not in read_lines(log)
+    assert "cancel" in read_lines(log)
 
 
 def test_get_execution_plan_describes_the_program():
@@ -683,12 +707,25 @@ def test_slot_sharing_group_breaks_chains():
     env = new_env()
     ds = env.from_collection([1, 2]).map(lambda x: x).name("A")
     ds = ds.map(lambda x: x).name("B").slot_sharing_group("other")
+    assert ds.slot_sharing_group("other") is ds
+    # B is in another slot sharing group than A, so it starts a task of its own.
     names = task_names(ds)
-    # B is in another slot sharing group than A: not chained to it (the task name is B's).
-    assert names == {"B -> Map"}
+    assert "A" not in " ".join(names)
     env = new_env()
     ds = env.from_collection([1, 2]).map(lambda x: x + 1).slot_sharing_group("other")
     assert sorted(ds.execute_and_collect()) == [2, 3]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: an operator without a slot sharing group does not inherit its inputs' group: "
+    "after map(B).slot_sharing_group('other') the next map lands in 'default', so it is "
+    "not chained to B (and needs slots of its own); Flink's "
+    "StreamGraphGenerator.determineSlotSharingGroup gives it 'other'"))
+def test_slot_sharing_group_is_inherited_downstream():
+    env = new_env()
+    ds = env.from_collection([1, 2]).map(lambda x: x).name("A")
+    ds = ds.map(lambda x: x).name("B").slot_sharing_group("other")
+    assert task_names(ds) == {"B -> Map"}
 
 
 # -- partitioning -----------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from flink_py.common.key_groups import assign_key_to_parallel_operator
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
 
@@ -89,18 +87,35 @@ def test_word_count_file_parallelism_1_prints_running_counts_in_order(text_file:
     assert lines[:5] == ["(to,1)", "(be,1)", "(or,1)", "(not,1)", "(to,2)"]
 
 
+def split_prefix(lines: List[str]) -> List[Tuple[str, str]]:
+    """``"2> (to,1)"`` -> ``("2", "(to,1)")``."""
+    return [tuple(line.split("> ", 1)) for line in lines]  # type: ignore[misc]
+
+
+def word_of(record: str) -> str:
+    return record[1:].split(",")[0]
+
+
+def assert_one_subtask_per_word(prefixed: List[Tuple[str, str]]) -> None:
+    """A key is owned by one subtask, so each word is printed with one prefix."""
+    subtask_of_word: Dict[str, set] = {}
+    for subtask, record in prefixed:
+        subtask_of_word.setdefault(word_of(record), set()).add(subtask)
+    assert all(len(subtasks) == 1 for subtasks in subtask_of_word.values()), subtask_of_word
+
+
 def test_word_count_file_parallelism_2_prefixes_the_subtask_of_each_key(text_file: Path
                                                                         ) -> None:
     lines = stdout_lines(run_example("word_count", "--input", str(text_file),
                                      "--parallelism", "2"))
-    # max parallelism 128 for parallelism 2; the key's subtask decides the print prefix.
-    expected = [f"{assign_key_to_parallel_operator(line[1:].split(',')[0], 128, 2) + 1}> {line}"
-                for line in rolling_counts(WORDS)]
-    assert Counter(lines) == Counter(expected)
-    assert {line.split("> ")[0] for line in lines} == {"1", "2"}
+    prefixed = split_prefix(lines)
+    assert Counter(record for _, record in prefixed) == Counter(rolling_counts(WORDS))
+    # The words of this text hash to both subtasks (key groups of 128, parallelism 2).
+    assert {subtask for subtask, _ in prefixed} == {"1", "2"}
+    assert_one_subtask_per_word(prefixed)
     # One subtask sees a key's records in input order.
-    to_counts = [line.split("> ")[1] for line in lines if "(to," in line]
-    assert to_counts == ["(to,1)", "(to,2)", "(to,3)"]
+    assert [record for _, record in prefixed if word_of(record) == "to"] == [
+        "(to,1)", "(to,2)", "(to,3)"]
 
 
 def test_word_count_default_input_prints_banner_and_counts_hamlet() -> None:
@@ -132,9 +147,11 @@ def test_batch_word_count_prints_one_final_count_per_word(text_file: Path) -> No
 def test_batch_word_count_parallelism_2(text_file: Path) -> None:
     lines = stdout_lines(run_example("batch_word_count", "--input", str(text_file),
                                      "--parallelism", "2"))
-    expected = [f"{assign_key_to_parallel_operator(w, 128, 2) + 1}> ({w},{n})"
-                for w, n in Counter(WORDS).items()]
-    assert Counter(lines) == Counter(expected)
+    prefixed = split_prefix(lines)
+    assert Counter(record for _, record in prefixed) == Counter(
+        f"({w},{n})" for w, n in Counter(WORDS).items())
+    assert {subtask for subtask, _ in prefixed} == {"1", "2"}
+    assert_one_subtask_per_word(prefixed)
 
 
 def test_batch_word_count_default_input() -> None:

@@ -8,10 +8,11 @@ producer's connected consumers, in consumer subtask order.
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any, Callable, List, Optional, Tuple
 
-from flink_py.common.key_groups import KeyGroupAssigner
+from flink_py.common.key_groups import KeyGroupAssigner, pyflink_key_by_hash_code
 from flink_py.errors import UserFunctionError
 
 Routed = List[Tuple[int, list, Optional[list]]]
@@ -134,15 +135,21 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     ship_strategy = "HASH"
 
-    def __init__(self, key_selector: Callable[[Any], Any], operator_name: str = "key_by") -> None:
+    def __init__(self, key_selector: Callable[[Any], Any], operator_name: str = "key_by",
+                 pickled_key: bool = True) -> None:
         super().__init__()
         self.key_selector = key_selector
         self.operator_name = operator_name
+        # Keys are placed as PyFlink places them: hashed as the one-field Row PyFlink's
+        # key_by hands to Flink, holding the pickled key unless a key_type was declared.
+        self.pickled_key = pickled_key
         self._assigner: Optional[KeyGroupAssigner] = None
 
     def setup(self, num_channels: int, max_parallelism: int) -> None:
         super().setup(num_channels, max_parallelism)
-        self._assigner = KeyGroupAssigner(max_parallelism, num_channels)
+        self._assigner = KeyGroupAssigner(
+            max_parallelism, num_channels,
+            hash_function=functools.partial(pyflink_key_by_hash_code, pickled=self.pickled_key))
 
     def route(self, values: list, timestamps: Optional[list]) -> Routed:
         n = self.num_channels

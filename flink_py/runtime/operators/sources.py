@@ -8,6 +8,7 @@ through a ``SourceContext`` that buffers and is flushed by size or by the buffer
 
 from __future__ import annotations
 
+import codecs
 import os
 import socket
 import threading
@@ -264,6 +265,8 @@ class SocketTextStreamFunction(SourceFunction):
         sock.settimeout(None)
         self._socket = sock
         decoder_buffer = ""
+        # One decoder for the whole stream: a character may be split across two reads.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         delimiter = self.delimiter
         try:
             with sock:
@@ -275,8 +278,9 @@ class SocketTextStreamFunction(SourceFunction):
                             return  # cancel() closed the socket
                         raise
                     if not data:
+                        decoder_buffer += decoder.decode(b"", final=True)
                         break
-                    decoder_buffer += data.decode("utf-8", errors="replace")
+                    decoder_buffer += decoder.decode(data)
                     *lines, decoder_buffer = decoder_buffer.split(delimiter)
                     for line in lines:
                         # Flink strips a trailing '\r' when the delimiter is '\n'.

@@ -8,17 +8,22 @@ restored job change its parallelism.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+import functools
+from typing import Any, Callable, Dict
 
-from flink_py.common.key_groups import KeyGroupRange, assign_to_key_group
+from flink_py.common.key_groups import KeyGroupRange, murmur_hash, pyflink_key_by_hash_code
 
 
 class HeapKeyedStateBackend:
     """Keyed state of one operator instance, held in dicts."""
 
-    def __init__(self, max_parallelism: int, key_group_range: KeyGroupRange) -> None:
+    def __init__(self, max_parallelism: int, key_group_range: KeyGroupRange,
+                 hash_function: Callable[[Any], int] = functools.partial(
+                     pyflink_key_by_hash_code, pickled=True)) -> None:
         self.max_parallelism = max_parallelism
         self.key_group_range = key_group_range
+        #: must be the hash the key_by partitioner routed with (pickled keys by default)
+        self.hash_function = hash_function
         self._tables: Dict[str, Dict[Any, Any]] = {}
 
     def state_table(self, name: str) -> Dict[Any, Any]:
@@ -33,7 +38,7 @@ class HeapKeyedStateBackend:
         result: Dict[int, Dict[str, Dict[Any, Any]]] = {}
         for name, table in self._tables.items():
             for key, value in table.items():
-                group = assign_to_key_group(key, self.max_parallelism)
+                group = murmur_hash(self.hash_function(key)) % self.max_parallelism
                 result.setdefault(group, {}).setdefault(name, {})[key] = value
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
@@ -9,7 +10,8 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 from flink_py.common.key_groups import (
-    assign_to_key_group, compute_operator_index_for_key_group, java_hash_code, murmur_hash)
+    PICKLE_PROTOCOL, assign_to_key_group, compute_operator_index_for_key_group, java_hash_code,
+    murmur_hash, pyflink_key_by_hash_code)
 from flink_py.errors import UserFunctionError
 from flink_py.runtime.network.partitioners import (
     BroadcastPartitioner, CustomPartitionerWrapper, ForwardPartitioner, GlobalPartitioner,
@@ -247,24 +249,81 @@ def test_known_flink_key_groups() -> None:
     assert assign_to_key_group("hello", 128) == _flink_murmur(99162322) % 128
 
 
+def _java_bytes_hash(data: bytes) -> int:
+    """java.util.Arrays.hashCode(byte[]): signed bytes, folded from 1, int32 wrap."""
+    h = 1
+    for (signed,) in struct.iter_unpack(">b", data):
+        h = (h * 31 + signed) % (1 << 32)
+    return struct.unpack(">i", struct.pack(">I", h))[0]
+
+
+def _int32(value: int) -> int:
+    return struct.unpack(">i", struct.pack(">I", value % (1 << 32)))[0]
+
+
+def _pyflink_key_hash(key, pickled: bool) -> int:
+    """The hashCode Flink sees for a PyFlink key_by key, derived independently.
+
+    PyFlink's key_by hands Flink a one-field Row (kind INSERT = 0) holding the key's Java value,
+    or ``pickle.dumps(key)`` bytes when no key_type was given. Flink >= 1.13
+    ``RowUtils.deepHashCodeRow``: ``31 * kind + deepHashCodeArray(fields)``, where
+    ``deepHashCodeArray`` folds ``31 * h + Arrays.deepHashCode(new Object[] {field})`` from 1;
+    so a one-field row hashes to ``31 + (31 + hashCode(field))``.
+    """
+    if pickled:
+        field_hash = _java_bytes_hash(pickle.dumps(key, protocol=PICKLE_PROTOCOL))
+    elif isinstance(key, str):
+        field_hash = _java_string_hash(key)
+    else:
+        assert isinstance(key, int) and -(2 ** 31) <= key < 2 ** 31
+        field_hash = key  # Integer.hashCode
+    return _int32(31 * 0 + 31 + (31 + field_hash))
+
+
+def test_reference_bytes_hash_matches_java() -> None:
+    assert _java_bytes_hash(b"") == 1
+    assert _java_bytes_hash(b"\x01\x02") == 31 * (31 + 1) + 2
+    assert _java_bytes_hash(b"\xff") == 31 - 1
+
+
+@pytest.mark.parametrize("pickled", [True, False])
+def test_pyflink_key_by_hash_agrees_with_an_independent_derivation(pickled: bool) -> None:
+    for key in KEYS + list(range(-20, 20)) + [2 ** 31 - 1, -(2 ** 31)]:
+        assert pyflink_key_by_hash_code(key, pickled=pickled) == _pyflink_key_hash(key, pickled)
+
+
+def _expected_channel(key, channels: int, max_parallelism: int, pickled: bool) -> int:
+    key_group = _flink_murmur(_pyflink_key_hash(key, pickled)) % max_parallelism
+    return compute_operator_index_for_key_group(max_parallelism, channels, key_group)
+
+
+@pytest.mark.parametrize("pickled", [True, False], ids=["untyped-key", "typed-key"])
 @pytest.mark.parametrize("channels, max_parallelism", [(1, 128), (2, 128), (3, 128), (4, 10),
                                                         (5, 5)])
 def test_key_group_partitioner_routes_each_key_to_its_key_groups_subtask(
-        channels: int, max_parallelism: int) -> None:
+        channels: int, max_parallelism: int, pickled: bool) -> None:
+    """Keys are placed as a PyFlink job places them (see flink_py.common.key_groups)."""
     records = [(key, i) for i in range(6) for key in KEYS + list(range(20))]
-    partitioner = _setup(KeyGroupStreamPartitioner(lambda r: r[0]), channels, max_parallelism)
+    partitioner = _setup(KeyGroupStreamPartitioner(lambda r: r[0], "key_by", pickled),
+                         channels, max_parallelism)
     buffers = [records[i:i + 13] for i in range(0, len(records), 13)]
     values, stamps = _collect(partitioner, buffers, channels, with_timestamps=True)
 
-    assert sorted(v for vs in values.values() for v in vs) == sorted(records)
+    assert Counter(v for vs in values.values() for v in vs) == Counter(records)
     for channel, vs in values.items():
         for key, _ in vs:
-            expected = compute_operator_index_for_key_group(
-                max_parallelism, channels, assign_to_key_group(key, max_parallelism))
+            expected = _expected_channel(key, channels, max_parallelism, pickled)
             assert channel == expected, (key, channel, expected)
         # Per channel, records keep their order.
         assert vs == [r for r in records if r in set(vs)]
         assert stamps[channel] == [_ts(v) for v in vs]
+
+
+def test_key_group_partitioner_places_untyped_keys_by_their_pickled_bytes_by_default() -> None:
+    partitioner = _setup(KeyGroupStreamPartitioner(lambda r: r), 3, 128)
+    for key in KEYS:
+        ((channel, _, _),) = partitioner.route([key], None)
+        assert channel == _expected_channel(key, 3, 128, pickled=True), key
 
 
 def test_key_group_partitioner_spreads_keys_over_channels() -> None:
