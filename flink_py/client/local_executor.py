@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, Optional
 
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
-from flink_py.errors import JobCancellationError, JobExecutionError
+from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import JobResult
 from flink_py.runtime.minicluster import MiniCluster
@@ -32,6 +32,9 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
         f"{result.status.name} because task {failure.task_name} failed.\n"
         f"{failure.error.traceback_text or failure.error.message}")
     cause = failure.error.to_exception()
+    # The user's own exception is the cause; our wrapper only added the operator's name.
+    if isinstance(cause, UserFunctionError) and cause.__cause__ is not None:
+        cause = cause.__cause__
     if cause is not None:
         raise error from cause
     raise error

@@ -1,19 +1,39 @@
-"""The DataStream API, with PyFlink's names (``pyflink.datastream``)."""
+"""The DataStream API, with PyFlink's names (``pyflink.datastream``).
 
-from flink_py.datastream.data_stream import (
-    ConnectedStreams, DataStream, DataStreamSink, KeyedStream)
-from flink_py.datastream.execution_mode import RuntimeExecutionMode
-from flink_py.datastream.functions import (
-    CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, Function, KeySelector,
-    MapFunction, Partitioner, ProcessFunction, ReduceFunction, RuntimeContext, SinkFunction,
-    SourceFunction)
-from flink_py.datastream.output_tag import OutputTag
-from flink_py.datastream.stream_execution_environment import StreamExecutionEnvironment
+Names are loaded on first use (PEP 562), so that the runtime can import
+``flink_py.datastream.functions`` without pulling in the whole API, which imports the
+runtime's operators in turn.
+"""
 
-__all__ = [
-    "CoFlatMapFunction", "CoMapFunction", "ConnectedStreams", "DataStream", "DataStreamSink",
-    "FilterFunction", "FlatMapFunction", "Function", "KeySelector", "KeyedStream",
-    "MapFunction", "OutputTag", "Partitioner", "ProcessFunction", "ReduceFunction",
-    "RuntimeContext", "RuntimeExecutionMode", "SinkFunction", "SourceFunction",
-    "StreamExecutionEnvironment",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ConnectedStreams": "data_stream", "DataStream": "data_stream",
+    "DataStreamSink": "data_stream", "KeyedStream": "data_stream",
+    "RuntimeExecutionMode": "execution_mode",
+    "CoFlatMapFunction": "functions", "CoMapFunction": "functions",
+    "FilterFunction": "functions", "FlatMapFunction": "functions", "Function": "functions",
+    "KeySelector": "functions", "MapFunction": "functions", "Partitioner": "functions",
+    "ProcessFunction": "functions", "ReduceFunction": "functions",
+    "RuntimeContext": "functions", "SinkFunction": "functions", "SourceFunction": "functions",
+    "OutputTag": "output_tag",
+    "StreamExecutionEnvironment": "stream_execution_environment",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flink_py.datastream' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"flink_py.datastream.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return __all__

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 
 from flink_py.common.typeinfo import TupleTypeInfo, RowTypeInfo, TypeInformation, Types
 from flink_py.datastream.functions import (
-    CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector,
+    CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, Function, KeySelector,
     MapFunction, Partitioner, ProcessFunction, ReduceFunction, SinkFunction)
 from flink_py.datastream.output_tag import OutputTag
 from flink_py.errors import InvalidFieldReferenceError, InvalidProgramError
@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 
 def _check_function(fn: Any, interface: type, method: str, api: str) -> Any:
     """Accepts a Function of ``interface`` or any callable; anything else is an error."""
-    if isinstance(fn, interface) or (callable(fn) and not isinstance(fn, type)):
+    is_function_class = isinstance(fn, type) and issubclass(fn, Function)
+    if isinstance(fn, interface) or (callable(fn) and not is_function_class):
         return fn
-    if isinstance(fn, type):
+    if is_function_class:
         raise InvalidProgramError(
             f"{api}() expects a callable or a {interface.__name__} instance, got the class "
             f"{fn.__name__} (did you forget to instantiate it?)")
@@ -296,8 +297,8 @@ class DataStream:
     def add_sink(self, sink_func: Union[Callable, SinkFunction]) -> "DataStreamSink":
         """Writes every record with ``sink_func.invoke(value, context)`` (or ``fn(value)``)."""
         fn = _check_function(sink_func, SinkFunction, "invoke", "add_sink")
-        return self._sink("Sink: Unnamed", functools.partial(
-            sinks.SinkFunctionSink, "Sink: Unnamed", fn))
+        return self._sink("Unnamed", functools.partial(
+            sinks.SinkFunctionSink, "Unnamed", fn))
 
     def sink_to(self, sink: Any) -> "DataStreamSink":
         """Writes to a Sink (an object with ``_create_sink_operator(name)``)."""

@@ -151,11 +151,21 @@ class StreamingJobGraphGenerator:
         for node in order:
             members.setdefault(head_of[node.id], []).append(node)
 
+        def chained_name(node: StreamNode) -> str:
+            """Flink's createChainedName: ``A -> B``, and ``A -> (B, C)`` where it branches."""
+            successors = [graph.nodes[e.target_id] for e in node.out_edges
+                          if is_chainable(e, graph)]
+            if len(successors) == 1:
+                return f"{node.name} -> {chained_name(successors[0])}"
+            if successors:
+                return f"{node.name} -> ({', '.join(chained_name(s) for s in successors)})"
+            return node.name
+
         vertices: Dict[int, JobVertex] = {}
         for head_id, nodes in members.items():
             head = graph.nodes[head_id]
             vertices[head_id] = JobVertex(
-                id=JobVertexID(), name=" -> ".join(n.name for n in nodes),
+                id=JobVertexID(), name=chained_name(head),
                 parallelism=head.parallelism, max_parallelism=head.max_parallelism,
                 slot_sharing_group=head.slot_sharing_group, is_source=head.is_source,
                 operator_node_ids=[n.id for n in nodes])

@@ -14,7 +14,7 @@ from flink_py.common.key_groups import compute_default_max_parallelism
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.transformations import (
     ChainingStrategy, OneInputTransformation, PartitionTransformation, PhysicalTransformation,
-    SideOutputTransformation, SourceTransformation, Transformation, TwoInputTransformation,
+    SideOutputTransformation, SinkTransformation, SourceTransformation, Transformation, TwoInputTransformation,
     UnionTransformation)
 from flink_py.runtime.network.partitioners import (
     ForwardPartitioner, RebalancePartitioner, StreamPartitioner)
@@ -50,6 +50,7 @@ class StreamNode:
     output_type: Any
     uid: Optional[str] = None
     is_source: bool = False
+    is_sink: bool = False
     bounded: bool = True
     num_inputs: int = 1
     buffer_timeout: Optional[int] = None
@@ -123,9 +124,9 @@ class StreamGraph:
         for node in self.topological_order():
             entry: Dict[str, Any] = {
                 "id": node.id,
-                "type": node.name.split(":", 1)[0] if node.is_source else node.name,
-                "pact": "Data Source" if node.is_source else (
-                    "Data Sink" if not node.out_edges and node.num_inputs else "Operator"),
+                "type": node.name,
+                "pact": ("Data Source" if node.is_source
+                         else "Data Sink" if node.is_sink else "Operator"),
                 "contents": node.name,
                 "parallelism": node.parallelism,
             }
@@ -175,7 +176,7 @@ class StreamGraphGenerator:
                       for e in self._transform(t.input)]
         elif isinstance(t, PhysicalTransformation):
             inputs = [self._transform(i) for i in t.inputs]
-            self._add_node(t)
+            self._add_node(t, [e.node_id for endpoints in inputs for e in endpoints])
             for input_index, endpoints in enumerate(inputs):
                 for e in endpoints:
                     self.graph.add_edge(e.node_id, t.id, input_index,
@@ -187,7 +188,14 @@ class StreamGraphGenerator:
         self._done[t.id] = result
         return result
 
-    def _add_node(self, t: PhysicalTransformation) -> None:
+    def _slot_sharing_group(self, t: PhysicalTransformation, input_ids: List[int]) -> str:
+        """Flink's rule: the group set on the operator, else its inputs' common group."""
+        if t.slot_sharing_group:
+            return t.slot_sharing_group
+        groups = {self.graph.nodes[i].slot_sharing_group for i in input_ids}
+        return groups.pop() if len(groups) == 1 else "default"
+
+    def _add_node(self, t: PhysicalTransformation, input_ids: List[int]) -> None:
         parallelism = t.parallelism or self.default_parallelism
         configured_max = t.max_parallelism or (
             self.max_parallelism if self.max_parallelism > 0 else None)
@@ -197,10 +205,12 @@ class StreamGraphGenerator:
                 f"parallelism {parallelism} of '{t.name}' exceeds its max parallelism "
                 f"{max_parallelism}")
         self.graph.nodes[t.id] = StreamNode(
-            id=t.id, name=t.name, operator_factory=t.operator_factory,
+            id=t.id, name=("Sink: " + t.name) if isinstance(t, SinkTransformation) else t.name,
+            operator_factory=t.operator_factory,
             parallelism=parallelism, max_parallelism=max_parallelism,
             max_parallelism_configured=configured_max is not None,
-            slot_sharing_group=t.slot_sharing_group or "default",
+            slot_sharing_group=self._slot_sharing_group(t, input_ids),
+            is_sink=isinstance(t, SinkTransformation),
             chaining_strategy=t.chaining_strategy, output_type=t.output_type, uid=t.uid,
             is_source=isinstance(t, SourceTransformation),
             bounded=getattr(t, "bounded", True),

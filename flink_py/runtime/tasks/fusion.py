@@ -11,9 +11,10 @@ and buffers that carry timestamps take the unfused path.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from flink_py.runtime.operators.base import StreamOperator
+if TYPE_CHECKING:  # operators import this module: no runtime import back
+    from flink_py.runtime.operators.base import StreamOperator
 
 _MISSING = object()
 
@@ -29,13 +30,13 @@ class FusionStage:
         self.extra = extra
 
 
-def fusion_stage(operator: StreamOperator) -> Optional[FusionStage]:
+def fusion_stage(operator: "StreamOperator") -> Optional[FusionStage]:
     """The operator's stage, or None if it cannot be fused (asked after ``open``)."""
     get = getattr(operator, "fusion_stage", None)
     return get() if get is not None else None
 
 
-def build_fused_function(operators: List[StreamOperator], stages: List[FusionStage],
+def build_fused_function(operators: List["StreamOperator"], stages: List[FusionStage],
                          emit: Callable[[list, Optional[list]], None]) -> Callable[[list], None]:
     """Generates ``fused(values)`` running ``operators`` in one loop, emitting to ``emit``."""
     namespace: Dict[str, Any] = {"_MISSING": _MISSING, "operators": operators, "emit": emit}

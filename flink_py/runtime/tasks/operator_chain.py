@@ -57,6 +57,7 @@ class OperatorChain:
         # Build downstream first so that each operator's output can point at its successors.
         for config in reversed(chain.operators):
             operator: StreamOperator = config.operator_factory()
+            operator.name = config.name  # the name the user set with .name()
             main: List[EmitFn] = []
             side: Dict[str, List[EmitFn]] = {}
             watermark_targets: List[Callable[[int], None]] = []

@@ -61,7 +61,13 @@ class SerializedError:
     def of(exc: BaseException) -> "SerializedError":
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
-            data: Optional[bytes] = cloudpickle.dumps(exc)
+            # Pickling drops __cause__: ship the chain of causes alongside.
+            chain = []
+            current: Optional[BaseException] = exc
+            while current is not None and len(chain) < 8:
+                chain.append(current)
+                current = current.__cause__
+            data: Optional[bytes] = cloudpickle.dumps(chain)
         except Exception:  # unpicklable exception: the text is what travels
             data = None
         return SerializedError(f"{type(exc).__name__}: {exc}", text, data)
@@ -70,9 +76,12 @@ class SerializedError:
         if self.exception_bytes is None:
             return None
         try:
-            return cloudpickle.loads(self.exception_bytes)
+            chain = cloudpickle.loads(self.exception_bytes)
         except Exception:  # its class may not exist on this side
             return None
+        for outer, inner in zip(chain, chain[1:]):
+            outer.__cause__ = inner
+        return chain[0]
 
 
 StateReporter = Callable[["Task", ExecutionState, Optional[SerializedError]], None]
