@@ -317,6 +317,9 @@ class DataStream:
         :return: a CloseableIterator (also a context manager), or a list of at most ``limit``
                  records if ``limit`` is given.
         """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit <= 0):
+            raise InvalidProgramError(f"limit must be a positive int, got {limit!r}")
         collect_id = uuid.uuid4().hex
         sink = self._sink("Collect Sink", functools.partial(
             sinks.CollectSink, "Collect Sink", collect_id))
@@ -324,8 +327,6 @@ class DataStream:
         iterator = self._env._execute_and_collect(collect_id, job_execution_name)
         if limit is None:
             return iterator
-        if not isinstance(limit, int) or limit < 0:
-            raise InvalidProgramError(f"limit must be a non-negative int, got {limit!r}")
         with iterator:
             result: list = []
             while len(result) < limit:
@@ -430,7 +431,7 @@ class KeyedStream(DataStream):
         input_type = self.get_type()
         if not isinstance(input_type, type(Types.PICKLED_BYTE_ARRAY())):
             field_type = input_type.field_type(field)  # raises for a missing field
-            if kind in ("sum", "min", "max") and not field_type.is_numeric():
+            if kind == "sum" and not field_type.is_numeric():
                 raise InvalidFieldReferenceError(
                     f"{kind}({field!r}) needs a numeric field, but field {field!r} of "
                     f"{input_type!r} is {field_type!r}")

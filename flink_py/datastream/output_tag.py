@@ -23,9 +23,15 @@ class OutputTag:
     def __init__(self, tag_id: str, type_info: Optional[Any] = None) -> None:
         if not isinstance(tag_id, str) or not tag_id:
             raise InvalidProgramError(f"OutputTag id must be a non-empty str, got {tag_id!r}")
+        from flink_py.common.typeinfo import TypeInformation, Types
         if type_info is None:
-            from flink_py.common.typeinfo import Types
             type_info = Types.PICKLED_BYTE_ARRAY()
+        elif isinstance(type_info, list):
+            type_info = Types.ROW(type_info)  # as PyFlink: a list of field types is a ROW
+        elif not isinstance(type_info, TypeInformation):
+            raise TypeError(
+                f"OutputTag {tag_id!r}: type_info must be a TypeInformation or a list of them, "
+                f"got {type(type_info).__name__} {type_info!r}")
         self.tag_id = tag_id
         self.type_info = type_info
 

@@ -16,7 +16,8 @@ from flink_py.common.configuration import Configuration, GlobalConfiguration
 from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
-from flink_py.common.typeinfo import TypeInformation, Types
+from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
+from flink_py.common.types import Row
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream.connectors.file_system import check_input_paths
 from flink_py.datastream.data_stream import DataStream, _check_type_info
@@ -29,6 +30,18 @@ from flink_py.graph.transformations import SourceTransformation, Transformation
 from flink_py.runtime.operators import sources
 
 DEFAULT_JOB_NAME = "Flink Streaming Job"
+
+
+def _to_row(item: Any, field_names: List[str]) -> Row:
+    if isinstance(item, Row):
+        return item
+    if not isinstance(item, (tuple, list)) or len(item) != len(field_names):
+        raise InvalidProgramError(
+            f"from_collection: {item!r} does not match the row type with fields "
+            f"{field_names}")
+    row = Row(*item)
+    row.set_field_names(list(field_names))
+    return row
 
 #: Set by ``flink run``: makes get_execution_environment() submit to a cluster.
 _context_executor_factory: Optional[Callable[[Configuration], Any]] = None
@@ -155,6 +168,10 @@ class StreamExecutionEnvironment:
                 f"{type(collection).__name__} {collection!r}")
         items = collection if isinstance(collection, range) else list(collection)
         type_info = _check_type_info(type_info, "from_collection") or Types.PICKLED_BYTE_ARRAY()
+        if isinstance(type_info, RowTypeInfo):
+            # As PyFlink: records declared as rows reach the functions as Row objects.
+            names = type_info.get_field_names()
+            items = [_to_row(item, names) for item in items]
         name = "Source: Collection Source"
         return self._add_source(name, functools.partial(sources.CollectionSource, name, items),
                                 type_info, bounded=True, non_parallel=True)

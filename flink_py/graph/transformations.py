@@ -59,7 +59,8 @@ class Transformation:
         self.parallelism_configured = True
 
     def set_max_parallelism(self, max_parallelism: int) -> None:
-        if not isinstance(max_parallelism, int) or not 0 < max_parallelism <= 32768:
+        if (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int)
+                or not 0 < max_parallelism <= 32768):
             raise InvalidProgramError(
                 f"max parallelism of '{self.name}' must be an int in [1, 32768], "
                 f"got {max_parallelism!r}")

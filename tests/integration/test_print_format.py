@@ -17,7 +17,7 @@ from typing import Any, List
 import pytest
 
 from flink_py.common import Row, RowKind, Types
-from flink_py.common.key_groups import assign_key_to_parallel_operator
+from flink_py.common.key_groups import KeyGroupAssigner, pyflink_key_by_hash_code
 from flink_py.datastream import StreamExecutionEnvironment
 
 
@@ -25,6 +25,18 @@ def new_env(parallelism: int = 1) -> StreamExecutionEnvironment:
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
     return env
+
+
+def subtask_of_key(key: Any, parallelism: int, key_type: Any = None) -> int:
+    """The subtask a PyFlink job routes ``key`` to (max parallelism 128).
+
+    PyFlink's key_by hands Flink a one-field Row holding the key's Java value when
+    ``key_type`` is given, else the pickled key; its hash picks the key group.
+    """
+    def hash_code(k: Any) -> int:
+        return pyflink_key_by_hash_code(k, pickled=key_type is None)
+
+    return KeyGroupAssigner(128, parallelism, hash_code).subtask_of(key)
 
 
 def printed(capfd: Any, env: StreamExecutionEnvironment) -> List[str]:
@@ -66,17 +78,19 @@ def test_parallelism_2_prefixes_the_subtask_number(capfd):
     assert sorted(int(line.split("> ")[1]) for line in lines) == list(range(10))
 
 
-@pytest.mark.parametrize("identifier", [None, "counts"])
-def test_keyed_print_puts_each_record_on_the_subtask_of_its_key_group(capfd, identifier):
+@pytest.mark.parametrize("identifier,key_type", [
+    (None, None), ("counts", None), (None, Types.STRING()), ("counts", Types.STRING())])
+def test_keyed_print_puts_each_record_on_the_subtask_of_its_key_group(
+        capfd, identifier, key_type):
     keys = [f"key{i}" for i in range(20)]
     env = new_env(2)
     ds = env.from_collection([(k, i) for i, k in enumerate(keys)],
                              type_info=Types.TUPLE([Types.STRING(), Types.INT()]))
-    ds.key_by(lambda t: t[0]).print(identifier)
+    ds.key_by(lambda t: t[0], key_type=key_type).print(identifier)
     lines = printed(capfd, env)
     expected = []
     for i, key in enumerate(keys):
-        subtask = assign_key_to_parallel_operator(key, 128, 2) + 1
+        subtask = subtask_of_key(key, 2, key_type) + 1
         prefix = f"{identifier}:{subtask}> " if identifier else f"{subtask}> "
         expected.append(f"{prefix}({key},{i})")
     assert sorted(lines) == sorted(expected)
@@ -90,8 +104,8 @@ def test_print_of_a_keyed_aggregation_at_parallelism_2(capfd):
     env.from_collection(data, type_info=Types.TUPLE([Types.STRING(), Types.INT()])) \
         .key_by(lambda t: t[0]).sum(1).print("sum")
     lines = printed(capfd, env)
-    sub_a = assign_key_to_parallel_operator("a", 128, 2) + 1
-    sub_b = assign_key_to_parallel_operator("b", 128, 2) + 1
+    sub_a = subtask_of_key("a", 2) + 1
+    sub_b = subtask_of_key("b", 2) + 1
     assert sorted(lines) == sorted([f"sum:{sub_a}> (a,1)", f"sum:{sub_a}> (a,2)",
                                     f"sum:{sub_b}> (b,1)"])
     assert [line for line in lines if "(a," in line] == \

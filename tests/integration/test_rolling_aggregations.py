@@ -268,11 +268,6 @@ def test_batch_rows_keep_their_names():
 
 # -- comparable, non-numeric fields ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: min/max reject non-numeric comparable fields: key_by(...).max(1) on "
-    "Types.TUPLE([STRING, STRING]) raises InvalidFieldReferenceError at definition time and on "
-    "pickled tuples fails the job; Flink's ComparableAggregator (and PyFlink's reduce-based "
-    "min/max) aggregate any Comparable field, e.g. strings"))
 @pytest.mark.parametrize("type_info", [None, Types.TUPLE([Types.STRING(), Types.STRING()])],
                          ids=["pickled", "TUPLE"])
 def test_min_and_max_on_a_string_field(type_info):
@@ -287,10 +282,6 @@ def test_min_by_and_max_by_on_a_string_field():
     assert rolling(data, "min_by", 1) == [("a", "m", 1), ("a", "m", 1), ("a", "b", 3)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: tuples given a ROW_NAMED type stay tuples, so an aggregation by field name fails "
-    "the job ('field 'count' selected by name on ('a', 3, 'x'), which is not a Row'); in "
-    "PyFlink the records are Rows and sum('count') works"))
 def test_row_aggregation_by_name_on_tuples_declared_as_rows():
     data = [("a", 3, "x"), ("a", 1, "y")]
     out = rolling(data, "sum", "count", type_info=ROW_TYPE, key=lambda r: r[0])

@@ -96,7 +96,7 @@ class _FieldAggregator:
     def first(self, record: Any) -> Any:
         """Validates a key's first record; it is also the first result."""
         index = self.index_of(record)
-        if self.kind in ("sum", "min", "max"):
+        if self.kind == "sum":
             _check_numeric(_get(record, index), self.field, record, self.kind)
         shape = (type(record), len(record) if type(record) is tuple else -1)
         if self._shape is None:
@@ -130,7 +130,6 @@ class MinAggregator(_FieldAggregator):
     def __call__(self, acc: Any, record: Any) -> Any:
         i = self.index_of(record)
         v = _get(record, i)
-        _check_numeric(v, self.field, record, "min")
         return _replace(acc, i, v) if v < _get(acc, i) else acc
 
 
@@ -140,7 +139,6 @@ class MaxAggregator(_FieldAggregator):
     def __call__(self, acc: Any, record: Any) -> Any:
         i = self.index_of(record)
         v = _get(record, i)
-        _check_numeric(v, self.field, record, "max")
         return _replace(acc, i, v) if v > _get(acc, i) else acc
 
 

@@ -74,7 +74,8 @@ class StreamingRuntimeContext(RuntimeContext):
         return self._attempt_number
 
     def get_task_name_with_subtasks(self) -> str:
-        return f"{self._task_name} ({self._subtask_index + 1}/{self._parallelism})"
+        return (f"{self._task_name} ({self._subtask_index + 1}/{self._parallelism})"
+                f"#{self._attempt_number}")
 
     def get_job_parameter(self, key: str, default_value: Optional[str] = None) -> Optional[str]:
         return self._job_parameters.get(key, default_value)

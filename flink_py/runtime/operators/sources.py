@@ -153,9 +153,13 @@ class _BufferingSourceContext(SourceFunction.SourceContext):
         self._values: list = []
         self._timestamps: Optional[list] = None
         self._size = task_ctx.records_per_buffer
+        #: an error raised downstream while the flusher thread emitted
+        self.failure: Optional[BaseException] = None
 
     def collect(self, element: Any) -> None:
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             if self._timestamps is not None:
                 self._flush_locked()
             self._values.append(element)
@@ -212,7 +216,12 @@ class SourceFunctionSource(StreamSource):
 
             def flush_periodically() -> None:
                 while not done.wait(interval):
-                    source_ctx.flush()
+                    try:
+                        source_ctx.flush()
+                    except BaseException as exc:  # handed to the task thread below
+                        source_ctx.failure = exc
+                        self.function.cancel()  # make run() return so the task fails
+                        return
 
             flusher = threading.Thread(target=flush_periodically, daemon=True,
                                        name=f"OutputFlusher for {self.name}")
@@ -220,12 +229,15 @@ class SourceFunctionSource(StreamSource):
         try:
             self.function.run(source_ctx)
         except Exception as exc:
-            if not ctx.cancelled:
+            if not ctx.cancelled and source_ctx.failure is None:
                 raise self.user_error(exc) from exc
         finally:
             done.set()
             if flusher is not None:
                 flusher.join()
+        if source_ctx.failure is not None:
+            # Downstream of the flusher thread a chained operator failed.
+            raise source_ctx.failure
         source_ctx.flush()
 
     def cancel(self) -> None:

@@ -19,7 +19,7 @@ from flink_py.errors import InvalidProgramError
 from flink_py.graph.job_graph import JobGraph, JobVertex
 
 SOURCE = "Source: Collection Source"
-PRINT = "Print to Std. Out"
+PRINT = "Sink: Print to Std. Out"
 
 
 def _env(parallelism: int = 1) -> StreamExecutionEnvironment:
@@ -223,9 +223,6 @@ def test_different_slot_sharing_groups_do_not_chain() -> None:
     assert by_name[f"C -> {PRINT}"].slot_sharing_group == "default"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an operator without a slot sharing group does not inherit its inputs' group "
-    "(Flink's StreamGraphGenerator.determineSlotSharingGroup); it lands in 'default'"))
 def test_slot_sharing_group_is_inherited_from_the_inputs() -> None:
     env = _env(1)
     env.from_collection([1, 2]).map(_identity).name("A").map(_identity).name("B") \
@@ -236,6 +233,29 @@ def test_slot_sharing_group_is_inherited_from_the_inputs() -> None:
     # C and the sink inherit "other" from B, so they chain to it.
     assert _names(job_graph) == [f"{SOURCE} -> A", f"B -> C -> {PRINT}"]
     assert _by_name(job_graph)[f"B -> C -> {PRINT}"].slot_sharing_group == "other"
+
+
+def test_an_operator_whose_inputs_are_in_different_groups_goes_to_default() -> None:
+    env = _env(1)
+    first = env.from_collection([1]).map(_identity).name("A").slot_sharing_group("g1")
+    second = env.from_collection([2]).map(_identity).name("B").slot_sharing_group("g2")
+    first.union(second).map(_identity).name("U").print()
+
+    groups = {v.name: v.slot_sharing_group for v in _vertices(env.get_job_graph())}
+
+    # Flink's determineSlotSharingGroup: the inputs' common group, else "default".
+    assert groups == {SOURCE: "default", "A": "g1", "B": "g2", f"U -> {PRINT}": "default"}
+
+
+def test_an_operator_whose_inputs_share_a_group_inherits_it() -> None:
+    env = _env(1)
+    first = env.from_collection([1]).map(_identity).name("A").slot_sharing_group("g1")
+    second = env.from_collection([2]).map(_identity).name("B").slot_sharing_group("g1")
+    first.union(second).map(_identity).name("U").print()
+
+    groups = {v.name: v.slot_sharing_group for v in _vertices(env.get_job_graph())}
+
+    assert groups == {SOURCE: "default", "A": "g1", "B": "g1", f"U -> {PRINT}": "g1"}
 
 
 def test_union_input_never_chains() -> None:
@@ -285,6 +305,22 @@ def test_connect_never_chains_and_numbers_its_inputs() -> None:
     assert co_map.chain_config().gate_input_indexes == [e.input_index for e in co_map.inputs]
 
 
+def test_sink_names_carry_flinks_sink_prefix() -> None:
+    env = _env(1)
+    stream = env.from_collection([1, 2])
+    stream.print()
+    stream.add_sink(_identity)
+    stream.add_sink(_identity).name("Out")
+
+    stream_graph = env.get_stream_graph()
+
+    # Flink's sink translators name the node "Sink: " + the transformation's name.
+    assert sorted(n.name for n in stream_graph.nodes.values()) == sorted(
+        [SOURCE, PRINT, "Sink: Unnamed", "Sink: Out"])
+    assert _names(env.get_job_graph()) == [
+        f"{SOURCE} -> ({PRINT}, Sink: Unnamed, Sink: Out)"]
+
+
 def test_side_output_edges_carry_their_tag_and_chain_when_forward() -> None:
     tag = OutputTag("side")
     env = _env(1)
@@ -305,9 +341,6 @@ def test_side_output_edges_carry_their_tag_and_chain_when_forward() -> None:
         ("MainMap", None), ("SideMap", "side")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a chain with several chained outputs is named by a flat join in topological "
-    "order; Flink's createChainedName names it 'head -> (branch1, branch2)'"))
 def test_branching_chain_is_named_as_flink_does() -> None:
     tag = OutputTag("side")
     env = _env(1)
@@ -316,7 +349,7 @@ def test_branching_chain_is_named_as_flink_does() -> None:
     main.map(_identity).name("MainMap").print().name("MainSink")
 
     assert _names(env.get_job_graph()) == [
-        f"{SOURCE} -> P -> (SideMap -> SideSink, MainMap -> MainSink)"]
+        f"{SOURCE} -> P -> (SideMap -> Sink: SideSink, MainMap -> Sink: MainSink)"]
 
 
 def test_side_output_at_another_parallelism_leaves_through_a_network_edge() -> None:
@@ -330,14 +363,14 @@ def test_side_output_at_another_parallelism_leaves_through_a_network_edge() -> N
     job_graph = env.get_job_graph()
 
     by_name = _by_name(job_graph)
-    assert set(by_name) == {f"{SOURCE} -> P -> MainSink", "SideMap -> SideSink"}
-    assert _input_strategies(by_name["SideMap -> SideSink"]) == ["REBALANCE"]
-    head = by_name[f"{SOURCE} -> P -> MainSink"]
+    assert set(by_name) == {f"{SOURCE} -> P -> Sink: MainSink", "SideMap -> Sink: SideSink"}
+    assert _input_strategies(by_name["SideMap -> Sink: SideSink"]) == ["REBALANCE"]
+    head = by_name[f"{SOURCE} -> P -> Sink: MainSink"]
     process_config = next(op for op in head.chain_config().operators if op.name == "P")
     (network_output,) = process_config.network_outputs
     assert network_output.output_tag == "side"
     assert network_output.result_id == head.outputs[0].result_id
-    assert network_output.consumer_max_parallelism == by_name["SideMap -> SideSink"] \
+    assert network_output.consumer_max_parallelism == by_name["SideMap -> Sink: SideSink"] \
         .max_parallelism
 
 
@@ -394,9 +427,6 @@ def test_forward_parallelism_check_also_guards_execution_plan() -> None:
         env.get_execution_plan()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: classes are rejected as functions ('did you forget to instantiate it?'), so "
-    "builtins PyFlink accepts as callables (map(str), filter(bool)) raise InvalidProgramError"))
 def test_builtin_callables_are_accepted_as_functions() -> None:
     env = _env(1)
     env.from_collection([0, 1]).map(str).filter(bool).print()
@@ -450,9 +480,6 @@ def test_execution_plan_lists_every_input_of_a_union() -> None:
     assert all(p["ship_strategy"] == "FORWARD" for p in map_node["predecessors"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the plan's 'type' of a source is cut at the colon ('Source'); Flink's "
-    "JSONGenerator puts the operator name ('Source: Collection Source')"))
 def test_execution_plan_type_is_the_operator_name() -> None:
     env = _env(1)
     env.from_collection([1]).print()
@@ -460,6 +487,17 @@ def test_execution_plan_type_is_the_operator_name() -> None:
     nodes = json.loads(env.get_execution_plan())["nodes"]
 
     assert [n["type"] for n in nodes] == [SOURCE, PRINT]
+
+
+def test_execution_plan_marks_only_sinks_as_data_sinks() -> None:
+    env = _env(1)
+    env.from_collection([1]).map(_identity).name("Dangling")
+
+    nodes = json.loads(env.get_execution_plan())["nodes"]
+
+    # An operator nothing consumes is still an "Operator", not a "Data Sink".
+    assert [(n["type"], n["pact"]) for n in nodes] == [
+        (SOURCE, "Data Source"), ("Dangling", "Operator")]
 
 
 def test_job_graph_carries_the_plan_and_settings() -> None:

@@ -93,13 +93,13 @@ def test_one_execution_vertex_per_subtask() -> None:
 
     source = _vertex(graph, "Source: Collection Source")
     mapped = _vertex(graph, "Map")
-    keyed = _vertex(graph, "Keyed -> Print to Std. Out")
+    keyed = _vertex(graph, "Keyed -> Sink: Print to Std. Out")
     for ejv, parallelism in ((source, 1), (mapped, 3), (keyed, 4)):
         assert [ev.subtask_index for ev in ejv.task_vertices] == list(range(parallelism))
         assert all(ev.parallelism == parallelism for ev in ejv.task_vertices)
         assert all(ev.job_vertex_id == ejv.job_vertex.id for ev in ejv.task_vertices)
     assert [ev.task_name_with_subtask for ev in keyed.task_vertices] == [
-        f"Keyed -> Print to Std. Out ({i}/4)" for i in range(1, 5)]
+        f"Keyed -> Sink: Print to Std. Out ({i}/4)" for i in range(1, 5)]
     all_vertices = graph.all_execution_vertices
     assert len(all_vertices) == 1 + 3 + 4
     attempt_ids = [ev.attempt_id for ev in all_vertices]
@@ -119,7 +119,7 @@ def test_find_unknown_attempt_raises_key_error() -> None:
 def test_rescale_edges_connect_pointwise(producers: int, consumers: int) -> None:
     graph = _graph(_rescaled(producers, consumers))
     up = _vertex(graph, "Up")
-    down = _vertex(graph, "Down -> Sink")
+    down = _vertex(graph, "Down -> Sink: Sink")
     (edge,) = down.job_vertex.inputs
     assert edge.ship_strategy == "RESCALE" and edge.is_pointwise
 
@@ -176,7 +176,7 @@ def test_all_to_all_edges_connect_every_producer_to_every_consumer(
         partition: str, strategy: str) -> None:
     graph = _graph(_all_to_all(partition))
     up = _vertex(graph, "Up")
-    down = _vertex(graph, "Down -> Sink")
+    down = _vertex(graph, "Down -> Sink: Sink")
     (edge,) = down.job_vertex.inputs
     assert edge.ship_strategy == strategy
     assert not edge.is_pointwise
@@ -208,7 +208,7 @@ def test_two_input_vertex_gets_one_gate_per_input_with_its_index() -> None:
     graph = _graph(build)
     first = _vertex(graph, "First")
     second = _vertex(graph, "Second")
-    co = _vertex(graph, "Co -> Sink")
+    co = _vertex(graph, "Co -> Sink: Sink")
     first_edge = next(e for e in co.job_vertex.inputs if e.source == first.job_vertex.id)
     second_edge = next(e for e in co.job_vertex.inputs if e.source == second.job_vertex.id)
     assert (first_edge.ship_strategy, first_edge.input_index) == ("FORWARD", 0)
@@ -232,7 +232,8 @@ def test_a_producer_with_two_consumers_gets_one_partition_per_edge() -> None:
     graph = _graph(build)
     up = _vertex(graph, "Up")
     edges = {graph.job_graph.vertices[e.target].name: e for e in up.job_vertex.outputs}
-    assert set(edges) == {"A", "B"}
+    assert set(edges) == {"Sink: A", "Sink: B"}
     for ev in up.task_vertices:
         partitions = {p.result_id: p.consumer_subtasks for p in ev.produced}
-        assert partitions == {edges["A"].result_id: [0, 1, 2], edges["B"].result_id: [0]}
+        assert partitions == {edges["Sink: A"].result_id: [0, 1, 2],
+                              edges["Sink: B"].result_id: [0]}
