@@ -11,12 +11,22 @@ and buffers that carry timestamps take the unfused path.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 if TYPE_CHECKING:  # operators import this module: no runtime import back
     from flink_py.runtime.operators.base import StreamOperator
 
 _MISSING = object()
+
+
+def _stage_of(exc: BaseException, line_stage: List[int], first_body_line: int) -> int:
+    """The stage whose line of the fused loop raised ``exc`` (from its traceback)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return 0
+    index = tb.tb_lineno - first_body_line
+    return line_stage[index] if 0 <= index < len(line_stage) else 0
 
 
 class FusionStage:
@@ -46,12 +56,18 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
     depth = 3
     innermost_flat_map: Optional[int] = None
 
+    current_stage = [0]
+
     def line(text: str) -> None:
         body.append("    " * depth + text)
+        line_stage.append(current_stage[0])
 
+    # Which stage a body line belongs to, by its index in ``body``: on an exception the
+    # traceback's line number names the operator that raised, at no cost per record.
+    line_stage: List[int] = []
     for i, stage in enumerate(stages):
         namespace[f"f{i}"] = stage.function
-        line(f"stage = {i}")
+        current_stage[0] = i
         if stage.kind == "map":
             line(f"v = f{i}(v)")
         elif stage.kind == "filter":
@@ -101,26 +117,28 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
             raise ValueError(f"unknown fusion stage kind {stage.kind!r}")
     if not ends_in_sink:
         line("append(v)")
-    if innermost_flat_map is not None:
-        # The next item of a flat_map's iterable is produced by that flat_map's code.
-        line(f"stage = {innermost_flat_map}")
 
     source = ["def fused(values):"]
     # Bind everything the loop uses to locals: LOAD_FAST instead of a dict lookup per use.
-    source += [f"    {name} = _g['{name}']" for name in namespace if name not in ("operators",)]
+    source += [f"    {name} = _g['{name}']" for name in namespace
+               if name not in ("operators", "_stage_of")]
     if not ends_in_sink:
         source += ["    out = []", "    append = out.append"]
     source += prologue
-    source += ["    stage = 0", "    try:", "        for v in values:"]
+    source += ["    try:", "        for v in values:"]
+    first_body_line = len(source) + 1  # line numbers start at 1
     source += body
     source += ["    except Exception as exc:",
-               "        raise operators[stage].user_error(exc) from exc"]
+               "        raise operators[_stage_of(exc)].user_error(exc) from exc"]
+    # The `for v in r{i}` line of a flat_map raises for that flat_map's iterable.
+    namespace["_stage_of"] = functools.partial(
+        _stage_of, line_stage=line_stage, first_body_line=first_body_line)
     if not ends_in_sink:
         source += ["    if out:", "        emit(out, None)"]
     code = "\n".join(source)
     namespace["_g"] = dict(namespace)
-    exec(compile(code, f"<fused {' -> '.join(op.name for op in operators)}>", "exec"),
-         namespace)
+    fused_code_name = f"<fused {' -> '.join(op.name for op in operators)}>"
+    exec(compile(code, fused_code_name, "exec"), namespace)
     fused = namespace["fused"]
     fused.source = code  # type: ignore[attr-defined]
     return fused
