@@ -15,6 +15,10 @@ class InvalidProgramError(FlinkPyError, ValueError):
     """
 
 
+class InvalidTypeError(InvalidProgramError, TypeError):
+    """An argument of the wrong type where PyFlink raises ``TypeError``."""
+
+
 class InvalidFieldReferenceError(InvalidProgramError):
     """A field position or name that the record type does not have."""
 

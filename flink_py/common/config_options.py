@@ -39,6 +39,7 @@ __all__ = [
     "MAX_PARALLELISM",
     "NETWORK_BUFFERS_PER_CHANNEL",
     "NETWORK_EXTRA_BUFFERS_PER_GATE",
+    "NETWORK_LOCAL_HANDOFF",
     "NETWORK_RECORDS_PER_BUFFER",
     "NUM_TASK_SLOTS",
     "OBJECT_REUSE",
@@ -251,6 +252,14 @@ NETWORK_BUFFERS_PER_CHANNEL = ConfigOption(
 NETWORK_EXTRA_BUFFERS_PER_GATE = ConfigOption(
     "taskmanager.network.memory.floating-buffers-per-gate", ConfigType.INT, 8,
     "Number of extra (floating) network buffers shared by the channels of a gate.",
+)
+
+NETWORK_LOCAL_HANDOFF = ConfigOption(
+    # flink_py only: Python threads share the GIL, so a thread switch per buffer only costs.
+    "taskmanager.network.local-handoff", ConfigType.BOOLEAN, True,
+    "Whether a task hands a buffer to an idle consumer task in the same process by running "
+    "the consumer on its own thread. Off, every task keeps to its own thread, which overlaps "
+    "better when operators wait on I/O.",
 )
 
 NETWORK_RECORDS_PER_BUFFER = ConfigOption(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from flink_py.errors import InvalidFieldReferenceError
+from flink_py.errors import InvalidFieldReferenceError, InvalidProgramError
 
 __all__ = ["Row", "RowKind"]
 
@@ -319,3 +319,19 @@ class Row(object):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def to_row(item: Any, field_names: List[str], where: str) -> "Row":
+    """``item`` (a tuple or list of the row's arity, or a Row) as a Row with ``field_names``.
+
+    PyFlink's row coder turns what a function declared as a ROW into Row objects; ``where``
+    names the declaration for the error when ``item`` does not fit.
+    """
+    if isinstance(item, Row):
+        return item
+    if not isinstance(item, (tuple, list)) or len(item) != len(field_names):
+        raise InvalidProgramError(
+            f"{where}: {item!r} does not match the row type with fields {field_names}")
+    row = Row(*item)
+    row.set_field_names(list(field_names))
+    return row

@@ -321,8 +321,11 @@ class DataStream:
                                   or limit <= 0):
             raise InvalidProgramError(f"limit must be a positive int, got {limit!r}")
         collect_id = uuid.uuid4().hex
+        stream_type = self.get_type()
+        row_names = (stream_type.get_field_names() if isinstance(stream_type, RowTypeInfo)
+                     else None)
         sink = self._sink("Collect Sink", functools.partial(
-            sinks.CollectSink, "Collect Sink", collect_id))
+            sinks.CollectSink, "Collect Sink", collect_id, row_names))
         sink.set_parallelism(1)
         iterator = self._env._execute_and_collect(collect_id, job_execution_name)
         if limit is None:

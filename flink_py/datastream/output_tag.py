@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flink_py.errors import InvalidProgramError
+from flink_py.errors import InvalidProgramError, InvalidTypeError
 
 
 class OutputTag:
@@ -29,7 +29,7 @@ class OutputTag:
         elif isinstance(type_info, list):
             type_info = Types.ROW(type_info)  # as PyFlink: a list of field types is a ROW
         elif not isinstance(type_info, TypeInformation):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"OutputTag {tag_id!r}: type_info must be a TypeInformation or a list of them, "
                 f"got {type(type_info).__name__} {type_info!r}")
         self.tag_id = tag_id

@@ -17,7 +17,7 @@ from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
-from flink_py.common.types import Row
+from flink_py.common.types import to_row
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream.connectors.file_system import check_input_paths
 from flink_py.datastream.data_stream import DataStream, _check_type_info
@@ -31,17 +31,6 @@ from flink_py.runtime.operators import sources
 
 DEFAULT_JOB_NAME = "Flink Streaming Job"
 
-
-def _to_row(item: Any, field_names: List[str]) -> Row:
-    if isinstance(item, Row):
-        return item
-    if not isinstance(item, (tuple, list)) or len(item) != len(field_names):
-        raise InvalidProgramError(
-            f"from_collection: {item!r} does not match the row type with fields "
-            f"{field_names}")
-    row = Row(*item)
-    row.set_field_names(list(field_names))
-    return row
 
 #: Set by ``flink run``: makes get_execution_environment() submit to a cluster.
 _context_executor_factory: Optional[Callable[[Configuration], Any]] = None
@@ -171,7 +160,7 @@ class StreamExecutionEnvironment:
         if isinstance(type_info, RowTypeInfo):
             # As PyFlink: records declared as rows reach the functions as Row objects.
             names = type_info.get_field_names()
-            items = [_to_row(item, names) for item in items]
+            items = [to_row(item, names, "from_collection") for item in items]
         name = "Source: Collection Source"
         return self._add_source(name, functools.partial(sources.CollectionSource, name, items),
                                 type_info, bounded=True, non_parallel=True)
@@ -295,7 +284,8 @@ class StreamExecutionEnvironment:
                 records_per_buffer=self._configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
                 network_buffers_per_channel=(
                     self._configuration.get(options.NETWORK_BUFFERS_PER_CHANNEL)
-                    + self._configuration.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE)))
+                    + self._configuration.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE)),
+                local_handoff=self._configuration.get(options.NETWORK_LOCAL_HANDOFF))
         return self._executor
 
     def execute_async(self, job_name: str = DEFAULT_JOB_NAME) -> JobClient:

@@ -18,13 +18,14 @@ class MiniCluster:
 
     def __init__(self, num_task_managers: int = 1, slots_per_task_manager: int = 1,
                  records_per_buffer: int = 1024, network_buffers_per_channel: int = 10,
-                 slot_request_timeout_s: float = 10.0) -> None:
+                 slot_request_timeout_s: float = 10.0, local_handoff: bool = True) -> None:
         self.resource_manager = ResourceManager()
         self.dispatcher = Dispatcher(self.resource_manager, records_per_buffer,
                                      slot_request_timeout_s)
         self.task_executors: List[TaskExecutor] = []
         for _ in range(num_task_managers):
-            te = TaskExecutor(slots_per_task_manager, network_buffers_per_channel)
+            te = TaskExecutor(slots_per_task_manager, network_buffers_per_channel,
+                              local_handoff=local_handoff)
             self.resource_manager.register_task_executor(te.resource_id, te, te.num_slots)
             self.task_executors.append(te)
 

@@ -903,11 +903,6 @@ def test_row_access_by_attribute_name_and_index():
     assert row.as_dict() == {"word": "x", "count": 7}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: records of a stream declared with Types.ROW/ROW_NAMED are not converted to Row: "
-    "from_collection([('a', 1)], type_info=Types.ROW_NAMED(['word', 'count'], ...)) hands "
-    "the next function the tuple ('a', 1), so r.word raises AttributeError; PyFlink's "
-    "RowTypeInfo.to_internal_type/RowCoder deliver Row objects with the field names"))
 def test_tuples_given_a_row_type_become_rows():
     row_type = Types.ROW_NAMED(["word", "count"], [Types.STRING(), Types.INT()])
     env = new_env()

@@ -209,16 +209,18 @@ def test_key_by_on_a_missing_index_fails_the_job_naming_the_record():
     assert "5" in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: at parallelism 1 the key of a key_by is never computed: "
-    "from_collection([(1, 2)]).key_by(5).map(f) runs and returns [(1, 2)] instead of failing "
-    "on the missing field (Flink's KeyGroupStreamPartitioner extracts every key, whatever "
-    "the number of channels); key_by(lambda t: t[9]) is silently accepted too"))
 def test_key_by_on_a_missing_index_fails_the_job_at_parallelism_1():
     env = new_env(1)
     ds = env.from_collection([(1, 2)])
     with pytest.raises(JobExecutionError, match=r"\(1, 2\)"):
         list(ds.key_by(5).map(lambda x: x).execute_and_collect())
+
+
+def test_a_failing_key_selector_fails_the_job_at_parallelism_1():
+    env = new_env(1)
+    ds = env.from_collection([(1, 2)])
+    with pytest.raises(JobExecutionError, match="IndexError"):
+        list(ds.key_by(lambda t: t[9]).map(lambda x: x).execute_and_collect())
 
 
 def test_aggregation_on_a_missing_field_fails_at_definition_time():
@@ -493,10 +495,6 @@ def test_bad_output_types_are_rejected_at_definition_time(bad_type):
         assert repr(bad_type) in str(info.value), api
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: OutputTag accepts any type_info: OutputTag('side', 'INT') is created and the "
-    "error surfaces later (or never); PyFlink raises TypeError('OutputTag type_info must be "
-    "None, list or TypeInformation') at once"))
 def test_output_tag_rejects_a_bad_type_info():
     with pytest.raises(FlinkPyError, match="'INT'"):
         OutputTag("side", "INT")

@@ -143,6 +143,9 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         # Keys are placed as PyFlink places them: hashed as the one-field Row PyFlink's
         # key_by hands to Flink, holding the pickled key unless a key_type was declared.
         self.pickled_key = pickled_key
+        #: whether the consumer computes every key itself; if not, keys are computed here even
+        #: for a single channel, so that a bad key fails as in Flink (which always extracts it)
+        self.consumer_computes_keys = False
         self._assigner: Optional[KeyGroupAssigner] = None
 
     def setup(self, num_channels: int, max_parallelism: int) -> None:
@@ -153,9 +156,16 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     def route(self, values: list, timestamps: Optional[list]) -> Routed:
         n = self.num_channels
-        if n == 1:
-            return [(0, values, timestamps)]
         key = self.key_selector
+        if n == 1:
+            if not self.consumer_computes_keys:
+                try:
+                    for v in values:
+                        key(v)
+                except Exception as exc:
+                    raise UserFunctionError(
+                        f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
+            return [(0, values, timestamps)]
         subtask_of = self._assigner.subtask_of  # type: ignore[union-attr]
         try:
             channels = [subtask_of(key(v)) for v in values]

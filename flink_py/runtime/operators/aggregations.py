@@ -177,6 +177,8 @@ AGGREGATORS = {"sum": SumAggregator, "min": MinAggregator, "max": MaxAggregator,
 
 
 class StreamGroupedReduce(UdfOperator):
+    computes_keys = True
+
     """Keyed rolling reduce: keeps one value per key, emits the updated value per record."""
 
     def __init__(self, name: str, function: Any, key_selector: Callable[[Any], Any]) -> None:

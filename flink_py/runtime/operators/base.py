@@ -92,6 +92,10 @@ class StreamOperator:
     ``close`` (always called, also after a failure or cancellation).
     """
 
+    #: whether the operator computes the key of every record it receives (keyed operators):
+    #: a key_by feeding it need not compute keys just to check them (see KeyGroupStreamPartitioner)
+    computes_keys = False
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.output: Output = Output(_discard)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
+
+from flink_py.common.types import to_row
 
 from flink_py.datastream.functions import SinkFunction
 from flink_py.runtime.tasks.fusion import FusionStage
@@ -97,14 +99,20 @@ class SinkFunctionSink(UdfOperator):
 class CollectSink(StreamOperator):
     """Sends every buffer to the client through the JobMaster (``execute_and_collect``)."""
 
-    def __init__(self, name: str, collect_id: str) -> None:
+    def __init__(self, name: str, collect_id: str,
+                 row_field_names: Optional[List[str]] = None) -> None:
         super().__init__(name)
         self.collect_id = collect_id
+        #: set when the stream is declared as a ROW: its records reach the client as Rows
+        self.row_field_names = row_field_names
 
     def open(self) -> None:
         self._gateway = self.runtime_context.operator_event_gateway
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        names = self.row_field_names
+        if names is not None:
+            values = [to_row(v, names, "execute_and_collect") for v in values]
         self._gateway.send_collect_batch(self.collect_id, list(values))
 
     def end_input(self, input_index: int = 0) -> None:

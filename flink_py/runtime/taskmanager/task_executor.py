@@ -22,10 +22,10 @@ class TaskExecutor:
     """
 
     def __init__(self, num_slots: int, network_buffers_per_channel: int = 10,
-                 resource_id: Optional[ResourceID] = None) -> None:
+                 resource_id: Optional[ResourceID] = None, local_handoff: bool = True) -> None:
         self.resource_id = resource_id or ResourceID()
         self.num_slots = num_slots
-        self.partitions = ResultPartitionManager(network_buffers_per_channel)
+        self.partitions = ResultPartitionManager(network_buffers_per_channel, local_handoff)
         self._lock = threading.Lock()
         self._tasks: Dict[ExecutionAttemptID, Task] = {}
 

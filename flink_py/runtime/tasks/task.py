@@ -103,6 +103,13 @@ class Task:
                                         name=tdd.task_name_with_subtask)
         self._chain: Optional[OperatorChain] = None
         self._subpartitions: List[Any] = []
+        # Held while the task's operators run, by this thread or by a producer's thread that
+        # hands a buffer over directly (see network/local.py).
+        self._step_lock = threading.Lock()
+        #: set while the input loop runs: (process functions by input, channels)
+        self._direct_target: Optional[tuple] = None
+        self._direct_error: Optional[BaseException] = None
+        self._flush_pending = False
 
     @property
     def attempt_id(self) -> Any:
@@ -156,6 +163,11 @@ class Task:
                 writer.broadcast_event(END_OF_PARTITION)
         except BaseException as exc:  # everything ends the task; reported below
             error = exc
+        with self._step_lock:  # a producer's thread may still be inside our operators
+            self._direct_target = None
+        if error is not None and self._direct_error is not None and \
+                isinstance(error, CancelTaskException) and not self._cancelled:
+            error = self._direct_error
         if chain is not None:
             close_errors = chain.close()
             if error is None and close_errors:
@@ -232,51 +244,98 @@ class Task:
         open_per_input = {i: sum(1 for j, _ in channels if j == i) for i in inputs}
         watermarks = [MIN_WATERMARK] * len(channels)
         input_watermark = {i: MIN_WATERMARK for i in inputs}
+        self._direct_target = (process, [i for i, _ in channels], chain)
         for index, (_, sub) in enumerate(channels):
-            sub.connect(self.inbox, index)
+            sub.connect(self.inbox, index,
+                        self._accept_directly if self.partitions.local_handoff else None)
 
         timeout_s = tdd.buffer_timeout / 1000.0 if tdd.buffer_timeout > 0 else None
         flush_every_buffer = tdd.buffer_timeout == 0
         writers = chain.writers
         inbox = self.inbox
+        lock = self._step_lock
         open_channels = len(channels)
         next_flush: Optional[float] = None
         while open_channels:
             channel, mail = inbox.take(next_flush)
             if channel >= 0:
                 input_index, sub = channels[channel]
-                item, more = sub.poll()
-                if more:
-                    inbox.channel_available(channel)
-                if type(item) is tuple:
-                    process[input_index](item[0], item[1])
-                elif type(item) is Watermark:
-                    watermarks[channel] = item.timestamp
-                    self._advance_watermark(head, two_inputs, input_index, channels, watermarks,
-                                            input_watermark)
-                elif type(item) is EndOfPartition:
-                    open_channels -= 1
-                    open_per_input[input_index] -= 1
-                    if open_per_input[input_index] == 0:
-                        head.end_input(input_index)
-                elif item is None:
-                    continue  # the subpartition was released under us: cancellation follows
-                else:
-                    raise FlinkPyError(f"unexpected item in channel {channel}: {item!r}")
-                if flush_every_buffer:
-                    chain.flush()
-                elif timeout_s is not None and next_flush is None and any(
-                        w.has_pending for w in writers):
-                    next_flush = time.monotonic() + timeout_s
+                with lock:
+                    item, more = sub.poll()
+                    if more:
+                        inbox.channel_available(channel)
+                    if type(item) is tuple:
+                        process[input_index](item[0], item[1])
+                    elif type(item) is Watermark:
+                        watermarks[channel] = item.timestamp
+                        self._advance_watermark(head, two_inputs, input_index, channels,
+                                                watermarks, input_watermark)
+                    elif type(item) is EndOfPartition:
+                        open_channels -= 1
+                        open_per_input[input_index] -= 1
+                        if open_per_input[input_index] == 0:
+                            head.end_input(input_index)
+                    elif item is None:
+                        continue  # the subpartition was released under us: cancellation follows
+                    else:
+                        raise FlinkPyError(f"unexpected item in channel {channel}: {item!r}")
+                    if flush_every_buffer:
+                        chain.flush()
+                    elif timeout_s is not None and next_flush is None and any(
+                            w.has_pending for w in writers):
+                        next_flush = time.monotonic() + timeout_s
             elif channel == -1:
-                mail()
+                with lock:
+                    mail()
             elif channel == -2:
-                chain.flush()
+                with lock:
+                    chain.flush()
+                    self._flush_pending = False
                 next_flush = None
+            elif channel == -4:
+                if timeout_s is not None and next_flush is None:
+                    next_flush = time.monotonic() + timeout_s
             else:
                 raise CancelTaskException("cancelled")
-        chain.flush()
-        chain.end_input_of_successors()
+        with lock:
+            self._direct_target = None
+            chain.flush()
+            chain.end_input_of_successors()
+
+    def _accept_directly(self, channel: int, buffer: tuple) -> bool:
+        """Processes a data buffer on the producer's thread if this task is idle.
+
+        Returns False (the producer queues the buffer) when the task is busy, not yet or no
+        longer in its input loop, or failed. An error in our operators is this task's error:
+        it is handed to our own thread, never raised into the producer.
+        """
+        lock = self._step_lock
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            target = self._direct_target
+            if target is None or self._direct_error is not None or self._cancelled:
+                return False
+            process, input_of_channel, chain = target
+            try:
+                process[input_of_channel[channel]](buffer[0], buffer[1])
+                if self.tdd.buffer_timeout == 0:
+                    chain.flush()
+                elif not self._flush_pending and any(w.has_pending for w in chain.writers):
+                    self._flush_pending = True
+                    self.inbox.request_flush_deadline()
+            except BaseException as exc:  # ours, not the producer's: fail on our thread
+                self._direct_error = exc
+                self._direct_target = None
+                self.inbox.put_mail(self._raise_direct_error)
+            return True
+        finally:
+            lock.release()
+
+    def _raise_direct_error(self) -> None:
+        error = self._direct_error
+        assert error is not None
+        raise error
 
     @staticmethod
     def _advance_watermark(head: Any, two_inputs: bool, input_index: int,
