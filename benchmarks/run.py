@@ -22,7 +22,7 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the record counts (e.g. 0.1 for a quick run)")
     args = parser.parse_args(argv)

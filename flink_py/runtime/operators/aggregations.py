@@ -227,9 +227,9 @@ class StreamGroupedReduce(UdfOperator):
                 state[k] = r
                 append(r)
         except (InvalidFieldReferenceError, UserFunctionError) as exc:
-            raise self.user_error(exc, "aggregation") from exc
+            raise self.user_error(exc, "aggregation")
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
         if not self.batch_mode:
             self.output.emit(out, timestamps)
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Optional
 
 from flink_py.datastream.functions import Function, RuntimeContext
 from flink_py.errors import UserFunctionError
+from flink_py.runtime.network.local import CancelTaskException
 
 EmitFn = Callable[[list, Optional[list]], None]
 
@@ -139,13 +140,18 @@ class StreamOperator:
                 f"{ctx.get_number_of_parallel_subtasks()})")
 
     def user_error(self, exc: BaseException, what: str = "user function") -> BaseException:
-        """Wraps an exception from user code, naming the operator; already-wrapped passes."""
-        if isinstance(exc, UserFunctionError):
+        """Wraps an exception from user code, naming the operator (its ``__cause__``).
+
+        Already-wrapped errors pass unchanged, and so does a CancelTaskException: the
+        exchange was released under the operator, which is no failure of the user's code.
+        """
+        if isinstance(exc, (UserFunctionError, CancelTaskException)):
             return exc
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         error = UserFunctionError(
             f"{what} in {self.describe()} raised {type(exc).__name__}: {exc}\n{trace}")
         error.__cause__ = exc
+        error.__suppress_context__ = True
         return error
 
 
@@ -201,10 +207,10 @@ class UdfOperator(StreamOperator):
         try:
             open_function(self.function, self.runtime_context)
         except Exception as exc:
-            raise self.user_error(exc, "open()") from exc
+            raise self.user_error(exc, "open()")
 
     def close(self) -> None:
         try:
             close_function(self.function)
         except Exception as exc:
-            raise self.user_error(exc, "close()") from exc
+            raise self.user_error(exc, "close()")

@@ -28,7 +28,7 @@ class StreamMap(UdfOperator):
         try:
             out = [f(v) for v in values]
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
         self.output.emit(out, timestamps)
 
 
@@ -52,7 +52,7 @@ class StreamFilter(UdfOperator):
                 return
             kept = [(v, t) for v, t in zip(values, timestamps) if f(v)]
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
         if kept:
             self.output.emit([v for v, _ in kept], [t for _, t in kept])
 
@@ -79,7 +79,7 @@ def _flat_map_batch(operator: UdfOperator, f: Any, values: list,
                 out.extend(r)
                 out_ts.extend([t] * (len(out) - n))
     except Exception as exc:
-        raise operator.user_error(exc) from exc
+        raise operator.user_error(exc)
     if out:
         operator.output.emit(out, out_ts)
 
@@ -189,7 +189,7 @@ class ProcessOperator(UdfOperator):
                     ctx._timestamp = t
                     add_all(f(v, ctx), t)
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
         collector.flush_to(self.output)
 
 
@@ -206,7 +206,7 @@ class _CoOperator(TwoInputStreamOperator):
         try:
             open_function(self.function, self.runtime_context)
         except Exception as exc:
-            raise self.user_error(exc, "open()") from exc
+            raise self.user_error(exc, "open()")
         first, second = self.method_names
         f = self.function
         if isinstance(f, (tuple, list)) and len(f) == 2:
@@ -218,7 +218,7 @@ class _CoOperator(TwoInputStreamOperator):
         try:
             close_function(self.function)
         except Exception as exc:
-            raise self.user_error(exc, "close()") from exc
+            raise self.user_error(exc, "close()")
 
 
 class CoStreamMap(_CoOperator):
@@ -230,7 +230,7 @@ class CoStreamMap(_CoOperator):
         try:
             out = [f(v) for v in values]
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
         self.output.emit(out, timestamps)
 
     def process_batch1(self, values: list, timestamps: Optional[list]) -> None:

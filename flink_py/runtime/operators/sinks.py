@@ -42,7 +42,7 @@ class PrintSink(StreamOperator):
         try:
             text = "".join([f"{prefix}{fmt(v)}\n" for v in values])
         except Exception as exc:
-            raise self.user_error(exc, "formatting a record for print") from exc
+            raise self.user_error(exc, "formatting a record for print")
         stream = sys.stderr if self.std_err else sys.stdout
         stream.write(text)
         stream.flush()
@@ -93,7 +93,7 @@ class SinkFunctionSink(UdfOperator):
                     ctx._timestamp = t
                     invoke(v, ctx)
         except Exception as exc:
-            raise self.user_error(exc) from exc
+            raise self.user_error(exc)
 
 
 class CollectSink(StreamOperator):

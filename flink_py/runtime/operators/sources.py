@@ -205,7 +205,7 @@ class SourceFunctionSource(StreamSource):
         try:
             open_function(self.function, self.runtime_context)
         except Exception as exc:
-            raise self.user_error(exc, "open()") from exc
+            raise self.user_error(exc, "open()")
 
     def run(self, ctx: SourceTaskContext) -> None:
         source_ctx = _BufferingSourceContext(ctx)
@@ -230,7 +230,7 @@ class SourceFunctionSource(StreamSource):
             self.function.run(source_ctx)
         except Exception as exc:
             if not ctx.cancelled and source_ctx.failure is None:
-                raise self.user_error(exc) from exc
+                raise self.user_error(exc)
         finally:
             done.set()
             if flusher is not None:
@@ -247,7 +247,7 @@ class SourceFunctionSource(StreamSource):
         try:
             close_function(self.function)
         except Exception as exc:
-            raise self.user_error(exc, "close()") from exc
+            raise self.user_error(exc, "close()")
 
 
 class SocketTextStreamFunction(SourceFunction):

@@ -129,7 +129,7 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
     first_body_line = len(source) + 1  # line numbers start at 1
     source += body
     source += ["    except Exception as exc:",
-               "        raise operators[_stage_of(exc)].user_error(exc) from exc"]
+               "        raise operators[_stage_of(exc)].user_error(exc)"]
     # The `for v in r{i}` line of a flat_map raises for that flat_map's iterable.
     namespace["_stage_of"] = functools.partial(
         _stage_of, line_stage=line_stage, first_body_line=first_body_line)

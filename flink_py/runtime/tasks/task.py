@@ -179,8 +179,10 @@ class Task:
             self._transition(ExecutionState.CANCELED)
         else:
             log.info("%s failed: %s", self.tdd.task_name_with_subtask, error)
-            self._release_exchange()
+            # Report before releasing the exchange: the tasks that then fail or cancel for
+            # lack of a partner report after us, so the job's failure cause is our error.
             self._transition(ExecutionState.FAILED, SerializedError.of(error))
+            self._release_exchange()
 
     def _release_exchange(self) -> None:
         for sub in self._subpartitions:
