@@ -49,6 +49,9 @@ class ConsumedGate:
     result_id: IntermediateDataSetID
     input_index: int
     producer_subtasks: List[int]
+    #: per producer subtask, the "host:port" of the data plane serving its partition, or ""
+    #: when producer and consumer run in the same process (set by the JobMaster at deployment)
+    producer_addresses: List[str] = field(default_factory=list)
 
 
 @dataclass

@@ -51,4 +51,14 @@ class AllocationID(AbstractID):
 
 
 class ResourceID(AbstractID):
-    """Identifies a TaskManager."""
+    """Identifies a TaskManager: Flink's form is ``<host>:<port>-<6 hex>``; any non-empty
+    string without whitespace is accepted, and a random 32-hex id is made when none is given.
+    """
+
+    def __init__(self, value: str | None = None) -> None:
+        if value is None:
+            value = secrets.token_hex(16)
+        elif not isinstance(value, str) or not value or any(c.isspace() for c in value):
+            raise ValueError(f"ResourceID must be a non-empty string without spaces, "
+                             f"got {value!r}")
+        self.hex = value

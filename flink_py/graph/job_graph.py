@@ -97,6 +97,9 @@ class JobGraph:
     buffer_timeout: int
     job_parameters: Dict[str, str]
     execution_plan: str
+    #: the user's code shipped with the job: file name -> zip archive bytes. A TaskManager
+    #: extracts each archive and puts it on ``sys.path`` before it loads the job's functions.
+    user_artifacts: Dict[str, bytes] = field(default_factory=dict)
 
     def topological_vertices(self) -> List[JobVertex]:
         indegree = {vid: len(v.inputs) for vid, v in self.vertices.items()}

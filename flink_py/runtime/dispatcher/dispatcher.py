@@ -10,7 +10,8 @@ from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
-from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
+from flink_py.graph.ids import ResourceID
+from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotAllocation
 
 
 class UnknownJobError(FlinkPyError):
@@ -38,6 +39,16 @@ class Dispatcher:
         self.slot_request_timeout_s = slot_request_timeout_s
         self._lock = threading.Lock()
         self._jobs: Dict[str, JobMaster] = {}
+        resource_manager.add_lost_listener(self._on_task_manager_lost)
+
+    def _on_task_manager_lost(self, resource_id: ResourceID, reason: str,
+                              lost: List[SlotAllocation]) -> None:
+        """Fails every job that had a slot on a lost TaskManager (or a lost slot worker)."""
+        for job_id in sorted({a.job_id for a in lost}):
+            with self._lock:
+                master = self._jobs.get(job_id)
+            if master is not None and not master.is_terminal:
+                master.fail(reason, location=str(resource_id))
 
     def submit_job(self, job_graph: JobGraph) -> str:
         job_id = str(job_graph.job_id)

@@ -92,10 +92,10 @@ class JobMaster:
     def cancel(self) -> None:
         self._mailbox.put(self._cancel)
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, location: str = "") -> None:
         """Fails the job from outside (e.g. a TaskManager was lost)."""
         error = SerializedError(reason, reason)
-        self._mailbox.put(lambda: self._fail_job("(job)", error, ""))
+        self._mailbox.put(lambda: self._fail_job("(job)", error, location))
 
     def operator_event_gateway(self, job_id: str) -> _OperatorEventGateway:
         return self._event_gateway

@@ -1,11 +1,18 @@
-"""ResourceManager: knows the TaskManagers and their slots, hands slots to jobs."""
+"""ResourceManager: knows the TaskManagers and their slots, hands slots to jobs.
+
+TaskManagers register with their slots; each slot names the gateway that deploys tasks
+into it (in a cluster, the slot's worker process; in the MiniCluster, the in-process
+TaskExecutor) and the address of its data plane. Registered TaskManagers heartbeat; one that
+stays silent longer than ``heartbeat.timeout`` is removed with its slots, and the listener
+(the Dispatcher) fails the jobs that had slots on it.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import AllocationID, ResourceID
@@ -20,57 +27,163 @@ class SlotAllocation:
     """One slot given to a job: on which TaskExecutor, which slot, under which allocation."""
 
     resource_id: ResourceID
-    task_executor: Any  # the TaskExecutorGateway
+    task_executor: Any  # the TaskExecutorGateway that deploys into this slot
     slot_index: int
     allocation_id: AllocationID
     job_id: str
+    #: "host:port" of the data plane serving this slot's partitions; "" in-process
+    data_address: str = ""
+    #: the process the slot's tasks run in: equal ids exchange data locally
+    process_id: str = ""
+
+
+@dataclass
+class SlotDescription:
+    """A slot as a TaskManager reports it at registration."""
+
+    index: int
+    gateway: Any
+    data_address: str = ""
+    process_id: str = ""
+
+
+@dataclass
+class TaskManagerInfo:
+    """What the REST API shows of a registered TaskManager."""
+
+    resource_id: ResourceID
+    address: str  # "host:port" of its RPC endpoint, or "" in-process
+    host: str
+    data_port: int
+    num_slots: int
+    free_slots: int
+    last_heartbeat_ms: int  # wall clock, ms
+    registered_ms: int
+    hardware: Dict[str, int] = field(default_factory=dict)  # cpuCores, physicalMemory, ...
 
 
 @dataclass
 class _Registration:
-    gateway: Any
-    num_slots: int
+    slots: Dict[int, SlotDescription]
     free: List[int]
-    last_heartbeat: float
+    last_heartbeat: float  # monotonic
+    last_heartbeat_ms: int
+    registered_ms: int
+    address: str
+    host: str
+    data_port: int
+    hardware: Dict[str, int]
+
+
+LostListener = Callable[[ResourceID, str, List[SlotAllocation]], None]
 
 
 class ResourceManager:
-    """Slot registry: TaskManager registration, slot requests that wait with a timeout."""
+    """Slot registry: TaskManager registration, heartbeats, slot requests with a timeout."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._task_managers: Dict[ResourceID, _Registration] = {}
         self._allocations: Dict[AllocationID, SlotAllocation] = {}
+        self._lost_listeners: List[LostListener] = []
 
-    def register_task_executor(self, resource_id: ResourceID, gateway: Any,
-                               num_slots: int) -> None:
+    # -- TaskManagers ---------------------------------------------------------------------
+
+    def register_task_executor(self, resource_id: ResourceID, gateway: Any, num_slots: int,
+                               slots: Optional[Sequence[SlotDescription]] = None,
+                               address: str = "", host: str = "", data_port: int = 0,
+                               hardware: Optional[Dict[str, int]] = None) -> None:
+        """Registers (or re-registers) a TaskManager.
+
+        ``slots`` describes each slot; without it every slot deploys through ``gateway``.
+        A re-registration replaces the slots' descriptions but keeps its allocations.
+        """
+        if slots is None:
+            slots = [SlotDescription(i, gateway) for i in range(num_slots)]
+        now_ms = time.time_ns() // 1_000_000
         with self._cond:
+            old = self._task_managers.get(resource_id)
+            in_use = {a.slot_index for a in self._allocations.values()
+                      if a.resource_id == resource_id}
             self._task_managers[resource_id] = _Registration(
-                gateway, num_slots, list(range(num_slots)), time.monotonic())
+                {s.index: s for s in slots},
+                [s.index for s in slots if s.index not in in_use],
+                time.monotonic(), now_ms, old.registered_ms if old else now_ms,
+                address, host, data_port, dict(hardware or {}))
             self._cond.notify_all()
 
-    def unregister_task_executor(self, resource_id: ResourceID) -> List[SlotAllocation]:
-        """Removes a TaskManager; returns the allocations that were on it."""
+    def heartbeat(self, resource_id: ResourceID) -> bool:
+        """Records a heartbeat; False if the TaskManager is not registered (re-register)."""
         with self._cond:
-            self._task_managers.pop(resource_id, None)
+            reg = self._task_managers.get(resource_id)
+            if reg is None:
+                return False
+            reg.last_heartbeat = time.monotonic()
+            reg.last_heartbeat_ms = time.time_ns() // 1_000_000
+            return True
+
+    def add_lost_listener(self, listener: LostListener) -> None:
+        """``listener(resource_id, reason, lost_allocations)`` when a TaskManager is lost."""
+        self._lost_listeners.append(listener)
+
+    def unregister_task_executor(self, resource_id: ResourceID,
+                                 reason: str = "") -> List[SlotAllocation]:
+        """Removes a TaskManager; tells the listeners; returns the allocations it had."""
+        with self._cond:
+            if self._task_managers.pop(resource_id, None) is None:
+                return []
             lost = [a for a in self._allocations.values() if a.resource_id == resource_id]
             for a in lost:
                 del self._allocations[a.allocation_id]
-            return lost
+            self._cond.notify_all()
+        for listener in list(self._lost_listeners):
+            listener(resource_id, reason, lost)
+        return lost
+
+    def slot_lost(self, resource_id: ResourceID, slot_index: int, reason: str) -> None:
+        """A slot's worker died: the jobs using that slot are told (the slot stays)."""
+        with self._cond:
+            lost = [a for a in self._allocations.values()
+                    if a.resource_id == resource_id and a.slot_index == slot_index]
+        for listener in list(self._lost_listeners):
+            listener(resource_id, reason, lost)
+
+    def check_heartbeats(self, timeout_s: float) -> List[ResourceID]:
+        """Removes every TaskManager silent for longer than ``timeout_s``; returns them."""
+        now = time.monotonic()
+        with self._cond:
+            dead = [(rid, now - reg.last_heartbeat) for rid, reg in self._task_managers.items()
+                    if now - reg.last_heartbeat > timeout_s]
+        for rid, silent in dead:
+            self.unregister_task_executor(
+                rid, f"Heartbeat of TaskManager with id {rid} timed out: no heartbeat for "
+                     f"{int(silent * 1000)} ms (heartbeat.timeout: {int(timeout_s * 1000)} ms)")
+        return [rid for rid, _ in dead]
 
     @property
     def total_slots(self) -> int:
         with self._cond:
-            return sum(r.num_slots for r in self._task_managers.values())
+            return sum(len(r.slots) for r in self._task_managers.values())
 
     @property
     def free_slots(self) -> int:
         with self._cond:
-            return sum(len(r.free) for r in self._task_managers.values())
+            return self._free_locked()
 
     def task_managers(self) -> Dict[ResourceID, Any]:
+        """Each TaskManager's gateways, by slot index."""
         with self._cond:
-            return {rid: r.gateway for rid, r in self._task_managers.items()}
+            return {rid: {i: s.gateway for i, s in r.slots.items()}
+                    for rid, r in self._task_managers.items()}
+
+    def task_manager_infos(self) -> List[TaskManagerInfo]:
+        with self._cond:
+            return [TaskManagerInfo(rid, r.address, r.host, r.data_port, len(r.slots),
+                                    len(r.free), r.last_heartbeat_ms, r.registered_ms,
+                                    dict(r.hardware))
+                    for rid, r in self._task_managers.items()]
+
+    # -- slots ----------------------------------------------------------------------------
 
     def request_slots(self, job_id: str, count: int, timeout_s: float) -> List[SlotAllocation]:
         """Allocates ``count`` slots, spreading them over TaskManagers; waits up to timeout."""
@@ -81,7 +194,7 @@ class ResourceManager:
                 if remaining <= 0:
                     raise NoResourceAvailableError(
                         f"not enough slots: needed {count}, have {self._free_locked()} free "
-                        f"of {sum(r.num_slots for r in self._task_managers.values())}")
+                        f"of {sum(len(r.slots) for r in self._task_managers.values())}")
                 self._cond.wait(remaining)
             allocations: List[SlotAllocation] = []
             # Round robin over TaskManagers, so a job spreads like Flink's
@@ -89,8 +202,10 @@ class ResourceManager:
             while len(allocations) < count:
                 for rid, reg in self._task_managers.items():
                     if reg.free and len(allocations) < count:
-                        allocation = SlotAllocation(rid, reg.gateway, reg.free.pop(0),
-                                                    AllocationID(), job_id)
+                        slot = reg.slots[reg.free.pop(0)]
+                        allocation = SlotAllocation(rid, slot.gateway, slot.index,
+                                                    AllocationID(), job_id, slot.data_address,
+                                                    slot.process_id)
                         self._allocations[allocation.allocation_id] = allocation
                         allocations.append(allocation)
             return allocations
@@ -98,13 +213,17 @@ class ResourceManager:
     def _free_locked(self) -> int:
         return sum(len(r.free) for r in self._task_managers.values())
 
+    def allocations_of(self, resource_id: ResourceID) -> List[SlotAllocation]:
+        with self._cond:
+            return [a for a in self._allocations.values() if a.resource_id == resource_id]
+
     def release_slots(self, job_id: str) -> None:
         with self._cond:
             for allocation_id, a in list(self._allocations.items()):
                 if a.job_id == job_id:
                     del self._allocations[allocation_id]
                     reg = self._task_managers.get(a.resource_id)
-                    if reg is not None:
+                    if reg is not None and a.slot_index in reg.slots:
                         reg.free.append(a.slot_index)
                         reg.free.sort()
             self._cond.notify_all()
