@@ -31,6 +31,7 @@ __all__ = [
     "GLOBAL_JOB_PARAMETERS",
     "HEARTBEAT_INTERVAL",
     "HEARTBEAT_TIMEOUT",
+    "JOB_MANAGER_BIND_HOST",
     "JOB_MANAGER_RPC_ADDRESS",
     "JOB_MANAGER_RPC_PORT",
     "KRYO_DEFAULT_SERIALIZERS",
@@ -54,7 +55,11 @@ __all__ = [
     "SNAPSHOT_COMPRESSION",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
+    "SLOT_REQUEST_TIMEOUT",
+    "TASK_MANAGER_BIND_HOST",
     "TASK_MANAGER_HOST",
+    "TASK_MANAGER_RPC_PORT",
+    "TASK_MANAGER_DATA_PORT",
     "option_for_key",
 ]
 
@@ -213,6 +218,31 @@ REST_BIND_PORT = ConfigOption(
 TASK_MANAGER_HOST = ConfigOption(
     "taskmanager.host", ConfigType.STRING, None,
     "The external address of the TaskManager.",
+)
+
+TASK_MANAGER_BIND_HOST = ConfigOption(
+    "taskmanager.bind-host", ConfigType.STRING, "0.0.0.0",
+    "The local address the TaskManager's network interfaces bind to.",
+)
+
+TASK_MANAGER_RPC_PORT = ConfigOption(
+    "taskmanager.rpc.port", ConfigType.STRING, "0",
+    "The port (or '0' for any) of the TaskManager's RPC endpoints.",
+)
+
+TASK_MANAGER_DATA_PORT = ConfigOption(
+    "taskmanager.data.port", ConfigType.INT, 0,
+    "The port of the TaskManager's data exchange server (0: any free port).",
+)
+
+JOB_MANAGER_BIND_HOST = ConfigOption(
+    "jobmanager.bind-host", ConfigType.STRING, "0.0.0.0",
+    "The local address the JobManager's RPC endpoint binds to.",
+)
+
+SLOT_REQUEST_TIMEOUT = ConfigOption(
+    "slot.request.timeout", ConfigType.DURATION, 300_000,
+    "How long a job waits for the slots it needs before it fails.",
 )
 
 HEARTBEAT_INTERVAL = ConfigOption(

@@ -86,6 +86,7 @@ class ExecutionGraph:
     def __init__(self, job_graph: JobGraph) -> None:
         self.job_graph = job_graph
         self.job_vertices: Dict[JobVertexID, ExecutionJobVertex] = {}
+        self._producers: Dict[IntermediateDataSetID, List[ExecutionVertex]] = {}
         for jv in job_graph.topological_vertices():
             self.job_vertices[jv.id] = ExecutionJobVertex(jv, [
                 ExecutionVertex(jv.id, i, jv.parallelism, jv.name)
@@ -97,6 +98,7 @@ class ExecutionGraph:
     def _connect(self, edge: JobEdge) -> None:
         producers = self.job_vertices[edge.source].task_vertices
         consumers = self.job_vertices[edge.target].task_vertices
+        self._producers[edge.result_id] = producers
         if edge.is_pointwise:
             targets = pointwise_connections(len(producers), len(consumers))
         else:
@@ -113,6 +115,10 @@ class ExecutionGraph:
     @property
     def all_execution_vertices(self) -> List[ExecutionVertex]:
         return [ev for ejv in self.job_vertices.values() for ev in ejv.task_vertices]
+
+    def producers_of(self, result_id: IntermediateDataSetID) -> List[ExecutionVertex]:
+        """The subtasks producing ``result_id``, by subtask index."""
+        return self._producers[result_id]
 
     def find(self, attempt_id: ExecutionAttemptID) -> ExecutionVertex:
         for ev in self.all_execution_vertices:

@@ -6,6 +6,7 @@ it (Flink's main-thread model), so there are no locks around the ExecutionGraph.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -13,11 +14,13 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from flink_py.common.job_status import JobStatus
-from flink_py.graph.execution_graph import ExecutionGraph, ExecutionVertex
+from flink_py.errors import FlinkPyError
+from flink_py.graph.execution_graph import ConsumedGate, ExecutionGraph, ExecutionVertex
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.jobmaster.collect import CollectCoordinator
-from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotAllocation
+from flink_py.runtime.resourcemanager.resource_manager import (
+    ResourceManager, SlotAllocation, SlotRequestWithdrawnError)
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 from flink_py.runtime.tasks.task import ExecutionState, SerializedError
 
@@ -70,11 +73,17 @@ class JobMaster:
         self.task_states: Dict[ExecutionAttemptID, ExecutionState] = {
             ev.attempt_id: ExecutionState.CREATED
             for ev in self.execution_graph.all_execution_vertices}
+        #: per attempt, when it entered each ExecutionState (ms), for the REST API's vertex
+        #: and subtask times
+        self.task_state_timestamps: Dict[ExecutionAttemptID, Dict[str, int]] = {
+            attempt_id: {ExecutionState.CREATED.name: self.start_time_ms}
+            for attempt_id in self.task_states}
         self.task_locations: Dict[ExecutionAttemptID, SlotAllocation] = {}
         self.collect = CollectCoordinator()
         self._event_gateway = _OperatorEventGateway(self.collect)
         self._mailbox: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue()
         self._terminated = threading.Event()
+        self._awaiting_slots = False
         self._thread = threading.Thread(target=self._main_loop, daemon=True,
                                         name=f"JobMaster {self.job_id}")
 
@@ -91,6 +100,8 @@ class JobMaster:
 
     def cancel(self) -> None:
         self._mailbox.put(self._cancel)
+        if self._awaiting_slots:  # the main thread waits for slots: end that wait
+            self.resource_manager.withdraw_slot_request(self.job_id)
 
     def fail(self, reason: str, location: str = "") -> None:
         """Fails the job from outside (e.g. a TaskManager was lost)."""
@@ -130,19 +141,49 @@ class JobMaster:
         if self.status is not JobStatus.CREATED:
             return
         self._set_status(JobStatus.RUNNING)
+        self._awaiting_slots = True
         try:
             slots = self.resource_manager.request_slots(
                 self.job_id, self.job_graph.slots_needed(), self.slot_request_timeout_s)
+        except SlotRequestWithdrawnError:
+            return  # cancelled: the queued cancel mail ends the job
         except Exception as exc:
             self._fail_job("(scheduling)", SerializedError.of(exc), "")
             return
+        finally:
+            self._awaiting_slots = False
+        if self.status is not JobStatus.RUNNING:  # cancelled while waiting for slots
+            return
         slot_of = self._assign_slots(slots)
+        # Every location first: a consumer's deployment names where its producers run.
         for ejv in self.execution_graph.job_vertices.values():
             for ev in ejv.task_vertices:
                 allocation = slot_of[(ejv.job_vertex.slot_sharing_group, ev.subtask_index)]
                 self.task_locations[ev.attempt_id] = allocation
-                self.task_states[ev.attempt_id] = ExecutionState.DEPLOYING
-                allocation.task_executor.submit_task(self._deployment(ev), self)
+        for ejv in self.execution_graph.job_vertices.values():
+            for ev in ejv.task_vertices:
+                if self.status is not JobStatus.RUNNING:
+                    return  # a deployment failed and the job is failing
+                allocation = self.task_locations[ev.attempt_id]
+                self._set_task_state(ev.attempt_id, ExecutionState.DEPLOYING)
+                try:
+                    allocation.task_executor.submit_task(self._deployment(ev), self)
+                except FlinkPyError as exc:  # e.g. the slot's worker is unreachable
+                    self.task_states[ev.attempt_id] = ExecutionState.FAILED
+                    self._fail_job(ev.task_name_with_subtask, SerializedError.of(exc),
+                                   str(allocation.resource_id))
+
+    def _with_producer_addresses(self, gate: ConsumedGate, ev: ExecutionVertex) -> ConsumedGate:
+        """The gate with the data address of each producer in another process ("" local)."""
+        here = self.task_locations[ev.attempt_id]
+        producers = self.execution_graph.producers_of(gate.result_id)
+        addresses = []
+        for p in gate.producer_subtasks:
+            there = self.task_locations[producers[p].attempt_id]
+            local = there.process_id == here.process_id and (
+                there.resource_id == here.resource_id)
+            addresses.append("" if local else there.data_address)
+        return dataclasses.replace(gate, producer_addresses=addresses)
 
     def _assign_slots(self, slots: List[SlotAllocation]) -> Dict[tuple, SlotAllocation]:
         """Slot sharing: subtask i of every vertex in a group shares the group's slot i."""
@@ -165,7 +206,8 @@ class JobMaster:
             attempt_id=ev.attempt_id, attempt_number=ev.attempt_number,
             subtask_index=ev.subtask_index, parallelism=jv.parallelism,
             max_parallelism=jv.max_parallelism, task_name=jv.name, is_source=jv.is_source,
-            chain_bytes=jv.chain_bytes, produced=ev.produced, consumed=ev.consumed,
+            chain_bytes=jv.chain_bytes, produced=ev.produced,
+            consumed=[self._with_producer_addresses(gate, ev) for gate in ev.consumed],
             runtime_mode=self.job_graph.runtime_mode,
             buffer_timeout=self.job_graph.buffer_timeout,
             records_per_buffer=self.records_per_buffer,
@@ -175,7 +217,7 @@ class JobMaster:
                        error: Optional[SerializedError]) -> None:
         if attempt_id not in self.task_states or self.task_states[attempt_id].is_terminal:
             return
-        self.task_states[attempt_id] = state
+        self._set_task_state(attempt_id, state)
         if state is ExecutionState.FAILED and self.failure is None:
             ev = self.execution_graph.find(attempt_id)
             location = self.task_locations.get(attempt_id)
@@ -208,10 +250,21 @@ class JobMaster:
                 continue
             location = self.task_locations.get(attempt_id)
             if location is None:
-                self.task_states[attempt_id] = ExecutionState.CANCELED
+                self._set_task_state(attempt_id, ExecutionState.CANCELED)
             else:
-                self.task_states[attempt_id] = ExecutionState.CANCELING
-                location.task_executor.cancel_task(attempt_id)
+                self._set_task_state(attempt_id, ExecutionState.CANCELING)
+                try:
+                    location.task_executor.cancel_task(attempt_id)
+                except FlinkPyError as exc:  # its worker is gone: so is the task
+                    log.warning("cancelling %s failed, taking it as canceled: %s",
+                                attempt_id, exc)
+                    self.task_states[attempt_id] = ExecutionState.CANCELED
+
+    def _set_task_state(self, attempt_id: ExecutionAttemptID, state: ExecutionState) -> None:
+        self.task_states[attempt_id] = state
+        # Replaced, not mutated: REST threads read these dicts.
+        self.task_state_timestamps[attempt_id] = {
+            **self.task_state_timestamps.get(attempt_id, {}), state.name: _now_ms()}
 
     def _check_termination(self) -> None:
         if not all(s.is_terminal for s in self.task_states.values()):
@@ -228,7 +281,10 @@ class JobMaster:
         self.end_time_ms = _now_ms()
         self.collect.close_all()
         for location in {id(a.task_executor): a for a in self.task_locations.values()}.values():
-            location.task_executor.release_job_partitions(self.job_id)
+            try:
+                location.task_executor.release_job_partitions(self.job_id)
+            except FlinkPyError as exc:  # a lost worker holds no partitions any more
+                log.warning("releasing the partitions of job %s failed: %s", self.job_id, exc)
         self.resource_manager.release_slots(self.job_id)
         self._terminated.set()
         self._mailbox.put(None)

@@ -22,6 +22,10 @@ class NoResourceAvailableError(FlinkPyError):
     """A job asked for more slots than the cluster could give within the timeout."""
 
 
+class SlotRequestWithdrawnError(FlinkPyError):
+    """A pending slot request ended because its job was cancelled."""
+
+
 @dataclass
 class SlotAllocation:
     """One slot given to a job: on which TaskExecutor, which slot, under which allocation."""
@@ -86,6 +90,7 @@ class ResourceManager:
         self._task_managers: Dict[ResourceID, _Registration] = {}
         self._allocations: Dict[AllocationID, SlotAllocation] = {}
         self._lost_listeners: List[LostListener] = []
+        self._withdrawn: set = set()  # job ids whose pending slot request was withdrawn
 
     # -- TaskManagers ---------------------------------------------------------------------
 
@@ -190,6 +195,10 @@ class ResourceManager:
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._free_locked() < count:
+                if job_id in self._withdrawn:
+                    self._withdrawn.discard(job_id)
+                    raise SlotRequestWithdrawnError(
+                        f"the slot request of job {job_id} was withdrawn")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise NoResourceAvailableError(
@@ -210,6 +219,12 @@ class ResourceManager:
                         allocations.append(allocation)
             return allocations
 
+    def withdraw_slot_request(self, job_id: str) -> None:
+        """Ends a pending ``request_slots`` of ``job_id`` (its job was cancelled)."""
+        with self._cond:
+            self._withdrawn.add(job_id)
+            self._cond.notify_all()
+
     def _free_locked(self) -> int:
         return sum(len(r.free) for r in self._task_managers.values())
 
@@ -219,6 +234,7 @@ class ResourceManager:
 
     def release_slots(self, job_id: str) -> None:
         with self._cond:
+            self._withdrawn.discard(job_id)
             for allocation_id, a in list(self._allocations.items()):
                 if a.job_id == job_id:
                     del self._allocations[allocation_id]

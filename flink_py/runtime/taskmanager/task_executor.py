@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.runtime.network.local import ResultPartitionManager
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
+from flink_py.runtime.taskmanager.user_code import UserCodeLoader
 from flink_py.runtime.tasks.task import ExecutionState, SerializedError, Task
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,12 @@ class TaskExecutor:
     """
 
     def __init__(self, num_slots: int, network_buffers_per_channel: int = 10,
-                 resource_id: Optional[ResourceID] = None, local_handoff: bool = True) -> None:
+                 resource_id: Optional[ResourceID] = None, local_handoff: bool = True,
+                 user_code_loader: Optional[UserCodeLoader] = None) -> None:
         self.resource_id = resource_id or ResourceID()
+        #: in a slot worker: makes shipped user code importable (None in the MiniCluster,
+        #: whose tasks run in the program's own process)
+        self.user_code_loader = user_code_loader
         self.num_slots = num_slots
         self.partitions = ResultPartitionManager(network_buffers_per_channel, local_handoff)
         self._lock = threading.Lock()
@@ -38,7 +43,11 @@ class TaskExecutor:
                     self._tasks.pop(task.attempt_id, None)
             job_master.update_task_execution_state(task.attempt_id, state, error)
 
-        task = Task(tdd, self.partitions, report, job_master.operator_event_gateway(tdd.job_id))
+        loader = self.user_code_loader
+        load_user_code = None if loader is None else (
+            lambda: loader.prepare(tdd.job_id, job_master.request_user_artifacts))
+        task = Task(tdd, self.partitions, report, job_master.operator_event_gateway(tdd.job_id),
+                    load_user_code)
         with self._lock:
             self._tasks[tdd.attempt_id] = task
         task.start()

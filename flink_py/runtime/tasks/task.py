@@ -29,6 +29,9 @@ from flink_py.runtime.tasks.operator_chain import OperatorChain
 
 log = logging.getLogger(__name__)
 
+#: How long a consumer keeps trying to reach a producer's data server.
+REMOTE_CONNECT_TIMEOUT_S = 30.0
+
 
 class ExecutionState(enum.Enum):
     """Flink's ExecutionState, verbatim."""
@@ -91,8 +94,11 @@ class Task:
     """Runs one subtask attempt on its own thread."""
 
     def __init__(self, tdd: TaskDeploymentDescriptor, partitions: ResultPartitionManager,
-                 report_state: StateReporter, operator_event_gateway: Any = None) -> None:
+                 report_state: StateReporter, operator_event_gateway: Any = None,
+                 load_user_code: Optional[Callable[[], None]] = None) -> None:
         self.tdd = tdd
+        #: makes the job's shipped modules importable before the chain is deserialized
+        self.load_user_code = load_user_code
         self.partitions = partitions
         self.report_state = report_state
         self.operator_event_gateway = operator_event_gateway
@@ -148,6 +154,8 @@ class Task:
         chain: Optional[OperatorChain] = None
         try:
             self._transition(ExecutionState.INITIALIZING)
+            if self.load_user_code is not None:
+                self.load_user_code()
             chain = self._build_chain()
             self._chain = chain
             if self._cancelled:
@@ -237,9 +245,17 @@ class Task:
         # channel -> (input index, subpartition)
         channels: List[tuple] = []
         for gate in tdd.consumed:
-            for producer in gate.producer_subtasks:
-                sub = self.partitions.subpartition(tdd.job_id, str(gate.result_id), producer,
-                                                   tdd.subtask_index)
+            addresses = gate.producer_addresses or [""] * len(gate.producer_subtasks)
+            for producer, address in zip(gate.producer_subtasks, addresses):
+                if address:  # the producer runs in another process: read over the network
+                    from flink_py.runtime.network.remote import RemoteInputChannel
+                    sub = RemoteInputChannel(
+                        address, tdd.job_id, str(gate.result_id), producer, tdd.subtask_index,
+                        credits=self.partitions.capacity,
+                        connect_timeout_s=REMOTE_CONNECT_TIMEOUT_S)
+                else:
+                    sub = self.partitions.subpartition(tdd.job_id, str(gate.result_id),
+                                                       producer, tdd.subtask_index)
                 channels.append((gate.input_index, sub))
         self._subpartitions.extend(sub for _, sub in channels)
         inputs = sorted({i for i, _ in channels})

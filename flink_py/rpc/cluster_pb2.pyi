@@ -1,0 +1,135 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Ack(_message.Message):
+    __slots__ = ("ok", "message")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    message: str
+    def __init__(self, ok: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SlotInfo(_message.Message):
+    __slots__ = ("index", "rpc_address", "data_address", "process_id")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    RPC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    DATA_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_ID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    rpc_address: str
+    data_address: str
+    process_id: str
+    def __init__(self, index: _Optional[int] = ..., rpc_address: _Optional[str] = ..., data_address: _Optional[str] = ..., process_id: _Optional[str] = ...) -> None: ...
+
+class RegisterTaskExecutorRequest(_message.Message):
+    __slots__ = ("resource_id", "host", "rpc_address", "data_port", "slots", "hardware")
+    class HardwareEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    RPC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    DATA_PORT_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    HARDWARE_FIELD_NUMBER: _ClassVar[int]
+    resource_id: str
+    host: str
+    rpc_address: str
+    data_port: int
+    slots: _containers.RepeatedCompositeFieldContainer[SlotInfo]
+    hardware: _containers.ScalarMap[str, int]
+    def __init__(self, resource_id: _Optional[str] = ..., host: _Optional[str] = ..., rpc_address: _Optional[str] = ..., data_port: _Optional[int] = ..., slots: _Optional[_Iterable[_Union[SlotInfo, _Mapping]]] = ..., hardware: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class RegisterTaskExecutorResponse(_message.Message):
+    __slots__ = ("accepted", "message", "heartbeat_interval_ms")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    accepted: bool
+    message: str
+    heartbeat_interval_ms: int
+    def __init__(self, accepted: _Optional[bool] = ..., message: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("resource_id",)
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    resource_id: str
+    def __init__(self, resource_id: _Optional[str] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("known",)
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
+    known: bool
+    def __init__(self, known: _Optional[bool] = ...) -> None: ...
+
+class SlotLostRequest(_message.Message):
+    __slots__ = ("resource_id", "slot_index", "reason")
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    resource_id: str
+    slot_index: int
+    reason: str
+    def __init__(self, resource_id: _Optional[str] = ..., slot_index: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DisconnectRequest(_message.Message):
+    __slots__ = ("resource_id", "reason")
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    resource_id: str
+    reason: str
+    def __init__(self, resource_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TaskExecutionStateUpdate(_message.Message):
+    __slots__ = ("job_id", "attempt_id", "state", "error")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    attempt_id: str
+    state: str
+    error: bytes
+    def __init__(self, job_id: _Optional[str] = ..., attempt_id: _Optional[str] = ..., state: _Optional[str] = ..., error: _Optional[bytes] = ...) -> None: ...
+
+class JobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class UserArtifacts(_message.Message):
+    __slots__ = ("artifacts",)
+    class ArtifactsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    artifacts: _containers.ScalarMap[str, bytes]
+    def __init__(self, artifacts: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
+class SubmitTaskRequest(_message.Message):
+    __slots__ = ("deployment", "job_master_address")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    JOB_MASTER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    deployment: bytes
+    job_master_address: str
+    def __init__(self, deployment: _Optional[bytes] = ..., job_master_address: _Optional[str] = ...) -> None: ...
+
+class CancelTaskRequest(_message.Message):
+    __slots__ = ("attempt_id",)
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    def __init__(self, attempt_id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,308 @@
+"""Gateways over gRPC: the remote side of the runtime's in-process interfaces.
+
+The JobMaster deploys into a slot through a TaskExecutor gateway, and a TaskExecutor reports
+task states through a JobMaster gateway. In the MiniCluster these are the objects themselves;
+in a cluster they are the classes here, which make the same calls over gRPC. Every call has
+a deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from concurrent import futures
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import grpc
+
+from flink_py.errors import FlinkPyError
+from flink_py.graph.ids import ExecutionAttemptID
+from flink_py.rpc import cluster_pb2 as pb
+from flink_py.rpc import cluster_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+#: User code and deployment descriptors can be large; gRPC's default limit is 4 MiB.
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+DEFAULT_RPC_TIMEOUT_S = 10.0
+
+
+class RpcError(FlinkPyError):
+    """A remote call failed: the peer is down, unreachable, or answered with an error."""
+
+
+def describe_rpc_error(address: str, call: str, exc: grpc.RpcError) -> str:
+    code = exc.code() if hasattr(exc, "code") else None
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    name = code.name if code is not None else "UNKNOWN"
+    return f"{call} to {address} failed ({name}): {details}"
+
+
+class _Channels:
+    """One gRPC channel per peer address, shared by the gateways of this process."""
+
+    _lock = threading.Lock()
+    _channels: Dict[str, grpc.Channel] = {}
+
+    @classmethod
+    def get(cls, address: str) -> grpc.Channel:
+        with cls._lock:
+            channel = cls._channels.get(address)
+            if channel is None:
+                channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+                cls._channels[address] = channel
+            return channel
+
+    @classmethod
+    def close_all(cls) -> None:
+        with cls._lock:
+            channels = list(cls._channels.values())
+            cls._channels.clear()
+        for channel in channels:
+            channel.close()
+
+
+def channel_to(address: str) -> grpc.Channel:
+    return _Channels.get(address)
+
+
+def _check(ack: Any, address: str, call: str) -> None:
+    if not ack.ok:
+        raise RpcError(f"{call} to {address} was refused: {ack.message}")
+
+
+def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,
+                 max_workers: int = 16) -> Tuple[grpc.Server, int]:
+    """Starts a gRPC server with the services ``servicers`` adds; returns it and its port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                         options=CHANNEL_OPTIONS)
+    servicers(server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise FlinkPyError(f"cannot listen on {host}:{port} (address in use or not local)")
+    server.start()
+    return server, bound
+
+
+# -- TaskExecutor ---------------------------------------------------------------------------
+
+
+class RemoteTaskExecutorGateway:
+    """Deploys into one slot worker; what the JobMaster holds for a remote slot."""
+
+    def __init__(self, address: str, job_master_address: str,
+                 timeout_s: float = DEFAULT_RPC_TIMEOUT_S) -> None:
+        self.address = address
+        self.job_master_address = job_master_address
+        self.timeout_s = timeout_s
+        self._stub = pb_grpc.TaskExecutorGatewayStub(channel_to(address))
+
+    def submit_task(self, tdd: Any, job_master: Any) -> None:
+        request = pb.SubmitTaskRequest(deployment=pickle.dumps(tdd, protocol=5),
+                                       job_master_address=self.job_master_address)
+        self._call("SubmitTask", self._stub.SubmitTask, request)
+
+    def cancel_task(self, attempt_id: ExecutionAttemptID) -> None:
+        self._call("CancelTask", self._stub.CancelTask,
+                   pb.CancelTaskRequest(attempt_id=str(attempt_id)))
+
+    def release_job_partitions(self, job_id: str) -> None:
+        self._call("ReleaseJobPartitions", self._stub.ReleaseJobPartitions,
+                   pb.JobRequest(job_id=job_id))
+
+    def _call(self, name: str, method: Any, request: Any) -> None:
+        try:
+            ack = method(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise RpcError(describe_rpc_error(self.address, name, exc)) from None
+        _check(ack, self.address, name)
+
+    def __repr__(self) -> str:
+        return f"RemoteTaskExecutorGateway({self.address})"
+
+
+class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
+    """Serves a slot worker's TaskExecutor; ``job_master_for(address, job_id)`` makes the
+    gateway its tasks report to."""
+
+    def __init__(self, task_executor: Any,
+                 job_master_for: Callable[[str, str], Any]) -> None:
+        self.task_executor = task_executor
+        self.job_master_for = job_master_for
+
+    def SubmitTask(self, request: Any, context: Any) -> Any:
+        try:
+            tdd = pickle.loads(request.deployment)
+            self.task_executor.submit_task(
+                tdd, self.job_master_for(request.job_master_address, tdd.job_id))
+        except Exception as exc:  # answered to the JobMaster, which fails the task
+            log.exception("SubmitTask failed")
+            return pb.Ack(ok=False, message=f"{type(exc).__name__}: {exc}")
+        return pb.Ack(ok=True)
+
+    def CancelTask(self, request: Any, context: Any) -> Any:
+        self.task_executor.cancel_task(ExecutionAttemptID(request.attempt_id))
+        return pb.Ack(ok=True)
+
+    def ReleaseJobPartitions(self, request: Any, context: Any) -> Any:
+        self.task_executor.release_job_partitions(request.job_id)
+        return pb.Ack(ok=True)
+
+
+# -- JobMaster ------------------------------------------------------------------------------
+
+
+class _NoCollectGateway:
+    """Operator events of a task on a remote cluster: ``execute_and_collect`` is local only."""
+
+    def send_collect_batch(self, collect_id: str, values: list) -> None:
+        raise FlinkPyError("execute_and_collect() is not supported on a remote cluster yet; "
+                           "use a sink")
+
+    send_collect_end = send_collect_batch  # type: ignore[assignment]
+
+
+class RemoteJobMasterGateway:
+    """The JobMaster of one job, as the tasks in a slot worker reach it."""
+
+    def __init__(self, address: str, job_id: str,
+                 timeout_s: float = DEFAULT_RPC_TIMEOUT_S) -> None:
+        self.address = address
+        self.job_id = job_id
+        self.timeout_s = timeout_s
+        self._stub = pb_grpc.JobMasterGatewayStub(channel_to(address))
+
+    def update_task_execution_state(self, attempt_id: ExecutionAttemptID, state: Any,
+                                    error: Any = None) -> None:
+        request = pb.TaskExecutionStateUpdate(
+            job_id=self.job_id, attempt_id=str(attempt_id), state=state.name,
+            error=pickle.dumps(error, protocol=5) if error is not None else b"")
+        try:
+            ack = self._stub.UpdateTaskExecutionState(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            # The task's state is lost for the JobMaster; it learns of it by heartbeat.
+            log.error("%s", describe_rpc_error(self.address, "UpdateTaskExecutionState", exc))
+            return
+        if not ack.ok:
+            log.warning("JobMaster at %s ignored the state of %s: %s", self.address,
+                        attempt_id, ack.message)
+
+    def request_user_artifacts(self) -> Dict[str, bytes]:
+        try:
+            answer = self._stub.RequestUserArtifacts(pb.JobRequest(job_id=self.job_id),
+                                                     timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise RpcError(describe_rpc_error(self.address, "RequestUserArtifacts", exc)
+                           ) from None
+        return dict(answer.artifacts)
+
+    def operator_event_gateway(self, job_id: str) -> Any:
+        return _NoCollectGateway()
+
+
+class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
+    """Routes task state updates to the JobMaster of their job (through the Dispatcher)."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+
+    def UpdateTaskExecutionState(self, request: Any, context: Any) -> Any:
+        from flink_py.runtime.tasks.task import ExecutionState
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.Ack(ok=False, message=str(exc))
+        error: Optional[Any] = pickle.loads(request.error) if request.error else None
+        master.update_task_execution_state(ExecutionAttemptID(request.attempt_id),
+                                           ExecutionState[request.state], error)
+        return pb.Ack(ok=True)
+
+    def RequestUserArtifacts(self, request: Any, context: Any) -> Any:
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return pb.UserArtifacts(artifacts=master.job_graph.user_artifacts)
+
+
+# -- ResourceManager ------------------------------------------------------------------------
+
+
+class ResourceManagerServicer(pb_grpc.ResourceManagerGatewayServicer):
+    """TaskManager registration and heartbeats, into the JobManager's ResourceManager."""
+
+    def __init__(self, resource_manager: Any, job_master_address: str,
+                 heartbeat_interval_ms: int, rpc_timeout_s: float = DEFAULT_RPC_TIMEOUT_S
+                 ) -> None:
+        self.resource_manager = resource_manager
+        self.job_master_address = job_master_address
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.rpc_timeout_s = rpc_timeout_s
+
+    def RegisterTaskExecutor(self, request: Any, context: Any) -> Any:
+        from flink_py.graph.ids import ResourceID
+        from flink_py.runtime.resourcemanager.resource_manager import SlotDescription
+        slots = [SlotDescription(
+            s.index, RemoteTaskExecutorGateway(s.rpc_address, self.job_master_address,
+                                               self.rpc_timeout_s),
+            s.data_address, s.process_id) for s in request.slots]
+        self.resource_manager.register_task_executor(
+            ResourceID(request.resource_id), None, len(slots), slots,
+            address=request.rpc_address, host=request.host, data_port=request.data_port,
+            hardware=dict(request.hardware))
+        log.info("Registering TaskManager with ResourceID %s (%s) with %d slots",
+                 request.resource_id, request.rpc_address, len(slots))
+        return pb.RegisterTaskExecutorResponse(
+            accepted=True, heartbeat_interval_ms=self.heartbeat_interval_ms)
+
+    def Heartbeat(self, request: Any, context: Any) -> Any:
+        from flink_py.graph.ids import ResourceID
+        return pb.HeartbeatResponse(
+            known=self.resource_manager.heartbeat(ResourceID(request.resource_id)))
+
+    def ReportSlotLost(self, request: Any, context: Any) -> Any:
+        from flink_py.graph.ids import ResourceID
+        self.resource_manager.slot_lost(ResourceID(request.resource_id), request.slot_index,
+                                        request.reason)
+        return pb.Ack(ok=True)
+
+    def DisconnectTaskExecutor(self, request: Any, context: Any) -> Any:
+        from flink_py.graph.ids import ResourceID
+        self.resource_manager.unregister_task_executor(ResourceID(request.resource_id),
+                                                       request.reason)
+        return pb.Ack(ok=True)
+
+
+class RemoteResourceManagerGateway:
+    """What a TaskManager daemon uses to register and heartbeat."""
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_RPC_TIMEOUT_S) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self._stub = pb_grpc.ResourceManagerGatewayStub(channel_to(address))
+
+    def register(self, request: Any) -> Any:
+        return self._invoke("RegisterTaskExecutor", self._stub.RegisterTaskExecutor, request)
+
+    def heartbeat(self, resource_id: str) -> bool:
+        return self._invoke("Heartbeat", self._stub.Heartbeat,
+                            pb.HeartbeatRequest(resource_id=resource_id)).known
+
+    def report_slot_lost(self, resource_id: str, slot_index: int, reason: str) -> None:
+        self._invoke("ReportSlotLost", self._stub.ReportSlotLost, pb.SlotLostRequest(
+            resource_id=resource_id, slot_index=slot_index, reason=reason))
+
+    def disconnect(self, resource_id: str, reason: str) -> None:
+        self._invoke("DisconnectTaskExecutor", self._stub.DisconnectTaskExecutor,
+                     pb.DisconnectRequest(resource_id=resource_id, reason=reason))
+
+    def _invoke(self, name: str, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise RpcError(describe_rpc_error(self.address, name, exc)) from None

@@ -1,0 +1,1 @@
+"""The daemons' main programs: JobManager, TaskManager and a TaskManager's slot workers."""

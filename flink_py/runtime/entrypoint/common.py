@@ -1,0 +1,76 @@
+"""What every daemon's main does: read ``--configDir`` and ``-D``, set up logging, wait for
+SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from flink_py.common.configuration import Configuration, GlobalConfiguration
+from flink_py.errors import ConfigurationError
+
+LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s [] - %(message)s"
+
+
+def parse_daemon_args(description: str, argv: Optional[Sequence[str]],
+                      extra: Optional[List[Tuple[str, dict]]] = None
+                      ) -> Tuple[argparse.Namespace, Configuration]:
+    """Parses ``--configDir DIR`` and ``-D key=value`` (repeatable), as Flink's entrypoints,
+    and returns the arguments and the loaded configuration."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--configDir", "-c", dest="config_dir", default=None,
+                        help="the configuration directory (default: $FLINK_CONF_DIR)")
+    parser.add_argument("-D", dest="dynamic", action="append", default=[],
+                        metavar="key=value", help="a configuration value (repeatable)")
+    for name, kwargs in extra or []:
+        parser.add_argument(name, **kwargs)
+    args = parser.parse_args(argv)
+    dynamic: Dict[str, str] = {}
+    for item in args.dynamic:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            parser.error(f"-D expects key=value, got {item!r}")
+        dynamic[key.strip()] = value.strip()
+    config_dir = args.config_dir or os.environ.get(GlobalConfiguration.ENV_FLINK_CONF_DIR)
+    if config_dir is not None and not os.path.isdir(config_dir):
+        raise ConfigurationError(f"the configuration directory {config_dir!r} does not exist")
+    return args, GlobalConfiguration.load_configuration(config_dir, dynamic)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+    logging.getLogger("grpc").setLevel(logging.WARNING)
+
+
+def wait_for_termination_signal() -> int:
+    """Blocks until SIGTERM or SIGINT; returns the signal number."""
+    received: List[int] = []
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(3600):  # Event.wait wakes for the signal handler
+        pass
+    return received[0]
+
+
+def local_address_towards(host: str, port: int) -> str:
+    """The address of this machine's interface that reaches ``host`` (no packet is sent)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        family, _, _, _, sockaddr = infos[0]
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(sockaddr)
+            return probe.getsockname()[0]
+    except OSError:
+        return socket.gethostname()

@@ -1,0 +1,124 @@
+"""The JobManager daemon: ResourceManager, Dispatcher (one JobMaster per job), RPC and REST.
+
+    python -m flink_py.runtime.entrypoint.jobmanager --configDir conf [-D key=value ...]
+
+The ResourceManager and JobMaster gateways are served over gRPC on
+``jobmanager.bind-host``:``jobmanager.rpc.port`` and advertised as
+``jobmanager.rpc.address``; the REST API on ``rest.bind-address``:``rest.port``. TaskManagers
+that miss heartbeats for ``heartbeat.timeout`` are removed and their jobs fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any, Optional, Sequence
+
+from flink_py.common import config_options as options
+from flink_py.common.configuration import Configuration
+from flink_py.errors import FlinkPyError
+from flink_py.rpc import cluster_pb2_grpc as pb_grpc
+from flink_py.rpc.gateways import (
+    JobMasterServicer, ResourceManagerServicer, start_server)
+from flink_py.runtime.dispatcher.dispatcher import Dispatcher
+from flink_py.runtime.entrypoint.common import (
+    parse_daemon_args, setup_logging, wait_for_termination_signal)
+from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
+
+log = logging.getLogger(__name__)
+
+
+class JobManagerRunner:
+    """One JobManager: its components, its RPC server, its REST server, its heartbeat check."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        self.configuration = configuration
+        self.resource_manager = ResourceManager()
+        self.dispatcher = Dispatcher(
+            self.resource_manager,
+            records_per_buffer=configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
+            slot_request_timeout_s=configuration.get(options.SLOT_REQUEST_TIMEOUT) / 1000.0)
+        self.heartbeat_interval_ms = int(configuration.get(options.HEARTBEAT_INTERVAL))
+        self.heartbeat_timeout_ms = int(configuration.get(options.HEARTBEAT_TIMEOUT))
+        self._rpc_server: Any = None
+        self._rest_server: Any = None
+        self._stopped = threading.Event()
+        self._monitor: Optional[threading.Thread] = None
+        self.rpc_port = 0
+        self.rpc_address = ""
+
+    def start(self) -> None:
+        config = self.configuration
+        bind_host = config.get(options.JOB_MANAGER_BIND_HOST)
+        port = config.get(options.JOB_MANAGER_RPC_PORT)
+        advertised = config.get(options.JOB_MANAGER_RPC_ADDRESS)
+        # The address is known only once bound (port 0 picks a free port): the servicers
+        # read it from this object.
+        rm_servicer = ResourceManagerServicer(self.resource_manager, "",
+                                              self.heartbeat_interval_ms)
+
+        def add_services(server: Any) -> None:
+            pb_grpc.add_ResourceManagerGatewayServicer_to_server(rm_servicer, server)
+            pb_grpc.add_JobMasterGatewayServicer_to_server(
+                JobMasterServicer(self.dispatcher), server)
+
+        self._rpc_server, self.rpc_port = start_server(add_services, bind_host, port)
+        self.rpc_address = f"{advertised}:{self.rpc_port}"
+        rm_servicer.job_master_address = self.rpc_address
+        log.info("Started the JobManager's RPC endpoint at %s (bound to %s:%d)",
+                 self.rpc_address, bind_host, self.rpc_port)
+
+        from flink_py.runtime.rest.server import RestServer
+        rest_host = config.get(options.REST_BIND_ADDRESS) or "0.0.0.0"
+        rest_port = int(config.get(options.REST_PORT))
+        self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
+                                       rest_host, rest_port)
+        self._rest_server.start()
+        log.info("Rest endpoint listening at %s:%d", rest_host, self._rest_server.port)
+
+        self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
+                                         name="TaskManager heartbeat monitor")
+        self._monitor.start()
+
+    @property
+    def rest_port(self) -> int:
+        return self._rest_server.port
+
+    def _check_heartbeats(self) -> None:
+        timeout_s = self.heartbeat_timeout_ms / 1000.0
+        period_s = max(0.05, min(self.heartbeat_interval_ms, self.heartbeat_timeout_ms) / 4000.0)
+        while not self._stopped.wait(period_s):
+            for resource_id in self.resource_manager.check_heartbeats(timeout_s):
+                log.warning("The heartbeat of TaskManager with id %s timed out.", resource_id)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for master in self.dispatcher.list_jobs():
+            if not master.is_terminal:
+                master.cancel()
+        for master in self.dispatcher.list_jobs():
+            master.wait_for_termination(5.0)
+        if self._rest_server is not None:
+            self._rest_server.stop()
+        if self._rpc_server is not None:
+            self._rpc_server.stop(grace=1.0).wait(2.0)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    setup_logging()
+    try:
+        _, configuration = parse_daemon_args("flink_py JobManager", argv)
+        runner = JobManagerRunner(configuration)
+        runner.start()
+    except FlinkPyError as exc:
+        log.error("Could not start the JobManager: %s", exc)
+        return 1
+    signum = wait_for_termination_signal()
+    log.info("RECEIVED SIGNAL %d: shutting down the JobManager.", signum)
+    runner.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""A slot worker: the process that runs the subtasks of one slot of a TaskManager.
+
+    python -m flink_py.runtime.entrypoint.slot_worker --resource-id ID --slot N --host H \\
+        [--configDir conf] [-D key=value ...]
+
+Slots are processes so that a TaskManager's slots run Python on several cores, and so that a
+crash of user code in one slot leaves the TaskManager and its other slots running. A worker
+serves the TaskExecutor gateway (gRPC) and a data server for its result partitions, both on
+free ports, and tells its TaskManager with one line on stdout: ``READY <rpc port> <data port>``.
+It exits when its TaskManager closes its stdin (or dies), or on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from typing import Any, Optional, Sequence
+
+from flink_py.common import config_options as options
+from flink_py.errors import FlinkPyError
+from flink_py.graph.ids import ResourceID
+from flink_py.rpc import cluster_pb2_grpc as pb_grpc
+from flink_py.rpc.gateways import RemoteJobMasterGateway, TaskExecutorServicer, start_server
+from flink_py.runtime.entrypoint.common import LOG_FORMAT, parse_daemon_args
+from flink_py.runtime.network.remote import DataServer
+from flink_py.runtime.taskmanager.task_executor import TaskExecutor
+from flink_py.runtime.taskmanager.user_code import UserCodeLoader
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args, config = parse_daemon_args("flink_py slot worker", argv, [
+        ("--resource-id", {"required": True}),
+        ("--slot", {"type": int, "required": True}),
+        ("--host", {"required": True, "help": "the address other processes reach us at"}),
+    ])
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
+                        format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
+    logging.getLogger("grpc").setLevel(logging.WARNING)
+    bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
+    work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-")
+    executor = TaskExecutor(
+        1, config.get(options.NETWORK_BUFFERS_PER_CHANNEL)
+        + config.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE),
+        ResourceID(args.resource_id), config.get(options.NETWORK_LOCAL_HANDOFF),
+        user_code_loader=UserCodeLoader(work_dir))
+    data_server = DataServer(executor.partitions, bind_host, 0)
+    data_server.start()
+
+    def add_services(server: Any) -> None:
+        pb_grpc.add_TaskExecutorGatewayServicer_to_server(
+            TaskExecutorServicer(executor, RemoteJobMasterGateway), server)
+
+    try:
+        rpc_server, rpc_port = start_server(add_services, bind_host, 0)
+    except FlinkPyError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    print(f"READY {rpc_port} {data_server.address[1]}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the TaskManager, which stops us
+
+    def watch_parent() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: our TaskManager closed the pipe or died
+        stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True, name="parent watch").start()
+    while not stop.wait(3600):
+        pass
+    log.info("slot worker %d of %s stopping", args.slot, args.resource_id)
+    executor.shutdown(5.0)
+    data_server.stop()
+    rpc_server.stop(grace=0.5).wait(1.0)
+    return 0
+
+
+if __name__ == "__main__":
+    # Ending by os._exit: a task thread stuck in user code must not keep the process alive.
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

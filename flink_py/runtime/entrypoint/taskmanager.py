@@ -1,0 +1,266 @@
+"""The TaskManager daemon: one slot worker process per slot, registered at the ResourceManager.
+
+    python -m flink_py.runtime.entrypoint.taskmanager --configDir conf [-D key=value ...]
+
+It starts ``taskmanager.numberOfTaskSlots`` slot workers, registers them with the
+ResourceManager at ``jobmanager.rpc.address``:``jobmanager.rpc.port`` (retrying until the
+JobManager is up), heartbeats every ``heartbeat.interval``, and supervises the workers: a
+worker that dies (user code crashed it) is reported as lost, so its job fails, and is started
+again. SIGTERM stops the workers and unregisters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+from flink_py.common import config_options as options
+from flink_py.common.configuration import Configuration
+from flink_py.errors import FlinkPyError
+from flink_py.rpc import cluster_pb2 as pb
+from flink_py.rpc.gateways import RemoteResourceManagerGateway, RpcError
+from flink_py.runtime.entrypoint.common import (
+    local_address_towards, parse_daemon_args, setup_logging, wait_for_termination_signal)
+
+log = logging.getLogger(__name__)
+
+WORKER_START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class _Worker:
+    slot: int
+    process: subprocess.Popen
+    rpc_port: int
+    data_port: int
+
+
+class TaskManagerRunner:
+    """Starts and supervises the slot workers; registers and heartbeats."""
+
+    def __init__(self, configuration: Configuration, config_dir: Optional[str],
+                 dynamic: Sequence[str]) -> None:
+        self.configuration = configuration
+        self.config_dir = config_dir
+        self.dynamic = list(dynamic)
+        self.num_slots = configuration.get(options.NUM_TASK_SLOTS)
+        if self.num_slots < 1:
+            raise FlinkPyError(f"taskmanager.numberOfTaskSlots must be at least 1, got "
+                               f"{self.num_slots}")
+        jm_host = configuration.get(options.JOB_MANAGER_RPC_ADDRESS)
+        jm_port = configuration.get(options.JOB_MANAGER_RPC_PORT)
+        self.jobmanager_address = f"{jm_host}:{jm_port}"
+        self.host = configuration.get(options.TASK_MANAGER_HOST) or local_address_towards(
+            jm_host, jm_port)
+        self.resource_id = f"{self.host}:{os.getpid()}-{secrets.token_hex(3)}"
+        self.heartbeat_interval_s = configuration.get(options.HEARTBEAT_INTERVAL) / 1000.0
+        self.resource_manager = RemoteResourceManagerGateway(self.jobmanager_address)
+        self._lock = threading.Lock()
+        self._workers: Dict[int, _Worker] = {}
+        self._stopping = threading.Event()
+        self._register_now = threading.Event()
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def _start_worker(self, slot: int) -> _Worker:
+        command = [sys.executable, "-m", "flink_py.runtime.entrypoint.slot_worker",
+                   "--resource-id", self.resource_id, "--slot", str(slot), "--host", self.host]
+        if self.config_dir:
+            command += ["--configDir", self.config_dir]
+        for item in self.dynamic:
+            command += ["-D", item]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready = _read_ready_line(process, WORKER_START_TIMEOUT_S)
+        if ready is None:
+            process.kill()
+            raise FlinkPyError(f"slot worker {slot} did not start within "
+                               f"{WORKER_START_TIMEOUT_S:.0f} s (exit code {process.poll()})")
+        rpc_port, data_port = ready
+        log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
+                 process.pid, rpc_port, data_port)
+        return _Worker(slot, process, rpc_port, data_port)
+
+    def _supervise(self, worker: _Worker) -> None:
+        code = worker.process.wait()
+        if self._stopping.is_set():
+            return
+        reason = (f"The slot worker of TaskManager {self.resource_id} (slot {worker.slot}, "
+                  f"pid {worker.process.pid}) exited with code {code}; its tasks are lost.")
+        log.error(reason)
+        try:
+            self.resource_manager.report_slot_lost(self.resource_id, worker.slot, reason)
+        except RpcError as exc:
+            log.error("could not report the lost slot: %s", exc)
+        while not self._stopping.is_set():
+            try:
+                replacement = self._start_worker(worker.slot)
+                break
+            except FlinkPyError as exc:
+                log.error("restarting slot worker %d failed: %s", worker.slot, exc)
+                if self._stopping.wait(1.0):
+                    return
+        else:
+            return
+        with self._lock:
+            self._workers[worker.slot] = replacement
+        self._watch(replacement)
+        self._register_now.set()  # the slot's addresses changed
+
+    def _watch(self, worker: _Worker) -> None:
+        threading.Thread(target=self._supervise, args=(worker,), daemon=True,
+                         name=f"slot worker {worker.slot} supervisor").start()
+
+    # -- registration and heartbeats ---------------------------------------------------------
+
+    def _registration(self) -> pb.RegisterTaskExecutorRequest:
+        with self._lock:
+            workers = sorted(self._workers.values(), key=lambda w: w.slot)
+        slots = [pb.SlotInfo(index=w.slot, rpc_address=f"{self.host}:{w.rpc_port}",
+                             data_address=f"{self.host}:{w.data_port}",
+                             process_id=f"{self.resource_id}/{w.slot}/{w.process.pid}")
+                 for w in workers]
+        return pb.RegisterTaskExecutorRequest(
+            resource_id=self.resource_id, host=self.host,
+            rpc_address=slots[0].rpc_address if slots else "",
+            data_port=workers[0].data_port if workers else 0, slots=slots,
+            hardware=_hardware())
+
+    def _register(self) -> bool:
+        try:
+            answer = self.resource_manager.register(self._registration())
+        except RpcError as exc:
+            log.info("Could not register at the ResourceManager (%s); retrying.", exc)
+            return False
+        if not answer.accepted:
+            log.error("The ResourceManager refused the registration: %s", answer.message)
+            return False
+        log.info("Successful registration at the ResourceManager %s as %s",
+                 self.jobmanager_address, self.resource_id)
+        return True
+
+    def _heartbeat_loop(self) -> None:
+        registered = False
+        backoff = 0.1
+        while not self._stopping.is_set():
+            if self._register_now.is_set():
+                self._register_now.clear()
+                registered = False
+            if not registered:
+                registered = self._register()
+                if not registered:
+                    self._stopping.wait(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                backoff = 0.1
+            else:
+                try:
+                    registered = self.resource_manager.heartbeat(self.resource_id)
+                    if not registered:
+                        log.warning("The ResourceManager does not know us any more; "
+                                    "registering again.")
+                        continue
+                except RpcError as exc:
+                    log.warning("Heartbeat to the ResourceManager failed: %s", exc)
+            self._wait_interval()
+
+    def _wait_interval(self) -> None:
+        deadline = time.monotonic() + self.heartbeat_interval_s
+        while not self._stopping.is_set() and not self._register_now.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._register_now.wait(min(remaining, 0.5))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        workers: List[_Worker] = []
+        try:
+            for slot in range(self.num_slots):
+                workers.append(self._start_worker(slot))
+        except FlinkPyError:
+            for worker in workers:
+                worker.process.kill()
+            raise
+        with self._lock:
+            self._workers = {w.slot: w for w in workers}
+        for worker in workers:
+            self._watch(worker)
+        threading.Thread(target=self._heartbeat_loop, daemon=True,
+                         name="ResourceManager heartbeat").start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._register_now.set()
+        try:
+            self.resource_manager.disconnect(self.resource_id, "the TaskManager is shutting down")
+        except RpcError as exc:
+            log.info("could not unregister: %s", exc)
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()  # the worker exits at EOF
+        deadline = time.monotonic() + 10.0
+        for worker in workers:
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+
+
+def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tuple]:
+    """Reads the worker's ``READY <rpc> <data>`` line, or None if it died or timed out."""
+    result: List[tuple] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            parts = raw.decode("utf-8", "replace").split()
+            if len(parts) == 3 and parts[0] == "READY":
+                result.append((int(parts[1]), int(parts[2])))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return result[0] if result else None
+
+
+def _hardware() -> Dict[str, int]:
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        free = os.sysconf("SC_AVPHYS_PAGES") * page_size
+    except (ValueError, OSError):
+        pages, page_size, free = 0, 0, 0
+    return {"cpuCores": os.cpu_count() or 1, "physicalMemory": pages * page_size,
+            "freeMemory": free, "managedMemory": 0}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    setup_logging()
+    try:
+        args, configuration = parse_daemon_args("flink_py TaskManager", argv)
+        runner = TaskManagerRunner(configuration, args.config_dir, args.dynamic)
+        runner.start()
+    except FlinkPyError as exc:
+        log.error("Could not start the TaskManager: %s", exc)
+        return 1
+    log.info("TaskManager %s started with %d slots; JobManager at %s", runner.resource_id,
+             runner.num_slots, runner.jobmanager_address)
+    signum = wait_for_termination_signal()
+    log.info("RECEIVED SIGNAL %d: shutting down the TaskManager.", signum)
+    runner.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""A real cluster for end-to-end tests: a JobManager and TaskManagers as processes.
+
+Each cluster gets its own configuration directory with free ports, its daemons log to files
+in that directory, and ``stop()`` ends every process it started (SIGTERM, then SIGKILL).
+Waiting is always polling a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEADLINE_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float = DEADLINE_S,
+               what: str = "condition", interval_s: float = 0.05) -> Any:
+    """Polls ``condition`` until it returns a truthy value, which is returned."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout_s} s")
+        time.sleep(interval_s)  # polling interval, not synchronization
+
+
+class Cluster:
+    """One JobManager and some TaskManagers, started as processes from a fresh conf dir."""
+
+    def __init__(self, base_dir: str, task_managers: int = 2, slots: int = 2,
+                 conf: Optional[Dict[str, Any]] = None, jobmanager_host: str = "localhost",
+                 start: bool = True) -> None:
+        self.dir = base_dir
+        self.conf_dir = os.path.join(base_dir, "conf")
+        self.log_dir = os.path.join(base_dir, "log")
+        os.makedirs(self.conf_dir, exist_ok=True)
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.rpc_port = free_port()
+        self.rest_port = free_port()
+        self.slots = slots
+        settings: Dict[str, Any] = {
+            "jobmanager.rpc.address": jobmanager_host,
+            "jobmanager.rpc.port": self.rpc_port,
+            "rest.address": jobmanager_host,
+            "rest.port": self.rest_port,
+            "taskmanager.numberOfTaskSlots": slots,
+            "parallelism.default": 1,
+            "heartbeat.interval": 500,
+            "heartbeat.timeout": 3000,
+            "slot.request.timeout": 20000,
+        }
+        settings.update(conf or {})
+        with open(os.path.join(self.conf_dir, "flink-conf.yaml"), "w") as f:
+            for key, value in settings.items():
+                f.write(f"{key}: {value}\n")
+        self.jobmanager: Optional[subprocess.Popen] = None
+        self.task_managers: List[subprocess.Popen] = []
+        self._logs: List[Any] = []
+        if start:
+            self.start_jobmanager()
+            for _ in range(task_managers):
+                self.start_task_manager()
+            self.wait_for_slots(task_managers * slots)
+
+    # -- processes --------------------------------------------------------------------------
+
+    def _spawn(self, module: str, name: str, prefix: Sequence[str] = (),
+               extra: Sequence[str] = ()) -> subprocess.Popen:
+        log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
+        self._logs.append(log)
+        env = dict(os.environ, FLINK_CONF_DIR=self.conf_dir,
+                   PYTHONPATH=os.pathsep.join(
+                       [REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                 if p]))
+        return subprocess.Popen(
+            [*prefix, sys.executable, "-m", module, "--configDir", self.conf_dir, *extra],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            cwd=self.dir)
+
+    def start_jobmanager(self, prefix: Sequence[str] = ()) -> None:
+        self.jobmanager = self._spawn("flink_py.runtime.entrypoint.jobmanager", "jobmanager",
+                                      prefix)
+        wait_until(lambda: self._rest_up(), what="the JobManager's REST endpoint")
+
+    def start_task_manager(self, prefix: Sequence[str] = (),
+                           extra: Sequence[str] = ()) -> subprocess.Popen:
+        process = self._spawn("flink_py.runtime.entrypoint.taskmanager",
+                              f"taskmanager-{len(self.task_managers)}", prefix, extra)
+        self.task_managers.append(process)
+        return process
+
+    def wait_for_slots(self, total: int, free: Optional[int] = None) -> Dict[str, Any]:
+        free = total if free is None else free
+
+        def ready() -> Any:
+            overview = self.rest("/overview")
+            return overview if (overview["slots-total"] == total
+                                and overview["slots-available"] == free) else None
+        return wait_until(ready, what=f"{total} slots ({free} free)")
+
+    def _rest_up(self) -> bool:
+        if self.jobmanager is not None and self.jobmanager.poll() is not None:
+            raise AssertionError(f"the JobManager exited with {self.jobmanager.returncode}:\n"
+                                 f"{self.log('jobmanager')}")
+        try:
+            self.rest("/overview")
+            return True
+        except OSError:
+            return False
+
+    def log(self, name: str) -> str:
+        path = os.path.join(self.log_dir, f"{name}.log")
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        processes = [p for p in [*self.task_managers, self.jobmanager] if p is not None]
+        for p in processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in processes:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for log in self._logs:
+            log.close()
+
+    # -- clients ----------------------------------------------------------------------------
+
+    @property
+    def rest_address(self) -> str:
+        return f"localhost:{self.rest_port}"
+
+    def rest(self, path: str, method: str = "GET", body: Optional[bytes] = None) -> Any:
+        request = urllib.request.Request(f"http://{self.rest_address}{path}", data=body,
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            data = answer.read()
+        return json.loads(data) if data else None
+
+    def flink(self, *args: str, timeout_s: float = 60.0,
+              cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+        """Runs the ``flink`` CLI against this cluster."""
+        env = dict(os.environ, FLINK_CONF_DIR=self.conf_dir)
+        return subprocess.run([sys.executable, "-m", "flink_py.cli.main", *args],
+                              capture_output=True, text=True, timeout=timeout_s, env=env,
+                              cwd=cwd or self.dir)
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
