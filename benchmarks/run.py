@@ -25,6 +25,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the record counts (e.g. 0.1 for a quick run)")
+    parser.add_argument("--no-cluster", action="store_true",
+                        help="skip the benchmarks on real JobManager/TaskManager processes")
     args = parser.parse_args(argv)
     r = args.repeat
     rows = []
@@ -57,6 +59,10 @@ def main(argv: List[str] | None = None) -> int:
         print(f"{result.name:34} {result.records:>10,} {result.engine_rate:>14,.0f} "
               f"{result.plain_rate:>14,.0f} {result.ratio:>7.2f} {target:>7.2f}  "
               f"{'yes' if result.ratio >= target else 'NO'}")
+    if not args.no_cluster:
+        from benchmarks import cluster
+        print()
+        cluster.print_cluster_table(cluster.run_cluster_benchmarks(min(r, 3), args.scale))
     return 0
 
 

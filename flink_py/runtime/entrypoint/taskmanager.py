@@ -218,20 +218,30 @@ class TaskManagerRunner:
 
 
 def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tuple]:
-    """Reads the worker's ``READY <rpc> <data>`` line, or None if it died or timed out."""
+    """Reads the worker's ``READY <rpc> <data>`` line, or None if it died or timed out.
+
+    Afterwards the worker's stdout (what its tasks print, e.g. ``print()`` sinks) is copied to
+    ours, which the scripts send to the TaskManager's ``.out`` file, as in Flink.
+    """
     result: List[tuple] = []
+    ready = threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
-        for raw in process.stdout:
-            parts = raw.decode("utf-8", "replace").split()
-            if len(parts) == 3 and parts[0] == "READY":
-                result.append((int(parts[1]), int(parts[2])))
-                return
+        out = sys.stdout.buffer
+        for raw in iter(process.stdout.readline, b""):
+            if not ready.is_set():
+                parts = raw.decode("utf-8", "replace").split()
+                if len(parts) == 3 and parts[0] == "READY":
+                    result.append((int(parts[1]), int(parts[2])))
+                    ready.set()
+                    continue
+            out.write(raw)
+            out.flush()
+        ready.set()  # EOF: the worker ended
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout_s)
+    threading.Thread(target=read, daemon=True, name=f"stdout of pid {process.pid}").start()
+    ready.wait(timeout_s)
     return result[0] if result else None
 
 

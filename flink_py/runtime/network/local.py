@@ -85,10 +85,19 @@ class Subpartition:
     def release(self) -> None:
         """Drops the contents and wakes a blocked producer, which then stops."""
         with self._cond:
+            if self._released:
+                return
             self._released = True
             self._direct = None
             self._items.clear()
             self._cond.notify_all()
+            listener = self._listener
+        if listener is not None:  # e.g. a data server streaming us: it ends the stream
+            listener[0].channel_available(listener[1])
+
+    @property
+    def released(self) -> bool:
+        return self._released
 
     def __len__(self) -> int:
         return len(self._items)

@@ -24,13 +24,16 @@ class TaskExecutor:
 
     def __init__(self, num_slots: int, network_buffers_per_channel: int = 10,
                  resource_id: Optional[ResourceID] = None, local_handoff: bool = True,
-                 user_code_loader: Optional[UserCodeLoader] = None) -> None:
+                 user_code_loader: Optional[UserCodeLoader] = None,
+                 partitions: Optional[ResultPartitionManager] = None) -> None:
         self.resource_id = resource_id or ResourceID()
         #: in a slot worker: makes shipped user code importable (None in the MiniCluster,
         #: whose tasks run in the program's own process)
         self.user_code_loader = user_code_loader
         self.num_slots = num_slots
-        self.partitions = ResultPartitionManager(network_buffers_per_channel, local_handoff)
+        # TaskExecutors of one process share their partitions: their tasks exchange locally.
+        self.partitions = partitions if partitions is not None else ResultPartitionManager(
+            network_buffers_per_channel, local_handoff)
         self._lock = threading.Lock()
         self._tasks: Dict[ExecutionAttemptID, Task] = {}
 

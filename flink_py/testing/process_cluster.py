@@ -1,4 +1,4 @@
-"""A real cluster for end-to-end tests: a JobManager and TaskManagers as processes.
+"""A real local cluster for tests and benchmarks: a JobManager and TaskManagers as processes.
 
 Each cluster gets its own configuration directory with free ports, its daemons log to files
 in that directory, and ``stop()`` ends every process it started (SIGTERM, then SIGKILL).
@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+#: the directory holding the flink_py package (put on the daemons' PYTHONPATH)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEADLINE_S = 30.0
 
@@ -41,7 +42,7 @@ def wait_until(condition: Callable[[], Any], timeout_s: float = DEADLINE_S,
         time.sleep(interval_s)  # polling interval, not synchronization
 
 
-class Cluster:
+class ProcessCluster:
     """One JobManager and some TaskManagers, started as processes from a fresh conf dir."""
 
     def __init__(self, base_dir: str, task_managers: int = 2, slots: int = 2,
@@ -52,6 +53,7 @@ class Cluster:
         self.log_dir = os.path.join(base_dir, "log")
         os.makedirs(self.conf_dir, exist_ok=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        self.jobmanager_host = jobmanager_host
         self.rpc_port = free_port()
         self.rest_port = free_port()
         self.slots = slots
@@ -74,10 +76,14 @@ class Cluster:
         self.task_managers: List[subprocess.Popen] = []
         self._logs: List[Any] = []
         if start:
-            self.start_jobmanager()
-            for _ in range(task_managers):
-                self.start_task_manager()
-            self.wait_for_slots(task_managers * slots)
+            try:
+                self.start_jobmanager()
+                for _ in range(task_managers):
+                    self.start_task_manager()
+                self.wait_for_slots(task_managers * slots)
+            except BaseException:
+                self.stop()
+                raise
 
     # -- processes --------------------------------------------------------------------------
 
@@ -148,7 +154,7 @@ class Cluster:
 
     @property
     def rest_address(self) -> str:
-        return f"localhost:{self.rest_port}"
+        return f"{self.jobmanager_host}:{self.rest_port}"
 
     def rest(self, path: str, method: str = "GET", body: Optional[bytes] = None) -> Any:
         request = urllib.request.Request(f"http://{self.rest_address}{path}", data=body,
@@ -165,7 +171,7 @@ class Cluster:
                               capture_output=True, text=True, timeout=timeout_s, env=env,
                               cwd=cwd or self.dir)
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> "ProcessCluster":
         return self
 
     def __exit__(self, *exc: object) -> None:

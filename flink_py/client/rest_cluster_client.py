@@ -1,0 +1,257 @@
+"""RestClusterClient: talks to a JobManager over its REST API (Flink's ``RestClusterClient``).
+
+Submission is ``POST /jobs`` with our own JSON body ``{"jobGraph": "<base64 of the
+cloudpickled JobGraph>"}`` (the user's code travels inside it, in ``user_artifacts``);
+everything else uses Flink's REST API v1 paths and shapes. Every request has a timeout, and
+a JobManager that cannot be reached raises one :class:`ClusterUnreachableError` whose
+message is a single line fit for the command line.
+
+Example::
+
+    client = RestClusterClient("localhost:8081")
+    job_id = client.submit_job(env.get_job_graph())
+    result = client.request_job_result(job_id)   # polls until the job ends
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import pickle
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+import cloudpickle
+
+from flink_py.common.job_status import JobStatus
+from flink_py.errors import FlinkPyError
+from flink_py.graph.job_graph import JobGraph
+from flink_py.runtime.dispatcher.dispatcher import JobResult, UnknownJobError
+from flink_py.runtime.jobmaster.job_master import JobFailure
+from flink_py.runtime.tasks.task import SerializedError
+
+log = logging.getLogger(__name__)
+
+#: Flink's client.timeout default
+DEFAULT_TIMEOUT_S = 60.0
+#: polling ``execution-result``: first pause, growth and largest pause (exponential backoff)
+_POLL_INITIAL_S = 0.01
+_POLL_MAX_S = 0.2
+
+_STATUS_OF_APPLICATION_STATUS = {"SUCCEEDED": JobStatus.FINISHED, "FAILED": JobStatus.FAILED,
+                                 "CANCELED": JobStatus.CANCELED}
+
+
+class ClusterUnreachableError(FlinkPyError):
+    """The JobManager's REST endpoint could not be reached (refused, unknown host, timeout)."""
+
+
+class RestClientError(FlinkPyError):
+    """The JobManager answered a request with an error (``status``, Flink's ``errors``)."""
+
+    def __init__(self, message: str, status: int = 0,
+                 errors: Optional[List[str]] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = list(errors or [])
+
+
+class JobNotFoundError(RestClientError, UnknownJobError):
+    """The JobManager knows no job with this id (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class JobStatusMessage:
+    """One job as ``flink list`` shows it (Flink's ``JobStatusMessage``)."""
+
+    job_id: str
+    job_name: str
+    job_state: JobStatus
+    start_time_ms: int
+
+
+def parse_address(address: str) -> Tuple[str, int]:
+    """``"host:port"`` (an ``http://`` prefix and a trailing ``/`` are allowed) as a pair."""
+    text = address.strip()
+    for prefix in ("http://", "https://"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    text = text.rstrip("/")
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FlinkPyError(
+            f"Could not parse the JobManager address {address!r}: expected host:port, "
+            f"e.g. localhost:8081.")
+    return host.strip("[]"), int(port)
+
+
+class RestClusterClient:
+    """The client side of a JobManager's REST API.
+
+    :param address: ``host:port`` of the REST endpoint (``rest.address``:``rest.port``).
+    :param timeout_s: the timeout of each request.
+    """
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.host, self.port = parse_address(address)
+        self.address = f"{self.host}:{self.port}"
+        self.timeout_s = timeout_s
+        # No proxies: the JobManager is reached directly, as Flink's client does.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None,
+                 timeout_s: Optional[float] = None) -> Any:
+        """Sends a request and returns its JSON answer; raises for errors and no answer."""
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(
+            f"http://{self.address}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with self._opener.open(request, timeout=timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+            exc.close()
+        except urllib.error.URLError as exc:
+            raise self._unreachable(exc.reason, timeout) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc, timeout) from None
+        try:
+            answer = json.loads(raw.decode("utf-8")) if raw else {}
+        except ValueError:
+            raise RestClientError(
+                f"The JobManager at {self.address} answered {method} {path} with "
+                f"HTTP {status} and a body that is not JSON (is this a flink_py REST "
+                f"endpoint?).", status) from None
+        if status >= 400:
+            errors = answer.get("errors", []) if isinstance(answer, dict) else []
+            errors = [str(e) for e in errors] or [f"HTTP {status}"]
+            message = "; ".join(errors)
+            if status == 404 and path.startswith("/jobs/"):
+                raise JobNotFoundError(message, status, errors)
+            raise RestClientError(f"{method} {path} failed (HTTP {status}): {message}",
+                                  status, errors)
+        return answer
+
+    def _unreachable(self, reason: Any, timeout: float) -> ClusterUnreachableError:
+        if isinstance(reason, ConnectionRefusedError):
+            why = "connection refused"
+        elif isinstance(reason, (TimeoutError, socket.timeout)):
+            why = f"no answer within {timeout:g} s"
+        elif isinstance(reason, socket.gaierror):
+            why = f"unknown host: {reason.strerror or reason}"
+        elif isinstance(reason, http.client.RemoteDisconnected):
+            why = "the connection was closed without an answer"
+        elif isinstance(reason, OSError) and reason.strerror:
+            why = reason.strerror[0].lower() + reason.strerror[1:]
+        else:
+            why = str(reason) or type(reason).__name__
+        return ClusterUnreachableError(
+            f"Could not connect to the JobManager at {self.address} ({why}). "
+            f"Is the cluster running? Start it with bin/start-cluster.sh.")
+
+    # -- cluster ----------------------------------------------------------------------------
+
+    def overview(self) -> Dict[str, Any]:
+        """``GET /overview``: TaskManagers, slots, job counts, version."""
+        return self._request("GET", "/overview")
+
+    def task_managers(self) -> List[Dict[str, Any]]:
+        return self._request("GET", "/taskmanagers")["taskmanagers"]
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def submit_job(self, job_graph: JobGraph) -> str:
+        """Submits a JobGraph (with its ``user_artifacts``); returns the job id."""
+        encoded = base64.b64encode(cloudpickle.dumps(job_graph)).decode("ascii")
+        answer = self._request("POST", "/jobs", {"jobGraph": encoded})
+        job_url = str(answer.get("jobUrl", ""))
+        return job_url.rsplit("/", 1)[-1] if job_url else str(job_graph.job_id)
+
+    def list_jobs(self) -> List[JobStatusMessage]:
+        """Every job the JobManager knows, from ``GET /jobs/overview``."""
+        jobs = self._request("GET", "/jobs/overview")["jobs"]
+        return [JobStatusMessage(j["jid"], j["name"], JobStatus.from_name(j["state"]),
+                                 int(j["start-time"])) for j in jobs]
+
+    def job_status(self, job_id: str) -> JobStatus:
+        return JobStatus.from_name(self._request("GET", f"/jobs/{job_id}/status")["status"])
+
+    def cancel_job(self, job_id: str) -> None:
+        """Requests the cancellation (``PATCH /jobs/<id>?mode=cancel``); does not wait."""
+        self._request("PATCH", f"/jobs/{job_id}?mode=cancel")
+
+    def job_details(self, job_id: str) -> Dict[str, Any]:
+        return self._request("GET", f"/jobs/{job_id}")
+
+    def job_exceptions(self, job_id: str) -> Dict[str, Any]:
+        return self._request("GET", f"/jobs/{job_id}/exceptions")
+
+    def job_execution_result(self, job_id: str) -> Dict[str, Any]:
+        """One answer of ``GET /jobs/<id>/execution-result`` (IN_PROGRESS or COMPLETED)."""
+        return self._request("GET", f"/jobs/{job_id}/execution-result")
+
+    def request_job_result(self, job_id: str, timeout_s: Optional[float] = None,
+                           job_name: Optional[str] = None) -> JobResult:
+        """Waits for the job to end (polling with backoff) and returns its result.
+
+        :param timeout_s: how long to wait at most (None: until the job ends).
+        :param job_name: the job's name, if known (saves a request).
+        :raises TimeoutError: if the job has not ended within ``timeout_s``.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        pause = _POLL_INITIAL_S
+        while True:
+            answer = self.job_execution_result(job_id)
+            if answer.get("status", {}).get("id") == "COMPLETED":
+                break
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"job {job_id} did not finish within {timeout_s} s")
+                pause = min(pause, remaining)
+            time.sleep(pause)  # backoff between polls
+            pause = min(pause * 2, _POLL_MAX_S)
+        result = answer["job-execution-result"]
+        status = _STATUS_OF_APPLICATION_STATUS.get(result.get("application-status", ""))
+        if status is None:
+            status = self.job_status(job_id)
+        if job_name is None:
+            job_name = str(self.job_details(job_id).get("name", ""))
+        failure = None
+        cause = result.get("failure-cause")
+        if cause:
+            failure = self._failure(job_id, cause)
+        return JobResult(job_id, job_name, status, int(result.get("net-runtime", 0)), failure)
+
+    def _failure(self, job_id: str, cause: Dict[str, Any]) -> JobFailure:
+        error: Optional[SerializedError] = None
+        encoded = cause.get("serialized-throwable")
+        if encoded:
+            try:
+                loaded = pickle.loads(base64.b64decode(encoded))
+                if isinstance(loaded, SerializedError):
+                    error = loaded
+            except Exception as exc:  # another flink_py version: fall back to the text
+                log.debug("could not load the failure cause of job %s: %r", job_id, exc)
+        if error is None:
+            trace = str(cause.get("stack-trace", ""))
+            last_line = next((line for line in reversed(trace.splitlines()) if line.strip()),
+                             "")
+            error = SerializedError(last_line or str(cause.get("class", "Exception")), trace)
+        task_name, timestamp, location = "(job)", 0, ""
+        entries = self.job_exceptions(job_id).get("exceptionHistory", {}).get("entries", [])
+        if entries:
+            task_name = entries[0].get("taskName") or task_name
+            timestamp = int(entries[0].get("timestamp") or 0)
+            location = entries[0].get("taskManagerId") or ""
+        return JobFailure(task_name, error, timestamp, location)

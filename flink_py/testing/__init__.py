@@ -1,0 +1,1 @@
+"""Helpers for testing and benchmarking flink_py itself with real processes."""
