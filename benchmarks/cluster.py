@@ -1,6 +1,7 @@
 """Cluster benchmarks: jobs on real JobManager and TaskManager processes.
 
-- W2 at -p 2 on one TaskManager with 2 slots, against -p 1 (slots use cores): target 1.7.
+- W2 at -p 2 on one TaskManager with 2 slots, against -p 1 (slots use cores): target 1.7;
+  and the same for a CPU-bound map with no exchange, where the slots' cores show plainly.
 - A rebalance between two TaskManagers, against the same job with a forward edge inside one
   slot (chaining disabled, so both have an exchange): target 0.6.
 - ``flink run`` of a trivial bounded job on a warm cluster, submission to FINISHED: < 1 s.
@@ -66,6 +67,12 @@ def _w2(n: int, expected: dict) -> Callable[[Any], None]:
     return build
 
 
+def _cpu_bound(n: int) -> Callable[[Any], None]:
+    def build(env: Any) -> None:
+        env.from_sequence(0, n - 1).map(w.cpu_heavy).add_sink(w.CountingSink())
+    return build
+
+
 def _exchange(n: int, network: bool) -> Callable[[Any], None]:
     def build(env: Any) -> None:
         doubled = env.from_sequence(0, n - 1).map(w.w1_double)
@@ -89,6 +96,12 @@ def run_cluster_benchmarks(repeat: int, scale: float) -> List[ClusterResult]:
                      for _ in range(repeat))
             results.append(ClusterResult(
                 f"W2 p=2 / p=1 records/s ({n / p2:,.0f} / {n / p1:,.0f})", p1 / p2, "x", 1.7))
+            n = int(600_000 * scale)
+            p1 = min(_net_runtime_s(cluster, _cpu_bound(n), 1, "cpu p1") for _ in range(repeat))
+            p2 = min(_net_runtime_s(cluster, _cpu_bound(n), 2, "cpu p2") for _ in range(repeat))
+            results.append(ClusterResult(
+                f"CPU-bound map p=2 / p=1 ({n / p2:,.0f} / {n / p1:,.0f} rec/s)", p1 / p2, "x",
+                1.7))
             results.append(_trivial_run(cluster, base, repeat))
         # Two TaskManagers with one slot each: a rebalance between them.
         with ProcessCluster(os.path.join(base, "b"), task_managers=2, slots=1) as cluster:

@@ -85,6 +85,14 @@ def w1_plain(n: int) -> int:
     return sink.count
 
 
+def cpu_heavy(x: int) -> int:
+    """A map that costs a few microseconds of pure Python per record."""
+    total = 0
+    for k in range(40):
+        total += (x * k) % 7
+    return total
+
+
 # -- W2: keyed rolling reduce -----------------------------------------------------------------
 
 def w2_key(t: tuple) -> int:

@@ -9,11 +9,12 @@ mailbox: it wakes for data, for mails and for deadlines.
 
 Threads of one process share the GIL, so two tasks on two threads never run at once; handing
 buffers between them only adds thread switches and cache misses (a word count runs at half
-speed). So a consumer in the same process may accept a data buffer *directly*: when its
-subpartition is empty and the consumer task is idle, the producer's thread runs the
-consumer's step itself ("caller runs"), under the consumer's step lock. Events always go
-through the queue, and a buffer is only handed over directly when nothing is queued before it,
-so each channel stays FIFO.
+speed: a buffer processed later, on another thread, has left the CPU's caches). So a
+consumer in the same process may accept a data buffer *directly*: when the consumer task is
+idle, the producer's thread runs the consumer's step itself ("caller runs"), under the
+consumer's step lock, first for the data buffers still queued in the subpartition and then for
+the new one. Events always go through the queue and the consumer's own thread; a buffer
+behind a queued event is queued too, so each channel stays FIFO.
 """
 
 from __future__ import annotations
@@ -40,15 +41,22 @@ class Subpartition:
         self._listener: Optional[Tuple["InputInbox", int]] = None
         #: the consumer's ``accept_directly(channel, buffer) -> bool``, if it takes handoffs
         self._direct: Optional[Callable[[int, Any], bool]] = None
+        #: set when the consumer is in another process: data buffers are serialized by the
+        #: producer as they are added, while their records are still in the CPU's caches,
+        #: and the sending thread only ships bytes (as Flink's RecordWriter serializes)
+        self._serializer: Optional[Callable[[Any], bytes]] = None
         self._released = False
 
     def add(self, item: Any) -> None:
         """Appends ``item``, waiting while the subpartition is full (backpressure)."""
-        direct = self._direct
-        # Unlocked reads are safe: only this producer adds, so "empty" stays true until we do.
-        if direct is not None and type(item) is tuple and not self._items and not self._released:
-            if direct(self._listener[1], item):  # type: ignore[index]
-                return
+        if type(item) is tuple:
+            direct = self._direct
+            if direct is not None and not self._released:
+                if direct(self._listener[1], item):  # type: ignore[index]
+                    return
+            serializer = self._serializer
+            if serializer is not None:
+                item = serializer(item)
         with self._cond:
             while len(self._items) >= self.capacity and not self._released:
                 self._cond.wait()
@@ -58,6 +66,15 @@ class Subpartition:
             notify = self._listener if len(self._items) == 1 else None
         if notify is not None:
             notify[0].channel_available(notify[1])
+
+    def peek(self) -> Any:
+        """The oldest item without taking it (None if empty)."""
+        with self._cond:
+            return self._items[0] if self._items else None
+
+    def set_serializer(self, serializer: Optional[Callable[[Any], bytes]]) -> None:
+        """Makes ``add`` store data buffers as ``serializer(buffer)`` bytes from now on."""
+        self._serializer = serializer
 
     def poll(self) -> Tuple[Any, bool]:
         """Takes the oldest item; also says whether more are queued."""

@@ -83,6 +83,10 @@ _RECEIVE_BUFFER = 1 << 18
 _THREAD_JOIN_S = 5.0
 
 
+class UnserializableRecordError(FlinkPyError):
+    """A record bound for another process that pickle cannot serialize."""
+
+
 class RemoteChannelError(FlinkPyError):
     """The stream from a producer in another process broke or could not be opened."""
 
@@ -114,6 +118,33 @@ def _dumps(item: Any) -> bytes:
     except ValueError:  # a cyclic structure (or a reducer's own error: raised again below)
         return pickle.dumps(item, _PICKLE_PROTOCOL)
     return buffer.getvalue()
+
+
+def serialize_buffer(buffer: tuple) -> bytes:
+    """A data buffer as the bytes of an ITEM frame (on the producer's thread).
+
+    :raises UnserializableRecordError: naming the record that pickle refused.
+    """
+    try:
+        return _dumps(buffer)
+    except Exception as exc:
+        raise UnserializableRecordError(_unserializable_message(buffer, exc)) from exc
+
+
+def _unserializable_message(item: Any, exc: Exception) -> str:
+    culprit = item
+    if type(item) is tuple:  # a buffer: name the record (or timestamp) that failed
+        for value in [*item[0], *(item[1] or ())]:
+            try:
+                pickle.dumps(value, _PICKLE_PROTOCOL)
+            except Exception as value_exc:  # the one we are looking for
+                culprit, exc = value, value_exc
+                break
+    shown = repr(culprit)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    return (f"cannot serialize the record {shown} of type {type(culprit).__name__} "
+            f"with pickle protocol {_PICKLE_PROTOCOL} to send it to another process: "
+            f"{exc!r}")
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -393,6 +424,7 @@ class _StreamConnection:
         self._description = (f"stream of job {key[0]} result {key[1]} subpartition "
                              f"{key[2]}->{key[3]} to {self._peer}")
         self._subpartition = self._server.partitions.subpartition(*key)
+        self._subpartition.set_serializer(serialize_buffer)
         self._subpartition.connect(self, 0)  # type: ignore[arg-type]  # a listener
         return True
 
@@ -462,13 +494,16 @@ class _StreamConnection:
                 self._stream_ended = True
                 self._sock.sendall(b"".join(parts))
                 return False
-            try:
-                payload = dumps(item)
-            except Exception as exc:  # a record that cannot cross processes
-                if parts:
-                    self._sock.sendall(b"".join(parts))
-                self._send_unserializable(item, exc)
-                return False
+            if type(item) is bytes:  # serialized by the producer as it was added
+                payload = item
+            else:
+                try:
+                    payload = dumps(item)
+                except Exception as exc:  # a record that cannot cross processes
+                    if parts:
+                        self._sock.sendall(b"".join(parts))
+                    self._send_unserializable(item, exc)
+                    return False
             parts.append(pack(len(payload), ITEM))
             parts.append(payload)
             size += len(payload)
@@ -483,19 +518,7 @@ class _StreamConnection:
         self._send_final(RELEASED, b"")
 
     def _send_unserializable(self, item: Any, exc: Exception) -> None:
-        culprit = item
-        if type(item) is tuple:  # a buffer: name the record (or timestamp) that failed
-            for value in [*item[0], *(item[1] or ())]:
-                try:
-                    pickle.dumps(value, _PICKLE_PROTOCOL)
-                except Exception as value_exc:  # the one we are looking for
-                    culprit, exc = value, value_exc
-                    break
-        shown = repr(culprit)
-        shown = shown if len(shown) <= 200 else shown[:200] + "..."
-        message = (f"cannot serialize the record {shown} of type {type(culprit).__name__} "
-                   f"with pickle protocol {_PICKLE_PROTOCOL} to send it to another process: "
-                   f"{exc!r}")
+        message = _unserializable_message(item, exc)
         log.warning("%s: %s", self._description, message)
         # The stream cannot go on: the consumer fails with this message and the producer
         # is stopped (its next add raises CancelTaskException).

@@ -262,7 +262,7 @@ class Task:
         open_per_input = {i: sum(1 for j, _ in channels if j == i) for i in inputs}
         watermarks = [MIN_WATERMARK] * len(channels)
         input_watermark = {i: MIN_WATERMARK for i in inputs}
-        self._direct_target = (process, [i for i, _ in channels], chain)
+        self._direct_target = (process, channels, chain)
         for index, (_, sub) in enumerate(channels):
             sub.connect(self.inbox, index,
                         self._accept_directly if self.partitions.local_handoff else None)
@@ -334,9 +334,21 @@ class Task:
             target = self._direct_target
             if target is None or self._direct_error is not None or self._cancelled:
                 return False
-            process, input_of_channel, chain = target
+            process, channels, chain = target
+            input_index, sub = channels[channel]
+            run = process[input_index]
             try:
-                process[input_of_channel[channel]](buffer[0], buffer[1])
+                # Buffers queued before this one first (FIFO); a queued event stops us, as
+                # events are the task's own thread's to handle.
+                while True:
+                    head = sub.peek()
+                    if head is None:
+                        break
+                    if type(head) is not tuple:
+                        return False
+                    queued, _ = sub.poll()
+                    run(queued[0], queued[1])
+                run(buffer[0], buffer[1])
                 if self.tdd.buffer_timeout == 0:
                     chain.flush()
                 elif not self._flush_pending and any(w.has_pending for w in chain.writers):
