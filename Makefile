@@ -7,8 +7,19 @@ PIP_FLAGS ?= -q --disable-pip-version-check --root-user-action=ignore
 install:
 	$(PYTHON) -m pip install $(PIP_FLAGS) -e '.[test]'
 
+# The word count on the embedded MiniCluster, then on a local cluster (bin/start-cluster.sh:
+# a JobManager and the TaskManagers of conf/workers), whose print output is in log/*.out.
 demo: install
 	$(PYTHON) examples/word_count.py
+	@echo; echo "== the same job on a local cluster: bin/start-cluster.sh, flink run -p 3 =="
+	FLINK_PYTHON=$(PYTHON) bin/start-cluster.sh
+	FLINK_PYTHON=$(PYTHON) bin/flink run -c examples.word_count -p 3 --input $(CURDIR)/README.md; \
+	status=$$?; \
+	FLINK_PYTHON=$(PYTHON) bin/flink list -a; \
+	FLINK_PYTHON=$(PYTHON) bin/stop-cluster.sh; \
+	echo "== the last counts each TaskManager printed (log/*taskmanager*.out) =="; \
+	tail -n 5 log/flink-*-taskmanager-*.out; \
+	exit $$status
 
 test: install
 	$(PYTHON) -m pytest -q
