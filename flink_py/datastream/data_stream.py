@@ -416,6 +416,24 @@ class KeyedStream(DataStream):
                    state_key_selector: Any = None) -> DataStream:
         return super()._one_input(name, factory, output_type, self._key_selector)
 
+    def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:
+        """Applies a KeyedProcessFunction (or a ProcessFunction): per-key state through the
+        runtime context, timers through ``ctx.timer_service()``, ``on_timer`` when they fire.
+        """
+        from flink_py.datastream.functions import KeyedProcessFunction
+        from flink_py.runtime.operators.keyed_process import KeyedProcessOperator
+        if isinstance(func, (KeyedProcessFunction, ProcessFunction)):
+            pass
+        elif callable(func):
+            func = _check_function(func, ProcessFunction, "process_element", "process")
+        else:
+            raise InvalidProgramError(
+                f"process expects a KeyedProcessFunction, a ProcessFunction or a callable, "
+                f"got {type(func).__name__} {func!r}")
+        output_type = _check_type_info(output_type, "process") or Types.PICKLED_BYTE_ARRAY()
+        return self._one_input("KeyedProcess", functools.partial(
+            KeyedProcessOperator, "KeyedProcess", func, self._key_selector), output_type)
+
     def reduce(self, func: Union[Callable, ReduceFunction]) -> DataStream:
         """Rolling reduce: emits ``func(previous_result, record)`` for every record."""
         func = _check_function(func, ReduceFunction, "reduce", "reduce")

@@ -46,6 +46,28 @@ class RuntimeContext(abc.ABC):
         """All global job parameters."""
         raise NotImplementedError
 
+    # Keyed state (on a keyed stream only): see flink_py.datastream.state.
+
+    def get_state(self, state_descriptor: Any) -> Any:
+        """The ValueState of ``state_descriptor`` (a ValueStateDescriptor)."""
+        raise NotImplementedError
+
+    def get_list_state(self, state_descriptor: Any) -> Any:
+        """The ListState of ``state_descriptor`` (a ListStateDescriptor)."""
+        raise NotImplementedError
+
+    def get_map_state(self, state_descriptor: Any) -> Any:
+        """The MapState of ``state_descriptor`` (a MapStateDescriptor)."""
+        raise NotImplementedError
+
+    def get_reducing_state(self, state_descriptor: Any) -> Any:
+        """The ReducingState of ``state_descriptor`` (a ReducingStateDescriptor)."""
+        raise NotImplementedError
+
+    def get_aggregating_state(self, state_descriptor: Any) -> Any:
+        """The AggregatingState of ``state_descriptor`` (an AggregatingStateDescriptor)."""
+        raise NotImplementedError
+
 
 class Function(abc.ABC):
     """Base of all user functions: the rich lifecycle."""
@@ -149,6 +171,70 @@ class ProcessFunction(Function):
     @abc.abstractmethod
     def process_element(self, value: Any, ctx: "ProcessFunction.Context") -> Iterable[Any]:
         pass
+
+
+class AggregateFunction(Function):
+    """Incremental aggregation with an accumulator (windows, AggregatingState)."""
+
+    @abc.abstractmethod
+    def create_accumulator(self) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def add(self, value: Any, accumulator: Any) -> Any:
+        """Adds ``value``; returns the new accumulator."""
+
+    @abc.abstractmethod
+    def get_result(self, accumulator: Any) -> Any:
+        pass
+
+    def merge(self, acc_a: Any, acc_b: Any) -> Any:
+        """Merges two accumulators (merging windows); returns the merged one."""
+        raise NotImplementedError(f"{type(self).__name__}.merge() is needed to merge windows")
+
+
+class KeyedProcessFunction(Function):
+    """Processes a keyed stream element by element, with keyed state and timers.
+
+    ``process_element(value, ctx)`` and ``on_timer(timestamp, ctx)`` are generators that
+    yield outputs (``yield output_tag, value`` for a side output)::
+
+        class CountWithTimeout(KeyedProcessFunction):
+            def process_element(self, value, ctx):
+                ctx.timer_service().register_event_time_timer(ctx.timestamp() + 60_000)
+                yield value
+
+            def on_timer(self, timestamp, ctx):
+                yield ctx.get_current_key(), timestamp
+    """
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            """The timestamp of the element being processed, or None if it has none."""
+
+        @abc.abstractmethod
+        def timer_service(self) -> Any:
+            """The TimerService: clocks and timers of the current key."""
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any:
+            """The key of the element being processed."""
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> Any:
+            """TimeDomain.EVENT_TIME or TimeDomain.PROCESSING_TIME: which timer fired."""
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "KeyedProcessFunction.Context"
+                        ) -> Iterable[Any]:
+        pass
+
+    def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext"
+                 ) -> Iterable[Any]:
+        """Called when a timer fires; yields outputs. Does nothing by default."""
+        return ()
 
 
 class SinkFunction(Function):

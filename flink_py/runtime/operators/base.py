@@ -13,7 +13,7 @@ import traceback
 from typing import Any, Callable, Dict, Optional
 
 from flink_py.datastream.functions import Function, RuntimeContext
-from flink_py.errors import UserFunctionError
+from flink_py.errors import InvalidProgramError, UserFunctionError
 from flink_py.runtime.network.local import CancelTaskException
 
 EmitFn = Callable[[list, Optional[list]], None]
@@ -84,6 +84,40 @@ class StreamingRuntimeContext(RuntimeContext):
     def get_job_parameters(self) -> Dict[str, str]:
         return dict(self._job_parameters)
 
+    # -- keyed state ----------------------------------------------------------------------
+
+    #: the operator's keyed state backend; None for an operator that is not keyed
+    keyed_state_backend: Any = None
+    #: the operator's name, for errors
+    operator_name: str = ""
+
+    def _keyed_state(self, descriptor: Any, kind: str) -> Any:
+        from flink_py.datastream.state import StateDescriptor
+        if not isinstance(descriptor, StateDescriptor) or descriptor.kind != kind:
+            raise InvalidProgramError(
+                f"get_{'' if kind == 'value' else kind + '_'}state expects a "
+                f"{kind.capitalize()}StateDescriptor, got {descriptor!r}")
+        if self.keyed_state_backend is None:
+            raise InvalidProgramError(
+                f"keyed state ({descriptor!r}) can only be used on a keyed stream; "
+                f"'{self.operator_name}' is not keyed (use key_by(...) first)")
+        return self.keyed_state_backend.get_partitioned_state(descriptor)
+
+    def get_state(self, state_descriptor: Any) -> Any:
+        return self._keyed_state(state_descriptor, "value")
+
+    def get_list_state(self, state_descriptor: Any) -> Any:
+        return self._keyed_state(state_descriptor, "list")
+
+    def get_map_state(self, state_descriptor: Any) -> Any:
+        return self._keyed_state(state_descriptor, "map")
+
+    def get_reducing_state(self, state_descriptor: Any) -> Any:
+        return self._keyed_state(state_descriptor, "reducing")
+
+    def get_aggregating_state(self, state_descriptor: Any) -> Any:
+        return self._keyed_state(state_descriptor, "aggregating")
+
 
 class StreamOperator:
     """Base of all operators. Subclasses override the hooks they need.
@@ -102,6 +136,9 @@ class StreamOperator:
         self.output: Output = Output(_discard)
         self.runtime_context: Optional[StreamingRuntimeContext] = None
         self.keyed_state_backend: Any = None
+        #: the task's ProcessingTimeService (runtime/tasks/processing_time.py): wall-clock
+        #: timers whose callbacks run in the task, never concurrently with its operators
+        self.processing_time_service: Any = None
         self.current_watermark = MIN_WATERMARK
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
@@ -109,6 +146,9 @@ class StreamOperator:
         self.runtime_context = runtime_context
         self.output = output
         self.keyed_state_backend = keyed_state_backend
+        runtime_context.operator_name = self.name
+        if self.computes_keys:  # keyed operators give their functions keyed state
+            runtime_context.keyed_state_backend = keyed_state_backend
 
     def open(self) -> None:
         pass

@@ -9,9 +9,15 @@ restored job change its parallelism.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 from flink_py.common.key_groups import KeyGroupRange, murmur_hash, pyflink_key_by_hash_code
+from flink_py.datastream.state import StateDescriptor
+from flink_py.errors import InvalidProgramError
+from flink_py.runtime.state.keyed_state import STATE_CLASSES
+
+#: the table of a state with namespaces (window state) is named with this prefix
+NAMESPACED_PREFIX = "\x00ns:"
 
 
 class HeapKeyedStateBackend:
@@ -25,6 +31,35 @@ class HeapKeyedStateBackend:
         #: must be the hash the key_by partitioner routed with (pickled keys by default)
         self.hash_function = hash_function
         self._tables: Dict[str, Dict[Any, Any]] = {}
+        #: the key of the record (or timer) being processed: keyed state reads and writes it
+        self.current_key: Any = None
+        self._states: Dict[str, Any] = {}
+        self._signatures: Dict[str, Tuple[str, str]] = {}
+
+    def set_current_key(self, key: Any) -> None:
+        self.current_key = key
+
+    def get_partitioned_state(self, descriptor: StateDescriptor) -> Any:
+        """The state object for ``descriptor`` (one per name; scoped to the current key).
+
+        :raises InvalidProgramError: if the name was registered with another kind or type.
+        """
+        name = descriptor.name
+        state = self._states.get(name)
+        if state is not None:
+            if self._signatures[name] != descriptor.signature():
+                kind, type_repr = self._signatures[name]
+                raise InvalidProgramError(
+                    f"state {name!r} was registered as {kind} state of type {type_repr}; it "
+                    f"cannot be used as {descriptor.kind} state of type "
+                    f"{descriptor.signature()[1]} ({descriptor!r})")
+            return state
+        factory = STATE_CLASSES[descriptor.kind]
+        state = factory(self, descriptor, self.state_table(name),
+                        self.state_table(NAMESPACED_PREFIX + name))
+        self._states[name] = state
+        self._signatures[name] = descriptor.signature()
+        return state
 
     def state_table(self, name: str) -> Dict[Any, Any]:
         """The key -> value table of state ``name`` (created empty on first use)."""

@@ -48,7 +48,8 @@ class OperatorChain:
 
     def __init__(self, chain: ChainConfig, writers_by_result: Dict[str, RecordWriter],
                  runtime_context_factory: Callable[[], StreamingRuntimeContext],
-                 max_parallelism: int, parallelism: int, subtask_index: int) -> None:
+                 max_parallelism: int, parallelism: int, subtask_index: int,
+                 processing_time_service: Any = None) -> None:
         self.writers = list(writers_by_result.values())
         by_node: Dict[int, StreamOperator] = {}
         # node id -> (chained main successors, whether it has any other output)
@@ -74,6 +75,7 @@ class OperatorChain:
                             _fan_out_watermark(watermark_targets))
             operator.setup(runtime_context_factory(), output,
                            HeapKeyedStateBackend(max_parallelism, key_groups))
+            operator.processing_time_service = processing_time_service
             by_node[config.node_id] = operator
             self._successors[config.node_id] = (
                 [t for t, tag in config.chained_outputs if tag is None],

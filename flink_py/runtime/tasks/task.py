@@ -26,6 +26,7 @@ from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK, Stream
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 from flink_py.runtime.tasks.operator_chain import OperatorChain
+from flink_py.runtime.tasks.processing_time import ProcessingTimeService
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ class Task:
         self._direct_target: Optional[tuple] = None
         self._direct_error: Optional[BaseException] = None
         self._flush_pending = False
+        #: the lock a source task's emissions hold; its timers' callbacks hold it too
+        self._source_lock = threading.RLock()
+        self.processing_time_service = ProcessingTimeService(
+            self._run_timer_callback, tdd.task_name_with_subtask)
 
     @property
     def attempt_id(self) -> Any:
@@ -171,6 +176,7 @@ class Task:
                 writer.broadcast_event(END_OF_PARTITION)
         except BaseException as exc:  # everything ends the task; reported below
             error = exc
+        self.processing_time_service.shutdown()
         with self._step_lock:  # a producer's thread may still be inside our operators
             self._direct_target = None
         if error is not None and self._direct_error is not None and \
@@ -221,13 +227,31 @@ class Task:
                 tdd.runtime_mode)
 
         return OperatorChain(chain_config, writers, runtime_context, tdd.max_parallelism,
-                             tdd.parallelism, tdd.subtask_index)
+                             tdd.parallelism, tdd.subtask_index, self.processing_time_service)
+
+    def _run_timer_callback(self, fire: Callable[[], None]) -> None:
+        """Runs a due processing-time timer as this task (see ProcessingTimeService)."""
+        if not self.tdd.is_source:
+            self.inbox.put_mail(fire)
+            return
+        with self._source_lock:
+            if self._cancelled or self.state.is_terminal:
+                return
+            try:
+                fire()
+            except BaseException as exc:  # fails the task: the source loop is stopped
+                self.processing_time_service.failure = exc
+                chain = self._chain
+                if chain is not None and isinstance(chain.head, StreamSource):
+                    chain.head.cancel()
 
     def _run_source(self, chain: OperatorChain) -> None:
         source = chain.head
         assert isinstance(source, StreamSource)
         ctx = _SourceContext(self, chain)
         source.run(ctx)
+        if self.processing_time_service.failure is not None:
+            raise self.processing_time_service.failure
         if self._cancelled:
             raise CancelTaskException("cancelled")
         chain.flush()
@@ -390,7 +414,7 @@ class _SourceContext(SourceTaskContext):
         self._chain = chain
         self.records_per_buffer = task.tdd.records_per_buffer
         self.buffer_timeout_ms = task.tdd.buffer_timeout
-        self.lock = threading.RLock()
+        self.lock = task._source_lock
         self._flush_every_buffer = task.tdd.buffer_timeout == 0
 
     @property
@@ -400,9 +424,10 @@ class _SourceContext(SourceTaskContext):
     def emit(self, values: list, timestamps: Optional[list]) -> None:
         if self._task._cancelled:
             raise CancelTaskException("cancelled")
-        self._head.output.emit(values, timestamps)
-        if self._flush_every_buffer:
-            self._chain.flush()
+        with self.lock:  # timers of this task fire under it, never during an emission
+            self._head.output.emit(values, timestamps)
+            if self._flush_every_buffer:
+                self._chain.flush()
 
     def flush(self) -> None:
         self._chain.flush()

@@ -1,0 +1,155 @@
+"""``KeyedStream.process(KeyedProcessFunction)``: per-key state and timers.
+
+For each record the operator makes the record's key current (state reads and writes that
+key's state), then runs ``process_element``; timers registered through
+``ctx.timer_service()`` call ``on_timer`` with that key current again. Outputs of
+``process_element`` carry the input record's timestamp; outputs of an event-time ``on_timer``
+carry the timer's timestamp, those of a processing-time one none (as Flink's
+KeyedProcessOperator).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from flink_py.datastream.functions import KeyedProcessFunction
+from flink_py.datastream.time_domain import TimeDomain
+from flink_py.datastream.timerservice import TimerService
+from flink_py.errors import InvalidProgramError
+from flink_py.runtime.operators.base import UdfOperator, unwrap_function
+from flink_py.runtime.operators.simple import SideOutputCollector
+from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
+
+#: the namespace of the timers of a KeyedProcessFunction (Flink's VoidNamespace)
+VOID_NAMESPACE = None
+
+
+class _KeyedTimerService(TimerService):
+    """The user's TimerService: timers in the void namespace, for the current key."""
+
+    __slots__ = ("_timers",)
+
+    def __init__(self, timers: InternalTimerService) -> None:
+        self._timers = timers
+
+    def current_processing_time(self) -> int:
+        return self._timers.current_processing_time()
+
+    def current_watermark(self) -> int:
+        return self._timers.current_watermark
+
+    def register_processing_time_timer(self, timestamp: int) -> None:
+        self._timers.register_processing_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
+
+    def register_event_time_timer(self, timestamp: int) -> None:
+        self._timers.register_event_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
+
+    def delete_processing_time_timer(self, timestamp: int) -> None:
+        self._timers.delete_processing_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
+
+    def delete_event_time_timer(self, timestamp: int) -> None:
+        self._timers.delete_event_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
+
+
+def _timestamp(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidProgramError(
+            f"a timer's timestamp must be an int of milliseconds, got {value!r}")
+    return value
+
+
+class _Context(KeyedProcessFunction.OnTimerContext):
+    __slots__ = ("_timestamp", "_timer_service", "_backend", "_time_domain")
+
+    def __init__(self, timer_service: TimerService, backend: Any) -> None:
+        self._timestamp: Optional[int] = None
+        self._timer_service = timer_service
+        self._backend = backend
+        self._time_domain: Optional[TimeDomain] = None
+
+    def timestamp(self) -> Optional[int]:
+        return self._timestamp
+
+    def timer_service(self) -> TimerService:
+        return self._timer_service
+
+    def get_current_key(self) -> Any:
+        return self._backend.current_key
+
+    def time_domain(self) -> Optional[TimeDomain]:
+        return self._time_domain
+
+
+class KeyedProcessOperator(UdfOperator):
+    """Runs a KeyedProcessFunction (or a ProcessFunction) on a keyed stream."""
+
+    computes_keys = True
+
+    def __init__(self, name: str, function: Any, key_selector: Callable[[Any], Any]) -> None:
+        super().__init__(name, function)
+        self.key_selector = key_selector
+
+    def open(self) -> None:
+        backend = self.keyed_state_backend
+        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self._ctx = _Context(_KeyedTimerService(self.timers), backend)
+        super().open()  # the function's open() may already ask for state
+        self._process = unwrap_function(self.function, "process_element")
+        on_timer = getattr(self.function, "on_timer", None)
+        self._on_timer: Callable[..., Any] = on_timer if callable(on_timer) else (
+            lambda timestamp, ctx: ())
+        self._timer_output: Optional[SideOutputCollector] = None
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        f = self._process
+        key_of = self.key_selector
+        ctx = self._ctx
+        backend = self.keyed_state_backend
+        collector = SideOutputCollector(timestamps is not None)
+        add_all = collector.add_all
+        try:
+            if timestamps is None:
+                ctx._timestamp = None
+                for v in values:
+                    backend.current_key = key_of(v)
+                    add_all(f(v, ctx), None)
+            else:
+                for v, t in zip(values, timestamps):
+                    backend.current_key = key_of(v)
+                    ctx._timestamp = t
+                    add_all(f(v, ctx), t)
+        except Exception as exc:
+            raise self.user_error(exc)
+        collector.flush_to(self.output)
+
+    # -- timers ---------------------------------------------------------------------------------
+
+    def _fire(self, timer: InternalTimer, domain: TimeDomain,
+              timestamp: Optional[int]) -> None:
+        ctx = self._ctx
+        ctx._timestamp = timer.timestamp
+        ctx._time_domain = domain
+        collector = SideOutputCollector(timestamp is not None)
+        try:
+            collector.add_all(self._on_timer(timer.timestamp, ctx), timestamp)
+        except Exception as exc:
+            raise self.user_error(exc, "on_timer()")
+        finally:
+            ctx._time_domain = None
+        collector.flush_to(self.output)
+
+    def on_event_time(self, timer: InternalTimer) -> None:
+        self._fire(timer, TimeDomain.EVENT_TIME, timer.timestamp)
+
+    def on_processing_time(self, timer: InternalTimer) -> None:
+        self._fire(timer, TimeDomain.PROCESSING_TIME, None)
+
+    def process_watermark(self, watermark: int) -> None:
+        self.timers.advance_watermark(watermark)
+        super().process_watermark(watermark)
+
+    def close(self) -> None:
+        timers = getattr(self, "timers", None)
+        if timers is not None:
+            timers.close()
+        super().close()
