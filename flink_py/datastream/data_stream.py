@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
 
 from flink_py.common.typeinfo import TupleTypeInfo, RowTypeInfo, TypeInformation, Types
 from flink_py.datastream.functions import (
@@ -233,8 +233,11 @@ class DataStream:
         return DataStream(self._env, UnionTransformation(
             [self._transformation] + [s._transformation for s in streams]))
 
-    def connect(self, ds: "DataStream") -> "ConnectedStreams":
-        """Connects two streams (of possibly different types) for a co-operator."""
+    def connect(self, ds: Any) -> Any:
+        """Connects two streams (of possibly different types) for a co-operator; connecting
+        a BroadcastStream gives a BroadcastConnectedStream."""
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds)
         if not isinstance(ds, DataStream):
             raise InvalidProgramError(
                 f"connect expects a DataStream, got {type(ds).__name__} {ds!r}")
@@ -261,8 +264,21 @@ class DataStream:
         """Records go to uniformly random subtasks of the next operator."""
         return self._partition(p.ShufflePartitioner())
 
-    def broadcast(self) -> "DataStream":
-        """Every record goes to every subtask of the next operator."""
+    def broadcast(self, *broadcast_state_descriptors: Any) -> Any:
+        """Every record goes to every subtask of the next operator.
+
+        With MapStateDescriptors, returns a BroadcastStream: ``other.connect(it)`` then
+        ``process(BroadcastProcessFunction | KeyedBroadcastProcessFunction)`` gives every
+        subtask the broadcast state those descriptors name.
+        """
+        if broadcast_state_descriptors:
+            from flink_py.datastream.state import MapStateDescriptor
+            for d in broadcast_state_descriptors:
+                if not isinstance(d, MapStateDescriptor):
+                    raise InvalidProgramError(
+                        f"broadcast state needs MapStateDescriptors, got "
+                        f"{type(d).__name__} {d!r}")
+            return BroadcastStream(self, list(broadcast_state_descriptors))
         return self._partition(p.BroadcastPartitioner())
 
     def global_(self) -> "DataStream":
@@ -505,6 +521,40 @@ class ConnectedStreams:
         env._add_operator(t)
         return DataStream(env, t)
 
+    def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:
+        """Applies a CoProcessFunction, or a KeyedCoProcessFunction when both inputs are
+        keyed (keyed state and timers)."""
+        from flink_py.datastream.functions import CoProcessFunction, KeyedCoProcessFunction
+        from flink_py.runtime.operators import co_process
+        keyed = isinstance(self.stream1, KeyedStream) and isinstance(self.stream2, KeyedStream)
+        expected = KeyedCoProcessFunction if keyed else CoProcessFunction
+        if not isinstance(func, (CoProcessFunction, KeyedCoProcessFunction)) or (
+                not keyed and isinstance(func, KeyedCoProcessFunction)):
+            raise InvalidProgramError(
+                f"ConnectedStreams.process expects a {expected.__name__} here (both inputs "
+                f"{'keyed' if keyed else 'not both keyed'}), got {type(func).__name__} "
+                f"{func!r}")
+        name = "KeyedCoProcess" if keyed else "Co-Process"
+        operator = (co_process.KeyedTwoInputProcessOperator if keyed
+                    else co_process.TwoInputProcessOperator)
+        selectors = (self.stream1._key_selector, self.stream2._key_selector) if keyed else (
+            None, None)
+        return self._two_input(name, functools.partial(
+            operator, name, func, ("process_element1", "process_element2"), selectors),
+            output_type)
+
+    def _two_input(self, name: str, factory: Callable[[], Any],
+                   output_type: Optional[TypeInformation]) -> DataStream:
+        env = self.stream1._env
+        output_type = _check_type_info(output_type, name) or Types.PICKLED_BYTE_ARRAY()
+        t = TwoInputTransformation(
+            self.stream1._transformation, self.stream2._transformation, name, factory,
+            output_type,
+            state_key_selector1=getattr(self.stream1, "_key_selector", None),
+            state_key_selector2=getattr(self.stream2, "_key_selector", None))
+        env._add_operator(t)
+        return DataStream(env, t)
+
     def map(self, func: CoMapFunction, output_type: Optional[TypeInformation] = None
             ) -> DataStream:
         """Applies ``func.map1`` to the first input's records and ``func.map2`` to the
@@ -523,3 +573,42 @@ class ConnectedStreams:
                 f"ConnectedStreams.flat_map expects a CoFlatMapFunction (with flat_map1 and "
                 f"flat_map2), got {type(func).__name__} {func!r}")
         return self._co_operator("Co-Flat Map", simple.CoStreamFlatMap, func, output_type)
+
+
+class BroadcastStream:
+    """A stream broadcast with broadcast state descriptors (``DataStream.broadcast(d, ...)``)."""
+
+    def __init__(self, stream: DataStream, descriptors: List[Any]) -> None:
+        self.stream = stream
+        self.descriptors = descriptors
+
+
+class BroadcastConnectedStream:
+    """A (keyed or non-keyed) stream connected with a BroadcastStream."""
+
+    def __init__(self, stream: DataStream, broadcast_stream: BroadcastStream) -> None:
+        self.stream = stream
+        self.broadcast_stream = broadcast_stream
+
+    def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:
+        """Applies a BroadcastProcessFunction, or a KeyedBroadcastProcessFunction when the
+        non-broadcast stream is keyed."""
+        from flink_py.datastream.functions import (
+            BroadcastProcessFunction, KeyedBroadcastProcessFunction)
+        from flink_py.runtime.operators import co_process
+        keyed = isinstance(self.stream, KeyedStream)
+        expected = KeyedBroadcastProcessFunction if keyed else BroadcastProcessFunction
+        if not isinstance(func, expected):
+            raise InvalidProgramError(
+                f"process on a {'keyed' if keyed else 'non-keyed'} stream connected with a "
+                f"broadcast stream expects a {expected.__name__}, got {type(func).__name__} "
+                f"{func!r}")
+        name = "Co-Process-Broadcast-Keyed" if keyed else "Co-Process-Broadcast"
+        operator = (co_process.KeyedTwoInputProcessOperator if keyed
+                    else co_process.TwoInputProcessOperator)
+        selectors = (self.stream._key_selector if keyed else None, None)
+        broadcast = self.broadcast_stream.stream._partition(p.BroadcastPartitioner())
+        connected = ConnectedStreams(self.stream, broadcast)
+        return connected._two_input(name, functools.partial(
+            operator, name, func, ("process_element", "process_broadcast_element"),
+            selectors, True, self.broadcast_stream.descriptors), output_type)

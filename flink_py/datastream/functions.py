@@ -237,6 +237,125 @@ class KeyedProcessFunction(Function):
         return ()
 
 
+class CoProcessFunction(Function):
+    """Processes two connected streams: ``process_element1`` / ``process_element2`` yield
+    outputs (``yield tag, value`` for a side output)."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            pass
+
+        @abc.abstractmethod
+        def timer_service(self) -> Any:
+            pass
+
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any]:
+        pass
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any]:
+        pass
+
+
+class KeyedCoProcessFunction(Function):
+    """Processes two connected keyed streams with keyed state and timers."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            pass
+
+        @abc.abstractmethod
+        def timer_service(self) -> Any:
+            pass
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any:
+            pass
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> Any:
+            pass
+
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: "KeyedCoProcessFunction.Context"
+                         ) -> Iterable[Any]:
+        pass
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: "KeyedCoProcessFunction.Context"
+                         ) -> Iterable[Any]:
+        pass
+
+    def on_timer(self, timestamp: int, ctx: "KeyedCoProcessFunction.OnTimerContext"
+                 ) -> Iterable[Any]:
+        return ()
+
+
+class BaseBroadcastProcessFunction(Function):
+    """Shared by the broadcast process functions: the contexts' broadcast state access."""
+
+    class BaseContext(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> Optional[int]:
+            pass
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int:
+            pass
+
+    class Context(BaseContext):
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """The broadcast MapState of ``state_descriptor``, writable."""
+
+    class ReadOnlyContext(BaseContext):
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """The broadcast MapState of ``state_descriptor``, read-only."""
+
+
+class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """A non-keyed stream connected with a broadcast stream: ``process_element`` reads the
+    broadcast state, ``process_broadcast_element`` writes it (the same on every subtask)."""
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "BaseBroadcastProcessFunction.ReadOnlyContext"
+                        ) -> Iterable[Any]:
+        pass
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any,
+                                  ctx: "BaseBroadcastProcessFunction.Context"
+                                  ) -> Iterable[Any]:
+        pass
+
+
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """A keyed stream connected with a broadcast stream; keyed state and timers too."""
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "BaseBroadcastProcessFunction.ReadOnlyContext"
+                        ) -> Iterable[Any]:
+        pass
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any,
+                                  ctx: "BaseBroadcastProcessFunction.Context"
+                                  ) -> Iterable[Any]:
+        pass
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterable[Any]:
+        return ()
+
+
 class SinkFunction(Function):
     """Writes each record somewhere: ``invoke(value, context)``."""
 
