@@ -450,6 +450,14 @@ class KeyedStream(DataStream):
         return self._one_input("KeyedProcess", functools.partial(
             KeyedProcessOperator, "KeyedProcess", func, self._key_selector), output_type)
 
+    def interval_join(self, other: "KeyedStream") -> "IntervalJoin":
+        """Joins with another keyed stream: elements of equal keys whose timestamps are
+        within ``between(lower, upper)`` of each other (event time)."""
+        if not isinstance(other, KeyedStream):
+            raise InvalidProgramError(
+                f"interval_join expects a KeyedStream, got {type(other).__name__} {other!r}")
+        return IntervalJoin(self, other)
+
     def reduce(self, func: Union[Callable, ReduceFunction]) -> DataStream:
         """Rolling reduce: emits ``func(previous_result, record)`` for every record."""
         func = _check_function(func, ReduceFunction, "reduce", "reduce")
@@ -612,3 +620,62 @@ class BroadcastConnectedStream:
         return connected._two_input(name, functools.partial(
             operator, name, func, ("process_element", "process_broadcast_element"),
             selectors, True, self.broadcast_stream.descriptors), output_type)
+
+
+def _interval_millis(value: Any, what: str) -> int:
+    from flink_py.common.time import Duration, Time
+    if isinstance(value, (Time, Duration)):
+        return value.to_milliseconds()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidProgramError(f"interval join {what} bound must be a Time, Duration or int "
+                              f"of ms, got {value!r}")
+
+
+class IntervalJoin:
+    """``keyed_a.interval_join(keyed_b)``; give the bounds with ``between``."""
+
+    def __init__(self, left: KeyedStream, right: KeyedStream) -> None:
+        self.left = left
+        self.right = right
+
+    def between(self, lower_bound: Any, upper_bound: Any) -> "IntervalJoined":
+        lower = _interval_millis(lower_bound, "lower")
+        upper = _interval_millis(upper_bound, "upper")
+        if lower > upper:
+            raise InvalidProgramError(
+                f"interval join: the lower bound ({lower} ms) must not be larger than the "
+                f"upper bound ({upper} ms)")
+        return IntervalJoined(self.left, self.right, lower, upper)
+
+
+class IntervalJoined:
+    """An interval join with its bounds; ``process(ProcessJoinFunction)`` runs it."""
+
+    def __init__(self, left: KeyedStream, right: KeyedStream, lower: int, upper: int) -> None:
+        self.left = left
+        self.right = right
+        self.lower = lower
+        self.upper = upper
+        self.lower_inclusive = True
+        self.upper_inclusive = True
+
+    def lower_bound_exclusive(self) -> "IntervalJoined":
+        self.lower_inclusive = False
+        return self
+
+    def upper_bound_exclusive(self) -> "IntervalJoined":
+        self.upper_inclusive = False
+        return self
+
+    def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:
+        from flink_py.datastream.functions import ProcessJoinFunction
+        from flink_py.runtime.operators.interval_join import IntervalJoinOperator
+        if not (isinstance(func, ProcessJoinFunction) or callable(func)):
+            raise InvalidProgramError(
+                f"IntervalJoined.process expects a ProcessJoinFunction, got "
+                f"{type(func).__name__} {func!r}")
+        name = "IntervalJoin"
+        return ConnectedStreams(self.left, self.right)._two_input(name, functools.partial(
+            IntervalJoinOperator, name, func, self.left._key_selector, self.right._key_selector,
+            self.lower, self.upper, self.lower_inclusive, self.upper_inclusive), output_type)

@@ -356,6 +356,28 @@ class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
         return ()
 
 
+class ProcessJoinFunction(Function):
+    """Joins the pairs of an interval join: ``process_element(left, right, ctx)`` yields."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def get_left_timestamp(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def get_right_timestamp(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def get_timestamp(self) -> int:
+            """The joined pair's timestamp: the larger of the two."""
+
+    @abc.abstractmethod
+    def process_element(self, left: Any, right: Any, ctx: "ProcessJoinFunction.Context"
+                        ) -> Iterable[Any]:
+        pass
+
+
 class SinkFunction(Function):
     """Writes each record somewhere: ``invoke(value, context)``."""
 
