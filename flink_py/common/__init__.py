@@ -9,10 +9,12 @@ from flink_py.common.job_status import JobStatus
 from flink_py.common.time import Duration, Instant, Time
 from flink_py.common.typeinfo import TypeInformation, Types
 from flink_py.common.types import Row, RowKind
-from flink_py.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
+from flink_py.common.watermark_strategy import (
+    TimestampAssigner, Watermark, WatermarkGenerator, WatermarkOutput, WatermarkStrategy)
 
 __all__ = [
     "Configuration", "Duration", "ExecutionConfig", "Instant", "JobClient",
     "JobExecutionResult", "JobID", "JobStatus", "Row", "RowKind", "Time",
-    "TimestampAssigner", "TypeInformation", "Types", "WatermarkStrategy",
+    "TimestampAssigner", "TypeInformation", "Types", "Watermark", "WatermarkGenerator",
+    "WatermarkOutput", "WatermarkStrategy",
 ]

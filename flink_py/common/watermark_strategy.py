@@ -1,16 +1,221 @@
-"""``WatermarkStrategy`` and ``TimestampAssigner``, as in ``pyflink.common.watermark_strategy``.
+"""Event time: ``WatermarkStrategy``, ``TimestampAssigner`` and watermark generators.
 
-This module holds the strategy's settings; generating timestamps and watermarks from them
-at run time is the event-time runtime's job.
+As ``pyflink.common.watermark_strategy`` for the strategy and the assigner; the generator
+interface PyFlink leaves to Java (``org.apache.flink.api.common.eventtime``) is here in
+Python: :class:`WatermarkGenerator` (``on_event`` / ``on_periodic_emit``) writing to a
+:class:`WatermarkOutput`, the built-in :class:`BoundedOutOfOrdernessWatermarks`,
+:class:`AscendingTimestampsWatermarks`, :class:`NoWatermarksGenerator` and the idleness
+wrapper :class:`WatermarksWithIdleness`.
+
+A strategy is a recipe: each parallel instance of the operator that applies it (a source
+given to ``from_source``, or ``assign_timestamps_and_watermarks``) creates its own generator
+and assigner from it when it opens (``runtime/operators/timestamps.py``).
+
+Example::
+
+    >>> strategy = (WatermarkStrategy
+    ...             .for_bounded_out_of_orderness(Duration.of_seconds(5))
+    ...             .with_timestamp_assigner(lambda event, record_timestamp: event[1]))
+    >>> generator = strategy.create_watermark_generator()
+    >>> out = []
+    >>> class Collect(WatermarkOutput):
+    ...     def emit_watermark(self, watermark): out.append(watermark.get_timestamp())
+    ...     def mark_idle(self): out.append("idle")
+    >>> generator.on_event(("a", 12_000), 12_000, Collect())
+    >>> generator.on_periodic_emit(Collect())
+    >>> out
+    [6999]
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any, Optional
+import copy
+import inspect
+import time
+from typing import Any, Callable, Optional, Union
 
 from flink_py.common.time import Duration
 from flink_py.errors import InvalidProgramError
+
+__all__ = [
+    "AscendingTimestampsWatermarks", "BoundedOutOfOrdernessWatermarks", "NoWatermarksGenerator",
+    "RecordTimestampAssigner", "TimestampAssigner", "Watermark", "WatermarkGenerator",
+    "WatermarkOutput", "WatermarkStrategy", "WatermarksWithIdleness",
+]
+
+#: Java's Long.MIN_VALUE: the "record timestamp" of a record that has none
+NO_TIMESTAMP = -(2 ** 63)
+_MAX_TIMESTAMP = 2 ** 63 - 1
+
+
+class Watermark:
+    """Event time has reached ``timestamp`` (ms): no more records with a smaller timestamp.
+
+    The value a :class:`WatermarkGenerator` emits (Flink's ``eventtime.Watermark``).
+    """
+
+    __slots__ = ("timestamp",)
+
+    MAX_WATERMARK: "Watermark"
+
+    def __init__(self, timestamp: int) -> None:
+        if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+            raise InvalidProgramError(
+                f"a Watermark's timestamp must be an int (ms since the epoch), got "
+                f"{timestamp!r} ({type(timestamp).__name__})")
+        self.timestamp = timestamp
+
+    def get_timestamp(self) -> int:
+        return self.timestamp
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Watermark) and other.timestamp == self.timestamp
+
+    def __hash__(self) -> int:
+        return hash(self.timestamp)
+
+    def __repr__(self) -> str:
+        return f"Watermark @ {self.timestamp}"
+
+
+Watermark.MAX_WATERMARK = Watermark(_MAX_TIMESTAMP)
+
+
+class WatermarkOutput(abc.ABC):
+    """Where a :class:`WatermarkGenerator` emits watermarks and idleness."""
+
+    @abc.abstractmethod
+    def emit_watermark(self, watermark: Watermark) -> None:
+        """Emits ``watermark`` (ignored unless larger than the last one); also marks the
+        output active."""
+
+    @abc.abstractmethod
+    def mark_idle(self) -> None:
+        """Marks the output idle: downstream operators stop waiting for its watermarks."""
+
+    def mark_active(self) -> None:
+        """Marks the output active again (emitting a watermark does this too)."""
+
+
+class WatermarkGenerator(abc.ABC):
+    """Generates watermarks from the events it sees or periodically.
+
+    *Punctuated* generators emit in ``on_event``; *periodic* ones remember what they saw and
+    emit in ``on_periodic_emit``, called every ``pipeline.auto-watermark-interval``
+    (``ExecutionConfig.set_auto_watermark_interval``, 200 ms by default).
+    """
+
+    @abc.abstractmethod
+    def on_event(self, event: Any, event_timestamp: int, output: WatermarkOutput) -> None:
+        """Called for every record, with its (assigned) timestamp."""
+
+    @abc.abstractmethod
+    def on_periodic_emit(self, output: WatermarkOutput) -> None:
+        """Called periodically; may emit a watermark."""
+
+
+class BoundedOutOfOrdernessWatermarks(WatermarkGenerator):
+    """A periodic generator for records at most ``max_out_of_orderness`` late.
+
+    The watermark is ``max_timestamp - out_of_orderness - 1``: the largest timestamp seen,
+    less the bound, less one (a watermark ``t`` promises no more records with a timestamp
+    ``<= t``).
+    """
+
+    def __init__(self, max_out_of_orderness: Duration) -> None:
+        self.out_of_orderness_millis = _millis(max_out_of_orderness, "max_out_of_orderness",
+                                               allow_zero=True)
+        # Starts so that the first periodic watermark is NO_TIMESTAMP (not emitted).
+        self.max_timestamp = NO_TIMESTAMP + self.out_of_orderness_millis + 1
+
+    def on_event(self, event: Any, event_timestamp: int, output: WatermarkOutput) -> None:
+        if event_timestamp > self.max_timestamp:
+            self.max_timestamp = event_timestamp
+
+    def on_periodic_emit(self, output: WatermarkOutput) -> None:
+        output.emit_watermark(Watermark(self.max_timestamp - self.out_of_orderness_millis - 1))
+
+    def _on_events(self, timestamps: Optional[list]) -> None:
+        """``on_event`` for a whole buffer of timestamps (never emits)."""
+        if timestamps:
+            largest = max(timestamps)
+            if largest > self.max_timestamp:
+                self.max_timestamp = largest
+
+
+class AscendingTimestampsWatermarks(BoundedOutOfOrdernessWatermarks):
+    """For timestamps that never decrease: bounded out-of-orderness of 0."""
+
+    def __init__(self) -> None:
+        super().__init__(Duration.of_millis(0))
+
+
+class NoWatermarksGenerator(WatermarkGenerator):
+    """Generates no watermarks (processing-time programs)."""
+
+    def on_event(self, event: Any, event_timestamp: int, output: WatermarkOutput) -> None:
+        pass
+
+    def on_periodic_emit(self, output: WatermarkOutput) -> None:
+        pass
+
+    def _on_events(self, timestamps: Optional[list]) -> None:
+        pass
+
+
+class WatermarksWithIdleness(WatermarkGenerator):
+    """Wraps a generator: marks the output idle when no records came for ``idle_timeout``.
+
+    Idleness is checked on the periodic emission (Flink's ``WatermarksWithIdleness``): the
+    output is marked idle at the first periodic emission more than ``idle_timeout`` after the
+    first one that saw no new records; the wrapped generator's next watermark makes it
+    active again.
+
+    :param clock: monotonic nanoseconds (for tests); ``time.monotonic_ns`` by default.
+    """
+
+    def __init__(self, watermarks: WatermarkGenerator, idle_timeout: Duration,
+                 clock: Optional[Callable[[], int]] = None) -> None:
+        self.watermarks = watermarks
+        self.max_idle_time_nanos = _millis(idle_timeout, "idle_timeout") * 1_000_000
+        self._clock = clock or time.monotonic_ns
+        self._counter = 0
+        self._last_counter = 0
+        self._start_of_inactivity_nanos: Optional[int] = None
+        self._is_idle_now = False
+        self._inner_on_events = getattr(watermarks, "_on_events", None)
+        if self._inner_on_events is None:
+            # A custom generator sees every record itself: no batch form.
+            self._on_events = None  # type: ignore[assignment]
+
+    def on_event(self, event: Any, event_timestamp: int, output: WatermarkOutput) -> None:
+        self.watermarks.on_event(event, event_timestamp, output)
+        self._counter += 1
+        self._is_idle_now = False
+
+    def on_periodic_emit(self, output: WatermarkOutput) -> None:
+        if self._check_if_idle():
+            if not self._is_idle_now:
+                output.mark_idle()
+                self._is_idle_now = True
+        else:
+            self.watermarks.on_periodic_emit(output)
+
+    def _on_events(self, timestamps: Optional[list]) -> None:
+        self._inner_on_events(timestamps)
+        self._counter += 1
+        self._is_idle_now = False
+
+    def _check_if_idle(self) -> bool:
+        if self._counter != self._last_counter:
+            self._last_counter = self._counter
+            self._start_of_inactivity_nanos = None
+            return False
+        if self._start_of_inactivity_nanos is None:
+            self._start_of_inactivity_nanos = self._clock()
+            return False
+        return self._clock() - self._start_of_inactivity_nanos > self.max_idle_time_nanos
 
 
 class TimestampAssigner(abc.ABC):
@@ -18,80 +223,235 @@ class TimestampAssigner(abc.ABC):
 
     @abc.abstractmethod
     def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
-        pass
+        """Returns the timestamp of ``value``.
+
+        :param value: The record.
+        :param record_timestamp: The timestamp the record already carries, or
+            ``-2**63`` (Java's ``Long.MIN_VALUE``) if it has none.
+        :return: The new timestamp, an int (ms since the epoch).
+        """
+
+
+class RecordTimestampAssigner(TimestampAssigner):
+    """Keeps the timestamp the record already has (the default of every strategy)."""
+
+    def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
+        return record_timestamp
+
+
+class _FunctionTimestampAssigner(TimestampAssigner):
+    """A TimestampAssigner around a callable ``(value, record_timestamp) -> int``."""
+
+    def __init__(self, function: Callable[..., int], takes_record_timestamp: bool) -> None:
+        self.function = function
+        self.takes_record_timestamp = takes_record_timestamp
+        if not takes_record_timestamp:
+            self.extract_timestamp = lambda value, record_timestamp: function(value)
+
+    def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
+        return self.function(value, record_timestamp)
+
+
+GeneratorSupplier = Callable[..., WatermarkGenerator]
 
 
 class WatermarkStrategy:
     """How a source (or ``assign_timestamps_and_watermarks``) makes timestamps and watermarks.
 
+    A strategy is immutable: ``with_*`` return a new one.
+
     Example::
 
         strategy = (WatermarkStrategy
                     .for_bounded_out_of_orderness(Duration.of_seconds(5))
-                    .with_timestamp_assigner(MyAssigner()))
+                    .with_timestamp_assigner(MyAssigner())
+                    .with_idleness(Duration.of_minutes(1)))
     """
 
-    def __init__(self, kind: str, max_out_of_orderness_ms: int = 0,
-                 timestamp_assigner: Optional[Any] = None, idleness_ms: Optional[int] = None,
-                 generator: Optional[Any] = None) -> None:
-        self.kind = kind
-        self.max_out_of_orderness_ms = max_out_of_orderness_ms
-        self.timestamp_assigner = timestamp_assigner
-        self.idleness_ms = idleness_ms
-        self.generator = generator
+    def __init__(self, generator_supplier: GeneratorSupplier,
+                 timestamp_assigner: Optional[TimestampAssigner] = None,
+                 idle_timeout: Optional[Duration] = None, description: str = "custom") -> None:
+        """Prefer the ``for_*`` factories.
+
+        :param generator_supplier: ``context -> WatermarkGenerator``, called once per parallel
+            instance.
+        """
+        self._generator_supplier = generator_supplier
+        self._timestamp_assigner = timestamp_assigner
+        self._idle_timeout = idle_timeout
+        self._description = description
+
+    # -- what the runtime calls ----------------------------------------------------------------
+
+    def create_watermark_generator(self, context: Any = None) -> WatermarkGenerator:
+        """A new generator for one parallel instance (wrapped for idleness if configured)."""
+        generator = self._generator_supplier(context)
+        if not isinstance(generator, WatermarkGenerator):
+            raise InvalidProgramError(
+                f"the watermark generator supplier of {self!r} returned "
+                f"{type(generator).__name__} {generator!r}, expected a WatermarkGenerator "
+                f"(with on_event and on_periodic_emit)")
+        if self._idle_timeout is not None:
+            # The context may bring the clock idleness is measured with (Flink's input
+            # activity clock); the wall clock's monotonic nanoseconds otherwise.
+            clock = getattr(context, "get_input_activity_clock", None)
+            generator = WatermarksWithIdleness(generator, self._idle_timeout,
+                                               clock() if clock is not None else None)
+        return generator
+
+    def create_timestamp_assigner(self, context: Any = None) -> TimestampAssigner:
+        """The assigner; :class:`RecordTimestampAssigner` when none was given."""
+        return self._timestamp_assigner or RecordTimestampAssigner()
+
+    # -- builders ------------------------------------------------------------------------------
 
     def _copy(self, **changes: Any) -> "WatermarkStrategy":
-        values = dict(kind=self.kind, max_out_of_orderness_ms=self.max_out_of_orderness_ms,
-                      timestamp_assigner=self.timestamp_assigner,
-                      idleness_ms=self.idleness_ms, generator=self.generator)
-        values.update(changes)
-        return WatermarkStrategy(**values)
+        new = copy.copy(self)
+        for name, value in changes.items():
+            setattr(new, name, value)
+        return new
 
-    def with_timestamp_assigner(self, timestamp_assigner: Any) -> "WatermarkStrategy":
-        """The assigner (a TimestampAssigner or a callable ``(value, ts) -> int``)."""
-        if not (isinstance(timestamp_assigner, TimestampAssigner)
-                or callable(timestamp_assigner)):
+    def with_timestamp_assigner(self, timestamp_assigner: Union[TimestampAssigner, Callable]
+                                ) -> "WatermarkStrategy":
+        """A strategy that takes each record's timestamp from ``timestamp_assigner``.
+
+        :param timestamp_assigner: a :class:`TimestampAssigner`, or a callable
+            ``(value, record_timestamp) -> int`` (or ``value -> int``).
+        :return: A new WatermarkStrategy.
+        """
+        if isinstance(timestamp_assigner, TimestampAssigner):
+            assigner = timestamp_assigner
+        elif isinstance(timestamp_assigner, type):
             raise InvalidProgramError(
-                f"with_timestamp_assigner expects a TimestampAssigner or a callable, got "
-                f"{type(timestamp_assigner).__name__} {timestamp_assigner!r}")
-        return self._copy(timestamp_assigner=timestamp_assigner)
+                f"with_timestamp_assigner expects a TimestampAssigner instance or a callable, "
+                f"got the class {timestamp_assigner.__name__} (did you forget to instantiate "
+                f"it?)")
+        elif callable(timestamp_assigner):
+            assigner = _FunctionTimestampAssigner(
+                timestamp_assigner, _positional_arity(timestamp_assigner, 2) >= 2)
+        else:
+            raise InvalidProgramError(
+                f"with_timestamp_assigner expects a TimestampAssigner or a callable "
+                f"(value, record_timestamp) -> int, got {type(timestamp_assigner).__name__} "
+                f"{timestamp_assigner!r}")
+        return self._copy(_timestamp_assigner=assigner)
 
     def with_idleness(self, idle_timeout: Duration) -> "WatermarkStrategy":
-        """Marks an input idle after ``idle_timeout`` without records."""
-        return self._copy(idleness_ms=_millis(idle_timeout, "idle timeout"))
+        """A strategy that marks its output idle after ``idle_timeout`` without records.
+
+        Downstream operators then stop waiting for this input's watermarks; it rejoins with
+        its next watermark. Idleness is detected on the periodic watermark emission.
+
+        :param idle_timeout: The idle timeout, a positive Duration.
+        :return: A new WatermarkStrategy.
+        """
+        _millis(idle_timeout, "idle_timeout")
+        return self._copy(_idle_timeout=idle_timeout)
 
     @staticmethod
     def for_monotonous_timestamps() -> "WatermarkStrategy":
-        """Watermarks for timestamps that never decrease (out-of-orderness 0)."""
-        return WatermarkStrategy("bounded", 0)
+        """Watermarks for ascending timestamps: the watermark is the largest timestamp seen
+        minus one, emitted periodically."""
+        return WatermarkStrategy(lambda context: AscendingTimestampsWatermarks(),
+                                 description="monotonous timestamps")
 
     @staticmethod
     def for_bounded_out_of_orderness(max_out_of_orderness: Duration) -> "WatermarkStrategy":
-        """Watermarks that trail the largest timestamp seen by ``max_out_of_orderness``."""
-        return WatermarkStrategy("bounded", _millis(max_out_of_orderness, "out-of-orderness"))
+        """Watermarks for records at most ``max_out_of_orderness`` out of order: the largest
+        timestamp seen minus ``max_out_of_orderness`` minus one, emitted periodically."""
+        millis = _millis(max_out_of_orderness, "max_out_of_orderness", allow_zero=True)
+        return WatermarkStrategy(
+            lambda context: BoundedOutOfOrdernessWatermarks(max_out_of_orderness),
+            description=f"bounded out-of-orderness {millis} ms")
 
     @staticmethod
     def no_watermarks() -> "WatermarkStrategy":
-        """No watermarks: for processing-time programs."""
-        return WatermarkStrategy("none")
+        """No watermarks at all: for processing-time programs."""
+        return WatermarkStrategy(_no_watermarks, description="no watermarks")
 
     @staticmethod
     def for_generator(generator_supplier: Any) -> "WatermarkStrategy":
-        """A custom watermark generator."""
-        return WatermarkStrategy("custom", generator=generator_supplier)
+        """A strategy with a custom :class:`WatermarkGenerator`, periodic or punctuated.
+
+        :param generator_supplier: what makes one generator per parallel instance: a callable
+            ``context -> WatermarkGenerator`` (as Flink's ``WatermarkGeneratorSupplier``), a
+            no-argument callable such as the generator class itself, or an object with
+            ``create_watermark_generator(context)``. A generator instance is also accepted:
+            each parallel instance gets its own copy.
+        :return: A new WatermarkStrategy.
+        """
+        supplier = _generator_supplier(generator_supplier)
+        name = getattr(generator_supplier, "__name__", type(generator_supplier).__name__)
+        return WatermarkStrategy(supplier, description=f"generator {name}")
+
+    def _changes_nothing(self) -> bool:
+        """Whether applying this strategy leaves a stream as it is (no watermarks, no
+        assigner, no idleness): a source need not apply it."""
+        return (self._generator_supplier is _no_watermarks and self._timestamp_assigner is None
+                and self._idle_timeout is None)
 
     def __repr__(self) -> str:
-        return (f"WatermarkStrategy({self.kind}, out_of_orderness="
-                f"{self.max_out_of_orderness_ms} ms)")
+        parts = [self._description]
+        if self._timestamp_assigner is not None:
+            parts.append("with timestamp assigner")
+        if self._idle_timeout is not None:
+            parts.append(f"idleness {self._idle_timeout.to_milliseconds()} ms")
+        return f"WatermarkStrategy({', '.join(parts)})"
 
 
-def _millis(duration: Any, what: str) -> int:
-    if isinstance(duration, Duration):
-        millis = duration.to_milliseconds()
-    elif isinstance(duration, int) and not isinstance(duration, bool):
-        millis = duration
-    else:
-        raise InvalidProgramError(f"{what} must be a Duration, got {duration!r}")
-    if millis < 0:
-        raise InvalidProgramError(f"{what} must not be negative, got {millis} ms")
+def _no_watermarks(context: Any) -> WatermarkGenerator:
+    return NoWatermarksGenerator()
+
+
+def _generator_supplier(supplier: Any) -> Callable[[Any], WatermarkGenerator]:
+    if isinstance(supplier, WatermarkGenerator):
+        prototype = supplier
+        return lambda context: copy.deepcopy(prototype)
+    create = getattr(supplier, "create_watermark_generator", None)
+    if create is not None and callable(create):
+        return create
+    if callable(supplier):
+        if isinstance(supplier, type):
+            if not issubclass(supplier, WatermarkGenerator):
+                raise InvalidProgramError(
+                    f"for_generator expects a WatermarkGenerator supplier, got the class "
+                    f"{supplier.__name__}, which is not a WatermarkGenerator")
+            return lambda context: supplier()
+        if _positional_arity(supplier, 1) >= 1:
+            return supplier
+        return lambda context: supplier()
+    raise InvalidProgramError(
+        f"for_generator expects a callable context -> WatermarkGenerator (or a "
+        f"WatermarkGenerator), got {type(supplier).__name__} {supplier!r}")
+
+
+def _positional_arity(function: Callable[..., Any], default: int) -> int:
+    """How many positional arguments ``function`` takes (``default`` if it cannot be told;
+    a ``*args`` counts as enough)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return default
+    count = 0
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return max(default, count)
+        if parameter.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                              inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+def _millis(duration: Any, what: str, allow_zero: bool = False) -> int:
+    """The milliseconds of a Duration argument; negative (or zero, unless allowed) is an
+    error, as in Flink."""
+    if not isinstance(duration, Duration):
+        raise InvalidProgramError(
+            f"{what} must be a Duration (e.g. Duration.of_seconds(5)), got "
+            f"{type(duration).__name__} {duration!r}")
+    millis = duration.to_milliseconds()
+    if duration.to_nanos() < 0:
+        raise InvalidProgramError(f"{what} must not be negative, got {duration!r}")
+    if not allow_zero and duration.to_nanos() == 0:
+        raise InvalidProgramError(f"{what} must be greater than zero, got {duration!r}")
     return millis

@@ -21,6 +21,16 @@ _EXPORTS = {
     "RuntimeContext": "functions", "SinkFunction": "functions", "SourceFunction": "functions",
     "OutputTag": "output_tag",
     "StreamExecutionEnvironment": "stream_execution_environment",
+    "WindowedStream": "windowed_stream", "AllWindowedStream": "windowed_stream",
+    "JoinedStreams": "joined_streams", "CoGroupedStreams": "joined_streams",
+    "WindowFunction": "functions", "AllWindowFunction": "functions",
+    "ProcessWindowFunction": "functions", "ProcessAllWindowFunction": "functions",
+    "KeyedStateStore": "functions", "AggregateFunction": "functions",
+    "JoinFunction": "functions", "FlatJoinFunction": "functions",
+    "CoGroupFunction": "functions",
+    "Window": "window", "TimeWindow": "window", "CountWindow": "window",
+    "GlobalWindow": "window", "WindowAssigner": "window", "MergingWindowAssigner": "window",
+    "TriggerResult": "window", "Trigger": "window",
 }
 
 __all__ = sorted(_EXPORTS)

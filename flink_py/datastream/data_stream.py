@@ -205,6 +205,35 @@ class DataStream:
                 f"{output_tag!r}")
         return DataStream(self._env, SideOutputTransformation(self._transformation, output_tag))
 
+    def assign_timestamps_and_watermarks(self, watermark_strategy: Any) -> "DataStream":
+        """Gives every record an event timestamp and the stream watermarks, by a strategy.
+
+        The operator ("Timestamps/Watermarks") sets each record's timestamp with the
+        strategy's assigner and forwards the watermarks its generator emits; watermarks from
+        upstream are replaced, except the final one of a bounded input. It runs at the
+        parallelism of its input, so it chains to it.
+
+        :param watermark_strategy: a WatermarkStrategy, e.g.
+            ``WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(5))
+            .with_timestamp_assigner(lambda event, ts: event[1])``.
+        :return: the stream with timestamps and watermarks.
+        """
+        from flink_py.common.watermark_strategy import WatermarkStrategy
+        from flink_py.runtime.operators.timestamps import (
+            AutoWatermarkInterval, TimestampsAndWatermarksOperatorFactory)
+        if not isinstance(watermark_strategy, WatermarkStrategy):
+            raise InvalidProgramError(
+                f"assign_timestamps_and_watermarks expects a WatermarkStrategy, got "
+                f"{type(watermark_strategy).__name__} {watermark_strategy!r}")
+        name = "Timestamps/Watermarks"
+        stream = self._one_input(name, TimestampsAndWatermarksOperatorFactory(
+            name, watermark_strategy, AutoWatermarkInterval(self._env.get_config())),
+            self.get_type())
+        upstream = self._transformation
+        if upstream.parallelism_configured and upstream.parallelism is not None:
+            stream._transformation.set_parallelism(upstream.parallelism)
+        return stream
+
     def key_by(self, key_selector: Union[Callable, KeySelector, int],
                key_type: Optional[TypeInformation] = None) -> "KeyedStream":
         """Partitions the stream by key: records with equal keys go to the same subtask.
@@ -242,6 +271,36 @@ class DataStream:
             raise InvalidProgramError(
                 f"connect expects a DataStream, got {type(ds).__name__} {ds!r}")
         return ConnectedStreams(self, ds)
+
+    # -- windows (flink_py/datastream/windowed_stream.py, joined_streams.py) ----------------
+
+    def window_all(self, window_assigner: Any) -> Any:
+        """Windows the whole stream (not per key) to an AllWindowedStream; its window operator
+        runs at parallelism 1, as in Flink.
+
+        :param window_assigner: a WindowAssigner, e.g. ``TumblingEventTimeWindows.of(...)``.
+        """
+        from flink_py.datastream.windowed_stream import AllWindowedStream
+        return AllWindowedStream(self, window_assigner)
+
+    def count_window_all(self, size: int, slide: int = 0) -> Any:
+        """Windows the whole stream into windows of ``size`` elements, every ``slide``
+        elements if ``slide`` is given (PyFlink's count window semantics: only full windows
+        fire)."""
+        from flink_py.datastream.windowed_stream import AllWindowedStream, count_window_stream
+        return count_window_stream(AllWindowedStream, self, size, slide)
+
+    def join(self, other_stream: "DataStream") -> Any:
+        """A window join with ``other_stream``: ``.where(key).equal_to(key).window(assigner)
+        .apply(JoinFunction)`` (Java's ``join``)."""
+        from flink_py.datastream.joined_streams import JoinedStreams
+        return JoinedStreams(self, other_stream)
+
+    def co_group(self, other_stream: "DataStream") -> Any:
+        """A window co-group with ``other_stream``: ``.where(key).equal_to(key)
+        .window(assigner).apply(CoGroupFunction)`` (Java's ``coGroup``)."""
+        from flink_py.datastream.joined_streams import CoGroupedStreams
+        return CoGroupedStreams(self, other_stream)
 
     # -- partitioning -----------------------------------------------------------------------
 
@@ -449,6 +508,21 @@ class KeyedStream(DataStream):
         output_type = _check_type_info(output_type, "process") or Types.PICKLED_BYTE_ARRAY()
         return self._one_input("KeyedProcess", functools.partial(
             KeyedProcessOperator, "KeyedProcess", func, self._key_selector), output_type)
+
+    def window(self, window_assigner: Any) -> Any:
+        """Windows this keyed stream to a WindowedStream: elements are grouped by key and by
+        the windows ``window_assigner`` gives them; each key's windows fire on their own.
+
+        :param window_assigner: a WindowAssigner, e.g. ``TumblingEventTimeWindows.of(...)``.
+        """
+        from flink_py.datastream.windowed_stream import WindowedStream
+        return WindowedStream(self, window_assigner)
+
+    def count_window(self, size: int, slide: int = 0) -> Any:
+        """Windows of ``size`` elements per key, tumbling, or sliding every ``slide`` elements
+        (PyFlink's semantics: only full windows fire, the first after ``size`` elements)."""
+        from flink_py.datastream.windowed_stream import WindowedStream, count_window_stream
+        return count_window_stream(WindowedStream, self, size, slide)
 
     def interval_join(self, other: "KeyedStream") -> "IntervalJoin":
         """Joins with another keyed stream: elements of equal keys whose timestamps are

@@ -378,6 +378,211 @@ class ProcessJoinFunction(Function):
         pass
 
 
+# -- windows (pyflink.datastream.functions; the joins are Java's) -------------------------------
+
+
+class KeyedStateStore(abc.ABC):
+    """Where keyed state comes from: a RuntimeContext, or a window function context's
+    ``window_state()`` (scoped to the key and the window) and ``global_state()``."""
+
+    @abc.abstractmethod
+    def get_state(self, state_descriptor: Any) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def get_list_state(self, state_descriptor: Any) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def get_map_state(self, state_descriptor: Any) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def get_reducing_state(self, state_descriptor: Any) -> Any:
+        pass
+
+    @abc.abstractmethod
+    def get_aggregating_state(self, state_descriptor: Any) -> Any:
+        pass
+
+
+class WindowFunction(Function):
+    """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` returns or yields
+    the outputs."""
+
+    @abc.abstractmethod
+    def apply(self, key: Any, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        pass
+
+
+class AllWindowFunction(Function):
+    """Evaluates a window of a non-keyed stream (``window_all``): ``apply(window, inputs)``."""
+
+    @abc.abstractmethod
+    def apply(self, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        pass
+
+
+class ProcessWindowFunction(Function):
+    """Evaluates a window of a keyed stream with its context (window, time, state).
+
+    ``process(key, context, elements)`` yields the outputs (``yield output_tag, value`` for a
+    side output); ``clear(context)`` is called when the window is cleaned up (the watermark
+    passes ``max_timestamp + allowed_lateness``), to delete per-window state::
+
+        class CountPerWindow(ProcessWindowFunction):
+            def process(self, key, context, elements):
+                window = context.window()
+                yield key, window.start, window.end, len(elements)
+    """
+
+    class Context(abc.ABC):
+        """The window being evaluated and what the function may use meanwhile."""
+
+        @abc.abstractmethod
+        def window(self) -> Any:
+            """The window being evaluated."""
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def window_state(self) -> KeyedStateStore:
+            """State of the current key and window (delete it in ``clear``)."""
+
+        @abc.abstractmethod
+        def global_state(self) -> KeyedStateStore:
+            """State of the current key, shared by all its windows."""
+
+    @abc.abstractmethod
+    def process(self, key: Any, context: "ProcessWindowFunction.Context",
+                elements: Iterable[Any]) -> Iterable[Any]:
+        pass
+
+    def clear(self, context: "ProcessWindowFunction.Context") -> None:
+        """Deletes the window's per-window state when the window is cleaned up."""
+
+
+class ProcessAllWindowFunction(Function):
+    """Evaluates a window of a non-keyed stream with its context: ``process(context,
+    elements)`` yields the outputs; ``clear(context)`` on cleanup."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def window(self) -> Any:
+            pass
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int:
+            pass
+
+        @abc.abstractmethod
+        def window_state(self) -> KeyedStateStore:
+            pass
+
+        @abc.abstractmethod
+        def global_state(self) -> KeyedStateStore:
+            pass
+
+    @abc.abstractmethod
+    def process(self, context: "ProcessAllWindowFunction.Context",
+                elements: Iterable[Any]) -> Iterable[Any]:
+        pass
+
+    def clear(self, context: "ProcessAllWindowFunction.Context") -> None:
+        """Deletes the window's per-window state when the window is cleaned up."""
+
+
+class PassThroughWindowFunction(WindowFunction):
+    """Emits the window's elements as they are (what ``reduce`` / ``aggregate`` use when no
+    window function is given)."""
+
+    def apply(self, key: Any, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        return inputs
+
+
+class PassThroughAllWindowFunction(AllWindowFunction):
+    """Emits the window's elements as they are (non-keyed windows)."""
+
+    def apply(self, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        return inputs
+
+
+class JoinFunction(Function):
+    """Joins a pair of a window join: ``join(first, second)`` returns one result (Java's)."""
+
+    @abc.abstractmethod
+    def join(self, first: Any, second: Any) -> Any:
+        pass
+
+
+class FlatJoinFunction(Function):
+    """Joins a pair of a window join: ``join(first, second)`` returns or yields any number of
+    results (Java's ``FlatJoinFunction``, whose collector becomes the yields)."""
+
+    @abc.abstractmethod
+    def join(self, first: Any, second: Any) -> Iterable[Any]:
+        pass
+
+
+class CoGroupFunction(Function):
+    """Combines the elements of both inputs of one key and window of a window co-group:
+    ``co_group(first, second)`` (two lists, either may be empty) returns or yields results."""
+
+    @abc.abstractmethod
+    def co_group(self, first: Iterable[Any], second: Iterable[Any]) -> Iterable[Any]:
+        pass
+
+
+class FunctionInitializationContext(abc.ABC):
+    """What ``CheckpointedFunction.initialize_state`` gets: the state stores."""
+
+    @abc.abstractmethod
+    def is_restored(self) -> bool:
+        """Whether the state was restored from a checkpoint or savepoint."""
+
+    @abc.abstractmethod
+    def get_operator_state_store(self) -> Any:
+        """The OperatorStateStore: ``get_list_state``, ``get_union_list_state``."""
+
+    @abc.abstractmethod
+    def get_keyed_state_store(self) -> Any:
+        """The keyed state store (keyed streams only), or None."""
+
+
+class FunctionSnapshotContext(abc.ABC):
+    @abc.abstractmethod
+    def get_checkpoint_id(self) -> int:
+        pass
+
+    @abc.abstractmethod
+    def get_checkpoint_timestamp(self) -> int:
+        pass
+
+
+class CheckpointedFunction(abc.ABC):
+    """A function with operator state: ``initialize_state`` gets (and restores) it before
+    ``open``; ``snapshot_state`` is called when a checkpoint is taken, to bring the state up
+    to date (e.g. copy a buffer into a ListState)."""
+
+    @abc.abstractmethod
+    def snapshot_state(self, context: FunctionSnapshotContext) -> None:
+        pass
+
+    @abc.abstractmethod
+    def initialize_state(self, context: FunctionInitializationContext) -> None:
+        pass
+
+
 class SinkFunction(Function):
     """Writes each record somewhere: ``invoke(value, context)``."""
 

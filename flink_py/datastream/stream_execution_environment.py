@@ -189,7 +189,11 @@ class StreamExecutionEnvironment:
     def from_source(self, source: Any, watermark_strategy: WatermarkStrategy,
                     source_name: str, type_info: Optional[TypeInformation] = None
                     ) -> DataStream:
-        """A stream from a Source (e.g. FileSource) with a WatermarkStrategy."""
+        """A stream from a Source (e.g. FileSource) with a WatermarkStrategy.
+
+        The source applies the strategy to its records as they leave it (timestamps from the
+        strategy's assigner, watermarks from its generator), as Flink's sources do.
+        """
         create = getattr(source, "_create_source_operator", None)
         if create is None:
             raise InvalidProgramError(
@@ -198,8 +202,13 @@ class StreamExecutionEnvironment:
             raise InvalidProgramError(
                 f"from_source expects a WatermarkStrategy, got {watermark_strategy!r}")
         output_type = (_check_type_info(type_info, "from_source") or source._output_type())
-        return self._add_source(source_name, create(source_name), output_type,
-                                bounded=source.bounded)
+        factory = create(source_name)
+        if not watermark_strategy._changes_nothing():
+            from flink_py.runtime.operators.timestamps import (
+                AutoWatermarkInterval, TimestampsAndWatermarksOperatorFactory)
+            factory = TimestampsAndWatermarksOperatorFactory(
+                source_name, watermark_strategy, AutoWatermarkInterval(self._config), factory)
+        return self._add_source(source_name, factory, output_type, bounded=source.bounded)
 
     def add_source(self, source_func: SourceFunction, source_name: str = "Custom Source",
                    type_info: Optional[TypeInformation] = None) -> DataStream:

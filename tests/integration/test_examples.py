@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
 
 EXAMPLES = ["word_count", "batch_word_count", "socket_word_count", "partitioning",
-            "union_connect", "side_output"]
+            "union_connect", "side_output", "temperature_alert"]
 
 TEXT = "To be, or not to be,--that is the question:--\nWhether 'tis nobler in the mind to suffer\n"
 WORDS = ["to", "be", "or", "not", "to", "be", "that", "is", "the", "question",
@@ -359,3 +359,18 @@ def test_side_output_threshold_argument() -> None:
         "high> +I[sensor_1,1547718199,35.8]", "high> +I[sensor_6,1547718201,15.4]",
         "high> +I[sensor_10,1547718205,38.1]", "low> +I[sensor_7,1547718202,6.7]",
     ])
+
+
+# -- temperature_alert: KeyedProcessFunction + ValueState + processing-time timers ------------
+
+def test_temperature_alert_fires_for_the_rising_sensor_only() -> None:
+    lines = stdout_lines(run_example("temperature_alert", "--interval-ms", "300",
+                                     "--duration-ms", "1500", "--period-ms", "20"))
+    alerts = [re.fullmatch(r"\d> (sensor_\d+): temperature rose continuously for 0.3 s", line)
+              for line in lines]
+    assert all(alerts), lines
+    sensors = {a.group(1) for a in alerts if a}
+    assert sensors == {"sensor_1"}, lines
+    # sensor_1 rises all the time: a timer every ~0.3 s of the 1.5 s run, each re-armed by the
+    # next reading after it fired.
+    assert 2 <= len(lines) <= 5, lines

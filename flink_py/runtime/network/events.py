@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class StreamEvent:
-    """Base of in-band events (watermarks, end of partition; barriers later)."""
+    """Base of in-band events (watermarks, watermark statuses, end of partition; barriers
+    later)."""
 
     __slots__ = ()
 
@@ -28,6 +29,56 @@ class Watermark(StreamEvent):
 
     def __reduce__(self):
         return (Watermark, (self.timestamp,))
+
+
+class WatermarkStatus(StreamEvent):
+    """Whether a channel is IDLE or ACTIVE (Flink's ``WatermarkStatus``).
+
+    A channel whose producer marked itself IDLE (no records for its idle timeout) does not
+    hold back its consumer's watermark; it rejoins when it turns ACTIVE again. Use the two
+    instances ``WatermarkStatus.IDLE`` and ``WatermarkStatus.ACTIVE`` (unpickling keeps them
+    unique, so ``is`` comparisons hold across processes).
+    """
+
+    __slots__ = ("status",)
+
+    IDLE_STATUS = -1
+    ACTIVE_STATUS = 0
+
+    IDLE: "WatermarkStatus"
+    ACTIVE: "WatermarkStatus"
+
+    def __init__(self, status: int) -> None:
+        if status not in (WatermarkStatus.IDLE_STATUS, WatermarkStatus.ACTIVE_STATUS):
+            raise ValueError(f"a WatermarkStatus is -1 (IDLE) or 0 (ACTIVE), got {status!r}")
+        self.status = status
+
+    def is_idle(self) -> bool:
+        return self.status == WatermarkStatus.IDLE_STATUS
+
+    def is_active(self) -> bool:
+        return self.status == WatermarkStatus.ACTIVE_STATUS
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WatermarkStatus) and other.status == self.status
+
+    def __hash__(self) -> int:
+        return hash(("WatermarkStatus", self.status))
+
+    def __repr__(self) -> str:
+        return "WatermarkStatus(IDLE)" if self.is_idle() else "WatermarkStatus(ACTIVE)"
+
+    def __reduce__(self):
+        return (_watermark_status, (self.status,))
+
+
+WatermarkStatus.IDLE = WatermarkStatus(WatermarkStatus.IDLE_STATUS)
+WatermarkStatus.ACTIVE = WatermarkStatus(WatermarkStatus.ACTIVE_STATUS)
+
+
+def _watermark_status(status: int) -> WatermarkStatus:
+    return WatermarkStatus.IDLE if status == WatermarkStatus.IDLE_STATUS else \
+        WatermarkStatus.ACTIVE
 
 
 class EndOfPartition(StreamEvent):

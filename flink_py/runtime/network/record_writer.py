@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from flink_py.runtime.network.events import StreamEvent, Watermark
+from flink_py.runtime.network.events import StreamEvent, Watermark, WatermarkStatus
 from flink_py.runtime.network.partitioners import StreamPartitioner
 
 
@@ -73,3 +73,6 @@ class RecordWriter:
 
     def emit_watermark(self, timestamp: int) -> None:
         self.broadcast_event(Watermark(timestamp))
+
+    def emit_watermark_status(self, status: WatermarkStatus) -> None:
+        self.broadcast_event(status)

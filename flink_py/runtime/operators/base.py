@@ -27,15 +27,18 @@ def _discard(values: list, timestamps: Optional[list]) -> None:
 
 
 class Output:
-    """Where an operator's results go: the main output, side outputs, and watermarks."""
+    """Where an operator's results go: the main output, side outputs, watermarks and
+    watermark statuses (``WatermarkStatus.IDLE`` / ``ACTIVE``, runtime/network/events.py)."""
 
-    __slots__ = ("emit", "side_outputs", "emit_watermark")
+    __slots__ = ("emit", "side_outputs", "emit_watermark", "emit_watermark_status")
 
     def __init__(self, emit: EmitFn, side_outputs: Optional[Dict[str, EmitFn]] = None,
-                 emit_watermark: Optional[Callable[[int], None]] = None) -> None:
+                 emit_watermark: Optional[Callable[[int], None]] = None,
+                 emit_watermark_status: Optional[Callable[[Any], None]] = None) -> None:
         self.emit = emit
         self.side_outputs: Dict[str, EmitFn] = side_outputs or {}
         self.emit_watermark = emit_watermark or (lambda watermark: None)
+        self.emit_watermark_status = emit_watermark_status or (lambda status: None)
 
     def side(self, tag_id: str) -> EmitFn:
         """The emitter for side output ``tag_id`` (a no-op when nothing consumes it)."""
@@ -140,6 +143,10 @@ class StreamOperator:
         #: timers whose callbacks run in the task, never concurrently with its operators
         self.processing_time_service: Any = None
         self.current_watermark = MIN_WATERMARK
+        #: this instance's share of a restored snapshot's operator state (None: fresh start)
+        self.restored_operator_state: Optional[Dict[str, Any]] = None
+        self.operator_state_store: Any = None
+        self._checkpointed_functions: list = []
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
@@ -156,9 +163,35 @@ class StreamOperator:
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         raise NotImplementedError
 
+    def open_user_function(self, function: Any) -> None:
+        """Initializes the operator state of a CheckpointedFunction, then ``open``s it."""
+        from flink_py.datastream.functions import CheckpointedFunction
+        if isinstance(function, CheckpointedFunction):
+            from flink_py.runtime.state.operator_state_backend import (
+                OperatorStateStore, StateInitializationContext)
+            if self.operator_state_store is None:
+                self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+            keyed_store = self.runtime_context if self.computes_keys else None
+            function.initialize_state(StateInitializationContext(
+                self.operator_state_store, keyed_store, self.restored_operator_state is not None))
+            self._checkpointed_functions.append(function)
+        open_function(function, self.runtime_context)
+
+    def snapshot_operator_state(self, checkpoint_id: int, timestamp: int) -> Any:
+        """Calls ``snapshot_state`` of the CheckpointedFunctions; returns the operator state."""
+        from flink_py.runtime.state.operator_state_backend import StateSnapshotContext
+        for function in self._checkpointed_functions:
+            function.snapshot_state(StateSnapshotContext(checkpoint_id, timestamp))
+        store = self.operator_state_store
+        return None if store is None else store.snapshot()
+
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark
         self.output.emit_watermark(watermark)
+
+    def process_watermark_status(self, status: Any) -> None:
+        """The input turned IDLE or ACTIVE (a ``WatermarkStatus``): forwarded downstream."""
+        self.output.emit_watermark_status(status)
 
     def end_input(self, input_index: int = 0) -> None:
         pass
@@ -201,6 +234,7 @@ class TwoInputStreamOperator(StreamOperator):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self._input_watermarks = [MIN_WATERMARK, MIN_WATERMARK]
+        self._input_idle = [False, False]
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         self.process_batch1(values, timestamps)
@@ -212,11 +246,25 @@ class TwoInputStreamOperator(StreamOperator):
         raise NotImplementedError
 
     def process_watermark_of_input(self, input_index: int, watermark: int) -> None:
-        """The combined watermark of the two inputs is the smaller one."""
+        """The combined watermark is the smaller one of the inputs that are not idle."""
         self._input_watermarks[input_index] = watermark
-        combined = min(self._input_watermarks)
-        if combined > self.current_watermark:
-            self.process_watermark(combined)
+        self._advance_combined_watermark()
+
+    def process_watermark_status_of_input(self, input_index: int, status: Any) -> None:
+        """An input turned IDLE or ACTIVE (Flink's CombinedWatermarkStatus): an idle input
+        does not hold the combined watermark back; the operator is idle when both are."""
+        was_idle = all(self._input_idle)
+        self._input_idle[input_index] = status.is_idle()
+        self._advance_combined_watermark()
+        if all(self._input_idle) != was_idle:
+            self.output.emit_watermark_status(status)
+
+    def _advance_combined_watermark(self) -> None:
+        active = [w for w, idle in zip(self._input_watermarks, self._input_idle) if not idle]
+        if active:
+            combined = min(active)
+            if combined > self.current_watermark:
+                self.process_watermark(combined)
 
 
 def unwrap_function(fn: Any, method: str) -> Callable[..., Any]:
@@ -245,7 +293,7 @@ class UdfOperator(StreamOperator):
 
     def open(self) -> None:
         try:
-            open_function(self.function, self.runtime_context)
+            self.open_user_function(self.function)
         except Exception as exc:
             raise self.user_error(exc, "open()")
 

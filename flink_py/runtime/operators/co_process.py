@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from flink_py.datastream.state import MapState, MapStateDescriptor
 from flink_py.datastream.time_domain import TimeDomain
 from flink_py.errors import InvalidProgramError
-from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function, open_function
+from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.keyed_process import _KeyedTimerService
 from flink_py.runtime.operators.simple import SideOutputCollector, SimpleTimerService
 from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
@@ -153,7 +153,7 @@ class TwoInputProcessOperator(TwoInputStreamOperator):
             self.user_timer_service = SimpleTimerService(self)
         self._ctx = _Context(self)
         try:
-            open_function(self.function, self.runtime_context)
+            self.open_user_function(self.function)
         except Exception as exc:
             raise self.user_error(exc, "open()")
         self._f = [getattr(self.function, m) for m in self.methods]

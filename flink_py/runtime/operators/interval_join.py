@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.datastream.state import MapStateDescriptor
 from flink_py.errors import InvalidProgramError
-from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function, open_function
+from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.simple import SideOutputCollector
 from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
 
@@ -64,7 +64,7 @@ class IntervalJoinOperator(TwoInputStreamOperator):
             backend.get_partitioned_state(MapStateDescriptor("RIGHT_BUFFER")))
         self.timers = InternalTimerService(self, backend, self.processing_time_service)
         try:
-            open_function(self.function, self.runtime_context)
+            self.open_user_function(self.function)
         except Exception as exc:
             raise self.user_error(exc, "open()")
         self._join = getattr(self.function, "process_element", self.function)

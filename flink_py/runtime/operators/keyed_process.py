@@ -42,7 +42,9 @@ class _KeyedTimerService(TimerService):
         self._timers.register_processing_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
 
     def register_event_time_timer(self, timestamp: int) -> None:
-        self._timers.register_event_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
+        if type(timestamp) is not int:  # once per record in W5: the common case is one check
+            timestamp = _timestamp(timestamp)
+        self._timers.register_event_time_timer(VOID_NAMESPACE, timestamp)
 
     def delete_processing_time_timer(self, timestamp: int) -> None:
         self._timers.delete_processing_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
@@ -55,7 +57,7 @@ def _timestamp(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidProgramError(
             f"a timer's timestamp must be an int of milliseconds, got {value!r}")
-    return value
+    return int(value)
 
 
 class _Context(KeyedProcessFunction.OnTimerContext):
@@ -108,16 +110,22 @@ class KeyedProcessOperator(UdfOperator):
         collector = SideOutputCollector(timestamps is not None)
         add_all = collector.add_all
         try:
+            # A function that emits nothing for a record (returns None or ()) is common
+            # with timers (W5): skip the collector call for it.
             if timestamps is None:
                 ctx._timestamp = None
                 for v in values:
                     backend.current_key = key_of(v)
-                    add_all(f(v, ctx), None)
+                    results = f(v, ctx)
+                    if results is not None and not (type(results) is tuple and not results):
+                        add_all(results, None)
             else:
                 for v, t in zip(values, timestamps):
                     backend.current_key = key_of(v)
                     ctx._timestamp = t
-                    add_all(f(v, ctx), t)
+                    results = f(v, ctx)
+                    if results is not None and not (type(results) is tuple and not results):
+                        add_all(results, t)
         except Exception as exc:
             raise self.user_error(exc)
         collector.flush_to(self.output)
@@ -126,26 +134,55 @@ class KeyedProcessOperator(UdfOperator):
 
     def _fire(self, timer: InternalTimer, domain: TimeDomain,
               timestamp: Optional[int]) -> None:
+        """Runs ``on_timer`` for one timer. Event-time timers fired by one watermark share
+        one collector (``_timer_output``, flushed by process_watermark before the watermark
+        goes on); any other firing flushes its own."""
         ctx = self._ctx
         ctx._timestamp = timer.timestamp
         ctx._time_domain = domain
-        collector = SideOutputCollector(timestamp is not None)
+        collector = self._timer_output
+        own = collector is None
+        if own:
+            collector = SideOutputCollector(timestamp is not None)
         try:
             collector.add_all(self._on_timer(timer.timestamp, ctx), timestamp)
         except Exception as exc:
             raise self.user_error(exc, "on_timer()")
         finally:
             ctx._time_domain = None
-        collector.flush_to(self.output)
+        if own:
+            collector.flush_to(self.output)
 
     def on_event_time(self, timer: InternalTimer) -> None:
-        self._fire(timer, TimeDomain.EVENT_TIME, timer.timestamp)
+        collector = self._timer_output
+        if collector is None:
+            self._fire(timer, TimeDomain.EVENT_TIME, timer.timestamp)
+            return
+        # _fire inlined for the timers of a watermark (one call per timer less)
+        ctx = self._ctx
+        timestamp = ctx._timestamp = timer.timestamp
+        ctx._time_domain = TimeDomain.EVENT_TIME
+        try:
+            results = self._on_timer(timestamp, ctx)
+            if results is not None and not (type(results) is tuple and not results):
+                collector.add_all(results, timestamp)
+        except Exception as exc:
+            raise self.user_error(exc, "on_timer()")
+        finally:
+            ctx._time_domain = None
 
     def on_processing_time(self, timer: InternalTimer) -> None:
         self._fire(timer, TimeDomain.PROCESSING_TIME, None)
 
     def process_watermark(self, watermark: int) -> None:
-        self.timers.advance_watermark(watermark)
+        # One collector for all the timers this watermark fires: one emission downstream
+        # instead of one per timer; the outputs go before the watermark, as in Flink.
+        collector = self._timer_output = SideOutputCollector(True)
+        try:
+            self.timers.advance_watermark(watermark)
+        finally:
+            self._timer_output = None
+        collector.flush_to(self.output)
         super().process_watermark(watermark)
 
     def close(self) -> None:

@@ -182,6 +182,7 @@ class ProcessOperator(UdfOperator):
         add_all = collector.add_all
         try:
             if timestamps is None:
+                ctx._timestamp = None
                 for v in values:
                     add_all(f(v, ctx), None)
             else:
@@ -204,7 +205,7 @@ class _CoOperator(TwoInputStreamOperator):
 
     def open(self) -> None:
         try:
-            open_function(self.function, self.runtime_context)
+            self.open_user_function(self.function)
         except Exception as exc:
             raise self.user_error(exc, "open()")
         first, second = self.method_names

@@ -17,7 +17,7 @@ from typing import Any, Iterable, List, Optional, Sequence
 
 from flink_py.datastream.functions import SourceFunction
 from flink_py.errors import FlinkPyError
-from flink_py.runtime.operators.base import StreamOperator, close_function, open_function
+from flink_py.runtime.operators.base import StreamOperator, close_function
 
 
 class SourceTaskContext:
@@ -203,7 +203,7 @@ class SourceFunctionSource(StreamSource):
 
     def open(self) -> None:
         try:
-            open_function(self.function, self.runtime_context)
+            self.open_user_function(self.function)
         except Exception as exc:
             raise self.user_error(exc, "open()")
 

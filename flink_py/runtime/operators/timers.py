@@ -32,10 +32,15 @@ class InternalTimer:
 
 
 class _TimerQueue:
-    """A heap of timers with a set for deduplication; deletion is lazy."""
+    """A heap of timers with a set for deduplication; deletion is lazy.
+
+    Heap entries are ``(timestamp, sequence, (timestamp, key, namespace))``: the sequence
+    keeps keys and namespaces (which need not be comparable) out of the ordering, and the
+    entry tuple is the very object in ``live``, so popping builds no tuple to look it up.
+    """
 
     def __init__(self) -> None:
-        self.heap: List[Tuple[int, int, Any, Any]] = []
+        self.heap: List[Tuple[int, int, Tuple[int, Any, Any]]] = []
         self.live: Set[Tuple[int, Any, Any]] = set()
         self._sequence = itertools.count()
 
@@ -43,26 +48,26 @@ class _TimerQueue:
         entry = (timestamp, key, namespace)
         if entry not in self.live:
             self.live.add(entry)
-            heapq.heappush(self.heap, (timestamp, next(self._sequence), key, namespace))
+            heapq.heappush(self.heap, (timestamp, next(self._sequence), entry))
 
     def remove(self, timestamp: int, key: Any, namespace: Any) -> None:
         self.live.discard((timestamp, key, namespace))
 
     def peek_time(self) -> Optional[int]:
         heap = self.heap
-        while heap and (heap[0][0], heap[0][2], heap[0][3]) not in self.live:
+        while heap and heap[0][2] not in self.live:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
     def pop_due(self, time: int) -> Optional[InternalTimer]:
         """The earliest live timer with ``timestamp <= time``, removed; None if none is due."""
         heap = self.heap
+        live = self.live
         while heap and heap[0][0] <= time:
-            timestamp, _, key, namespace = heapq.heappop(heap)
-            entry = (timestamp, key, namespace)
-            if entry in self.live:
-                self.live.discard(entry)
-                return InternalTimer(timestamp, key, namespace)
+            entry = heapq.heappop(heap)[2]
+            if entry in live:
+                live.remove(entry)
+                return InternalTimer(*entry)
         return None
 
     def __len__(self) -> int:
@@ -90,7 +95,12 @@ class InternalTimerService:
     # -- registration (for the current key) ----------------------------------------------------
 
     def register_event_time_timer(self, namespace: Any, timestamp: int) -> None:
-        self._event_timers.add(timestamp, self._backend.current_key, namespace)
+        # _TimerQueue.add inlined: one timer per event is the common case (W5)
+        entry = (timestamp, self._backend.current_key, namespace)
+        queue = self._event_timers
+        if entry not in queue.live:
+            queue.live.add(entry)
+            heapq.heappush(queue.heap, (timestamp, next(queue._sequence), entry))
 
     def delete_event_time_timer(self, namespace: Any, timestamp: int) -> None:
         self._event_timers.remove(timestamp, self._backend.current_key, namespace)
@@ -117,14 +127,19 @@ class InternalTimerService:
     def advance_watermark(self, watermark: int) -> None:
         """Fires every event-time timer with ``timestamp <= watermark``, in order."""
         self.current_watermark = watermark
-        pop = self._event_timers.pop_due
+        # _TimerQueue.pop_due inlined. Timers the callbacks register (or delete) go to the
+        # same heap and set, so a due one registered while firing fires in this loop too.
+        heap = self._event_timers.heap
+        live = self._event_timers.live
+        heappop = heapq.heappop
         backend = self._backend
-        target = self._target
-        timer = pop(watermark)
-        while timer is not None:
-            backend.current_key = timer.key
-            target.on_event_time(timer)
-            timer = pop(watermark)
+        on_event_time = self._target.on_event_time
+        while heap and heap[0][0] <= watermark:
+            entry = heappop(heap)[2]
+            if entry in live:
+                live.remove(entry)
+                backend.current_key = entry[1]
+                on_event_time(InternalTimer(*entry))
 
     def _schedule(self, timestamp: int) -> None:
         if self._scheduled is not None:

@@ -99,10 +99,10 @@ class _StateBase:
             return stored
         now = _now_ms()
         if now - stored.stamp >= self._ttl_ms:  # expired (Flink: expired at stamp + ttl)
-            if self._return_expired:
-                return stored.value
+            # The read is the cleanup: ReturnExpiredIfNotCleanedUp hands the expired value
+            # out this once, as Flink's AbstractTtlDecorator does.
             self.clear()
-            return None
+            return stored.value if self._return_expired else None
         if self._touch_on_read:
             stored.stamp = now
         return stored.value
@@ -235,10 +235,8 @@ class HeapMapState(_StateBase, MapState):
             return True, stored
         now = _now_ms()
         if now - stored.stamp >= self._ttl_ms:
-            if self._return_expired:
-                return True, stored.value
-            del mapping[key]
-            return False, None
+            del mapping[key]  # cleaned up by this read (returned once if so configured)
+            return (True, stored.value) if self._return_expired else (False, None)
         if self._touch_on_read:
             stored.stamp = now
         return True, stored.value

@@ -36,8 +36,9 @@ def _late_bound(operator: StreamOperator) -> EmitFn:
     return emit
 
 
-def _fan_out_watermark(targets: List[Callable[[int], None]]) -> Callable[[int], None]:
-    def emit_watermark(timestamp: int) -> None:
+def _fan_out_watermark(targets: List[Callable[[Any], None]]) -> Callable[[Any], None]:
+    """Sends a watermark (or a watermark status) to every target."""
+    def emit_watermark(timestamp: Any) -> None:
         for target in targets:
             target(timestamp)
     return emit_watermark
@@ -62,17 +63,21 @@ class OperatorChain:
             main: List[EmitFn] = []
             side: Dict[str, List[EmitFn]] = {}
             watermark_targets: List[Callable[[int], None]] = []
+            status_targets: List[Callable[[Any], None]] = []
             for target_id, tag in config.chained_outputs:
                 target = by_node[target_id]
                 (main if tag is None else side.setdefault(tag, [])).append(_late_bound(target))
                 watermark_targets.append(target.process_watermark)
+                status_targets.append(target.process_watermark_status)
             for out in config.network_outputs:
                 writer = writers_by_result[str(out.result_id)]
                 (main if out.output_tag is None else side.setdefault(out.output_tag, [])
                  ).append(writer.emit)
                 watermark_targets.append(writer.emit_watermark)
+                status_targets.append(writer.emit_watermark_status)
             output = Output(_fan_out(main), {t: _fan_out(e) for t, e in side.items()},
-                            _fan_out_watermark(watermark_targets))
+                            _fan_out_watermark(watermark_targets),
+                            _fan_out_watermark(status_targets))
             operator.setup(runtime_context_factory(), output,
                            HeapKeyedStateBackend(max_parallelism, key_groups))
             operator.processing_time_service = processing_time_service

@@ -19,14 +19,16 @@ from typing import Any, Callable, Dict, List, Optional
 import cloudpickle
 
 from flink_py.errors import FlinkPyError
-from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition, Watermark
+from flink_py.runtime.network.events import (
+    END_OF_PARTITION, EndOfPartition, Watermark, WatermarkStatus)
 from flink_py.runtime.network.local import CancelTaskException, InputInbox, ResultPartitionManager
 from flink_py.runtime.network.record_writer import RecordWriter
-from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK, StreamingRuntimeContext
+from flink_py.runtime.operators.base import MAX_WATERMARK, StreamingRuntimeContext
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 from flink_py.runtime.tasks.operator_chain import OperatorChain
 from flink_py.runtime.tasks.processing_time import ProcessingTimeService
+from flink_py.runtime.tasks.watermark_valve import StatusWatermarkValve
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,8 @@ class Task:
                 self._run_source(chain)
             else:
                 self._run_input_loop(chain)
-            chain.finish()
+            with self._source_lock:  # a source task's timers must not fire during finish
+                chain.finish()
             for writer in chain.writers:
                 writer.broadcast_event(END_OF_PARTITION)
         except BaseException as exc:  # everything ends the task; reported below
@@ -256,8 +259,10 @@ class Task:
             raise CancelTaskException("cancelled")
         chain.flush()
         if source.bounded:
-            # A finished source emits the final watermark so that all event time completes.
-            source.output.emit_watermark(MAX_WATERMARK)
+            # A finished source emits the final watermark so that all event time completes
+            # (under the source lock: a periodic-watermark timer may be firing).
+            with self._source_lock:
+                source.output.emit_watermark(MAX_WATERMARK)
         chain.end_input_of_successors()
 
     def _run_input_loop(self, chain: OperatorChain) -> None:
@@ -284,8 +289,7 @@ class Task:
         self._subpartitions.extend(sub for _, sub in channels)
         inputs = sorted({i for i, _ in channels})
         open_per_input = {i: sum(1 for j, _ in channels if j == i) for i in inputs}
-        watermarks = [MIN_WATERMARK] * len(channels)
-        input_watermark = {i: MIN_WATERMARK for i in inputs}
+        valves = self._watermark_valves(head, two_inputs, channels)
         self._direct_target = (process, channels, chain)
         for index, (_, sub) in enumerate(channels):
             sub.connect(self.inbox, index,
@@ -309,9 +313,11 @@ class Task:
                     if type(item) is tuple:
                         process[input_index](item[0], item[1])
                     elif type(item) is Watermark:
-                        watermarks[channel] = item.timestamp
-                        self._advance_watermark(head, two_inputs, input_index, channels,
-                                                watermarks, input_watermark)
+                        valve, index_in_input = valves[channel]
+                        valve.input_watermark(item.timestamp, index_in_input)
+                    elif type(item) is WatermarkStatus:
+                        valve, index_in_input = valves[channel]
+                        valve.input_watermark_status(item, index_in_input)
                     elif type(item) is EndOfPartition:
                         open_channels -= 1
                         open_per_input[input_index] -= 1
@@ -329,6 +335,13 @@ class Task:
             elif channel == -1:
                 with lock:
                     mail()
+                    # A mail (e.g. a processing-time timer) may have emitted records: they
+                    # must not wait for the next input, which may never come.
+                    if flush_every_buffer:
+                        chain.flush()
+                    elif timeout_s is not None and next_flush is None and any(
+                            w.has_pending for w in writers):
+                        next_flush = time.monotonic() + timeout_s
             elif channel == -2:
                 with lock:
                     chain.flush()
@@ -392,17 +405,29 @@ class Task:
         raise error
 
     @staticmethod
-    def _advance_watermark(head: Any, two_inputs: bool, input_index: int,
-                           channels: List[tuple], watermarks: List[int],
-                           input_watermark: Dict[int, int]) -> None:
-        combined = min(w for (i, _), w in zip(channels, watermarks) if i == input_index)
-        if combined <= input_watermark[input_index]:
-            return
-        input_watermark[input_index] = combined
-        if two_inputs:
-            head.process_watermark_of_input(input_index, combined)
-        else:
-            head.process_watermark(combined)
+    def _watermark_valves(head: Any, two_inputs: bool,
+                          channels: List[tuple]) -> List[tuple]:
+        """Per channel: (the StatusWatermarkValve of its input, its index in that input).
+
+        An input's watermark is the minimum over its non-idle channels (see the valve); a
+        two-input head then combines its two inputs' watermarks and statuses itself.
+        """
+        by_input: Dict[int, List[int]] = {}
+        for channel, (input_index, _) in enumerate(channels):
+            by_input.setdefault(input_index, []).append(channel)
+        valves: List[tuple] = [None] * len(channels)  # type: ignore[list-item]
+        for input_index, members in by_input.items():
+            if two_inputs:
+                valve = StatusWatermarkValve(
+                    len(members),
+                    lambda ts, i=input_index: head.process_watermark_of_input(i, ts),
+                    lambda st, i=input_index: head.process_watermark_status_of_input(i, st))
+            else:
+                valve = StatusWatermarkValve(len(members), head.process_watermark,
+                                             head.process_watermark_status)
+            for index_in_input, channel in enumerate(members):
+                valves[channel] = (valve, index_in_input)
+        return valves
 
 
 class _SourceContext(SourceTaskContext):

@@ -17,6 +17,7 @@ MODULES = [
     "flink_py.common.key_groups",
     "flink_py.common.time",
     "flink_py.common.utils",
+    "flink_py.common.watermark_strategy",
 ]
 
 
