@@ -6,6 +6,7 @@ dict), so the ratio engine/plain measures what the engine adds or saves around u
 
 from __future__ import annotations
 
+import heapq
 import os
 import random
 import tempfile
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 from flink_py.common.typeinfo import Types
+from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
+from flink_py.datastream.functions import KeyedProcessFunction
+from flink_py.datastream.state import ValueStateDescriptor
 
 
 class CountingSink(SinkFunction):
@@ -159,6 +163,103 @@ def w2_plain(n: int, expected: Dict[int, int]) -> Dict[int, int]:
         invoke(r, None)
     sink.close()
     return sink.last
+
+
+# -- W5: keyed state + event-time timers ---------------------------------------------------------
+
+W5_KEYS = 10_000
+W5_TIMER_DELAY_MS = 1000
+#: how many records the plain loop processes between two watermarks (the engine's come
+#: every auto-watermark interval, 200 ms)
+W5_PLAIN_WATERMARK_EVERY = 1024
+
+
+def w5_event(i: int) -> tuple:
+    return (i % W5_KEYS, i)
+
+
+def w5_key(event: tuple) -> int:
+    return event[0]
+
+
+def w5_timestamp(event: tuple, record_timestamp: int) -> int:
+    return event[1]  # timestamp = i ms
+
+
+class W5CountWithTimers(KeyedProcessFunction):
+    """Counts per key in a ValueState; an event-time timer 1 s after every event emits
+    ``(key, count)``."""
+
+    def open(self, runtime_context: Any) -> None:
+        self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
+
+    def process_element(self, value: tuple, ctx: Any) -> Any:
+        count = self.count.value()
+        self.count.update(1 if count is None else count + 1)
+        ctx.timer_service().register_event_time_timer(ctx.timestamp() + W5_TIMER_DELAY_MS)
+        return ()
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Any:
+        yield ctx.get_current_key(), self.count.value()
+
+
+class CheckedCountingSink(SinkFunction):
+    """Counts records; at close, fails unless it saw exactly ``expected``."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+
+    def invoke(self, value: Any, context: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        if self.count != self.expected:
+            raise AssertionError(f"expected {self.expected} records, got {self.count}")
+
+
+def w5_engine(n: int, parallelism: int = 1) -> Any:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(parallelism)
+    strategy = (WatermarkStrategy.for_monotonous_timestamps()
+                .with_timestamp_assigner(w5_timestamp))
+    (env.from_sequence(0, n - 1)
+        .map(w5_event)
+        .assign_timestamps_and_watermarks(strategy)
+        .key_by(w5_key)
+        .process(W5CountWithTimers())
+        .add_sink(CheckedCountingSink(n)))
+    return env.execute("W5 keyed state + timers")
+
+
+def w5_plain(n: int) -> int:
+    """The same with a dict of counts and a heap of (timestamp, key) timers; the watermark
+    (monotonous: the largest timestamp - 1) advances every W5_PLAIN_WATERMARK_EVERY records
+    and fires the timers it passes; the end of the input fires the rest."""
+    sink = CheckedCountingSink(n)
+    invoke = sink.invoke
+    counts: Dict[int, int] = {}
+    get = counts.get
+    timers: list = []
+    push, pop = heapq.heappush, heapq.heappop
+    every = W5_PLAIN_WATERMARK_EVERY
+    for i in range(n):
+        event = w5_event(i)
+        key = w5_key(event)
+        timestamp = w5_timestamp(event, i)
+        count = get(key)
+        counts[key] = 1 if count is None else count + 1
+        push(timers, (timestamp + W5_TIMER_DELAY_MS, key))
+        if i % every == every - 1:
+            watermark = timestamp - 1
+            while timers and timers[0][0] <= watermark:
+                _, fired_key = pop(timers)
+                invoke((fired_key, counts[fired_key]), None)
+    while timers:
+        _, fired_key = pop(timers)
+        invoke((fired_key, counts[fired_key]), None)
+    sink.close()
+    return sink.count
 
 
 # -- W4: word count from a file -----------------------------------------------------------------

@@ -489,6 +489,11 @@ class KeyedStream(DataStream):
 
     def _one_input(self, name: str, factory: Callable[[], Any], output_type: Any,
                    state_key_selector: Any = None) -> DataStream:
+        # map/flat_map/filter with a rich function on a keyed stream may use keyed state, as
+        # in PyFlink: their operator then scopes each record's call to its key.
+        keyed = simple.KEYED_VARIANTS.get(getattr(factory, "func", None))
+        if keyed is not None and isinstance(factory.args[1], Function):  # type: ignore
+            factory = functools.partial(keyed, *factory.args, key_selector=self._key_selector)
         return super()._one_input(name, factory, output_type, self._key_selector)
 
     def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:

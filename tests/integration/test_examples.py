@@ -22,7 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
 
 EXAMPLES = ["word_count", "batch_word_count", "socket_word_count", "partitioning",
-            "union_connect", "side_output", "temperature_alert"]
+            "union_connect", "side_output", "temperature_alert", "sliding_max_temperature",
+            "hot_items"]
 
 TEXT = "To be, or not to be,--that is the question:--\nWhether 'tis nobler in the mind to suffer\n"
 WORDS = ["to", "be", "or", "not", "to", "be", "that", "is", "the", "question",
@@ -374,3 +375,47 @@ def test_temperature_alert_fires_for_the_rising_sensor_only() -> None:
     # sensor_1 rises all the time: a timer every ~0.3 s of the 1.5 s run, each re-armed by the
     # next reading after it fired.
     assert 2 <= len(lines) <= 5, lines
+
+
+# -- sliding_max_temperature: event time, bounded out-of-orderness, sliding windows ----------
+
+def test_sliding_max_temperature_prints_the_max_of_every_15_s_window() -> None:
+    lines = stdout_lines(run_example("sliding_max_temperature"))
+    windows = {}
+    for line in lines:
+        sensor, temp, start, end = re.fullmatch(
+            r"\('(\w+)', ([\d.]+), (\d+), (\d+)\)", line).groups()
+        windows[(sensor, int(start), int(end))] = float(temp)
+    from examples.sliding_max_temperature import READINGS
+    expected = {}
+    for sensor, ts, temp in READINGS:
+        last = ts - ts % 5
+        for start in range(last, ts - 15, -5):  # the 3 windows of 15 s sliding by 5 s
+            key = (sensor, start, start + 15)
+            expected[key] = max(expected.get(key, temp), temp)
+    assert windows == expected
+    assert len(lines) == len(expected)
+    # a reading at 199 s lies in [185, 200), [190, 205) and [195, 210)
+    assert {k[1:] for k in expected if k[0] == "sensor_1" and k[1] <= 1547718199 < k[2]} == {
+        (1547718185, 1547718200), (1547718190, 1547718205), (1547718195, 1547718210)}
+
+
+# -- hot_items: aggregate + window function + KeyedProcessFunction with ListState -----------
+
+def test_hot_items_ranks_the_page_views_of_every_sliding_hour() -> None:
+    output = "\n".join(stdout_lines(run_example("hot_items", "--top", "3")))
+    from datetime import datetime, timezone
+    from examples.hot_items import sample_events
+    views = [(e[1], e[4] * 1000) for e in sample_events() if e[3] == "pv"]
+    size, slide = 3_600_000, 300_000
+    ends = sorted({start + size for _, ts in views
+                   for start in range(ts - ts % slide, ts - size, -slide)})
+    blocks = []
+    for end in ends:
+        counts: Counter = Counter(item for item, ts in views if end - size <= ts < end)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        when = datetime.fromtimestamp(end / 1000, timezone.utc)
+        blocks.append("\n".join([f"window end: {when:%Y-%m-%d %H:%M:%S}"] + [
+            f"No {rank}: item={item} views={count}"
+            for rank, (item, count) in enumerate(ranked, 1)]))
+    assert output == "\n".join(blocks)

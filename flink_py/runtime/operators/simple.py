@@ -251,3 +251,42 @@ class CoStreamFlatMap(_CoOperator):
 
     def process_batch2(self, values: list, timestamps: Optional[list]) -> None:
         _flat_map_batch(self, self._f2, values, timestamps)
+
+
+class _KeyedScope:
+    """Mixin: the record's key is made current before the function sees it (keyed state on a
+    KeyedStream's map/flat_map/filter). Such operators are not fused."""
+
+    computes_keys = True
+
+    def __init__(self, name: str, function: Any, key_selector: Any = None) -> None:
+        super().__init__(name, function)  # type: ignore[call-arg]
+        self.key_selector = key_selector
+
+    def fusion_stage(self) -> None:
+        return None
+
+    def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        backend = self.keyed_state_backend  # type: ignore[attr-defined]
+        key_of = self.key_selector
+        run = super().process_batch  # type: ignore[misc]
+        for i, v in enumerate(values):
+            backend.current_key = key_of(v)
+            run([v], None if timestamps is None else [timestamps[i]])
+
+
+class KeyedStreamMap(_KeyedScope, StreamMap):
+    pass
+
+
+class KeyedStreamFlatMap(_KeyedScope, StreamFlatMap):
+    pass
+
+
+class KeyedStreamFilter(_KeyedScope, StreamFilter):
+    pass
+
+
+#: the keyed-state-scoped operator for each stateless one, on a KeyedStream
+KEYED_VARIANTS = {StreamMap: KeyedStreamMap, StreamFlatMap: KeyedStreamFlatMap,
+                  StreamFilter: KeyedStreamFilter}

@@ -145,6 +145,35 @@ class HeapValueState(_StateBase, ValueState):
 
 
 class HeapListState(_StateBase, ListState):
+    """With a TTL each element carries its own stamp (Flink's TtlListState)."""
+
+    def _load(self) -> Any:
+        stored = self._raw_get()
+        if not self._ttl_ms or stored is None:
+            return stored
+        now = _now_ms()
+        live = [e for e in stored if now - e.stamp < self._ttl_ms]
+        if self._return_expired:
+            visible = stored
+        else:
+            visible = live
+            if len(live) != len(stored):
+                if live:
+                    self._raw_set(live)
+                else:
+                    self.clear()
+        if self._touch_on_read:
+            for element in visible:
+                element.stamp = now
+        return [e.value for e in visible] if visible else None
+
+    def _store(self, value: Any) -> None:
+        if not self._ttl_ms:
+            self._raw_set(value)
+            return
+        now = _now_ms()
+        self._raw_set([_Stamped(v, now) for v in value])
+
     def get(self) -> List[Any]:
         value = self._load()
         return [] if value is None else value
@@ -152,20 +181,27 @@ class HeapListState(_StateBase, ListState):
     def add(self, value: Any) -> None:
         if value is None:
             raise ValueError("ListState.add(None): null values are not allowed")
+        if self._ttl_ms:  # a new stamp for the new element only
+            self._load()  # drops expired elements
+            stored = self._raw_get()
+            element = _Stamped(value, _now_ms())
+            if stored is None:
+                self._raw_set([element])
+            else:
+                stored.append(element)
+            return
         current = self._load()
         if current is None:
             self._store([value])
         else:
             current.append(value)
-            if self._ttl_ms:
-                self._store(current)
 
     def add_all(self, values: List[Any]) -> None:
         values = list(values)
         if any(v is None for v in values):
             raise ValueError("ListState.add_all: null values are not allowed")
-        if values:
-            self._store(self.get() + values)
+        for value in values:
+            self.add(value)
 
     def update(self, values: List[Any]) -> None:
         values = list(values or [])
