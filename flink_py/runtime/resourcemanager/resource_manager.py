@@ -146,10 +146,18 @@ class ResourceManager:
         return lost
 
     def slot_lost(self, resource_id: ResourceID, slot_index: int, reason: str) -> None:
-        """A slot's worker died: the jobs using that slot are told (the slot stays)."""
+        """A slot's worker died: the jobs using that slot are told, and the slot is taken
+        out of service until its TaskManager registers it again (with its new worker)."""
         with self._cond:
             lost = [a for a in self._allocations.values()
                     if a.resource_id == resource_id and a.slot_index == slot_index]
+            for a in lost:
+                del self._allocations[a.allocation_id]
+            reg = self._task_managers.get(resource_id)
+            if reg is not None:
+                reg.slots.pop(slot_index, None)
+                if slot_index in reg.free:
+                    reg.free.remove(slot_index)
         for listener in list(self._lost_listeners):
             listener(resource_id, reason, lost)
 
