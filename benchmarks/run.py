@@ -52,6 +52,11 @@ def main(argv: List[str] | None = None) -> int:
         os.unlink(path)
 
     n5 = int(1_000_000 * args.scale)
+    n3 = int(1_000_000 * args.scale)
+    rows.append((w.Result("W3 event-time tumbling window (p=1)", n3,
+                          best_of(r, lambda: w.w3_engine(n3)),
+                          best_of(r, lambda: w.w3_plain(n3))), 0.3))
+
     rows.append((w.Result("W5 keyed state + timers (p=1)", n5,
                           best_of(r, lambda: w.w5_engine(n5)),
                           best_of(r, lambda: w.w5_plain(n5))), None))

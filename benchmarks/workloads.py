@@ -12,12 +12,15 @@ import random
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional
 
 from flink_py.common.typeinfo import Types
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
-from flink_py.datastream.functions import KeyedProcessFunction
+from flink_py.common.time import Time
+from flink_py.datastream.functions import AggregateFunction, KeyedProcessFunction, WindowFunction
+from flink_py.datastream.window import TumblingEventTimeWindows
 from flink_py.datastream.state import ValueStateDescriptor
 
 
@@ -163,6 +166,131 @@ def w2_plain(n: int, expected: Dict[int, int]) -> Dict[int, int]:
         invoke(r, None)
     sink.close()
     return sink.last
+
+
+# -- W3: event-time tumbling window --------------------------------------------------------------
+
+W3_KEYS = 100
+W3_WINDOW_MS = 1000
+
+
+def w3_event(i: int) -> tuple:
+    return (i % W3_KEYS, i)  # (key, timestamp in ms)
+
+
+def w3_key(event: tuple) -> int:
+    return event[0]
+
+
+def w3_timestamp(event: tuple, record_timestamp: int) -> int:
+    return event[1]
+
+
+class W3Count(AggregateFunction):
+    """Counts the events of a window."""
+
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add(self, value: tuple, accumulator: int) -> int:
+        return accumulator + 1
+
+    def get_result(self, accumulator: int) -> int:
+        return accumulator
+
+    def merge(self, acc_a: int, acc_b: int) -> int:
+        return acc_a + acc_b
+
+
+class W3WithWindow(WindowFunction):
+    def apply(self, key: int, window: Any, inputs: Any) -> Any:
+        yield key, window.start, next(iter(inputs))
+
+
+class W3CheckingSink(SinkFunction):
+    """Checks every window count: each key has 10 events per 1 s window."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.count = 0
+
+    def invoke(self, value: tuple, context: Any) -> None:
+        key, start, count = value
+        if count != w3_expected_count(self.n, key, start):
+            raise AssertionError(f"window {start} of key {key}: {count} events")
+        self.count += 1
+
+    def close(self) -> None:
+        if self.count != w3_windows(self.n):
+            raise AssertionError(f"{self.count} window results, expected {w3_windows(self.n)}")
+
+
+def w3_windows(n: int) -> int:
+    return sum(1 for start in range(0, n, W3_WINDOW_MS) for _ in range(min(W3_KEYS, n - start)))
+
+
+def w3_expected_count(n: int, key: int, start: int) -> int:
+    end = min(start + W3_WINDOW_MS, n)
+    return len(range(start + (key - start) % W3_KEYS, end, W3_KEYS))
+
+
+def w3_engine(n: int, parallelism: int = 1) -> Any:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(parallelism)
+    strategy = (WatermarkStrategy.for_monotonous_timestamps()
+                .with_timestamp_assigner(w3_timestamp))
+    (env.from_sequence(0, n - 1)
+        .map(w3_event)
+        .assign_timestamps_and_watermarks(strategy)
+        .key_by(w3_key)
+        .window(TumblingEventTimeWindows.of(Time.milliseconds(W3_WINDOW_MS)))
+        .aggregate(W3Count(), W3WithWindow())
+        .add_sink(W3CheckingSink(n)))
+    return env.execute("W3 tumbling window")
+
+
+class _W3Window:
+    __slots__ = ("start", "end")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.end = start + W3_WINDOW_MS
+
+
+def w3_plain(n: int) -> int:
+    """The same bucketing by hand, calling the same functions: per event the map, the
+    timestamp and key selectors and the aggregate's ``add``; per window the window function,
+    as the watermark (the largest timestamp so far minus 1) passes the window's end."""
+    sink = W3CheckingSink(n)
+    invoke = sink.invoke
+    aggregate = W3Count()
+    add = aggregate.add
+    window_function = W3WithWindow()
+    accumulators: Dict[tuple, int] = {}
+    pending: Deque[tuple] = deque()  # buckets in creation order (timestamps only grow)
+    for i in range(n):
+        event = w3_event(i)
+        ts = w3_timestamp(event, 0)
+        key = w3_key(event)
+        bucket = (key, ts - ts % W3_WINDOW_MS)
+        accumulator = accumulators.get(bucket)
+        if accumulator is None:
+            accumulator = aggregate.create_accumulator()
+            pending.append(bucket)
+        accumulators[bucket] = add(event, accumulator)
+        watermark = ts - 1
+        while pending and pending[0][1] + W3_WINDOW_MS - 1 <= watermark:
+            done = pending.popleft()
+            result = aggregate.get_result(accumulators.pop(done))
+            for out in window_function.apply(done[0], _W3Window(done[1]), [result]):
+                invoke(out, None)
+    while pending:
+        done = pending.popleft()
+        result = aggregate.get_result(accumulators.pop(done))
+        for out in window_function.apply(done[0], _W3Window(done[1]), [result]):
+            invoke(out, None)
+    sink.close()
+    return sink.count
 
 
 # -- W5: keyed state + event-time timers ---------------------------------------------------------

@@ -88,7 +88,7 @@ class Window(abc.ABC):
         """The largest timestamp that still belongs to this window."""
 
 
-class TimeWindow(Window):
+class TimeWindow(tuple, Window):  # type: ignore[misc]
     """The interval ``[start, end)`` in milliseconds.
 
     Example::
@@ -98,11 +98,15 @@ class TimeWindow(Window):
         (9999, True, TimeWindow{start=0, end=10000})
     """
 
-    __slots__ = ("start", "end")
+    # A tuple underneath: hashing, equality and ordering run in C, which matters as every
+    # element of a window operator looks its windows up in dicts and sets.
+    __slots__ = ()
 
-    def __init__(self, start: int, end: int) -> None:
-        self.start = start
-        self.end = end
+    def __new__(cls, start: int, end: int) -> "TimeWindow":
+        return tuple.__new__(cls, (start, end))
+
+    start = property(operator.itemgetter(0), doc="The first timestamp of the window.")
+    end = property(operator.itemgetter(1), doc="The first timestamp after the window.")
 
     def max_timestamp(self) -> int:
         return self.end - 1
@@ -151,33 +155,6 @@ class TimeWindow(Window):
                 group = [candidate]
         if current is not None and len(group) > 1:
             callback.merge(group, current)
-
-    def __eq__(self, other: object) -> bool:
-        return (other.__class__ is TimeWindow and self.start == other.start  # type: ignore
-                and self.end == other.end)  # type: ignore
-
-    def __hash__(self) -> int:
-        return hash((self.start, self.end))
-
-    def __lt__(self, other: "TimeWindow") -> bool:
-        if not isinstance(other, TimeWindow):
-            return NotImplemented
-        return (self.start, self.end) < (other.start, other.end)
-
-    def __le__(self, other: "TimeWindow") -> bool:
-        if not isinstance(other, TimeWindow):
-            return NotImplemented
-        return (self.start, self.end) <= (other.start, other.end)
-
-    def __gt__(self, other: "TimeWindow") -> bool:
-        if not isinstance(other, TimeWindow):
-            return NotImplemented
-        return (self.start, self.end) > (other.start, other.end)
-
-    def __ge__(self, other: "TimeWindow") -> bool:
-        if not isinstance(other, TimeWindow):
-            return NotImplemented
-        return (self.start, self.end) >= (other.start, other.end)
 
     def __reduce__(self) -> Any:
         return TimeWindow, (self.start, self.end)

@@ -45,7 +45,8 @@ from flink_py.datastream.state import (
     StateDescriptor)
 from flink_py.datastream.window import (
     MAX_LONG_VALUE, EventTimeTrigger, Evictor, MergingWindowAssigner, ProcessingTimeTrigger,
-    TimestampedValue, Trigger, TriggerResult, WindowAssigner)
+    TimestampedValue, TimeWindow, Trigger, TriggerResult, TumblingEventTimeWindows,
+    WindowAssigner)
 from flink_py.errors import FlinkPyError, InvalidProgramError
 from flink_py.runtime.operators.base import StreamOperator, close_function
 from flink_py.runtime.operators.merging_window_set import MergingWindowSet
@@ -353,6 +354,14 @@ class WindowOperator(StreamOperator):
             (trigger_type is EventTimeTrigger and self._is_event_time
              and self.allowed_lateness == 0)
             or (trigger_type is ProcessingTimeTrigger and not self._is_event_time))
+        # The common case gets a loop of its own: event-time windows that do not merge, the
+        # default trigger, no evictor (see _process_batch_event_time).
+        self._event_time_fast_path = (
+            self._is_event_time and not self._merging and self.evictor is None
+            and trigger_type is EventTimeTrigger)
+        self._tumbling = ((self.window_assigner._size, self.window_assigner._offset)
+                          if type(self.window_assigner) is TumblingEventTimeWindows else None)
+        self._window_cache: Dict[int, TimeWindow] = {}
         self._evaluate = self.window_function.process
         # What the contents are when the window fires, as a list for the window function.
         if self.evictor is not None:
@@ -442,6 +451,9 @@ class WindowOperator(StreamOperator):
     # -- elements -------------------------------------------------------------------------------
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
+        if self._event_time_fast_path and timestamps is not None:
+            self._process_batch_event_time(values, timestamps)
+            return
         collector = self._collector = SideOutputCollector(True)
         key_of = self.key_selector
         backend = self.keyed_state_backend
@@ -460,6 +472,81 @@ class WindowOperator(StreamOperator):
         finally:
             self._collector = None
         collector.flush_to(self.output)
+
+    def _process_batch_event_time(self, values: list, timestamps: list) -> None:
+        """``process_batch`` for non-merging event-time windows with the EventTimeTrigger: the
+        trigger's ``on_element`` inlined (register a timer at the window's max timestamp;
+        FIRE at once if the watermark is already past it, which takes the general path),
+        tumbling windows computed inline and reused, timers registered only once."""
+        collector = self._collector = SideOutputCollector(True)
+        key_of = self.key_selector
+        backend = self.keyed_state_backend
+        add = self._add_contents
+        timers = self.timers
+        live = timers._event_timers.live
+        register = timers.register_event_time_timer
+        watermark = timers.current_watermark
+        lateness = self.allowed_lateness
+        assign = self._assign
+        assigner_context = self._assigner_context
+        tumbling = self._tumbling
+        cache = self._window_cache
+        try:
+            for value, timestamp in zip(values, timestamps):
+                key = key_of(value)
+                backend.current_key = key
+                if tumbling is not None:
+                    size, offset = tumbling
+                    start = timestamp - (timestamp - offset) % size
+                    window = cache.get(start)
+                    if window is None:
+                        if len(cache) > 4096:
+                            cache.clear()
+                        window = cache[start] = TimeWindow(start, start + size)
+                    windows: Iterable[Any] = (window,)
+                else:
+                    windows = assign(value, timestamp, assigner_context)
+                taken = False
+                for window in windows:
+                    max_timestamp = window[1] - 1
+                    if max_timestamp + lateness <= watermark:
+                        continue  # late: its state is (or will be) gone
+                    taken = True
+                    if max_timestamp <= watermark:  # FIRE now: the general path
+                        self._process_window(value, timestamp, key, window)
+                        continue
+                    add(key, window, value)
+                    if (max_timestamp, key, window) not in live:
+                        register(window, max_timestamp)
+                    if lateness and (max_timestamp + lateness, key, window) not in live:
+                        register(window, max_timestamp + lateness)
+                if not taken:
+                    self._late_element(value, timestamp)
+        except Exception as exc:
+            raise self.user_error(exc)
+        finally:
+            self._collector = None
+        collector.flush_to(self.output)
+
+    def _process_window(self, value: Any, timestamp: Optional[int], key: Any,
+                        window: Any) -> None:
+        """One element into one (non-merging) window, through the trigger."""
+        self._add_contents(key, window, value)
+        trigger_context = self._trigger_context
+        trigger_context.window = window
+        result = self.trigger.on_element(value, timestamp, window, trigger_context)
+        if result is not _CONTINUE:
+            fire, purge = result.value
+            contents = self._contents
+            if fire:
+                contents.set_current_namespace(window)
+                if not self._emit_window_contents(window):
+                    return
+            if purge:
+                contents.set_current_namespace(window)
+                contents.clear()
+        if not self._trigger_registers_cleanup_timer:
+            self._register_cleanup_timer(window)
 
     def _process(self, value: Any, timestamp: Optional[int]) -> None:
         contents = self._contents
