@@ -239,6 +239,26 @@ class RecordTimestampAssigner(TimestampAssigner):
         return record_timestamp
 
 
+class IngestionTimeAssigner(TimestampAssigner):
+    """Ingestion time: each record's timestamp is the wall-clock time (ms) at which it is
+    assigned, as Flink's ``IngestionTimeAssigner``. With monotonous watermarks this is
+    Flink's ingestion-time characteristic::
+
+        WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+            IngestionTimeAssigner())
+    """
+
+    def __init__(self) -> None:
+        self._last = -(2 ** 63)
+
+    def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
+        now = time.time_ns() // 1_000_000
+        # never backwards, even if the wall clock is set back: monotonous watermarks hold
+        if now > self._last:
+            self._last = now
+        return self._last
+
+
 class _FunctionTimestampAssigner(TimestampAssigner):
     """A TimestampAssigner around a callable ``(value, record_timestamp) -> int``."""
 

@@ -323,13 +323,17 @@ class DataStream:
         """Records go to uniformly random subtasks of the next operator."""
         return self._partition(p.ShufflePartitioner())
 
-    def broadcast(self, *broadcast_state_descriptors: Any) -> Any:
+    def broadcast(self, broadcast_state_descriptor: Any = None,
+                  *other_broadcast_state_descriptors: Any) -> Any:
         """Every record goes to every subtask of the next operator.
 
         With MapStateDescriptors, returns a BroadcastStream: ``other.connect(it)`` then
         ``process(BroadcastProcessFunction | KeyedBroadcastProcessFunction)`` gives every
         subtask the broadcast state those descriptors name.
         """
+        broadcast_state_descriptors = [d for d in (broadcast_state_descriptor,
+                                                   *other_broadcast_state_descriptors)
+                                       if d is not None]
         if broadcast_state_descriptors:
             from flink_py.datastream.state import MapStateDescriptor
             for d in broadcast_state_descriptors:

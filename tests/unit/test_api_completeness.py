@@ -19,13 +19,10 @@ not starting with ``_``, ``@overload`` stubs counted once). Each list is split i
     add_python_archive, set_python_executable, add_jars, add_classpaths,
     get_default_local_parallelism, set_default_local_parallelism, register_cached_file,
     create_input, is_unaligned_checkpoints_enabled, is_force_unaligned_checkpoints
-  - DataStream: window_all, project, assign_timestamps_and_watermarks, cache
-  - KeyedStream: window, count_window, project, cache
-  - ConnectedStreams: process
-  - DataStreamSink: (none)
-  - parameters (``MISSING_LATER_PARAMETERS``): DataStream.broadcast(broadcast_state_descriptor,
-    *other_broadcast_state_descriptors) and KeyedStream.broadcast(*args), the broadcast-state
-    pattern; plain ``broadcast()`` is required and present.
+  - DataStream: project, cache
+  - KeyedStream: project, cache
+  - ConnectedStreams, DataStreamSink: (none)
+  - parameters (``MISSING_LATER_PARAMETERS``): (none)
 
 ``FLINK_PY_REQUIRED_EXTRAS`` are names the issue asks for that PyFlink 2.3 does not have:
 ``read_text_file`` (PyFlink 1.x), ``socket_text_stream`` (Java's ``socketTextStream``) and
