@@ -362,6 +362,9 @@ class WindowOperator(StreamOperator):
         self._tumbling = ((self.window_assigner._size, self.window_assigner._offset)
                           if type(self.window_assigner) is TumblingEventTimeWindows else None)
         self._window_cache: Dict[int, TimeWindow] = {}
+        #: per key, the window whose timers the fast path registered last (windows of a key
+        #: arrive mostly in order, so this saves a set lookup per element)
+        self._timers_registered_for: Dict[Any, Any] = {}
         self._evaluate = self.window_function.process
         # What the contents are when the window fires, as a list for the window function.
         if self.evictor is not None:
@@ -491,6 +494,9 @@ class WindowOperator(StreamOperator):
         assigner_context = self._assigner_context
         tumbling = self._tumbling
         cache = self._window_cache
+        registered_for = self._timers_registered_for
+        if len(registered_for) > 100_000:
+            registered_for.clear()
         try:
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
@@ -516,10 +522,13 @@ class WindowOperator(StreamOperator):
                         self._process_window(value, timestamp, key, window)
                         continue
                     add(key, window, value)
+                    if registered_for.get(key) is window:
+                        continue  # this key's timers for this window are in place
                     if (max_timestamp, key, window) not in live:
                         register(window, max_timestamp)
                     if lateness and (max_timestamp + lateness, key, window) not in live:
                         register(window, max_timestamp + lateness)
+                    registered_for[key] = window
                 if not taken:
                     self._late_element(value, timestamp)
         except Exception as exc:
