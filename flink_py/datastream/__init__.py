@@ -11,6 +11,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "BroadcastConnectedStream": "data_stream", "BroadcastStream": "data_stream",
+    "BroadcastProcessFunction": "functions", "CoProcessFunction": "functions",
+    "KeyedBroadcastProcessFunction": "functions", "KeyedCoProcessFunction": "functions",
+    "KeyedProcessFunction": "functions", "ProcessJoinFunction": "functions",
+    "CheckpointedFunction": "functions",
+    "TimeDomain": "time_domain", "TimerService": "timerservice",
     "ConnectedStreams": "data_stream", "DataStream": "data_stream",
     "DataStreamSink": "data_stream", "KeyedStream": "data_stream",
     "RuntimeExecutionMode": "execution_mode",

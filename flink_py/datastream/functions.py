@@ -8,7 +8,17 @@ generators: they ``yield`` outputs, and ``yield output_tag, value`` emits to a s
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Generic, Iterable, Optional, TypeVar
+
+
+# Type parameters, as PyFlink declares its generic function classes (``ProcessWindowFunction[
+# IN, OUT, KEY, W]``): subscripting works, nothing is checked.
+IN = TypeVar("IN")
+IN1 = TypeVar("IN1")
+IN2 = TypeVar("IN2")
+OUT = TypeVar("OUT")
+KEY = TypeVar("KEY")
+W = TypeVar("W")
 
 
 class RuntimeContext(abc.ABC):
@@ -322,7 +332,7 @@ class BaseBroadcastProcessFunction(Function):
             """The broadcast MapState of ``state_descriptor``, read-only."""
 
 
-class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+class BroadcastProcessFunction(BaseBroadcastProcessFunction, Generic[IN1, IN2, OUT]):
     """A non-keyed stream connected with a broadcast stream: ``process_element`` reads the
     broadcast state, ``process_broadcast_element`` writes it (the same on every subtask)."""
 
@@ -338,7 +348,8 @@ class BroadcastProcessFunction(BaseBroadcastProcessFunction):
         pass
 
 
-class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction,
+                                    Generic[KEY, IN1, IN2, OUT]):
     """A keyed stream connected with a broadcast stream; keyed state and timers too."""
 
     @abc.abstractmethod
@@ -406,7 +417,7 @@ class KeyedStateStore(abc.ABC):
         pass
 
 
-class WindowFunction(Function):
+class WindowFunction(Function, Generic[IN, OUT, KEY, W]):
     """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` returns or yields
     the outputs."""
 
@@ -415,7 +426,7 @@ class WindowFunction(Function):
         pass
 
 
-class AllWindowFunction(Function):
+class AllWindowFunction(Function, Generic[IN, OUT, W]):
     """Evaluates a window of a non-keyed stream (``window_all``): ``apply(window, inputs)``."""
 
     @abc.abstractmethod
@@ -423,7 +434,7 @@ class AllWindowFunction(Function):
         pass
 
 
-class ProcessWindowFunction(Function):
+class ProcessWindowFunction(Function, Generic[IN, OUT, KEY, W]):
     """Evaluates a window of a keyed stream with its context (window, time, state).
 
     ``process(key, context, elements)`` yields the outputs (``yield output_tag, value`` for a
@@ -468,7 +479,7 @@ class ProcessWindowFunction(Function):
         """Deletes the window's per-window state when the window is cleaned up."""
 
 
-class ProcessAllWindowFunction(Function):
+class ProcessAllWindowFunction(Function, Generic[IN, OUT, W]):
     """Evaluates a window of a non-keyed stream with its context: ``process(context,
     elements)`` yields the outputs; ``clear(context)`` on cleanup."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from flink_py.common.time import Duration, Time
 from flink_py.errors import InvalidProgramError
@@ -226,6 +226,13 @@ class AggregatingStateDescriptor(StateDescriptor):
         self.agg_function = agg_function
 
 
+T = TypeVar("T")
+IN = TypeVar("IN")
+OUT = TypeVar("OUT")
+K = TypeVar("K")
+V = TypeVar("V")
+
+
 # -- state interfaces ---------------------------------------------------------------------------
 
 
@@ -235,7 +242,7 @@ class State(abc.ABC):
         """Removes the value for the current key (and namespace)."""
 
 
-class ValueState(State):
+class ValueState(State, Generic[T]):
     @abc.abstractmethod
     def value(self) -> Any:
         """The value, or None if there is none."""
@@ -245,7 +252,7 @@ class ValueState(State):
         pass
 
 
-class AppendingState(State):
+class AppendingState(State, Generic[IN, OUT]):
     @abc.abstractmethod
     def get(self) -> Any:
         pass
@@ -255,11 +262,11 @@ class AppendingState(State):
         pass
 
 
-class MergingState(AppendingState):
+class MergingState(AppendingState[IN, OUT]):
     pass
 
 
-class ListState(MergingState):
+class ListState(MergingState[T, Iterable[T]]):
     @abc.abstractmethod
     def update(self, values: List[Any]) -> None:
         pass
@@ -272,15 +279,15 @@ class ListState(MergingState):
         return iter(self.get() or [])
 
 
-class ReducingState(MergingState):
+class ReducingState(MergingState[T, T]):
     pass
 
 
-class AggregatingState(MergingState):
+class AggregatingState(MergingState[IN, OUT]):
     pass
 
 
-class MapState(State):
+class MapState(State, Generic[K, V]):
     @abc.abstractmethod
     def get(self, key: Any) -> Any:
         pass
