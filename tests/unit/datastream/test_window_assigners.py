@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import pickle
 from io import BytesIO
 from typing import Any, Dict, List
@@ -437,6 +438,29 @@ def test_pyflink_window_module_names_exist():
     assert window_module.Time is Time
 
 
-def test_docstring_examples():
-    result = doctest.testmod(window_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+#: The public module and the modules of ``flink_py.datastream.windowing`` it re-exports from
+#: (``doctest.testmod`` only runs the examples of objects defined in the module it is given).
+DOCTEST_MODULES = [
+    "flink_py.datastream.window",
+    "flink_py.datastream.windowing._common",
+    "flink_py.datastream.windowing.windows",
+    "flink_py.datastream.windowing.triggers",
+    "flink_py.datastream.windowing.assigners",
+    "flink_py.datastream.windowing.evictors",
+]
+
+
+@pytest.mark.parametrize("module_name", DOCTEST_MODULES)
+def test_docstring_examples(module_name: str) -> None:
+    result = doctest.testmod(importlib.import_module(module_name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_docstring_examples_exist() -> None:
+    finder = doctest.DocTestFinder()
+    names = {test.name for module_name in DOCTEST_MODULES
+             for test in finder.find(importlib.import_module(module_name)) if test.examples}
+    assert {"flink_py.datastream.window",
+            "flink_py.datastream.windowing.windows.TimeWindow",
+            "flink_py.datastream.windowing.windows.TimeWindow.get_window_start_with_offset",
+            } <= names
