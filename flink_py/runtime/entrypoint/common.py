@@ -45,6 +45,7 @@ def parse_daemon_args(description: str, argv: Optional[Sequence[str]],
 
 def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+    logging.getLogger("flink_py").setLevel(level)  # a daemon logs the runtime's INFO too
     logging.getLogger("grpc").setLevel(logging.WARNING)
 
 

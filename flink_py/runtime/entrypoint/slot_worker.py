@@ -41,6 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ])
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                         format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
+    logging.getLogger("flink_py").setLevel(logging.INFO)
     logging.getLogger("grpc").setLevel(logging.WARNING)
     bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
     work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-")
