@@ -6,6 +6,8 @@ from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
+from flink_py.common.serialization import (
+    ByteArraySchema, DeserializationSchema, Encoder, SerializationSchema, SimpleStringSchema)
 from flink_py.common.time import Duration, Instant, Time
 from flink_py.common.typeinfo import TypeInformation, Types
 from flink_py.common.types import Row, RowKind
@@ -13,8 +15,10 @@ from flink_py.common.watermark_strategy import (
     TimestampAssigner, Watermark, WatermarkGenerator, WatermarkOutput, WatermarkStrategy)
 
 __all__ = [
-    "Configuration", "Duration", "ExecutionConfig", "Instant", "JobClient",
-    "JobExecutionResult", "JobID", "JobStatus", "Row", "RowKind", "Time",
+    "ByteArraySchema", "Configuration", "DeserializationSchema", "Duration", "Encoder",
+    "ExecutionConfig", "Instant", "JobClient",
+    "JobExecutionResult", "JobID", "JobStatus", "Row", "RowKind", "SerializationSchema",
+    "SimpleStringSchema", "Time",
     "TimestampAssigner", "TypeInformation", "Types", "Watermark", "WatermarkGenerator",
     "WatermarkOutput", "WatermarkStrategy",
 ]

@@ -19,6 +19,7 @@ IN2 = TypeVar("IN2")
 OUT = TypeVar("OUT")
 KEY = TypeVar("KEY")
 W = TypeVar("W")
+W2 = TypeVar("W2")
 
 
 class RuntimeContext(abc.ABC):
@@ -447,7 +448,7 @@ class ProcessWindowFunction(Function, Generic[IN, OUT, KEY, W]):
                 yield key, window.start, window.end, len(elements)
     """
 
-    class Context(abc.ABC):
+    class Context(abc.ABC, Generic[W2]):
         """The window being evaluated and what the function may use meanwhile."""
 
         @abc.abstractmethod
@@ -483,7 +484,7 @@ class ProcessAllWindowFunction(Function, Generic[IN, OUT, W]):
     """Evaluates a window of a non-keyed stream with its context: ``process(context,
     elements)`` yields the outputs; ``clear(context)`` on cleanup."""
 
-    class Context(abc.ABC):
+    class Context(abc.ABC, Generic[W2]):
         @abc.abstractmethod
         def window(self) -> Any:
             pass
