@@ -380,7 +380,11 @@ class DataStream:
             sinks.SinkFunctionSink, "Unnamed", fn))
 
     def sink_to(self, sink: Any) -> "DataStreamSink":
-        """Writes to a Sink (an object with ``_create_sink_operator(name)``)."""
+        """Writes to a Sink such as a FileSink (an object with ``_create_sink_operator(name)``;
+        one that writes records by their type also has ``_with_input_type(type_info)``)."""
+        with_input_type = getattr(sink, "_with_input_type", None)
+        if with_input_type is not None:
+            sink = with_input_type(self.get_type())
         create = getattr(sink, "_create_sink_operator", None)
         if create is None:
             raise InvalidProgramError(

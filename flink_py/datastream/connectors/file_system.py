@@ -1,4 +1,4 @@
-"""File sources, as in ``pyflink.datastream.connectors.file_system``."""
+"""File sources and sinks, as in ``pyflink.datastream.connectors.file_system``."""
 
 from __future__ import annotations
 
@@ -98,3 +98,451 @@ def check_input_paths(paths: List[str]) -> None:
 
 def _python_encoding(charset_name: str) -> str:
     return charset_name.lower().replace("_", "-")
+
+
+# ---- FileSink ----------------------------------------------------------------------------
+
+#: Flink's FileSink.DEFAULT_BUCKET_CHECK_INTERVAL (ms)
+DEFAULT_BUCKET_CHECK_INTERVAL = 60 * 1000
+_MIB = 1024 * 1024
+
+
+def _millis(value: Any, what: str) -> int:
+    """A positive interval in milliseconds, given as an int or a Duration."""
+    if isinstance(value, Duration):
+        value = value.to_milliseconds()
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidProgramError(
+            f"{what} must be a positive number of milliseconds (an int) or a Duration, got "
+            f"{value!r}")
+    return value
+
+
+class BucketAssigner:
+    """Decides the bucket (the sub-directory of the base path) a record is written to.
+
+    The FileSink writes to many buckets at a time; for every record it asks its
+    BucketAssigner for the bucket id, ``""`` being the base path itself. As in PyFlink, the
+    assigners are the ones built in: :meth:`base_path_bucket_assigner` and
+    :meth:`date_time_bucket_assigner` (the default), which depend only on the processing
+    time, so the sink asks them once per buffer of records.
+    """
+
+    #: whether the bucket depends only on the time, not on the record (asked once per buffer)
+    element_independent = False
+
+    class Context:
+        """What a BucketAssigner may look at besides the record (Flink's
+        ``BucketAssigner.Context``)."""
+
+        __slots__ = ("_operator", "_processing_time", "_timestamp")
+
+        def __init__(self, operator: Any) -> None:
+            self._operator = operator
+            self._processing_time = 0
+            self._timestamp: Optional[int] = None
+
+        def current_processing_time(self) -> int:
+            return self._processing_time
+
+        def current_watermark(self) -> int:
+            return self._operator.current_watermark
+
+        def timestamp(self) -> Optional[int]:
+            return self._timestamp
+
+    def get_bucket_id(self, element: Any, context: "BucketAssigner.Context") -> str:
+        """The id of the bucket ``element`` goes to (its directory under the base path)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def base_path_bucket_assigner() -> "BucketAssigner":
+        """A BucketAssigner that does no bucketing: every file is written to the base path."""
+        return BasePathBucketAssigner()
+
+    @staticmethod
+    def date_time_bucket_assigner(format_str: str = "yyyy-MM-dd--HH",
+                                  timezone_id: Optional[str] = None) -> "BucketAssigner":
+        """A BucketAssigner naming buckets by the current processing time.
+
+        Buckets are ``<base path>/<date-time>``, the date-time being the processing time
+        formatted with ``format_str``, a Java ``DateTimeFormatter`` pattern: the default
+        ``"yyyy-MM-dd--HH"`` makes one bucket per hour.
+
+        :param format_str: the pattern of the bucket ids.
+        :param timezone_id: a zone such as ``"UTC"``, ``"America/Los_Angeles"``,
+            ``"GMT-08:00"`` or ``"PST"``; None for the system's time zone.
+        :return: the bucket assigner.
+        """
+        return DateTimeBucketAssigner(format_str, timezone_id)
+
+
+class BasePathBucketAssigner(BucketAssigner):
+    """Writes every file to the base path (bucket id ``""``)."""
+
+    element_independent = True
+
+    def get_bucket_id(self, element: Any, context: BucketAssigner.Context) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "BasePathBucketAssigner"
+
+
+class DateTimeBucketAssigner(BucketAssigner):
+    """Names buckets by the processing time, formatted with a Java date-time pattern."""
+
+    element_independent = True
+
+    def __init__(self, format_str: str = "yyyy-MM-dd--HH",
+                 timezone_id: Optional[str] = None) -> None:
+        from flink_py.datastream.connectors.date_time_format import (
+            compile_pattern, resolve_zone)
+        self.format_str = format_str
+        self.timezone_id = timezone_id
+        compile_pattern(format_str, resolve_zone(timezone_id))  # bad input fails here
+        self._format: Any = None
+
+    def get_bucket_id(self, element: Any, context: BucketAssigner.Context) -> str:
+        format_millis = self._format
+        if format_millis is None:
+            from flink_py.datastream.connectors.date_time_format import (
+                compile_pattern, resolve_zone)
+            format_millis = self._format = compile_pattern(
+                self.format_str, resolve_zone(self.timezone_id))
+        return format_millis(context.current_processing_time())
+
+    def __getstate__(self) -> dict:
+        # the compiled pattern is rebuilt where the sink runs
+        return {"format_str": self.format_str, "timezone_id": self.timezone_id,
+                "_format": None}
+
+    def __repr__(self) -> str:
+        return f"DateTimeBucketAssigner({self.format_str!r}, {self.timezone_id!r})"
+
+
+class RollingPolicy:
+    """When a bucket closes its in-progress part file and starts a new one.
+
+    The sink asks the policy before writing each record (:meth:`should_roll_on_event`), when
+    its bucket check timer fires (:meth:`should_roll_on_processing_time`) and, in Flink, on
+    checkpoints (:meth:`should_roll_on_checkpoint`). The part-file argument has
+    ``get_bucket_id()``, ``get_creation_time()``, ``get_size()`` and
+    ``get_last_update_time()`` (Flink's ``PartFileInfo``).
+    """
+
+    #: the file size above which should_roll_on_event is True (None: never); the sink uses
+    #: it to decide for a whole buffer of records at once
+    _max_part_size: Optional[int] = None
+
+    def should_roll_on_checkpoint(self, part_file_state: Any) -> bool:
+        return False
+
+    def should_roll_on_event(self, part_file_state: Any, element: Any) -> bool:
+        limit = self._max_part_size
+        return limit is not None and part_file_state.get_size() > limit
+
+    def should_roll_on_processing_time(self, part_file_state: Any, current_time: int) -> bool:
+        return False
+
+    @staticmethod
+    def default_rolling_policy(part_size: int = 128 * _MIB, rollover_interval: int = 60 * 1000,
+                               inactivity_interval: int = 60 * 1000
+                               ) -> "DefaultRollingPolicy":
+        """The default policy: a part file rolls when
+
+        - it is larger than ``part_size`` bytes (128 MiB by default), checked per record,
+        - it is older than ``rollover_interval`` ms (60 s by default), or
+        - it has not been written to for ``inactivity_interval`` ms (60 s by default);
+
+        the two time conditions are checked every bucket check interval
+        (``with_bucket_check_interval``, 60 s by default).
+
+        :param part_size: the maximum part file size before rolling, in bytes.
+        :param rollover_interval: the maximum time a part file stays open, in ms.
+        :param inactivity_interval: the time without writes after which it rolls, in ms.
+        :return: the policy.
+        """
+        return DefaultRollingPolicy(part_size, rollover_interval, inactivity_interval)
+
+    @staticmethod
+    def on_checkpoint_rolling_policy() -> "OnCheckpointRollingPolicy":
+        """A policy that rolls only on checkpoints (flink_py has none yet: one part file per
+        bucket and subtask, finished when the input ends)."""
+        return OnCheckpointRollingPolicy()
+
+
+class DefaultRollingPolicy(RollingPolicy):
+    """Rolls on size, age or inactivity (see :meth:`RollingPolicy.default_rolling_policy`)."""
+
+    def __init__(self, part_size: int = 128 * _MIB, rollover_interval: int = 60 * 1000,
+                 inactivity_interval: int = 60 * 1000) -> None:
+        if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size <= 0:
+            raise InvalidProgramError(
+                f"part_size must be a positive number of bytes (an int), got {part_size!r}")
+        self.part_size = part_size
+        self.rollover_interval = _millis(rollover_interval, "rollover_interval")
+        self.inactivity_interval = _millis(inactivity_interval, "inactivity_interval")
+        self._max_part_size = part_size
+
+    def should_roll_on_checkpoint(self, part_file_state: Any) -> bool:
+        return part_file_state.get_size() > self.part_size
+
+    def should_roll_on_processing_time(self, part_file_state: Any, current_time: int) -> bool:
+        return (current_time - part_file_state.get_creation_time() >= self.rollover_interval
+                or current_time - part_file_state.get_last_update_time()
+                >= self.inactivity_interval)
+
+    def get_max_part_size(self) -> int:
+        return self.part_size
+
+    def get_rollover_interval(self) -> int:
+        return self.rollover_interval
+
+    def get_inactivity_interval(self) -> int:
+        return self.inactivity_interval
+
+    def __repr__(self) -> str:
+        return (f"DefaultRollingPolicy(part_size={self.part_size}, rollover_interval="
+                f"{self.rollover_interval}, inactivity_interval={self.inactivity_interval})")
+
+
+class OnCheckpointRollingPolicy(RollingPolicy):
+    """Rolls only on checkpoints."""
+
+    def should_roll_on_checkpoint(self, part_file_state: Any) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "OnCheckpointRollingPolicy"
+
+
+class OutputFileConfig:
+    """The prefix and suffix of part file names (``<prefix>-<uuid>-<counter><suffix>``).
+
+    Example::
+
+        config = OutputFileConfig.builder().with_part_prefix("prefix") \\
+            .with_part_suffix(".ext").build()
+    """
+
+    def __init__(self, part_prefix: str, part_suffix: str) -> None:
+        for what, value in (("part prefix", part_prefix), ("part suffix", part_suffix)):
+            if not isinstance(value, str):
+                raise InvalidProgramError(
+                    f"the {what} must be a str, got {type(value).__name__} {value!r}")
+            if os.sep in value or (os.altsep and os.altsep in value):
+                raise InvalidProgramError(
+                    f"the {what} {value!r} must not contain a path separator")
+        self._part_prefix = part_prefix
+        self._part_suffix = part_suffix
+
+    @staticmethod
+    def builder() -> "OutputFileConfig.OutputFileConfigBuilder":
+        return OutputFileConfig.OutputFileConfigBuilder()
+
+    def get_part_prefix(self) -> str:
+        """The prefix of the part file names ("part" by default)."""
+        return self._part_prefix
+
+    def get_part_suffix(self) -> str:
+        """The suffix of the part file names ("" by default)."""
+        return self._part_suffix
+
+    def __repr__(self) -> str:
+        return f"OutputFileConfig({self._part_prefix!r}, {self._part_suffix!r})"
+
+    class OutputFileConfigBuilder:
+        """Builds an OutputFileConfig."""
+
+        def __init__(self) -> None:
+            self.part_prefix = "part"
+            self.part_suffix = ""
+
+        def with_part_prefix(self, prefix: str) -> "OutputFileConfig.OutputFileConfigBuilder":
+            self.part_prefix = prefix
+            return self
+
+        def with_part_suffix(self, suffix: str) -> "OutputFileConfig.OutputFileConfigBuilder":
+            self.part_suffix = suffix
+            return self
+
+        def build(self) -> "OutputFileConfig":
+            return OutputFileConfig(self.part_prefix, self.part_suffix)
+
+
+class FileSink:
+    """A sink writing its records to files in buckets under a base path (``sink_to``).
+
+    The base directory holds one directory per bucket (chosen by the
+    :class:`BucketAssigner`; by default one per hour of processing time), and each bucket
+    holds the part files of the subtasks that wrote to it, named
+    ``<prefix>-<uuid>-<counter><suffix>`` (prefix ``part`` and no suffix by default, see
+    :class:`OutputFileConfig`): the uuid is drawn per bucket and subtask, the counter counts
+    that writer's part files from 0. A part file is *in progress* (hidden, as
+    ``.<name>.inprogress.<uuid>``) while written, *pending* once the :class:`RollingPolicy`
+    closed it, and *finished* (renamed to its name) when committed, which flink_py does
+    when the input ends. Checkpoint-driven commits are not implemented yet: an unbounded job
+    keeps its files pending, as Flink does without checkpointing.
+
+    Records are written as the encoder says: ``Encoder.simple_string_encoder()`` writes the
+    record's Java ``toString()`` text (by the stream's type: ``(a,1)`` for a tuple,
+    ``+I[a, 1]`` for a row) and a newline.
+
+    Example::
+
+        ds.sink_to(FileSink.for_row_format("/tmp/out", Encoder.simple_string_encoder())
+                   .with_output_file_config(OutputFileConfig.builder()
+                                            .with_part_prefix("prefix")
+                                            .with_part_suffix(".ext").build())
+                   .with_rolling_policy(RollingPolicy.default_rolling_policy())
+                   .build())
+    """
+
+    def __init__(self, base_path: str, encoder: Any, bucket_assigner: BucketAssigner,
+                 rolling_policy: RollingPolicy, output_file_config: OutputFileConfig,
+                 bucket_check_interval: int, input_type: Any = None) -> None:
+        self.base_path = base_path
+        self.encoder = encoder
+        self.bucket_assigner = bucket_assigner
+        self.rolling_policy = rolling_policy
+        self.output_file_config = output_file_config
+        self.bucket_check_interval = bucket_check_interval
+        #: the type of the stream the sink is attached to (set by ``sink_to``)
+        self.input_type = input_type
+
+    @staticmethod
+    def for_row_format(base_path: str, encoder: Any) -> "FileSink.RowFormatBuilder":
+        """A builder of a sink writing records one by one with ``encoder``.
+
+        :param base_path: the directory of the buckets (created if missing), a local path or
+            a ``file://`` URI.
+        :param encoder: how records become bytes, e.g. ``Encoder.simple_string_encoder()``.
+        :return: the builder.
+        """
+        return FileSink.RowFormatBuilder(_check_base_path(base_path), _check_encoder(encoder))
+
+    @staticmethod
+    def for_bulk_format(base_path: str, writer_factory: Any) -> "FileSink.RowFormatBuilder":
+        """Bulk formats (Parquet, ORC, Avro, ...) are not supported by flink_py yet."""
+        raise InvalidProgramError(
+            "FileSink.for_bulk_format is not supported yet by flink_py; use "
+            "FileSink.for_row_format(base_path, Encoder.simple_string_encoder())")
+
+    def _with_input_type(self, input_type: Any) -> "FileSink":
+        """This sink, for a stream of ``input_type`` (called by ``DataStream.sink_to``)."""
+        return FileSink(self.base_path, self.encoder, self.bucket_assigner,
+                        self.rolling_policy, self.output_file_config,
+                        self.bucket_check_interval, input_type)
+
+    def _create_sink_operator(self, name: str) -> Any:
+        from flink_py.runtime.operators.file_sink import FileWriter
+        formatter = str if self.input_type is None else self.input_type._java_formatter()
+        config = self.output_file_config
+        return FileWriter(name, self.base_path, formatter, self.encoder.encoding,
+                          self.bucket_assigner, self.rolling_policy,
+                          config.get_part_prefix(), config.get_part_suffix(),
+                          self.bucket_check_interval)
+
+    def __repr__(self) -> str:
+        return (f"FileSink({self.base_path!r}, {self.encoder!r}, {self.bucket_assigner!r}, "
+                f"{self.rolling_policy!r}, {self.output_file_config!r})")
+
+    class BaseBuilder:
+        """What the row- and bulk-format builders share."""
+
+        def __init__(self, base_path: str, encoder: Any) -> None:
+            self._base_path = base_path
+            self._encoder = encoder
+            self._bucket_assigner: BucketAssigner = DateTimeBucketAssigner()
+            self._rolling_policy: RollingPolicy = DefaultRollingPolicy()
+            self._output_file_config = OutputFileConfig("part", "")
+            self._bucket_check_interval = DEFAULT_BUCKET_CHECK_INTERVAL
+
+        def with_bucket_check_interval(self, interval: int) -> "FileSink.BaseBuilder":
+            """How often the time conditions of the rolling policy are checked.
+
+            :param interval: the check interval in milliseconds (60 000 by default).
+            """
+            self._bucket_check_interval = _millis(interval, "the bucket check interval")
+            return self
+
+        def with_bucket_assigner(self, bucket_assigner: BucketAssigner
+                                 ) -> "FileSink.BaseBuilder":
+            if not isinstance(bucket_assigner, BucketAssigner):
+                raise InvalidProgramError(
+                    f"with_bucket_assigner expects a BucketAssigner such as "
+                    f"BucketAssigner.base_path_bucket_assigner(), got "
+                    f"{type(bucket_assigner).__name__} {bucket_assigner!r}")
+            self._bucket_assigner = bucket_assigner
+            return self
+
+        def with_output_file_config(self, output_file_config: OutputFileConfig
+                                    ) -> "FileSink.BaseBuilder":
+            if not isinstance(output_file_config, OutputFileConfig):
+                raise InvalidProgramError(
+                    f"with_output_file_config expects an OutputFileConfig (from "
+                    f"OutputFileConfig.builder()...build()), got "
+                    f"{type(output_file_config).__name__} {output_file_config!r}")
+            self._output_file_config = output_file_config
+            return self
+
+        def enable_compact(self, strategy: Any, compactor: Any) -> "FileSink.BaseBuilder":
+            """File compaction is not supported by flink_py yet."""
+            raise InvalidProgramError("FileSink compaction (enable_compact) is not supported "
+                                      "yet by flink_py")
+
+        def disable_compact(self) -> "FileSink.BaseBuilder":
+            return self
+
+        def with_rolling_policy(self, rolling_policy: RollingPolicy) -> "FileSink.BaseBuilder":
+            if not isinstance(rolling_policy, RollingPolicy):
+                raise InvalidProgramError(
+                    f"with_rolling_policy expects a RollingPolicy such as "
+                    f"RollingPolicy.default_rolling_policy(), got "
+                    f"{type(rolling_policy).__name__} {rolling_policy!r}")
+            self._rolling_policy = rolling_policy
+            return self
+
+        def build(self) -> "FileSink":
+            return FileSink(self._base_path, self._encoder, self._bucket_assigner,
+                            self._rolling_policy, self._output_file_config,
+                            self._bucket_check_interval)
+
+    class RowFormatBuilder(BaseBuilder):
+        """Builds a row-format FileSink (``FileSink.for_row_format``)."""
+
+
+def _check_base_path(base_path: Any) -> str:
+    """The absolute local directory of ``base_path``; an error for anything else."""
+    try:
+        path = os.fspath(base_path)
+    except TypeError:
+        raise InvalidProgramError(
+            f"FileSink base_path must be a path (a str), got {type(base_path).__name__} "
+            f"{base_path!r}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    elif "://" in path:
+        raise InvalidProgramError(
+            f"FileSink base_path {base_path!r}: only the local file system is supported "
+            f"(a path or a file:// URI)")
+    if not path:
+        raise InvalidProgramError("FileSink base_path must not be empty")
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InvalidProgramError(
+            f"FileSink base_path {path!r} exists and is not a directory; the sink writes its "
+            f"buckets into a directory")
+    return path
+
+
+def _check_encoder(encoder: Any) -> Any:
+    from flink_py.common.serialization import Encoder
+    if not isinstance(encoder, Encoder):
+        raise InvalidProgramError(
+            f"FileSink.for_row_format expects an Encoder such as "
+            f"Encoder.simple_string_encoder(), got {type(encoder).__name__} {encoder!r}")
+    return encoder

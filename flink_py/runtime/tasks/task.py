@@ -263,7 +263,8 @@ class Task:
             # (under the source lock: a periodic-watermark timer may be firing).
             with self._source_lock:
                 source.output.emit_watermark(MAX_WATERMARK)
-        chain.end_input_of_successors()
+        with self._source_lock:  # end_input may emit or commit: not during a timer's callback
+            chain.end_input_of_successors()
 
     def _run_input_loop(self, chain: OperatorChain) -> None:
         tdd = self.tdd
