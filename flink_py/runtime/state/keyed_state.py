@@ -134,12 +134,19 @@ class _StateBase:
 
 
 class HeapValueState(_StateBase, ValueState):
+    # The common case (no TTL, no namespace) reads and writes the table directly: value state
+    # is touched for nearly every record of a stateful function.
+
     def value(self) -> Any:
+        if self._namespace is None and not self._ttl_ms:
+            return self._table.get(self._backend.current_key)
         return self._load()
 
     def update(self, value: Any) -> None:
         if value is None:
             self.clear()
+        elif self._namespace is None and not self._ttl_ms:
+            self._table[self._backend.current_key] = value
         else:
             self._store(value)
 
