@@ -98,11 +98,30 @@ class RemoteExecutor:
         return job_result_or_raise(self.client.request_job_result(job_id, timeout_s, name))
 
     def collect(self, job_id: str, collect_id: str) -> Any:
-        # The environment submitted the job before it asks for the records: end it again.
-        try:
-            self.client.cancel_job(job_id)
-        except FlinkPyError as exc:
-            log.warning("Could not cancel job %s after refusing to collect it: %s", job_id, exc)
-        raise FlinkPyError(
-            "execute_and_collect() is not supported on a remote cluster yet; use a sink "
-            "(e.g. print() or a FileSink), or run the program with -t local.")
+        """The records of the job's collect sink, fetched from the JobManager over REST."""
+        from flink_py.client.local_executor import CloseableIterator
+        client = self.client
+
+        class _RestCollectBuffer:
+            def take(self, timeout_s: float) -> Any:
+                return client.collect_batch(job_id, collect_id, timeout_s)
+
+        def job_ended() -> bool:
+            return client.job_status(job_id).is_globally_terminal_state()
+
+        return CloseableIterator(_AttachedResults(self), job_id, _RestCollectBuffer(),
+                                 job_ended)
+
+
+class _AttachedResults:
+    """The executor as the collect iterator sees it: it waits for the job's result even if
+    the program was submitted detached (the iterator is how the program reads its output)."""
+
+    def __init__(self, executor: RemoteExecutor) -> None:
+        self._executor = executor
+
+    def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> Any:
+        return job_result_or_raise(self._executor.client.request_job_result(job_id, timeout_s))
+
+    def cancel(self, job_id: str) -> None:
+        self._executor.cancel(job_id)

@@ -186,6 +186,17 @@ class RestClusterClient:
     def job_status(self, job_id: str) -> JobStatus:
         return JobStatus.from_name(self._request("GET", f"/jobs/{job_id}/status")["status"])
 
+    def collect_batch(self, job_id: str, collect_id: str, timeout_s: float
+                      ) -> Tuple[Optional[list], bool]:
+        """The next batch of a collect sink (``execute_and_collect``), waiting up to
+        ``timeout_s`` on the JobManager: ``(batch, False)``, ``(None, True)`` at the end, or
+        ``(None, False)`` when nothing came."""
+        answer = self._request("GET", f"/jobs/{job_id}/collect/{collect_id}"
+                                      f"?timeout={timeout_s:g}", timeout_s=timeout_s + 10)
+        batch = answer.get("batch")
+        return (None if batch is None else pickle.loads(base64.b64decode(batch)),
+                bool(answer.get("ended")))
+
     def cancel_job(self, job_id: str) -> None:
         """Requests the cancellation (``PATCH /jobs/<id>?mode=cancel``); does not wait."""
         self._request("PATCH", f"/jobs/{job_id}?mode=cancel")

@@ -120,6 +120,18 @@ class UserArtifacts(_message.Message):
     artifacts: _containers.ScalarMap[str, bytes]
     def __init__(self, artifacts: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
 
+class CollectBatch(_message.Message):
+    __slots__ = ("job_id", "collect_id", "values", "end")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    collect_id: str
+    values: bytes
+    end: bool
+    def __init__(self, job_id: _Optional[str] = ..., collect_id: _Optional[str] = ..., values: _Optional[bytes] = ..., end: _Optional[bool] = ...) -> None: ...
+
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("deployment", "job_master_address")
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]

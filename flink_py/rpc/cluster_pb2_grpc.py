@@ -245,6 +245,11 @@ class JobMasterGatewayStub:
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.JobRequest.SerializeToString,
                 response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.UserArtifacts.FromString,
                 _registered_method=True)
+        self.SendCollectBatch = channel.unary_unary(
+                '/flink_py.rpc.JobMasterGateway/SendCollectBatch',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
 
 
 class JobMasterGatewayServicer:
@@ -262,6 +267,13 @@ class JobMasterGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendCollectBatch(self, request, context):
+        """Waits while the job's collect buffer is full (backpressure on the collect sink).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobMasterGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -274,6 +286,11 @@ def add_JobMasterGatewayServicer_to_server(servicer, server):
                     servicer.RequestUserArtifacts,
                     request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.JobRequest.FromString,
                     response_serializer=flink__py_dot_rpc_dot_cluster__pb2.UserArtifacts.SerializeToString,
+            ),
+            'SendCollectBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendCollectBatch,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -330,6 +347,33 @@ class JobMasterGateway:
             '/flink_py.rpc.JobMasterGateway/RequestUserArtifacts',
             flink__py_dot_rpc_dot_cluster__pb2.JobRequest.SerializeToString,
             flink__py_dot_rpc_dot_cluster__pb2.UserArtifacts.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendCollectBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.JobMasterGateway/SendCollectBatch',
+            flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
             options,
             channel_credentials,
             insecure,

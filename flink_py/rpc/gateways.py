@@ -157,14 +157,33 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
 # -- JobMaster ------------------------------------------------------------------------------
 
 
-class _NoCollectGateway:
-    """Operator events of a task on a remote cluster: ``execute_and_collect`` is local only."""
+#: How long a collect sink may wait for room in the JobManager's buffer (the client reads it).
+COLLECT_TIMEOUT_S = 600.0
+
+
+class _RemoteCollectGateway:
+    """A task's way to its JobMaster's collect buffers (``execute_and_collect``)."""
+
+    def __init__(self, stub: Any, address: str, job_id: str) -> None:
+        self._stub = stub
+        self._address = address
+        self._job_id = job_id
 
     def send_collect_batch(self, collect_id: str, values: list) -> None:
-        raise FlinkPyError("execute_and_collect() is not supported on a remote cluster yet; "
-                           "use a sink")
+        self._send(pb.CollectBatch(job_id=self._job_id, collect_id=collect_id,
+                                   values=pickle.dumps(list(values), protocol=5)))
 
-    send_collect_end = send_collect_batch  # type: ignore[assignment]
+    def send_collect_end(self, collect_id: str) -> None:
+        self._send(pb.CollectBatch(job_id=self._job_id, collect_id=collect_id, end=True))
+
+    def _send(self, request: Any) -> None:
+        from flink_py.runtime.network.local import CancelTaskException
+        try:
+            ack = self._stub.SendCollectBatch(request, timeout=COLLECT_TIMEOUT_S)
+        except grpc.RpcError as exc:
+            raise RpcError(describe_rpc_error(self._address, "SendCollectBatch", exc)) from None
+        if not ack.ok:  # the job's results are no longer collected (cancelled, ended)
+            raise CancelTaskException(ack.message)
 
 
 class RemoteJobMasterGateway:
@@ -202,7 +221,7 @@ class RemoteJobMasterGateway:
         return dict(answer.artifacts)
 
     def operator_event_gateway(self, job_id: str) -> Any:
-        return _NoCollectGateway()
+        return _RemoteCollectGateway(self._stub, self.address, job_id)
 
 
 class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
@@ -220,6 +239,22 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         error: Optional[Any] = pickle.loads(request.error) if request.error else None
         master.update_task_execution_state(ExecutionAttemptID(request.attempt_id),
                                            ExecutionState[request.state], error)
+        return pb.Ack(ok=True)
+
+    def SendCollectBatch(self, request: Any, context: Any) -> Any:
+        from flink_py.runtime.network.local import CancelTaskException
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.Ack(ok=False, message=str(exc))
+        buffer = master.collect.buffer(request.collect_id)
+        try:
+            if request.end:
+                buffer.end()
+            else:
+                buffer.put(pickle.loads(request.values))
+        except CancelTaskException as exc:
+            return pb.Ack(ok=False, message=str(exc))
         return pb.Ack(ok=True)
 
     def RequestUserArtifacts(self, request: Any, context: Any) -> Any:

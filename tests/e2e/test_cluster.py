@@ -316,3 +316,20 @@ def _task_manager_of(cluster: ProcessCluster, pid: int) -> tuple:
              for tm in cluster.rest("/taskmanagers")["taskmanagers"] if f":{pid}-" in tm["id"]]
     assert len(found) == 1, found
     return found[0]
+
+
+def test_execute_and_collect_on_the_cluster(cluster: ProcessCluster, tmp_path: Any) -> None:
+    """The records come back to the program through the JobManager (REST)."""
+    program = _write(str(tmp_path / "collect.py"), """
+        from flink_py.datastream import StreamExecutionEnvironment
+
+        env = StreamExecutionEnvironment.get_execution_environment()
+        squares = env.from_collection(list(range(3000))).map(lambda x: x * x)
+        with squares.execute_and_collect("collected") as results:
+            got = list(results)
+        assert sorted(got) == [x * x for x in range(3000)], got[:5]
+        print("collected", len(got), sum(got))
+    """)
+    done = cluster.flink("run", "-p", "2", program)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"collected 3000 {sum(x * x for x in range(3000))}" in done.stdout

@@ -195,6 +195,7 @@ class RestHandlers:
             ("GET", "/jobs/{jobid}/plan", self.job_plan),
             ("GET", "/jobs/{jobid}/config", self.job_config),
             ("GET", "/jobs/{jobid}/vertices/{vertexid}", self.job_vertex_details),
+            ("GET", "/jobs/{jobid}/collect/{collectid}", self.job_collect),
             ("GET", "/taskmanagers", self.task_managers),
             ("GET", "/taskmanagers/{taskmanagerid}", self.task_manager_details),
             ("GET", "/jobmanager/config", self.jobmanager_config),
@@ -422,6 +423,21 @@ class RestHandlers:
                      "parallelism": vertex.parallelism,
                      "maxParallelism": vertex.max_parallelism, "now": now,
                      "subtasks": subtasks}
+
+    def job_collect(self, params: Dict[str, str], query: Dict[str, List[str]],
+                    body: bytes) -> Tuple[int, Any]:
+        """flink_py's endpoint behind ``execute_and_collect`` on a cluster: the next batch of a
+        collect sink (waiting up to ``?timeout=`` seconds, at most 5), base64 of a pickled
+        list, or ``null``; ``ended`` once the sink's input ended and nothing is left."""
+        master = self._master(params)
+        try:
+            timeout = min(5.0, max(0.0, float(query.get("timeout", ["1"])[0])))
+        except ValueError:
+            return 400, {"errors": [f"timeout must be a number of seconds, got "
+                                    f"{query.get('timeout')}"]}
+        batch, ended = master.collect.buffer(params["collectid"]).take(timeout)
+        return 200, {"batch": None if batch is None else base64.b64encode(
+            pickle.dumps(batch, protocol=5)).decode("ascii"), "ended": ended}
 
     def job_status(self, params: Dict[str, str], query: Dict[str, List[str]],
                    body: bytes) -> Tuple[int, Any]:
