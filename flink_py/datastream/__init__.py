@@ -17,6 +17,7 @@ _EXPORTS = {
     "KeyedProcessFunction": "functions", "ProcessJoinFunction": "functions",
     "CheckpointedFunction": "functions",
     "TimeDomain": "time_domain", "TimerService": "timerservice",
+    "MemorySize": "slot_sharing_group", "SlotSharingGroup": "slot_sharing_group",
     "ConnectedStreams": "data_stream", "DataStream": "data_stream",
     "DataStreamSink": "data_stream", "KeyedStream": "data_stream",
     "RuntimeExecutionMode": "execution_mode",

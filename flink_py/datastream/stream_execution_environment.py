@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration, GlobalConfiguration
@@ -281,6 +281,20 @@ class StreamExecutionEnvironment:
                       clear_transformations: bool = False) -> JobGraph:
         return StreamingJobGraphGenerator(
             self.get_stream_graph(job_name, clear_transformations)).create_job_graph()
+
+    def register_slot_sharing_group(self, slot_sharing_group: Any
+                                    ) -> "StreamExecutionEnvironment":
+        """Registers a SlotSharingGroup's resource profile under its name (kept for the plan;
+        flink_py's slots are one worker process each, not sized by profiles)."""
+        from flink_py.datastream.slot_sharing_group import SlotSharingGroup
+        if not isinstance(slot_sharing_group, SlotSharingGroup):
+            raise InvalidProgramError(
+                f"register_slot_sharing_group expects a SlotSharingGroup, got "
+                f"{slot_sharing_group!r}")
+        if not hasattr(self, "_slot_sharing_groups"):
+            self._slot_sharing_groups: Dict[str, Any] = {}
+        self._slot_sharing_groups[slot_sharing_group.get_name()] = slot_sharing_group
+        return self
 
     def get_execution_plan(self) -> str:
         """The plan of the program as JSON, in the shape of Flink's execution plan."""
