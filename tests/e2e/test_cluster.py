@@ -306,8 +306,10 @@ def test_killing_a_task_manager_fails_its_job(tmp_path: Any) -> None:
         root = cluster.rest(f"/jobs/{job_id}/exceptions")["root-exception"]
         assert (f"TaskManager with id {victim_id} timed out" in root
                 or f"closed by remote task manager '{victim_data}'" in root), root
-        overview = cluster.rest("/overview")
-        assert overview["taskmanagers"] == 1 and overview["slots-total"] == 1
+        # The lost TaskManager and its slot are gone once its heartbeat timed out.
+        wait_until(lambda: cluster.rest("/overview")["taskmanagers"] == 1
+                   and cluster.rest("/overview")["slots-total"] == 1,
+                   what="the lost TaskManager removed", timeout_s=2.0 + 3.0)
 
 
 def _task_manager_of(cluster: ProcessCluster, pid: int) -> tuple:
