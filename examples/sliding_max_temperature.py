@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
-from flink_py.common import Duration, Time, Types, WatermarkStrategy
+from flink_py.common import Duration, Time, WatermarkStrategy
 from flink_py.common.utils import ParameterTool
 from flink_py.common.watermark_strategy import TimestampAssigner
 from flink_py.datastream import StreamExecutionEnvironment

@@ -40,6 +40,7 @@ from flink_py.client.rest_cluster_client import (
     DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient)
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration, GlobalConfiguration, parse_duration
+from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
 from flink_py.datastream import stream_execution_environment as env_module
 from flink_py.errors import FlinkPyError, JobExecutionError
@@ -137,10 +138,10 @@ def _client(jobmanager: Optional[str], configuration: Configuration) -> RestClus
 def _check_job_id(job_id: Optional[str]) -> str:
     if not job_id:
         _fail("Missing JobID. Usage: flink cancel [-m <host:port>] <Job ID>")
-    if len(job_id) != 32 or any(c not in "0123456789abcdefABCDEF" for c in job_id):
-        _fail(f'Cannot parse JobID from "{job_id}". The expected format is [0-9a-fA-F]{{32}}, '
-              f"e.g. fd72014d4c864993a2e5a9287b4a9c5d.")
-    return job_id.lower()
+    try:
+        return JobID.from_hex_string(job_id).to_hex_string()
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 # -- running programs -------------------------------------------------------------------------

@@ -9,18 +9,15 @@ the submission.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any, Dict, Optional
 
-from flink_py.client.local_executor import job_result_or_raise
+from flink_py.client.local_executor import CloseableIterator, job_result_or_raise
 from flink_py.client.rest_cluster_client import RestClusterClient
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
-from flink_py.errors import FlinkPyError, InvalidProgramError
+from flink_py.errors import InvalidProgramError
 from flink_py.graph.job_graph import JobGraph
-
-log = logging.getLogger(__name__)
 
 _DETACHED_MESSAGE = (
     "Job was submitted in detached mode. Results of job execution, such as accumulators, "
@@ -99,7 +96,6 @@ class RemoteExecutor:
 
     def collect(self, job_id: str, collect_id: str) -> Any:
         """The records of the job's collect sink, fetched from the JobManager over REST."""
-        from flink_py.client.local_executor import CloseableIterator
         client = self.client
 
         class _RestCollectBuffer:

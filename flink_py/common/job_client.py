@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID

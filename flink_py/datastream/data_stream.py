@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
 
 from flink_py.common.typeinfo import TupleTypeInfo, RowTypeInfo, TypeInformation, Types
 from flink_py.datastream.functions import (
@@ -604,13 +604,13 @@ class ConnectedStreams:
         return ConnectedStreams(self.stream1.key_by(key_selector1, key_type),
                                 self.stream2.key_by(key_selector2, key_type))
 
-    def _co_operator(self, name: str, operator_class: type, func: Any,
-                     output_type: Optional[TypeInformation]) -> DataStream:
+    def _two_input(self, name: str, factory: Callable[[], Any],
+                   output_type: Optional[TypeInformation]) -> DataStream:
         env = self.stream1._env
         output_type = _check_type_info(output_type, name) or Types.PICKLED_BYTE_ARRAY()
         t = TwoInputTransformation(
-            self.stream1._transformation, self.stream2._transformation, name,
-            functools.partial(operator_class, name, func), output_type,
+            self.stream1._transformation, self.stream2._transformation, name, factory,
+            output_type,
             state_key_selector1=getattr(self.stream1, "_key_selector", None),
             state_key_selector2=getattr(self.stream2, "_key_selector", None))
         env._add_operator(t)
@@ -638,18 +638,6 @@ class ConnectedStreams:
             operator, name, func, ("process_element1", "process_element2"), selectors),
             output_type)
 
-    def _two_input(self, name: str, factory: Callable[[], Any],
-                   output_type: Optional[TypeInformation]) -> DataStream:
-        env = self.stream1._env
-        output_type = _check_type_info(output_type, name) or Types.PICKLED_BYTE_ARRAY()
-        t = TwoInputTransformation(
-            self.stream1._transformation, self.stream2._transformation, name, factory,
-            output_type,
-            state_key_selector1=getattr(self.stream1, "_key_selector", None),
-            state_key_selector2=getattr(self.stream2, "_key_selector", None))
-        env._add_operator(t)
-        return DataStream(env, t)
-
     def map(self, func: CoMapFunction, output_type: Optional[TypeInformation] = None
             ) -> DataStream:
         """Applies ``func.map1`` to the first input's records and ``func.map2`` to the
@@ -658,7 +646,8 @@ class ConnectedStreams:
             raise InvalidProgramError(
                 f"ConnectedStreams.map expects a CoMapFunction (with map1 and map2), got "
                 f"{type(func).__name__} {func!r}")
-        return self._co_operator("Co-Map", simple.CoStreamMap, func, output_type)
+        return self._two_input("Co-Map", functools.partial(
+            simple.CoStreamMap, "Co-Map", func), output_type)
 
     def flat_map(self, func: CoFlatMapFunction, output_type: Optional[TypeInformation] = None
                  ) -> DataStream:
@@ -667,7 +656,8 @@ class ConnectedStreams:
             raise InvalidProgramError(
                 f"ConnectedStreams.flat_map expects a CoFlatMapFunction (with flat_map1 and "
                 f"flat_map2), got {type(func).__name__} {func!r}")
-        return self._co_operator("Co-Flat Map", simple.CoStreamFlatMap, func, output_type)
+        return self._two_input("Co-Flat Map", functools.partial(
+            simple.CoStreamFlatMap, "Co-Flat Map", func), output_type)
 
 
 class BroadcastStream:

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from flink_py.common.key_groups import compute_default_max_parallelism
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.transformations import (
-    ChainingStrategy, OneInputTransformation, PartitionTransformation, PhysicalTransformation,
+    ChainingStrategy, PartitionTransformation, PhysicalTransformation,
     SideOutputTransformation, SinkTransformation, SourceTransformation, Transformation, TwoInputTransformation,
     UnionTransformation)
 from flink_py.runtime.network.partitioners import (

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+import time
 from concurrent import futures
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import grpc
 
 from flink_py.errors import FlinkPyError
-from flink_py.graph.ids import ExecutionAttemptID
+from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.rpc import cluster_pb2 as pb
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
+from flink_py.runtime.network.local import CancelTaskException
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 ]
 DEFAULT_RPC_TIMEOUT_S = 10.0
+#: how long a task keeps trying to report its final state to its JobMaster
+TERMINAL_STATE_REPORT_S = 120.0
 
 
 class RpcError(FlinkPyError):
@@ -58,17 +62,18 @@ class _Channels:
                 cls._channels[address] = channel
             return channel
 
-    @classmethod
-    def close_all(cls) -> None:
-        with cls._lock:
-            channels = list(cls._channels.values())
-            cls._channels.clear()
-        for channel in channels:
-            channel.close()
-
 
 def channel_to(address: str) -> grpc.Channel:
     return _Channels.get(address)
+
+
+def invoke(address: str, name: str, method: Any, request: Any, timeout_s: float) -> Any:
+    """Calls ``method(request)`` with a deadline; a gRPC failure becomes an RpcError naming
+    the call and the peer."""
+    try:
+        return method(request, timeout=timeout_s)
+    except grpc.RpcError as exc:
+        raise RpcError(describe_rpc_error(address, name, exc)) from None
 
 
 def _check(ack: Any, address: str, call: str) -> None:
@@ -116,11 +121,7 @@ class RemoteTaskExecutorGateway:
                    pb.JobRequest(job_id=job_id))
 
     def _call(self, name: str, method: Any, request: Any) -> None:
-        try:
-            ack = method(request, timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise RpcError(describe_rpc_error(self.address, name, exc)) from None
-        _check(ack, self.address, name)
+        _check(invoke(self.address, name, method, request, self.timeout_s), self.address, name)
 
     def __repr__(self) -> str:
         return f"RemoteTaskExecutorGateway({self.address})"
@@ -177,11 +178,8 @@ class _RemoteCollectGateway:
         self._send(pb.CollectBatch(job_id=self._job_id, collect_id=collect_id, end=True))
 
     def _send(self, request: Any) -> None:
-        from flink_py.runtime.network.local import CancelTaskException
-        try:
-            ack = self._stub.SendCollectBatch(request, timeout=COLLECT_TIMEOUT_S)
-        except grpc.RpcError as exc:
-            raise RpcError(describe_rpc_error(self._address, "SendCollectBatch", exc)) from None
+        ack = invoke(self._address, "SendCollectBatch", self._stub.SendCollectBatch, request,
+                     COLLECT_TIMEOUT_S)
         if not ack.ok:  # the job's results are no longer collected (cancelled, ended)
             raise CancelTaskException(ack.message)
 
@@ -201,23 +199,29 @@ class RemoteJobMasterGateway:
         request = pb.TaskExecutionStateUpdate(
             job_id=self.job_id, attempt_id=str(attempt_id), state=state.name,
             error=pickle.dumps(error, protocol=5) if error is not None else b"")
-        try:
-            ack = self._stub.UpdateTaskExecutionState(request, timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            # The task's state is lost for the JobMaster; it learns of it by heartbeat.
-            log.error("%s", describe_rpc_error(self.address, "UpdateTaskExecutionState", exc))
-            return
+        # A lost final state would leave the job waiting for this task forever: final states
+        # are retried (with backoff) for up to TERMINAL_STATE_REPORT_S; others are sent once.
+        deadline = time.monotonic() + (TERMINAL_STATE_REPORT_S if state.is_terminal else 0)
+        backoff = 0.1
+        while True:
+            try:
+                ack = invoke(self.address, "UpdateTaskExecutionState",
+                             self._stub.UpdateTaskExecutionState, request, self.timeout_s)
+                break
+            except RpcError as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.error("the JobMaster did not get the state %s of %s: %s", state.name,
+                              attempt_id, exc)
+                    return
+                time.sleep(backoff)  # retry backoff
+                backoff = min(backoff * 2, 5.0)
         if not ack.ok:
             log.warning("JobMaster at %s ignored the state of %s: %s", self.address,
                         attempt_id, ack.message)
 
     def request_user_artifacts(self) -> Dict[str, bytes]:
-        try:
-            answer = self._stub.RequestUserArtifacts(pb.JobRequest(job_id=self.job_id),
-                                                     timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise RpcError(describe_rpc_error(self.address, "RequestUserArtifacts", exc)
-                           ) from None
+        answer = invoke(self.address, "RequestUserArtifacts", self._stub.RequestUserArtifacts,
+                        pb.JobRequest(job_id=self.job_id), self.timeout_s)
         return dict(answer.artifacts)
 
     def operator_event_gateway(self, job_id: str) -> Any:
@@ -242,7 +246,6 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         return pb.Ack(ok=True)
 
     def SendCollectBatch(self, request: Any, context: Any) -> Any:
-        from flink_py.runtime.network.local import CancelTaskException
         try:
             master = self.dispatcher.job_master(request.job_id)
         except FlinkPyError as exc:
@@ -280,7 +283,6 @@ class ResourceManagerServicer(pb_grpc.ResourceManagerGatewayServicer):
         self.rpc_timeout_s = rpc_timeout_s
 
     def RegisterTaskExecutor(self, request: Any, context: Any) -> Any:
-        from flink_py.graph.ids import ResourceID
         from flink_py.runtime.resourcemanager.resource_manager import SlotDescription
         slots = [SlotDescription(
             s.index, RemoteTaskExecutorGateway(s.rpc_address, self.job_master_address,
@@ -296,18 +298,15 @@ class ResourceManagerServicer(pb_grpc.ResourceManagerGatewayServicer):
             accepted=True, heartbeat_interval_ms=self.heartbeat_interval_ms)
 
     def Heartbeat(self, request: Any, context: Any) -> Any:
-        from flink_py.graph.ids import ResourceID
         return pb.HeartbeatResponse(
             known=self.resource_manager.heartbeat(ResourceID(request.resource_id)))
 
     def ReportSlotLost(self, request: Any, context: Any) -> Any:
-        from flink_py.graph.ids import ResourceID
         self.resource_manager.slot_lost(ResourceID(request.resource_id), request.slot_index,
                                         request.reason)
         return pb.Ack(ok=True)
 
     def DisconnectTaskExecutor(self, request: Any, context: Any) -> Any:
-        from flink_py.graph.ids import ResourceID
         self.resource_manager.unregister_task_executor(ResourceID(request.resource_id),
                                                        request.reason)
         return pb.Ack(ok=True)
@@ -337,7 +336,4 @@ class RemoteResourceManagerGateway:
                      pb.DisconnectRequest(resource_id=resource_id, reason=reason))
 
     def _invoke(self, name: str, method: Any, request: Any) -> Any:
-        try:
-            return method(request, timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise RpcError(describe_rpc_error(self.address, name, exc)) from None
+        return invoke(self.address, name, method, request, self.timeout_s)

@@ -6,7 +6,7 @@ ResourceManager and TaskExecutor code as the distributed cluster, with in-proces
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.network.local import ResultPartitionManager

@@ -8,11 +8,10 @@ import os
 import re
 import signal
 import socket
-import sys
 import textwrap
 import threading
 import time
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator
 
 import pytest
 

@@ -832,6 +832,20 @@ def test_an_event_time_window_without_timestamps_fails_the_job():
         collect(windowed)
 
 
+@pytest.mark.parametrize("assigner", [TumblingEventTimeWindows.of(5000),
+                                      SlidingEventTimeWindows.of(5000, 5000)])
+def test_records_whose_assigner_kept_no_timestamp_fail_the_window(assigner: Any) -> None:
+    # A timestamp assigner that keeps the record's timestamp, on records that have none,
+    # leaves Long.MIN_VALUE: windows reject it, as Flink's assigners do.
+    env = new_env()
+    keep = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+        lambda value, record_timestamp: record_timestamp)
+    windowed = (env.from_collection([("a", 1)]).assign_timestamps_and_watermarks(keep)
+                .key_by(lambda e: e[0]).window(assigner).reduce(lambda a, b: a))
+    with pytest.raises(JobExecutionError, match="assign_timestamps_and_watermarks"):
+        collect(windowed)
+
+
 def test_a_failing_window_function_names_the_operator():
     env = new_env()
 

@@ -6,6 +6,7 @@ import functools
 import os
 from typing import Any, List, Optional
 
+from flink_py.common.serialization import _python_codec
 from flink_py.common.time import Duration
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.sources import TextFileSource
@@ -51,7 +52,7 @@ class FileSource:
 
     def _create_source_operator(self, name: str) -> Any:
         return functools.partial(TextFileSource, name, self.paths,
-                                 _python_encoding(self.stream_format.charset_name))
+                                 _python_codec(self.stream_format.charset_name, "FileSource"))
 
     def _output_type(self) -> Any:
         from flink_py.common.typeinfo import Types
@@ -94,10 +95,6 @@ def check_input_paths(paths: List[str]) -> None:
             path = path[len("file://"):]
         if not os.path.exists(path):
             raise InvalidProgramError(f"input path {path!r} does not exist")
-
-
-def _python_encoding(charset_name: str) -> str:
-    return charset_name.lower().replace("_", "-")
 
 
 # ---- FileSink ----------------------------------------------------------------------------
@@ -200,8 +197,8 @@ class DateTimeBucketAssigner(BucketAssigner):
             compile_pattern, resolve_zone)
         self.format_str = format_str
         self.timezone_id = timezone_id
-        compile_pattern(format_str, resolve_zone(timezone_id))  # bad input fails here
-        self._format: Any = None
+        # bad input fails here; the compiled pattern is rebuilt where the sink runs
+        self._format: Any = compile_pattern(format_str, resolve_zone(timezone_id))
 
     def get_bucket_id(self, element: Any, context: BucketAssigner.Context) -> str:
         format_millis = self._format
@@ -283,7 +280,10 @@ class DefaultRollingPolicy(RollingPolicy):
         self.part_size = part_size
         self.rollover_interval = _millis(rollover_interval, "rollover_interval")
         self.inactivity_interval = _millis(inactivity_interval, "inactivity_interval")
-        self._max_part_size = part_size
+
+    @property
+    def _max_part_size(self) -> int:  # type: ignore[override]
+        return self.part_size
 
     def should_roll_on_checkpoint(self, part_file_state: Any) -> bool:
         return part_file_state.get_size() > self.part_size

@@ -75,7 +75,6 @@ class JobManagerRunner:
         self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
                                        rest_host, rest_port)
         self._rest_server.start()
-        log.info("Rest endpoint listening at %s:%d", rest_host, self._rest_server.port)
 
         self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
                                          name="TaskManager heartbeat monitor")

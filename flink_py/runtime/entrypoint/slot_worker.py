@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -77,6 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pass
     log.info("slot worker %d of %s stopping", args.slot, args.resource_id)
     executor.shutdown(5.0)
+    shutil.rmtree(work_dir, ignore_errors=True)
     data_server.stop()
     rpc_server.stop(grace=0.5).wait(1.0)
     return 0

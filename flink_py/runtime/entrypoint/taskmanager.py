@@ -80,8 +80,9 @@ class TaskManagerRunner:
         ready = _read_ready_line(process, WORKER_START_TIMEOUT_S)
         if ready is None:
             process.kill()
+            code = process.wait()
             raise FlinkPyError(f"slot worker {slot} did not start within "
-                               f"{WORKER_START_TIMEOUT_S:.0f} s (exit code {process.poll()})")
+                               f"{WORKER_START_TIMEOUT_S:.0f} s (exit code {code})")
         rpc_port, data_port = ready
         log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
                  process.pid, rpc_port, data_port)
@@ -188,6 +189,7 @@ class TaskManagerRunner:
         except FlinkPyError:
             for worker in workers:
                 worker.process.kill()
+                worker.process.wait()
             raise
         with self._lock:
             self._workers = {w.slot: w for w in workers}

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError

@@ -17,9 +17,6 @@ from flink_py.errors import UserFunctionError
 
 Routed = List[Tuple[int, list, Optional[list]]]
 
-#: keys whose channel a hash partitioner remembers, at most (then it starts over)
-_MEMO_LIMIT = 100_000
-
 
 class StreamPartitioner:
     """Base class: subclasses set ``ship_strategy`` (the plan's name) and implement route."""
@@ -153,7 +150,6 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     def setup(self, num_channels: int, max_parallelism: int) -> None:
         super().setup(num_channels, max_parallelism)
-        self._memo: dict = {}
         self._assigner = KeyGroupAssigner(
             max_parallelism, num_channels,
             hash_function=functools.partial(pyflink_key_by_hash_code, pickled=self.pickled_key))
@@ -181,26 +177,14 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         return self._route_values(values, key, n)
 
     def _route_values(self, values: list, key: Callable[[Any], Any], n: int) -> Routed:
-        # One pass: key, channel (memoized per int/str key: the exact type matters, as
-        # True == 1 but their hashes differ), bucket.
+        # One pass: key, channel (the assigner memoizes the channel of int and str keys),
+        # bucket.
         buckets: List[list] = [[] for _ in range(n)]
         appends = [b.append for b in buckets]
-        memo = self._memo
-        get = memo.get
         subtask_of = self._assigner.subtask_of  # type: ignore[union-attr]
         try:
             for v in values:
-                k = key(v)
-                kt = type(k)
-                if kt is int or kt is str:
-                    c = get(k)
-                    if c is None:
-                        c = memo[k] = subtask_of(k)
-                        if len(memo) > _MEMO_LIMIT:
-                            memo.clear()
-                else:
-                    c = subtask_of(k)
-                appends[c](v)
+                appends[subtask_of(key(v))](v)
         except Exception as exc:
             raise UserFunctionError(
                 f"key selector of '{self.operator_name}' failed: {exc!r}") from exc

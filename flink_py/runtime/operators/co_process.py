@@ -16,9 +16,9 @@ from flink_py.datastream.state import MapState, MapStateDescriptor
 from flink_py.datastream.time_domain import TimeDomain
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
-from flink_py.runtime.operators.keyed_process import _KeyedTimerService
+from flink_py.runtime.operators.keyed_process import TimerFiringMixin, _KeyedTimerService
 from flink_py.runtime.operators.simple import SideOutputCollector, SimpleTimerService
-from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
+from flink_py.runtime.operators.timers import InternalTimerService
 
 
 class BroadcastState(MapState):
@@ -109,7 +109,7 @@ class _Context:
         return state
 
 
-class TwoInputProcessOperator(TwoInputStreamOperator):
+class TwoInputProcessOperator(TimerFiringMixin, TwoInputStreamOperator):
     """Runs a two-input process function.
 
     :param methods: the function's method names for input 1 and input 2.
@@ -185,38 +185,14 @@ class TwoInputProcessOperator(TwoInputStreamOperator):
     def process_batch2(self, values: list, timestamps: Optional[list]) -> None:
         self._process(1, values, timestamps)
 
-    # -- timers (keyed) ----------------------------------------------------------------------
+    # -- timers (keyed): TimerFiringMixin ---------------------------------------------------
 
-    def _fire(self, timer: InternalTimer, domain: TimeDomain,
-              timestamp: Optional[int]) -> None:
-        ctx = self._ctx
-        ctx._timestamp = timer.timestamp
-        ctx._time_domain = domain
-        ctx._read_only = True
-        collector = SideOutputCollector(timestamp is not None)
-        try:
-            collector.add_all(self._on_timer(timer.timestamp, ctx), timestamp)
-        except Exception as exc:
-            raise self.user_error(exc, "on_timer()")
-        finally:
-            ctx._time_domain = None
-        collector.flush_to(self.output)
-
-    def on_event_time(self, timer: InternalTimer) -> None:
-        self._fire(timer, TimeDomain.EVENT_TIME, timer.timestamp)
-
-    def on_processing_time(self, timer: InternalTimer) -> None:
-        self._fire(timer, TimeDomain.PROCESSING_TIME, None)
-
-    def process_watermark(self, watermark: int) -> None:
-        if self.timers is not None:
-            self.timers.advance_watermark(watermark)
-        super().process_watermark(watermark)
+    def _on_timer_context(self) -> Any:
+        self._ctx._read_only = True  # on_timer only reads broadcast state
+        return self._ctx
 
     def close(self) -> None:
-        timers = getattr(self, "timers", None)
-        if timers is not None:
-            timers.close()
+        super().close()  # the timers
         try:
             close_function(self.function)
         except Exception as exc:

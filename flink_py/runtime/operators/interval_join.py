@@ -10,7 +10,7 @@ larger of the two timestamps.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional
 
 from flink_py.datastream.state import MapStateDescriptor
 from flink_py.errors import InvalidProgramError

@@ -82,7 +82,68 @@ class _Context(KeyedProcessFunction.OnTimerContext):
         return self._time_domain
 
 
-class KeyedProcessOperator(UdfOperator):
+class TimerFiringMixin:
+    """``on_timer`` for the operators whose functions have timers (``self.timers``, an
+    InternalTimerService, or None when not keyed), for Flink's TimestampedCollector rules:
+    outputs of an event-time timer carry its timestamp, of a processing-time timer none.
+
+    The timers fired by one watermark share one collector, flushed before the watermark goes
+    on: one emission downstream instead of one per timer. Needs ``self._ctx`` (``_timestamp``,
+    ``_time_domain``) and ``self._on_timer``.
+    """
+
+    timers: Optional[InternalTimerService] = None
+    _timer_output: Optional[SideOutputCollector] = None
+
+    def _on_timer_context(self) -> Any:
+        """The context ``on_timer`` gets (subclasses may adjust it first)."""
+        return self._ctx  # type: ignore[attr-defined]
+
+    def _run_on_timer(self, timer: InternalTimer, domain: TimeDomain,
+                      collector: SideOutputCollector, timestamp: Optional[int]) -> None:
+        ctx = self._on_timer_context()
+        ctx._timestamp = timer.timestamp
+        ctx._time_domain = domain
+        try:
+            results = self._on_timer(timer.timestamp, ctx)  # type: ignore[attr-defined]
+            if results is not None and not (type(results) is tuple and not results):
+                collector.add_all(results, timestamp)
+        except Exception as exc:
+            raise self.user_error(exc, "on_timer()")  # type: ignore[attr-defined]
+        finally:
+            ctx._time_domain = None
+
+    def on_event_time(self, timer: InternalTimer) -> None:
+        collector = self._timer_output
+        if collector is not None:  # fired by a watermark: its shared collector
+            self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
+            return
+        collector = SideOutputCollector(True)
+        self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
+        collector.flush_to(self.output)  # type: ignore[attr-defined]
+
+    def on_processing_time(self, timer: InternalTimer) -> None:
+        collector = SideOutputCollector(False)
+        self._run_on_timer(timer, TimeDomain.PROCESSING_TIME, collector, None)
+        collector.flush_to(self.output)  # type: ignore[attr-defined]
+
+    def process_watermark(self, watermark: int) -> None:
+        if self.timers is not None:
+            collector = self._timer_output = SideOutputCollector(True)
+            try:
+                self.timers.advance_watermark(watermark)
+            finally:
+                self._timer_output = None
+            collector.flush_to(self.output)  # type: ignore[attr-defined]
+        super().process_watermark(watermark)  # type: ignore[misc]
+
+    def close(self) -> None:
+        if self.timers is not None:
+            self.timers.close()
+        super().close()  # type: ignore[misc]
+
+
+class KeyedProcessOperator(TimerFiringMixin, UdfOperator):
     """Runs a KeyedProcessFunction (or a ProcessFunction) on a keyed stream."""
 
     computes_keys = True
@@ -100,7 +161,6 @@ class KeyedProcessOperator(UdfOperator):
         on_timer = getattr(self.function, "on_timer", None)
         self._on_timer: Callable[..., Any] = on_timer if callable(on_timer) else (
             lambda timestamp, ctx: ())
-        self._timer_output: Optional[SideOutputCollector] = None
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         f = self._process
@@ -130,63 +190,3 @@ class KeyedProcessOperator(UdfOperator):
             raise self.user_error(exc)
         collector.flush_to(self.output)
 
-    # -- timers ---------------------------------------------------------------------------------
-
-    def _fire(self, timer: InternalTimer, domain: TimeDomain,
-              timestamp: Optional[int]) -> None:
-        """Runs ``on_timer`` for one timer. Event-time timers fired by one watermark share
-        one collector (``_timer_output``, flushed by process_watermark before the watermark
-        goes on); any other firing flushes its own."""
-        ctx = self._ctx
-        ctx._timestamp = timer.timestamp
-        ctx._time_domain = domain
-        collector = self._timer_output
-        own = collector is None
-        if own:
-            collector = SideOutputCollector(timestamp is not None)
-        try:
-            collector.add_all(self._on_timer(timer.timestamp, ctx), timestamp)
-        except Exception as exc:
-            raise self.user_error(exc, "on_timer()")
-        finally:
-            ctx._time_domain = None
-        if own:
-            collector.flush_to(self.output)
-
-    def on_event_time(self, timer: InternalTimer) -> None:
-        collector = self._timer_output
-        if collector is None:
-            self._fire(timer, TimeDomain.EVENT_TIME, timer.timestamp)
-            return
-        # _fire inlined for the timers of a watermark (one call per timer less)
-        ctx = self._ctx
-        timestamp = ctx._timestamp = timer.timestamp
-        ctx._time_domain = TimeDomain.EVENT_TIME
-        try:
-            results = self._on_timer(timestamp, ctx)
-            if results is not None and not (type(results) is tuple and not results):
-                collector.add_all(results, timestamp)
-        except Exception as exc:
-            raise self.user_error(exc, "on_timer()")
-        finally:
-            ctx._time_domain = None
-
-    def on_processing_time(self, timer: InternalTimer) -> None:
-        self._fire(timer, TimeDomain.PROCESSING_TIME, None)
-
-    def process_watermark(self, watermark: int) -> None:
-        # One collector for all the timers this watermark fires: one emission downstream
-        # instead of one per timer; the outputs go before the watermark, as in Flink.
-        collector = self._timer_output = SideOutputCollector(True)
-        try:
-            self.timers.advance_watermark(watermark)
-        finally:
-            self._timer_output = None
-        collector.flush_to(self.output)
-        super().process_watermark(watermark)
-
-    def close(self) -> None:
-        timers = getattr(self, "timers", None)
-        if timers is not None:
-            timers.close()
-        super().close()

@@ -10,7 +10,7 @@ from flink_py.datastream.output_tag import OutputTag
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import (
-    TwoInputStreamOperator, UdfOperator, close_function, open_function, unwrap_function)
+    TwoInputStreamOperator, UdfOperator, close_function, unwrap_function)
 
 
 class StreamMap(UdfOperator):

@@ -12,8 +12,7 @@ import codecs
 import os
 import socket
 import threading
-import time
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from flink_py.datastream.functions import SourceFunction
 from flink_py.errors import FlinkPyError

@@ -44,7 +44,7 @@ from flink_py.datastream.state import (
     AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
     StateDescriptor)
 from flink_py.datastream.window import (
-    MAX_LONG_VALUE, EventTimeTrigger, Evictor, MergingWindowAssigner, ProcessingTimeTrigger,
+    MAX_LONG_VALUE, MIN_LONG_VALUE, EventTimeTrigger, Evictor, MergingWindowAssigner, ProcessingTimeTrigger,
     TimestampedValue, TimeWindow, Trigger, TriggerResult, TumblingEventTimeWindows,
     WindowAssigner)
 from flink_py.errors import FlinkPyError, InvalidProgramError
@@ -486,7 +486,6 @@ class WindowOperator(StreamOperator):
         backend = self.keyed_state_backend
         add = self._add_contents
         timers = self.timers
-        live = timers._event_timers.live
         register = timers.register_event_time_timer
         watermark = timers.current_watermark
         lateness = self.allowed_lateness
@@ -501,7 +500,8 @@ class WindowOperator(StreamOperator):
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
                 backend.current_key = key
-                if tumbling is not None:
+                # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
+                if tumbling is not None and timestamp > MIN_LONG_VALUE:
                     size, offset = tumbling
                     start = timestamp - (timestamp - offset) % size
                     window = cache.get(start)
@@ -519,14 +519,13 @@ class WindowOperator(StreamOperator):
                         continue  # late: its state is (or will be) gone
                     taken = True
                     if max_timestamp <= watermark:  # FIRE now: the general path
-                        self._process_window(value, timestamp, key, window)
+                        self._process_window(value, timestamp, key, window, value)
                         continue
                     add(key, window, value)
                     if registered_for.get(key) is window:
                         continue  # this key's timers for this window are in place
-                    if (max_timestamp, key, window) not in live:
-                        register(window, max_timestamp)
-                    if lateness and (max_timestamp + lateness, key, window) not in live:
+                    register(window, max_timestamp)  # (the timer service deduplicates)
+                    if lateness:
                         register(window, max_timestamp + lateness)
                     registered_for[key] = window
                 if not taken:
@@ -538,9 +537,10 @@ class WindowOperator(StreamOperator):
         collector.flush_to(self.output)
 
     def _process_window(self, value: Any, timestamp: Optional[int], key: Any,
-                        window: Any) -> None:
-        """One element into one (non-merging) window, through the trigger."""
-        self._add_contents(key, window, value)
+                        window: Any, element: Any) -> None:
+        """One element (``value``, stored as ``element``) into one non-merging window,
+        through the trigger."""
+        self._add_contents(key, window, element)
         trigger_context = self._trigger_context
         trigger_context.window = window
         result = self.trigger.on_element(value, timestamp, window, trigger_context)
@@ -558,10 +558,6 @@ class WindowOperator(StreamOperator):
             self._register_cleanup_timer(window)
 
     def _process(self, value: Any, timestamp: Optional[int]) -> None:
-        contents = self._contents
-        trigger_context = self._trigger_context
-        on_element = self.trigger.on_element
-        add = self._add_contents
         key = self.keyed_state_backend.current_key
         element = value if self.evictor is None else TimestampedValue(value, timestamp)
         event_time = self._is_event_time
@@ -569,25 +565,10 @@ class WindowOperator(StreamOperator):
         watermark = self.timers.current_watermark
         skipped = True
         for window in self._assign(value, timestamp, self._assigner_context):
-            if event_time:
-                cleanup_time = window.max_timestamp() + lateness
-                if cleanup_time <= watermark:
-                    continue  # the window is late: its state is (or will be) gone
+            if event_time and window.max_timestamp() + lateness <= watermark:
+                continue  # the window is late: its state is (or will be) gone
             skipped = False
-            add(key, window, element)
-            trigger_context.window = window
-            result = on_element(value, timestamp, window, trigger_context)
-            if result is not _CONTINUE:
-                fire, purge = result.value
-                if fire:
-                    contents.set_current_namespace(window)
-                    if not self._emit_window_contents(window):
-                        continue
-                if purge:
-                    contents.set_current_namespace(window)
-                    contents.clear()
-            if not self._trigger_registers_cleanup_timer:
-                self._register_cleanup_timer(window)
+            self._process_window(value, timestamp, key, window, element)
         if skipped:
             self._late_element(value, timestamp)
 

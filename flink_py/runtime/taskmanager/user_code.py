@@ -64,15 +64,13 @@ class UserCodeLoader:
 
     def _unload(self, job_id: str) -> None:
         roots = self._roots.pop(job_id, [])
-        if not roots:
-            shutil.rmtree(os.path.join(self.work_dir, job_id), ignore_errors=True)
-            return
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None) or ""
-            if any(path.startswith(root + os.sep) for root in roots):
-                del sys.modules[name]
-        sys.path[:] = [p for p in sys.path if p not in roots]
-        importlib.invalidate_caches()
+        if roots:
+            for name, module in list(sys.modules.items()):
+                path = getattr(module, "__file__", None) or ""
+                if any(path.startswith(root + os.sep) for root in roots):
+                    del sys.modules[name]
+            sys.path[:] = [p for p in sys.path if p not in roots]
+            importlib.invalidate_caches()
         shutil.rmtree(os.path.join(self.work_dir, job_id), ignore_errors=True)
 
 

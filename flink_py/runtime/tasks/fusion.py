@@ -54,7 +54,6 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
     body: List[str] = []
     prologue: List[str] = []  # per-buffer lines after the local bindings
     depth = 3
-    innermost_flat_map: Optional[int] = None
 
     current_stage = [0]
 
@@ -77,7 +76,6 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
             line(f"if r{i} is None: continue")
             line(f"for v in r{i}:")
             depth += 1
-            innermost_flat_map = i
         elif stage.kind == "reduce":
             namespace[f"key{i}"] = stage.extra["key_selector"]
             namespace[f"state{i}"] = stage.extra["state"]
