@@ -27,14 +27,14 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-import cloudpickle
 
+from flink_py.common import pickling
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import JobResult, UnknownJobError
 from flink_py.runtime.jobmaster.job_master import JobFailure
-from flink_py.runtime.tasks.task import SerializedError
+from flink_py.runtime.execution.errors import SerializedError
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class RestClusterClient:
 
     def submit_job(self, job_graph: JobGraph) -> str:
         """Submits a JobGraph (with its ``user_artifacts``); returns the job id."""
-        encoded = base64.b64encode(cloudpickle.dumps(job_graph)).decode("ascii")
+        encoded = base64.b64encode(pickling.dumps(job_graph)).decode("ascii")
         answer = self._request("POST", "/jobs", {"jobGraph": encoded})
         job_url = str(answer.get("jobUrl", ""))
         return job_url.rsplit("/", 1)[-1] if job_url else str(job_graph.job_id)

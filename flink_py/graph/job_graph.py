@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Optional
 
 import cloudpickle
 
+from flink_py.common import pickling
+
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID
@@ -203,7 +205,7 @@ class StreamingJobGraphGenerator:
                 operators=[configs[n] for n in vertex.operator_node_ids],
                 gate_input_indexes=[e.input_index for e in vertex.inputs])
             try:
-                vertex.chain_bytes = cloudpickle.dumps(chain)
+                vertex.chain_bytes = pickling.dumps(chain)
             except Exception as exc:
                 raise InvalidProgramError(
                     f"the functions of '{vertex.name}' cannot be serialized for shipping to "

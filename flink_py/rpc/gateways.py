@@ -21,7 +21,7 @@ from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.rpc import cluster_pb2 as pb
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
-from flink_py.runtime.network.local import CancelTaskException
+from flink_py.runtime.execution.errors import CancelTaskException
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         self.dispatcher = dispatcher
 
     def UpdateTaskExecutionState(self, request: Any, context: Any) -> Any:
-        from flink_py.runtime.tasks.task import ExecutionState
+        from flink_py.runtime.execution.execution_state import ExecutionState
         try:
             master = self.dispatcher.job_master(request.job_id)
         except FlinkPyError as exc:

@@ -33,7 +33,7 @@ from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
 from flink_py.runtime.rest.handlers import FLINK_VERSION
-from flink_py.runtime.tasks.task import SerializedError
+from flink_py.runtime.execution.errors import SerializedError
 
 DEADLINE_S = 10.0
 SLOTS = 8

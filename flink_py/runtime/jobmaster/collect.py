@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import Deque, List, Optional, Tuple
 
-from flink_py.runtime.network.local import CancelTaskException
+from flink_py.runtime.execution.errors import CancelTaskException
 
 
 class CollectBuffer:

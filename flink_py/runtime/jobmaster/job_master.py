@@ -22,7 +22,8 @@ from flink_py.runtime.jobmaster.collect import CollectCoordinator
 from flink_py.runtime.resourcemanager.resource_manager import (
     ResourceManager, SlotAllocation, SlotRequestWithdrawnError)
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
-from flink_py.runtime.tasks.task import ExecutionState, SerializedError
+from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.execution_state import ExecutionState
 
 log = logging.getLogger(__name__)
 

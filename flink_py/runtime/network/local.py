@@ -24,11 +24,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
-from flink_py.errors import FlinkPyError
-
-
-class CancelTaskException(FlinkPyError):
-    """Raised inside a task whose exchange was released (cancellation or failover)."""
+from flink_py.runtime.execution.errors import CancelTaskException
 
 
 class Subpartition:

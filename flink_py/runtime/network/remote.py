@@ -44,8 +44,8 @@ from typing import Any, Deque, List, Optional, Set, Tuple
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition
-from flink_py.runtime.network.local import (
-    CancelTaskException, InputInbox, ResultPartitionManager, Subpartition)
+from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional
 
 from flink_py.datastream.functions import Function, RuntimeContext
 from flink_py.errors import InvalidProgramError, UserFunctionError
-from flink_py.runtime.network.local import CancelTaskException
+from flink_py.runtime.execution.errors import CancelTaskException
 
 EmitFn = Callable[[list, Optional[list]], None]
 

@@ -35,7 +35,8 @@ from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher, UnknownJobError
 from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, TaskManagerInfo
-from flink_py.runtime.tasks.task import ExecutionState, SerializedError
+from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.execution_state import ExecutionState
 
 log = logging.getLogger(__name__)
 

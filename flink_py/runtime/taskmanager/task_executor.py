@@ -10,7 +10,9 @@ from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.runtime.network.local import ResultPartitionManager
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 from flink_py.runtime.taskmanager.user_code import UserCodeLoader
-from flink_py.runtime.tasks.task import ExecutionState, SerializedError, Task
+from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.execution_state import ExecutionState
+from flink_py.runtime.tasks.task import Task
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,9 @@ from its inbox until every input channel has ended. State transitions are report
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
-import traceback
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 import cloudpickle
@@ -21,7 +18,9 @@ import cloudpickle
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import (
     END_OF_PARTITION, EndOfPartition, Watermark, WatermarkStatus)
-from flink_py.runtime.network.local import CancelTaskException, InputInbox, ResultPartitionManager
+from flink_py.runtime.execution.errors import CancelTaskException, SerializedError
+from flink_py.runtime.execution.execution_state import ExecutionState
+from flink_py.runtime.network.local import InputInbox, ResultPartitionManager
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import MAX_WATERMARK, StreamingRuntimeContext
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
@@ -34,60 +33,6 @@ log = logging.getLogger(__name__)
 
 #: How long a consumer keeps trying to reach a producer's data server.
 REMOTE_CONNECT_TIMEOUT_S = 30.0
-
-
-class ExecutionState(enum.Enum):
-    """Flink's ExecutionState, verbatim."""
-
-    CREATED = "CREATED"
-    SCHEDULED = "SCHEDULED"
-    DEPLOYING = "DEPLOYING"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    CANCELING = "CANCELING"
-    CANCELED = "CANCELED"
-    FAILED = "FAILED"
-    RECONCILING = "RECONCILING"
-    INITIALIZING = "INITIALIZING"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (ExecutionState.FINISHED, ExecutionState.CANCELED, ExecutionState.FAILED)
-
-
-@dataclass
-class SerializedError:
-    """A failure as it crosses processes: the text always, the exception when it pickles."""
-
-    message: str
-    traceback_text: str
-    exception_bytes: Optional[bytes] = None
-
-    @staticmethod
-    def of(exc: BaseException) -> "SerializedError":
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        try:
-            # Pickling drops __cause__: ship the chain of causes alongside.
-            chain = []
-            current: Optional[BaseException] = exc
-            while current is not None and len(chain) < 8:
-                chain.append(current)
-                current = current.__cause__
-            data: Optional[bytes] = cloudpickle.dumps(chain)
-        except Exception:  # unpicklable exception: the text is what travels
-            data = None
-        return SerializedError(f"{type(exc).__name__}: {exc}", text, data)
-
-    def to_exception(self) -> Optional[BaseException]:
-        if self.exception_bytes is None:
-            return None
-        try:
-            chain = cloudpickle.loads(self.exception_bytes)
-        except Exception:  # its class may not exist on this side
-            return None
-        for outer, inner in zip(chain, chain[1:]):
-            outer.__cause__ = inner
-        return chain[0]
 
 
 StateReporter = Callable[["Task", ExecutionState, Optional[SerializedError]], None]

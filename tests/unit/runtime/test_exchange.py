@@ -8,8 +8,8 @@ from typing import Any, Callable, List, Optional
 
 import pytest
 
-from flink_py.runtime.network.local import (
-    CancelTaskException, InputInbox, ResultPartitionManager, Subpartition)
+from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 
 DEADLINE_S = 5.0
 #: How long a thread that should stay blocked is watched before we call it blocked.

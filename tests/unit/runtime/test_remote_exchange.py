@@ -20,8 +20,8 @@ import pytest
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition, Watermark
-from flink_py.runtime.network.local import (
-    CancelTaskException, InputInbox, ResultPartitionManager, Subpartition)
+from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.remote import (
     DataServer, RemoteChannelError, RemoteInputChannel, UnserializableRecordError)
 

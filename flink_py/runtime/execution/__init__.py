@@ -1,0 +1,1 @@
+"""Execution types shared by the TaskExecutor, the JobMaster and the client."""

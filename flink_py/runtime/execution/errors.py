@@ -1,0 +1,51 @@
+"""Errors as tasks raise and report them: CancelTaskException and SerializedError."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Optional
+
+import cloudpickle
+
+from flink_py.common import pickling
+from flink_py.errors import FlinkPyError
+
+
+class CancelTaskException(FlinkPyError):
+    """Raised inside a task whose exchange was released (cancellation or failover)."""
+
+
+@dataclass
+class SerializedError:
+    """A failure as it crosses processes: the text always, the exception when it pickles."""
+
+    message: str
+    traceback_text: str
+    exception_bytes: Optional[bytes] = None
+
+    @staticmethod
+    def of(exc: BaseException) -> "SerializedError":
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            # Pickling drops __cause__: ship the chain of causes alongside.
+            chain = []
+            current: Optional[BaseException] = exc
+            while current is not None and len(chain) < 8:
+                chain.append(current)
+                current = current.__cause__
+            data: Optional[bytes] = pickling.dumps(chain)
+        except Exception:  # unpicklable exception: the text is what travels
+            data = None
+        return SerializedError(f"{type(exc).__name__}: {exc}", text, data)
+
+    def to_exception(self) -> Optional[BaseException]:
+        if self.exception_bytes is None:
+            return None
+        try:
+            chain = cloudpickle.loads(self.exception_bytes)
+        except Exception:  # its class may not exist on this side
+            return None
+        for outer, inner in zip(chain, chain[1:]):
+            outer.__cause__ = inner
+        return chain[0]
