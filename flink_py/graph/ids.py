@@ -62,3 +62,9 @@ class ResourceID(AbstractID):
             raise ValueError(f"ResourceID must be a non-empty string without spaces, "
                              f"got {value!r}")
         self.hex = value
+
+
+class OperatorID(AbstractID):
+    """Identifies an operator across runs of a job: what checkpoints and savepoints map state
+    to. Derived from the operator's ``uid`` when it has one, else deterministically from the
+    topology (see graph/job_graph.py), never random."""

@@ -17,7 +17,7 @@ from flink_py.common import pickling
 
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
-from flink_py.graph.ids import IntermediateDataSetID, JobVertexID
+from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
 from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
 from flink_py.graph.transformations import ChainingStrategy
 from flink_py.runtime.network.partitioners import StreamPartitioner
@@ -45,6 +45,8 @@ class ChainedOperatorConfig:
     chained_outputs: List[tuple] = field(default_factory=list)
     network_outputs: List[NetworkOutputConfig] = field(default_factory=list)
     keyed: bool = False
+    #: what checkpoints and savepoints map this operator's state to (stable across runs)
+    operator_id: Optional[OperatorID] = None
 
 
 @dataclass
@@ -80,6 +82,8 @@ class JobVertex:
     is_source: bool
     operator_node_ids: List[int]
     chain_bytes: bytes = b""
+    #: the OperatorIDs of the chain's operators, head first (as in the chain config)
+    operator_ids: List[OperatorID] = field(default_factory=list)
     inputs: List[JobEdge] = field(default_factory=list)
     outputs: List[JobEdge] = field(default_factory=list)
 
@@ -102,6 +106,10 @@ class JobGraph:
     #: the user's code shipped with the job: file name -> zip archive bytes. A TaskManager
     #: extracts each archive and puts it on ``sys.path`` before it loads the job's functions.
     user_artifacts: Dict[str, bytes] = field(default_factory=dict)
+    #: the job's own settings as Flink's configuration keys (``execution.checkpointing.*``,
+    #: ``state.backend.type``, ``state.checkpoints.dir``, ``restart-strategy.*``, ...): what
+    #: the program set on its environment, over the cluster's configuration
+    job_configuration: Dict[str, str] = field(default_factory=dict)
 
     def topological_vertices(self) -> List[JobVertex]:
         indegree = {vid: len(v.inputs) for vid, v in self.vertices.items()}
@@ -123,6 +131,13 @@ class JobGraph:
             per_group[v.slot_sharing_group] = max(per_group.get(v.slot_sharing_group, 0),
                                                   v.parallelism)
         return sum(per_group.values())
+
+
+def provisional_operator_id(node: StreamNode, position: int) -> OperatorID:
+    """An OperatorID from the node's uid, else from its place in the topological order."""
+    import hashlib
+    seed = f"uid:{node.uid}" if node.uid else f"position:{position}"
+    return OperatorID(hashlib.md5(seed.encode("utf-8")).hexdigest())
 
 
 def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:
@@ -176,8 +191,9 @@ class StreamingJobGraphGenerator:
                 operator_node_ids=[n.id for n in nodes])
 
         configs: Dict[int, ChainedOperatorConfig] = {
-            n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory)
-            for n in order}
+            n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
+                                        operator_id=provisional_operator_id(n, position))
+            for position, n in enumerate(order)}
         for node in order:
             for edge in node.out_edges:
                 config = configs[node.id]
@@ -201,6 +217,7 @@ class StreamingJobGraphGenerator:
                     target.max_parallelism))
 
         for head_id, vertex in vertices.items():
+            vertex.operator_ids = [configs[n].operator_id for n in vertex.operator_node_ids]
             chain = ChainConfig(
                 operators=[configs[n] for n in vertex.operator_node_ids],
                 gate_input_indexes=[e.input_index for e in vertex.inputs])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flink_py.runtime.checkpoint.options import CheckpointOptions
+
 
 class StreamEvent:
-    """Base of in-band events (watermarks, watermark statuses, end of partition; barriers
-    later)."""
+    """Base of in-band events (watermarks, watermark statuses, checkpoint barriers, end of
+    partition)."""
 
     __slots__ = ()
 
@@ -94,3 +99,52 @@ class EndOfPartition(StreamEvent):
 
 
 END_OF_PARTITION = EndOfPartition()
+
+
+class CheckpointBarrier(StreamEvent):
+    """Checkpoint ``checkpoint_id`` (triggered at ``timestamp``) passes here: everything
+    before it in this channel belongs to the checkpoint, nothing after it does."""
+
+    __slots__ = ("checkpoint_id", "timestamp", "options")
+
+    def __init__(self, checkpoint_id: int, timestamp: int, options: CheckpointOptions) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.timestamp = timestamp
+        self.options = options
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CheckpointBarrier) and (
+            other.checkpoint_id, other.timestamp, other.options) == (
+            self.checkpoint_id, self.timestamp, self.options)
+
+    def __hash__(self) -> int:
+        return hash(("CheckpointBarrier", self.checkpoint_id, self.timestamp))
+
+    def __repr__(self) -> str:
+        return f"CheckpointBarrier({self.checkpoint_id} @ {self.timestamp}, {self.options})"
+
+    def __reduce__(self):
+        return (CheckpointBarrier, (self.checkpoint_id, self.timestamp, self.options))
+
+
+class CancelCheckpointMarker(StreamEvent):
+    """Checkpoint ``checkpoint_id`` was aborted upstream: stop aligning for it."""
+
+    __slots__ = ("checkpoint_id",)
+
+    def __init__(self, checkpoint_id: int) -> None:
+        self.checkpoint_id = checkpoint_id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CancelCheckpointMarker) and (
+            other.checkpoint_id == self.checkpoint_id)
+
+    def __hash__(self) -> int:
+        return hash(("CancelCheckpointMarker", self.checkpoint_id))
+
+    def __repr__(self) -> str:
+        return f"CancelCheckpointMarker({self.checkpoint_id})"
+
+    def __reduce__(self):
+        return (CancelCheckpointMarker, (self.checkpoint_id,))
+

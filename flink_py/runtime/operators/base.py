@@ -185,6 +185,30 @@ class StreamOperator:
         store = self.operator_state_store
         return None if store is None else store.snapshot()
 
+    # -- checkpoints (called by the task's mailbox thread; see OperatorChain) -----------------
+
+    #: set by the OperatorChain from the chain config: what state is mapped to on restore
+    operator_id: Any = None
+
+    def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
+        """Runs before the barrier is forwarded: emit what must precede it downstream."""
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Callable[[], Any]:
+        """The synchronous part of this operator's snapshot (keep it short: the task is
+        stopped meanwhile). Returns the asynchronous part: a callable, run off the task
+        thread, that writes the snapshot through ``factory`` (a CheckpointStreamFactory) and
+        returns its ``OperatorSubtaskState``. ``options`` is the barrier's CheckpointOptions.
+        """
+        from flink_py.runtime.state.handles import OperatorSubtaskState
+        return OperatorSubtaskState
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` completed (every task acknowledged it)."""
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` was aborted (timed out, declined, superseded)."""
+
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark
         self.output.emit_watermark(watermark)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from flink_py.graph.execution_graph import ConsumedGate, ProducedPartition
 from flink_py.graph.ids import ExecutionAttemptID, JobVertexID
+from flink_py.runtime.state.handles import JobManagerTaskRestore
 
 
 @dataclass
@@ -30,6 +31,10 @@ class TaskDeploymentDescriptor:
     buffer_timeout: int = 100
     records_per_buffer: int = 1024
     job_parameters: Dict[str, str] = field(default_factory=dict)
+    #: the job's configuration (Flink keys: checkpointing, state backend, storage)
+    job_configuration: Dict[str, str] = field(default_factory=dict)
+    #: set when the attempt restores from a checkpoint or savepoint
+    task_restore: Optional[JobManagerTaskRestore] = None
 
     @property
     def task_name_with_subtask(self) -> str:

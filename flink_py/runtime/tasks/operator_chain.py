@@ -81,6 +81,7 @@ class OperatorChain:
             operator.setup(runtime_context_factory(), output,
                            HeapKeyedStateBackend(max_parallelism, key_groups))
             operator.processing_time_service = processing_time_service
+            operator.operator_id = config.operator_id
             by_node[config.node_id] = operator
             self._successors[config.node_id] = (
                 [t for t, tag in config.chained_outputs if tag is None],
@@ -142,6 +143,34 @@ class OperatorChain:
                         operators, [fusion_stage(op) for op in operators], emit)
 
             head.process_batch = process_batch  # type: ignore[method-assign]
+
+    # -- checkpoints: the task's mailbox thread calls these -------------------------------
+
+    def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
+        """Head first, as Flink's OperatorChain."""
+        for operator in self.operators:
+            operator.prepare_snapshot_pre_barrier(checkpoint_id)
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Callable[[], Any]:
+        """Takes the synchronous part of every operator's snapshot; returns the asynchronous
+        part, which returns the task's ``TaskStateSnapshot``."""
+        from flink_py.runtime.state.handles import TaskStateSnapshot
+        parts = [(operator.operator_id,
+                  operator.snapshot_state(checkpoint_id, timestamp, options, factory))
+                 for operator in self.operators]
+
+        def materialize() -> TaskStateSnapshot:
+            return TaskStateSnapshot({operator_id: part() for operator_id, part in parts})
+        return materialize
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        for operator in self.operators:
+            operator.notify_checkpoint_complete(checkpoint_id)
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        for operator in self.operators:
+            operator.notify_checkpoint_aborted(checkpoint_id)
 
     def end_input_of_successors(self) -> None:
         """After the head's input ended: every chained operator's input ends, in order."""
