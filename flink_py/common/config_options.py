@@ -23,21 +23,34 @@ __all__ = [
     "AUTO_WATERMARK_INTERVAL",
     "BUFFER_TIMEOUT",
     "BUFFER_TIMEOUT_ENABLED",
+    "CHECKPOINTING_INTERVAL",
+    "CHECKPOINTING_MODE",
+    "CHECKPOINTING_TIMEOUT",
+    "CHECKPOINTS_DIRECTORY",
+    "CHECKPOINT_STORAGE",
     "CLOSURE_CLEANER_LEVEL",
     "DEFAULT_PARALLELISM",
+    "ENABLE_UNALIGNED",
+    "EXTERNALIZED_CHECKPOINT_RETENTION",
+    "FAILOVER_STRATEGY",
     "FORCE_AVRO",
     "FORCE_KRYO",
+    "FS_SMALL_FILE_THRESHOLD",
     "GENERIC_TYPES",
     "GLOBAL_JOB_PARAMETERS",
     "HEARTBEAT_INTERVAL",
     "HEARTBEAT_TIMEOUT",
+    "INCREMENTAL_CHECKPOINTS",
     "JOB_MANAGER_BIND_HOST",
     "JOB_MANAGER_RPC_ADDRESS",
     "JOB_MANAGER_RPC_PORT",
     "KRYO_DEFAULT_SERIALIZERS",
     "KRYO_REGISTERED_CLASSES",
     "LATENCY_INTERVAL",
+    "MAX_CONCURRENT_CHECKPOINTS",
     "MAX_PARALLELISM",
+    "MAX_RETAINED_CHECKPOINTS",
+    "MIN_PAUSE_BETWEEN_CHECKPOINTS",
     "NETWORK_BUFFERS_PER_CHANNEL",
     "NETWORK_EXTRA_BUFFERS_PER_GATE",
     "NETWORK_LOCAL_HANDOFF",
@@ -47,19 +60,37 @@ __all__ = [
     "OPERATOR_CHAINING",
     "PIPELINE_NAME",
     "POJO_REGISTERED_CLASSES",
+    "RESTART_EXPONENTIAL_ATTEMPTS",
+    "RESTART_EXPONENTIAL_INITIAL_BACKOFF",
+    "RESTART_EXPONENTIAL_JITTER",
+    "RESTART_EXPONENTIAL_MAX_BACKOFF",
+    "RESTART_EXPONENTIAL_MULTIPLIER",
+    "RESTART_EXPONENTIAL_RESET_THRESHOLD",
+    "RESTART_FAILURE_RATE_DELAY",
+    "RESTART_FAILURE_RATE_INTERVAL",
+    "RESTART_FAILURE_RATE_MAX_FAILURES",
+    "RESTART_FIXED_DELAY_ATTEMPTS",
+    "RESTART_FIXED_DELAY_DELAY",
+    "RESTART_STRATEGY",
     "REST_ADDRESS",
     "REST_BIND_ADDRESS",
     "REST_BIND_PORT",
     "REST_PORT",
+    "ROCKSDB_LOCAL_DIRECTORIES",
     "RUNTIME_MODE",
+    "SAVEPOINT_DIRECTORY",
+    "SAVEPOINT_IGNORE_UNCLAIMED_STATE",
+    "SAVEPOINT_PATH",
+    "SLOT_REQUEST_TIMEOUT",
     "SNAPSHOT_COMPRESSION",
+    "STATE_BACKEND",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
-    "SLOT_REQUEST_TIMEOUT",
     "TASK_MANAGER_BIND_HOST",
+    "TASK_MANAGER_DATA_PORT",
     "TASK_MANAGER_HOST",
     "TASK_MANAGER_RPC_PORT",
-    "TASK_MANAGER_DATA_PORT",
+    "TOLERABLE_FAILED_CHECKPOINTS",
     "option_for_key",
 ]
 
@@ -296,6 +327,186 @@ NETWORK_RECORDS_PER_BUFFER = ConfigOption(
     # flink_py only: our network buffers are record lists, not 32 KiB memory segments.
     "taskmanager.network.records-per-buffer", ConfigType.INT, 1024,
     "Records per network buffer (flink_py: buffers hold records, not bytes).",
+)
+
+# ------------------------------------------------------------------- checkpoints and state
+# Flink 2.x's CheckpointingOptions, StateBackendOptions, SavepointConfigOptions: the 1.x keys
+# (state.checkpoints.dir, ...) are read as deprecated keys.
+
+CHECKPOINTING_INTERVAL = ConfigOption(
+    "execution.checkpointing.interval", ConfigType.DURATION, None,
+    "Interval between periodic checkpoints; unset, checkpointing is off.",
+)
+
+CHECKPOINTING_MODE = ConfigOption(
+    "execution.checkpointing.mode", ConfigType.ENUM, "EXACTLY_ONCE",
+    "EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.",
+    choices=("EXACTLY_ONCE", "AT_LEAST_ONCE"),
+)
+
+CHECKPOINTING_TIMEOUT = ConfigOption(
+    "execution.checkpointing.timeout", ConfigType.DURATION, 600_000,
+    "A checkpoint not complete after this long is aborted.",
+)
+
+MIN_PAUSE_BETWEEN_CHECKPOINTS = ConfigOption(
+    "execution.checkpointing.min-pause", ConfigType.DURATION, 0,
+    "The minimal pause between the end of one checkpoint and the start of the next.",
+)
+
+MAX_CONCURRENT_CHECKPOINTS = ConfigOption(
+    "execution.checkpointing.max-concurrent-checkpoints", ConfigType.INT, 1,
+    "How many checkpoints may be in progress at the same time.",
+)
+
+TOLERABLE_FAILED_CHECKPOINTS = ConfigOption(
+    "execution.checkpointing.tolerable-failed-checkpoints", ConfigType.INT, 0,
+    "How many consecutive checkpoint failures are tolerated before the job fails.",
+)
+
+ENABLE_UNALIGNED = ConfigOption(
+    "execution.checkpointing.unaligned.enabled", ConfigType.BOOLEAN, False,
+    "Unaligned checkpoints: barriers overtake in-flight data, which is snapshotted.",
+    ("execution.checkpointing.unaligned",),
+)
+
+EXTERNALIZED_CHECKPOINT_RETENTION = ConfigOption(
+    "execution.checkpointing.externalized-checkpoint-retention", ConfigType.ENUM,
+    "NO_EXTERNALIZED_CHECKPOINTS",
+    "Whether completed checkpoints are kept when the job is cancelled.",
+    choices=("DELETE_ON_CANCELLATION", "RETAIN_ON_CANCELLATION",
+             "NO_EXTERNALIZED_CHECKPOINTS"),
+)
+
+MAX_RETAINED_CHECKPOINTS = ConfigOption(
+    "execution.checkpointing.num-retained", ConfigType.INT, 1,
+    "The number of completed checkpoints kept.",
+    ("state.checkpoints.num-retained",),
+)
+
+CHECKPOINT_STORAGE = ConfigOption(
+    "execution.checkpointing.storage", ConfigType.STRING, None,
+    "jobmanager (in memory) or filesystem; unset: filesystem when a checkpoint directory "
+    "is configured, else jobmanager.",
+    ("state.checkpoint-storage",),
+)
+
+CHECKPOINTS_DIRECTORY = ConfigOption(
+    "execution.checkpointing.dir", ConfigType.STRING, None,
+    "The directory checkpoints are written to (<dir>/<job-id>/chk-<n>/).",
+    ("state.checkpoints.dir",),
+)
+
+SAVEPOINT_DIRECTORY = ConfigOption(
+    "execution.checkpointing.savepoint-dir", ConfigType.STRING, None,
+    "The default directory of savepoints.",
+    ("state.savepoints.dir",),
+)
+
+INCREMENTAL_CHECKPOINTS = ConfigOption(
+    "execution.checkpointing.incremental", ConfigType.BOOLEAN, False,
+    "Whether state backends that can (rocksdb) take incremental checkpoints.",
+    ("state.backend.incremental",),
+)
+
+FS_SMALL_FILE_THRESHOLD = ConfigOption(
+    "execution.checkpointing.data-inline-threshold", ConfigType.MEMORY_SIZE, 20 * 1024,
+    "State smaller than this is kept inline in the checkpoint's metadata, not in a file.",
+    ("state.storage.fs.memory-threshold",),
+)
+
+STATE_BACKEND = ConfigOption(
+    "state.backend.type", ConfigType.STRING, "hashmap",
+    "The state backend: hashmap (objects in memory) or rocksdb.",
+    ("state.backend",),
+)
+
+ROCKSDB_LOCAL_DIRECTORIES = ConfigOption(
+    "state.backend.rocksdb.localdir", ConfigType.STRING, None,
+    "Where RocksDB keeps its files (default: the TaskManager's temporary directory).",
+)
+
+SAVEPOINT_PATH = ConfigOption(
+    "execution.savepoint.path", ConfigType.STRING, None,
+    "The savepoint (or retained checkpoint) a job starts from.",
+)
+
+SAVEPOINT_IGNORE_UNCLAIMED_STATE = ConfigOption(
+    "execution.savepoint.ignore-unclaimed-state", ConfigType.BOOLEAN, False,
+    "Whether a restore may skip savepoint state that maps to no operator of the job.",
+)
+
+# ---------------------------------------------------------------------- restart strategies
+
+RESTART_STRATEGY = ConfigOption(
+    "restart-strategy.type", ConfigType.STRING, None,
+    "none (off, disable), fixed-delay (fixeddelay), failure-rate (failurerate) or "
+    "exponential-delay (exponentialdelay); unset: exponential-delay with checkpointing on, "
+    "none without.",
+    ("restart-strategy",),
+)
+
+RESTART_FIXED_DELAY_ATTEMPTS = ConfigOption(
+    "restart-strategy.fixed-delay.attempts", ConfigType.INT, 1,
+    "How many restarts fixed-delay makes before the job fails.",
+)
+
+RESTART_FIXED_DELAY_DELAY = ConfigOption(
+    "restart-strategy.fixed-delay.delay", ConfigType.DURATION, 1_000,
+    "The delay between two restarts of fixed-delay.",
+)
+
+RESTART_FAILURE_RATE_MAX_FAILURES = ConfigOption(
+    "restart-strategy.failure-rate.max-failures-per-interval", ConfigType.INT, 1,
+    "How many failures failure-rate accepts within the interval before the job fails.",
+)
+
+RESTART_FAILURE_RATE_INTERVAL = ConfigOption(
+    "restart-strategy.failure-rate.failure-rate-interval", ConfigType.DURATION, 60_000,
+    "The interval failure-rate counts failures over.",
+)
+
+RESTART_FAILURE_RATE_DELAY = ConfigOption(
+    "restart-strategy.failure-rate.delay", ConfigType.DURATION, 1_000,
+    "The delay between two restarts of failure-rate.",
+)
+
+RESTART_EXPONENTIAL_INITIAL_BACKOFF = ConfigOption(
+    "restart-strategy.exponential-delay.initial-backoff", ConfigType.DURATION, 1_000,
+    "The first restart delay of exponential-delay.",
+)
+
+RESTART_EXPONENTIAL_MAX_BACKOFF = ConfigOption(
+    "restart-strategy.exponential-delay.max-backoff", ConfigType.DURATION, 60_000,
+    "The largest restart delay of exponential-delay.",
+)
+
+RESTART_EXPONENTIAL_MULTIPLIER = ConfigOption(
+    "restart-strategy.exponential-delay.backoff-multiplier", ConfigType.DOUBLE, 1.5,
+    "The factor the delay grows by after each restart.",
+)
+
+RESTART_EXPONENTIAL_RESET_THRESHOLD = ConfigOption(
+    "restart-strategy.exponential-delay.reset-backoff-threshold", ConfigType.DURATION,
+    3_600_000,
+    "After this long without failure the delay returns to the initial backoff.",
+)
+
+RESTART_EXPONENTIAL_JITTER = ConfigOption(
+    "restart-strategy.exponential-delay.jitter-factor", ConfigType.DOUBLE, 0.1,
+    "Random jitter of each delay, as a fraction of it.",
+)
+
+RESTART_EXPONENTIAL_ATTEMPTS = ConfigOption(
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff", ConfigType.INT,
+    2 ** 31 - 1,
+    "How many restarts exponential-delay makes before the job fails.",
+)
+
+FAILOVER_STRATEGY = ConfigOption(
+    "jobmanager.execution.failover-strategy", ConfigType.ENUM, "region",
+    "full restarts every task of the job; region only the failed task's pipelined region.",
+    choices=("full", "region"),
 )
 
 #: Every option declared in this module.

@@ -146,6 +146,11 @@ class OperatorChain:
 
     # -- checkpoints: the task's mailbox thread calls these -------------------------------
 
+    def initialize_state(self, task_restore: Any = None) -> None:
+        """Before ``open``: each operator's state, restored from ``task_restore`` (a
+        JobManagerTaskRestore) when the attempt restores. No-op so far: state backends are
+        built in the constructor and start empty."""
+
     def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
         """Head first, as Flink's OperatorChain."""
         for operator in self.operators:

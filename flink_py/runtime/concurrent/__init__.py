@@ -1,0 +1,1 @@
+"""Concurrency building blocks of the endpoints: the main-thread executor."""
