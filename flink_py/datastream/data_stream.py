@@ -89,12 +89,20 @@ class DataStream:
         return self
 
     def uid(self, uid: str) -> "DataStream":
-        """Sets a stable id for the operator: what its state is matched by on restore."""
-        self._transformation.uid = uid
+        """Sets a stable id for the operator: what its state is matched by on restore.
+
+        The operator's ``OperatorID`` is Flink's hash of the uid (murmur3 128-bit), so it
+        does not change when other operators are added or removed. Uids must be unique in
+        a job.
+        """
+        self._transformation.set_uid(uid)
         return self
 
     def set_uid_hash(self, uid_hash: str) -> "DataStream":
-        self._transformation.uid_hash = uid_hash
+        """Sets the operator's ``OperatorID`` itself, as 32 hex characters: for restoring
+        state written by a job whose operators had generated ids (take the id from the
+        savepoint or the web UI)."""
+        self._transformation.set_uid_hash(uid_hash)
         return self
 
     def set_description(self, description: str) -> "DataStream":
@@ -434,11 +442,13 @@ class DataStreamSink:
         return self
 
     def uid(self, uid: str) -> "DataStreamSink":
-        self._transformation.uid = uid
+        """Sets a stable id for the sink (see :meth:`DataStream.uid`)."""
+        self._transformation.set_uid(uid)
         return self
 
     def set_uid_hash(self, uid_hash: str) -> "DataStreamSink":
-        self._transformation.uid_hash = uid_hash
+        """Sets the sink's ``OperatorID`` (see :meth:`DataStream.set_uid_hash`)."""
+        self._transformation.set_uid_hash(uid_hash)
         return self
 
     def set_description(self, description: str) -> "DataStreamSink":

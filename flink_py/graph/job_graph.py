@@ -8,6 +8,7 @@ is enabled for the job. Every other edge becomes a JobEdge: a network exchange.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -18,9 +19,12 @@ from flink_py.common import pickling
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
-from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
+from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode, _computes_keys
+from flink_py.graph.stream_graph_hasher import traverse_stream_graph_and_generate_hashes
 from flink_py.graph.transformations import ChainingStrategy
 from flink_py.runtime.network.partitioners import StreamPartitioner
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -133,11 +137,28 @@ class JobGraph:
         return sum(per_group.values())
 
 
-def provisional_operator_id(node: StreamNode, position: int) -> OperatorID:
-    """An OperatorID from the node's uid, else from its place in the topological order."""
-    import hashlib
-    seed = f"uid:{node.uid}" if node.uid else f"position:{position}"
-    return OperatorID(hashlib.md5(seed.encode("utf-8")).hexdigest())
+def operator_ids_of(graph: StreamGraph) -> Dict[int, OperatorID]:
+    """Every node's OperatorID, by node id: its ``set_uid_hash`` when given, else the hash of
+    its uid or of its place in the topology (see graph/stream_graph_hasher.py)."""
+    return _operator_ids(graph, traverse_stream_graph_and_generate_hashes(graph, is_chainable))
+
+
+def _operator_ids(graph: StreamGraph, hashes: Dict[int, bytes]) -> Dict[int, OperatorID]:
+    # A uid hash wins for state (Flink's user-defined id of the OperatorIDPair).
+    return {node_id: OperatorID(graph.nodes[node_id].uid_hash or digest.hex())
+            for node_id, digest in hashes.items()}
+
+
+def _warn_of_stateful_operators_without_uid(graph: StreamGraph) -> None:
+    """One warning per job naming the keyed operators without uid: their state is matched by
+    a hash of the topology, which changes when the program does."""
+    unnamed = [n.name for n in graph.topological_order()
+               if n.uid is None and n.uid_hash is None and _computes_keys(n.operator_factory)]
+    if unnamed:
+        LOG.warning(
+            "Job %r: the stateful operators %s have no uid; their state is matched to a "
+            "savepoint by a hash of the job's topology, which changes when the program does. "
+            "Set one with .uid(...)", graph.job_name, ", ".join(repr(n) for n in unnamed))
 
 
 def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:
@@ -167,6 +188,9 @@ class StreamingJobGraphGenerator:
         for node in order:
             chained_in = [e for e in node.in_edges if is_chainable(e, graph)]
             head_of[node.id] = head_of[chained_in[0].source_id] if chained_in else node.id
+        hashes = traverse_stream_graph_and_generate_hashes(graph, is_chainable)
+        operator_ids = _operator_ids(graph, hashes)
+        _warn_of_stateful_operators_without_uid(graph)
         members: Dict[int, List[StreamNode]] = {}
         for node in order:
             members.setdefault(head_of[node.id], []).append(node)
@@ -185,15 +209,17 @@ class StreamingJobGraphGenerator:
         for head_id, nodes in members.items():
             head = graph.nodes[head_id]
             vertices[head_id] = JobVertex(
-                id=JobVertexID(), name=chained_name(head),
+                # Flink's rule: the vertex id is the head operator's generated hash, so that
+                # vertex ids are as stable as operator ids.
+                id=JobVertexID(hashes[head_id].hex()), name=chained_name(head),
                 parallelism=head.parallelism, max_parallelism=head.max_parallelism,
                 slot_sharing_group=head.slot_sharing_group, is_source=head.is_source,
                 operator_node_ids=[n.id for n in nodes])
 
         configs: Dict[int, ChainedOperatorConfig] = {
             n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
-                                        operator_id=provisional_operator_id(n, position))
-            for position, n in enumerate(order)}
+                                        operator_id=operator_ids[n.id])
+            for n in order}
         for node in order:
             for edge in node.out_edges:
                 config = configs[node.id]
@@ -233,4 +259,5 @@ class StreamingJobGraphGenerator:
             vertices={v.id: v for v in vertices.values()},
             runtime_mode=graph.runtime_mode, buffer_timeout=graph.buffer_timeout,
             job_parameters=dict(graph.job_parameters),
-            execution_plan=graph.get_execution_plan())
+            execution_plan=graph.get_execution_plan(),
+            job_configuration=dict(graph.job_configuration))

@@ -55,6 +55,9 @@ class StreamNode:
     chaining_strategy: ChainingStrategy
     output_type: Any
     uid: Optional[str] = None
+    #: set_uid_hash's 32-hex hash: the OperatorID state is matched by, instead of the
+    #: generated one (Flink's user-provided node hash)
+    uid_hash: Optional[str] = None
     is_source: bool = False
     is_sink: bool = False
     bounded: bool = True
@@ -78,12 +81,15 @@ class StreamGraph:
 
     def __init__(self, job_name: str, chaining_enabled: bool = True,
                  runtime_mode: str = "STREAMING", buffer_timeout: int = 100,
-                 job_parameters: Optional[Dict[str, str]] = None) -> None:
+                 job_parameters: Optional[Dict[str, str]] = None,
+                 job_configuration: Optional[Dict[str, str]] = None) -> None:
         self.job_name = job_name
         self.chaining_enabled = chaining_enabled
         self.runtime_mode = runtime_mode
         self.buffer_timeout = buffer_timeout
         self.job_parameters = dict(job_parameters or {})
+        #: the job's settings as Flink's keys; the JobGraph carries them to the JobMaster
+        self.job_configuration = dict(job_configuration or {})
         self.nodes: Dict[int, StreamNode] = {}
 
     def add_edge(self, source_id: int, target_id: int, input_index: int,
@@ -152,13 +158,15 @@ class StreamGraphGenerator:
     def __init__(self, transformations: Sequence[Transformation], job_name: str,
                  default_parallelism: int, max_parallelism: int = -1,
                  chaining_enabled: bool = True, runtime_mode: str = "STREAMING",
-                 buffer_timeout: int = 100, job_parameters: Optional[Dict[str, str]] = None
-                 ) -> None:
+                 buffer_timeout: int = 100, job_parameters: Optional[Dict[str, str]] = None,
+                 job_configuration: Optional[Dict[str, str]] = None,
+                 auto_generate_uids: bool = True) -> None:
         self.transformations = list(transformations)
         self.default_parallelism = default_parallelism
         self.max_parallelism = max_parallelism
+        self.auto_generate_uids = auto_generate_uids
         self.graph = StreamGraph(job_name, chaining_enabled, runtime_mode, buffer_timeout,
-                                 job_parameters)
+                                 job_parameters, job_configuration)
         self._done: Dict[int, List[_Endpoint]] = {}
 
     def generate(self) -> StreamGraph:
@@ -204,6 +212,11 @@ class StreamGraphGenerator:
         return groups.pop() if len(groups) == 1 else "default"
 
     def _add_node(self, t: PhysicalTransformation, input_ids: List[int]) -> None:
+        if not self.auto_generate_uids and t.uid is None and t.uid_hash is None:
+            # Flink's check (pipeline.auto-generate-uids: false), with its message.
+            raise InvalidProgramError(
+                f"Auto generated UIDs have been disabled but no UID or hash has been assigned "
+                f"to operator {t.name}")
         parallelism = t.parallelism or self.default_parallelism
         configured_max = t.max_parallelism or (
             self.max_parallelism if self.max_parallelism > 0 else None)
@@ -220,6 +233,7 @@ class StreamGraphGenerator:
             slot_sharing_group=self._slot_sharing_group(t, input_ids),
             is_sink=isinstance(t, SinkTransformation),
             chaining_strategy=t.chaining_strategy, output_type=t.output_type, uid=t.uid,
+            uid_hash=t.uid_hash,
             is_source=isinstance(t, SourceTransformation),
             bounded=getattr(t, "bounded", True),
             num_inputs=0 if isinstance(t, SourceTransformation) else (

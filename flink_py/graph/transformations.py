@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 from typing import Any, Callable, Optional, Sequence
 
 from flink_py.errors import InvalidProgramError
@@ -24,6 +25,7 @@ class ChainingStrategy(enum.Enum):
 
 
 _ids = itertools.count(1)
+_UID_HASH = re.compile(r"[0-9A-Fa-f]{32}")
 
 
 class Transformation:
@@ -57,6 +59,23 @@ class Transformation:
                 f"{self.max_parallelism}")
         self.parallelism = parallelism
         self.parallelism_configured = True
+
+    def set_uid(self, uid: str) -> None:
+        """Sets the operator's uid: what its OperatorID, and so its state in savepoints, is
+        derived from."""
+        if not isinstance(uid, str) or not uid:
+            raise InvalidProgramError(
+                f"the uid of '{self.name}' must be a non-empty string, got {uid!r}")
+        self.uid = uid
+
+    def set_uid_hash(self, uid_hash: str) -> None:
+        """Sets the operator's OperatorID directly, as 32 hex characters (Flink's
+        user-provided node hash, to match the state of a job whose ids were generated)."""
+        if not isinstance(uid_hash, str) or not _UID_HASH.fullmatch(uid_hash):
+            raise InvalidProgramError(
+                f"Node hash must be a 32 character String that describes a hex code. "
+                f"Found: {uid_hash!r}")
+        self.uid_hash = uid_hash.lower()
 
     def set_max_parallelism(self, max_parallelism: int) -> None:
         if (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int)
