@@ -6,6 +6,7 @@ from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
+from flink_py.common.restart_strategy import RestartStrategies, RestartStrategyConfiguration
 from flink_py.common.serialization import (
     ByteArraySchema, DeserializationSchema, Encoder, SerializationSchema, SimpleStringSchema)
 from flink_py.common.time import Duration, Instant, Time
@@ -17,7 +18,8 @@ from flink_py.common.watermark_strategy import (
 __all__ = [
     "ByteArraySchema", "Configuration", "DeserializationSchema", "Duration", "Encoder",
     "ExecutionConfig", "Instant", "JobClient",
-    "JobExecutionResult", "JobID", "JobStatus", "Row", "RowKind", "SerializationSchema",
+    "JobExecutionResult", "JobID", "JobStatus", "RestartStrategies",
+    "RestartStrategyConfiguration", "Row", "RowKind", "SerializationSchema",
     "SimpleStringSchema", "Time",
     "TimestampAssigner", "TypeInformation", "Types", "Watermark", "WatermarkGenerator",
     "WatermarkOutput", "WatermarkStrategy",

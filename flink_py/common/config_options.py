@@ -18,6 +18,7 @@ from __future__ import annotations
 from flink_py.common.configuration import ConfigOption, ConfigType
 
 __all__ = [
+    "ALIGNED_CHECKPOINT_TIMEOUT",
     "ALL_OPTIONS",
     "AUTO_GENERATE_UIDS",
     "AUTO_WATERMARK_INTERVAL",
@@ -35,12 +36,15 @@ __all__ = [
     "FAILOVER_STRATEGY",
     "FORCE_AVRO",
     "FORCE_KRYO",
+    "FORCE_UNALIGNED",
     "FS_SMALL_FILE_THRESHOLD",
+    "FS_WRITE_BUFFER_SIZE",
     "GENERIC_TYPES",
     "GLOBAL_JOB_PARAMETERS",
     "HEARTBEAT_INTERVAL",
     "HEARTBEAT_TIMEOUT",
     "INCREMENTAL_CHECKPOINTS",
+    "JOBMANAGER_STORAGE_MAX_STATE_SIZE",
     "JOB_MANAGER_BIND_HOST",
     "JOB_MANAGER_RPC_ADDRESS",
     "JOB_MANAGER_RPC_PORT",
@@ -76,7 +80,9 @@ __all__ = [
     "REST_BIND_ADDRESS",
     "REST_BIND_PORT",
     "REST_PORT",
+    "ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM",
     "ROCKSDB_LOCAL_DIRECTORIES",
+    "ROCKSDB_PREDEFINED_OPTIONS",
     "RUNTIME_MODE",
     "SAVEPOINT_DIRECTORY",
     "SAVEPOINT_IGNORE_UNCLAIMED_STATE",
@@ -415,6 +421,33 @@ FS_SMALL_FILE_THRESHOLD = ConfigOption(
     ("state.storage.fs.memory-threshold",),
 )
 
+ALIGNED_CHECKPOINT_TIMEOUT = ConfigOption(
+    "execution.checkpointing.aligned-checkpoint-timeout", ConfigType.DURATION, 0,
+    "With unaligned checkpoints on: how long a checkpoint starts aligned before it switches "
+    "to unaligned; 0 starts unaligned at once.",
+    ("execution.checkpointing.alignment-timeout",),
+)
+
+FORCE_UNALIGNED = ConfigOption(
+    "execution.checkpointing.unaligned.forced", ConfigType.BOOLEAN, False,
+    "Forces unaligned checkpoints even where they are otherwise not possible (custom "
+    "partitioners).",
+)
+
+FS_WRITE_BUFFER_SIZE = ConfigOption(
+    "execution.checkpointing.write-buffer-size", ConfigType.INT, 4096,
+    "The write buffer size (bytes) of the file streams checkpoints are written to.",
+    ("state.storage.fs.write-buffer-size",),
+)
+
+JOBMANAGER_STORAGE_MAX_STATE_SIZE = ConfigOption(
+    # flink_py only: Flink takes this only as a JobManagerCheckpointStorage constructor
+    # argument; a key carries it to the JobMaster with the job's configuration.
+    "execution.checkpointing.jobmanager-storage.max-state-size", ConfigType.MEMORY_SIZE,
+    5 * 1024 * 1024,
+    "The largest state a subtask may checkpoint to the jobmanager checkpoint storage.",
+)
+
 STATE_BACKEND = ConfigOption(
     "state.backend.type", ConfigType.STRING, "hashmap",
     "The state backend: hashmap (objects in memory) or rocksdb.",
@@ -424,6 +457,18 @@ STATE_BACKEND = ConfigOption(
 ROCKSDB_LOCAL_DIRECTORIES = ConfigOption(
     "state.backend.rocksdb.localdir", ConfigType.STRING, None,
     "Where RocksDB keeps its files (default: the TaskManager's temporary directory).",
+)
+
+ROCKSDB_PREDEFINED_OPTIONS = ConfigOption(
+    "state.backend.rocksdb.predefined-options", ConfigType.ENUM, "DEFAULT",
+    "A predefined set of RocksDB tuning options.",
+    choices=("DEFAULT", "SPINNING_DISK_OPTIMIZED", "SPINNING_DISK_OPTIMIZED_HIGH_MEM",
+             "FLASH_SSD_OPTIMIZED"),
+)
+
+ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM = ConfigOption(
+    "state.backend.rocksdb.checkpoint.transfer.thread.num", ConfigType.INT, 4,
+    "The number of threads that upload and download RocksDB files of checkpoints.",
 )
 
 SAVEPOINT_PATH = ConfigOption(

@@ -406,6 +406,28 @@ class ExecutionConfig:
                 result[fields["class"]] = fields["serializer"]
         return result
 
+    # ------------------------------------------------------------------ restart strategy
+
+    def set_restart_strategy(self, restart_strategy_configuration: Any) -> "ExecutionConfig":
+        """Sets the restart strategy (``restart-strategy.*`` keys), from
+        :class:`~flink_py.common.restart_strategy.RestartStrategies`.
+
+        :return: This object.
+        """
+        from flink_py.common.restart_strategy import RestartStrategyConfiguration
+        if not isinstance(restart_strategy_configuration, RestartStrategyConfiguration):
+            raise InvalidProgramError(
+                f"set_restart_strategy expects a RestartStrategyConfiguration (from "
+                f"RestartStrategies), got {restart_strategy_configuration!r}")
+        restart_strategy_configuration._configure(self._configuration)
+        return self
+
+    def get_restart_strategy(self) -> Any:
+        """The restart strategy the configuration names; the fallback (the cluster's) when
+        none is set."""
+        from flink_py.common.restart_strategy import RestartStrategies
+        return RestartStrategies._from_configuration(self._configuration)
+
     # ------------------------------------------------------------------ snapshots
 
     def is_use_snapshot_compression(self) -> bool:

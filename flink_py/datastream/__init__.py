@@ -38,6 +38,15 @@ _EXPORTS = {
     "Window": "window", "TimeWindow": "window", "CountWindow": "window",
     "GlobalWindow": "window", "WindowAssigner": "window", "MergingWindowAssigner": "window",
     "TriggerResult": "window", "Trigger": "window",
+    "CheckpointConfig": "checkpoint_config", "CheckpointingMode": "checkpointing_mode",
+    "ExternalizedCheckpointRetention": "externalized_checkpoint_retention",
+    "StateBackend": "state_backend", "HashMapStateBackend": "state_backend",
+    "EmbeddedRocksDBStateBackend": "state_backend", "MemoryStateBackend": "state_backend",
+    "FsStateBackend": "state_backend", "RocksDBStateBackend": "state_backend",
+    "CustomStateBackend": "state_backend", "PredefinedOptions": "state_backend",
+    "CheckpointStorage": "checkpoint_storage", "JobManagerCheckpointStorage": "checkpoint_storage",
+    "FileSystemCheckpointStorage": "checkpoint_storage",
+    "CustomCheckpointStorage": "checkpoint_storage",
 }
 
 __all__ = sorted(_EXPORTS)

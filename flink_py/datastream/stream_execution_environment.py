@@ -12,17 +12,21 @@ import os
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from flink_py.common import config_options as options
+from flink_py.common.checkpointing_mode import CheckpointingMode
 from flink_py.common.configuration import Configuration, GlobalConfiguration
 from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
+from flink_py.common.restart_strategy import RestartStrategies, RestartStrategyConfiguration
 from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
 from flink_py.common.types import to_row
 from flink_py.common.watermark_strategy import WatermarkStrategy
+from flink_py.datastream.checkpoint_config import CheckpointConfig
 from flink_py.datastream.connectors.file_system import check_input_paths
 from flink_py.datastream.data_stream import DataStream, _check_type_info
 from flink_py.datastream.execution_mode import RuntimeExecutionMode
 from flink_py.datastream.functions import SourceFunction
+from flink_py.datastream.state_backend import StateBackend
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.job_graph import JobGraph, StreamingJobGraphGenerator
 from flink_py.graph.stream_graph import StreamGraph, StreamGraphGenerator
@@ -51,6 +55,8 @@ class StreamExecutionEnvironment:
                  executor: Any = None) -> None:
         self._configuration = configuration if configuration is not None else Configuration()
         self._config = ExecutionConfig(self._configuration)
+        self._checkpoint_config = CheckpointConfig(self._configuration)
+        self._state_backend: Optional[StateBackend] = None
         self._transformations: List[Transformation] = []
         self._executor = executor
 
@@ -132,6 +138,139 @@ class StreamExecutionEnvironment:
 
     def is_chaining_enabled(self) -> bool:
         return self._configuration.get(options.OPERATOR_CHAINING)
+
+    def configure(self, configuration: Configuration) -> "StreamExecutionEnvironment":
+        """Sets every option the configuration contains (Flink's keys:
+        ``execution.checkpointing.*``, ``state.backend.type``, ``restart-strategy.*``,
+        ``parallelism.default``, ...) on this environment, its ExecutionConfig and its
+        CheckpointConfig; settings the configuration does not name are left as they are.
+
+        :param configuration: a configuration to read the values from.
+        :return: This object.
+        """
+        if not isinstance(configuration, Configuration):
+            raise InvalidProgramError(
+                f"configure expects a Configuration, got {type(configuration).__name__}")
+        self._configuration.add_all(configuration)
+        return self
+
+    # -- checkpointing, state backend, restarts -------------------------------------------
+
+    def get_checkpoint_config(self) -> CheckpointConfig:
+        """The checkpoint config: interval, mode, timeout, pauses, storage, ... (a view on
+        this environment's configuration)."""
+        return self._checkpoint_config
+
+    def enable_checkpointing(self, interval: int, mode: Optional[CheckpointingMode] = None
+                             ) -> "StreamExecutionEnvironment":
+        """Enables checkpointing: the job's state is snapshotted every ``interval`` ms, and
+        after a failure it restarts from the latest completed checkpoint.
+
+        Example::
+
+            >>> env = StreamExecutionEnvironment()
+            >>> env.enable_checkpointing(300000, CheckpointingMode.AT_LEAST_ONCE) and None
+            >>> env.get_configuration().get_string("execution.checkpointing.interval")
+            '5 min'
+
+        :param interval: Time interval between state checkpoints in milliseconds (>= 10).
+        :param mode: EXACTLY_ONCE (the default) or AT_LEAST_ONCE.
+        :return: This object.
+        """
+        self._checkpoint_config.set_checkpoint_interval(interval)
+        if mode is not None:
+            self._checkpoint_config.set_checkpointing_mode(mode)
+        return self
+
+    def get_checkpoint_interval(self) -> int:
+        """The checkpointing interval in ms, or -1 if checkpointing is disabled."""
+        return self._checkpoint_config.get_checkpoint_interval()
+
+    def get_checkpointing_mode(self) -> CheckpointingMode:
+        """The checkpointing mode (exactly-once vs. at-least-once)."""
+        return self._checkpoint_config.get_checkpointing_mode()
+
+    def get_checkpointing_consistency_mode(self) -> CheckpointingMode:
+        """Flink 2's name of :meth:`get_checkpointing_mode`."""
+        return self._checkpoint_config.get_checkpointing_mode()
+
+    def is_unaligned_checkpoints_enabled(self) -> bool:
+        """Whether unaligned checkpoints are enabled."""
+        return self._checkpoint_config.is_unaligned_checkpoints_enabled()
+
+    def is_force_unaligned_checkpoints(self) -> bool:
+        """Whether unaligned checkpoints are forced."""
+        return self._checkpoint_config.is_force_unaligned_checkpoints()
+
+    def set_state_backend(self, state_backend: StateBackend) -> "StreamExecutionEnvironment":
+        """Sets how the job's tasks hold their state: HashMapStateBackend (objects in memory)
+        or EmbeddedRocksDBStateBackend; the Flink 1.x names (MemoryStateBackend,
+        FsStateBackend, RocksDBStateBackend) set the checkpoint storage as well.
+
+        Example::
+
+            >>> from flink_py.datastream.state_backend import EmbeddedRocksDBStateBackend
+            >>> env = StreamExecutionEnvironment()
+            >>> env.set_state_backend(EmbeddedRocksDBStateBackend()).get_state_backend()
+            EmbeddedRocksDBStateBackend(incremental=None, db_storage_paths=[], \
+predefined_options=None, transfer_threads=None)
+
+        :param state_backend: The :class:`StateBackend`.
+        :return: This object.
+        """
+        if not isinstance(state_backend, StateBackend):
+            raise InvalidProgramError(
+                f"set_state_backend expects a StateBackend (HashMapStateBackend, "
+                f"EmbeddedRocksDBStateBackend, ...), got {state_backend!r}")
+        state_backend._configure(self._configuration)
+        self._state_backend = state_backend
+        return self
+
+    def get_state_backend(self) -> Optional[StateBackend]:
+        """The state backend set on this environment or named by its configuration, or None
+        (the cluster's default, hashmap)."""
+        configured = StateBackend._from_configuration(self._configuration)
+        if self._state_backend is not None and configured is not None:
+            probe = Configuration()
+            self._state_backend._configure(probe)
+            if all(self._configuration.get_string(k) == v for k, v in probe.to_dict().items()):
+                return self._state_backend  # still what the configuration says
+        return configured
+
+    def set_default_savepoint_directory(self, directory: str) -> "StreamExecutionEnvironment":
+        """Sets the directory savepoints are written to when none is given on triggering
+        (``execution.checkpointing.savepoint-dir``)."""
+        directory = os.fspath(directory) if isinstance(directory, os.PathLike) else directory
+        if not isinstance(directory, str) or not directory:
+            raise InvalidProgramError(
+                f"The savepoint directory must be a non-empty path string, got {directory!r}")
+        self._configuration.set(options.SAVEPOINT_DIRECTORY, directory)
+        return self
+
+    def get_default_savepoint_directory(self) -> Optional[str]:
+        """The default savepoint directory of this job, or None."""
+        return self._configuration.get(options.SAVEPOINT_DIRECTORY)
+
+    def set_restart_strategy(self, restart_strategy_configuration: RestartStrategyConfiguration
+                             ) -> "StreamExecutionEnvironment":
+        """Sets the restart strategy (``restart-strategy.*``) used when a task fails.
+
+        Example::
+
+            >>> env = StreamExecutionEnvironment()
+            >>> env.set_restart_strategy(RestartStrategies.no_restart()) and None
+            >>> env.get_configuration().get_string("restart-strategy.type")
+            'none'
+
+        :param restart_strategy_configuration: from :class:`RestartStrategies`.
+        :return: This object.
+        """
+        self._config.set_restart_strategy(restart_strategy_configuration)
+        return self
+
+    def get_restart_strategy(self) -> RestartStrategyConfiguration:
+        """The restart strategy set or configured; the fallback (the cluster's) otherwise."""
+        return self._config.get_restart_strategy()
 
     # -- sources ------------------------------------------------------------------------------
 
@@ -272,7 +411,9 @@ class StreamExecutionEnvironment:
             max_parallelism=self.get_max_parallelism(),
             chaining_enabled=self.is_chaining_enabled(),
             runtime_mode=self._runtime_mode(), buffer_timeout=self.get_buffer_timeout(),
-            job_parameters=self._config.get_global_job_parameters()).generate()
+            job_parameters=self._config.get_global_job_parameters(),
+            job_configuration=self._configuration.to_dict(),
+            auto_generate_uids=self._configuration.get(options.AUTO_GENERATE_UIDS)).generate()
         if clear_transformations:
             self._transformations = []
         return graph
