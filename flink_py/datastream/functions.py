@@ -595,6 +595,25 @@ class CheckpointedFunction(abc.ABC):
         pass
 
 
+class CheckpointListener(abc.ABC):
+    """A function (or operator) told when a checkpoint it took part in completed or was
+    aborted: how sinks commit what they pre-committed at the barrier (Flink's
+    ``CheckpointListener``).
+
+    ``notify_checkpoint_complete(n)`` means checkpoint ``n`` and all before it are durable;
+    notifications can be lost or come late (after a failure), so implementations handle
+    "everything up to ``n``", not exactly ``n``.
+    """
+
+    @abc.abstractmethod
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` completed (every task acknowledged it)."""
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` was aborted; by default nothing happens (what it
+        pre-committed is committed with a later checkpoint)."""
+
+
 class SinkFunction(Function):
     """Writes each record somewhere: ``invoke(value, context)``."""
 
