@@ -62,15 +62,15 @@ class CheckpointStorage:
         kind = (kind or ("filesystem" if directory else "jobmanager")).strip().lower()
         if kind == "jobmanager":
             return JobManagerCheckpointStorage(
-                directory, configuration.get(options.JOBMANAGER_STORAGE_MAX_STATE_SIZE))
+                directory, configuration.get_optional(options.JOBMANAGER_STORAGE_MAX_STATE_SIZE))
         if kind == "filesystem":
             if directory is None:
                 raise InvalidProgramError(
                     f"'{options.CHECKPOINT_STORAGE.key}: filesystem' needs a checkpoint "
                     f"directory in '{options.CHECKPOINTS_DIRECTORY.key}'")
             return FileSystemCheckpointStorage(
-                directory, configuration.get(options.FS_SMALL_FILE_THRESHOLD),
-                configuration.get(options.FS_WRITE_BUFFER_SIZE))
+                directory, configuration.get_optional(options.FS_SMALL_FILE_THRESHOLD),
+                configuration.get_optional(options.FS_WRITE_BUFFER_SIZE))
         return CustomCheckpointStorage(kind)
 
     def __eq__(self, other: object) -> bool:
@@ -146,11 +146,9 @@ class FileSystemCheckpointStorage(CheckpointStorage):
             raise InvalidProgramError(
                 f"The write buffer size must be not less than '-1', where '-1' means use the "
                 f"default value; got {write_buffer_size!r}")
-        self._threshold = options.FS_SMALL_FILE_THRESHOLD.default if threshold == -1 \
-            else threshold
-        self._write_buffer_size = options.FS_WRITE_BUFFER_SIZE.default if buffer == -1 \
-            else max(buffer, self._threshold)
-        self._explicit = (threshold != -1, buffer != -1)
+        # -1: the configured default (kept raw, so that equal arguments compare equal)
+        self._threshold = threshold
+        self._write_buffer_size = buffer
 
     def get_checkpoint_path(self) -> str:
         """The directory checkpoints are written to."""
@@ -158,19 +156,22 @@ class FileSystemCheckpointStorage(CheckpointStorage):
 
     def get_min_file_size_threshold(self) -> int:
         """State smaller than this (bytes) is stored inline in the checkpoint's metadata."""
-        return self._threshold
+        return (options.FS_SMALL_FILE_THRESHOLD.default if self._threshold == -1
+                else self._threshold)
 
     def get_write_buffer_size(self) -> int:
-        """The write buffer size (bytes) of the checkpoint file streams."""
-        return self._write_buffer_size
+        """The write buffer size (bytes) of the checkpoint file streams: at least the
+        inline threshold, as Flink's."""
+        size = (options.FS_WRITE_BUFFER_SIZE.default if self._write_buffer_size == -1
+                else self._write_buffer_size)
+        return max(size, self.get_min_file_size_threshold())
 
     def _configure(self, configuration: Configuration) -> None:
         configuration.set(options.CHECKPOINT_STORAGE, "filesystem")
         configuration.set(options.CHECKPOINTS_DIRECTORY, self._checkpoint_path)
-        threshold_set, buffer_set = self._explicit
-        if threshold_set:
+        if self._threshold != -1:
             configuration.set(options.FS_SMALL_FILE_THRESHOLD, self._threshold)
-        if buffer_set:
+        if self._write_buffer_size != -1:
             configuration.set(options.FS_WRITE_BUFFER_SIZE, self._write_buffer_size)
 
 
