@@ -82,6 +82,7 @@ __all__ = [
     "REST_PORT",
     "ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM",
     "ROCKSDB_LOCAL_DIRECTORIES",
+    "ROCKSDB_OPTIONS_FACTORY",
     "ROCKSDB_PREDEFINED_OPTIONS",
     "RUNTIME_MODE",
     "SAVEPOINT_DIRECTORY",
@@ -469,6 +470,11 @@ ROCKSDB_PREDEFINED_OPTIONS = ConfigOption(
 ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM = ConfigOption(
     "state.backend.rocksdb.checkpoint.transfer.thread.num", ConfigType.INT, 4,
     "The number of threads that upload and download RocksDB files of checkpoints.",
+)
+
+ROCKSDB_OPTIONS_FACTORY = ConfigOption(
+    "state.backend.rocksdb.options-factory", ConfigType.STRING, None,
+    "The RocksDB options factory (a Java class name in Flink: stored, unused by flink_py).",
 )
 
 SAVEPOINT_PATH = ConfigOption(

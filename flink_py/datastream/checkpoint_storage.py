@@ -93,6 +93,9 @@ class JobManagerCheckpointStorage(CheckpointStorage):
         not given.
     """
 
+    #: the default largest state a subtask may checkpoint (5 MiB)
+    DEFAULT_MAX_STATE_SIZE = DEFAULT_MAX_STATE_SIZE
+
     def __init__(self, checkpoint_path: Optional[str] = None,
                  max_state_size: Optional[int] = None) -> None:
         if max_state_size is not None and (
@@ -113,6 +116,11 @@ class JobManagerCheckpointStorage(CheckpointStorage):
         """The largest state (bytes) a subtask may checkpoint to this storage."""
         return self._max_state_size
 
+    def get_savepoint_path(self) -> Optional[str]:
+        """None: savepoints go to ``execution.checkpointing.savepoint-dir`` or the directory
+        given when triggering."""
+        return None
+
     def _configure(self, configuration: Configuration) -> None:
         configuration.set(options.CHECKPOINT_STORAGE, "jobmanager")
         configuration.remove_config(options.CHECKPOINTS_DIRECTORY)
@@ -132,8 +140,14 @@ class FileSystemCheckpointStorage(CheckpointStorage):
         the default (4096).
     """
 
-    def __init__(self, checkpoint_path: str, file_state_size_threshold: Optional[int] = None,
-                 write_buffer_size: Optional[int] = None) -> None:
+    #: the largest state kept inline in the metadata rather than in files (1 MiB)
+    MAX_FILE_STATE_THRESHOLD = MAX_FILE_STATE_THRESHOLD
+
+    def __init__(self, checkpoint_path: Optional[str] = None,
+                 file_state_size_threshold: Optional[int] = None,
+                 write_buffer_size: Optional[int] = -1) -> None:
+        if checkpoint_path is None:
+            raise InvalidProgramError("checkpoint_path must not be None")
         self._checkpoint_path = _path(checkpoint_path, "The checkpoint path")
         threshold = -1 if file_state_size_threshold is None else file_state_size_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, int) or not (
@@ -153,6 +167,11 @@ class FileSystemCheckpointStorage(CheckpointStorage):
     def get_checkpoint_path(self) -> str:
         """The directory checkpoints are written to."""
         return self._checkpoint_path
+
+    def get_savepoint_path(self) -> Optional[str]:
+        """None: savepoints go to ``execution.checkpointing.savepoint-dir`` or the directory
+        given when triggering."""
+        return None
 
     def get_min_file_size_threshold(self) -> int:
         """State smaller than this (bytes) is stored inline in the checkpoint's metadata."""

@@ -125,6 +125,7 @@ class EmbeddedRocksDBStateBackend(StateBackend):
         self._db_storage_paths: List[str] = []
         self._predefined_options: Optional[PredefinedOptions] = None
         self._transfer_threads: Optional[int] = None
+        self._options_factory: Optional[str] = None
 
     def is_incremental_checkpoints_enabled(self) -> bool:
         """Whether incremental checkpoints are enabled (False when left to the
@@ -132,8 +133,8 @@ class EmbeddedRocksDBStateBackend(StateBackend):
         return bool(self._incremental)
 
     def set_db_storage_paths(self, *paths: str) -> None:
-        """Sets the directories RocksDB keeps its files in (spread over the subtasks); none:
-        the TaskManager's temporary directories.
+        """Sets the directories RocksDB keeps its files in (spread over the subtasks); no
+        paths restore the default, the TaskManager's temporary directories.
 
         :param paths: local directories.
         """
@@ -152,16 +153,30 @@ class EmbeddedRocksDBStateBackend(StateBackend):
         """The directories RocksDB keeps its files in (empty: the default)."""
         return list(self._db_storage_paths)
 
-    def set_predefined_options(self, options_: PredefinedOptions) -> None:
-        """Sets a predefined RocksDB tuning profile."""
-        if not isinstance(options_, PredefinedOptions):
+    def set_predefined_options(self, options: PredefinedOptions) -> None:
+        """Sets a predefined RocksDB tuning profile (PyFlink's parameter name shadows the
+        options module here only)."""
+        if not isinstance(options, PredefinedOptions):
             raise InvalidProgramError(
-                f"set_predefined_options expects a PredefinedOptions, got {options_!r}")
-        self._predefined_options = options_
+                f"set_predefined_options expects a PredefinedOptions, got {options!r}")
+        self._predefined_options = options
 
     def get_predefined_options(self) -> PredefinedOptions:
         """The predefined RocksDB tuning profile (DEFAULT unless set)."""
         return self._predefined_options or PredefinedOptions.DEFAULT
+
+    def set_options(self, options_factory_class_name: str) -> None:
+        """Names the RocksDB options factory (a Java class in Flink): stored in
+        ``state.backend.rocksdb.options-factory``; flink_py's RocksDB does not use it."""
+        if not isinstance(options_factory_class_name, str) or not options_factory_class_name:
+            raise InvalidProgramError(
+                f"The options factory must be a non-empty class name, got "
+                f"{options_factory_class_name!r}")
+        self._options_factory = options_factory_class_name
+
+    def get_options(self) -> Optional[str]:
+        """The name of the RocksDB options factory, or None."""
+        return self._options_factory
 
     def set_number_of_transfer_threads(self, number_of_transfering_threads: int) -> None:
         """Sets how many threads upload and download RocksDB files in checkpoints."""
@@ -188,6 +203,8 @@ class EmbeddedRocksDBStateBackend(StateBackend):
         if self._transfer_threads is not None:
             configuration.set(options.ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM,
                               self._transfer_threads)
+        if self._options_factory is not None:
+            configuration.set(options.ROCKSDB_OPTIONS_FACTORY, self._options_factory)
 
 
 class CustomStateBackend(StateBackend):
@@ -333,13 +350,21 @@ class RocksDBStateBackend(_LegacyStateBackend):
         """The directories RocksDB keeps its files in."""
         return self._rocksdb.get_db_storage_paths()
 
-    def set_predefined_options(self, options_: PredefinedOptions) -> None:
+    def set_predefined_options(self, options: PredefinedOptions) -> None:
         """Sets a predefined RocksDB tuning profile."""
-        self._rocksdb.set_predefined_options(options_)
+        self._rocksdb.set_predefined_options(options)
 
     def get_predefined_options(self) -> PredefinedOptions:
         """The predefined RocksDB tuning profile."""
         return self._rocksdb.get_predefined_options()
+
+    def set_options(self, options_factory_class_name: str) -> None:
+        """Names the RocksDB options factory (stored; unused by flink_py)."""
+        self._rocksdb.set_options(options_factory_class_name)
+
+    def get_options(self) -> Optional[str]:
+        """The name of the RocksDB options factory, or None."""
+        return self._rocksdb.get_options()
 
     def set_number_of_transfering_threads(self, number_of_transfering_threads: int) -> None:
         """Sets how many threads upload and download RocksDB files (Flink 1.x spelling)."""

@@ -11,14 +11,11 @@ not starting with ``_``, ``@overload`` stubs counted once). Each list is split i
   ``MISSING_LATER`` (computed when the module is imported). At the time of writing they were:
 
   - StreamExecutionEnvironment: register_slot_sharing_group,
-    is_chaining_of_operators_with_different_max_parallelism_enabled, get_checkpoint_config,
-    enable_checkpointing, get_checkpoint_interval, get_checkpointing_mode,
-    get_checkpointing_consistency_mode, enable_changelog_state_backend,
-    is_changelog_state_backend_enabled, set_default_savepoint_directory,
-    get_default_savepoint_directory, configure, add_python_file, set_python_requirements,
-    add_python_archive, set_python_executable, add_jars, add_classpaths,
-    get_default_local_parallelism, set_default_local_parallelism, register_cached_file,
-    create_input, is_unaligned_checkpoints_enabled, is_force_unaligned_checkpoints
+    is_chaining_of_operators_with_different_max_parallelism_enabled,
+    enable_changelog_state_backend, is_changelog_state_backend_enabled, add_python_file,
+    set_python_requirements, add_python_archive, set_python_executable, add_jars,
+    add_classpaths, get_default_local_parallelism, set_default_local_parallelism,
+    register_cached_file, create_input
   - DataStream: project, cache
   - KeyedStream: project, cache
   - ConnectedStreams, DataStreamSink: (none)
@@ -27,6 +24,10 @@ not starting with ``_``, ``@overload`` stubs counted once). Each list is split i
 ``FLINK_PY_REQUIRED_EXTRAS`` are names the issue asks for that PyFlink 2.3 does not have:
 ``read_text_file`` (PyFlink 1.x), ``socket_text_stream`` (Java's ``socketTextStream``) and
 ``global_`` (Java's ``global()``, which is a Python keyword).
+
+The fault-tolerance API (CheckpointConfig, state backends, checkpoint storages, restart
+strategies, the environment's checkpoint methods) is checked in the second half of this
+module, against ``PYFLINK_FAULT_TOLERANCE_METHODS``.
 """
 
 from __future__ import annotations
@@ -194,6 +195,11 @@ REQUIRED: Dict[str, List[str]] = {
         "set_max_parallelism", "set_runtime_mode", "disable_operator_chaining", "get_config",
         "from_collection", "from_source", "add_source", "get_execution_plan", "execute",
         "execute_async",
+        # the fault-tolerance issue
+        "get_checkpoint_config", "enable_checkpointing", "get_checkpoint_interval",
+        "get_checkpointing_mode", "get_checkpointing_consistency_mode",
+        "set_default_savepoint_directory", "get_default_savepoint_directory", "configure",
+        "is_unaligned_checkpoints_enabled", "is_force_unaligned_checkpoints",
     ],
     "DataStream": [
         "map", "flat_map", "filter", "key_by", "union", "connect", "process",
@@ -326,3 +332,208 @@ def test_class_relationships_follow_pyflink():
     # get_execution_environment is a static factory, called on the class.
     assert isinstance(inspect.getattr_static(StreamExecutionEnvironment,
                                              "get_execution_environment"), staticmethod)
+
+
+# -- checkpointing, state backends, checkpoint storage, restart strategies --------------------
+#
+# PyFlink's public methods (name -> parameters) of the fault-tolerance API, from its sources:
+# ``checkpoint_config.py`` (2.x), ``state_backend.py`` and ``checkpoint_storage.py`` (the
+# 1.x backends are still there in 2.x), ``common/restart_strategy.py`` (1.x; Flink 2 moved
+# restart strategies to configuration only). All of them are required.
+
+from flink_py.common import RestartStrategies, RestartStrategyConfiguration  # noqa: E402
+from flink_py.datastream import (  # noqa: E402
+    CheckpointConfig, CheckpointStorage, EmbeddedRocksDBStateBackend,
+    FileSystemCheckpointStorage, FsStateBackend, HashMapStateBackend,
+    JobManagerCheckpointStorage, MemoryStateBackend, RocksDBStateBackend, StateBackend)
+
+FAULT_TOLERANCE_CLASSES = {
+    "CheckpointConfig": CheckpointConfig,
+    "HashMapStateBackend": HashMapStateBackend,
+    "EmbeddedRocksDBStateBackend": EmbeddedRocksDBStateBackend,
+    "MemoryStateBackend": MemoryStateBackend,
+    "FsStateBackend": FsStateBackend,
+    "RocksDBStateBackend": RocksDBStateBackend,
+    "JobManagerCheckpointStorage": JobManagerCheckpointStorage,
+    "FileSystemCheckpointStorage": FileSystemCheckpointStorage,
+    "RestartStrategies": RestartStrategies,
+    "FixedDelayRestartStrategyConfiguration":
+        RestartStrategies.FixedDelayRestartStrategyConfiguration,
+    "FailureRateRestartStrategyConfiguration":
+        RestartStrategies.FailureRateRestartStrategyConfiguration,
+    "ExponentialDelayRestartStrategyConfiguration":
+        RestartStrategies.ExponentialDelayRestartStrategyConfiguration,
+}
+
+_ROCKSDB_METHODS = {
+    "set_db_storage_paths": ["*paths"],
+    "get_db_storage_paths": [],
+    "is_incremental_checkpoints_enabled": [],
+    "set_predefined_options": ["options"],
+    "get_predefined_options": [],
+    "set_options": ["options_factory_class_name"],
+    "get_options": [],
+}
+
+PYFLINK_FAULT_TOLERANCE_METHODS: Dict[str, Dict[str, List[str]]] = {
+    "CheckpointConfig": {
+        # PyFlink 2.x
+        "is_checkpointing_enabled": [],
+        "get_checkpointing_mode": [],
+        "set_checkpointing_mode": ["checkpointing_mode"],
+        "get_checkpoint_interval": [],
+        "set_checkpoint_interval": ["checkpoint_interval"],
+        "get_checkpoint_timeout": [],
+        "set_checkpoint_timeout": ["checkpoint_timeout"],
+        "get_min_pause_between_checkpoints": [],
+        "set_min_pause_between_checkpoints": ["min_pause_between_checkpoints"],
+        "get_max_concurrent_checkpoints": [],
+        "set_max_concurrent_checkpoints": ["max_concurrent_checkpoints"],
+        "is_fail_on_checkpointing_errors": [],
+        "set_fail_on_checkpointing_errors": ["fail_on_checkpointing_errors"],
+        "get_tolerable_checkpoint_failure_number": [],
+        "set_tolerable_checkpoint_failure_number": ["tolerable_checkpoint_failure_number"],
+        "set_externalized_checkpoint_retention": ["retention_mode"],
+        "is_externalized_checkpoints_enabled": [],
+        "get_externalized_checkpoint_retention": [],
+        "is_unaligned_checkpoints_enabled": [],
+        "enable_unaligned_checkpoints": ["enabled"],
+        "disable_unaligned_checkpoints": [],
+        "set_aligned_checkpoint_timeout": ["alignment_timeout"],
+        "get_aligned_checkpoint_timeout": [],
+        "set_alignment_timeout": ["alignment_timeout"],
+        "get_alignment_timeout": [],
+        "set_force_unaligned_checkpoints": ["force_unaligned_checkpoints"],
+        "is_force_unaligned_checkpoints": [],
+        # PyFlink 1.x, kept for the seeds' programs
+        "set_checkpoint_storage": ["storage"],
+        "set_checkpoint_storage_dir": ["checkpoint_path"],
+        "get_checkpoint_storage": [],
+        "enable_externalized_checkpoints": ["cleanup_mode"],
+        "get_externalized_checkpoint_cleanup": [],
+        "is_prefer_checkpoint_for_recovery": [],
+        "set_prefer_checkpoint_for_recovery": ["prefer_checkpoint_for_recovery"],
+    },
+    "HashMapStateBackend": {},
+    "EmbeddedRocksDBStateBackend": {
+        **_ROCKSDB_METHODS,
+        "get_number_of_transfer_threads": [],
+        "set_number_of_transfer_threads": ["number_of_transfering_threads"],
+    },
+    "MemoryStateBackend": {"get_max_state_size": [], "is_using_asynchronous_snapshots": []},
+    "FsStateBackend": {
+        "get_checkpoint_path": [], "get_min_file_size_threshold": [],
+        "is_using_asynchronous_snapshots": [], "get_write_buffer_size": [],
+    },
+    "RocksDBStateBackend": {
+        **_ROCKSDB_METHODS,
+        "get_checkpoint_backend": [],
+        "get_number_of_transfering_threads": [],
+        "set_number_of_transfering_threads": ["number_of_transfering_threads"],
+    },
+    "JobManagerCheckpointStorage": {
+        "get_checkpoint_path": [], "get_max_state_size": [], "get_savepoint_path": [],
+    },
+    "FileSystemCheckpointStorage": {
+        "get_checkpoint_path": [], "get_savepoint_path": [],
+        "get_min_file_size_threshold": [], "get_write_buffer_size": [],
+    },
+    "RestartStrategies": {
+        "no_restart": [],
+        "fall_back_restart": [],
+        "fixed_delay_restart": ["restart_attempts", "delay_between_attempts"],
+        "failure_rate_restart": ["failure_rate", "failure_interval", "delay_interval"],
+        "exponential_delay_restart": ["initial_backoff", "max_backoff", "backoff_multiplier",
+                                      "reset_backoff_threshold", "jitter_factor"],
+    },
+    "FixedDelayRestartStrategyConfiguration": {
+        "get_restart_attempts": [], "get_delay_between_attempts_interval": [],
+        "get_description": [],
+    },
+    "FailureRateRestartStrategyConfiguration": {
+        "get_max_failure_rate": [], "get_failure_interval": [],
+        "get_delay_between_attempts_interval": [], "get_description": [],
+    },
+    "ExponentialDelayRestartStrategyConfiguration": {
+        "get_initial_backoff": [], "get_max_backoff": [], "get_backoff_multiplier": [],
+        "get_reset_backoff_threshold": [], "get_jitter_factor": [], "get_description": [],
+    },
+}
+
+# Constructors: PyFlink's parameters (without the internal ``j_*`` ones).
+PYFLINK_FAULT_TOLERANCE_CONSTRUCTORS: Dict[str, List[str]] = {
+    "EmbeddedRocksDBStateBackend": ["enable_incremental_checkpointing"],
+    "MemoryStateBackend": ["checkpoint_path", "savepoint_path", "max_state_size",
+                           "using_asynchronous_snapshots"],
+    "FsStateBackend": ["checkpoint_directory_uri", "default_savepoint_directory_uri",
+                       "file_state_size_threshold", "write_buffer_size",
+                       "using_asynchronous_snapshots"],
+    "RocksDBStateBackend": ["checkpoint_data_uri", "enable_incremental_checkpointing",
+                            "checkpoint_stream_backend"],
+    "JobManagerCheckpointStorage": ["checkpoint_path", "max_state_size"],
+    "FileSystemCheckpointStorage": ["checkpoint_path", "file_state_size_threshold",
+                                    "write_buffer_size"],
+}
+
+# StreamExecutionEnvironment's checkpoint methods of PyFlink 2.3 (in PYFLINK_PUBLIC_METHODS)
+# that this issue requires, and the PyFlink 1.x ones it requires too.
+ENVIRONMENT_CHECKPOINT_METHODS = [
+    "get_checkpoint_config", "enable_checkpointing", "get_checkpoint_interval",
+    "get_checkpointing_mode", "get_checkpointing_consistency_mode",
+    "set_default_savepoint_directory", "get_default_savepoint_directory", "configure",
+    "is_unaligned_checkpoints_enabled", "is_force_unaligned_checkpoints",
+]
+ENVIRONMENT_CHECKPOINT_METHODS_1_X = {
+    "set_state_backend": ["state_backend"],
+    "get_state_backend": [],
+    "set_restart_strategy": ["restart_strategy_configuration"],
+    "get_restart_strategy": [],
+}
+
+
+def _fault_tolerance_cases():
+    return [(cls, name) for cls, methods in PYFLINK_FAULT_TOLERANCE_METHODS.items()
+            for name in methods]
+
+
+@pytest.mark.parametrize("cls,name", _fault_tolerance_cases(),
+                         ids=[f"{c}.{n}" for c, n in _fault_tolerance_cases()])
+def test_pyflink_fault_tolerance_methods_exist_with_pyflink_parameters(cls, name):
+    ours = FAULT_TOLERANCE_CLASSES[cls]
+    assert hasattr(ours, name), f"{cls}.{name} is missing"
+    parameters = PYFLINK_FAULT_TOLERANCE_METHODS[cls][name]
+    assert _accepts(getattr(ours, name), parameters) == [], (
+        f"{cls}.{name} does not accept PyFlink's parameters {parameters}")
+
+
+@pytest.mark.parametrize("cls", sorted(PYFLINK_FAULT_TOLERANCE_CONSTRUCTORS))
+def test_pyflink_fault_tolerance_constructors_take_pyflinks_parameters(cls):
+    parameters = PYFLINK_FAULT_TOLERANCE_CONSTRUCTORS[cls]
+    assert _accepts(FAULT_TOLERANCE_CLASSES[cls].__init__, parameters) == []
+
+
+@pytest.mark.parametrize("name", ENVIRONMENT_CHECKPOINT_METHODS)
+def test_environment_checkpoint_methods_of_pyflink_2_exist(name):
+    assert name in PYFLINK_PUBLIC_METHODS["StreamExecutionEnvironment"]
+    method = getattr(StreamExecutionEnvironment, name)
+    assert _accepts(method, PYFLINK_PUBLIC_METHODS["StreamExecutionEnvironment"][name]) == []
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENT_CHECKPOINT_METHODS_1_X))
+def test_environment_checkpoint_methods_of_pyflink_1_exist(name):
+    method = getattr(StreamExecutionEnvironment, name)
+    assert _accepts(method, ENVIRONMENT_CHECKPOINT_METHODS_1_X[name]) == []
+
+
+def test_fault_tolerance_class_relationships_follow_pyflink():
+    for cls in ("HashMapStateBackend", "EmbeddedRocksDBStateBackend", "MemoryStateBackend",
+                "FsStateBackend", "RocksDBStateBackend"):
+        assert issubclass(FAULT_TOLERANCE_CLASSES[cls], StateBackend)
+    for cls in ("JobManagerCheckpointStorage", "FileSystemCheckpointStorage"):
+        assert issubclass(FAULT_TOLERANCE_CLASSES[cls], CheckpointStorage)
+    for cls in ("FixedDelayRestartStrategyConfiguration",
+                "FailureRateRestartStrategyConfiguration",
+                "ExponentialDelayRestartStrategyConfiguration"):
+        assert issubclass(FAULT_TOLERANCE_CLASSES[cls], RestartStrategyConfiguration)
+    for name in PYFLINK_FAULT_TOLERANCE_METHODS["RestartStrategies"]:
+        assert isinstance(inspect.getattr_static(RestartStrategies, name), staticmethod)
