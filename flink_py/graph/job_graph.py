@@ -16,6 +16,8 @@ import cloudpickle
 
 from flink_py.common import pickling
 
+from flink_py.common.config_options import CHECKPOINTING_INTERVAL
+from flink_py.common.configuration import Configuration
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
@@ -150,15 +152,20 @@ def _operator_ids(graph: StreamGraph, hashes: Dict[int, bytes]) -> Dict[int, Ope
 
 
 def _warn_of_stateful_operators_without_uid(graph: StreamGraph) -> None:
-    """One warning per job naming the keyed operators without uid: their state is matched by
-    a hash of the topology, which changes when the program does."""
+    """One message per job naming the keyed operators without uid: their state is matched by
+    a hash of the topology, which changes when the program does. A warning when the job
+    checkpoints (its state outlives the run); for a job without checkpoints, whose state
+    dies with it, only an info line, so that every word count does not warn."""
     unnamed = [n.name for n in graph.topological_order()
                if n.uid is None and n.uid_hash is None and _computes_keys(n.operator_factory)]
-    if unnamed:
-        LOG.warning(
+    if not unnamed:
+        return
+    interval = Configuration(graph.job_configuration).get(CHECKPOINTING_INTERVAL)
+    LOG.log(logging.WARNING if interval else logging.INFO,
             "Job %r: the stateful operators %s have no uid; their state is matched to a "
-            "savepoint by a hash of the job's topology, which changes when the program does. "
-            "Set one with .uid(...)", graph.job_name, ", ".join(repr(n) for n in unnamed))
+            "checkpoint or savepoint by a hash of the job's topology, which changes when the "
+            "program does. Set one with .uid(...)",
+            graph.job_name, ", ".join(repr(n) for n in unnamed))
 
 
 def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:

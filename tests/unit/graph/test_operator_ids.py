@@ -177,20 +177,31 @@ def test_disabled_auto_generated_uids_accept_a_program_with_uids():
     assert len(_ids_by_name(env.get_job_graph())) == 3
 
 
-def test_a_stateful_operator_without_uid_is_warned_about_once_per_job(caplog):
+def test_a_stateful_operator_without_uid_is_warned_about_once_per_checkpointed_job(caplog):
     env = StreamExecutionEnvironment(Configuration())
+    env.enable_checkpointing(1000)
     keyed = env.from_collection([1, 2]).key_by(_key)
     keyed.reduce(lambda a, b: a + b).name("first").print()
     keyed.reduce(lambda a, b: a + b).name("second").print()
     with caplog.at_level(logging.WARNING, logger="flink_py.graph.job_graph"):
         env.get_job_graph()
     warnings = [r for r in caplog.records if "have no uid" in r.getMessage()]
-    assert len(warnings) == 1
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "'first'" in warnings[0].getMessage() and "'second'" in warnings[0].getMessage()
+
+
+def test_without_checkpointing_a_stateful_operator_without_uid_is_only_an_info(caplog):
+    env = StreamExecutionEnvironment(Configuration())
+    env.from_collection([1, 2]).key_by(_key).reduce(lambda a, b: a + b).print()
+    with caplog.at_level(logging.INFO, logger="flink_py.graph.job_graph"):
+        env.get_job_graph()
+    (record,) = [r for r in caplog.records if "have no uid" in r.getMessage()]
+    assert record.levelno == logging.INFO
 
 
 def test_stateless_or_uid_operators_are_not_warned_about(caplog):
     env = StreamExecutionEnvironment(Configuration())
+    env.enable_checkpointing(1000)
     env.from_collection([1, 2]).map(_double).key_by(_key).reduce(
         lambda a, b: a + b).uid("sum").print()
     with caplog.at_level(logging.WARNING, logger="flink_py.graph.job_graph"):
