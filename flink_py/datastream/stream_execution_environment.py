@@ -211,9 +211,11 @@ class StreamExecutionEnvironment:
 
             >>> from flink_py.datastream.state_backend import EmbeddedRocksDBStateBackend
             >>> env = StreamExecutionEnvironment()
-            >>> env.set_state_backend(EmbeddedRocksDBStateBackend()).get_state_backend()
-            EmbeddedRocksDBStateBackend(incremental=None, db_storage_paths=[], \
-predefined_options=None, transfer_threads=None)
+            >>> backend = EmbeddedRocksDBStateBackend(enable_incremental_checkpointing=True)
+            >>> env.set_state_backend(backend).get_state_backend() is backend
+            True
+            >>> env.get_configuration().get_string("state.backend.type")
+            'rocksdb'
 
         :param state_backend: The :class:`StateBackend`.
         :return: This object.

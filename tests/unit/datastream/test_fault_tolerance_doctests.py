@@ -1,0 +1,25 @@
+"""Runs the docstring examples of the fault-tolerance API modules and of the operator-id
+hasher, so the docs never lie."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "flink_py.datastream.checkpoint_config",
+    "flink_py.datastream.checkpoint_storage",
+    "flink_py.datastream.state_backend",
+    "flink_py.datastream.stream_execution_environment",
+    "flink_py.graph.stream_graph_hasher",
+]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_docstring_examples(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{module_name} has no examples"
+    assert result.failed == 0
