@@ -198,13 +198,14 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
                     recovered_user_context = True
         if not recovered_user_context:
             self._user_context = self.initialize_user_context()
-        self._pending_commit_transactions.clear()
+        # (re)set here too, so that a subclass whose __init__ skipped ours still works
+        self._pending_commit_transactions = {}
         self._current_transaction_holder = self._begin_transaction_internal()
 
     def snapshot_state(self, context: FunctionSnapshotContext) -> None:
         """At the barrier: pre-commits the open transaction, keeps it as pending for this
         checkpoint, begins the next one and writes all of them into the list state."""
-        holder = self._current_transaction_holder
+        holder = getattr(self, "_current_transaction_holder", None)
         if holder is None:
             raise FlinkPyError(
                 f"{type(self).__name__}: no transaction at checkpoint "
@@ -240,7 +241,8 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
 
     def close(self) -> None:
         """Aborts the open transaction (its records belong to no completed checkpoint)."""
-        holder, self._current_transaction_holder = self._current_transaction_holder, None
+        holder = getattr(self, "_current_transaction_holder", None)
+        self._current_transaction_holder = None
         if holder is not None:
             self.abort(holder.handle)
 

@@ -21,7 +21,7 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
-from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode, _computes_keys
+from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode, computes_keys
 from flink_py.graph.stream_graph_hasher import traverse_stream_graph_and_generate_hashes
 from flink_py.graph.transformations import ChainingStrategy
 from flink_py.runtime.network.partitioners import StreamPartitioner
@@ -157,7 +157,7 @@ def _warn_of_stateful_operators_without_uid(graph: StreamGraph) -> None:
     checkpoints (its state outlives the run); for a job without checkpoints, whose state
     dies with it, only an info line, so that every word count does not warn."""
     unnamed = [n.name for n in graph.topological_order()
-               if n.uid is None and n.uid_hash is None and _computes_keys(n.operator_factory)]
+               if n.uid is None and n.uid_hash is None and computes_keys(n.operator_factory)]
     if not unnamed:
         return
     interval = Configuration(graph.job_configuration).get(CHECKPOINTING_INTERVAL)

@@ -20,7 +20,7 @@ from flink_py.runtime.network.partitioners import (
     ForwardPartitioner, KeyGroupStreamPartitioner, RebalancePartitioner, StreamPartitioner)
 
 
-def _computes_keys(operator_factory: Any) -> bool:
+def computes_keys(operator_factory: Any) -> bool:
     """Whether the operator a factory makes computes every record's key (keyed operators)."""
     made = getattr(operator_factory, "func", operator_factory)  # functools.partial or a class
     return bool(getattr(made, "computes_keys", False))
@@ -105,7 +105,7 @@ class StreamGraph:
                 f"'{source.name}' has {source.parallelism}, '{target.name}' has "
                 f"{target.parallelism}; use rebalance() or rescale()")
         if isinstance(partitioner, KeyGroupStreamPartitioner):
-            partitioner.consumer_computes_keys = _computes_keys(target.operator_factory)
+            partitioner.consumer_computes_keys = computes_keys(target.operator_factory)
         edge = StreamEdge(source_id, target_id, input_index, partitioner, output_tag)
         source.out_edges.append(edge)
         target.in_edges.append(edge)

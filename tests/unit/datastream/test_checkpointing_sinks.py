@@ -353,3 +353,17 @@ def test_the_committer_keeps_a_restored_sink_from_sending_a_checkpoint_twice():
 def test_a_committer_must_be_a_checkpoint_committer():
     with pytest.raises(FlinkPyError, match="must be a CheckpointCommitter"):
         RecordingSink(committer=object())
+
+
+class NoSuperInitSink(StagingSink):
+    def __init__(self, prefix: str) -> None:  # forgets super().__init__(), as users do
+        self.prefix = prefix
+
+
+def test_a_subclass_that_skips_the_base_init_still_works():
+    sink = NoSuperInitSink("p")
+    store = _start(sink)
+    sink.invoke("a", CTX)
+    _checkpoint(sink, store, 1)
+    sink.notify_checkpoint_complete(1)
+    assert SYSTEM.committed == ["a"]
