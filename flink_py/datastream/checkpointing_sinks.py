@@ -38,6 +38,12 @@ __all__ = ["TwoPhaseCommitSinkFunction", "TransactionHolder", "GenericWriteAhead
 LOG = logging.getLogger(__name__)
 
 TXN = TypeVar("TXN")
+
+
+def _now_millis() -> int:
+    return int(time.time() * 1000)
+
+
 CONTEXT = TypeVar("CONTEXT")
 
 
@@ -94,6 +100,50 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
         self._pending_commit_transactions: Dict[int, TransactionHolder] = {}
         self._user_context: Optional[CONTEXT] = None
         self._state: Any = None
+
+    # Transaction timeout handling (Flink's): class-level defaults, so that they hold for
+    # subclasses whose __init__ skipped ours as well.
+    _transaction_timeout: int = 2 ** 63 - 1
+    _ignore_failures_after_transaction_timeout = False
+    _transaction_timeout_warning_ratio = -1.0
+
+    def set_transaction_timeout(self, transaction_timeout: int) -> "TwoPhaseCommitSinkFunction":
+        """Sets the external system's transaction timeout (ms): what
+        :meth:`ignore_failures_after_transaction_timeout` and
+        :meth:`enable_transaction_timeout_warnings` compare with.
+
+        :return: This object.
+        """
+        if isinstance(transaction_timeout, bool) or not isinstance(transaction_timeout, int) \
+                or transaction_timeout <= 0:
+            raise FlinkPyError(f"transaction_timeout must be a positive int (ms), got "
+                               f"{transaction_timeout!r}")
+        self._transaction_timeout = transaction_timeout
+        return self
+
+    def ignore_failures_after_transaction_timeout(self) -> "TwoPhaseCommitSinkFunction":
+        """After a restore, a failing commit of a transaction older than the transaction
+        timeout is logged instead of failing the job (the external system has dropped it:
+        its data is lost either way).
+
+        :return: This object.
+        """
+        self._ignore_failures_after_transaction_timeout = True
+        return self
+
+    def enable_transaction_timeout_warnings(self, warning_ratio: float
+                                            ) -> "TwoPhaseCommitSinkFunction":
+        """Logs a warning when a transaction is committed after ``warning_ratio`` of the
+        transaction timeout has passed since it began.
+
+        :param warning_ratio: in [0, 1].
+        :return: This object.
+        """
+        if isinstance(warning_ratio, bool) or not isinstance(warning_ratio, (int, float)) \
+                or not 0 <= warning_ratio <= 1:
+            raise FlinkPyError(f"warning_ratio must be a number in [0, 1], got {warning_ratio!r}")
+        self._transaction_timeout_warning_ratio = float(warning_ratio)
+        return self
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The sink operator calls invoke(value, context) (the SinkFunction contract); Flink's
@@ -188,8 +238,7 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
                 for checkpoint_id, holder in restored.pending_commit_transactions:
                     LOG.info("%s committing transaction %r of restored checkpoint %d",
                              type(self).__name__, holder.handle, checkpoint_id)
-                    # If this never succeeds, the transaction's data is lost: let it fail.
-                    self.recover_and_commit(holder.handle)
+                    self._recover_and_commit_internal(holder)
                     handled.append(holder.handle)
                 self.recover_and_abort(restored.pending_transaction.handle)
                 handled.append(restored.pending_transaction.handle)
@@ -229,6 +278,7 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
             holder = self._pending_commit_transactions.pop(pending_id)
             LOG.debug("%s committing transaction %r of checkpoint %d", type(self).__name__,
                       holder.handle, pending_id)
+            self._log_warning_if_timeout_almost_reached(holder)
             try:
                 self.commit(holder.handle)
             except Exception as exc:  # every due transaction gets its commit; first error wins
@@ -246,8 +296,34 @@ class TwoPhaseCommitSinkFunction(SinkFunction, CheckpointedFunction, CheckpointL
         if holder is not None:
             self.abort(holder.handle)
 
+    def _recover_and_commit_internal(self, holder: TransactionHolder) -> None:
+        self._log_warning_if_timeout_almost_reached(holder)
+        try:
+            self.recover_and_commit(holder.handle)
+        except Exception:
+            elapsed = _now_millis() - holder.transaction_start_time
+            if not (self._ignore_failures_after_transaction_timeout
+                    and elapsed > self._transaction_timeout):
+                raise  # the transaction's data would be lost: fail the restore
+            LOG.error(
+                "Error while committing transaction %r. Transaction has been open for longer "
+                "than the transaction timeout (%d ms). Commit will not be attempted again. "
+                "Data loss might have occurred.", holder.handle, self._transaction_timeout,
+                exc_info=True)
+
+    def _log_warning_if_timeout_almost_reached(self, holder: TransactionHolder) -> None:
+        ratio = self._transaction_timeout_warning_ratio
+        if ratio < 0:
+            return
+        elapsed = _now_millis() - holder.transaction_start_time
+        if elapsed > ratio * self._transaction_timeout:
+            LOG.warning(
+                "Transaction %r has been open for %d ms. This is close to or even exceeding "
+                "the transaction timeout of %d ms.", holder.handle, elapsed,
+                self._transaction_timeout)
+
     def _begin_transaction_internal(self) -> TransactionHolder:
-        return TransactionHolder(self.begin_transaction(), int(time.time() * 1000))
+        return TransactionHolder(self.begin_transaction(), _now_millis())
 
 
 class CheckpointCommitter(abc.ABC):

@@ -367,3 +367,44 @@ def test_a_subclass_that_skips_the_base_init_still_works():
     _checkpoint(sink, store, 1)
     sink.notify_checkpoint_complete(1)
     assert SYSTEM.committed == ["a"]
+
+
+class FailingRecoverySink(StagingSink):
+    def recover_and_commit(self, transaction) -> None:
+        raise IOError("the external system dropped the transaction")
+
+
+def _state_with_an_old_transaction() -> dict:
+    sink = StagingSink()
+    store = _start(sink)
+    sink.invoke("a", CTX)
+    state = _checkpoint(sink, store, 1)
+    for _, holder in state["state"][1][0].pending_commit_transactions:
+        holder.transaction_start_time -= 60_000  # began a minute ago
+    return state
+
+
+def test_a_failing_recovery_commit_fails_the_restore():
+    with pytest.raises(IOError, match="dropped"):
+        _start(FailingRecoverySink(), _state_with_an_old_transaction())
+
+
+def test_a_failing_recovery_commit_after_the_transaction_timeout_can_be_ignored(caplog):
+    sink = FailingRecoverySink().set_transaction_timeout(1000)
+    sink.ignore_failures_after_transaction_timeout()
+    _start(sink, _state_with_an_old_transaction())
+    assert "Data loss might have occurred" in caplog.text
+    assert sink.current_transaction() is not None
+
+
+def test_a_commit_close_to_the_transaction_timeout_is_warned_about(caplog):
+    sink = StagingSink().set_transaction_timeout(1000)
+    sink.enable_transaction_timeout_warnings(0.5)
+    store = _start(sink)
+    sink.invoke("a", CTX)
+    _checkpoint(sink, store, 1)
+    for _, holder in sink._pending_commit_transactions.items():
+        holder.transaction_start_time -= 900
+    sink.notify_checkpoint_complete(1)
+    assert "close to or even exceeding the transaction timeout of 1000 ms" in caplog.text
+    assert SYSTEM.committed == ["a"]
