@@ -17,7 +17,8 @@ from flink_py.common.configuration import Configuration, GlobalConfiguration
 from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
-from flink_py.common.restart_strategy import RestartStrategies, RestartStrategyConfiguration
+from flink_py.common.restart_strategy import (  # RestartStrategies: for the doctests
+    RestartStrategies, RestartStrategyConfiguration)
 from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
 from flink_py.common.types import to_row
 from flink_py.common.watermark_strategy import WatermarkStrategy
