@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from typing import Any, Optional, Union
 
@@ -366,12 +367,16 @@ class CheckpointConfig:
 
     # ------------------------------------------------------------------ storage
 
-    def set_checkpoint_storage(self, storage: CheckpointStorage) -> "CheckpointConfig":
-        """Sets where checkpoints are stored (a
-        :class:`~flink_py.datastream.checkpoint_storage.CheckpointStorage`).
+    def set_checkpoint_storage(self, storage: Union[CheckpointStorage, str]
+                               ) -> "CheckpointConfig":
+        """Sets where checkpoints are stored: a
+        :class:`~flink_py.datastream.checkpoint_storage.CheckpointStorage`, or a directory
+        (Java's ``setCheckpointStorage(String)``: a :class:`FileSystemCheckpointStorage`).
 
         :return: This object.
         """
+        if isinstance(storage, (str, os.PathLike)):
+            storage = FileSystemCheckpointStorage(os.fspath(storage))
         if not isinstance(storage, CheckpointStorage):
             raise InvalidProgramError(
                 f"set_checkpoint_storage expects a CheckpointStorage (JobManagerCheckpointStorage"

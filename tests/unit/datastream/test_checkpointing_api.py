@@ -135,7 +135,7 @@ def test_getters_read_back_what_the_setters_wrote():
     (lambda c: c.set_checkpointing_mode("EXACTLY_ONCE"), "expects a CheckpointingMode"),
     (lambda c: c.set_externalized_checkpoint_retention("RETAIN"),
      "expects an ExternalizedCheckpointRetention"),
-    (lambda c: c.set_checkpoint_storage("/tmp"), "expects a CheckpointStorage"),
+    (lambda c: c.set_checkpoint_storage(5), "expects a CheckpointStorage"),
 ])
 def test_invalid_checkpoint_settings_are_rejected_with_flinks_message(call, message):
     with pytest.raises(InvalidProgramError, match=message):
@@ -169,6 +169,7 @@ def test_flink_1_camel_case_spellings_are_aliases():
     config.setCheckpointMode(CheckpointingMode.AT_LEAST_ONCE)
     assert config.isCheckpointingEnabled()
     assert config.getCheckpointingMode() is CheckpointingMode.AT_LEAST_ONCE
+    assert config.setPreferCheckpointForRecovery(True) is config
     with pytest.raises(AttributeError, match="noSuchSetting"):
         config.noSuchSetting()
 
@@ -306,6 +307,12 @@ def test_get_state_backend_follows_a_later_configuration_change():
     env.set_state_backend(HashMapStateBackend())
     env.configure(Configuration().set_string("state.backend.type", "rocksdb"))
     assert isinstance(env.get_state_backend(), EmbeddedRocksDBStateBackend)
+
+
+def test_a_checkpoint_storage_directory_string_is_a_file_system_storage(tmp_path):
+    config = _env().get_checkpoint_config()
+    config.set_checkpoint_storage(tmp_path)
+    assert config.get_checkpoint_storage() == FileSystemCheckpointStorage(str(tmp_path))
 
 
 def test_no_state_backend_is_none():
