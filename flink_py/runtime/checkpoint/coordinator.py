@@ -29,6 +29,7 @@ from flink_py.common.checkpointing_mode import CheckpointingMode
 from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
 from flink_py.graph.ids import ExecutionAttemptID, JobVertexID
+from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.checkpoint.completed_checkpoint_store import (
     CompletedCheckpoint, CompletedCheckpointStore, SharedStateRegistry, shared_handles)
 from flink_py.runtime.checkpoint.coordinator_protocol import (
@@ -592,6 +593,32 @@ def create_checkpoint_coordinator(
         SavepointRestoreSettings.from_configuration(job_configuration))
 
 
+def restored_vertices(job_graph: JobGraph) -> List[RestoredVertex]:
+    """What the coordinator (and the state assignment) needs of a job's vertices."""
+    return [RestoredVertex(v.id, tuple(v.operator_ids), v.parallelism, v.max_parallelism)
+            for v in job_graph.topological_vertices()]
+
+
+def job_checkpoint_configuration(cluster_configuration: Configuration,
+                                 job_graph: JobGraph) -> Configuration:
+    """The job's settings (``JobGraph.job_configuration``) layered over the cluster's."""
+    merged = Configuration(cluster_configuration)
+    merged.add_all(Configuration(dict(job_graph.job_configuration)))
+    return merged
+
+
+def create_checkpoint_coordinator_for_job(
+        job_graph: JobGraph, cluster_configuration: Configuration,
+        main_thread: MainThreadExecutor, tasks: TasksProvider, fail_job: FailJob,
+        clock: Clock = _wall_clock_ms) -> CheckpointCoordinator:
+    """The JobMaster's one call: the coordinator of ``job_graph`` on ``main_thread``."""
+    return create_checkpoint_coordinator(
+        job_graph.job_id.to_hex_string(), restored_vertices(job_graph),
+        job_checkpoint_configuration(cluster_configuration, job_graph), main_thread, tasks,
+        fail_job, clock)
+
+
 __all__ = ["CheckpointCoordinator", "CheckpointCoordinatorConfiguration",
            "SavepointRestoreSettings", "create_checkpoint_coordinator",
-           "CheckpointMetadataError", "CheckpointTask"]
+           "create_checkpoint_coordinator_for_job", "restored_vertices",
+           "job_checkpoint_configuration", "CheckpointMetadataError", "CheckpointTask"]

@@ -584,3 +584,43 @@ def test_the_coordinator_is_built_from_the_jobs_configuration(tmp_path) -> None:
         main.execute(lambda: (coordinator.shutdown("FINISHED"), done.set()))
         assert done.wait(DEADLINE_S)
         main.shutdown()
+
+
+def test_the_jobmasters_factory_reads_a_job_graph_and_its_configuration(tmp_path) -> None:
+    from flink_py.common import Types
+    from flink_py.datastream import StreamExecutionEnvironment
+    from flink_py.runtime.checkpoint.coordinator import (
+        create_checkpoint_coordinator_for_job, restored_vertices)
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    env.from_collection([1, 2, 3], type_info=Types.INT()).key_by(lambda v: v % 2) \
+        .map(lambda v: v).print()
+    job_graph = env.get_job_graph()
+    job_graph.job_configuration["execution.checkpointing.interval"] = "250 ms"
+    vertices = restored_vertices(job_graph)
+    assert [v.vertex_id for v in vertices] == [v.id for v in job_graph.topological_vertices()]
+    assert all(v.operator_ids for v in vertices)
+    main = MainThreadExecutor("test-factory")
+    main.start()
+    coordinator = create_checkpoint_coordinator_for_job(
+        job_graph, Configuration({"execution.checkpointing.dir": str(tmp_path)}), main, list,
+        lambda reason: None)
+    try:
+        assert coordinator.configuration.interval_ms == 250
+        assert coordinator.job_id == job_graph.job_id.to_hex_string()
+        assert os.path.isdir(tmp_path / coordinator.job_id / "shared")
+    finally:
+        done = threading.Event()
+        main.execute(lambda: (coordinator.shutdown("FINISHED"), done.set()))
+        assert done.wait(DEADLINE_S)
+        main.shutdown()
+
+
+def test_the_checkpoint_modules_docstring_examples_hold() -> None:
+    import doctest
+
+    from flink_py.runtime.checkpoint import failure_manager, statistics, storage
+    for module in (failure_manager, statistics, storage):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
