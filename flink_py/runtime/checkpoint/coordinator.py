@@ -33,12 +33,11 @@ from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.checkpoint.completed_checkpoint_store import (
     CompletedCheckpoint, CompletedCheckpointStore, SharedStateRegistry, shared_handles)
 from flink_py.runtime.checkpoint.coordinator_protocol import (
-    CheckpointTask, FailJob, SavepointCallback, TasksProvider)
+    FailJob, SavepointCallback, TasksProvider)
 from flink_py.runtime.checkpoint.failure_manager import (
     CheckpointException, CheckpointFailureManager, CheckpointFailureReason)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
-from flink_py.runtime.checkpoint.metadata_serializer import CheckpointMetadataError
 from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.checkpoint.pending_checkpoint import (
     PendingCheckpoint, TaskAcknowledgeResult)
@@ -621,4 +620,4 @@ def create_checkpoint_coordinator_for_job(
 __all__ = ["CheckpointCoordinator", "CheckpointCoordinatorConfiguration",
            "SavepointRestoreSettings", "create_checkpoint_coordinator",
            "create_checkpoint_coordinator_for_job", "restored_vertices",
-           "job_checkpoint_configuration", "CheckpointMetadataError", "CheckpointTask"]
+           "job_checkpoint_configuration"]
