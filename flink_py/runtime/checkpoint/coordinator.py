@@ -61,6 +61,9 @@ IO_SHUTDOWN_TIMEOUT_S = 10.0
 IO_THREADS = 4
 
 Clock = Callable[[], int]
+#: the SharedStateRegistry holder of the shared files of the checkpoint a job was submitted
+#: with: never released
+RESTORED_CHECKPOINT_REFERENCE = -1
 
 
 def _wall_clock_ms() -> int:
@@ -531,6 +534,10 @@ class CheckpointCoordinator:
             return self._initial_checkpoint
         resolved = self.storage.resolve_checkpoint(self.restore_settings.restore_path)
         metadata = resolved.metadata
+        # The shared files of a checkpoint the job starts from belong to the job that wrote
+        # it: pinned, they are never deleted when later checkpoints reuse and drop them.
+        self.shared_state_registry.register_all(RESTORED_CHECKPOINT_REFERENCE,
+                                                metadata.operator_states)
         # location None: the job never deletes the files of a savepoint it started from
         self._initial_checkpoint = CompletedCheckpoint(
             self.job_id, metadata.checkpoint_id, metadata.timestamp, metadata.timestamp,

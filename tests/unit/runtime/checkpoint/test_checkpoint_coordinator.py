@@ -624,3 +624,32 @@ def test_the_checkpoint_modules_docstring_examples_hold() -> None:
     for module in (failure_manager, statistics, storage):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_shared_files_of_the_checkpoint_a_job_started_from_are_never_deleted(
+        make_job, tmp_path) -> None:
+    old_job_shared = tmp_path / "old-job" / "shared"
+    first = make_job()
+    foreign_sst = _shared_file(str(old_job_shared), "000007.sst")
+    checkpoint_id = first.trigger()
+    for task in first.tasks:
+        first.ack(task, checkpoint_id, first.snapshot(task, checkpoint_id,
+                                                      shared=[foreign_sst]))
+    retained = os.path.join(first.checkpoint_dir, JOB_ID, f"chk-{checkpoint_id}")
+    resumed = Job(tmp_path / "resumed", restore=SavepointRestoreSettings(retained),
+                  max_retained=1)
+    try:
+        resumed.on_main(lambda: resumed.coordinator.restore_latest_checkpointed_state(
+            first.vertices))
+        for _ in range(3):  # incremental checkpoints that reuse, then drop, the foreign SST
+            new_id = resumed.trigger()
+            for task in resumed.tasks:
+                resumed.ack(task, new_id, resumed.snapshot(task, new_id, shared=[foreign_sst]))
+        final = resumed.trigger()
+        resumed.ack_all(final)
+        _wait_until(lambda: sorted(d for d in os.listdir(
+            os.path.join(resumed.checkpoint_dir, JOB_ID)) if d.startswith("chk-")) ==
+            [f"chk-{final}"], "the resumed job's older checkpoints deleted")
+        assert os.path.exists(foreign_sst.path)
+    finally:
+        resumed.close()
