@@ -5,6 +5,7 @@
     flink list [-r] [-s] [-a] [-m host:port]
     flink cancel [-m host:port] [-s [targetDirectory]] <Job ID>
     flink savepoint [-m host:port] <Job ID> [<target directory>]
+    flink savepoint [-m host:port] -d <savepoint path>
     flink stop [-m host:port] [-p [savepointPath]] [-d] <Job ID>
 
 ``run -s/--fromSavepoint <path>`` starts the job from a savepoint or retained checkpoint
@@ -622,7 +623,7 @@ def _await_savepoint(client: RestClusterClient, job_id: str, trigger: Callable[[
 @main.command(context_settings=_CONTEXT)
 @_cluster_options
 @click.option("-d", "--dispose", "dispose", default=None, metavar="<arg>",
-              help="Path of savepoint to dispose (not supported yet).")
+              help="Path of savepoint to dispose.")
 @click.argument("job_id", required=False)
 @click.argument("target_directory", required=False)
 def savepoint(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
@@ -631,8 +632,9 @@ def savepoint(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
     """Triggers a savepoint of a running job (into the target directory, else
     execution.checkpointing.savepoint-dir)."""
     if dispose is not None:
-        _fail("savepoint -d/--dispose is not supported yet: delete the savepoint's directory "
-              "(it holds all of its files).")
+        _dispose_savepoint(_client(jobmanager, _load_configuration(dynamic_properties)),
+                           dispose)
+        return
     job_id = _check_job_id(job_id, "savepoint [-m <host:port>]", " [<target directory>]")
     client = _client(jobmanager, _load_configuration(dynamic_properties))
 
@@ -644,6 +646,22 @@ def savepoint(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
             f"Triggering a savepoint for the job {job_id} failed.")
         click.echo(f"Savepoint completed. Path: {path}")
         click.echo("You can resume your program from this savepoint with the run command.")
+
+    _cluster_action(action)
+
+
+def _dispose_savepoint(client: RestClusterClient, savepoint_path: str) -> None:
+    def action() -> None:
+        click.echo(f"Disposing savepoint '{savepoint_path}'.")
+        click.echo("Waiting for response...")
+        try:
+            client.dispose_savepoint(savepoint_path)
+        except ClusterUnreachableError:
+            raise
+        except (FlinkPyError, TimeoutError) as exc:
+            raise FlinkPyError(f"Disposing the savepoint '{savepoint_path}' failed.\n"
+                               f"Caused by: {exc}") from exc
+        click.echo(f"Savepoint '{savepoint_path}' disposed.")
 
     _cluster_action(action)
 

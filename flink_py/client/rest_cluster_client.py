@@ -257,6 +257,32 @@ class RestClusterClient:
             time.sleep(min(pause, remaining))  # backoff between polls
             pause = min(pause * 2, _POLL_MAX_S)
 
+    def dispose_savepoint(self, savepoint_path: str, timeout_s: Optional[float] = None) -> None:
+        """``POST /savepoint-disposal``, then polls its status until it is done.
+
+        :raises SavepointFailedError: with the cause the JobManager reported.
+        """
+        answer = self._request("POST", "/savepoint-disposal",
+                               {"savepoint-path": savepoint_path})
+        trigger_id = str(answer["request-id"])
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
+        pause = _POLL_INITIAL_S
+        while True:
+            status = self._request("GET", f"/savepoint-disposal/{trigger_id}")
+            if status.get("status", {}).get("id") == "COMPLETED":
+                cause = (status.get("operation") or {}).get("failure-cause")
+                if cause:
+                    raise SavepointFailedError(str(cause.get("stack-trace")
+                                                   or cause.get("message") or cause))
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the disposal of {savepoint_path} did not complete within "
+                                   f"{timeout_s:g} s")
+            time.sleep(min(pause, remaining))  # backoff between polls
+            pause = min(pause * 2, _POLL_MAX_S)
+
     def checkpoint_statistics(self, job_id: str) -> Dict[str, Any]:
         """``GET /jobs/<id>/checkpoints``."""
         return self._request("GET", f"/jobs/{job_id}/checkpoints")

@@ -531,3 +531,37 @@ def test_savepoint_then_stop_print_flinks_lines(cluster: Cluster, tmp_path: Path
     assert out[0] == f'Suspending job "{job_id}" with a savepoint.'
     assert re.fullmatch(r"Savepoint completed\. Path: (\S*)", out[1])
     assert cluster.wait_terminal(job_id).is_globally_terminal_state()
+
+
+def test_savepoint_dispose_deletes_a_savepoint_and_its_files(cluster: Cluster,
+                                                             tmp_path: Path) -> None:
+    from flink_py.common.key_groups import KeyGroupRange
+    from flink_py.graph.ids import OperatorID
+    from flink_py.runtime.checkpoint.metadata import CheckpointMetadata, OperatorState
+    from flink_py.runtime.checkpoint.metadata_serializer import write_metadata_file
+    from flink_py.runtime.state.handles import (
+        FileStateHandle, KeyGroupsStateHandle, OperatorSubtaskState)
+
+    savepoint = tmp_path / "savepoint-abcdef-0123456789ab"
+    savepoint.mkdir()
+    state_file = savepoint / "state"
+    state_file.write_bytes(b"keyed")
+    operator_state = OperatorState(OperatorID(), 1, 128, {0: OperatorSubtaskState(
+        [KeyGroupsStateHandle(KeyGroupRange.of(0, 127), {0: (0, 5)},
+                              FileStateHandle(str(state_file), 5))])})
+    write_metadata_file(str(savepoint), CheckpointMetadata(3, [operator_state], True))
+    result = flink("savepoint", "-m", cluster.address, "-d", f"file:{savepoint}")
+    assert result.exit_code == 0, result.output
+    assert lines(result.stdout) == [f"Disposing savepoint 'file:{savepoint}'.",
+                                    "Waiting for response...",
+                                    f"Savepoint 'file:{savepoint}' disposed."]
+    assert not savepoint.exists()
+
+    not_a_savepoint = tmp_path / "elsewhere"
+    not_a_savepoint.mkdir()
+    result = flink("savepoint", "-m", cluster.address, "--dispose", str(not_a_savepoint))
+    assert result.exit_code == 1
+    assert f"Disposing the savepoint '{not_a_savepoint}' failed." in result.stderr
+    assert f"Cannot find meta data file '_metadata' in directory '{not_a_savepoint}'" in \
+        result.stderr
+    assert not_a_savepoint.exists()

@@ -8,6 +8,8 @@
     POST /jobs/<id>/savepoints  {target-directory, cancel-job}     -> 202 {request-id}
     POST /jobs/<id>/stop        {targetDirectory, drain}           -> 202 {request-id}
     GET  /jobs/<id>/savepoints/<trigger-id>   {status{id}, operation{location|failure-cause}}
+    POST /savepoint-disposal    {savepoint-path}                   -> 200 {request-id}
+    GET  /savepoint-disposal/<trigger-id>     {status{id}, operation{} | {failure-cause}}
 
 The JSON is made by pure functions of the statistics snapshot and the checkpoint settings
 (``*_json``), unit-tested on their own; the handlers only find the job's coordinator, read
@@ -31,7 +33,11 @@ from flink_py.runtime.checkpoint.coordinator import CheckpointCoordinatorConfigu
 from flink_py.runtime.checkpoint.statistics import (
     CheckpointStats, CheckpointStatsSnapshot, CheckpointStatsStatus, RestoredCheckpointStats,
     StatsSummary, TaskStateStats)
-from flink_py.runtime.checkpoint.storage import FILESYSTEM_STORAGE, resolve_storage_name
+from flink_py.runtime.checkpoint.completed_checkpoint_store import shared_handles
+from flink_py.runtime.checkpoint.metadata_serializer import CheckpointMetadataError
+from flink_py.runtime.checkpoint.storage import (
+    FILESYSTEM_STORAGE, CheckpointStorageError, JobManagerCheckpointStorageAccess,
+    remove_directory, resolve_storage_name)
 from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.rest.handlers import Handler, RestHandlerError
 
@@ -239,6 +245,28 @@ def parse_stop_request(body: bytes) -> Tuple[Optional[str], bool, Optional[str]]
 
 # -- operations and handlers ------------------------------------------------------------------
 
+#: the key of disposal operations in SavepointOperations (they belong to no job)
+DISPOSAL_JOB = "savepoint-disposal"
+
+
+def dispose_savepoint(pointer: str) -> str:
+    """Deletes the savepoint or retained checkpoint at ``pointer`` (its directory or
+    ``_metadata``): every state file its metadata names, then its directory.
+
+    :raises CheckpointMetadataError: naming the path if it holds no readable ``_metadata``
+        (nothing is deleted then).
+    """
+    resolved = JobManagerCheckpointStorageAccess("").resolve_checkpoint(pointer)
+    for operator_state in resolved.metadata.operator_states:
+        for subtask_state in operator_state.subtask_states.values():
+            for handle in shared_handles(subtask_state):
+                handle.discard_state()
+            subtask_state.discard_state()
+    remove_directory(resolved.external_pointer)
+    log.info("Disposed savepoint %s", resolved.external_pointer)
+    return resolved.external_pointer
+
+
 
 class SavepointOperations:
     """Savepoint requests by (job id, trigger id); written by REST threads and by the
@@ -297,6 +325,8 @@ class CheckpointHandlers:
             ("POST", "/jobs/{jobid}/savepoints", self.trigger_savepoint),
             ("GET", "/jobs/{jobid}/savepoints/{triggerid}", self.savepoint_status),
             ("POST", "/jobs/{jobid}/stop", self.stop_with_savepoint),
+            ("POST", "/savepoint-disposal", self.dispose_savepoint),
+            ("GET", "/savepoint-disposal/{triggerid}", self.savepoint_disposal_status),
         ]
 
     # -- lookups ----------------------------------------------------------------------------
@@ -398,6 +428,31 @@ class CheckpointHandlers:
                      master.job_id)
         operation = self._start_savepoint(master, target, trigger_id, master.cancel)
         return 202, {"request-id": operation.trigger_id}
+
+    def dispose_savepoint(self, params: Dict[str, str], query: Dict[str, List[str]],
+                          body: bytes) -> Tuple[int, Any]:
+        """Deletes a savepoint (or retained checkpoint) and its files. Done before the answer
+        (a local delete is quick); the trigger id is for Flink's clients, which poll."""
+        path = _json_body(body).get("savepoint-path")
+        if not path:
+            raise RestHandlerError(400, "Request did not match expected format: "
+                                        "savepoint-path is missing.")
+        operation = self.savepoints.start(DISPOSAL_JOB, None)
+        try:
+            dispose_savepoint(str(path))
+        except (CheckpointMetadataError, CheckpointStorageError, OSError) as exc:
+            self.savepoints.complete(operation, None, SerializedError.of(exc))
+        else:
+            self.savepoints.complete(operation, None, None)
+        return 200, {"request-id": operation.trigger_id}
+
+    def savepoint_disposal_status(self, params: Dict[str, str], query: Dict[str, List[str]],
+                                  body: bytes) -> Tuple[int, Any]:
+        operation = self.savepoints.get(DISPOSAL_JOB, params["triggerid"])
+        answer = savepoint_status_json(operation)
+        if operation.done and operation.failure is None:
+            answer["operation"] = {}
+        return 200, answer
 
     def savepoint_status(self, params: Dict[str, str], query: Dict[str, List[str]],
                          body: bytes) -> Tuple[int, Any]:
