@@ -36,7 +36,7 @@ import secrets
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Mapping, Optional, Union
+from typing import Callable, Mapping, Optional, Union
 
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
@@ -64,7 +64,8 @@ FILESYSTEM_STORAGE = "filesystem"
 __all__ = [
     "CheckpointStorageError", "CheckpointStorageLocation", "CheckpointStorageAccess",
     "JobManagerCheckpointStorageAccess", "FsCheckpointStorageAccess", "CompletedCheckpointPointer",
-    "CheckpointStorageWorkerView", "MemoryCheckpointStorageWorker", "FsCheckpointStorageWorker",
+    "CheckpointStorageWorkerView", "CheckpointStreamFactoryProvider",
+    "MemoryCheckpointStorageWorker", "FsCheckpointStorageWorker",
     "FsCheckpointStreamFactory", "MemoryLimitedCheckpointStreamFactory",
     "create_checkpoint_storage", "create_checkpoint_storage_worker", "resolve_storage_name",
     "to_local_path", "savepoint_directory_name",
@@ -191,6 +192,11 @@ class FsCheckpointStreamFactory:
         directory = (self.shared_directory if scope is CheckpointedStateScope.SHARED
                      else self.exclusive_directory)
         return _FsCheckpointOutputStream(directory, self.inline_threshold)
+
+
+#: what a task's environment holds to get the stream factory of a checkpoint: the bound
+#: ``resolve_checkpoint_storage_location`` of a :class:`CheckpointStorageWorkerView`
+CheckpointStreamFactoryProvider = Callable[[int, CheckpointOptions], CheckpointStreamFactory]
 
 
 class CheckpointStorageWorkerView:

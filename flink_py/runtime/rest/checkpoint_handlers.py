@@ -67,13 +67,9 @@ def stats_summary_json(summary: StatsSummary) -> Dict[str, Any]:
 
 def _task_json(stats: CheckpointStats, task: TaskStateStats) -> Dict[str, Any]:
     latest_ack = task.latest_ack_timestamp
-    if task.num_acknowledged_subtasks == task.num_subtasks:
-        status = stats.status.name if stats.status is not CheckpointStatsStatus.IN_PROGRESS \
-            else CheckpointStatsStatus.COMPLETED.name
-    else:
-        status = stats.status.name
     return {
-        "id": stats.checkpoint_id, "status": status, "latest_ack_timestamp": latest_ack,
+        "id": stats.checkpoint_id, "status": stats.status.name,
+        "latest_ack_timestamp": latest_ack,
         "checkpointed_size": task.state_size, "state_size": task.state_size,
         "end_to_end_duration": max(0, latest_ack - stats.trigger_timestamp)
         if latest_ack >= 0 else 0,
