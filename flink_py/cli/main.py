@@ -3,7 +3,14 @@
     flink run [OPTIONS] <program.py> [ARGUMENTS]      (or -c/--class <module.path>)
     flink info [OPTIONS] <program.py> [ARGUMENTS]
     flink list [-r] [-s] [-a] [-m host:port]
-    flink cancel [-m host:port] <Job ID>
+    flink cancel [-m host:port] [-s [targetDirectory]] <Job ID>
+    flink savepoint [-m host:port] <Job ID> [<target directory>]
+    flink savepoint [-m host:port] -d <savepoint path>
+    flink stop [-m host:port] [-p [savepointPath]] [-d] <Job ID>
+
+``run -s/--fromSavepoint <path>`` starts the job from a savepoint or retained checkpoint
+(``execution.savepoint.path``), ``-n/--allowNonRestoredState`` lets it skip state that maps to
+no operator (``execution.savepoint.ignore-unclaimed-state``).
 
 The JobManager's REST endpoint is ``-m host:port``, else ``rest.address``:``rest.port`` of
 the configuration in ``$FLINK_CONF_DIR`` (else this installation's ``conf/``).
@@ -37,7 +44,8 @@ from flink_py.cli.program_packager import (
     ProgramPackagingError, find_module_spec, local_py_path, package_program)
 from flink_py.client.remote_executor import RemoteExecutor
 from flink_py.client.rest_cluster_client import (
-    DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient)
+    DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient,
+    SavepointFailedError)
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration, GlobalConfiguration, parse_duration
 from flink_py.common.job_id import JobID
@@ -135,9 +143,10 @@ def _client(jobmanager: Optional[str], configuration: Configuration) -> RestClus
         _fail(str(exc))
 
 
-def _check_job_id(job_id: Optional[str]) -> str:
+def _check_job_id(job_id: Optional[str], usage: str = "cancel [-m <host:port>]",
+                  after: str = "") -> str:
     if not job_id:
-        _fail("Missing JobID. Usage: flink cancel [-m <host:port>] <Job ID>")
+        _fail(f"Missing JobID. Usage: flink {usage} <Job ID>{after}")
     try:
         return JobID.from_hex_string(job_id).to_hex_string()
     except ValueError as exc:
@@ -151,11 +160,16 @@ class _ContextExecutor:
     """Flink's ContextEnvironment around the real executor: prints the submission and, when
     attached, the result, as ``flink run`` does."""
 
-    def __init__(self, executor: Any, detached: bool) -> None:
+    def __init__(self, executor: Any, detached: bool,
+                 job_settings: Optional[Dict[str, str]] = None) -> None:
         self._executor = executor
         self._detached = detached
+        self._job_settings = dict(job_settings or {})
 
     def submit(self, job_graph: Any) -> str:
+        # -s/-n belong to the job: the JobMaster reads them from its configuration
+        for key, value in self._job_settings.items():
+            job_graph.job_configuration.setdefault(key, value)
         job_id = self._executor.submit(job_graph)
         click.echo(f"Job has been submitted with JobID {job_id}")
         return job_id
@@ -386,15 +400,23 @@ def main() -> None:
 @click.option("-pyfs", "--pyFiles", "py_files", multiple=True, metavar="<pythonFiles>",
               help="Files (.py/.zip/.whl) or directories to ship with the program and put "
                    "on its path, comma-separated.")
+@click.option("-s", "--fromSavepoint", "from_savepoint", default=None,
+              metavar="<savepointPath>",
+              help="Path to a savepoint (or retained checkpoint) to restore the job from.")
+@click.option("-n", "--allowNonRestoredState", "allow_non_restored_state", is_flag=True,
+              help="Allow to skip savepoint state that cannot be restored.")
 def run(entry_module: Optional[str], python_file: Optional[str],
         python_module: Optional[str], parallelism: Optional[int],
         dynamic_properties: Tuple[str, ...], program: Optional[str], args: Tuple[str, ...],
         detached: bool, jobmanager: Optional[str], target: Optional[str],
-        py_files: Tuple[str, ...]) -> None:
+        py_files: Tuple[str, ...], from_savepoint: Optional[str],
+        allow_non_restored_state: bool) -> None:
     """Compiles and runs a program: a .py file, or a module with -c."""
     the_program = _Program(program, entry_module, python_file, python_module, args)
     configuration = _load_configuration(dynamic_properties)
     _parallelism_override(configuration, parallelism)
+    job_settings = _savepoint_restore_settings(configuration, from_savepoint,
+                                               allow_non_restored_state)
     target = (target or configuration.get_string("execution.target") or "remote").lower()
     if target not in ("remote", "local"):
         _fail(f"Unsupported execution target {target!r} (-t/--target, execution.target): "
@@ -416,13 +438,32 @@ def run(entry_module: Optional[str], python_file: Optional[str],
         executor = RemoteExecutor(client, detached, artifacts)
 
         def factory(conf: Configuration) -> Any:
-            return _ContextExecutor(executor, detached)
+            return _ContextExecutor(executor, detached, job_settings)
     _execute_program(the_program, configuration, factory, extra_path)
+
+
+def _savepoint_restore_settings(configuration: Configuration, from_savepoint: Optional[str],
+                                allow_non_restored_state: bool) -> Dict[str, str]:
+    """-s and -n as the job's settings (also put into the configuration the program sees)."""
+    settings: Dict[str, str] = {}
+    if from_savepoint is not None:
+        if not from_savepoint.strip():
+            _fail("-s/--fromSavepoint needs the path of a savepoint or retained checkpoint.")
+        settings[options.SAVEPOINT_PATH.key] = from_savepoint
+    if allow_non_restored_state:
+        settings[options.SAVEPOINT_IGNORE_UNCLAIMED_STATE.key] = "true"
+    for key, value in settings.items():
+        configuration.set_string(key, value)
+    return settings
 
 
 def _local_executor_factory(configuration: Configuration) -> Any:
     environment = env_module.StreamExecutionEnvironment(configuration)
-    return _ContextExecutor(environment._get_executor(), detached=False)
+    settings = {key: configuration.get_string(key) for key in
+                (options.SAVEPOINT_PATH.key, options.SAVEPOINT_IGNORE_UNCLAIMED_STATE.key)
+                if configuration.get_string(key) is not None}
+    return _ContextExecutor(environment._get_executor(), detached=False,
+                            job_settings=settings)
 
 
 @main.command(context_settings=_PROGRAM_CONTEXT)
@@ -510,21 +551,26 @@ def _print_job_status_messages(jobs: List[JobStatusMessage]) -> None:
         click.echo(f"{started} : {job.job_id} : {job.job_name} ({job.job_state.name})")
 
 
+def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-m and -D, as every action against a running cluster takes them."""
+    command = click.option("-D", "dynamic_properties", multiple=True,
+                           metavar="<property=value>",
+                           help="Configuration value (repeatable).")(command)
+    return click.option("-m", "--jobmanager", default=None, metavar="<host:port>",
+                        help="Address of the JobManager's REST endpoint.")(command)
+
+
 @main.command(context_settings=_CONTEXT)
-@click.option("-m", "--jobmanager", default=None, metavar="<host:port>",
-              help="Address of the JobManager's REST endpoint.")
-@click.option("-D", "dynamic_properties", multiple=True, metavar="<property=value>",
-              help="Configuration value (repeatable).")
-@click.option("-s", "--withSavepoint", "with_savepoint", default=None,
-              metavar="<targetDirectory>", help="Not supported (deprecated in Flink: use "
-                                                "stop).")
+@_cluster_options
+@click.option("-s", "--withSavepoint", "with_savepoint", default=None, is_flag=False,
+              flag_value="", metavar="<targetDirectory>",
+              help="Trigger a savepoint and cancel the job (deprecated in Flink: use stop).")
 @click.argument("job_id", required=False)
 def cancel(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
            with_savepoint: Optional[str], job_id: Optional[str]) -> None:
     """Cancels a running job."""
-    if with_savepoint is not None:
-        _fail("cancel -s/--withSavepoint is not supported; savepoints are not available yet.")
-    job_id = _check_job_id(job_id)
+    job_id, with_savepoint = _job_id_or_optional_value(job_id, with_savepoint)
+    job_id = _check_job_id(job_id, "cancel [-m <host:port>] [-s [targetDirectory]]")
     client = _client(jobmanager, _load_configuration(dynamic_properties))
 
     def action() -> None:
@@ -536,6 +582,114 @@ def cancel(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
         except FlinkPyError as exc:
             raise FlinkPyError(f"Could not cancel job {job_id}: {exc}") from exc
         click.echo(f"Cancelled job {job_id}.")
+
+    def action_with_savepoint() -> None:
+        target = with_savepoint or None
+        click.echo("DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "
+                   "\"stop\" instead.")
+        click.echo(f"Cancelling job {job_id} with savepoint to "
+                   f"{target or 'default savepoint directory'}.")
+        path = _await_savepoint(client, job_id, lambda: client.trigger_savepoint(
+            job_id, target, cancel_job=True), f"Could not cancel job {job_id}.")
+        click.echo(f"Cancelled job {job_id}. Savepoint stored in {path}.")
+
+    _cluster_action(action if with_savepoint is None else action_with_savepoint)
+
+
+def _job_id_or_optional_value(job_id: Optional[str], value: Optional[str]
+                              ) -> Tuple[Optional[str], Optional[str]]:
+    """``stop -p <job-id>``: an option with an optional value took the job id (Flink's
+    CliFrontend reads the job id from the option's value when no argument is left)."""
+    if job_id is None and value:
+        return value, ""
+    return job_id, value
+
+
+def _await_savepoint(client: RestClusterClient, job_id: str, trigger: Callable[[], str],
+                     failure: str) -> str:
+    """Triggers a savepoint operation and waits for its location; ``failure`` heads the
+    error (Flink's FlinkException message) with the cause below it."""
+    try:
+        trigger_id = trigger()
+        return client.wait_for_savepoint(job_id, trigger_id)
+    except ClusterUnreachableError:
+        raise
+    except (FlinkPyError, TimeoutError) as exc:
+        cause = str(exc) if isinstance(exc, SavepointFailedError) else \
+            f"{type(exc).__name__}: {exc}"
+        raise FlinkPyError(f"{failure}\nCaused by: {cause}") from exc
+
+
+@main.command(context_settings=_CONTEXT)
+@_cluster_options
+@click.option("-d", "--dispose", "dispose", default=None, metavar="<arg>",
+              help="Path of savepoint to dispose.")
+@click.argument("job_id", required=False)
+@click.argument("target_directory", required=False)
+def savepoint(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
+              dispose: Optional[str], job_id: Optional[str],
+              target_directory: Optional[str]) -> None:
+    """Triggers a savepoint of a running job (into the target directory, else
+    execution.checkpointing.savepoint-dir)."""
+    if dispose is not None:
+        _dispose_savepoint(_client(jobmanager, _load_configuration(dynamic_properties)),
+                           dispose)
+        return
+    job_id = _check_job_id(job_id, "savepoint [-m <host:port>]", " [<target directory>]")
+    client = _client(jobmanager, _load_configuration(dynamic_properties))
+
+    def action() -> None:
+        click.echo(f"Triggering savepoint for job {job_id}.")
+        click.echo("Waiting for response...")
+        path = _await_savepoint(
+            client, job_id, lambda: client.trigger_savepoint(job_id, target_directory),
+            f"Triggering a savepoint for the job {job_id} failed.")
+        click.echo(f"Savepoint completed. Path: {path}")
+        click.echo("You can resume your program from this savepoint with the run command.")
+
+    _cluster_action(action)
+
+
+def _dispose_savepoint(client: RestClusterClient, savepoint_path: str) -> None:
+    def action() -> None:
+        click.echo(f"Disposing savepoint '{savepoint_path}'.")
+        click.echo("Waiting for response...")
+        try:
+            client.dispose_savepoint(savepoint_path)
+        except ClusterUnreachableError:
+            raise
+        except (FlinkPyError, TimeoutError) as exc:
+            raise FlinkPyError(f"Disposing the savepoint '{savepoint_path}' failed.\n"
+                               f"Caused by: {exc}") from exc
+        click.echo(f"Savepoint '{savepoint_path}' disposed.")
+
+    _cluster_action(action)
+
+
+@main.command(context_settings=_CONTEXT)
+@_cluster_options
+@click.option("-p", "--savepointPath", "savepoint_path", default=None, is_flag=False,
+              flag_value="", metavar="<savepointPath>",
+              help="Path to the savepoint (else execution.checkpointing.savepoint-dir).")
+@click.option("-d", "--drain", is_flag=True,
+              help="Send MAX_WATERMARK before taking the savepoint and stopping the "
+                   "pipeline.")
+@click.argument("job_id", required=False)
+def stop(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
+         savepoint_path: Optional[str], drain: bool, job_id: Optional[str]) -> None:
+    """Stops a running job with a savepoint."""
+    job_id, savepoint_path = _job_id_or_optional_value(job_id, savepoint_path)
+    job_id = _check_job_id(job_id, "stop [-m <host:port>] [-p [savepointPath]] [-d]")
+    client = _client(jobmanager, _load_configuration(dynamic_properties))
+
+    def action() -> None:
+        click.echo(f'{"Draining" if drain else "Suspending"} job "{job_id}" with a '
+                   f'savepoint.')
+        path = _await_savepoint(
+            client, job_id,
+            lambda: client.stop_with_savepoint(job_id, savepoint_path or None, drain),
+            f'Could not stop with a savepoint job "{job_id}".')
+        click.echo(f"Savepoint completed. Path: {path}")
 
     _cluster_action(action)
 

@@ -66,6 +66,10 @@ class JobNotFoundError(RestClientError, UnknownJobError):
     """The JobManager knows no job with this id (HTTP 404)."""
 
 
+class SavepointFailedError(FlinkPyError):
+    """The JobManager reported that a savepoint failed; the message is its cause."""
+
+
 @dataclass(frozen=True)
 class JobStatusMessage:
     """One job as ``flink list`` shows it (Flink's ``JobStatusMessage``)."""
@@ -203,6 +207,85 @@ class RestClusterClient:
 
     def job_details(self, job_id: str) -> Dict[str, Any]:
         return self._request("GET", f"/jobs/{job_id}")
+
+    # -- checkpoints and savepoints ---------------------------------------------------------
+
+    def trigger_savepoint(self, job_id: str, target_directory: Optional[str] = None,
+                          cancel_job: bool = False) -> str:
+        """``POST /jobs/<id>/savepoints``; returns the trigger id to poll."""
+        answer = self._request("POST", f"/jobs/{job_id}/savepoints",
+                               {"target-directory": target_directory,
+                                "cancel-job": cancel_job, "formatType": "CANONICAL"})
+        return str(answer["request-id"])
+
+    def stop_with_savepoint(self, job_id: str, target_directory: Optional[str] = None,
+                            drain: bool = False) -> str:
+        """``POST /jobs/<id>/stop`` (camelCase body, as Flink's); returns the trigger id."""
+        answer = self._request("POST", f"/jobs/{job_id}/stop",
+                               {"targetDirectory": target_directory, "drain": drain,
+                                "formatType": "CANONICAL"})
+        return str(answer["request-id"])
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> Dict[str, Any]:
+        """One answer of ``GET /jobs/<id>/savepoints/<trigger-id>``."""
+        return self._request("GET", f"/jobs/{job_id}/savepoints/{trigger_id}")
+
+    def wait_for_savepoint(self, job_id: str, trigger_id: str,
+                           timeout_s: Optional[float] = None) -> str:
+        """Polls until the savepoint is done; returns its location.
+
+        :raises SavepointFailedError: with the cause the JobManager reported.
+        :raises TimeoutError: if it is not done within ``timeout_s`` (None: the client
+            timeout).
+        """
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
+        pause = _POLL_INITIAL_S
+        while True:
+            answer = self.savepoint_status(job_id, trigger_id)
+            if answer.get("status", {}).get("id") == "COMPLETED":
+                operation = answer.get("operation") or {}
+                if "location" in operation:
+                    return str(operation["location"])
+                cause = operation.get("failure-cause") or {}
+                raise SavepointFailedError(str(cause.get("stack-trace") or cause.get("message")
+                                               or cause.get("class") or "unknown cause"))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the savepoint {trigger_id} of job {job_id} did not "
+                                   f"complete within {timeout_s:g} s")
+            time.sleep(min(pause, remaining))  # backoff between polls
+            pause = min(pause * 2, _POLL_MAX_S)
+
+    def dispose_savepoint(self, savepoint_path: str, timeout_s: Optional[float] = None) -> None:
+        """``POST /savepoint-disposal``, then polls its status until it is done.
+
+        :raises SavepointFailedError: with the cause the JobManager reported.
+        """
+        answer = self._request("POST", "/savepoint-disposal",
+                               {"savepoint-path": savepoint_path})
+        trigger_id = str(answer["request-id"])
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
+        pause = _POLL_INITIAL_S
+        while True:
+            status = self._request("GET", f"/savepoint-disposal/{trigger_id}")
+            if status.get("status", {}).get("id") == "COMPLETED":
+                cause = (status.get("operation") or {}).get("failure-cause")
+                if cause:
+                    raise SavepointFailedError(str(cause.get("stack-trace")
+                                                   or cause.get("message") or cause))
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the disposal of {savepoint_path} did not complete within "
+                                   f"{timeout_s:g} s")
+            time.sleep(min(pause, remaining))  # backoff between polls
+            pause = min(pause * 2, _POLL_MAX_S)
+
+    def checkpoint_statistics(self, job_id: str) -> Dict[str, Any]:
+        """``GET /jobs/<id>/checkpoints``."""
+        return self._request("GET", f"/jobs/{job_id}/checkpoints")
 
     def job_exceptions(self, job_id: str) -> Dict[str, Any]:
         return self._request("GET", f"/jobs/{job_id}/exceptions")

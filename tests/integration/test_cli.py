@@ -446,3 +446,122 @@ def test_package_program_with_py_files_and_modules(
         package_program(module="nosuch_module_here.job")
     with pytest.raises(ProgramPackagingError, match="does not exist"):
         package_program(str(tmp_path / "single" / "solo.py"), py_files=["/no/such/file.py"])
+
+
+# -- savepoints: run -s/-n, savepoint, stop ------------------------------------------------------
+
+
+def test_run_from_a_savepoint_puts_the_restore_settings_into_the_job(cluster: Cluster,
+                                                                     tmp_path: Path) -> None:
+    program = write_program(tmp_path, "job.py", BOUNDED_PROGRAM)
+    savepoint = tmp_path / "savepoint-000000-000000000000"
+    result = flink("run", "-d", "-m", cluster.address, "-s", str(savepoint), "-n",
+                   str(program))
+    assert "does not exist" not in result.output
+    job_id = re.search(f"Job has been submitted with JobID ({JOB_ID})", result.stdout).group(1)
+    configuration = cluster.dispatcher.job_master(job_id).job_graph.job_configuration
+    assert configuration["execution.savepoint.path"] == str(savepoint)
+    assert configuration["execution.savepoint.ignore-unclaimed-state"] == "true"
+    cluster.wait_terminal(job_id)
+    result = flink("run", "-d", "-m", cluster.address, "--fromSavepoint", str(savepoint),
+                   str(program))
+    job_id = re.search(f"Job has been submitted with JobID ({JOB_ID})", result.stdout).group(1)
+    configuration = cluster.dispatcher.job_master(job_id).job_graph.job_configuration
+    assert configuration["execution.savepoint.path"] == str(savepoint)
+    assert "execution.savepoint.ignore-unclaimed-state" not in configuration
+    cluster.wait_terminal(job_id)
+
+
+def test_savepoint_and_stop_need_a_job_id() -> None:
+    result = flink("savepoint")
+    assert result.exit_code == 1
+    assert result.stderr == ("Missing JobID. Usage: flink savepoint [-m <host:port>] <Job ID> "
+                             "[<target directory>]\n")
+    result = flink("stop", "-d")
+    assert result.exit_code == 1
+    assert result.stderr == ("Missing JobID. Usage: flink stop [-m <host:port>] "
+                             "[-p [savepointPath]] [-d] <Job ID>\n")
+
+
+def test_a_savepoint_that_fails_prints_flinks_failure(cluster: Cluster, tmp_path: Path) -> None:
+    program = write_program(tmp_path, "job.py", BOUNDED_PROGRAM)
+    result = flink("run", "-m", cluster.address, str(program))
+    job_id = re.search(f"Job has been submitted with JobID ({JOB_ID})", result.stdout).group(1)
+    assert cluster.wait_terminal(job_id) is JobStatus.FINISHED
+    result = flink("savepoint", "-m", cluster.address, job_id, str(tmp_path / "sp"))
+    assert result.exit_code == 1
+    assert result.stdout == f"Triggering savepoint for job {job_id}.\nWaiting for response...\n"
+    assert f"Triggering a savepoint for the job {job_id} failed." in result.stderr
+    result = flink("stop", "-m", cluster.address, "-p", str(tmp_path / "sp"), job_id)
+    assert result.exit_code == 1
+    assert result.stdout == f'Suspending job "{job_id}" with a savepoint.\n'
+    assert f'Could not stop with a savepoint job "{job_id}".' in result.stderr
+
+
+def test_stop_reads_the_job_id_from_an_option_without_a_value(cluster: Cluster) -> None:
+    unknown = "0123456789abcdef0123456789abcdef"
+    result = flink("stop", "-m", cluster.address, "--drain", "-p", unknown)
+    assert result.stdout == f'Draining job "{unknown}" with a savepoint.\n'
+    assert f"Job {unknown} not found" in result.stderr
+
+
+def _can_take_savepoints() -> bool:
+    from flink_py.runtime.jobmaster.job_master import JobMaster
+    return hasattr(JobMaster, "trigger_savepoint")
+
+
+@pytest.mark.skipif(not _can_take_savepoints(),
+                    reason="the JobMaster of this branch has no savepoint entry yet")
+def test_savepoint_then_stop_print_flinks_lines(cluster: Cluster, tmp_path: Path) -> None:
+    endless = write_program(tmp_path, "endless.py", UNBOUNDED_PROGRAM)
+    result = flink("run", "-d", "-m", cluster.address, str(endless))
+    job_id = re.search(f"Job has been submitted with JobID ({JOB_ID})", result.stdout).group(1)
+    cluster.wait_running(job_id)
+    target = tmp_path / "savepoints"
+    result = flink("savepoint", "-m", cluster.address, job_id, str(target))
+    assert result.exit_code == 0, result.output
+    out = lines(result.stdout)
+    assert out[:2] == [f"Triggering savepoint for job {job_id}.", "Waiting for response..."]
+    path = re.fullmatch(r"Savepoint completed\. Path: (\S*)", out[2]).group(1)
+    assert path.startswith(f"file:{target}/savepoint-{job_id[:6]}-")
+    assert out[3] == "You can resume your program from this savepoint with the run command."
+    result = flink("stop", "-m", cluster.address, "--savepointPath", str(target), job_id)
+    assert result.exit_code == 0, result.output
+    out = lines(result.stdout)
+    assert out[0] == f'Suspending job "{job_id}" with a savepoint.'
+    assert re.fullmatch(r"Savepoint completed\. Path: (\S*)", out[1])
+    assert cluster.wait_terminal(job_id).is_globally_terminal_state()
+
+
+def test_savepoint_dispose_deletes_a_savepoint_and_its_files(cluster: Cluster,
+                                                             tmp_path: Path) -> None:
+    from flink_py.common.key_groups import KeyGroupRange
+    from flink_py.graph.ids import OperatorID
+    from flink_py.runtime.checkpoint.metadata import CheckpointMetadata, OperatorState
+    from flink_py.runtime.checkpoint.metadata_serializer import write_metadata_file
+    from flink_py.runtime.state.handles import (
+        FileStateHandle, KeyGroupsStateHandle, OperatorSubtaskState)
+
+    savepoint = tmp_path / "savepoint-abcdef-0123456789ab"
+    savepoint.mkdir()
+    state_file = savepoint / "state"
+    state_file.write_bytes(b"keyed")
+    operator_state = OperatorState(OperatorID(), 1, 128, {0: OperatorSubtaskState(
+        [KeyGroupsStateHandle(KeyGroupRange.of(0, 127), {0: (0, 5)},
+                              FileStateHandle(str(state_file), 5))])})
+    write_metadata_file(str(savepoint), CheckpointMetadata(3, [operator_state], True))
+    result = flink("savepoint", "-m", cluster.address, "-d", f"file:{savepoint}")
+    assert result.exit_code == 0, result.output
+    assert lines(result.stdout) == [f"Disposing savepoint 'file:{savepoint}'.",
+                                    "Waiting for response...",
+                                    f"Savepoint 'file:{savepoint}' disposed."]
+    assert not savepoint.exists()
+
+    not_a_savepoint = tmp_path / "elsewhere"
+    not_a_savepoint.mkdir()
+    result = flink("savepoint", "-m", cluster.address, "--dispose", str(not_a_savepoint))
+    assert result.exit_code == 1
+    assert f"Disposing the savepoint '{not_a_savepoint}' failed." in result.stderr
+    assert f"Cannot find meta data file '_metadata' in directory '{not_a_savepoint}'" in \
+        result.stderr
+    assert not_a_savepoint.exists()

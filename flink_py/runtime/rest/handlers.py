@@ -179,6 +179,9 @@ class RestHandlers:
         self.dispatcher = dispatcher
         self.resource_manager = resource_manager
         self.configuration = configuration
+        # imported here: the checkpoint endpoints' module builds on this one
+        from flink_py.runtime.rest.checkpoint_handlers import CheckpointHandlers
+        self.checkpoint_handlers = CheckpointHandlers(self._master, configuration)
 
     def routes(self) -> List[Tuple[str, str, Handler]]:
         """``(method, path pattern, handler)``; ``{name}`` is a path parameter."""
@@ -200,6 +203,7 @@ class RestHandlers:
             ("GET", "/taskmanagers", self.task_managers),
             ("GET", "/taskmanagers/{taskmanagerid}", self.task_manager_details),
             ("GET", "/jobmanager/config", self.jobmanager_config),
+            *self.checkpoint_handlers.routes(),
         ]
 
     # -- lookups ----------------------------------------------------------------------------
