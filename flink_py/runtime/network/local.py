@@ -172,7 +172,8 @@ class InputInbox:
             self._cond.notify()
 
     def request_flush_deadline(self) -> None:
-        """Asks the task thread to schedule a buffer-timeout flush (data arrived directly)."""
+        """Wakes the task thread to re-read its flush deadline (a producer's thread ran a step
+        of the task and armed it) or to notice that its input ended."""
         with self._cond:
             self._flush_requested = True
             self._cond.notify()
@@ -182,17 +183,18 @@ class InputInbox:
             self._closed = True
             self._cond.notify_all()
 
-    def take(self, deadline: Optional[float]) -> Tuple[int, Any]:
+    def take(self, deadline: Optional[float], take_data: bool = True) -> Tuple[int, Any]:
         """The next event: ``(channel, None)`` for data, ``(-1, mail)``, ``(-2, None)`` when
         the deadline (a ``time.monotonic`` value) passed, ``(-3, None)`` when closed,
-        ``(-4, None)`` when a flush deadline was requested."""
+        ``(-4, None)`` when a flush deadline was requested. ``take_data=False`` leaves the
+        channels with data queued (the task's default action is suspended)."""
         with self._cond:
             while True:
                 if self._closed:
                     return -3, None
                 if self._mails:
                     return -1, self._mails.popleft()
-                if self._available:
+                if self._available and take_data:
                     return self._available.popleft(), None
                 if self._flush_requested:
                     self._flush_requested = False
