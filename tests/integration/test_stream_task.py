@@ -319,3 +319,55 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
     finally:
         release.set()
     _wait_until(lambda: not stuck[0].is_alive, "the stuck thread's end")
+
+
+# -- collect sink: credit instead of a blocking call ------------------------------------------
+
+
+class CountEmitted(MapFunction):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def map(self, value: int) -> int:
+        _shared(self.token, "emitted", lambda: [0])[0] += 1
+        return value
+
+
+def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
+        token: str) -> None:
+    import functools
+
+    from flink_py.runtime.operators import sinks
+    total = 200_000
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    collect_id = uuid.uuid4().hex
+    stream = env.from_sequence(1, total).map(CountEmitted(token), output_type=Types.LONG()) \
+        .rebalance()
+    stream._sink("Collect Sink", functools.partial(
+        sinks.CollectSink, "Collect Sink", collect_id, None))
+    with MiniCluster(1, 2) as cluster:
+        (executor,) = cluster.task_executors
+        job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"collect {token}"))
+        _wait_until(lambda: any(not t.tdd.is_source for t in executor.running_tasks()),
+                    "the sink task deployed")
+        (sink_task,) = [t for t in executor.running_tasks() if not t.tdd.is_source]
+        _wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
+        emitted = _shared(token, "emitted", lambda: [0])[0]
+        # the collect buffer (16 batches), the sink's credits, the network buffers between the
+        # tasks and the source task's writer: far from the whole input
+        assert emitted < 40 * 1024, emitted
+        mail_ran = threading.Event()
+        sink_task.mailbox.put_mail(mail_ran.set)
+        assert mail_ran.wait(DEADLINE_S), "a mail of the suspended sink task did not run"
+        buffer = cluster.dispatcher.job_master(job_id).collect.buffer(collect_id)
+        received: List[int] = []
+        while True:
+            batch, ended = buffer.take(DEADLINE_S)
+            if ended:
+                break
+            assert batch is not None, f"no results within {DEADLINE_S} s"
+            received.extend(batch)
+        result = cluster.dispatcher.request_job_result(job_id, timeout_s=DEADLINE_S)
+    assert result.status is JobStatus.FINISHED, result.failure
+    assert received == list(range(1, total + 1))

@@ -273,6 +273,10 @@ class StreamTask:
     def _restore_and_open(self, chain: OperatorChain) -> Any:
         """On the mailbox: restore state, open the chain, build the default action."""
         self.mailbox.assert_mailbox_thread("opening the operator chain")
+        for operator in chain.operators:
+            attach = getattr(operator, "attach_mailbox", None)  # e.g. the collect sink
+            if attach is not None:
+                attach(self.mailbox)
         chain.initialize_state(self.tdd.task_restore)
         chain.open()
         head = chain.head
