@@ -202,6 +202,8 @@ class TextFileSource(StreamSource):
         self._split = 0
         self._lines_read = 0
         self._file: Any = None
+        #: lines read but not emitted yet (a read returned more than a step may emit)
+        self._carry: List[str] = []
 
     def _splits(self) -> List[str]:
         files: List[str] = []
@@ -232,14 +234,20 @@ class TextFileSource(StreamSource):
     def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
         if self._file is None and not self._open_split():
             return False
-        # ~64 bytes a line: read about max_records lines per call.
-        lines = self._file.readlines(max(max_records * 64, 1))
+        lines = self._carry
         if not lines:
-            self._file.close()
-            self._file = None
-            self._split += 1
-            self._lines_read = 0
-            return self._open_split() or False
+            # ~64 bytes a line: read about max_records lines per call.
+            lines = self._file.readlines(max(max_records * 64, 1))
+            if not lines:
+                self._file.close()
+                self._file = None
+                self._split += 1
+                self._lines_read = 0
+                return self._open_split() or False
+        if len(lines) > max_records:  # the rest waits for the next step
+            lines, self._carry = lines[:max_records], lines[max_records:]
+        else:
+            self._carry = []
         self._lines_read += len(lines)
         last = lines[-1]
         if last.endswith("\n"):
