@@ -20,7 +20,7 @@ from flink_py.runtime.io.checkpoint_barrier_handler import CheckpointBarrierHand
 from flink_py.runtime.network.events import (
     CancelCheckpointMarker, CheckpointBarrier, EndOfPartition, Watermark, WatermarkStatus)
 from flink_py.runtime.network.local import InputInbox
-from flink_py.runtime.tasks.watermark_valve import StatusWatermarkValve
+from flink_py.runtime.io.watermark_valve import StatusWatermarkValve
 
 __all__ = ["StreamInputProcessor"]
 

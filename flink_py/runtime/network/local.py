@@ -10,11 +10,13 @@ mailbox: it wakes for data, for mails and for deadlines.
 Threads of one process share the GIL, so two tasks on two threads never run at once; handing
 buffers between them only adds thread switches and cache misses (a word count runs at half
 speed: a buffer processed later, on another thread, has left the CPU's caches). So a
-consumer in the same process may accept a data buffer *directly*: when the consumer task is
-idle, the producer's thread runs the consumer's step itself ("caller runs"), under the
-consumer's step lock, first for the data buffers still queued in the subpartition and then for
-the new one. Events always go through the queue and the consumer's own thread; a buffer
-behind a queued event is queued too, so each channel stays FIFO.
+consumer in the same process may accept a data buffer *directly*: when the consumer task's
+mailbox is idle, the producer's thread takes its ownership and runs one mailbox step of the
+consumer ("the producer runs one mailbox step of the idle consumer", see
+runtime/tasks/mailbox.py): the consumer's input processor handles the items still queued in
+the subpartition (events included, by the same code the consumer's own thread runs) and then
+the new buffer. Events are always queued; a buffer for a channel blocked by barrier alignment,
+or for a busy or suspended consumer, is queued too, so each channel stays FIFO.
 """
 
 from __future__ import annotations

@@ -175,10 +175,12 @@ class LegacySourceInput:
     polled = False
 
     def __init__(self, source: StreamSource, inbox: InputInbox, records_per_buffer: int,
-                 arm_flush_deadline: Callable[[], None], name: str) -> None:
+                 buffer_timeout_ms: int, arm_flush_deadline: Callable[[], None],
+                 name: str) -> None:
         self.source = source
         self.inbox = inbox
-        self.records_per_buffer = max(1, records_per_buffer)
+        # A buffer timeout of 0 flushes after every record: no record waits in a batch.
+        self.records_per_buffer = 1 if buffer_timeout_ms == 0 else max(1, records_per_buffer)
         self.checkpoint_lock = threading.RLock()
         self._arm_flush_deadline = arm_flush_deadline
         self._queue: Deque[Any] = deque()

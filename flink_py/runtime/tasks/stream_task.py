@@ -285,6 +285,7 @@ class StreamTask:
             assert isinstance(head, StreamSource)
             if head.legacy:
                 self._legacy = LegacySourceInput(head, self.inbox, tdd.records_per_buffer,
+                                                 tdd.buffer_timeout,
                                                  self.mailbox.arm_flush_deadline,
                                                  tdd.task_name_with_subtask)
                 return self._legacy
