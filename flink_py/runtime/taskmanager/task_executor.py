@@ -45,14 +45,16 @@ class TaskExecutor:
                  user_code_loader: Optional[UserCodeLoader] = None,
                  partitions: Optional[ResultPartitionManager] = None,
                  configuration: Optional[Configuration] = None,
-                 on_fatal_error: Optional[FatalErrorHandler] = None) -> None:
+                 on_fatal_error: Optional[FatalErrorHandler] = None,
+                 services: Optional[TaskManagerServices] = None) -> None:
         self.resource_id = resource_id or ResourceID()
         #: in a slot worker: makes shipped user code importable (None in the MiniCluster,
         #: whose tasks run in the program's own process)
         self.user_code_loader = user_code_loader
         self.num_slots = num_slots
-        # TaskExecutors of one process share their partitions: their tasks exchange locally.
-        self.services = TaskManagerServices(
+        # TaskExecutors of one process share their services (``services``, or built here),
+        # above all the partitions: their tasks exchange locally.
+        self.services = services if services is not None else TaskManagerServices(
             partitions if partitions is not None else ResultPartitionManager(
                 network_buffers_per_channel, local_handoff),
             configuration if configuration is not None else Configuration())
