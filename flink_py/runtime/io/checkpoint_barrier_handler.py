@@ -25,14 +25,14 @@ CancelCheckpointMarker, aborts the alignment in progress.
 every channel has delivered the barrier, so records after the barrier on a fast channel may be
 in it too (they are replayed on restore: at least once).
 
-``UnalignedCheckpointBarrierHandler`` (EXACTLY_ONCE, unaligned): the first barrier triggers
-the snapshot at once and is forwarded ahead of the data; the buffers that arrive on the other
+``UnalignedCheckpointBarrierHandler`` (EXACTLY_ONCE, unaligned): the first barrier of an
+unaligned checkpoint triggers the snapshot at once and is forwarded ahead of the data; the buffers that arrive on the other
 channels before their barrier are recorded as channel state (InputChannelStateHandle) and
 re-processed first on restore. On the output side the barrier may stay behind buffers already
 queued in the subpartitions (a subpartition is a FIFO here, Flink's barrier overtakes them):
 that is still consistent, the queued buffers were produced before the snapshot and are
 delivered before the barrier, so downstream counts them in its own snapshot (it just aligns
-a little later).
+a little later). A barrier whose options are not unaligned (a savepoint) is aligned.
 
 An EndOfPartition on a channel counts as that channel having delivered every later barrier.
 """
@@ -67,7 +67,7 @@ class CheckpointBarrierHandler:
         self._trigger = trigger_checkpoint
         self._abort = abort_checkpoint
         self._ended: List[bool] = [False] * num_channels
-        #: per channel: its later items must stay queued (only the aligned handler blocks)
+        #: per channel: its later items must stay queued (only aligned checkpoints block)
         self.blocked: List[bool] = [False] * num_channels
         #: whether data buffers must be shown to ``process_buffer`` (unaligned, in progress)
         self.recording = False
@@ -92,7 +92,8 @@ class CheckpointBarrierHandler:
     def process_end_of_partition(self, channel: int) -> None:
         self._check(channel)
         self._ended[channel] = True
-        self.blocked[channel] = False
+        if self.blocked[channel]:
+            self.blocked[channel] = False
 
     def process_buffer(self, buffer: object, channel: int) -> None:
         """A data buffer arrived on ``channel`` (called only while ``recording``)."""
@@ -181,6 +182,14 @@ class AlignedCheckpointBarrierHandler(CheckpointBarrierHandler):
         self._abort(checkpoint_id, f"checkpoint {checkpoint_id} was cancelled upstream "
                                    f"(CancelCheckpointMarker on channel {channel})")
 
+    def abort_alignment(self, newer_checkpoint_id: int) -> None:
+        """A newer checkpoint started elsewhere (an unaligned one): give up the alignment."""
+        if self._aligning and newer_checkpoint_id > self.latest_checkpoint_id:
+            aborted = self.latest_checkpoint_id
+            self._unblock()
+            self._abort(aborted, f"checkpoint {aborted} was superseded by checkpoint "
+                                 f"{newer_checkpoint_id} before its barriers were aligned")
+
     def process_end_of_partition(self, channel: int) -> None:
         super().process_end_of_partition(channel)
         if self._aligning and self._complete(self._seen):
@@ -266,25 +275,42 @@ class UnalignedCheckpointBarrierHandler(CheckpointBarrierHandler):
         >>> handler = UnalignedCheckpointBarrierHandler(
         ...     2, lambda b: out.append(("snapshot", b.checkpoint_id)),
         ...     channel_state_complete=lambda i, state: out.append(("channels", i, state)))
-        >>> handler.process_barrier(CheckpointBarrier(1, 0, CheckpointOptions()), 0); out
+        >>> unaligned = CheckpointOptions.for_checkpoint(unaligned=True)
+        >>> handler.process_barrier(CheckpointBarrier(1, 0, unaligned), 0); out
         [('snapshot', 1)]
         >>> handler.process_buffer("in flight", 1)
-        >>> handler.process_barrier(CheckpointBarrier(1, 0, CheckpointOptions()), 1); out[-1]
+        >>> handler.process_barrier(CheckpointBarrier(1, 0, unaligned), 1); out[-1]
         ('channels', 1, {1: ['in flight']})
     """
 
     def __init__(self, num_channels: int, trigger_checkpoint: TriggerCheckpoint,
                  abort_checkpoint: AbortCheckpoint = _ignore,
-                 channel_state_complete: Callable[[int, Dict[int, list]], None] = _ignore
-                 ) -> None:
+                 channel_state_complete: Callable[[int, Dict[int, list]], None] = _ignore,
+                 resume_channels: Callable[[List[int]], None] = _ignore) -> None:
         super().__init__(num_channels, trigger_checkpoint, abort_checkpoint)
         self._channel_state_complete = channel_state_complete
         self._seen: Set[int] = set()
         self._in_flight: Dict[int, list] = {}
+        # Barriers that are not unaligned (savepoints: Flink never takes them unaligned) are
+        # aligned by this one; its ``blocked`` list is ours.
+        self._aligned = AlignedCheckpointBarrierHandler(
+            num_channels, trigger_checkpoint, abort_checkpoint, resume_channels)
+        self.blocked = self._aligned.blocked
 
     def process_barrier(self, barrier: CheckpointBarrier, channel: int) -> None:
         self._check(channel)
         checkpoint_id = barrier.checkpoint_id
+        if not barrier.options.unaligned:
+            if checkpoint_id > self.latest_checkpoint_id and self.recording:
+                self._abort_in_progress(f"checkpoint {self.latest_checkpoint_id} was "
+                                        f"superseded by checkpoint {checkpoint_id} before "
+                                        f"its channel state was complete")
+            self.latest_checkpoint_id = max(self.latest_checkpoint_id, checkpoint_id)
+            self._aligned.process_barrier(barrier, channel)
+            self.blocked = self._aligned.blocked
+            return
+        self._aligned.abort_alignment(checkpoint_id)
+        self.blocked = self._aligned.blocked
         if checkpoint_id > self.latest_checkpoint_id:
             if self.recording:
                 self._abort_in_progress(f"checkpoint {self.latest_checkpoint_id} was "
@@ -320,6 +346,12 @@ class UnalignedCheckpointBarrierHandler(CheckpointBarrierHandler):
     def process_cancellation_marker(self, marker: CancelCheckpointMarker, channel: int) -> None:
         self._check(channel)
         checkpoint_id = marker.checkpoint_id
+        if self._aligned.aligning:
+            self._aligned.process_cancellation_marker(marker, channel)
+            self.blocked = self._aligned.blocked
+            self.latest_checkpoint_id = max(self.latest_checkpoint_id,
+                                            self._aligned.latest_checkpoint_id)
+            return
         if checkpoint_id < self.latest_checkpoint_id or (
                 checkpoint_id == self.latest_checkpoint_id and not self.recording):
             return
@@ -336,6 +368,8 @@ class UnalignedCheckpointBarrierHandler(CheckpointBarrierHandler):
 
     def process_end_of_partition(self, channel: int) -> None:
         super().process_end_of_partition(channel)
+        self._aligned.process_end_of_partition(channel)
+        self.blocked = self._aligned.blocked
         self._complete_if_done()
 
 
@@ -353,6 +387,6 @@ def create_barrier_handler(num_channels: int, exactly_once: bool, unaligned: boo
     if unaligned:
         return UnalignedCheckpointBarrierHandler(
             num_channels, trigger_checkpoint, abort_checkpoint,
-            channel_state_complete or _ignore)
+            channel_state_complete or _ignore, resume_channels)
     return AlignedCheckpointBarrierHandler(num_channels, trigger_checkpoint, abort_checkpoint,
                                            resume_channels)

@@ -80,6 +80,12 @@ class MailboxProcessor:
         #: an error a producer's thread hit in our operators: raised on our own thread
         self._direct_error: Optional[BaseException] = None
         self._accepting_direct = False
+        #: the ident of the thread running ``run_mailbox_loop``
+        self._loop_thread: Optional[int] = None
+
+    def set_writers(self, writers: List[Any]) -> None:
+        """The chain's RecordWriters, whose partial buffers the flush deadline is about."""
+        self._writers = writers
 
     # -- ownership ----------------------------------------------------------------------------
 
@@ -167,8 +173,6 @@ class MailboxProcessor:
             writer.flush()
 
     # -- the loop -----------------------------------------------------------------------------
-
-    _loop_thread: Optional[int] = None
 
     def run_mailbox_loop(self, action: MailboxDefaultAction) -> None:
         """Runs mails and default-action steps until ``action.finished`` (or cancellation).

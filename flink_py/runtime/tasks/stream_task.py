@@ -198,7 +198,7 @@ class StreamTask:
                 load_user_code()
             chain = self._build_chain()
             self._chain = chain
-            mailbox._writers = chain.writers
+            mailbox.set_writers(chain.writers)
             if self._cancelled:
                 raise CancelTaskException("cancelled while initializing")
             action = mailbox.run_as_owner(lambda: self._restore_and_open(chain))

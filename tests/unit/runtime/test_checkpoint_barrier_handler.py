@@ -17,6 +17,11 @@ def barrier(checkpoint_id: int) -> CheckpointBarrier:
     return CheckpointBarrier(checkpoint_id, 1000 + checkpoint_id, CheckpointOptions())
 
 
+def unaligned_barrier(checkpoint_id: int) -> CheckpointBarrier:
+    return CheckpointBarrier(checkpoint_id, 1000 + checkpoint_id,
+                             CheckpointOptions.for_checkpoint(unaligned=True))
+
+
 class Events:
     def __init__(self) -> None:
         self.log: List[Tuple[str, Any]] = []
@@ -140,24 +145,24 @@ def unaligned(n: int = 3) -> Tuple[UnalignedCheckpointBarrierHandler, Events]:
 def test_unaligned_handler_snapshots_at_the_first_barrier_and_records_in_flight_buffers() -> None:
     handler, events = unaligned()
     handler.process_buffer("before", 1)  # no checkpoint in progress: not recorded
-    handler.process_barrier(barrier(1), 0)
+    handler.process_barrier(unaligned_barrier(1), 0)
     assert events.log == [("snapshot", 1)]
     assert handler.recording and handler.blocked == [False, False, False]
     handler.process_buffer("after barrier on 0", 0)
     handler.process_buffer("b1", 1)
     handler.process_buffer("c1", 2)
-    handler.process_barrier(barrier(1), 1)
+    handler.process_barrier(unaligned_barrier(1), 1)
     handler.process_buffer("after barrier on 1", 1)
     handler.process_buffer("c2", 2)
-    handler.process_barrier(barrier(1), 2)
+    handler.process_barrier(unaligned_barrier(1), 2)
     assert events.log[-1] == ("channels", 1, {1: ["b1"], 2: ["c1", "c2"]})
     assert not handler.recording
 
 
 def test_unaligned_checkpoint_is_aborted_by_a_newer_barrier_or_a_cancel_marker() -> None:
     handler, events = unaligned(2)
-    handler.process_barrier(barrier(1), 0)
-    handler.process_barrier(barrier(2), 1)
+    handler.process_barrier(unaligned_barrier(1), 0)
+    handler.process_barrier(unaligned_barrier(2), 1)
     assert events.log == [("snapshot", 1), ("abort", 1), ("snapshot", 2)]
     handler.process_cancellation_marker(CancelCheckpointMarker(2), 0)
     assert events.log[-1] == ("abort", 2)
@@ -166,10 +171,35 @@ def test_unaligned_checkpoint_is_aborted_by_a_newer_barrier_or_a_cancel_marker()
 
 def test_unaligned_channel_state_completes_when_the_other_channel_ends() -> None:
     handler, events = unaligned(2)
-    handler.process_barrier(barrier(1), 0)
+    handler.process_barrier(unaligned_barrier(1), 0)
     handler.process_buffer("x", 1)
     handler.process_end_of_partition(1)
     assert events.log == [("snapshot", 1), ("channels", 1, {1: ["x"]})]
+
+
+def test_a_savepoint_barrier_is_aligned_even_when_checkpoints_are_unaligned() -> None:
+    events = Events()
+    handler = UnalignedCheckpointBarrierHandler(2, events.trigger, events.abort,
+                                                events.channel_state, events.resume)
+    savepoint = CheckpointBarrier(1, 0, CheckpointOptions.for_savepoint("/tmp/savepoints"))
+    handler.process_barrier(savepoint, 0)
+    assert handler.blocked == [True, False] and not handler.recording
+    assert events.log == []
+    handler.process_barrier(savepoint, 1)
+    assert events.log == [("snapshot", 1), ("resume", [0])]
+    assert handler.blocked == [False, False]
+    handler.process_barrier(unaligned_barrier(2), 1)  # checkpoints stay unaligned
+    assert events.log[-1] == ("snapshot", 2) and handler.recording
+
+
+def test_an_unaligned_barrier_aborts_a_savepoint_alignment_in_progress() -> None:
+    events = Events()
+    handler = UnalignedCheckpointBarrierHandler(2, events.trigger, events.abort,
+                                                events.channel_state, events.resume)
+    handler.process_barrier(CheckpointBarrier(1, 0, CheckpointOptions.for_savepoint(None)), 0)
+    handler.process_barrier(unaligned_barrier(2), 1)
+    assert events.log == [("resume", [0]), ("abort", 1), ("snapshot", 2)]
+    assert handler.blocked == [False, False]
 
 
 def test_create_barrier_handler_picks_the_strategy_of_the_mode() -> None:
