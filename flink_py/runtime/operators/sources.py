@@ -202,8 +202,9 @@ class TextFileSource(StreamSource):
         self._split = 0
         self._lines_read = 0
         self._file: Any = None
-        #: lines read but not emitted yet (a read returned more than a step may emit)
+        #: the last read's lines, of which those from ``_carry_start`` are not emitted yet
         self._carry: List[str] = []
+        self._carry_start = 0
 
     def _splits(self) -> List[str]:
         files: List[str] = []
@@ -226,6 +227,7 @@ class TextFileSource(StreamSource):
         if self._split >= len(mine):
             return False
         self._file = open(mine[self._split], "r", encoding=self.encoding, newline=None)
+        self._carry, self._carry_start = [], 0
         for _ in range(self._lines_read):  # restored: skip what was emitted before
             if not self._file.readline():
                 break
@@ -235,19 +237,23 @@ class TextFileSource(StreamSource):
         if self._file is None and not self._open_split():
             return False
         lines = self._carry
-        if not lines:
+        start = self._carry_start
+        if start >= len(lines):
             # ~64 bytes a line: read about max_records lines per call.
-            lines = self._file.readlines(max(max_records * 64, 1))
+            lines = self._carry = self._file.readlines(max(max_records * 64, 1))
+            start = 0
             if not lines:
                 self._file.close()
                 self._file = None
                 self._split += 1
                 self._lines_read = 0
                 return self._open_split() or False
-        if len(lines) > max_records:  # the rest waits for the next step
-            lines, self._carry = lines[:max_records], lines[max_records:]
+        end = start + max_records
+        if start or end < len(lines):  # a read returned more than this step may emit
+            lines = lines[start:end]
+            self._carry_start = end
         else:
-            self._carry = []
+            self._carry_start = len(lines)
         self._lines_read += len(lines)
         last = lines[-1]
         if last.endswith("\n"):
