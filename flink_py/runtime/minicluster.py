@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import List
 
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
+from flink_py.runtime.execution.environment import TaskManagerServices
 from flink_py.runtime.network.local import ResultPartitionManager
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 from flink_py.runtime.taskmanager.task_executor import TaskExecutor
@@ -24,11 +25,13 @@ class MiniCluster:
         self.dispatcher = Dispatcher(self.resource_manager, records_per_buffer,
                                      slot_request_timeout_s)
         self.task_executors: List[TaskExecutor] = []
-        # One process: every TaskExecutor's tasks exchange data through the same partitions.
-        partitions = ResultPartitionManager(network_buffers_per_channel, local_handoff)
+        # One process, one set of per-process services: every TaskExecutor's tasks exchange
+        # data through the same partitions.
+        self.services = TaskManagerServices(
+            ResultPartitionManager(network_buffers_per_channel, local_handoff))
         for _ in range(num_task_managers):
             te = TaskExecutor(slots_per_task_manager, network_buffers_per_channel,
-                              local_handoff=local_handoff, partitions=partitions)
+                              local_handoff=local_handoff, services=self.services)
             self.resource_manager.register_task_executor(te.resource_id, te, te.num_slots)
             self.task_executors.append(te)
 

@@ -338,9 +338,10 @@ def test_a_slow_sink_backpressures_the_source(token: str, local_handoff: bool) -
         .name(f"sink-{token}").set_parallelism(channels)
     emitted, sunk = _counter(token, "emitted"), _counter(token, "sunk")
     # What may be between the source function and the sink functions at any moment: the
-    # source's partly filled buffer, one pending buffer per channel in the record writer,
+    # source function's partly filled batch, the batch queued for the task's mailbox and the
+    # one the mailbox is emitting, one pending buffer per channel in the record writer,
     # the queued buffers of every channel, and the buffer each sink subtask is working on.
-    bound = RECORDS_PER_BUFFER * (1 + channels + BUFFERS_PER_CHANNEL * channels + channels)
+    bound = RECORDS_PER_BUFFER * (3 + channels + BUFFERS_PER_CHANNEL * channels + channels)
 
     client = env.execute_async(f"backpressure {token}")
     result = client.get_job_execution_result()

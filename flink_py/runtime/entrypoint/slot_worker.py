@@ -7,7 +7,11 @@ Slots are processes so that a TaskManager's slots run Python on several cores, a
 crash of user code in one slot leaves the TaskManager and its other slots running. A worker
 serves the TaskExecutor gateway (gRPC) and a data server for its result partitions, both on
 free ports, and tells its TaskManager with one line on stdout: ``READY <rpc port> <data port>``.
-It exits when its TaskManager closes its stdin (or dies), or on SIGTERM.
+It exits when its TaskManager closes its stdin (or dies), or on SIGTERM, and with
+``EXIT_CODE_TASK_NOT_CANCELLABLE`` when a task's thread did not end within
+``task.cancellation.timeout`` after it was cancelled (a user function ignoring cancellation):
+the task is reported FAILED first, then the worker exits so that its TaskManager starts a
+fresh one in its place (a thread stuck in user code cannot be stopped otherwise).
 """
 
 from __future__ import annotations
@@ -33,6 +37,18 @@ from flink_py.runtime.taskmanager.user_code import UserCodeLoader
 
 log = logging.getLogger(__name__)
 
+#: the exit code of a worker whose task could not be cancelled (Flink's TaskManager exits on
+#: this fatal error too)
+EXIT_CODE_TASK_NOT_CANCELLABLE = 70
+
+
+def _exit_on_fatal_error(task: Any, message: str) -> None:
+    """A task cannot be stopped: the process must end (see the module docstring)."""
+    log.critical("fatal error, slot worker exits: %s", message)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_CODE_TASK_NOT_CANCELLABLE)
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, config = parse_daemon_args("flink_py slot worker", argv, [
@@ -50,7 +66,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         1, config.get(options.NETWORK_BUFFERS_PER_CHANNEL)
         + config.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE),
         ResourceID(args.resource_id), config.get(options.NETWORK_LOCAL_HANDOFF),
-        user_code_loader=UserCodeLoader(work_dir))
+        user_code_loader=UserCodeLoader(work_dir), configuration=config,
+        on_fatal_error=_exit_on_fatal_error)
     data_server = DataServer(executor.partitions, bind_host, 0)
     data_server.start()
 

@@ -10,11 +10,13 @@ mailbox: it wakes for data, for mails and for deadlines.
 Threads of one process share the GIL, so two tasks on two threads never run at once; handing
 buffers between them only adds thread switches and cache misses (a word count runs at half
 speed: a buffer processed later, on another thread, has left the CPU's caches). So a
-consumer in the same process may accept a data buffer *directly*: when the consumer task is
-idle, the producer's thread runs the consumer's step itself ("caller runs"), under the
-consumer's step lock, first for the data buffers still queued in the subpartition and then for
-the new one. Events always go through the queue and the consumer's own thread; a buffer
-behind a queued event is queued too, so each channel stays FIFO.
+consumer in the same process may accept a data buffer *directly*: when the consumer task's
+mailbox is idle, the producer's thread takes its ownership and runs one mailbox step of the
+consumer ("the producer runs one mailbox step of the idle consumer", see
+runtime/tasks/mailbox.py): the consumer's input processor handles the items still queued in
+the subpartition (events included, by the same code the consumer's own thread runs) and then
+the new buffer. Events are always queued; a buffer for a channel blocked by barrier alignment,
+or for a busy or suspended consumer, is queued too, so each channel stays FIFO.
 """
 
 from __future__ import annotations
@@ -172,7 +174,8 @@ class InputInbox:
             self._cond.notify()
 
     def request_flush_deadline(self) -> None:
-        """Asks the task thread to schedule a buffer-timeout flush (data arrived directly)."""
+        """Wakes the task thread to re-read its flush deadline (a producer's thread ran a step
+        of the task and armed it) or to notice that its input ended."""
         with self._cond:
             self._flush_requested = True
             self._cond.notify()
@@ -182,17 +185,18 @@ class InputInbox:
             self._closed = True
             self._cond.notify_all()
 
-    def take(self, deadline: Optional[float]) -> Tuple[int, Any]:
+    def take(self, deadline: Optional[float], take_data: bool = True) -> Tuple[int, Any]:
         """The next event: ``(channel, None)`` for data, ``(-1, mail)``, ``(-2, None)`` when
         the deadline (a ``time.monotonic`` value) passed, ``(-3, None)`` when closed,
-        ``(-4, None)`` when a flush deadline was requested."""
+        ``(-4, None)`` when a flush deadline was requested. ``take_data=False`` leaves the
+        channels with data queued (the task's default action is suspended)."""
         with self._cond:
             while True:
                 if self._closed:
                     return -3, None
                 if self._mails:
                     return -1, self._mails.popleft()
-                if self._available:
+                if self._available and take_data:
                     return self._available.popleft(), None
                 if self._flush_requested:
                     self._flush_requested = False

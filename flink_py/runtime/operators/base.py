@@ -200,8 +200,32 @@ class StreamOperator:
         thread, that writes the snapshot through ``factory`` (a CheckpointStreamFactory) and
         returns its ``OperatorSubtaskState``. ``options`` is the barrier's CheckpointOptions.
         """
+        # Minimal operator-state persistence (the task slice's, until the state slice's
+        # snapshot of keyed and operator state replaces it): the CheckpointedFunctions'
+        # snapshot_state and the operator_state_store, each element pickled on its own.
         from flink_py.runtime.state.handles import OperatorSubtaskState
-        return OperatorSubtaskState
+        operator_state = self.snapshot_operator_state(checkpoint_id, timestamp)
+        if not operator_state:
+            return OperatorSubtaskState
+
+        def write_operator_state() -> OperatorSubtaskState:
+            import pickle
+
+            from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
+            from flink_py.runtime.state.handles import OperatorStateHandle
+            stream = factory.create_checkpoint_state_output_stream(
+                CheckpointedStateScope.EXCLUSIVE)
+            offsets = {}
+            for name, (mode, elements) in operator_state.items():
+                spans = []
+                for element in elements:
+                    data = pickle.dumps(element, protocol=5)
+                    spans.append((stream.tell(), len(data)))
+                    stream.write(data)
+                offsets[name] = (mode, spans)
+            handle = OperatorStateHandle(offsets, stream.close_and_get_handle())
+            return OperatorSubtaskState(managed_operator_state=[handle])
+        return write_operator_state
 
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
         """Checkpoint ``checkpoint_id`` completed (every task acknowledged it)."""

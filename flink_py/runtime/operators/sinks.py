@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from typing import Any, Callable, List, Optional
 
 from flink_py.common.types import to_row
 
 from flink_py.datastream.functions import SinkFunction
+from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import StreamOperator, UdfOperator, unwrap_function
 
@@ -96,8 +99,26 @@ class SinkFunctionSink(UdfOperator):
             raise self.user_error(exc)
 
 
+#: batches a collect sink may have sent but not yet had accepted by the JobMaster's buffer
+COLLECT_CREDITS = 2
+#: how long the end of a collect sink waits for its last batches to be accepted (seconds)
+COLLECT_END_TIMEOUT_S = 600.0
+
+_END_OF_COLLECT = object()
+#: tells the sender to stop without ending the results (the task failed or was cancelled)
+_STOP_SENDING = object()
+
+
 class CollectSink(StreamOperator):
-    """Sends every buffer to the client through the JobMaster (``execute_and_collect``)."""
+    """Sends every buffer to the client through the JobMaster (``execute_and_collect``).
+
+    Flow control by credit: a sender thread makes the (blocking) calls to the JobMaster's
+    collect buffer, which waits while the client does not read; the sink may have at most
+    ``COLLECT_CREDITS`` batches not yet accepted. With none left it suspends its task's default
+    action (no more input is taken, mails such as checkpoints and cancellation still run) until
+    the sender hands a credit back through a mail. Without a mailbox (an operator driven by a
+    test) the sink sends on the caller's thread.
+    """
 
     def __init__(self, name: str, collect_id: str,
                  row_field_names: Optional[List[str]] = None) -> None:
@@ -105,15 +126,79 @@ class CollectSink(StreamOperator):
         self.collect_id = collect_id
         #: set when the stream is declared as a ROW: its records reach the client as Rows
         self.row_field_names = row_field_names
+        self._mailbox: Any = None
+
+    def attach_mailbox(self, mailbox: Any) -> None:
+        """Called by the task before ``open``: the MailboxProcessor to suspend and resume."""
+        self._mailbox = mailbox
 
     def open(self) -> None:
         self._gateway = self.runtime_context.operator_event_gateway
+        self._credits = COLLECT_CREDITS
+        self._sender: Optional[threading.Thread] = None
+        self._outbox: "queue.Queue[Any]" = queue.Queue()
+        self._failure: Optional[BaseException] = None
+        if self._mailbox is not None:
+            self._sender = threading.Thread(
+                target=self._send_loop, daemon=True,
+                name=f"Collect sender of {self.name} "
+                     f"({self.runtime_context.get_index_of_this_subtask() + 1})")
+            self._sender.start()
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         names = self.row_field_names
         if names is not None:
             values = [to_row(v, names, "execute_and_collect") for v in values]
-        self._gateway.send_collect_batch(self.collect_id, list(values))
+        if self._sender is None:
+            self._gateway.send_collect_batch(self.collect_id, list(values))
+            return
+        if self._failure is not None:
+            raise self._failure
+        self._outbox.put(list(values))
+        self._credits -= 1
+        if self._credits <= 0:
+            self._mailbox.suspend_default_action()
+
+    def _send_loop(self) -> None:
+        while True:
+            batch = self._outbox.get()
+            if batch is _STOP_SENDING:
+                return
+            try:
+                if batch is _END_OF_COLLECT:
+                    self._gateway.send_collect_end(self.collect_id)
+                    return
+                self._gateway.send_collect_batch(self.collect_id, batch)
+            except BaseException as exc:  # the task fails with it, on its mailbox thread
+                self._failure = exc
+                self._mailbox.put_mail(self._raise_failure)
+                return
+            self._mailbox.put_mail(self._credit_returned)
+
+    def _credit_returned(self) -> None:
+        self._credits += 1
+        if self._credits > 0 and self._mailbox.suspended:
+            self._mailbox.resume_default_action()
+
+    def _raise_failure(self) -> None:
+        assert self._failure is not None
+        raise self._failure
 
     def end_input(self, input_index: int = 0) -> None:
-        self._gateway.send_collect_end(self.collect_id)
+        if self._sender is None:
+            self._gateway.send_collect_end(self.collect_id)
+            return
+        self._outbox.put(_END_OF_COLLECT)
+        self._sender.join(COLLECT_END_TIMEOUT_S)  # the client reads the last batches
+        if self._failure is not None:
+            raise self._failure
+        if self._sender.is_alive():
+            raise CancelTaskException(
+                f"collect sink {self.name}: the client did not take the last results within "
+                f"{COLLECT_END_TIMEOUT_S:g} s")
+
+    def close(self) -> None:
+        sender = self._sender if hasattr(self, "_sender") else None
+        if sender is not None and sender.is_alive():
+            # Cancelled or failed: the JobMaster closes its buffers, which ends a blocked send.
+            self._outbox.put(_STOP_SENDING)

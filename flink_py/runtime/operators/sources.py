@@ -1,9 +1,15 @@
 """Source operators: the heads of source tasks.
 
-A source runs on its task's thread: ``run(ctx)`` pushes buffers into the chain through
-``ctx.emit`` until its input ends or ``ctx.cancelled`` turns true. Sources that own their
-loop (collections, files) emit whole buffers; a user ``SourceFunction`` emits record by record
-through a ``SourceContext`` that buffers and is flushed by size or by the buffer timeout.
+Built-in sources are *readers* that the task's mailbox polls: each default-action step calls
+``emit_next(ctx, max_records)``, which emits at most ``max_records`` records through
+``ctx.emit`` and says whether more follow, so that timers, checkpoints and other mails run
+between two steps (the task adapts ``max_records`` to keep a step short). A reader keeps its
+position (records emitted so far, or split and offset) and stores it in its operator state
+under ``READER_POSITION_STATE`` when a snapshot is taken; a restored reader resumes right
+after the last record it emitted before the checkpoint barrier (``seek``).
+
+A user ``SourceFunction`` (``legacy``) runs its own loop on a thread of the task; it only
+fills a bounded queue that the mailbox drains (see runtime/tasks/source_stream_task.py).
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ import threading
 from typing import Any, List, Optional, Sequence
 
 from flink_py.datastream.functions import SourceFunction
+from flink_py.datastream.state import ListStateDescriptor
 from flink_py.errors import FlinkPyError
-from flink_py.runtime.operators.base import StreamOperator, close_function
+from flink_py.runtime.operators.base import Output, StreamOperator, close_function
+
+#: the operator list state in which a source reader keeps its position (reserved name)
+READER_POSITION_STATE = "_flink_py_source_reader_position"
 
 
 class SourceTaskContext:
-    """What a source's ``run`` gets from its task (implemented by the SourceStreamTask)."""
+    """What a source's ``emit_next``/``run`` gets from its task (see SourceStreamTask)."""
 
     records_per_buffer: int = 1024
     buffer_timeout_ms: int = 100
@@ -31,7 +41,7 @@ class SourceTaskContext:
         raise NotImplementedError
 
     def emit(self, values: list, timestamps: Optional[list]) -> None:
-        """Pushes one buffer into the chain (the caller holds no lock)."""
+        """Pushes one buffer into the chain."""
         raise NotImplementedError
 
     def flush(self) -> None:
@@ -43,9 +53,21 @@ class StreamSource(StreamOperator):
     """Base of source operators."""
 
     bounded = True
+    #: a legacy SourceFunction, run on its own thread (``run_function``), not polled
+    legacy = False
+
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        """Emits up to ``max_records`` records; returns False once the input is exhausted.
+
+        The default runs ``run(ctx)`` whole (sources written before readers existed).
+        """
+        self.run(ctx)
+        return False
 
     def run(self, ctx: SourceTaskContext) -> None:
-        raise NotImplementedError
+        """Emits everything (without a mailbox: tests, and sources that own their loop)."""
+        while not ctx.cancelled and self.emit_next(ctx, ctx.records_per_buffer):
+            pass
 
     def cancel(self) -> None:
         """Called from another thread: make ``run`` return promptly."""
@@ -53,53 +75,120 @@ class StreamSource(StreamOperator):
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         raise FlinkPyError(f"source '{self.name}' has no input")
 
+    def source_output(self) -> Output:
+        """Where the source's own records go (a wrapper may put operators behind it)."""
+        return self.output
+
+    # -- the reader's position, kept in operator state ----------------------------------------
+
+    def reader_position(self) -> Any:
+        """What ``seek`` needs to resume after the last record emitted (None: nothing)."""
+        return None
+
+    def seek(self, position: Any) -> None:
+        """Restore: the next ``emit_next`` continues after ``position``."""
+
+    def _position_state(self) -> Any:
+        if self.operator_state_store is None:
+            from flink_py.runtime.state.operator_state_backend import OperatorStateStore
+            self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+        return self.operator_state_store.get_list_state(
+            ListStateDescriptor(READER_POSITION_STATE))
+
+    def restored_reader_position(self) -> Any:
+        """The position this subtask's restored operator state holds, or None."""
+        if self.restored_operator_state is None and self.operator_state_store is None:
+            return None
+        elements = self._position_state().get()
+        return elements[0] if elements else None
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Any:
+        position = self.reader_position()
+        if position is not None:
+            self._position_state().update([position])
+        return super().snapshot_state(checkpoint_id, timestamp, options, factory)
+
+
+def _share(rc: Any) -> tuple:
+    return rc.get_index_of_this_subtask(), rc.get_number_of_parallel_subtasks()
+
 
 class CollectionSource(StreamSource):
-    """``from_collection``: emits the given items in order, one buffer at a time."""
+    """``from_collection``: emits the given items in order (position: items emitted)."""
 
     def __init__(self, name: str, items: Sequence[Any]) -> None:
         super().__init__(name)
         # A range stays a range: it ships as three numbers instead of every element.
         self.items = items if isinstance(items, range) else list(items)
+        self._mine: Optional[Sequence[Any]] = None
+        self._next = 0
 
-    def run(self, ctx: SourceTaskContext) -> None:
-        items = self.items
-        step = ctx.records_per_buffer
-        # Non-parallel in Flink; if run in parallel, each subtask takes a share.
-        rc = self.runtime_context
-        index, parallelism = rc.get_index_of_this_subtask(), rc.get_number_of_parallel_subtasks()
-        if parallelism > 1:
-            items = items[index::parallelism]
-        for start in range(0, len(items), step):
-            if ctx.cancelled:
-                return
-            ctx.emit(list(items[start:start + step]), None)
+    def _my_items(self) -> Sequence[Any]:
+        if self._mine is None:
+            # Non-parallel in Flink; if run in parallel, each subtask takes a share.
+            index, parallelism = _share(self.runtime_context)
+            self._mine = self.items[index::parallelism] if parallelism > 1 else self.items
+        return self._mine
+
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        items = self._my_items()
+        start = self._next
+        end = min(start + max_records, len(items))
+        if start < end:
+            self._next = end
+            ctx.emit(list(items[start:end]), None)
+        return end < len(items)
+
+    def reader_position(self) -> Any:
+        return self._next
+
+    def seek(self, position: Any) -> None:
+        self._next = int(position)
 
 
 class NumberSequenceSource(StreamSource):
     """``from_sequence``: the numbers from ``start`` to ``end`` inclusive, split into one
-    contiguous range per subtask."""
+    contiguous range per subtask (position: the next number)."""
 
     def __init__(self, name: str, start: int, end: int) -> None:
         super().__init__(name)
         self.start = start
         self.end = end
+        self._next: Optional[int] = None
+        self._last = 0
 
-    def run(self, ctx: SourceTaskContext) -> None:
-        rc = self.runtime_context
-        index, parallelism = rc.get_index_of_this_subtask(), rc.get_number_of_parallel_subtasks()
+    def _range(self) -> None:
+        index, parallelism = _share(self.runtime_context)
         total = self.end - self.start + 1
         first = self.start + total * index // parallelism
-        last = self.start + total * (index + 1) // parallelism
-        step = ctx.records_per_buffer
-        for lo in range(first, last, step):
-            if ctx.cancelled:
-                return
-            ctx.emit(list(range(lo, min(lo + step, last))), None)
+        self._last = self.start + total * (index + 1) // parallelism
+        if self._next is None:
+            self._next = first
+
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        if not self._last:
+            self._range()
+        lo = self._next
+        assert lo is not None
+        hi = min(lo + max_records, self._last)
+        if lo < hi:
+            self._next = hi
+            ctx.emit(list(range(lo, hi)), None)
+        return hi < self._last
+
+    def reader_position(self) -> Any:
+        if self._next is None:
+            self._range()
+        return self._next
+
+    def seek(self, position: Any) -> None:
+        self._next = int(position)
 
 
 class TextFileSource(StreamSource):
-    """Reads text files line by line; each file is one split, assigned round robin to subtasks.
+    """Reads text files line by line; each file is one split, assigned round robin to subtasks
+    (position: the split and the lines read from it).
 
     Lines end at ``\\n``, ``\\r\\n`` or ``\\r`` and exclude the terminator, as Java's
     ``readLine`` (which Flink's text formats use) does.
@@ -109,6 +198,13 @@ class TextFileSource(StreamSource):
         super().__init__(name)
         self.paths = list(paths)
         self.encoding = encoding
+        self._splits_of_mine: Optional[List[str]] = None
+        self._split = 0
+        self._lines_read = 0
+        self._file: Any = None
+        #: the last read's lines, of which those from ``_carry_start`` are not emitted yet
+        self._carry: List[str] = []
+        self._carry_start = 0
 
     def _splits(self) -> List[str]:
         files: List[str] = []
@@ -123,77 +219,68 @@ class TextFileSource(StreamSource):
                 raise FlinkPyError(f"input file {path!r} of source '{self.name}' does not exist")
         return sorted(files) if len(self.paths) > 1 else files
 
-    def run(self, ctx: SourceTaskContext) -> None:
-        rc = self.runtime_context
-        mine = self._splits()[rc.get_index_of_this_subtask()::rc.get_number_of_parallel_subtasks()]
-        # ~64 bytes a line: read about a buffer's worth of lines per call.
-        hint = max(ctx.records_per_buffer * 64, 4096)
-        for path in mine:
-            with open(path, "r", encoding=self.encoding, newline=None) as f:
-                while not ctx.cancelled:
-                    lines = f.readlines(hint)
-                    if not lines:
-                        break
-                    last = lines[-1]
-                    if last.endswith("\n"):
-                        out = [line[:-1] for line in lines]
-                    else:
-                        out = [line[:-1] for line in lines[:-1]]
-                        out.append(last)
-                    ctx.emit(out, None)
+    def _open_split(self) -> bool:
+        mine = self._splits_of_mine
+        if mine is None:
+            index, parallelism = _share(self.runtime_context)
+            mine = self._splits_of_mine = self._splits()[index::parallelism]
+        if self._split >= len(mine):
+            return False
+        self._file = open(mine[self._split], "r", encoding=self.encoding, newline=None)
+        self._carry, self._carry_start = [], 0
+        for _ in range(self._lines_read):  # restored: skip what was emitted before
+            if not self._file.readline():
+                break
+        return True
 
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        if self._file is None and not self._open_split():
+            return False
+        lines = self._carry
+        start = self._carry_start
+        if start >= len(lines):
+            # ~64 bytes a line: read about max_records lines per call.
+            lines = self._carry = self._file.readlines(max(max_records * 64, 1))
+            start = 0
+            if not lines:
+                self._file.close()
+                self._file = None
+                self._split += 1
+                self._lines_read = 0
+                return self._open_split() or False
+        end = start + max_records
+        if start or end < len(lines):  # a read returned more than this step may emit
+            lines = lines[start:end]
+            self._carry_start = end
+        else:
+            self._carry_start = len(lines)
+        self._lines_read += len(lines)
+        last = lines[-1]
+        if last.endswith("\n"):
+            out = [line[:-1] for line in lines]
+        else:
+            out = [line[:-1] for line in lines[:-1]]
+            out.append(last)
+        ctx.emit(out, None)
+        return True
 
-class _BufferingSourceContext(SourceFunction.SourceContext):
-    """``ctx.collect`` for a SourceFunction: buffers records, flushes by size or timeout."""
+    def reader_position(self) -> Any:
+        return (self._split, self._lines_read)
 
-    def __init__(self, task_ctx: SourceTaskContext) -> None:
-        self._task = task_ctx
-        self._lock = task_ctx.lock
-        self._values: list = []
-        self._timestamps: Optional[list] = None
-        self._size = task_ctx.records_per_buffer
-        #: an error raised downstream while the flusher thread emitted
-        self.failure: Optional[BaseException] = None
+    def seek(self, position: Any) -> None:
+        self._split, self._lines_read = position
 
-    def collect(self, element: Any) -> None:
-        with self._lock:
-            if self.failure is not None:
-                raise self.failure
-            if self._timestamps is not None:
-                self._flush_locked()
-            self._values.append(element)
-            if len(self._values) >= self._size:
-                self._flush_locked()
-
-    def collect_with_timestamp(self, element: Any, timestamp: int) -> None:
-        with self._lock:
-            if self._timestamps is None:
-                self._flush_locked()
-                self._timestamps = []
-            self._values.append(element)
-            self._timestamps.append(timestamp)
-            if len(self._values) >= self._size:
-                self._flush_locked()
-
-    def get_checkpoint_lock(self) -> Any:
-        return self._lock
-
-    def _flush_locked(self) -> None:
-        if self._values:
-            values, timestamps = self._values, self._timestamps
-            self._values = []
-            self._timestamps = None if timestamps is None else []
-            self._task.emit(values, timestamps)
-
-    def flush(self) -> None:
-        """Emits the partial buffer and flushes the network buffers (timeout flusher)."""
-        with self._lock:
-            self._flush_locked()
-            self._task.flush()
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class SourceFunctionSource(StreamSource):
-    """Runs a user ``SourceFunction``; a flusher thread bounds latency at low rates."""
+    """Runs a user ``SourceFunction`` (legacy): the task calls ``run_function`` on a thread
+    of its own, with a context that queues what the function emits."""
+
+    legacy = True
 
     def __init__(self, name: str, function: Any, bounded: bool = False) -> None:
         super().__init__(name)
@@ -206,38 +293,16 @@ class SourceFunctionSource(StreamSource):
         except Exception as exc:
             raise self.user_error(exc, "open()")
 
-    def run(self, ctx: SourceTaskContext) -> None:
-        source_ctx = _BufferingSourceContext(ctx)
-        done = threading.Event()
-        flusher = None
-        if ctx.buffer_timeout_ms >= 0:
-            interval = max(ctx.buffer_timeout_ms, 1) / 1000.0
-
-            def flush_periodically() -> None:
-                while not done.wait(interval):
-                    try:
-                        source_ctx.flush()
-                    except BaseException as exc:  # handed to the task thread below
-                        source_ctx.failure = exc
-                        self.function.cancel()  # make run() return so the task fails
-                        return
-
-            flusher = threading.Thread(target=flush_periodically, daemon=True,
-                                       name=f"OutputFlusher for {self.name}")
-            flusher.start()
+    def run_function(self, source_context: SourceFunction.SourceContext) -> None:
+        """The function's ``run``; its errors name the source."""
         try:
-            self.function.run(source_ctx)
+            self.function.run(source_context)
         except Exception as exc:
-            if not ctx.cancelled and source_ctx.failure is None:
-                raise self.user_error(exc)
-        finally:
-            done.set()
-            if flusher is not None:
-                flusher.join()
-        if source_ctx.failure is not None:
-            # Downstream of the flusher thread a chained operator failed.
-            raise source_ctx.failure
-        source_ctx.flush()
+            raise self.user_error(exc)
+
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        raise FlinkPyError(f"source '{self.name}' runs a SourceFunction on its own thread; "
+                           f"it is not polled")
 
     def cancel(self) -> None:
         self.function.cancel()
@@ -253,7 +318,8 @@ class SocketTextStreamFunction(SourceFunction):
     """Reads ``delimiter``-separated text from a TCP socket (``socket_text_stream``).
 
     The stream ends when the server closes the connection. A refused connection fails the
-    job with an error naming the address.
+    job with an error naming the address. Not replayable: what the socket delivered before a
+    failure is gone, so a job restored from a checkpoint does not see it again.
     """
 
     def __init__(self, hostname: str, port: int, delimiter: str = "\n",

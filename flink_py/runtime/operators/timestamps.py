@@ -298,6 +298,26 @@ class SourceWithWatermarks(StreamSource):
     def run(self, ctx: SourceTaskContext) -> None:
         self.source.run(ctx)
 
+    # The task polls, seeks and drains the wrapped source itself (see StreamSource).
+    @property
+    def legacy(self) -> bool:  # type: ignore[override]
+        return self.source.legacy
+
+    def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
+        return self.source.emit_next(ctx, max_records)
+
+    def run_function(self, source_context: Any) -> None:
+        self.source.run_function(source_context)  # type: ignore[attr-defined]
+
+    def source_output(self) -> Output:
+        return self.source.output
+
+    def reader_position(self) -> Any:
+        return self.source.reader_position()
+
+    def seek(self, position: Any) -> None:
+        self.source.seek(position)
+
     def cancel(self) -> None:
         self.source.cancel()
 

@@ -1,48 +1,75 @@
-"""TaskExecutor: runs the subtasks deployed to this TaskManager's slots."""
+"""TaskExecutor: runs the subtasks deployed to this TaskManager's slots.
+
+It builds the process's services once (``TaskManagerServices``: configuration, result
+partitions, checkpoint stream factories) and hands each task an ``Environment``. Besides
+deploying and cancelling it plays the ``TaskExecutorCheckpointGateway`` role: checkpoint
+triggers, confirmations and aborts are routed to the task, whose acknowledgements go to the
+JobMaster it was submitted by (or to ``checkpoint_responder`` if one is set).
+
+A task whose thread does not end within ``task.cancellation.timeout`` after cancel() is a fatal
+error: ``on_fatal_error`` (the slot worker exits, so that its TaskManager restarts it) or, in
+the MiniCluster, the task is reported FAILED so that the job can end.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
+from flink_py.common.configuration import Configuration
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
+from flink_py.runtime.checkpoint.gateways import CheckpointCoordinatorGateway
+from flink_py.runtime.checkpoint.options import CheckpointOptions
+from flink_py.runtime.execution.environment import Environment, TaskManagerServices
 from flink_py.runtime.network.local import ResultPartitionManager
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 from flink_py.runtime.taskmanager.user_code import UserCodeLoader
 from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
-from flink_py.runtime.tasks.task import Task
+from flink_py.runtime.tasks.stream_task import StreamTask
 
 log = logging.getLogger(__name__)
 
+Task = StreamTask
+
+#: what a TaskExecutor calls when a task cannot be stopped: (task, message)
+FatalErrorHandler = Callable[[StreamTask, str], None]
+
 
 class TaskExecutor:
-    """Deploys, cancels and reports tasks; owns the local result partitions.
-
-    ``job_master_gateways`` maps a job id to the JobMaster gateway that receives its task state
-    updates and operator events.
-    """
+    """Deploys, cancels and reports tasks; owns the local result partitions."""
 
     def __init__(self, num_slots: int, network_buffers_per_channel: int = 10,
                  resource_id: Optional[ResourceID] = None, local_handoff: bool = True,
                  user_code_loader: Optional[UserCodeLoader] = None,
-                 partitions: Optional[ResultPartitionManager] = None) -> None:
+                 partitions: Optional[ResultPartitionManager] = None,
+                 configuration: Optional[Configuration] = None,
+                 on_fatal_error: Optional[FatalErrorHandler] = None,
+                 services: Optional[TaskManagerServices] = None) -> None:
         self.resource_id = resource_id or ResourceID()
         #: in a slot worker: makes shipped user code importable (None in the MiniCluster,
         #: whose tasks run in the program's own process)
         self.user_code_loader = user_code_loader
         self.num_slots = num_slots
-        # TaskExecutors of one process share their partitions: their tasks exchange locally.
-        self.partitions = partitions if partitions is not None else ResultPartitionManager(
-            network_buffers_per_channel, local_handoff)
+        # TaskExecutors of one process share their services (``services``, or built here),
+        # above all the partitions: their tasks exchange locally.
+        self.services = services if services is not None else TaskManagerServices(
+            partitions if partitions is not None else ResultPartitionManager(
+                network_buffers_per_channel, local_handoff),
+            configuration if configuration is not None else Configuration())
+        self.partitions = self.services.partitions
+        #: receives every task's acknowledgements instead of its JobMaster (tests, embedding)
+        self.checkpoint_responder: Optional[CheckpointCoordinatorGateway] = None
+        self.on_fatal_error = on_fatal_error
         self._lock = threading.Lock()
-        self._tasks: Dict[ExecutionAttemptID, Task] = {}
+        self._tasks: Dict[ExecutionAttemptID, StreamTask] = {}
 
     def submit_task(self, tdd: TaskDeploymentDescriptor, job_master: Any) -> None:
         """Starts the subtask on its own thread; its states go to ``job_master``."""
 
-        def report(task: Task, state: ExecutionState, error: Optional[SerializedError]) -> None:
+        def report(task: StreamTask, state: ExecutionState,
+                   error: Optional[SerializedError]) -> None:
             if state.is_terminal:
                 with self._lock:
                     self._tasks.pop(task.attempt_id, None)
@@ -51,22 +78,78 @@ class TaskExecutor:
         loader = self.user_code_loader
         load_user_code = None if loader is None else (
             lambda: loader.prepare(tdd.job_id, job_master.request_user_artifacts))
-        task = Task(tdd, self.partitions, report, job_master.operator_event_gateway(tdd.job_id),
-                    load_user_code)
+        responder = self.checkpoint_responder
+        if responder is None and hasattr(job_master, "acknowledge_checkpoint") and \
+                hasattr(job_master, "decline_checkpoint"):
+            responder = job_master
+        environment = Environment(tdd, self.services, responder,
+                                  job_master.operator_event_gateway(tdd.job_id),
+                                  load_user_code)
+        task = StreamTask(environment, report)
         with self._lock:
             self._tasks[tdd.attempt_id] = task
         task.start()
 
-    def cancel_task(self, attempt_id: ExecutionAttemptID) -> None:
+    def _task(self, attempt_id: ExecutionAttemptID) -> Optional[StreamTask]:
         with self._lock:
-            task = self._tasks.get(attempt_id)
+            return self._tasks.get(attempt_id)
+
+    def cancel_task(self, attempt_id: ExecutionAttemptID) -> None:
+        task = self._task(attempt_id)
         if task is not None:
             task.cancel()
+            self._watch_cancellation(task)
+
+    def _watch_cancellation(self, task: StreamTask) -> None:
+        """Applies ``task.cancellation.timeout`` (0: wait for ever)."""
+        timeout_s = self.services.cancellation_timeout_s(task.tdd.job_configuration)
+        if timeout_s <= 0:
+            return
+
+        def watch() -> None:
+            if task.join(timeout_s):
+                return
+            message = (f"task {task.tdd.task_name_with_subtask} did not stop within "
+                       f"{timeout_s:g} s after cancel() (task.cancellation.timeout)")
+            task.fail_cancellation(timeout_s)
+            with self._lock:
+                self._tasks.pop(task.attempt_id, None)
+            if self.on_fatal_error is not None:
+                self.on_fatal_error(task, message)
+
+        threading.Thread(target=watch, daemon=True,
+                         name=f"Cancellation watchdog of {task.tdd.task_name_with_subtask}"
+                         ).start()
+
+    # -- TaskExecutorCheckpointGateway ----------------------------------------------------------
+
+    def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int, options: CheckpointOptions) -> None:
+        """Starts checkpoint ``checkpoint_id`` at a source task (declined if it cannot)."""
+        task = self._task(attempt_id)
+        if task is None:
+            log.info("checkpoint %d: no task %s here (it ended)", checkpoint_id, attempt_id)
+            return
+        task.trigger_checkpoint(checkpoint_id, timestamp, options)
+
+    def confirm_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int) -> None:
+        task = self._task(attempt_id)
+        if task is not None:
+            task.notify_checkpoint_complete(checkpoint_id)
+
+    def abort_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                         latest_completed_checkpoint_id: int) -> None:
+        task = self._task(attempt_id)
+        if task is not None:
+            task.notify_checkpoint_aborted(checkpoint_id)
+
+    # -- lifecycle -----------------------------------------------------------------------------
 
     def release_job_partitions(self, job_id: str) -> None:
         self.partitions.release_job(job_id)
 
-    def running_tasks(self) -> List[Task]:
+    def running_tasks(self) -> List[StreamTask]:
         with self._lock:
             return list(self._tasks.values())
 

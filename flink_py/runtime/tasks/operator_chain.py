@@ -148,8 +148,27 @@ class OperatorChain:
 
     def initialize_state(self, task_restore: Any = None) -> None:
         """Before ``open``: each operator's state, restored from ``task_restore`` (a
-        JobManagerTaskRestore) when the attempt restores. No-op so far: state backends are
-        built in the constructor and start empty."""
+        JobManagerTaskRestore) when the attempt restores.
+
+        Minimal (the task slice's, until the state slice's restore of keyed and operator
+        state replaces it): operator state only, into ``restored_operator_state``.
+        """
+        if task_restore is None:
+            return
+        import pickle
+        snapshot = task_restore.task_state_snapshot
+        for operator in self.operators:
+            state = snapshot.get_subtask_state_by_operator_id(operator.operator_id)
+            if state is None or not state.managed_operator_state:
+                continue
+            restored: Dict[str, Any] = {}
+            for handle in state.managed_operator_state:
+                data = handle.delegate.read_bytes()
+                for name, (mode, spans) in handle.state_name_to_partition_offsets.items():
+                    elements = restored.setdefault(name, (mode, []))[1]
+                    elements.extend(pickle.loads(data[offset:offset + length])
+                                    for offset, length in spans)
+            operator.restored_operator_state = restored
 
     def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
         """Head first, as Flink's OperatorChain."""

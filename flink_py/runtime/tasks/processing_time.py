@@ -1,11 +1,10 @@
 """ProcessingTimeService: wall-clock timers of one task, fired into the task's mailbox.
 
 Operators register a callback for a wall-clock time (ms since the epoch); when it is due the
-callback runs *in the task*, never concurrently with the task's operators: for a task with
-inputs it is a mail run by the task's thread under its step lock; for a source task (whose
-thread is inside the source's loop) it runs on the timer thread under the source's lock, the
-lock every emission of the source task holds. This is how periodic watermarks, processing-
-time windows and ``register_processing_time_timer`` get their time.
+service's thread only enqueues it as a mail of the task (for every kind of task), so the
+callback runs in a mailbox step, between two default-action steps, never concurrently with
+the task's operators. This is how periodic watermarks, processing-time windows and
+``register_processing_time_timer`` get their time.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ class ScheduledTimer:
 
 
 class ProcessingTimeService:
-    """The timers of one task. ``run_in_task(fn)`` runs ``fn()`` as the task (see module)."""
+    """The timers of one task. ``run_in_task(fn)`` queues ``fn()`` as a mail of the task."""
 
     def __init__(self, run_in_task: Callable[[Callable[[], None]], None],
                  name: str = "task") -> None:
@@ -53,8 +52,6 @@ class ProcessingTimeService:
         self._sequence = itertools.count()
         self._thread: Optional[threading.Thread] = None
         self._shutdown = False
-        #: set by the task when a callback failed: the task fails with it
-        self.failure: Optional[BaseException] = None
 
     def get_current_processing_time(self) -> int:
         return current_processing_time()

@@ -1,0 +1,1 @@
+"""The input side of a task: the input processor and the checkpoint barrier handlers."""
