@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.runtime.network.local import ResultPartitionManager
@@ -65,6 +65,33 @@ class TaskExecutor:
 
     def release_job_partitions(self, job_id: str) -> None:
         self.partitions.release_job(job_id)
+
+    def release_partitions(self, job_id: str, partitions: List[Tuple[str, int]]) -> None:
+        """Releases the partitions ``(result id, producer subtask)`` of a restarted region."""
+        self.partitions.release_partitions(job_id, partitions)
+
+    def cancel_all_tasks(self, reason: str) -> int:
+        """Cancels every task (their JobManager is gone); returns how many there were."""
+        tasks = self.running_tasks()
+        if tasks:
+            log.warning("cancelling %d task(s): %s", len(tasks), reason)
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    # The checkpoint role (TaskExecutorCheckpointGateway). Stubs: the task slice implements
+    # the in-process routing to the task's mailbox.
+    def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int, options: Any) -> None:
+        raise NotImplementedError("TaskExecutor.trigger_checkpoint (task slice)")
+
+    def confirm_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int) -> None:
+        raise NotImplementedError("TaskExecutor.confirm_checkpoint (task slice)")
+
+    def abort_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                         latest_completed_checkpoint_id: int) -> None:
+        raise NotImplementedError("TaskExecutor.abort_checkpoint (task slice)")
 
     def running_tasks(self) -> List[Task]:
         with self._lock:
