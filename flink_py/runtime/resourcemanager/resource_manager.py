@@ -123,8 +123,8 @@ class ResourceManager:
     def register_task_executor(self, resource_id: ResourceID, gateway: Any, num_slots: int,
                                slots: Optional[Sequence[SlotDescription]] = None,
                                address: str = "", host: str = "", data_port: int = 0,
-                               hardware: Optional[Dict[str, int]] = None) -> None:
-        """Registers (or re-registers) a TaskManager.
+                               hardware: Optional[Dict[str, int]] = None) -> bool:
+        """Registers (or re-registers) a TaskManager; returns whether it was registered.
 
         ``slots`` describes each slot; without it every slot deploys through ``gateway``.
         A re-registration replaces the slots' descriptions but keeps its allocations.
@@ -144,6 +144,7 @@ class ResourceManager:
             self._suspect.discard(resource_id)
             self._cond.notify_all()
         self._fulfill_pending()
+        return old is not None
 
     def heartbeat(self, resource_id: ResourceID) -> bool:
         """Records a heartbeat; False if the TaskManager is not registered (re-register)."""
