@@ -80,6 +80,26 @@ STUBBORN_JOB = """
 """
 
 
+#: fails its first attempt (a marker file), then finishes
+FLAKY_JOB = """
+    import os
+    from flink_py.datastream import StreamExecutionEnvironment
+
+    MARKERS = {markers!r}
+
+    def flaky(x):
+        first = os.path.join(MARKERS, "failed-once")
+        if not os.path.exists(first):
+            open(first, "w").close()
+            raise RuntimeError("the first attempt fails")
+        return x
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection(list(range(10))).map(flaky).add_sink(lambda v, c=None: None)
+    env.execute("flaky")
+"""
+
+
 def _write(path: str, text: str, markers: str) -> str:
     with open(path, "w") as f:
         f.write(textwrap.dedent(text.format(markers=markers)))
@@ -133,7 +153,6 @@ RESTARTS = {"restart-strategy.type": "fixed-delay",
             "restart-strategy.fixed-delay.delay": "200 ms"}
 
 
-@pytest.mark.slow
 def test_a_killed_task_manager_fails_over_at_once_and_a_new_one_is_used(tmp_path: Any) -> None:
     markers = str(tmp_path / "markers")
     os.makedirs(markers)
@@ -229,7 +248,6 @@ def test_task_managers_cancel_the_tasks_of_a_job_manager_that_died(tmp_path: Any
         cluster.wait_for_slots(1)  # the new JobManager gets a free slot that is free
 
 
-@pytest.mark.slow
 def test_a_new_job_manager_that_comes_up_fast_gets_slots_freed_of_the_old_tasks(
         tmp_path: Any) -> None:
     markers = str(tmp_path / "markers")
@@ -246,3 +264,22 @@ def test_a_new_job_manager_that_comes_up_fast_gets_slots_freed_of_the_old_tasks(
         wait_until(lambda: _markers(markers, "cancelled"), what="the task cancelled",
                    timeout_s=20)
         cluster.wait_for_slots(1)
+
+
+def test_restarting_shows_in_flink_list_and_rest_while_the_delay_runs(tmp_path: Any) -> None:
+    markers = str(tmp_path / "markers")
+    os.makedirs(markers)
+    conf = dict(RESTARTS, **{"restart-strategy.fixed-delay.delay": "3 s"})
+    with ProcessCluster(str(tmp_path / "c"), task_managers=1, slots=1, conf=conf) as cluster:
+        program = _write(str(tmp_path / "flaky.py"), FLAKY_JOB, markers)
+        job_id = _run_detached(cluster, program)
+        wait_until(lambda: _state(cluster, job_id) == "RESTARTING", what="RESTARTING")
+        listed = cluster.flink("list")
+        assert listed.returncode == 0, listed.stderr
+        assert "Running/Restarting Jobs" in listed.stdout
+        assert f"{job_id} : flaky (RESTARTING)" in listed.stdout, listed.stdout
+        overview = cluster.rest("/jobs/overview")["jobs"]
+        assert [j["state"] for j in overview if j["jid"] == job_id] == ["RESTARTING"]
+        wait_until(lambda: _state(cluster, job_id) == "FINISHED", what="FINISHED")
+        [entry] = cluster.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
+        assert "the first attempt fails" in entry["stacktrace"]

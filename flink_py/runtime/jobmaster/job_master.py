@@ -348,9 +348,10 @@ class JobMaster:
             return
         for ev in evs:
             ev.current_execution.transition_to(S.SCHEDULED)
-        for slot_key, allocation in list(self._slots.items()):
-            if not self.resource_manager.is_allocation_alive(allocation):
-                del self._slots[slot_key]
+        dead = [k for k, a in self._slots.items()
+                if not self.resource_manager.is_allocation_alive(a)]
+        # lost, or on a TaskManager found unreachable: give back, ask for others
+        self.resource_manager.release_allocations([self._slots.pop(k) for k in dead])
         needed = sorted({self._slot_key(ev) for ev in evs} - set(self._slots))
         if not needed:
             self._deploy(evs)

@@ -453,7 +453,7 @@ class RestHandlers:
             "jid": master.job_id, "name": master.job_name,
             "execution-config": {
                 "execution-mode": "PIPELINED",
-                "restart-strategy": "Cluster level default restart strategy",
+                "restart-strategy": str(master.restart_strategy),
                 # the JobGraph keeps per-vertex parallelism only: the largest is the job's
                 "job-parallelism": max((v.parallelism for v in graph.vertices.values()),
                                        default=1),
