@@ -210,3 +210,25 @@ def test_cancelling_during_the_restart_delay_cancels_the_job(cluster: MiniCluste
     result = cluster.dispatcher.request_job_result(job_id, DEADLINE_S)
     assert result.status is JobStatus.CANCELED
     assert cluster.resource_manager.free_slots == 4
+
+
+def test_reports_of_old_attempts_are_ignored_and_an_illegal_transition_fails_the_job(
+        cluster: MiniCluster, tmp_path: Any) -> None:
+    from flink_py.runtime.execution.execution_state import ExecutionState
+    settings = dict(FIXED_DELAY, **{"restart-strategy.fixed-delay.delay": "60 s"})
+    job_id = cluster.dispatcher.submit_job(_flaky_job(tmp_path, 1, settings))
+    master = cluster.dispatcher.job_master(job_id)
+    first = {s.attempt_id for s in master.view().subtasks()}
+    wait_until(lambda: master.status is JobStatus.RESTARTING, "RESTARTING")
+    wait_until(lambda: all(s.attempt_number == 1 for s in master.view().subtasks()),
+               "the new attempts")
+    for attempt_id in first:  # a late report from the failed attempt: ignored
+        master.update_task_execution_state(attempt_id, ExecutionState.RUNNING)
+    current = master.view().subtasks()[0]
+    # the new attempt was never deployed: RUNNING from CREATED is a bug somewhere
+    master.update_task_execution_state(current.attempt_id, ExecutionState.RUNNING)
+    result = cluster.dispatcher.request_job_result(job_id, DEADLINE_S)
+    assert result.status is JobStatus.FAILED
+    assert "illegal execution state transition CREATED -> RUNNING" in \
+        result.failure.error.message
+    assert "(attempt 1)" in result.failure.error.message
