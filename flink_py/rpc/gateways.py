@@ -40,6 +40,10 @@ class RpcError(FlinkPyError):
     """A remote call failed: the peer is down, unreachable, or answered with an error."""
 
 
+class RpcRefusedError(RpcError):
+    """The peer answered, refusing the call: it is reachable."""
+
+
 def describe_rpc_error(address: str, call: str, exc: grpc.RpcError) -> str:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
@@ -78,7 +82,7 @@ def invoke(address: str, name: str, method: Any, request: Any, timeout_s: float)
 
 def _check(ack: Any, address: str, call: str) -> None:
     if not ack.ok:
-        raise RpcError(f"{call} to {address} was refused: {ack.message}")
+        raise RpcRefusedError(f"{call} to {address} was refused: {ack.message}")
 
 
 def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,

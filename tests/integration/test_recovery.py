@@ -232,3 +232,62 @@ def test_reports_of_old_attempts_are_ignored_and_an_illegal_transition_fails_the
     assert "illegal execution state transition CREATED -> RUNNING" in \
         result.failure.error.message
     assert "(attempt 1)" in result.failure.error.message
+
+
+class HookRecorder:
+    """An in-process fake of CheckpointCoordinatorProtocol recording the JobMaster's calls."""
+
+    def __init__(self) -> None:
+        self.calls: list = []
+        self.threads: set = set()
+        self.gateways: list = []
+        self.master: Any = None
+
+    def _record(self, call: str) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.calls.append(call)
+
+    def start_checkpoint_scheduler(self) -> None:
+        self._record("start")
+        self.gateways = [task.gateway for task in self.master.tasks()]
+
+    def stop_checkpoint_scheduler(self) -> None:
+        self._record("stop")
+
+    def abort_pending_checkpoints(self, reason: str) -> None:
+        self._record("abort")
+
+    def receive_acknowledge_message(self, *args: Any) -> None:
+        self._record("ack")
+
+    def receive_decline_message(self, *args: Any) -> None:
+        self._record("decline")
+
+    def trigger_savepoint(self, target_directory: Any, on_done: Any) -> None:
+        self._record("savepoint")
+
+    def restore_latest_checkpointed_state(self, vertices: Any) -> None:
+        self._record("restore")
+        return None
+
+    def shutdown(self, job_status_name: str) -> None:
+        self._record(f"shutdown:{job_status_name}")
+
+
+def test_the_checkpoint_coordinator_is_started_stopped_and_shut_down_by_the_job_master(
+        cluster: MiniCluster, tmp_path: Any) -> None:
+    recorder = HookRecorder()
+
+    def factory(master: Any) -> HookRecorder:
+        recorder.master = master
+        return recorder
+    cluster.dispatcher.checkpoint_coordinator_factory = factory
+    job_id = cluster.dispatcher.submit_job(_flaky_job(tmp_path, 1, FIXED_DELAY))
+    result = cluster.dispatcher.request_job_result(job_id, DEADLINE_S)
+    assert result.status is JobStatus.FINISHED, result.failure
+    calls = recorder.calls
+    expected = ["restore", "start", "stop", "abort", "restore", "shutdown:FINISHED"]
+    remaining = iter(calls)
+    assert all(call in remaining for call in expected), calls  # in this order
+    assert recorder.threads == {f"JobMaster {job_id}"}
+    assert recorder.gateways, "tasks() lists the running attempts with their gateways"

@@ -29,7 +29,7 @@ from flink_py.errors import FlinkPyError
 from flink_py.graph.execution_graph import ConsumedGate, ExecutionGraph, ExecutionVertex
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.graph.job_graph import JobGraph
-from flink_py.rpc.gateways import RpcError
+from flink_py.rpc.gateways import RpcError, RpcRefusedError
 from flink_py.runtime.checkpoint.coordinator_protocol import (
     CheckpointCoordinatorProtocol, CheckpointTask, SavepointCallback)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
@@ -632,7 +632,7 @@ class JobMaster:
         """A call into ``allocation``'s slot failed: its worker (and maybe its TaskManager)
         is gone. Its attempts fail, and no slot of that TaskManager is used until it
         registers again."""
-        if not isinstance(exc, RpcError):
+        if not isinstance(exc, RpcError) or isinstance(exc, RpcRefusedError):
             return  # the slot answered (with an error): it is reachable
         self.resource_manager.report_unreachable(allocation.resource_id, str(exc))
         dropped = [a for k, a in self._slots.items() if a.resource_id == allocation.resource_id]
@@ -784,12 +784,13 @@ class JobMaster:
     # -- checkpointing hooks ------------------------------------------------------------------
 
     def tasks(self) -> List[CheckpointTask]:
-        """The current attempts with their slot's gateway (the coordinator's TasksProvider;
-        main thread)."""
+        """The current attempts with their slot's checkpoint gateway (the coordinator's
+        TasksProvider; main thread). The gateways do not block: each call runs on the RPC
+        pool, and a failure to reach the slot fails over its attempts."""
         return [CheckpointTask(ev.attempt_id, ev.job_vertex_id, ev.subtask_index,
                                self.job_graph.vertices[ev.job_vertex_id].is_source,
                                ev.current_execution.state,
-                               ev.current_execution.assigned_slot.task_executor)
+                               _AsyncCheckpointGateway(self, ev.current_execution.assigned_slot))
                 for ev in self.execution_graph.all_execution_vertices
                 if ev.current_execution.assigned_slot is not None]
 
@@ -809,6 +810,39 @@ class JobMaster:
             self._checkpointing = False
             self.checkpoint_coordinator.stop_checkpoint_scheduler()
         self.checkpoint_coordinator.abort_pending_checkpoints(reason)
+
+
+class _AsyncCheckpointGateway:
+    """A slot's TaskExecutorCheckpointGateway for the coordinator on the main thread: each
+    call is sent from the JobMaster's RPC pool and returns at once."""
+
+    def __init__(self, master: JobMaster, allocation: SlotAllocation) -> None:
+        self._master = master
+        self._allocation = allocation
+
+    def _send(self, name: str, *args: Any) -> None:
+        master, allocation = self._master, self._allocation
+
+        def failed(exc: BaseException) -> None:
+            # the coordinator's timeout aborts the checkpoint; a dead slot also fails over
+            log.warning("Job %s: %s to %s failed: %s", master.job_id, name,
+                        allocation.resource_id, exc)
+            master._unreachable(allocation, exc)
+            master._progress()
+        master._call(getattr(allocation.task_executor, name), *args, on_failure=failed)
+
+    def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int, options: Any) -> None:
+        self._send("trigger_checkpoint", attempt_id, checkpoint_id, timestamp, options)
+
+    def confirm_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int) -> None:
+        self._send("confirm_checkpoint", attempt_id, checkpoint_id, timestamp)
+
+    def abort_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                         latest_completed_checkpoint_id: int) -> None:
+        self._send("abort_checkpoint", attempt_id, checkpoint_id,
+                   latest_completed_checkpoint_id)
 
 
 def _release_partitions(gateway: Any, job_id: str, partitions: List[Tuple[str, int]]) -> None:
