@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
@@ -41,6 +41,8 @@ from flink_py.runtime.jobmaster.collect import CollectCoordinator
 from flink_py.runtime.jobmaster.execution import (
     Execution, IllegalExecutionStateTransition, next_state)
 from flink_py.runtime.jobmaster.failover_strategy import VertexKey, failover_strategy_from
+from flink_py.runtime.jobmaster.task_gateways import (
+    AsyncCheckpointGateway, OperatorEventGateway)
 from flink_py.runtime.jobmaster.job_view import JobFailure, JobView, SubtaskView, VertexView
 from flink_py.runtime.jobmaster.restart_strategy import restart_strategy_from
 from flink_py.runtime.resourcemanager.resource_manager import (
@@ -58,19 +60,6 @@ RPC_THREADS = 4
 #: (slot sharing group, subtask index): subtask i of every vertex of a group shares a slot
 SlotKey = Tuple[str, int]
 CoordinatorFactory = Callable[["JobMaster"], Optional[CheckpointCoordinatorProtocol]]
-
-
-class _OperatorEventGateway:
-    """What tasks of a job use to reach its JobMaster's operator coordinators."""
-
-    def __init__(self, collect: CollectCoordinator) -> None:
-        self._collect = collect
-
-    def send_collect_batch(self, collect_id: str, values: list) -> None:
-        self._collect.buffer(collect_id).put(values)
-
-    def send_collect_end(self, collect_id: str) -> None:
-        self._collect.buffer(collect_id).end()
 
 
 @dataclasses.dataclass(eq=False)
@@ -123,7 +112,7 @@ class JobMaster:
             self.configuration.get(options.TASK_CANCELLATION_TIMEOUT)) / 1000.0
         self.start_time_ms = _now_ms()
         self.collect = CollectCoordinator()
-        self._event_gateway = _OperatorEventGateway(self.collect)
+        self._event_gateway = OperatorEventGateway(self.collect)
         self.main_thread_executor = MainThreadExecutor(f"JobMaster {self.job_id}",
                                                        on_error=self._on_mail_error)
         self._rpc = ThreadPoolExecutor(RPC_THREADS, thread_name_prefix=f"JobMaster-rpc "
@@ -215,7 +204,7 @@ class JobMaster:
         self._enqueue(lambda: self._handle_failure(self._all_keys, "(checkpointing)", error,
                                                    ""))
 
-    def operator_event_gateway(self, job_id: str) -> _OperatorEventGateway:
+    def operator_event_gateway(self, job_id: str) -> OperatorEventGateway:
         return self._event_gateway
 
     def request_user_artifacts(self) -> Dict[str, bytes]:
@@ -790,9 +779,20 @@ class JobMaster:
         return [CheckpointTask(ev.attempt_id, ev.job_vertex_id, ev.subtask_index,
                                self.job_graph.vertices[ev.job_vertex_id].is_source,
                                ev.current_execution.state,
-                               _AsyncCheckpointGateway(self, ev.current_execution.assigned_slot))
+                               AsyncCheckpointGateway(self, ev.current_execution.assigned_slot))
                 for ev in self.execution_graph.all_execution_vertices
                 if ev.current_execution.assigned_slot is not None]
+
+    def call_slot(self, allocation: SlotAllocation, method: str, *args: Any) -> None:
+        """Calls ``method`` of the slot's TaskExecutor gateway from the RPC pool (main thread).
+        If the slot cannot be reached, its attempts fail over; other failures are logged
+        (e.g. a checkpoint trigger the coordinator's timeout then aborts)."""
+        def failed(exc: BaseException) -> None:
+            log.warning("Job %s: %s to %s failed: %s", self.job_id, method,
+                        allocation.resource_id, exc)
+            self._unreachable(allocation, exc)
+            self._progress()
+        self._call(getattr(allocation.task_executor, method), *args, on_failure=failed)
 
     def _check_all_running(self) -> None:
         if self.checkpoint_coordinator is None or self._checkpointing or \
@@ -810,39 +810,6 @@ class JobMaster:
             self._checkpointing = False
             self.checkpoint_coordinator.stop_checkpoint_scheduler()
         self.checkpoint_coordinator.abort_pending_checkpoints(reason)
-
-
-class _AsyncCheckpointGateway:
-    """A slot's TaskExecutorCheckpointGateway for the coordinator on the main thread: each
-    call is sent from the JobMaster's RPC pool and returns at once."""
-
-    def __init__(self, master: JobMaster, allocation: SlotAllocation) -> None:
-        self._master = master
-        self._allocation = allocation
-
-    def _send(self, name: str, *args: Any) -> None:
-        master, allocation = self._master, self._allocation
-
-        def failed(exc: BaseException) -> None:
-            # the coordinator's timeout aborts the checkpoint; a dead slot also fails over
-            log.warning("Job %s: %s to %s failed: %s", master.job_id, name,
-                        allocation.resource_id, exc)
-            master._unreachable(allocation, exc)
-            master._progress()
-        master._call(getattr(allocation.task_executor, name), *args, on_failure=failed)
-
-    def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
-                           timestamp: int, options: Any) -> None:
-        self._send("trigger_checkpoint", attempt_id, checkpoint_id, timestamp, options)
-
-    def confirm_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
-                           timestamp: int) -> None:
-        self._send("confirm_checkpoint", attempt_id, checkpoint_id, timestamp)
-
-    def abort_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
-                         latest_completed_checkpoint_id: int) -> None:
-        self._send("abort_checkpoint", attempt_id, checkpoint_id,
-                   latest_completed_checkpoint_id)
 
 
 def _release_partitions(gateway: Any, job_id: str, partitions: List[Tuple[str, int]]) -> None:
