@@ -95,10 +95,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         shutil.rmtree(work_dir, ignore_errors=True)
         return RESTART_EXIT_CODE  # no clean shutdown: a task thread ignores cancellation
     log.info("slot worker %d of %s stopping", args.slot, args.resource_id)
+    # No new deployments first: a JobMaster redeploying the tasks cancelled below must not
+    # reach this dying worker (its calls fail at once and it deploys elsewhere).
+    rpc_server.stop(grace=0.5).wait(1.0)
     executor.shutdown(5.0)
     shutil.rmtree(work_dir, ignore_errors=True)
     data_server.stop()
-    rpc_server.stop(grace=0.5).wait(1.0)
     return 0
 
 
