@@ -12,6 +12,7 @@ from typing import Dict, List
 
 from flink_py.graph.ids import ExecutionAttemptID, IntermediateDataSetID, JobVertexID
 from flink_py.graph.job_graph import JobEdge, JobGraph, JobVertex
+from flink_py.runtime.jobmaster.execution import Execution
 
 
 def pointwise_connections(producers: int, consumers: int) -> List[List[int]]:
@@ -56,16 +57,39 @@ class ConsumedGate:
 
 @dataclass
 class ExecutionVertex:
-    """One parallel subtask of a JobVertex."""
+    """One parallel subtask of a JobVertex: its current attempt and the attempts before it."""
 
     job_vertex_id: JobVertexID
     subtask_index: int
     parallelism: int
     task_name: str
-    attempt_id: ExecutionAttemptID = field(default_factory=ExecutionAttemptID)
-    attempt_number: int = 0
     produced: List[ProducedPartition] = field(default_factory=list)
     consumed: List[ConsumedGate] = field(default_factory=list)
+    current_execution: Execution = field(default_factory=Execution)
+    prior_executions: List[Execution] = field(default_factory=list)
+
+    @property
+    def attempt_id(self) -> ExecutionAttemptID:
+        return self.current_execution.attempt_id
+
+    @property
+    def attempt_number(self) -> int:
+        return self.current_execution.attempt_number
+
+    @property
+    def key(self) -> tuple:
+        """``(job vertex id, subtask index)``: the subtask whatever its attempt."""
+        return (self.job_vertex_id, self.subtask_index)
+
+    def new_attempt(self) -> Execution:
+        """Makes a new current attempt (the old one must be terminal) and returns it."""
+        old = self.current_execution
+        if not old.state.is_terminal:
+            raise ValueError(f"{self.task_name_with_subtask}: attempt {old.attempt_number} is "
+                             f"{old.state.name}, not terminal; cannot start another")
+        self.prior_executions.append(old)
+        self.current_execution = Execution(attempt_number=old.attempt_number + 1)
+        return self.current_execution
 
     @property
     def task_name_with_subtask(self) -> str:
@@ -120,7 +144,13 @@ class ExecutionGraph:
         """The subtasks producing ``result_id``, by subtask index."""
         return self._producers[result_id]
 
+    def vertex(self, key: tuple) -> ExecutionVertex:
+        """The execution vertex ``(job vertex id, subtask index)``."""
+        job_vertex_id, subtask = key
+        return self.job_vertices[job_vertex_id].task_vertices[subtask]
+
     def find(self, attempt_id: ExecutionAttemptID) -> ExecutionVertex:
+        """The vertex whose current attempt is ``attempt_id``."""
         for ev in self.all_execution_vertices:
             if ev.attempt_id == attempt_id:
                 return ev

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66link_py/rpc/cluster.proto\x12\x0c\x66link_py.rpc\"\"\n\x03\x41\x63k\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"X\n\x08SlotInfo\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x13\n\x0brpc_address\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ta_address\x18\x03 \x01(\t\x12\x12\n\nprocess_id\x18\x04 \x01(\t\"\x8b\x02\n\x1bRegisterTaskExecutorRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x13\n\x0brpc_address\x18\x03 \x01(\t\x12\x11\n\tdata_port\x18\x04 \x01(\x05\x12%\n\x05slots\x18\x05 \x03(\x0b\x32\x16.flink_py.rpc.SlotInfo\x12I\n\x08hardware\x18\x06 \x03(\x0b\x32\x37.flink_py.rpc.RegisterTaskExecutorRequest.HardwareEntry\x1a/\n\rHardwareEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"`\n\x1cRegisterTaskExecutorResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\x03\"\'\n\x10HeartbeatRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\"\"\n\x11HeartbeatResponse\x12\r\n\x05known\x18\x01 \x01(\x08\"J\n\x0fSlotLostRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x12\n\nslot_index\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\"8\n\x11\x44isconnectRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\\\n\x18TaskExecutionStateUpdate\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\nattempt_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x0c\"\x1c\n\nJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x80\x01\n\rUserArtifacts\x12=\n\tartifacts\x18\x01 \x03(\x0b\x32*.flink_py.rpc.UserArtifacts.ArtifactsEntry\x1a\x30\n\x0e\x41rtifactsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"O\n\x0c\x43ollectBatch\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\ncollect_id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"C\n\x11SubmitTaskRequest\x12\x12\n\ndeployment\x18\x01 \x01(\x0c\x12\x1a\n\x12job_master_address\x18\x02 \x01(\t\"\'\n\x11\x43\x61ncelTaskRequest\x12\x12\n\nattempt_id\x18\x01 \x01(\t2\xe7\x02\n\x16ResourceManagerGateway\x12m\n\x14RegisterTaskExecutor\x12).flink_py.rpc.RegisterTaskExecutorRequest\x1a*.flink_py.rpc.RegisterTaskExecutorResponse\x12L\n\tHeartbeat\x12\x1e.flink_py.rpc.HeartbeatRequest\x1a\x1f.flink_py.rpc.HeartbeatResponse\x12\x42\n\x0eReportSlotLost\x12\x1d.flink_py.rpc.SlotLostRequest\x1a\x11.flink_py.rpc.Ack\x12L\n\x16\x44isconnectTaskExecutor\x12\x1f.flink_py.rpc.DisconnectRequest\x1a\x11.flink_py.rpc.Ack2\xfb\x01\n\x10JobMasterGateway\x12U\n\x18UpdateTaskExecutionState\x12&.flink_py.rpc.TaskExecutionStateUpdate\x1a\x11.flink_py.rpc.Ack\x12M\n\x14RequestUserArtifacts\x12\x18.flink_py.rpc.JobRequest\x1a\x1b.flink_py.rpc.UserArtifacts\x12\x41\n\x10SendCollectBatch\x12\x1a.flink_py.rpc.CollectBatch\x1a\x11.flink_py.rpc.Ack2\xde\x01\n\x13TaskExecutorGateway\x12@\n\nSubmitTask\x12\x1f.flink_py.rpc.SubmitTaskRequest\x1a\x11.flink_py.rpc.Ack\x12@\n\nCancelTask\x12\x1f.flink_py.rpc.CancelTaskRequest\x1a\x11.flink_py.rpc.Ack\x12\x43\n\x14ReleaseJobPartitions\x12\x18.flink_py.rpc.JobRequest\x1a\x11.flink_py.rpc.Ackb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66link_py/rpc/cluster.proto\x12\x0c\x66link_py.rpc\"\"\n\x03\x41\x63k\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"X\n\x08SlotInfo\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x13\n\x0brpc_address\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ta_address\x18\x03 \x01(\t\x12\x12\n\nprocess_id\x18\x04 \x01(\t\"\x8b\x02\n\x1bRegisterTaskExecutorRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x13\n\x0brpc_address\x18\x03 \x01(\t\x12\x11\n\tdata_port\x18\x04 \x01(\x05\x12%\n\x05slots\x18\x05 \x03(\x0b\x32\x16.flink_py.rpc.SlotInfo\x12I\n\x08hardware\x18\x06 \x03(\x0b\x32\x37.flink_py.rpc.RegisterTaskExecutorRequest.HardwareEntry\x1a/\n\rHardwareEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"x\n\x1cRegisterTaskExecutorResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\x03\x12\x16\n\x0ewas_registered\x18\x04 \x01(\x08\"\'\n\x10HeartbeatRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\"\"\n\x11HeartbeatResponse\x12\r\n\x05known\x18\x01 \x01(\x08\"J\n\x0fSlotLostRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x12\n\nslot_index\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\"8\n\x11\x44isconnectRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\\\n\x18TaskExecutionStateUpdate\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\nattempt_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x0c\"\x1c\n\nJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x80\x01\n\rUserArtifacts\x12=\n\tartifacts\x18\x01 \x03(\x0b\x32*.flink_py.rpc.UserArtifacts.ArtifactsEntry\x1a\x30\n\x0e\x41rtifactsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"O\n\x0c\x43ollectBatch\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\ncollect_id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"\x81\x01\n\x1c\x41\x63knowledgeCheckpointRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\nattempt_id\x18\x02 \x01(\t\x12\x15\n\rcheckpoint_id\x18\x03 \x01(\x03\x12\x0f\n\x07metrics\x18\x04 \x01(\x0c\x12\x15\n\rsubtask_state\x18\x05 \x01(\x0c\"e\n\x18\x44\x65\x63lineCheckpointRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\nattempt_id\x18\x02 \x01(\t\x12\x15\n\rcheckpoint_id\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\x0c\"C\n\x11SubmitTaskRequest\x12\x12\n\ndeployment\x18\x01 \x01(\x0c\x12\x1a\n\x12job_master_address\x18\x02 \x01(\t\"\'\n\x11\x43\x61ncelTaskRequest\x12\x12\n\nattempt_id\x18\x01 \x01(\t\"\x8a\x01\n\x11\x43heckpointRequest\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x15\n\rcheckpoint_id\x18\x02 \x01(\x03\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0f\n\x07options\x18\x04 \x01(\x0c\x12&\n\x1elatest_completed_checkpoint_id\x18\x05 \x01(\x03\";\n\x0cPartitionRef\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x18\n\x10producer_subtask\x18\x02 \x01(\x05\"Z\n\x18ReleasePartitionsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12.\n\npartitions\x18\x02 \x03(\x0b\x32\x1a.flink_py.rpc.PartitionRef\"\x1f\n\rReasonRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t2\xe7\x02\n\x16ResourceManagerGateway\x12m\n\x14RegisterTaskExecutor\x12).flink_py.rpc.RegisterTaskExecutorRequest\x1a*.flink_py.rpc.RegisterTaskExecutorResponse\x12L\n\tHeartbeat\x12\x1e.flink_py.rpc.HeartbeatRequest\x1a\x1f.flink_py.rpc.HeartbeatResponse\x12\x42\n\x0eReportSlotLost\x12\x1d.flink_py.rpc.SlotLostRequest\x1a\x11.flink_py.rpc.Ack\x12L\n\x16\x44isconnectTaskExecutor\x12\x1f.flink_py.rpc.DisconnectRequest\x1a\x11.flink_py.rpc.Ack2\xa3\x03\n\x10JobMasterGateway\x12U\n\x18UpdateTaskExecutionState\x12&.flink_py.rpc.TaskExecutionStateUpdate\x1a\x11.flink_py.rpc.Ack\x12V\n\x15\x41\x63knowledgeCheckpoint\x12*.flink_py.rpc.AcknowledgeCheckpointRequest\x1a\x11.flink_py.rpc.Ack\x12N\n\x11\x44\x65\x63lineCheckpoint\x12&.flink_py.rpc.DeclineCheckpointRequest\x1a\x11.flink_py.rpc.Ack\x12M\n\x14RequestUserArtifacts\x12\x18.flink_py.rpc.JobRequest\x1a\x1b.flink_py.rpc.UserArtifacts\x12\x41\n\x10SendCollectBatch\x12\x1a.flink_py.rpc.CollectBatch\x1a\x11.flink_py.rpc.Ack2\x8a\x05\n\x13TaskExecutorGateway\x12@\n\nSubmitTask\x12\x1f.flink_py.rpc.SubmitTaskRequest\x1a\x11.flink_py.rpc.Ack\x12@\n\nCancelTask\x12\x1f.flink_py.rpc.CancelTaskRequest\x1a\x11.flink_py.rpc.Ack\x12\x43\n\x14ReleaseJobPartitions\x12\x18.flink_py.rpc.JobRequest\x1a\x11.flink_py.rpc.Ack\x12N\n\x11ReleasePartitions\x12&.flink_py.rpc.ReleasePartitionsRequest\x1a\x11.flink_py.rpc.Ack\x12G\n\x11TriggerCheckpoint\x12\x1f.flink_py.rpc.CheckpointRequest\x1a\x11.flink_py.rpc.Ack\x12G\n\x11\x43onfirmCheckpoint\x12\x1f.flink_py.rpc.CheckpointRequest\x1a\x11.flink_py.rpc.Ack\x12\x45\n\x0f\x41\x62ortCheckpoint\x12\x1f.flink_py.rpc.CheckpointRequest\x1a\x11.flink_py.rpc.Ack\x12@\n\x0e\x43\x61ncelAllTasks\x12\x1b.flink_py.rpc.ReasonRequest\x1a\x11.flink_py.rpc.Ack\x12?\n\rRestartWorker\x12\x1b.flink_py.rpc.ReasonRequest\x1a\x11.flink_py.rpc.Ackb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,33 +44,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERTASKEXECUTORREQUEST_HARDWAREENTRY']._serialized_start=391
   _globals['_REGISTERTASKEXECUTORREQUEST_HARDWAREENTRY']._serialized_end=438
   _globals['_REGISTERTASKEXECUTORRESPONSE']._serialized_start=440
-  _globals['_REGISTERTASKEXECUTORRESPONSE']._serialized_end=536
-  _globals['_HEARTBEATREQUEST']._serialized_start=538
-  _globals['_HEARTBEATREQUEST']._serialized_end=577
-  _globals['_HEARTBEATRESPONSE']._serialized_start=579
-  _globals['_HEARTBEATRESPONSE']._serialized_end=613
-  _globals['_SLOTLOSTREQUEST']._serialized_start=615
-  _globals['_SLOTLOSTREQUEST']._serialized_end=689
-  _globals['_DISCONNECTREQUEST']._serialized_start=691
-  _globals['_DISCONNECTREQUEST']._serialized_end=747
-  _globals['_TASKEXECUTIONSTATEUPDATE']._serialized_start=749
-  _globals['_TASKEXECUTIONSTATEUPDATE']._serialized_end=841
-  _globals['_JOBREQUEST']._serialized_start=843
-  _globals['_JOBREQUEST']._serialized_end=871
-  _globals['_USERARTIFACTS']._serialized_start=874
-  _globals['_USERARTIFACTS']._serialized_end=1002
-  _globals['_USERARTIFACTS_ARTIFACTSENTRY']._serialized_start=954
-  _globals['_USERARTIFACTS_ARTIFACTSENTRY']._serialized_end=1002
-  _globals['_COLLECTBATCH']._serialized_start=1004
-  _globals['_COLLECTBATCH']._serialized_end=1083
-  _globals['_SUBMITTASKREQUEST']._serialized_start=1085
-  _globals['_SUBMITTASKREQUEST']._serialized_end=1152
-  _globals['_CANCELTASKREQUEST']._serialized_start=1154
-  _globals['_CANCELTASKREQUEST']._serialized_end=1193
-  _globals['_RESOURCEMANAGERGATEWAY']._serialized_start=1196
-  _globals['_RESOURCEMANAGERGATEWAY']._serialized_end=1555
-  _globals['_JOBMASTERGATEWAY']._serialized_start=1558
-  _globals['_JOBMASTERGATEWAY']._serialized_end=1809
-  _globals['_TASKEXECUTORGATEWAY']._serialized_start=1812
-  _globals['_TASKEXECUTORGATEWAY']._serialized_end=2034
+  _globals['_REGISTERTASKEXECUTORRESPONSE']._serialized_end=560
+  _globals['_HEARTBEATREQUEST']._serialized_start=562
+  _globals['_HEARTBEATREQUEST']._serialized_end=601
+  _globals['_HEARTBEATRESPONSE']._serialized_start=603
+  _globals['_HEARTBEATRESPONSE']._serialized_end=637
+  _globals['_SLOTLOSTREQUEST']._serialized_start=639
+  _globals['_SLOTLOSTREQUEST']._serialized_end=713
+  _globals['_DISCONNECTREQUEST']._serialized_start=715
+  _globals['_DISCONNECTREQUEST']._serialized_end=771
+  _globals['_TASKEXECUTIONSTATEUPDATE']._serialized_start=773
+  _globals['_TASKEXECUTIONSTATEUPDATE']._serialized_end=865
+  _globals['_JOBREQUEST']._serialized_start=867
+  _globals['_JOBREQUEST']._serialized_end=895
+  _globals['_USERARTIFACTS']._serialized_start=898
+  _globals['_USERARTIFACTS']._serialized_end=1026
+  _globals['_USERARTIFACTS_ARTIFACTSENTRY']._serialized_start=978
+  _globals['_USERARTIFACTS_ARTIFACTSENTRY']._serialized_end=1026
+  _globals['_COLLECTBATCH']._serialized_start=1028
+  _globals['_COLLECTBATCH']._serialized_end=1107
+  _globals['_ACKNOWLEDGECHECKPOINTREQUEST']._serialized_start=1110
+  _globals['_ACKNOWLEDGECHECKPOINTREQUEST']._serialized_end=1239
+  _globals['_DECLINECHECKPOINTREQUEST']._serialized_start=1241
+  _globals['_DECLINECHECKPOINTREQUEST']._serialized_end=1342
+  _globals['_SUBMITTASKREQUEST']._serialized_start=1344
+  _globals['_SUBMITTASKREQUEST']._serialized_end=1411
+  _globals['_CANCELTASKREQUEST']._serialized_start=1413
+  _globals['_CANCELTASKREQUEST']._serialized_end=1452
+  _globals['_CHECKPOINTREQUEST']._serialized_start=1455
+  _globals['_CHECKPOINTREQUEST']._serialized_end=1593
+  _globals['_PARTITIONREF']._serialized_start=1595
+  _globals['_PARTITIONREF']._serialized_end=1654
+  _globals['_RELEASEPARTITIONSREQUEST']._serialized_start=1656
+  _globals['_RELEASEPARTITIONSREQUEST']._serialized_end=1746
+  _globals['_REASONREQUEST']._serialized_start=1748
+  _globals['_REASONREQUEST']._serialized_end=1779
+  _globals['_RESOURCEMANAGERGATEWAY']._serialized_start=1782
+  _globals['_RESOURCEMANAGERGATEWAY']._serialized_end=2141
+  _globals['_JOBMASTERGATEWAY']._serialized_start=2144
+  _globals['_JOBMASTERGATEWAY']._serialized_end=2563
+  _globals['_TASKEXECUTORGATEWAY']._serialized_start=2566
+  _globals['_TASKEXECUTORGATEWAY']._serialized_end=3216
 # @@protoc_insertion_point(module_scope)

@@ -50,14 +50,16 @@ class RegisterTaskExecutorRequest(_message.Message):
     def __init__(self, resource_id: _Optional[str] = ..., host: _Optional[str] = ..., rpc_address: _Optional[str] = ..., data_port: _Optional[int] = ..., slots: _Optional[_Iterable[_Union[SlotInfo, _Mapping]]] = ..., hardware: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class RegisterTaskExecutorResponse(_message.Message):
-    __slots__ = ("accepted", "message", "heartbeat_interval_ms")
+    __slots__ = ("accepted", "message", "heartbeat_interval_ms", "was_registered")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    WAS_REGISTERED_FIELD_NUMBER: _ClassVar[int]
     accepted: bool
     message: str
     heartbeat_interval_ms: int
-    def __init__(self, accepted: _Optional[bool] = ..., message: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
+    was_registered: bool
+    def __init__(self, accepted: _Optional[bool] = ..., message: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., was_registered: _Optional[bool] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("resource_id",)
@@ -132,6 +134,32 @@ class CollectBatch(_message.Message):
     end: bool
     def __init__(self, job_id: _Optional[str] = ..., collect_id: _Optional[str] = ..., values: _Optional[bytes] = ..., end: _Optional[bool] = ...) -> None: ...
 
+class AcknowledgeCheckpointRequest(_message.Message):
+    __slots__ = ("job_id", "attempt_id", "checkpoint_id", "metrics", "subtask_state")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    SUBTASK_STATE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    attempt_id: str
+    checkpoint_id: int
+    metrics: bytes
+    subtask_state: bytes
+    def __init__(self, job_id: _Optional[str] = ..., attempt_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., metrics: _Optional[bytes] = ..., subtask_state: _Optional[bytes] = ...) -> None: ...
+
+class DeclineCheckpointRequest(_message.Message):
+    __slots__ = ("job_id", "attempt_id", "checkpoint_id", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    attempt_id: str
+    checkpoint_id: int
+    reason: bytes
+    def __init__(self, job_id: _Optional[str] = ..., attempt_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., reason: _Optional[bytes] = ...) -> None: ...
+
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("deployment", "job_master_address")
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
@@ -145,3 +173,39 @@ class CancelTaskRequest(_message.Message):
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     def __init__(self, attempt_id: _Optional[str] = ...) -> None: ...
+
+class CheckpointRequest(_message.Message):
+    __slots__ = ("attempt_id", "checkpoint_id", "timestamp", "options", "latest_completed_checkpoint_id")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    LATEST_COMPLETED_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    checkpoint_id: int
+    timestamp: int
+    options: bytes
+    latest_completed_checkpoint_id: int
+    def __init__(self, attempt_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., timestamp: _Optional[int] = ..., options: _Optional[bytes] = ..., latest_completed_checkpoint_id: _Optional[int] = ...) -> None: ...
+
+class PartitionRef(_message.Message):
+    __slots__ = ("result_id", "producer_subtask")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_SUBTASK_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    producer_subtask: int
+    def __init__(self, result_id: _Optional[str] = ..., producer_subtask: _Optional[int] = ...) -> None: ...
+
+class ReleasePartitionsRequest(_message.Message):
+    __slots__ = ("job_id", "partitions")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    partitions: _containers.RepeatedCompositeFieldContainer[PartitionRef]
+    def __init__(self, job_id: _Optional[str] = ..., partitions: _Optional[_Iterable[_Union[PartitionRef, _Mapping]]] = ...) -> None: ...
+
+class ReasonRequest(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...

@@ -240,6 +240,16 @@ class JobMasterGatewayStub:
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.TaskExecutionStateUpdate.SerializeToString,
                 response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
                 _registered_method=True)
+        self.AcknowledgeCheckpoint = channel.unary_unary(
+                '/flink_py.rpc.JobMasterGateway/AcknowledgeCheckpoint',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.AcknowledgeCheckpointRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.DeclineCheckpoint = channel.unary_unary(
+                '/flink_py.rpc.JobMasterGateway/DeclineCheckpoint',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.DeclineCheckpointRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
         self.RequestUserArtifacts = channel.unary_unary(
                 '/flink_py.rpc.JobMasterGateway/RequestUserArtifacts',
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.JobRequest.SerializeToString,
@@ -256,6 +266,18 @@ class JobMasterGatewayServicer:
     """Missing associated documentation comment in .proto file."""
 
     def UpdateTaskExecutionState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineCheckpoint(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -280,6 +302,16 @@ def add_JobMasterGatewayServicer_to_server(servicer, server):
             'UpdateTaskExecutionState': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateTaskExecutionState,
                     request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.TaskExecutionStateUpdate.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'AcknowledgeCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeCheckpoint,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.AcknowledgeCheckpointRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'DeclineCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineCheckpoint,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.DeclineCheckpointRequest.FromString,
                     response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
             ),
             'RequestUserArtifacts': grpc.unary_unary_rpc_method_handler(
@@ -319,6 +351,60 @@ class JobMasterGateway:
             target,
             '/flink_py.rpc.JobMasterGateway/UpdateTaskExecutionState',
             flink__py_dot_rpc_dot_cluster__pb2.TaskExecutionStateUpdate.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.JobMasterGateway/AcknowledgeCheckpoint',
+            flink__py_dot_rpc_dot_cluster__pb2.AcknowledgeCheckpointRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.JobMasterGateway/DeclineCheckpoint',
+            flink__py_dot_rpc_dot_cluster__pb2.DeclineCheckpointRequest.SerializeToString,
             flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
             options,
             channel_credentials,
@@ -409,6 +495,36 @@ class TaskExecutorGatewayStub:
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.JobRequest.SerializeToString,
                 response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
                 _registered_method=True)
+        self.ReleasePartitions = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/ReleasePartitions',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.ReleasePartitionsRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.TriggerCheckpoint = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/TriggerCheckpoint',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.ConfirmCheckpoint = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/ConfirmCheckpoint',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.AbortCheckpoint = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/AbortCheckpoint',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.CancelAllTasks = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/CancelAllTasks',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
+        self.RestartWorker = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/RestartWorker',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
 
 
 class TaskExecutorGatewayServicer:
@@ -432,6 +548,45 @@ class TaskExecutorGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReleasePartitions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TriggerCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbortCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelAllTasks(self, request, context):
+        """Cancels every task of the slot worker (its TaskManager lost the JobManager).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestartWorker(self, request, context):
+        """The worker exits after answering; its TaskManager starts it again (a task ignored
+        cancellation for longer than task.cancellation.timeout).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskExecutorGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -448,6 +603,36 @@ def add_TaskExecutorGatewayServicer_to_server(servicer, server):
             'ReleaseJobPartitions': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseJobPartitions,
                     request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.JobRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'ReleasePartitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleasePartitions,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.ReleasePartitionsRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'TriggerCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerCheckpoint,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'ConfirmCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmCheckpoint,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'AbortCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortCheckpoint,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'CancelAllTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAllTasks,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'RestartWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestartWorker,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.FromString,
                     response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
             ),
     }
@@ -531,6 +716,168 @@ class TaskExecutorGateway:
             target,
             '/flink_py.rpc.TaskExecutorGateway/ReleaseJobPartitions',
             flink__py_dot_rpc_dot_cluster__pb2.JobRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleasePartitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/ReleasePartitions',
+            flink__py_dot_rpc_dot_cluster__pb2.ReleasePartitionsRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/TriggerCheckpoint',
+            flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/ConfirmCheckpoint',
+            flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/AbortCheckpoint',
+            flink__py_dot_rpc_dot_cluster__pb2.CheckpointRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAllTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/CancelAllTasks',
+            flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestartWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/RestartWorker',
+            flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
             flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
             options,
             channel_credentials,

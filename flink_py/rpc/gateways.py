@@ -13,7 +13,7 @@ import pickle
 import threading
 import time
 from concurrent import futures
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
 
@@ -38,6 +38,10 @@ TERMINAL_STATE_REPORT_S = 120.0
 
 class RpcError(FlinkPyError):
     """A remote call failed: the peer is down, unreachable, or answered with an error."""
+
+
+class RpcRefusedError(RpcError):
+    """The peer answered, refusing the call: it is reachable."""
 
 
 def describe_rpc_error(address: str, call: str, exc: grpc.RpcError) -> str:
@@ -78,7 +82,7 @@ def invoke(address: str, name: str, method: Any, request: Any, timeout_s: float)
 
 def _check(ack: Any, address: str, call: str) -> None:
     if not ack.ok:
-        raise RpcError(f"{call} to {address} was refused: {ack.message}")
+        raise RpcRefusedError(f"{call} to {address} was refused: {ack.message}")
 
 
 def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,
@@ -120,6 +124,35 @@ class RemoteTaskExecutorGateway:
         self._call("ReleaseJobPartitions", self._stub.ReleaseJobPartitions,
                    pb.JobRequest(job_id=job_id))
 
+    def release_partitions(self, job_id: str, partitions: List[Tuple[str, int]]) -> None:
+        self._call("ReleasePartitions", self._stub.ReleasePartitions,
+                   pb.ReleasePartitionsRequest(job_id=job_id, partitions=[
+                       pb.PartitionRef(result_id=r, producer_subtask=p) for r, p in partitions]))
+
+    def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int, options: Any) -> None:
+        self._call("TriggerCheckpoint", self._stub.TriggerCheckpoint, pb.CheckpointRequest(
+            attempt_id=str(attempt_id), checkpoint_id=checkpoint_id, timestamp=timestamp,
+            options=pickle.dumps(options, protocol=5)))
+
+    def confirm_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                           timestamp: int) -> None:
+        self._call("ConfirmCheckpoint", self._stub.ConfirmCheckpoint, pb.CheckpointRequest(
+            attempt_id=str(attempt_id), checkpoint_id=checkpoint_id, timestamp=timestamp))
+
+    def abort_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
+                         latest_completed_checkpoint_id: int) -> None:
+        self._call("AbortCheckpoint", self._stub.AbortCheckpoint, pb.CheckpointRequest(
+            attempt_id=str(attempt_id), checkpoint_id=checkpoint_id,
+            latest_completed_checkpoint_id=latest_completed_checkpoint_id))
+
+    def cancel_all_tasks(self, reason: str) -> None:
+        self._call("CancelAllTasks", self._stub.CancelAllTasks, pb.ReasonRequest(reason=reason))
+
+    def restart_worker(self, reason: str) -> None:
+        """Asks the slot worker to exit (its TaskManager starts it again)."""
+        self._call("RestartWorker", self._stub.RestartWorker, pb.ReasonRequest(reason=reason))
+
     def _call(self, name: str, method: Any, request: Any) -> None:
         _check(invoke(self.address, name, method, request, self.timeout_s), self.address, name)
 
@@ -132,9 +165,13 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
     gateway its tasks report to."""
 
     def __init__(self, task_executor: Any,
-                 job_master_for: Callable[[str, str], Any]) -> None:
+                 job_master_for: Callable[[str, str], Any],
+                 on_restart_requested: Optional[Callable[[str], None]] = None) -> None:
+        """:param on_restart_requested: ends this worker (after the answer is sent); None
+            refuses RestartWorker"""
         self.task_executor = task_executor
         self.job_master_for = job_master_for
+        self.on_restart_requested = on_restart_requested
 
     def SubmitTask(self, request: Any, context: Any) -> Any:
         try:
@@ -152,6 +189,45 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
 
     def ReleaseJobPartitions(self, request: Any, context: Any) -> Any:
         self.task_executor.release_job_partitions(request.job_id)
+        return pb.Ack(ok=True)
+
+    def ReleasePartitions(self, request: Any, context: Any) -> Any:
+        self.task_executor.release_partitions(
+            request.job_id, [(p.result_id, p.producer_subtask) for p in request.partitions])
+        return pb.Ack(ok=True)
+
+    def TriggerCheckpoint(self, request: Any, context: Any) -> Any:
+        return self._checkpoint_call(lambda: self.task_executor.trigger_checkpoint(
+            ExecutionAttemptID(request.attempt_id), request.checkpoint_id, request.timestamp,
+            pickle.loads(request.options)))
+
+    def ConfirmCheckpoint(self, request: Any, context: Any) -> Any:
+        return self._checkpoint_call(lambda: self.task_executor.confirm_checkpoint(
+            ExecutionAttemptID(request.attempt_id), request.checkpoint_id, request.timestamp))
+
+    def AbortCheckpoint(self, request: Any, context: Any) -> Any:
+        return self._checkpoint_call(lambda: self.task_executor.abort_checkpoint(
+            ExecutionAttemptID(request.attempt_id), request.checkpoint_id,
+            request.latest_completed_checkpoint_id))
+
+    @staticmethod
+    def _checkpoint_call(call: Callable[[], None]) -> Any:
+        try:
+            call()
+        except Exception as exc:  # answered: the coordinator declines/aborts with it
+            log.warning("checkpoint call failed: %s", exc)
+            return pb.Ack(ok=False, message=f"{type(exc).__name__}: {exc}")
+        return pb.Ack(ok=True)
+
+    def CancelAllTasks(self, request: Any, context: Any) -> Any:
+        self.task_executor.cancel_all_tasks(request.reason)
+        return pb.Ack(ok=True)
+
+    def RestartWorker(self, request: Any, context: Any) -> Any:
+        if self.on_restart_requested is None:
+            return pb.Ack(ok=False, message="this TaskExecutor cannot be restarted")
+        log.error("restart of this slot worker requested: %s", request.reason)
+        self.on_restart_requested(request.reason)
         return pb.Ack(ok=True)
 
 
@@ -219,6 +295,25 @@ class RemoteJobMasterGateway:
             log.warning("JobMaster at %s ignored the state of %s: %s", self.address,
                         attempt_id, ack.message)
 
+    def acknowledge_checkpoint(self, job_id: str, attempt_id: ExecutionAttemptID,
+                               checkpoint_id: int, metrics: Any, subtask_state: Any) -> None:
+        request = pb.AcknowledgeCheckpointRequest(
+            job_id=job_id, attempt_id=str(attempt_id), checkpoint_id=checkpoint_id,
+            metrics=pickle.dumps(metrics, protocol=5),
+            subtask_state=b"" if subtask_state is None else pickle.dumps(subtask_state,
+                                                                         protocol=5))
+        self._checked("AcknowledgeCheckpoint", self._stub.AcknowledgeCheckpoint, request)
+
+    def decline_checkpoint(self, job_id: str, attempt_id: ExecutionAttemptID,
+                           checkpoint_id: int, reason: Any) -> None:
+        request = pb.DeclineCheckpointRequest(
+            job_id=job_id, attempt_id=str(attempt_id), checkpoint_id=checkpoint_id,
+            reason=pickle.dumps(reason, protocol=5))
+        self._checked("DeclineCheckpoint", self._stub.DeclineCheckpoint, request)
+
+    def _checked(self, name: str, method: Any, request: Any) -> None:
+        _check(invoke(self.address, name, method, request, self.timeout_s), self.address, name)
+
     def request_user_artifacts(self) -> Dict[str, bytes]:
         answer = invoke(self.address, "RequestUserArtifacts", self._stub.RequestUserArtifacts,
                         pb.JobRequest(job_id=self.job_id), self.timeout_s)
@@ -243,6 +338,26 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         error: Optional[Any] = pickle.loads(request.error) if request.error else None
         master.update_task_execution_state(ExecutionAttemptID(request.attempt_id),
                                            ExecutionState[request.state], error)
+        return pb.Ack(ok=True)
+
+    def AcknowledgeCheckpoint(self, request: Any, context: Any) -> Any:
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.Ack(ok=False, message=str(exc))
+        state = pickle.loads(request.subtask_state) if request.subtask_state else None
+        master.acknowledge_checkpoint(request.job_id, ExecutionAttemptID(request.attempt_id),
+                                      request.checkpoint_id, pickle.loads(request.metrics),
+                                      state)
+        return pb.Ack(ok=True)
+
+    def DeclineCheckpoint(self, request: Any, context: Any) -> Any:
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.Ack(ok=False, message=str(exc))
+        master.decline_checkpoint(request.job_id, ExecutionAttemptID(request.attempt_id),
+                                  request.checkpoint_id, pickle.loads(request.reason))
         return pb.Ack(ok=True)
 
     def SendCollectBatch(self, request: Any, context: Any) -> Any:
@@ -288,14 +403,15 @@ class ResourceManagerServicer(pb_grpc.ResourceManagerGatewayServicer):
             s.index, RemoteTaskExecutorGateway(s.rpc_address, self.job_master_address,
                                                self.rpc_timeout_s),
             s.data_address, s.process_id) for s in request.slots]
-        self.resource_manager.register_task_executor(
+        was_registered = self.resource_manager.register_task_executor(
             ResourceID(request.resource_id), None, len(slots), slots,
             address=request.rpc_address, host=request.host, data_port=request.data_port,
             hardware=dict(request.hardware))
         log.info("Registering TaskManager with ResourceID %s (%s) with %d slots",
                  request.resource_id, request.rpc_address, len(slots))
         return pb.RegisterTaskExecutorResponse(
-            accepted=True, heartbeat_interval_ms=self.heartbeat_interval_ms)
+            accepted=True, heartbeat_interval_ms=self.heartbeat_interval_ms,
+            was_registered=was_registered)
 
     def Heartbeat(self, request: Any, context: Any) -> Any:
         return pb.HeartbeatResponse(

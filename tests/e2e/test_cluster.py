@@ -303,8 +303,10 @@ def test_killing_a_task_manager_fails_its_job(tmp_path: Any) -> None:
         # Whichever notices first names the lost TaskManager: the heartbeat monitor (by id)
         # or a consumer whose connection to it broke (by its data address), as in Flink.
         root = cluster.rest(f"/jobs/{job_id}/exceptions")["root-exception"]
+        # (or its slot workers, which cancel their tasks when their TaskManager dies)
         assert (f"TaskManager with id {victim_id} timed out" in root
-                or f"closed by remote task manager '{victim_data}'" in root), root
+                or f"closed by remote task manager '{victim_data}'" in root
+                or f"cancelled by its TaskManager ({victim_id})" in root), root
         # The lost TaskManager and its slot are gone once its heartbeat timed out.
         wait_until(lambda: cluster.rest("/overview")["taskmanagers"] == 1
                    and cluster.rest("/overview")["slots-total"] == 1,

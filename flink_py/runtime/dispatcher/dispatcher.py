@@ -9,7 +9,8 @@ from typing import Dict, List, Optional
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
 from flink_py.graph.job_graph import JobGraph
-from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
+from flink_py.common.configuration import Configuration
+from flink_py.runtime.jobmaster.job_master import CoordinatorFactory, JobFailure, JobMaster
 from flink_py.graph.ids import ResourceID
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotAllocation
 
@@ -33,8 +34,15 @@ class Dispatcher:
     """The cluster's entry point for jobs."""
 
     def __init__(self, resource_manager: ResourceManager, records_per_buffer: int = 1024,
-                 slot_request_timeout_s: float = 300.0) -> None:
+                 slot_request_timeout_s: float = 300.0,
+                 configuration: Optional[Configuration] = None,
+                 checkpoint_coordinator_factory: Optional[CoordinatorFactory] = None) -> None:
+        """:param configuration: the cluster's configuration, under each job's own settings
+        :param checkpoint_coordinator_factory: makes a job's CheckpointCoordinator (None:
+            the job has none)"""
         self.resource_manager = resource_manager
+        self.configuration = configuration
+        self.checkpoint_coordinator_factory = checkpoint_coordinator_factory
         self.records_per_buffer = records_per_buffer
         self.slot_request_timeout_s = slot_request_timeout_s
         self._lock = threading.Lock()
@@ -43,12 +51,13 @@ class Dispatcher:
 
     def _on_task_manager_lost(self, resource_id: ResourceID, reason: str,
                               lost: List[SlotAllocation]) -> None:
-        """Fails every job that had a slot on a lost TaskManager (or a lost slot worker)."""
+        """Tells every job that had a slot on a lost TaskManager (or a lost slot worker): its
+        attempts there fail over."""
         for job_id in sorted({a.job_id for a in lost}):
             with self._lock:
                 master = self._jobs.get(job_id)
             if master is not None and not master.is_terminal:
-                master.fail(reason, location=str(resource_id))
+                master.notify_allocations_lost([a for a in lost if a.job_id == job_id], reason)
 
     def submit_job(self, job_graph: JobGraph) -> str:
         job_id = str(job_graph.job_id)
@@ -56,7 +65,8 @@ class Dispatcher:
             if job_id in self._jobs:
                 raise FlinkPyError(f"job {job_id} was already submitted")
             master = JobMaster(job_graph, self.resource_manager, self.slot_request_timeout_s,
-                               self.records_per_buffer)
+                               self.records_per_buffer, configuration=self.configuration,
+                               checkpoint_coordinator_factory=self.checkpoint_coordinator_factory)
             self._jobs[job_id] = master
         master.start()
         return job_id

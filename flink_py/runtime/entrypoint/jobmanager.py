@@ -38,7 +38,8 @@ class JobManagerRunner:
         self.dispatcher = Dispatcher(
             self.resource_manager,
             records_per_buffer=configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
-            slot_request_timeout_s=configuration.get(options.SLOT_REQUEST_TIMEOUT) / 1000.0)
+            slot_request_timeout_s=configuration.get(options.SLOT_REQUEST_TIMEOUT) / 1000.0,
+            configuration=configuration)
         self.heartbeat_interval_ms = int(configuration.get(options.HEARTBEAT_INTERVAL))
         self.heartbeat_timeout_ms = int(configuration.get(options.HEARTBEAT_TIMEOUT))
         self._rpc_server: Any = None

@@ -49,6 +49,10 @@ def _exit_on_fatal_error(task: Any, message: str) -> None:
     sys.stderr.flush()
     os._exit(EXIT_CODE_TASK_NOT_CANCELLABLE)
 
+#: the exit code of a worker whose JobMaster asked for its restart (a task it cancelled did
+#: not end within task.cancellation.timeout): the same fatal condition
+RESTART_EXIT_CODE = EXIT_CODE_TASK_NOT_CANCELLABLE
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, config = parse_daemon_args("flink_py slot worker", argv, [
@@ -71,9 +75,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     data_server = DataServer(executor.partitions, bind_host, 0)
     data_server.start()
 
+    stop = threading.Event()
+    restart_reason: list = []
+
+    def restart(reason: str) -> None:
+        # Ends the worker with a failure code: the TaskManager reports the slot lost and
+        # starts a new worker (a task ignored its cancellation).
+        restart_reason.append(reason)
+        stop.set()
+
     def add_services(server: Any) -> None:
         pb_grpc.add_TaskExecutorGatewayServicer_to_server(
-            TaskExecutorServicer(executor, RemoteJobMasterGateway), server)
+            TaskExecutorServicer(executor, RemoteJobMasterGateway, restart), server)
 
     try:
         rpc_server, rpc_port = start_server(add_services, bind_host, 0)
@@ -82,7 +95,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     print(f"READY {rpc_port} {data_server.address[1]}", flush=True)
 
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the TaskManager, which stops us
 
@@ -93,11 +105,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     threading.Thread(target=watch_parent, daemon=True, name="parent watch").start()
     while not stop.wait(3600):
         pass
+    if restart_reason:
+        log.error("slot worker %d of %s restarts: %s", args.slot, args.resource_id,
+                  restart_reason[0])
+        rpc_server.stop(grace=0.5).wait(1.0)  # the answer to RestartWorker goes out first
+        data_server.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return RESTART_EXIT_CODE  # no clean shutdown: a task thread ignores cancellation
     log.info("slot worker %d of %s stopping", args.slot, args.resource_id)
+    # No new deployments first: a JobMaster redeploying the tasks cancelled below must not
+    # reach this dying worker (its calls fail at once and it deploys elsewhere).
+    rpc_server.stop(grace=0.5).wait(1.0)
     executor.shutdown(5.0)
     shutil.rmtree(work_dir, ignore_errors=True)
     data_server.stop()
-    rpc_server.stop(grace=0.5).wait(1.0)
     return 0
 
 

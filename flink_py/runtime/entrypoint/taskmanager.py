@@ -25,7 +25,8 @@ from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.errors import FlinkPyError
 from flink_py.rpc import cluster_pb2 as pb
-from flink_py.rpc.gateways import RemoteResourceManagerGateway, RpcError
+from flink_py.rpc.gateways import (
+    RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
 from flink_py.runtime.entrypoint.common import (
     local_address_towards, parse_daemon_args, setup_logging, wait_for_termination_signal)
 
@@ -61,6 +62,10 @@ class TaskManagerRunner:
             jm_host, jm_port)
         self.resource_id = f"{self.host}:{os.getpid()}-{secrets.token_hex(3)}"
         self.heartbeat_interval_s = configuration.get(options.HEARTBEAT_INTERVAL) / 1000.0
+        self.heartbeat_timeout_s = configuration.get(options.HEARTBEAT_TIMEOUT) / 1000.0
+        #: when the JobManager last answered (monotonic); None once its loss was handled
+        self._last_contact: Optional[float] = time.monotonic()
+        self._registered_once = False
         self.resource_manager = RemoteResourceManagerGateway(self.jobmanager_address)
         self._lock = threading.Lock()
         self._workers: Dict[int, _Worker] = {}
@@ -144,7 +149,42 @@ class TaskManagerRunner:
             return False
         log.info("Successful registration at the ResourceManager %s as %s",
                  self.jobmanager_address, self.resource_id)
+        if self._registered_once and not answer.was_registered:
+            self._cancel_all_tasks(
+                f"registered anew at the ResourceManager {self.jobmanager_address}, which did "
+                f"not know this TaskManager (a new JobManager, or it had given up on it): the "
+                f"tasks from before belong to no JobMaster and are cancelled")
+        self._registered_once = True
         return True
+
+    def _contact(self, ok: bool) -> None:
+        """Records whether the JobManager answered; past ``heartbeat.timeout`` without an
+        answer its tasks are cancelled and their slots freed (until JobManager high
+        availability exists, no new JobManager takes them over)."""
+        now = time.monotonic()
+        if ok:
+            if self._last_contact is None:
+                log.info("The JobManager at %s is reachable again.", self.jobmanager_address)
+            self._last_contact = now
+            return
+        if self._last_contact is None or now - self._last_contact <= self.heartbeat_timeout_s:
+            return
+        reason = (f"The JobManager at {self.jobmanager_address} did not answer for "
+                  f"{now - self._last_contact:.1f} s (heartbeat.timeout: "
+                  f"{self.heartbeat_timeout_s * 1000:.0f} ms): its tasks are cancelled")
+        self._last_contact = None
+        self._cancel_all_tasks(reason)
+
+    def _cancel_all_tasks(self, reason: str) -> None:
+        log.error(reason)
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            gateway = RemoteTaskExecutorGateway(f"{self.host}:{worker.rpc_port}", "")
+            try:
+                gateway.cancel_all_tasks(reason)
+            except RpcError as exc:
+                log.error("could not cancel the tasks of slot worker %d: %s", worker.slot, exc)
 
     def _heartbeat_loop(self) -> None:
         registered = False
@@ -155,6 +195,7 @@ class TaskManagerRunner:
                 registered = False
             if not registered:
                 registered = self._register()
+                self._contact(registered)
                 if not registered:
                     self._stopping.wait(backoff)
                     backoff = min(backoff * 2, 2.0)
@@ -163,12 +204,14 @@ class TaskManagerRunner:
             else:
                 try:
                     registered = self.resource_manager.heartbeat(self.resource_id)
+                    self._contact(True)
                     if not registered:
                         log.warning("The ResourceManager does not know us any more; "
                                     "registering again.")
                         continue
                 except RpcError as exc:
                     log.warning("Heartbeat to the ResourceManager failed: %s", exc)
+                    self._contact(False)
             self._wait_interval()
 
     def _wait_interval(self) -> None:

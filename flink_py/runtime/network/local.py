@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
 
 from flink_py.runtime.execution.errors import CancelTaskException
 
@@ -144,6 +144,16 @@ class ResultPartitionManager:
     def release_job(self, job_id: str) -> None:
         with self._lock:
             keys = [k for k in self._subpartitions if k[0] == job_id]
+            subs = [self._subpartitions.pop(k) for k in keys]
+        for sub in subs:
+            sub.release()
+
+    def release_partitions(self, job_id: str, partitions: Iterable[Tuple[str, int]]) -> None:
+        """Releases the subpartitions of the given ``(result id, producer subtask)`` of a job
+        (a restarted region's; the job's other partitions stay)."""
+        wanted = set(partitions)
+        with self._lock:
+            keys = [k for k in self._subpartitions if k[0] == job_id and (k[1], k[2]) in wanted]
             subs = [self._subpartitions.pop(k) for k in keys]
         for sub in subs:
             sub.release()

@@ -34,6 +34,7 @@ from flink_py.errors import FlinkPyError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher, UnknownJobError
 from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
+from flink_py.runtime.jobmaster.job_view import JobView, VertexView
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, TaskManagerInfo
 from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
@@ -322,37 +323,38 @@ class RestHandlers:
         return 200, {"jobs": [self._job_overview(m, now) for m in self.dispatcher.list_jobs()]}
 
     def _job_overview(self, master: JobMaster, now: int) -> Dict[str, Any]:
-        counts = master.task_state_counts()
+        view = master.view()
+        counts = view.task_state_counts()
         tasks = {state.lower(): n for state, n in counts.items()}
         tasks["total"] = sum(counts.values())
-        view = self._job_times(master, now)
-        return {"jid": master.job_id, "name": master.job_name, "start-time": view["start-time"],
-                "end-time": view["end-time"], "duration": view["duration"],
-                "state": master.status.name,
-                "last-modification": max(dict(master.status_timestamps).values()),
+        times = self._job_times(view, now)
+        return {"jid": master.job_id, "name": master.job_name, "start-time": times["start-time"],
+                "end-time": times["end-time"], "duration": times["duration"],
+                "state": view.status.name,
+                "last-modification": max(view.status_timestamps.values()),
                 "tasks": tasks}
 
     @staticmethod
-    def _job_times(master: JobMaster, now: int) -> Dict[str, int]:
-        start, end = master.start_time_ms, master.end_time_ms
+    def _job_times(view: JobView, now: int) -> Dict[str, int]:
+        start, end = view.start_time_ms, view.end_time_ms
         return {"start-time": start, "end-time": end,
                 "duration": (end if end >= 0 else now) - start}
 
     def job_details(self, params: Dict[str, str], query: Dict[str, List[str]],
                     body: bytes) -> Tuple[int, Any]:
         master = self._master(params)
+        view = master.view()
         now = _now_ms()
-        reached = dict(master.status_timestamps)
-        vertices = [self._vertex_overview(master, ejv, now)
-                    for ejv in master.execution_graph.job_vertices.values()]
+        reached = view.status_timestamps
+        vertices = [self._vertex_overview(vertex, now) for vertex in view.vertices]
         status_counts = {state.name: 0 for state in ExecutionState}
         for vertex in vertices:
             status_counts[vertex["status"]] += 1
         graph = master.job_graph
         return 200, {
             "jid": master.job_id, "name": master.job_name, "isStoppable": False,
-            "state": master.status.name, "job-type": graph.runtime_mode,
-            **self._job_times(master, now),
+            "state": view.status.name, "job-type": graph.runtime_mode,
+            **self._job_times(view, now),
             "maxParallelism": max((v.max_parallelism for v in graph.vertices.values()),
                                   default=-1),
             "now": now,
@@ -361,15 +363,13 @@ class RestHandlers:
             "status-counts": status_counts,
             "plan": job_plan(graph)}
 
-    def _vertex_overview(self, master: JobMaster, ejv: Any, now: int) -> Dict[str, Any]:
-        states = dict(master.task_states)
-        timestamps = dict(getattr(master, "task_state_timestamps", {}))
+    def _vertex_overview(self, vertex_view: VertexView, now: int) -> Dict[str, Any]:
         counts = {state.name: 0 for state in ExecutionState}
         start, end, all_terminal = None, -1, True
-        for ev in ejv.task_vertices:
-            state = states.get(ev.attempt_id, ExecutionState.CREATED)
+        for subtask in vertex_view.subtasks:
+            state = subtask.state
             counts[state.name] += 1
-            reached = timestamps.get(ev.attempt_id, {})
+            reached = subtask.state_timestamps
             deployed = reached.get("DEPLOYING", 0)
             if deployed > 0:
                 start = deployed if start is None else min(start, deployed)
@@ -381,7 +381,7 @@ class RestHandlers:
         else:
             end = -1
             duration = now - start_ms if start_ms > 0 else -1
-        vertex = ejv.job_vertex
+        vertex = vertex_view.job_vertex
         status = aggregate_vertex_state(counts, vertex.parallelism)
         return {"id": str(vertex.id), "slotSharingGroupId": vertex.slot_sharing_group,
                 "name": vertex.name, "maxParallelism": vertex.max_parallelism,
@@ -392,24 +392,21 @@ class RestHandlers:
     def job_vertex_details(self, params: Dict[str, str], query: Dict[str, List[str]],
                            body: bytes) -> Tuple[int, Any]:
         master = self._master(params)
-        ejv = next((e for e in master.execution_graph.job_vertices.values()
-                    if str(e.job_vertex.id) == params["vertexid"]), None)
-        if ejv is None:
+        vertex_view = next((v for v in master.view().vertices
+                            if str(v.job_vertex.id) == params["vertexid"]), None)
+        if vertex_view is None:
             raise RestHandlerError(
                 404, f"Vertex {params['vertexid']} not found in job {master.job_id}")
         now = _now_ms()
-        states = dict(master.task_states)
-        timestamps = dict(getattr(master, "task_state_timestamps", {}))
-        locations = dict(master.task_locations)
         task_managers = self._task_manager_infos()
         subtasks = []
-        for ev in ejv.task_vertices:
-            state = states.get(ev.attempt_id, ExecutionState.CREATED)
-            reached = dict(timestamps.get(ev.attempt_id, {}))
+        for subtask in vertex_view.subtasks:
+            state = subtask.state
+            reached = dict(subtask.state_timestamps)
             start = reached.get("DEPLOYING", -1)
             end = reached.get(state.name, -1) if state.is_terminal else -1
             duration = ((end if end > 0 else now) - start) if start > 0 else -1
-            allocation = locations.get(ev.attempt_id)
+            allocation = subtask.location
             tm_id, host, endpoint = "(unassigned)", "(unassigned)", "(unassigned)"
             if allocation is not None:
                 tm_id = str(allocation.resource_id)
@@ -418,12 +415,12 @@ class RestHandlers:
                 endpoint = allocation.data_address or (
                     f"{host}:{info.data_port}" if info is not None else host)
             subtasks.append({
-                "subtask": ev.subtask_index, "status": state.name,
-                "attempt": ev.attempt_number, "host": host, "endpoint": endpoint,
+                "subtask": subtask.subtask_index, "status": state.name,
+                "attempt": subtask.attempt_number, "host": host, "endpoint": endpoint,
                 "start-time": start, "end-time": end, "duration": duration,
                 "metrics": _zero_metrics(state.is_terminal), "taskmanager-id": tm_id,
                 "status-duration": _status_durations(reached, now)})
-        vertex = ejv.job_vertex
+        vertex = vertex_view.job_vertex
         return 200, {"id": str(vertex.id), "name": vertex.name,
                      "parallelism": vertex.parallelism,
                      "maxParallelism": vertex.max_parallelism, "now": now,
@@ -460,7 +457,7 @@ class RestHandlers:
             "jid": master.job_id, "name": master.job_name,
             "execution-config": {
                 "execution-mode": "PIPELINED",
-                "restart-strategy": "Cluster level default restart strategy",
+                "restart-strategy": str(master.restart_strategy),
                 # the JobGraph keeps per-vertex parallelism only: the largest is the job's
                 "job-parallelism": max((v.parallelism for v in graph.vertices.values()),
                                        default=1),
@@ -469,28 +466,41 @@ class RestHandlers:
 
     def job_exceptions(self, params: Dict[str, str], query: Dict[str, List[str]],
                        body: bytes) -> Tuple[int, Any]:
-        master = self._master(params)
-        failure = master.failure
-        if failure is None:
+        """Flink's exception history: every failure, newest first, kept across restarts;
+        the root exception is the newest one."""
+        view = self._master(params).view()
+        history = list(view.exception_history)
+        if view.failure is not None and view.failure not in history:
+            history.append(view.failure)  # a job-level failure no task reported
+        if not history:
             return 200, {"root-exception": None, "timestamp": None, "all-exceptions": [],
                          "truncated": False,
                          "exceptionHistory": {"entries": [], "truncated": False}}
         max_exceptions = _int_query(query, "maxExceptions", 20)
-        task_name = None if failure.task_name.startswith("(") else failure.task_name
-        tm_id = failure.location or None
-        location = self._failure_endpoint(failure)
-        stacktrace = failure.error.traceback_text or failure.error.message
-        entry = {"exceptionName": exception_name(failure.error), "stacktrace": stacktrace,
-                 "timestamp": failure.timestamp_ms, "taskName": task_name,
-                 "location": location, "endpoint": location, "taskManagerId": tm_id,
-                 "failureLabels": {}, "concurrentExceptions": []}
-        entries = [entry] if max_exceptions > 0 else []
-        all_exceptions = [{"exception": stacktrace, "task": task_name, "location": location,
-                           "endpoint": location, "timestamp": failure.timestamp_ms,
-                           "taskManagerId": tm_id}] if task_name and entries else []
-        return 200, {"root-exception": stacktrace, "timestamp": failure.timestamp_ms,
-                     "all-exceptions": all_exceptions, "truncated": False,
-                     "exceptionHistory": {"entries": entries, "truncated": not entries}}
+        newest_first = sorted(history, key=lambda f: f.timestamp_ms, reverse=True)
+        entries, all_exceptions = [], []
+        for failure in newest_first[:max(max_exceptions, 0)]:
+            task_name = None if failure.task_name.startswith("(") else failure.task_name
+            tm_id = failure.location or None
+            location = self._failure_endpoint(failure)
+            stacktrace = failure.error.traceback_text or failure.error.message
+            entries.append({"exceptionName": exception_name(failure.error),
+                            "stacktrace": stacktrace, "timestamp": failure.timestamp_ms,
+                            "taskName": task_name, "location": location, "endpoint": location,
+                            "taskManagerId": tm_id, "failureLabels": {},
+                            "concurrentExceptions": []})
+            if task_name:
+                all_exceptions.append({"exception": stacktrace, "task": task_name,
+                                       "location": location, "endpoint": location,
+                                       "timestamp": failure.timestamp_ms,
+                                       "taskManagerId": tm_id})
+        root = newest_first[0]
+        return 200, {"root-exception": root.error.traceback_text or root.error.message,
+                     "timestamp": root.timestamp_ms,
+                     "all-exceptions": all_exceptions,
+                     "truncated": len(newest_first) > len(entries),
+                     "exceptionHistory": {"entries": entries,
+                                          "truncated": len(newest_first) > len(entries)}}
 
     def _failure_endpoint(self, failure: JobFailure) -> Optional[str]:
         """``host:dataPort`` of the TaskManager a failure happened on (its id if unknown)."""

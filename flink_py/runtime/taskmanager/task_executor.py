@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common.configuration import Configuration
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
@@ -148,6 +148,19 @@ class TaskExecutor:
 
     def release_job_partitions(self, job_id: str) -> None:
         self.partitions.release_job(job_id)
+
+    def release_partitions(self, job_id: str, partitions: List[Tuple[str, int]]) -> None:
+        """Releases the partitions ``(result id, producer subtask)`` of a restarted region."""
+        self.partitions.release_partitions(job_id, partitions)
+
+    def cancel_all_tasks(self, reason: str) -> int:
+        """Cancels every task (their JobManager is gone); returns how many there were."""
+        tasks = self.running_tasks()
+        if tasks:
+            log.warning("cancelling %d task(s): %s", len(tasks), reason)
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
 
     def running_tasks(self) -> List[StreamTask]:
         with self._lock:
