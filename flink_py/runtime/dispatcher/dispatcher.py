@@ -6,12 +6,14 @@ import threading
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
-from flink_py.graph.job_graph import JobGraph
-from flink_py.common.configuration import Configuration
-from flink_py.runtime.jobmaster.job_master import CoordinatorFactory, JobFailure, JobMaster
 from flink_py.graph.ids import ResourceID
+from flink_py.graph.job_graph import JobGraph
+from flink_py.runtime.checkpoint.coordinator import create_checkpoint_coordinator_for_job
+from flink_py.runtime.checkpoint.coordinator_protocol import CheckpointCoordinatorProtocol
+from flink_py.runtime.jobmaster.job_master import CoordinatorFactory, JobFailure, JobMaster
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotAllocation
 
 
@@ -38,16 +40,23 @@ class Dispatcher:
                  configuration: Optional[Configuration] = None,
                  checkpoint_coordinator_factory: Optional[CoordinatorFactory] = None) -> None:
         """:param configuration: the cluster's configuration, under each job's own settings
-        :param checkpoint_coordinator_factory: makes a job's CheckpointCoordinator (None:
-            the job has none)"""
+        :param checkpoint_coordinator_factory: makes a job's CheckpointCoordinator (default:
+            the CheckpointCoordinator of runtime/checkpoint, for every job: savepoints work
+            without periodic checkpoints)"""
         self.resource_manager = resource_manager
         self.configuration = configuration
-        self.checkpoint_coordinator_factory = checkpoint_coordinator_factory
+        self.checkpoint_coordinator_factory = (
+            checkpoint_coordinator_factory or self._create_checkpoint_coordinator)
         self.records_per_buffer = records_per_buffer
         self.slot_request_timeout_s = slot_request_timeout_s
         self._lock = threading.Lock()
         self._jobs: Dict[str, JobMaster] = {}
         resource_manager.add_lost_listener(self._on_task_manager_lost)
+
+    def _create_checkpoint_coordinator(self, master: JobMaster) -> CheckpointCoordinatorProtocol:
+        return create_checkpoint_coordinator_for_job(
+            master.job_graph, self.configuration or Configuration(),
+            master.main_thread_executor, master.tasks, master.fail_job_from_checkpointing)
 
     def _on_task_manager_lost(self, resource_id: ResourceID, reason: str,
                               lost: List[SlotAllocation]) -> None:

@@ -23,17 +23,30 @@ from flink_py.runtime.state.checkpoint_streams import (
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 
 __all__ = ["CheckpointStreamFactoryProvider", "Environment", "TaskManagerServices",
-           "memory_stream_factory_provider"]
+           "memory_stream_factory_provider", "storage_stream_factory_provider"]
 
-#: (job id, checkpoint id, the job's configuration) -> the factory of that checkpoint's streams
-CheckpointStreamFactoryProvider = Callable[[str, int, Dict[str, str]], CheckpointStreamFactory]
+#: (job id, checkpoint id, the barrier's CheckpointOptions, the job's configuration) -> the
+#: factory of that checkpoint's streams
+CheckpointStreamFactoryProvider = Callable[[str, int, Any, Dict[str, str]],
+                                           CheckpointStreamFactory]
 
 
-def memory_stream_factory_provider(job_id: str, checkpoint_id: int,
+def memory_stream_factory_provider(job_id: str, checkpoint_id: int, checkpoint_options: Any,
                                    job_configuration: Dict[str, str]
                                    ) -> CheckpointStreamFactory:
-    """``jobmanager`` checkpoint storage: state travels inline in the acknowledgement."""
+    """State travels inline in the acknowledgement (tests of tasks without a storage)."""
     return MemoryCheckpointStreamFactory()
+
+
+def storage_stream_factory_provider(job_id: str, checkpoint_id: int, checkpoint_options: Any,
+                                    job_configuration: Dict[str, str]
+                                    ) -> CheckpointStreamFactory:
+    """The job's configured checkpoint storage (``jobmanager`` or ``filesystem``), as the
+    task's side of it sees one checkpoint: rebuilt from the job's configuration, which the
+    JobMaster layers over the cluster's before deploying."""
+    from flink_py.runtime.checkpoint.storage import create_checkpoint_storage_worker
+    worker = create_checkpoint_storage_worker(job_id, job_configuration)
+    return worker.resolve_checkpoint_storage_location(checkpoint_id, checkpoint_options)
 
 
 @dataclass
@@ -43,8 +56,8 @@ class TaskManagerServices:
     partitions: ResultPartitionManager
     #: the process's configuration (Flink keys)
     configuration: Configuration = field(default_factory=Configuration)
-    #: where checkpoint streams go; the checkpoint storage replaces this by configuration
-    stream_factory_provider: CheckpointStreamFactoryProvider = memory_stream_factory_provider
+    #: where checkpoint streams go: the job's configured checkpoint storage
+    stream_factory_provider: CheckpointStreamFactoryProvider = storage_stream_factory_provider
 
     def cancellation_timeout_s(self, job_configuration: Dict[str, str]) -> float:
         """``task.cancellation.timeout`` of a job (its own setting first), in seconds; 0 off."""
@@ -70,10 +83,12 @@ class Environment:
     def partitions(self) -> ResultPartitionManager:
         return self.services.partitions
 
-    def stream_factory(self, checkpoint_id: int) -> CheckpointStreamFactory:
-        """The checkpoint stream factory of one checkpoint of this task."""
+    def stream_factory(self, checkpoint_id: int,
+                       checkpoint_options: Any) -> CheckpointStreamFactory:
+        """The checkpoint stream factory of one checkpoint (or savepoint) of this task."""
         tdd = self.deployment
         return self.services.stream_factory_provider(tdd.job_id, checkpoint_id,
+                                                     checkpoint_options,
                                                      tdd.job_configuration)
 
     def job_option(self, option: Any) -> Any:

@@ -465,7 +465,7 @@ class JobMaster:
             buffer_timeout=self.job_graph.buffer_timeout,
             records_per_buffer=self.records_per_buffer,
             job_parameters=self.job_graph.job_parameters,
-            job_configuration=dict(self.job_graph.job_configuration),
+            job_configuration=self.configuration.to_dict(),
             task_restore=restore)
 
     # -- main thread: task states ---------------------------------------------------------------

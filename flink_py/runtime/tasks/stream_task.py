@@ -443,7 +443,7 @@ class StreamTask:
                 self._processor.barrier_handler.recording:
             channel_state = self._channel_states[checkpoint_id] = [threading.Event(), None]
         try:
-            factory = self.environment.stream_factory(checkpoint_id)
+            factory = self.environment.stream_factory(checkpoint_id, checkpoint_options)
             async_part = chain.snapshot_state(checkpoint_id, timestamp, checkpoint_options,
                                               factory)
         except Exception as exc:  # the checkpoint fails, not the task (Flink declines)
