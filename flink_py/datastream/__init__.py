@@ -16,6 +16,7 @@ _EXPORTS = {
     "KeyedBroadcastProcessFunction": "functions", "KeyedCoProcessFunction": "functions",
     "KeyedProcessFunction": "functions", "ProcessJoinFunction": "functions",
     "CheckpointedFunction": "functions",
+    "CheckpointListener": "functions",
     "TimeDomain": "time_domain", "TimerService": "timerservice",
     "MemorySize": "slot_sharing_group", "SlotSharingGroup": "slot_sharing_group",
     "ConnectedStreams": "data_stream", "DataStream": "data_stream",

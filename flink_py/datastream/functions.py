@@ -595,6 +595,23 @@ class CheckpointedFunction(abc.ABC):
         pass
 
 
+class CheckpointListener(abc.ABC):
+    """A function told when a checkpoint completes or is aborted (Flink's
+    CheckpointListener): a sink commits what it pre-committed for that checkpoint.
+
+    Called on the task's thread, between records, after every task acknowledged (complete)
+    or when the checkpoint failed (aborted); a later checkpoint's completion subsumes an
+    earlier one whose notification was lost.
+    """
+
+    @abc.abstractmethod
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        pass
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        pass
+
+
 class SinkFunction(Function):
     """Writes each record somewhere: ``invoke(value, context)``."""
 

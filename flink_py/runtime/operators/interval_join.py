@@ -83,11 +83,12 @@ class IntervalJoinOperator(TwoInputStreamOperator):
                 f"'{self.name}': an interval join needs event timestamps on both inputs "
                 f"(assign_timestamps_and_watermarks); records of input {side + 1} have none")
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         key_of = self.key_selectors[side]
         collector = self._collector = SideOutputCollector(True)
         try:
             for value, ts in zip(values, timestamps):
-                backend.current_key = key_of(value)
+                set_key(key_of(value))
                 self._element(side, value, ts)
         except InvalidProgramError:
             raise

@@ -460,15 +460,16 @@ class WindowOperator(StreamOperator):
         collector = self._collector = SideOutputCollector(True)
         key_of = self.key_selector
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         process = self._process_merging if self._merging else self._process
         try:
             if timestamps is None:
                 for value in values:
-                    backend.current_key = key_of(value)
+                    set_key(key_of(value))
                     process(value, None)
             else:
                 for value, timestamp in zip(values, timestamps):
-                    backend.current_key = key_of(value)
+                    set_key(key_of(value))
                     process(value, timestamp)
         except Exception as exc:
             raise self.user_error(exc)
@@ -484,6 +485,7 @@ class WindowOperator(StreamOperator):
         collector = self._collector = SideOutputCollector(True)
         key_of = self.key_selector
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         add = self._add_contents
         timers = self.timers
         register = timers.register_event_time_timer
@@ -499,7 +501,7 @@ class WindowOperator(StreamOperator):
         try:
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
-                backend.current_key = key
+                set_key(key)
                 # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
                 if tumbling is not None and timestamp > MIN_LONG_VALUE:
                     size, offset = tumbling
