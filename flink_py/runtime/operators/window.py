@@ -52,7 +52,6 @@ from flink_py.runtime.operators.base import StreamOperator, close_function
 from flink_py.runtime.operators.merging_window_set import MergingWindowSet
 from flink_py.runtime.operators.simple import SideOutputCollector
 from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
-from flink_py.runtime.state.heap_keyed_state_backend import NAMESPACED_PREFIX
 
 __all__ = ["WindowOperator", "InternalWindowFunction", "WINDOW_STATE_NAME"]
 
@@ -72,9 +71,8 @@ def _state_of_own(backend: Any, descriptor: StateDescriptor) -> Any:
     tables as the object the runtime context hands out for that name, but has its own
     namespace, so that setting a window as namespace never changes the namespace of a handle
     user code holds (the backend keeps one object per name)."""
-    registered = backend.get_partitioned_state(descriptor)  # validates name, kind and type
-    return type(registered)(backend, descriptor, backend.state_table(descriptor.name),
-                            backend.state_table(NAMESPACED_PREFIX + descriptor.name))
+    backend.get_partitioned_state(descriptor)  # validates name, kind and type
+    return backend.create_internal_state(descriptor)
 
 
 class _StateCache:
@@ -384,6 +382,14 @@ class WindowOperator(StreamOperator):
         ``runtime/state/keyed_state.py``): the operator's own window state has no TTL, and
         this is the per-element path.
         """
+        if not getattr(self.keyed_state_backend, "heap_tables", False):
+            # serialized state (rocksdb): through the state object, the key is current
+            contents = self._contents
+
+            def add_through_state(key: Any, window: Any, element: Any) -> None:
+                contents.set_current_namespace(window)
+                contents.add(element)
+            return add_through_state
         table = self._contents._ns_table
         if self.evictor is not None or self.contents_kind == CONTENTS_LIST:
             def add_to_list(key: Any, window: Any, element: Any) -> None:

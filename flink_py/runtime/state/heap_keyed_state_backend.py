@@ -108,6 +108,13 @@ class HeapKeyedStateBackend(AbstractKeyedStateBackend):
         self._kinds[name] = descriptor.kind
         return state
 
+    def create_internal_state(self, descriptor: StateDescriptor) -> Any:
+        """A new state object for ``descriptor`` with a namespace of its own, over the same
+        tables as the one ``get_partitioned_state`` hands out (register that one first)."""
+        return STATE_CLASSES[descriptor.kind](
+            self, descriptor, self.state_table(descriptor.name),
+            self.state_table(NAMESPACED_PREFIX + descriptor.name))
+
     def state_table(self, name: str) -> Dict[Any, Any]:
         """The key -> value table of state ``name`` (created empty on first use)."""
         table = self._tables.get(name)
