@@ -54,6 +54,9 @@ _TIMERS_CF = "_timers"
 _META_KIND_PREFIX = b"kind:"
 _LEN = struct.Struct(">I")
 _GROUP = struct.Struct(">H")
+_NONE_BYTES = pickle.dumps(None, protocol=_PICKLE)
+#: the row-key suffix of state without namespace
+_NONE_SUFFIX = _LEN.pack(len(_NONE_BYTES)) + _NONE_BYTES
 
 #: memory bounds of one instance (small: a slot may run several stateful operators)
 BLOCK_CACHE_BYTES = 8 * 1024 * 1024
@@ -124,6 +127,8 @@ class _RocksStateMixin:
         self._container = self._descriptor.kind in ("list", "map")  # type: ignore[attr-defined]
 
     def _row(self, namespace: Any) -> bytes:
+        if namespace is None:
+            return self._backend.key_prefix + _NONE_SUFFIX
         namespace_bytes = pickle.dumps(namespace, protocol=_PICKLE)
         return self._backend.key_prefix + _LEN.pack(len(namespace_bytes)) + namespace_bytes
 
@@ -180,6 +185,24 @@ _READS = {"value", "get", "contains", "items", "keys", "values", "is_empty"}
 _WRITES = {"update", "clear", "add", "add_all", "put", "put_all", "remove"}
 
 
+def _value_update(self: Any, value: Any) -> None:
+    """ValueState.update without TTL needs no read first: one put (or delete)."""
+    if self._ttl_ms or self._depth:
+        self._update_with_fetch(value)
+    elif value is None:
+        self._cf.delete(self._row(self._namespace))
+    else:
+        self._cf[self._row(self._namespace)] = pickle.dumps(value, protocol=_PICKLE)
+
+
+def _value_read(self: Any) -> Any:
+    """ValueState.value without TTL: one get."""
+    if self._ttl_ms or self._depth:
+        return self._value_with_fetch()
+    raw = self._cf.get(self._row(self._namespace))
+    return None if raw is None else pickle.loads(raw)
+
+
 def _rocks_class(heap_class: type) -> type:
     methods: Dict[str, Any] = {}
     for name in _READS | _WRITES:
@@ -187,6 +210,11 @@ def _rocks_class(heap_class: type) -> type:
         if method is not None:
             methods[name] = _wrapped(method, name in _READS)
     methods["merge_namespaces"] = _wrapped(heap_class.merge_namespaces, False, merging=True)
+    if heap_class is STATE_CLASSES["value"]:
+        methods["_update_with_fetch"] = methods["update"]
+        methods["_value_with_fetch"] = methods["value"]
+        methods["update"] = _value_update
+        methods["value"] = _value_read
     return type(f"RocksDB{heap_class.__name__[4:]}", (_RocksStateMixin, heap_class), methods)
 
 
@@ -196,12 +224,10 @@ ROCKSDB_STATE_CLASSES = {kind: _rocks_class(cls) for kind, cls in STATE_CLASSES.
 class _RocksTable(MutableMapping):
     """``state_table(name)``: key -> value rows without namespace or TTL (hot paths)."""
 
-    _NONE_NAMESPACE = pickle.dumps(None, protocol=_PICKLE)
-
     def __init__(self, backend: "RocksDBKeyedStateBackend", column_family: Any) -> None:
         self._backend = backend
         self._cf = column_family
-        self._suffix = _LEN.pack(len(self._NONE_NAMESPACE)) + self._NONE_NAMESPACE
+        self._suffix = _NONE_SUFFIX
 
     def _row(self, key: Any) -> bytes:
         return self._backend.serialize_key(key) + self._suffix
