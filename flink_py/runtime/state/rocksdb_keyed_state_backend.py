@@ -33,6 +33,8 @@ import threading
 from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Tuple
 
 from flink_py.common.key_groups import KeyGroupRange
+from flink_py.common.serializer import (
+    ListSerializer, MapSerializer, TypeSerializer, serializer_for)
 from flink_py.datastream.state import StateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
@@ -52,6 +54,7 @@ _PICKLE = 5
 _STATE_CF_PREFIX = "s:"
 _TIMERS_CF = "_timers"
 _META_KIND_PREFIX = b"kind:"
+_META_CODEC_PREFIX = b"codec:"
 _LEN = struct.Struct(">I")
 _GROUP = struct.Struct(">H")
 _NONE_BYTES = pickle.dumps(None, protocol=_PICKLE)
@@ -120,9 +123,10 @@ class _RocksStateMixin:
     _ns_table: Dict[Any, Dict[Any, Any]]
     _ttl_ms: int
 
-    def _bind(self, column_family: Any) -> None:
+    def _bind(self, column_family: Any, codec: Optional[TypeSerializer]) -> None:
         self._cf = column_family
         self._depth = 0
+        self._dumps, self._loads = _codec_functions(codec)
         #: list and map state: an empty container is no row
         self._container = self._descriptor.kind in ("list", "map")  # type: ignore[attr-defined]
 
@@ -143,9 +147,9 @@ class _RocksStateMixin:
             if raw is None:
                 continue
             if namespace is None:
-                table[key] = pickle.loads(raw)
+                table[key] = self._loads(raw)
             else:
-                ns_table.setdefault(key, {})[namespace] = pickle.loads(raw)
+                ns_table.setdefault(key, {})[namespace] = self._loads(raw)
 
     def _persist(self, namespaces: Tuple[Any, ...]) -> None:
         key = self._backend.current_key
@@ -158,7 +162,39 @@ class _RocksStateMixin:
             if stored is None or (self._container and not stored):
                 self._cf.delete(row)
             else:
-                self._cf[row] = pickle.dumps(stored, protocol=_PICKLE)
+                self._cf[row] = self._dumps(stored)
+
+
+def _pickle_dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=_PICKLE)
+
+
+def _codec_functions(codec: Optional[TypeSerializer]
+                     ) -> Tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
+    """``(dumps, loads)`` of a state's rows: its typed serializer, or pickle (None)."""
+    if codec is None:
+        return _pickle_dumps, pickle.loads
+    return codec.to_bytes, codec.from_bytes
+
+
+def _typed_codec(descriptor: StateDescriptor) -> Optional[TypeSerializer]:
+    """The serializer of a state's rows when its type is declared (and it has no TTL, whose
+    stamps are pickled with the value); None for pickle."""
+    ttl = descriptor.ttl_config
+    if ttl is not None and ttl.is_enabled():
+        return None
+    kind = descriptor.kind
+    if kind == "map":
+        key_type = descriptor.key_type_info  # type: ignore[attr-defined]
+        value_type = descriptor.value_type_info  # type: ignore[attr-defined]
+        if key_type is None and value_type is None:
+            return None
+        return MapSerializer(serializer_for(key_type), serializer_for(value_type))
+    if descriptor.type_info is None:
+        return None
+    if kind == "list":
+        return ListSerializer(serializer_for(descriptor.type_info))
+    return serializer_for(descriptor.type_info)
 
 
 def _wrapped(method: Callable[..., Any], read_only: bool, merging: bool = False
@@ -192,7 +228,7 @@ def _value_update(self: Any, value: Any) -> None:
     elif value is None:
         self._cf.delete(self._row(self._namespace))
     else:
-        self._cf[self._row(self._namespace)] = pickle.dumps(value, protocol=_PICKLE)
+        self._cf[self._row(self._namespace)] = self._dumps(value)
 
 
 def _value_read(self: Any) -> Any:
@@ -200,7 +236,7 @@ def _value_read(self: Any) -> Any:
     if self._ttl_ms or self._depth:
         return self._value_with_fetch()
     raw = self._cf.get(self._row(self._namespace))
-    return None if raw is None else pickle.loads(raw)
+    return None if raw is None else self._loads(raw)
 
 
 def _rocks_class(heap_class: type) -> type:
@@ -272,6 +308,8 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
         self._states: Dict[str, Any] = {}
         self._signatures: Dict[str, Tuple[str, str]] = {}
         self._kinds: Dict[str, str] = {}
+        #: state name -> the serializer of its rows (None: pickle), fixed when first created
+        self._codecs: Dict[str, Optional[TypeSerializer]] = {}
         self._load_kinds()
         #: the serialized current key with its key-group prefix (set_current_key)
         self.key_prefix = b""
@@ -308,20 +346,27 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
         return family
 
     def _load_kinds(self) -> None:
-        for key, value in self._db.items(from_key=_META_KIND_PREFIX):
-            if not key.startswith(_META_KIND_PREFIX):
-                break
-            self._kinds[key[len(_META_KIND_PREFIX):].decode()] = value.decode()
+        for key, value in self._db.items(from_key=_META_CODEC_PREFIX):
+            if key.startswith(_META_CODEC_PREFIX):
+                self._codecs[key[len(_META_CODEC_PREFIX):].decode()] = pickle.loads(value)
+            elif key.startswith(_META_KIND_PREFIX):
+                self._kinds[key[len(_META_KIND_PREFIX):].decode()] = value.decode()
 
-    def _register_kind(self, name: str, kind: str) -> None:
+    def _register_kind(self, name: str, kind: str,
+                       codec: Optional[TypeSerializer] = None) -> None:
+        """Records a state's kind and row serializer the first time the state appears (in
+        the DB too, so that a restored instance reads its rows the same way)."""
         if name not in self._kinds:
             self._kinds[name] = kind
+            self._codecs[name] = codec
             self._db[_META_KIND_PREFIX + name.encode()] = kind.encode()
+            self._db[_META_CODEC_PREFIX + name.encode()] = pickle.dumps(codec, protocol=_PICKLE)
 
     def create_internal_state(self, descriptor: StateDescriptor) -> Any:
         """A new state object for ``descriptor`` with a namespace of its own."""
+        self._register_kind(descriptor.name, descriptor.kind, _typed_codec(descriptor))
         state = ROCKSDB_STATE_CLASSES[descriptor.kind](self, descriptor, {}, {})
-        state._bind(self._column_family(descriptor.name))
+        state._bind(self._column_family(descriptor.name), self._codecs.get(descriptor.name))
         return state
 
     def get_partitioned_state(self, descriptor: StateDescriptor) -> Any:
@@ -344,7 +389,6 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
             raise InvalidProgramError(
                 f"state {name!r} was restored as {known} state; it cannot be used as "
                 f"{descriptor.kind} state ({descriptor!r})")
-        self._register_kind(name, descriptor.kind)
         state = self._states[name] = self.create_internal_state(descriptor)
         self._signatures[name] = descriptor.signature()
         return state
@@ -376,6 +420,7 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
             return self._snapshot_incremental(checkpoint_id, factory)
         timers = self._timer_entries()
         kinds = dict(self._kinds)
+        codecs = {name: _codec_functions(codec)[1] for name, codec in self._codecs.items()}
         path = self._checkpoint_dir()
         key_group_range = self.key_group_range
         group_of = self._memo_group_of()
@@ -390,9 +435,10 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
                             continue
                         state_name = name[len(_STATE_CF_PREFIX):]
                         kind = kinds.get(state_name, "value")
+                        loads = codecs.get(state_name, pickle.loads)
                         for row, raw in db.get_column_family(name).items():
                             group, key, namespace = _split_row_key(row)
-                            value, stamps = _to_canonical(kind, pickle.loads(raw))
+                            value, stamps = _to_canonical(kind, loads(raw))
                             contents = groups.get(group)
                             if contents is None:
                                 contents = groups[group] = KeyGroupContents()
@@ -420,7 +466,7 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
             timers_cf[pickle.dumps(entry, protocol=_PICKLE)] = b""
         path = self._checkpoint_dir()
         key_group_range = self.key_group_range
-        metadata = pickle.dumps({"kinds": dict(self._kinds),
+        metadata = pickle.dumps({"kinds": dict(self._kinds), "codecs": dict(self._codecs),
                                  "key_group_range": key_group_range}, protocol=_PICKLE)
         uploaded = self._uploaded
         identifier = os.path.basename(self.instance_dir)
@@ -486,12 +532,12 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
     def _restore_canonical(self, handle: KeyGroupsStateHandle) -> None:
         for _, states, timers in read_key_groups(handle, self.key_group_range):
             for name, kind, key, namespace, value, stamps in states:
-                self._register_kind(name, kind)
+                self._register_kind(name, kind)  # pickled rows, unless already typed
+                dumps = _codec_functions(self._codecs.get(name))[0]
                 self.set_current_key(key)
                 namespace_bytes = pickle.dumps(namespace, protocol=_PICKLE)
                 row = self.key_prefix + _LEN.pack(len(namespace_bytes)) + namespace_bytes
-                self._column_family(name)[row] = pickle.dumps(
-                    _from_canonical(kind, value, stamps), protocol=_PICKLE)
+                self._column_family(name)[row] = dumps(_from_canonical(kind, value, stamps))
             for timer in timers:
                 self._restore_timer(*timer)
         self.current_key = None
@@ -517,6 +563,7 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
             self._db = _open(self._db_path)
             self._families.clear()
             self._kinds.clear()
+            self._codecs.clear()
             self._load_kinds()
             for name in rocksdict.Rdict.list_cf(self._db_path):
                 if name.startswith(_STATE_CF_PREFIX):
@@ -537,7 +584,7 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
                         break
                     family[row] = raw
         for name, kind in metadata["kinds"].items():
-            self._register_kind(name, kind)
+            self._register_kind(name, kind, metadata["codecs"].get(name))
         try:
             timers = source.get_column_family(_TIMERS_CF)
         except Exception:  # a checkpoint without timers has no timer column family
