@@ -67,9 +67,12 @@ class _StateBase:
         #: serializer (narrowed to 32 bits, as PyFlink's typed state); None otherwise
         self._normalize = _normalizer(getattr(descriptor, "value_type_info", None)
                                       if descriptor.kind == "map" else descriptor.type_info)
+        #: no namespace, no TTL, nothing to narrow: reads and writes go straight to the table
+        self._direct = not self._ttl_ms and self._normalize is None
 
     def set_current_namespace(self, namespace: Any) -> None:
         self._namespace = namespace
+        self._direct = namespace is None and not self._ttl_ms and self._normalize is None
 
     # raw access to the stored value of the current key and namespace ------------------------
 
@@ -128,14 +131,14 @@ class _StateBase:
         merged: Any = None
         have = False
         for source in sources:
-            self._namespace = source
+            self.set_current_namespace(source)
             value = self._load()
             self.clear()
             if value is None:
                 continue
             merged = value if not have else self._merge(merged, value)
             have = True
-        self._namespace = target
+        self.set_current_namespace(target)
         if have:
             current = self._load()
             self._store(merged if current is None else self._merge(current, merged))
@@ -149,19 +152,18 @@ class HeapValueState(_StateBase, ValueState):
     # is touched for nearly every record of a stateful function.
 
     def value(self) -> Any:
-        if self._namespace is None and not self._ttl_ms:
+        if self._direct:
             return self._table.get(self._backend.current_key)
         return self._load()
 
     def update(self, value: Any) -> None:
-        if value is None:
-            self.clear()
-            return
-        if self._normalize is not None:
-            value = self._normalize(value)
-        if self._namespace is None and not self._ttl_ms:
+        if self._direct and value is not None:
             self._table[self._backend.current_key] = value
+        elif value is None:
+            self.clear()
         else:
+            if self._normalize is not None:
+                value = self._normalize(value)
             self._store(value)
 
 
