@@ -264,9 +264,15 @@ class _RocksTable(MutableMapping):
         self._backend = backend
         self._cf = column_family
         self._suffix = _NONE_SUFFIX
+        self._last_key: Any = object()
+        self._last_row = b""
 
     def _row(self, key: Any) -> bytes:
-        return self._backend.serialize_key(key) + self._suffix
+        # a hot path reads a key's value, then writes it: serialize (and hash) it once
+        if key is not self._last_key:
+            self._last_key = key
+            self._last_row = self._backend.serialize_key(key) + self._suffix
+        return self._last_row
 
     def get(self, key: Any, default: Any = None) -> Any:
         raw = self._cf.get(self._row(key))
