@@ -309,3 +309,64 @@ def test_the_state_backend_is_chosen_by_the_job_configuration(tmp_path: Any) -> 
     assert rocksdb.incremental and rocksdb.local_dir == str(tmp_path)
     with pytest.raises(Exception, match="unknown state backend 'leveldb'"):
         load_state_backend({"state.backend.type": "leveldb"})
+
+
+def _window_operator(assigner: Any, kind: str = "reduce") -> Any:
+    from flink_py.runtime.operators.window import InternalWindowFunction, WindowOperator
+    contents = (lambda a, b: (a[0], a[1] + b[1])) if kind == "reduce" else None
+    return WindowOperator("window", assigner, assigner.get_default_trigger(None), 0, None,
+                          kind, contents,
+                          InternalWindowFunction(None, InternalWindowFunction.PASS_THROUGH)
+                          if kind == "reduce" else InternalWindowFunction(
+                              lambda key, window, inputs: [(key, sorted(v for _, v in inputs),
+                                                            window.start, window.end)],
+                              InternalWindowFunction.APPLY),
+                          lambda v: v[0])
+
+
+@pytest.mark.parametrize("backend_kind", BACKENDS)
+def test_an_open_tumbling_window_fires_with_its_contents_after_a_restore(
+        backend_kind: str, tmp_path: Any) -> None:
+    from flink_py.datastream.windowing.assigners import TumblingEventTimeWindows
+    from flink_py.common.time import Time
+    make = lambda: _window_operator(TumblingEventTimeWindows.of(Time.milliseconds(10)))  # noqa: E731
+    harness = KeyedOneInputStreamOperatorTestHarness(make(),
+                                                     state_backend=_backend(backend_kind, tmp_path))
+    harness.open()
+    harness.process_elements([("a", 1), ("b", 2), ("a", 3), ("a", 4)], [1, 2, 3, 12])
+    snapshot = harness.snapshot(1, 0)
+    harness.close()
+
+    restored = KeyedOneInputStreamOperatorTestHarness(
+        make(), state_backend=_backend(backend_kind, tmp_path))
+    restored.initialize_state(snapshot)
+    restored.open()
+    restored.process_elements([("b", 5)], [6])
+    restored.process_watermark(9)
+    assert sorted(restored.get_output()) == [("a", 4), ("b", 7)]
+    restored.process_watermark(100)
+    assert sorted(restored.get_output()) == [("a", 4), ("a", 4), ("b", 7)]
+    restored.close()
+
+
+@pytest.mark.parametrize("backend_kind", BACKENDS)
+def test_session_windows_merge_across_a_restore(backend_kind: str, tmp_path: Any) -> None:
+    from flink_py.datastream.windowing.assigners import EventTimeSessionWindows
+    from flink_py.common.time import Time
+    make = lambda: _window_operator(  # noqa: E731
+        EventTimeSessionWindows.with_gap(Time.milliseconds(10)), "list")
+    harness = KeyedOneInputStreamOperatorTestHarness(make(),
+                                                     state_backend=_backend(backend_kind, tmp_path))
+    harness.open()
+    harness.process_elements([("a", 1), ("a", 2), ("a", 30)], [0, 5, 20])
+    snapshot = harness.snapshot(1, 0)
+    harness.close()
+
+    restored = KeyedOneInputStreamOperatorTestHarness(
+        make(), state_backend=_backend(backend_kind, tmp_path))
+    restored.initialize_state(snapshot)
+    restored.open()
+    restored.process_elements([("a", 3)], [12])  # [12, 22) bridges [0, 15) and [20, 30)
+    restored.process_watermark(1000)
+    assert restored.get_output() == [("a", [1, 2, 3, 30], 0, 30)]
+    restored.close()
