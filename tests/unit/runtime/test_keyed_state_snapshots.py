@@ -370,3 +370,35 @@ def test_session_windows_merge_across_a_restore(backend_kind: str, tmp_path: Any
     restored.process_watermark(1000)
     assert restored.get_output() == [("a", [1, 2, 3, 30], 0, 30)]
     restored.close()
+
+
+def test_broadcast_state_goes_to_every_subtask_of_a_rescaled_restore() -> None:
+    from flink_py.datastream.functions import BroadcastProcessFunction
+    from flink_py.runtime.operators.co_process import TwoInputProcessOperator
+    from flink_py.testing.harness import TwoInputStreamOperatorTestHarness
+    rules = MapStateDescriptor("rules")
+
+    class Apply(BroadcastProcessFunction):
+        def process_element(self, value: Any, ctx: Any) -> Any:
+            yield value, ctx.get_broadcast_state(rules).get(value)
+
+        def process_broadcast_element(self, value: Any, ctx: Any) -> Any:
+            ctx.get_broadcast_state(rules).put(value[0], value[1])
+            return ()
+
+    def make() -> TwoInputProcessOperator:
+        return TwoInputProcessOperator("apply", Apply(), (
+            "process_element", "process_broadcast_element"), (None, None), True, [rules])
+
+    harness = TwoInputStreamOperatorTestHarness(make())
+    harness.open()
+    harness.process_element2(("x", "rule-x"))
+    snapshots = [harness.snapshot(1, 0)]
+    harness.close()
+    for index, share in enumerate(repartition_state(snapshots, 2)):
+        restored = TwoInputStreamOperatorTestHarness(make(), parallelism=2, subtask_index=index)
+        restored.initialize_state(share)
+        restored.open()
+        restored.process_element1("x")
+        assert restored.get_output() == [("x", "rule-x")]
+        restored.close()
