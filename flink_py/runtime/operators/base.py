@@ -148,6 +148,8 @@ class StreamOperator:
         self.operator_state_store: Any = None
         self._checkpointed_functions: list = []
         self._checkpoint_listeners: list = []
+        #: the operator's timer services (created by get_internal_timer_service)
+        self.time_service_manager: Any = None
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
@@ -228,6 +230,18 @@ class StreamOperator:
             self.restore_broadcast_state(broadcast)
         self.restored_operator_state = listed
         self.operator_state_store = OperatorStateStore(listed)
+
+    def get_internal_timer_service(self, name: str, target: Any) -> Any:
+        """The timer service ``name`` of this keyed operator (Flink's
+        ``getInternalTimerService``): its queues live in the keyed state backend, so its
+        timers are in the operator's snapshots; ``target`` gets ``on_event_time(timer)`` and
+        ``on_processing_time(timer)``. Call it in ``open`` (after ``initialize_state``)."""
+        manager = self.time_service_manager
+        if manager is None:
+            from flink_py.runtime.operators.timers import InternalTimeServiceManager
+            manager = self.time_service_manager = InternalTimeServiceManager(
+                self.keyed_state_backend, self.processing_time_service)
+        return manager.get_internal_timer_service(name, target)
 
     def snapshot_broadcast_state(self) -> Dict[str, list]:
         """Broadcast state to snapshot: name -> list of ``(key, value)`` (none by default)."""

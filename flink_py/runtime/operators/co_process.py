@@ -157,8 +157,8 @@ class TwoInputProcessOperator(TimerFiringMixin, TwoInputStreamOperator):
 
     def open(self) -> None:
         if self.keyed:
-            self.timers: Optional[InternalTimerService] = InternalTimerService(
-                self, self.keyed_state_backend, self.processing_time_service)
+            self.timers: Optional[InternalTimerService] = self.get_internal_timer_service(
+                "user-timers", self)
             self.user_timer_service: Any = _KeyedTimerService(self.timers)
         else:
             self.timers = None

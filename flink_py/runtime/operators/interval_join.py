@@ -16,7 +16,7 @@ from flink_py.datastream.state import MapStateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.simple import SideOutputCollector
-from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
+from flink_py.runtime.operators.timers import InternalTimer
 
 _LEFT, _RIGHT = "left", "right"
 
@@ -62,7 +62,7 @@ class IntervalJoinOperator(TwoInputStreamOperator):
         self._buffers = (
             backend.get_partitioned_state(MapStateDescriptor("LEFT_BUFFER")),
             backend.get_partitioned_state(MapStateDescriptor("RIGHT_BUFFER")))
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("interval-join-timers", self)
         try:
             self.open_user_function(self.function)
         except Exception as exc:

@@ -154,7 +154,7 @@ class KeyedProcessOperator(TimerFiringMixin, UdfOperator):
 
     def open(self) -> None:
         backend = self.keyed_state_backend
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("user-timers", self)
         self._ctx = _Context(_KeyedTimerService(self.timers), backend)
         super().open()  # the function's open() may already ask for state
         self._process = unwrap_function(self.function, "process_element")

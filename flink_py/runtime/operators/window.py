@@ -330,7 +330,7 @@ class WindowOperator(StreamOperator):
 
     def open(self) -> None:
         backend = self.keyed_state_backend
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("window-timers", self)
         self._is_event_time = bool(self.window_assigner.is_event_time())
         self._merging = isinstance(self.window_assigner, MergingWindowAssigner)
         self._contents = _state_of_own(backend, self.contents_descriptor)
