@@ -179,14 +179,22 @@ class StreamOperator:
             self._checkpoint_listeners.append(function)
         if isinstance(function, CheckpointedFunction):
             from flink_py.runtime.state.operator_state_backend import (
-                OperatorStateStore, StateInitializationContext)
-            if self.operator_state_store is None:
-                self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+                StateInitializationContext)
             keyed_store = self.runtime_context if self.computes_keys else None
             function.initialize_state(StateInitializationContext(
-                self.operator_state_store, keyed_store, self.restored_operator_state is not None))
+                self.get_operator_state_store(), keyed_store,
+                self.restored_operator_state is not None))
             self._checkpointed_functions.append(function)
         open_function(function, self.runtime_context)
+
+    def get_operator_state_store(self) -> Any:
+        """This instance's OperatorStateStore (list and union list state), created on first
+        use with the restored operator state: whatever is registered in it is part of every
+        snapshot (a source keeps its read position here)."""
+        if self.operator_state_store is None:
+            from flink_py.runtime.state.operator_state_backend import OperatorStateStore
+            self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+        return self.operator_state_store
 
     def snapshot_operator_state(self, checkpoint_id: int, timestamp: int) -> Any:
         """Calls ``snapshot_state`` of the CheckpointedFunctions; returns the operator state."""

@@ -279,10 +279,7 @@ class FileWriter(StreamOperator):
 
     def _committables_state(self) -> Any:
         from flink_py.datastream.state import ListStateDescriptor
-        from flink_py.runtime.state.operator_state_backend import OperatorStateStore
-        if self.operator_state_store is None:
-            self.operator_state_store = OperatorStateStore(self.restored_operator_state)
-        return self.operator_state_store.get_list_state(
+        return self.get_operator_state_store().get_list_state(
             ListStateDescriptor(PENDING_COMMITTABLES_STATE))
 
     def initialize_state(self, subtask_state: Any = None,

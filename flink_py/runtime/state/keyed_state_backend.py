@@ -50,6 +50,15 @@ class KeyedStateBackend(Protocol):
         """The state object of ``descriptor`` (one per name), for the current key."""
         ...
 
+    def create_internal_state(self, descriptor: Any) -> Any:
+        """A further state object for ``descriptor`` over the same state, with a namespace
+        of its own (an operator's window state beside the user's handle)."""
+        ...
+
+    def key_group_of(self, key: Any) -> int:
+        """The key group of ``key`` (by the hash the key_by partitioner routes with)."""
+        ...
+
     def state_table(self, name: str) -> MutableMapping[Any, Any]:
         """A key -> value table (no namespace, no TTL) for one-value-per-key hot paths:
         ``get(key, default)``, ``[key] = value``, iteration over the keys."""
