@@ -16,11 +16,11 @@ Two implementations: ``hashmap`` (heap_keyed_state_backend.py) and ``rocksdb``
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, List, MutableMapping, Protocol, runtime_checkable
+from typing import (
+    Any, Callable, Dict, List, MutableMapping, Protocol, Tuple, runtime_checkable)
 
 from flink_py.common.key_groups import KeyGroupRange, murmur_hash, pyflink_key_by_hash_code
 from flink_py.runtime.state.handles import KeyedStateHandle
-from flink_py.runtime.state.key_group_format import KeyGroupContents
 from flink_py.runtime.state.timer_queue import KeyGroupedTimerQueue
 
 #: the async part of a snapshot: run off the task thread, returns the keyed handles
@@ -118,14 +118,11 @@ class AbstractKeyedStateBackend:
             queue = self._timer_queues[name] = KeyGroupedTimerQueue(name)
         return queue
 
-    def _snapshot_timers(self, groups: Dict[int, KeyGroupContents],
-                         group_of: Callable[[Any], int]) -> None:
-        for name, queue in self._timer_queues.items():
-            for timestamp, key, namespace in queue:
-                contents = groups.get(group_of(key))
-                if contents is None:
-                    contents = groups[group_of(key)] = KeyGroupContents()
-                contents.timers.append((name, timestamp, key, namespace))
+    def _timer_entries(self) -> List[Tuple[str, int, Any, Any]]:
+        """Every timer as a canonical timer entry (a copy: the synchronous part)."""
+        return [(name, timestamp, key, namespace)
+                for name, queue in self._timer_queues.items()
+                for timestamp, key, namespace in queue]
 
     def _restore_timer(self, name: str, timestamp: int, key: Any, namespace: Any) -> None:
         self.create_timer_queue(name).add(timestamp, key, namespace)

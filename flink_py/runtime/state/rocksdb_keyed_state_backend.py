@@ -405,11 +405,6 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
 
     # -- snapshots ------------------------------------------------------------------------
 
-    def _timer_entries(self) -> List[Tuple[str, int, Any, Any]]:
-        return [(name, timestamp, key, namespace)
-                for name, queue in self._timer_queues.items()
-                for timestamp, key, namespace in queue]
-
     def _checkpoint_dir(self) -> str:
         self._snapshot_counter += 1
         path = os.path.join(self.instance_dir, f"chk-{self._snapshot_counter}")
