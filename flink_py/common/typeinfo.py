@@ -124,6 +124,11 @@ class TypeInformation(object):
         """Java's ``toString()`` of the Java object a value of this type converts to."""
         return _format_object
 
+    def create_serializer(self) -> Any:
+        """The TypeSerializer of this type (flink_py.common.serializer)."""
+        from flink_py.common.serializer import serializer_for
+        return serializer_for(self)
+
     def _key(self) -> Tuple[Any, ...]:
         """The structure that equality and hashing compare."""
         return ()

@@ -1,1 +1,3 @@
-"""Helpers for testing and benchmarking flink_py itself with real processes."""
+"""Helpers for testing flink_py jobs and flink_py itself: operator test harnesses with
+snapshot and restore (``harness``), a manual processing-time clock (``clock``), and a local
+cluster of real processes for tests and benchmarks (``process_cluster``)."""

@@ -7,7 +7,16 @@ new subtasks, union list state (UNION) goes whole to every subtask, broadcast st
 (BROADCAST) is given to every subtask. State of an operator the job no longer has fails the
 restore unless ``allow_non_restored_state``.
 
-NOTE: this first version covers restores at the same parallelism only; rescaling follows.
+At the same parallelism a subtask gets back exactly what it wrote (union list state still
+goes whole to every subtask, as in Flink). At another parallelism:
+
+- keyed handles are clipped to the new subtask's key-group range (each key group to exactly
+  one new subtask; the max parallelism must not change);
+- the elements of a SPLIT_DISTRIBUTE list state, in old-subtask order, are dealt round robin:
+  element ``j`` to new subtask ``j % new_parallelism``;
+- new subtask ``i`` gets the BROADCAST state of old subtask ``i % old_parallelism`` (all
+  copies are equal);
+- in-flight channel state (unaligned checkpoints) cannot be rescaled yet: an error.
 """
 
 from __future__ import annotations
@@ -15,11 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
+from flink_py.common.key_groups import KeyGroupRange
 from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import JobVertexID, OperatorID
-from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
+from flink_py.runtime.checkpoint.metadata import CheckpointMetadata, OperatorState
 from flink_py.runtime.state.handles import (
-    JobManagerTaskRestore, OperatorSubtaskState, TaskStateSnapshot)
+    BROADCAST, SPLIT_DISTRIBUTE, UNION, JobManagerTaskRestore, KeyedStateHandle,
+    OperatorStateHandle, OperatorSubtaskState, StreamStateHandle, TaskStateSnapshot)
 
 
 class StateAssignmentError(FlinkPyError):
@@ -36,13 +47,106 @@ class RestoredVertex:
     max_parallelism: int
 
 
+def _keyed_share(state: OperatorState, key_group_range: KeyGroupRange
+                 ) -> List[KeyedStateHandle]:
+    """The keyed handles of every old subtask, clipped to ``key_group_range``."""
+    share: List[KeyedStateHandle] = []
+    for subtask in sorted(state.subtask_states):
+        for handle in state.subtask_states[subtask].managed_keyed_state:
+            part = handle.intersection(key_group_range)
+            if part is not None:
+                share.append(part)
+    return share
+
+
+def _operator_shares(state: OperatorState, new_parallelism: int
+                     ) -> List[List[OperatorStateHandle]]:
+    """Each new subtask's operator-state handles (see the module docstring)."""
+    old = [state.subtask_states[s].managed_operator_state if s in state.subtask_states else []
+           for s in range(state.parallelism)]
+    same = state.parallelism == new_parallelism
+    # per new subtask, per delegate (by identity, in first-seen order): name -> (mode, offsets)
+    shares: List[Dict[int, Tuple[StreamStateHandle, Dict[str, tuple]]]] = [
+        {} for _ in range(new_parallelism)]
+
+    def give(target: int, delegate: StreamStateHandle, name: str, mode: str,
+             offsets: List[Tuple[int, int]]) -> None:
+        entry = shares[target].get(id(delegate))
+        if entry is None:
+            entry = shares[target][id(delegate)] = (delegate, {})
+        known = entry[1].get(name)
+        if known is None:
+            entry[1][name] = (mode, list(offsets))
+        else:
+            known[1].extend(offsets)
+
+    split_index: Dict[str, int] = {}
+    for old_index, handles in enumerate(old):
+        for handle in handles:
+            for name, (mode, offsets) in handle.state_name_to_partition_offsets.items():
+                if mode == UNION:
+                    for target in range(new_parallelism):
+                        give(target, handle.delegate, name, mode, offsets)
+                elif mode == BROADCAST:
+                    for target in range(new_parallelism):
+                        if target % state.parallelism == old_index:
+                            give(target, handle.delegate, name, mode, offsets)
+                elif mode == SPLIT_DISTRIBUTE and not same:
+                    for offset in offsets:
+                        position = split_index.get(name, 0)
+                        split_index[name] = position + 1
+                        give(position % new_parallelism, handle.delegate, name, mode, [offset])
+                elif mode == SPLIT_DISTRIBUTE:
+                    give(old_index, handle.delegate, name, mode, offsets)
+                else:
+                    raise StateAssignmentError(
+                        f"operator state {name!r} of operator {state.operator_id} has unknown "
+                        f"mode {mode!r}; expected {SPLIT_DISTRIBUTE}, {UNION} or {BROADCAST}")
+    return [[OperatorStateHandle(names, delegate) for delegate, names in share.values()]
+            for share in shares]
+
+
+def _subtask_states(state: OperatorState, vertex: "RestoredVertex"
+                    ) -> Dict[int, OperatorSubtaskState]:
+    """The state of every new subtask of ``vertex`` for one operator's checkpointed state."""
+    if state.max_parallelism != vertex.max_parallelism:
+        raise StateAssignmentError(
+            f"operator {state.operator_id} was checkpointed with max parallelism "
+            f"{state.max_parallelism} and restores with {vertex.max_parallelism}: the max "
+            f"parallelism of a stateful operator cannot change")
+    same = state.parallelism == vertex.parallelism
+    if not same and any(s.input_channel_state or s.result_subpartition_state
+                        for s in state.subtask_states.values()):
+        raise StateAssignmentError(
+            f"operator {state.operator_id} has in-flight data of an unaligned checkpoint; it "
+            f"cannot be restored at another parallelism ({state.parallelism} -> "
+            f"{vertex.parallelism}): restore from an aligned checkpoint or a savepoint")
+    operator_shares = _operator_shares(state, vertex.parallelism)
+    result: Dict[int, OperatorSubtaskState] = {}
+    for subtask in range(vertex.parallelism):
+        if same:
+            old = state.subtask_states.get(subtask, OperatorSubtaskState())
+            keyed = list(old.managed_keyed_state)
+            channels, subpartitions = (list(old.input_channel_state),
+                                       list(old.result_subpartition_state))
+        else:
+            keyed = _keyed_share(state, KeyGroupRange.of_operator(
+                vertex.max_parallelism, vertex.parallelism, subtask))
+            channels, subpartitions = [], []
+        share = OperatorSubtaskState(keyed, operator_shares[subtask], channels, subpartitions)
+        if share.has_state():
+            result[subtask] = share
+    return result
+
+
 def assign_states(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex],
                   allow_non_restored_state: bool = False, checkpoint_path: str = ""
                   ) -> Dict[Tuple[JobVertexID, int], JobManagerTaskRestore]:
     """The restore of every subtask ``(vertex_id, subtask_index)`` that has state.
 
     :raises StateAssignmentError: for state of an operator that is not in ``vertices``
-        (unless ``allow_non_restored_state``), or a parallelism change (not yet supported).
+        (unless ``allow_non_restored_state``), a changed max parallelism, or in-flight
+        channel state at another parallelism.
     """
     known = {op for v in vertices for op in v.operator_ids}
     for state in checkpoint.operator_states:
@@ -57,19 +161,12 @@ def assign_states(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex]
     by_operator = {state.operator_id: state for state in checkpoint.operator_states}
     restores: Dict[Tuple[JobVertexID, int], JobManagerTaskRestore] = {}
     for vertex in vertices:
+        per_operator = {operator_id: _subtask_states(by_operator[operator_id], vertex)
+                        for operator_id in vertex.operator_ids if operator_id in by_operator}
         for subtask in range(vertex.parallelism):
-            snapshot: Dict[OperatorID, OperatorSubtaskState] = {}
-            for operator_id in vertex.operator_ids:
-                state = by_operator.get(operator_id)
-                if state is None:
-                    continue
-                if state.parallelism != vertex.parallelism:
-                    raise StateAssignmentError(
-                        f"operator {operator_id} was checkpointed at parallelism "
-                        f"{state.parallelism} and restores at {vertex.parallelism}: "
-                        f"rescaling is not supported yet")
-                if subtask in state.subtask_states:
-                    snapshot[operator_id] = state.subtask_states[subtask]
+            snapshot: Dict[OperatorID, OperatorSubtaskState] = {
+                operator_id: states[subtask] for operator_id, states in per_operator.items()
+                if subtask in states}
             restores[(vertex.vertex_id, subtask)] = JobManagerTaskRestore(
                 checkpoint.checkpoint_id, TaskStateSnapshot(snapshot))
     return restores

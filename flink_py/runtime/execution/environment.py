@@ -58,6 +58,9 @@ class TaskManagerServices:
     configuration: Configuration = field(default_factory=Configuration)
     #: where checkpoint streams go: the job's configured checkpoint storage
     stream_factory_provider: CheckpointStreamFactoryProvider = storage_stream_factory_provider
+    #: where tasks keep local files (RocksDB instances): the slot worker's working
+    #: directory; None: the system's temporary directory
+    working_dir: Optional[str] = None
 
     def cancellation_timeout_s(self, job_configuration: Dict[str, str]) -> float:
         """``task.cancellation.timeout`` of a job (its own setting first), in seconds; 0 off."""

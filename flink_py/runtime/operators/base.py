@@ -147,15 +147,23 @@ class StreamOperator:
         self.restored_operator_state: Optional[Dict[str, Any]] = None
         self.operator_state_store: Any = None
         self._checkpointed_functions: list = []
+        self._checkpoint_listeners: list = []
+        #: the operator's timer services (created by get_internal_timer_service)
+        self.time_service_manager: Any = None
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
         self.runtime_context = runtime_context
         self.output = output
-        self.keyed_state_backend = keyed_state_backend
         runtime_context.operator_name = self.name
-        if self.computes_keys:  # keyed operators give their functions keyed state
-            runtime_context.keyed_state_backend = keyed_state_backend
+        self.set_keyed_state_backend(keyed_state_backend)
+
+    def set_keyed_state_backend(self, keyed_state_backend: Any) -> None:
+        """Gives the operator its keyed state backend (before ``open``)."""
+        self.keyed_state_backend = keyed_state_backend
+        if self.computes_keys and self.runtime_context is not None:
+            # keyed operators give their functions keyed state
+            self.runtime_context.keyed_state_backend = keyed_state_backend
 
     def open(self) -> None:
         pass
@@ -164,18 +172,29 @@ class StreamOperator:
         raise NotImplementedError
 
     def open_user_function(self, function: Any) -> None:
-        """Initializes the operator state of a CheckpointedFunction, then ``open``s it."""
-        from flink_py.datastream.functions import CheckpointedFunction
+        """Initializes the operator state of a CheckpointedFunction, then ``open``s it; a
+        CheckpointListener is told of completed and aborted checkpoints from then on."""
+        from flink_py.datastream.functions import CheckpointedFunction, CheckpointListener
+        if isinstance(function, CheckpointListener):
+            self._checkpoint_listeners.append(function)
         if isinstance(function, CheckpointedFunction):
             from flink_py.runtime.state.operator_state_backend import (
-                OperatorStateStore, StateInitializationContext)
-            if self.operator_state_store is None:
-                self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+                StateInitializationContext)
             keyed_store = self.runtime_context if self.computes_keys else None
             function.initialize_state(StateInitializationContext(
-                self.operator_state_store, keyed_store, self.restored_operator_state is not None))
+                self.get_operator_state_store(), keyed_store,
+                self.restored_operator_state is not None))
             self._checkpointed_functions.append(function)
         open_function(function, self.runtime_context)
+
+    def get_operator_state_store(self) -> Any:
+        """This instance's OperatorStateStore (list and union list state), created on first
+        use with the restored operator state: whatever is registered in it is part of every
+        snapshot (a source keeps its read position here)."""
+        if self.operator_state_store is None:
+            from flink_py.runtime.state.operator_state_backend import OperatorStateStore
+            self.operator_state_store = OperatorStateStore(self.restored_operator_state)
+        return self.operator_state_store
 
     def snapshot_operator_state(self, checkpoint_id: int, timestamp: int) -> Any:
         """Calls ``snapshot_state`` of the CheckpointedFunctions; returns the operator state."""
@@ -193,45 +212,105 @@ class StreamOperator:
     def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
         """Runs before the barrier is forwarded: emit what must precede it downstream."""
 
+    def initialize_state(self, subtask_state: Any = None,
+                         keyed_state_backend: Any = None) -> None:
+        """Before ``open``: takes ``keyed_state_backend`` (when given) and restores this
+        instance's share of a checkpoint, ``subtask_state`` (an OperatorSubtaskState, None
+        on a fresh start): keyed state and timers into the backend, operator state into the
+        ``operator_state_store`` (which sources and CheckpointedFunctions read in ``open``)
+        and broadcast state via ``restore_broadcast_state``."""
+        if keyed_state_backend is not None:
+            self.set_keyed_state_backend(keyed_state_backend)
+        if subtask_state is None:
+            return
+        if subtask_state.managed_keyed_state:
+            if self.keyed_state_backend is None:
+                raise InvalidProgramError(
+                    f"{self.describe()} restores keyed state but has no keyed state backend")
+            self.keyed_state_backend.restore(subtask_state.managed_keyed_state)
+        from flink_py.runtime.state.operator_state_backend import (
+            BROADCAST, OperatorStateStore, read_operator_state)
+        restored = read_operator_state(subtask_state.managed_operator_state)
+        broadcast = {name: elements for name, (mode, elements) in restored.items()
+                     if mode == BROADCAST}
+        listed = {name: entry for name, entry in restored.items() if entry[0] != BROADCAST}
+        if broadcast:
+            self.restore_broadcast_state(broadcast)
+        self.restored_operator_state = listed
+        self.operator_state_store = OperatorStateStore(listed)
+
+    def get_internal_timer_service(self, name: str, target: Any) -> Any:
+        """The timer service ``name`` of this keyed operator (Flink's
+        ``getInternalTimerService``): its queues live in the keyed state backend, so its
+        timers are in the operator's snapshots; ``target`` gets ``on_event_time(timer)`` and
+        ``on_processing_time(timer)``. Call it in ``open`` (after ``initialize_state``)."""
+        manager = self.time_service_manager
+        if manager is None:
+            from flink_py.runtime.operators.timers import InternalTimeServiceManager
+            manager = self.time_service_manager = InternalTimeServiceManager(
+                self.keyed_state_backend, self.processing_time_service)
+        return manager.get_internal_timer_service(name, target)
+
+    def snapshot_broadcast_state(self) -> Dict[str, list]:
+        """Broadcast state to snapshot: name -> list of ``(key, value)`` (none by default)."""
+        return {}
+
+    def restore_broadcast_state(self, states: Dict[str, list]) -> None:
+        """Restores what ``snapshot_broadcast_state`` returned."""
+        raise InvalidProgramError(
+            f"{self.describe()} has no broadcast state to restore "
+            f"{sorted(states)} into")
+
     def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
                        factory: Any) -> Callable[[], Any]:
         """The synchronous part of this operator's snapshot (keep it short: the task is
         stopped meanwhile). Returns the asynchronous part: a callable, run off the task
         thread, that writes the snapshot through ``factory`` (a CheckpointStreamFactory) and
         returns its ``OperatorSubtaskState``. ``options`` is the barrier's CheckpointOptions.
+
+        The snapshot holds the keyed state backend's key groups (state and timers) when the
+        operator is keyed, and the operator state store (CheckpointedFunctions' list and
+        union list state, a source's read position) plus broadcast state as operator state.
         """
-        # Minimal operator-state persistence (the task slice's, until the state slice's
-        # snapshot of keyed and operator state replaces it): the CheckpointedFunctions'
-        # snapshot_state and the operator_state_store, each element pickled on its own.
-        from flink_py.runtime.state.handles import OperatorSubtaskState
-        operator_state = self.snapshot_operator_state(checkpoint_id, timestamp)
-        if not operator_state:
-            return OperatorSubtaskState
+        from flink_py.runtime.state.handles import BROADCAST, OperatorSubtaskState
+        from flink_py.runtime.state.operator_state_backend import write_operator_state
+        operator_state = self.snapshot_operator_state(checkpoint_id, timestamp) or {}
+        for name, entries in self.snapshot_broadcast_state().items():
+            operator_state[name] = (BROADCAST, list(entries))
+        backend = self.keyed_state_backend
+        keyed_part = (backend.snapshot(checkpoint_id, timestamp, factory, options)
+                      if self.computes_keys and backend is not None else None)
 
-        def write_operator_state() -> OperatorSubtaskState:
-            import pickle
-
-            from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
-            from flink_py.runtime.state.handles import OperatorStateHandle
-            stream = factory.create_checkpoint_state_output_stream(
-                CheckpointedStateScope.EXCLUSIVE)
-            offsets = {}
-            for name, (mode, elements) in operator_state.items():
-                spans = []
-                for element in elements:
-                    data = pickle.dumps(element, protocol=5)
-                    spans.append((stream.tell(), len(data)))
-                    stream.write(data)
-                offsets[name] = (mode, spans)
-            handle = OperatorStateHandle(offsets, stream.close_and_get_handle())
-            return OperatorSubtaskState(managed_operator_state=[handle])
-        return write_operator_state
+        def materialize() -> OperatorSubtaskState:
+            keyed = keyed_part() if keyed_part is not None else []
+            handle = write_operator_state(operator_state, factory)
+            return OperatorSubtaskState(managed_keyed_state=keyed,
+                                        managed_operator_state=[] if handle is None
+                                        else [handle])
+        return materialize
 
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
-        """Checkpoint ``checkpoint_id`` completed (every task acknowledged it)."""
+        """Checkpoint ``checkpoint_id`` completed (every task acknowledged it): tells the
+        user functions that are CheckpointListeners."""
+        for listener in self._checkpoint_listeners:
+            try:
+                listener.notify_checkpoint_complete(checkpoint_id)
+            except Exception as exc:
+                raise self.user_error(exc, "notify_checkpoint_complete()")
 
     def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
         """Checkpoint ``checkpoint_id`` was aborted (timed out, declined, superseded)."""
+        for listener in self._checkpoint_listeners:
+            try:
+                listener.notify_checkpoint_aborted(checkpoint_id)
+            except Exception as exc:
+                raise self.user_error(exc, "notify_checkpoint_aborted()")
+
+    def dispose_state(self) -> None:
+        """Frees the keyed state backend (after ``close``)."""
+        backend = self.keyed_state_backend
+        if backend is not None:
+            backend.dispose()
 
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark

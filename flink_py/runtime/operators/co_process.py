@@ -143,10 +143,22 @@ class TwoInputProcessOperator(TimerFiringMixin, TwoInputStreamOperator):
                 f"stream with that descriptor (have {sorted(self._broadcast)})")
         return state
 
+    def snapshot_broadcast_state(self) -> Dict[str, list]:
+        return {name: list(state.entries.items()) for name, state in self._broadcast.items()}
+
+    def restore_broadcast_state(self, states: Dict[str, list]) -> None:
+        for name, entries in states.items():
+            state = self._broadcast.get(name)
+            if state is None:  # the program no longer broadcasts with this descriptor
+                raise InvalidProgramError(
+                    f"{self.describe()} restores broadcast state {name!r} but has no "
+                    f"broadcast descriptor of that name (have {sorted(self._broadcast)})")
+            state.entries = dict(entries)
+
     def open(self) -> None:
         if self.keyed:
-            self.timers: Optional[InternalTimerService] = InternalTimerService(
-                self, self.keyed_state_backend, self.processing_time_service)
+            self.timers: Optional[InternalTimerService] = self.get_internal_timer_service(
+                "user-timers", self)
             self.user_timer_service: Any = _KeyedTimerService(self.timers)
         else:
             self.timers = None
@@ -166,6 +178,7 @@ class TwoInputProcessOperator(TimerFiringMixin, TwoInputStreamOperator):
         ctx._read_only = self.broadcast and index == 0
         key_of = self.key_selectors[index]
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         collector = SideOutputCollector(timestamps is not None)
         add_all = collector.add_all
         try:
@@ -173,7 +186,7 @@ class TwoInputProcessOperator(TimerFiringMixin, TwoInputStreamOperator):
                 t = None if timestamps is None else timestamps[i]
                 ctx._timestamp = t
                 if key_of is not None:
-                    backend.current_key = key_of(v)
+                    set_key(key_of(v))
                 add_all(f(v, ctx), t)
         except Exception as exc:
             raise self.user_error(exc)

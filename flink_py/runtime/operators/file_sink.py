@@ -9,11 +9,16 @@ file to its final name ``<prefix>-<bucket uuid>-<part counter><suffix>``, the uu
 drawn per bucket and subtask.
 
 Pending files are committed when the input ends (as Flink does since 1.15 at the end of a
-bounded input, in BATCH and in STREAMING). Flink also commits them on every completed
-checkpoint; flink_py has no checkpoints yet, so an unbounded job keeps its rolled files
-pending until then (as Flink without checkpointing). A job that fails or is cancelled
-leaves its in-progress and pending files hidden and unfinished, never half-visible: the
-data written so far is flushed to them on close.
+bounded input, in BATCH and in STREAMING) and, with checkpointing on, when a checkpoint
+completes (exactly-once files, Flink's two-phase commit): a checkpoint's snapshot closes the
+in-progress part files (they roll on checkpoint) and keeps the pending files as that
+checkpoint's committables, in operator state; ``notify_checkpoint_complete(n)`` renames
+the committables of checkpoints up to ``n``. A job restored from a checkpoint commits the
+committables it restores (that checkpoint completed); what was written after it stays
+hidden, and the replayed records are written again. Without checkpoints an unbounded job
+keeps its rolled files pending (as Flink). A job that fails or is cancelled leaves its
+in-progress and pending files hidden and unfinished, never half-visible: the data written so
+far is flushed to them on close.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.operators.base import StreamOperator
+
+#: the operator list state holding the pending files of checkpoints not yet committed
+PENDING_COMMITTABLES_STATE = "file-sink-pending-committables"
 from flink_py.runtime.tasks.processing_time import current_processing_time
 
 log = logging.getLogger(__name__)
@@ -145,6 +153,8 @@ class FileWriter(StreamOperator):
         self.buckets: Dict[str, FileWriterBucket] = {}
         self._timer: Any = None
         self._ended = False
+        #: checkpoint id -> its committables (in-progress path, final path)
+        self._committables: Dict[int, List[Tuple[str, str]]] = {}
 
     def open(self) -> None:
         from flink_py.datastream.connectors.file_system import BucketAssigner, RollingPolicy
@@ -265,6 +275,60 @@ class FileWriter(StreamOperator):
         self._timer = self.processing_time_service.register_timer(
             timestamp + self.bucket_check_interval, self._on_processing_time)
 
+    # -- checkpoints (two-phase commit) ---------------------------------------------------
+
+    def _committables_state(self) -> Any:
+        from flink_py.datastream.state import ListStateDescriptor
+        return self.get_operator_state_store().get_list_state(
+            ListStateDescriptor(PENDING_COMMITTABLES_STATE))
+
+    def initialize_state(self, subtask_state: Any = None,
+                         keyed_state_backend: Any = None) -> None:
+        super().initialize_state(subtask_state, keyed_state_backend)
+        if subtask_state is None:
+            return
+        state = self._committables_state()
+        restored = list(state.get())
+        state.clear()
+        # the restored checkpoint completed: its committables are committed now
+        self._commit(restored, "committing restored part files")
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Callable[[], Any]:
+        """Pre-commit: the part files roll; the pending ones become this checkpoint's."""
+        pending: List[Tuple[str, str]] = []
+        try:
+            for bucket in self.buckets.values():
+                bucket.close_part_file()
+                pending.extend(bucket.pending_files)
+                bucket.pending_files.clear()
+        except OSError as exc:
+            raise self._io_error(exc, "closing part files for a checkpoint")
+        if pending:
+            self._committables[checkpoint_id] = pending
+        self._committables_state().update(
+            [c for cid in sorted(self._committables) for c in self._committables[cid]])
+        return super().snapshot_state(checkpoint_id, timestamp, options, factory)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Commit: renames the committables of every checkpoint up to ``checkpoint_id``."""
+        done = [cid for cid in self._committables if cid <= checkpoint_id]
+        for cid in sorted(done):
+            self._commit(self._committables.pop(cid), f"committing checkpoint {cid}")
+        super().notify_checkpoint_complete(checkpoint_id)
+
+    def _commit(self, committables: List[Tuple[str, str]], what: str) -> None:
+        try:
+            for in_progress_path, final_path in committables:
+                if os.path.exists(in_progress_path):
+                    os.replace(in_progress_path, final_path)
+                elif not os.path.exists(final_path):
+                    raise FileNotFoundError(
+                        f"pending part file {in_progress_path!r} is gone and "
+                        f"{final_path!r} was never committed")
+        except OSError as exc:
+            raise self._io_error(exc, what)
+
     # -- commit ---------------------------------------------------------------------------
 
     def end_input(self, input_index: int = 0) -> None:
@@ -278,6 +342,9 @@ class FileWriter(StreamOperator):
         self._ended = True
         self._cancel_timer()
         committed = 0
+        for cid in sorted(self._committables):
+            committed += len(self._committables[cid])
+            self._commit(self._committables.pop(cid), "committing part files")
         for bucket in self.buckets.values():
             try:
                 bucket.close_part_file()
@@ -301,6 +368,9 @@ class FileWriter(StreamOperator):
             except OSError as exc:  # the other buckets' files must be closed too
                 errors.append(exc)
         self.buckets.clear()
+        unfinished.extend(in_progress for committables in self._committables.values()
+                          for in_progress, _ in committables)
+        self._committables.clear()
         if unfinished:
             log.info("%s closed before its input ended: %d part files stay unfinished "
                      "(in-progress or pending) under %s", self.describe(), len(unfinished),

@@ -16,7 +16,7 @@ from flink_py.datastream.state import MapStateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.simple import SideOutputCollector
-from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
+from flink_py.runtime.operators.timers import InternalTimer
 
 _LEFT, _RIGHT = "left", "right"
 
@@ -62,7 +62,7 @@ class IntervalJoinOperator(TwoInputStreamOperator):
         self._buffers = (
             backend.get_partitioned_state(MapStateDescriptor("LEFT_BUFFER")),
             backend.get_partitioned_state(MapStateDescriptor("RIGHT_BUFFER")))
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("interval-join-timers", self)
         try:
             self.open_user_function(self.function)
         except Exception as exc:
@@ -83,11 +83,12 @@ class IntervalJoinOperator(TwoInputStreamOperator):
                 f"'{self.name}': an interval join needs event timestamps on both inputs "
                 f"(assign_timestamps_and_watermarks); records of input {side + 1} have none")
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         key_of = self.key_selectors[side]
         collector = self._collector = SideOutputCollector(True)
         try:
             for value, ts in zip(values, timestamps):
-                backend.current_key = key_of(value)
+                set_key(key_of(value))
                 self._element(side, value, ts)
         except InvalidProgramError:
             raise

@@ -154,7 +154,7 @@ class KeyedProcessOperator(TimerFiringMixin, UdfOperator):
 
     def open(self) -> None:
         backend = self.keyed_state_backend
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("user-timers", self)
         self._ctx = _Context(_KeyedTimerService(self.timers), backend)
         super().open()  # the function's open() may already ask for state
         self._process = unwrap_function(self.function, "process_element")
@@ -167,6 +167,7 @@ class KeyedProcessOperator(TimerFiringMixin, UdfOperator):
         key_of = self.key_selector
         ctx = self._ctx
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         collector = SideOutputCollector(timestamps is not None)
         add_all = collector.add_all
         try:
@@ -175,13 +176,13 @@ class KeyedProcessOperator(TimerFiringMixin, UdfOperator):
             if timestamps is None:
                 ctx._timestamp = None
                 for v in values:
-                    backend.current_key = key_of(v)
+                    set_key(key_of(v))
                     results = f(v, ctx)
                     if results is not None and not (type(results) is tuple and not results):
                         add_all(results, None)
             else:
                 for v, t in zip(values, timestamps):
-                    backend.current_key = key_of(v)
+                    set_key(key_of(v))
                     ctx._timestamp = t
                     results = f(v, ctx)
                     if results is not None and not (type(results) is tuple and not results):

@@ -268,10 +268,11 @@ class _KeyedScope:
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         backend = self.keyed_state_backend  # type: ignore[attr-defined]
+        set_key = backend.set_current_key
         key_of = self.key_selector
         run = super().process_batch  # type: ignore[misc]
         for i, v in enumerate(values):
-            backend.current_key = key_of(v)
+            set_key(key_of(v))
             run([v], None if timestamps is None else [timestamps[i]])
 
 

@@ -11,10 +11,10 @@ that state reads and writes see that key's state.
 from __future__ import annotations
 
 import heapq
-import itertools
-from typing import Any, List, Optional, Set, Tuple
+from typing import Any, Dict, Optional
 
 from flink_py.runtime.operators.base import MIN_WATERMARK
+from flink_py.runtime.state.timer_queue import KeyGroupedTimerQueue
 
 
 class InternalTimer:
@@ -31,66 +31,36 @@ class InternalTimer:
         return f"Timer{{timestamp={self.timestamp}, key={self.key!r}, namespace={self.namespace!r}}}"
 
 
-class _TimerQueue:
-    """A heap of timers with a set for deduplication; deletion is lazy.
-
-    Heap entries are ``(timestamp, sequence, (timestamp, key, namespace))``: the sequence
-    keeps keys and namespaces (which need not be comparable) out of the ordering, and the
-    entry tuple is the very object in ``live``, so popping builds no tuple to look it up.
-    """
-
-    def __init__(self) -> None:
-        self.heap: List[Tuple[int, int, Tuple[int, Any, Any]]] = []
-        self.live: Set[Tuple[int, Any, Any]] = set()
-        self._sequence = itertools.count()
-
-    def add(self, timestamp: int, key: Any, namespace: Any) -> None:
-        entry = (timestamp, key, namespace)
-        if entry not in self.live:
-            self.live.add(entry)
-            heapq.heappush(self.heap, (timestamp, next(self._sequence), entry))
-
-    def remove(self, timestamp: int, key: Any, namespace: Any) -> None:
-        self.live.discard((timestamp, key, namespace))
-
-    def peek_time(self) -> Optional[int]:
-        heap = self.heap
-        while heap and heap[0][2] not in self.live:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
-
-    def pop_due(self, time: int) -> Optional[InternalTimer]:
-        """The earliest live timer with ``timestamp <= time``, removed; None if none is due."""
-        heap = self.heap
-        live = self.live
-        while heap and heap[0][0] <= time:
-            entry = heapq.heappop(heap)[2]
-            if entry in live:
-                live.remove(entry)
-                return InternalTimer(*entry)
-        return None
-
-    def __len__(self) -> int:
-        return len(self.live)
+#: the name of an operator's timer service when it has one (Flink's "user-timers")
+DEFAULT_TIMER_SERVICE = "user-timers"
 
 
 class InternalTimerService:
     """Timers of one keyed operator instance.
 
     ``target`` has ``on_event_time(timer)`` and ``on_processing_time(timer)``; the backend's
-    current key is set to the timer's key before each call.
+    current key is set to the timer's key before each call. The two queues (``<name>/event``
+    and ``<name>/processing``) are created by the keyed state backend, which snapshots and
+    restores them per key group; restored processing-time timers are scheduled here.
     """
 
     def __init__(self, target: Any, keyed_state_backend: Any,
-                 processing_time_service: Any) -> None:
+                 processing_time_service: Any, name: str = DEFAULT_TIMER_SERVICE) -> None:
         self._target = target
         self._backend = keyed_state_backend
         self._processing_time_service = processing_time_service
-        self._event_timers = _TimerQueue()
-        self._processing_timers = _TimerQueue()
+        self.name = name
+        create = getattr(keyed_state_backend, "create_timer_queue", None)
+        if create is None:  # no keyed backend (a test double): timers only in memory
+            create = KeyGroupedTimerQueue
+        self._event_timers = create(f"{name}/event")
+        self._processing_timers = create(f"{name}/processing")
         self._scheduled: Any = None  # the ScheduledTimer of the earliest processing timer
         self._scheduled_time: Optional[int] = None
         self.current_watermark = MIN_WATERMARK
+        restored = self._processing_timers.peek_time()
+        if restored is not None and processing_time_service is not None:
+            self._schedule(restored)
 
     # -- registration (for the current key) ----------------------------------------------------
 
@@ -132,13 +102,13 @@ class InternalTimerService:
         heap = self._event_timers.heap
         live = self._event_timers.live
         heappop = heapq.heappop
-        backend = self._backend
+        set_key = self._backend.set_current_key
         on_event_time = self._target.on_event_time
         while heap and heap[0][0] <= watermark:
             entry = heappop(heap)[2]
             if entry in live:
                 live.remove(entry)
-                backend.current_key = entry[1]
+                set_key(entry[1])
                 on_event_time(InternalTimer(*entry))
 
     def _schedule(self, timestamp: int) -> None:
@@ -152,13 +122,13 @@ class InternalTimerService:
         self._scheduled = None
         self._scheduled_time = None
         pop = self._processing_timers.pop_due
-        backend = self._backend
+        set_key = self._backend.set_current_key
         now = max(time, self.current_processing_time())
-        timer = pop(now)
-        while timer is not None:
-            backend.current_key = timer.key
-            self._target.on_processing_time(timer)
-            timer = pop(now)
+        entry = pop(now)
+        while entry is not None:
+            set_key(entry[1])
+            self._target.on_processing_time(InternalTimer(*entry))
+            entry = pop(now)
         following = self._processing_timers.peek_time()
         if following is not None and (self._scheduled_time is None
                                       or following < self._scheduled_time):
@@ -168,3 +138,30 @@ class InternalTimerService:
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
+
+
+class InternalTimeServiceManager:
+    """The timer services of one keyed operator, by name (Flink's
+    InternalTimeServiceManager): each service's queues live in the operator's keyed state
+    backend, so they are part of its snapshots."""
+
+    def __init__(self, keyed_state_backend: Any, processing_time_service: Any) -> None:
+        self._backend = keyed_state_backend
+        self._processing_time_service = processing_time_service
+        self._services: Dict[str, InternalTimerService] = {}
+
+    def get_internal_timer_service(self, name: str, target: Any) -> InternalTimerService:
+        """The service ``name``, created on first use with ``target`` as its callback."""
+        service = self._services.get(name)
+        if service is None:
+            service = self._services[name] = InternalTimerService(
+                target, self._backend, self._processing_time_service, name)
+        return service
+
+    def advance_watermark(self, watermark: int) -> None:
+        for service in self._services.values():
+            service.advance_watermark(watermark)
+
+    def close(self) -> None:
+        for service in self._services.values():
+            service.close()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import operator as _operator
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from flink_py.common.watermark_strategy import (
     NO_TIMESTAMP, NoWatermarksGenerator, RecordTimestampAssigner, Watermark, WatermarkOutput,
@@ -294,6 +294,22 @@ class SourceWithWatermarks(StreamSource):
             operator.processing_time_service = self.processing_time_service
         self.watermarks.open()
         self.source.open()
+
+    # The wrapped source holds the state (its read position): checkpoints are its.
+
+    def initialize_state(self, subtask_state: Any = None,
+                         keyed_state_backend: Any = None) -> None:
+        self.source.initialize_state(subtask_state, keyed_state_backend)
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Callable[[], Any]:
+        return self.source.snapshot_state(checkpoint_id, timestamp, options, factory)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        self.source.notify_checkpoint_complete(checkpoint_id)
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        self.source.notify_checkpoint_aborted(checkpoint_id)
 
     def run(self, ctx: SourceTaskContext) -> None:
         self.source.run(ctx)

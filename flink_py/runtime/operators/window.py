@@ -52,7 +52,6 @@ from flink_py.runtime.operators.base import StreamOperator, close_function
 from flink_py.runtime.operators.merging_window_set import MergingWindowSet
 from flink_py.runtime.operators.simple import SideOutputCollector
 from flink_py.runtime.operators.timers import InternalTimer, InternalTimerService
-from flink_py.runtime.state.heap_keyed_state_backend import NAMESPACED_PREFIX
 
 __all__ = ["WindowOperator", "InternalWindowFunction", "WINDOW_STATE_NAME"]
 
@@ -72,9 +71,8 @@ def _state_of_own(backend: Any, descriptor: StateDescriptor) -> Any:
     tables as the object the runtime context hands out for that name, but has its own
     namespace, so that setting a window as namespace never changes the namespace of a handle
     user code holds (the backend keeps one object per name)."""
-    registered = backend.get_partitioned_state(descriptor)  # validates name, kind and type
-    return type(registered)(backend, descriptor, backend.state_table(descriptor.name),
-                            backend.state_table(NAMESPACED_PREFIX + descriptor.name))
+    backend.get_partitioned_state(descriptor)  # validates name, kind and type
+    return backend.create_internal_state(descriptor)
 
 
 class _StateCache:
@@ -332,7 +330,7 @@ class WindowOperator(StreamOperator):
 
     def open(self) -> None:
         backend = self.keyed_state_backend
-        self.timers = InternalTimerService(self, backend, self.processing_time_service)
+        self.timers = self.get_internal_timer_service("window-timers", self)
         self._is_event_time = bool(self.window_assigner.is_event_time())
         self._merging = isinstance(self.window_assigner, MergingWindowAssigner)
         self._contents = _state_of_own(backend, self.contents_descriptor)
@@ -384,6 +382,14 @@ class WindowOperator(StreamOperator):
         ``runtime/state/keyed_state.py``): the operator's own window state has no TTL, and
         this is the per-element path.
         """
+        if not getattr(self.keyed_state_backend, "heap_tables", False):
+            # serialized state (rocksdb): through the state object, the key is current
+            contents = self._contents
+
+            def add_through_state(key: Any, window: Any, element: Any) -> None:
+                contents.set_current_namespace(window)
+                contents.add(element)
+            return add_through_state
         table = self._contents._ns_table
         if self.evictor is not None or self.contents_kind == CONTENTS_LIST:
             def add_to_list(key: Any, window: Any, element: Any) -> None:
@@ -460,15 +466,16 @@ class WindowOperator(StreamOperator):
         collector = self._collector = SideOutputCollector(True)
         key_of = self.key_selector
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         process = self._process_merging if self._merging else self._process
         try:
             if timestamps is None:
                 for value in values:
-                    backend.current_key = key_of(value)
+                    set_key(key_of(value))
                     process(value, None)
             else:
                 for value, timestamp in zip(values, timestamps):
-                    backend.current_key = key_of(value)
+                    set_key(key_of(value))
                     process(value, timestamp)
         except Exception as exc:
             raise self.user_error(exc)
@@ -484,6 +491,7 @@ class WindowOperator(StreamOperator):
         collector = self._collector = SideOutputCollector(True)
         key_of = self.key_selector
         backend = self.keyed_state_backend
+        set_key = backend.set_current_key
         add = self._add_contents
         timers = self.timers
         register = timers.register_event_time_timer
@@ -499,7 +507,7 @@ class WindowOperator(StreamOperator):
         try:
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
-                backend.current_key = key
+                set_key(key)
                 # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
                 if tumbling is not None and timestamp > MIN_LONG_VALUE:
                     size, offset = tumbling

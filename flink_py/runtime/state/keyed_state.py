@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from flink_py.common.serializer import needs_narrowing, serializer_for
 from flink_py.datastream.state import (
     AggregatingState, ListState, MapState, ReducingState, StateDescriptor, StateTtlConfig,
     ValueState)
@@ -39,6 +40,12 @@ class _Stamped:
         return f"_Stamped({self.value!r}, {self.stamp})"
 
 
+def _normalizer(type_info: Any) -> Optional[Callable[[Any], Any]]:
+    if type_info is None or not needs_narrowing(type_info):
+        return None
+    return serializer_for(type_info).normalize
+
+
 class _StateBase:
     """Key/namespace scoping and TTL shared by every state kind."""
 
@@ -56,9 +63,16 @@ class _StateBase:
         self._return_expired = bool(self._ttl_ms) and (
             ttl.state_visibility  # type: ignore[union-attr]
             is StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp)
+        #: a declared type holding a FLOAT: values are stored as they come back from its
+        #: serializer (narrowed to 32 bits, as PyFlink's typed state); None otherwise
+        self._normalize = _normalizer(getattr(descriptor, "value_type_info", None)
+                                      if descriptor.kind == "map" else descriptor.type_info)
+        #: no namespace, no TTL, nothing to narrow: reads and writes go straight to the table
+        self._direct = not self._ttl_ms and self._normalize is None
 
     def set_current_namespace(self, namespace: Any) -> None:
         self._namespace = namespace
+        self._direct = namespace is None and not self._ttl_ms and self._normalize is None
 
     # raw access to the stored value of the current key and namespace ------------------------
 
@@ -117,14 +131,14 @@ class _StateBase:
         merged: Any = None
         have = False
         for source in sources:
-            self._namespace = source
+            self.set_current_namespace(source)
             value = self._load()
             self.clear()
             if value is None:
                 continue
             merged = value if not have else self._merge(merged, value)
             have = True
-        self._namespace = target
+        self.set_current_namespace(target)
         if have:
             current = self._load()
             self._store(merged if current is None else self._merge(current, merged))
@@ -138,16 +152,18 @@ class HeapValueState(_StateBase, ValueState):
     # is touched for nearly every record of a stateful function.
 
     def value(self) -> Any:
-        if self._namespace is None and not self._ttl_ms:
+        if self._direct:
             return self._table.get(self._backend.current_key)
         return self._load()
 
     def update(self, value: Any) -> None:
-        if value is None:
-            self.clear()
-        elif self._namespace is None and not self._ttl_ms:
+        if self._direct and value is not None:
             self._table[self._backend.current_key] = value
+        elif value is None:
+            self.clear()
         else:
+            if self._normalize is not None:
+                value = self._normalize(value)
             self._store(value)
 
 
@@ -188,6 +204,8 @@ class HeapListState(_StateBase, ListState):
     def add(self, value: Any) -> None:
         if value is None:
             raise ValueError("ListState.add(None): null values are not allowed")
+        if self._normalize is not None:
+            value = self._normalize(value)
         if self._ttl_ms:  # a new stamp for the new element only
             self._load()  # drops expired elements
             stored = self._raw_get()
@@ -214,6 +232,8 @@ class HeapListState(_StateBase, ListState):
         values = list(values or [])
         if any(v is None for v in values):
             raise ValueError("ListState.update: null values are not allowed")
+        if self._normalize is not None:
+            values = [self._normalize(v) for v in values]
         if values:
             self._store(values)
         else:
@@ -233,7 +253,8 @@ class HeapReducingState(_StateBase, ReducingState):
 
     def add(self, value: Any) -> None:
         current = self._load()
-        self._store(value if current is None else self._reduce(current, value))
+        reduced = value if current is None else self._reduce(current, value)
+        self._store(reduced if self._normalize is None else self._normalize(reduced))
 
     def _merge(self, a: Any, b: Any) -> Any:
         return self._reduce(a, b)
@@ -289,6 +310,8 @@ class HeapMapState(_StateBase, MapState):
         return None if mapping is None else self._entry(mapping, key)[1]
 
     def put(self, key: Any, value: Any) -> None:
+        if self._normalize is not None:
+            value = self._normalize(value)
         self._map(True)[key] = _Stamped(value, _now_ms()) if self._ttl_ms else value  # type: ignore[index]
 
     def put_all(self, dict_value: Dict[Any, Any]) -> None:

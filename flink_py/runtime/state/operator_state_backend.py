@@ -9,14 +9,18 @@ redistributed round robin over the new subtasks (each element to exactly one), w
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Dict, List, Optional, Tuple
 
 from flink_py.datastream.functions import FunctionInitializationContext, FunctionSnapshotContext
 from flink_py.datastream.state import ListState, ListStateDescriptor
 from flink_py.errors import InvalidProgramError
+from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
+from flink_py.runtime.state.handles import (
+    BROADCAST, SPLIT_DISTRIBUTE, UNION, OperatorStateHandle, StateRestoreError)
 
-SPLIT_DISTRIBUTE = "SPLIT_DISTRIBUTE"
-UNION = "UNION"
+__all__ = ["BROADCAST", "SPLIT_DISTRIBUTE", "UNION", "OperatorStateStore",
+           "PartitionableListState", "read_operator_state", "write_operator_state"]
 
 #: a snapshot of one operator instance: name -> (mode, elements)
 OperatorStateSnapshot = Dict[str, Tuple[str, List[Any]]]
@@ -136,3 +140,47 @@ class StateSnapshotContext(FunctionSnapshotContext):
 
     def get_checkpoint_timestamp(self) -> int:
         return self._timestamp
+
+
+def write_operator_state(snapshot: OperatorStateSnapshot, factory: Any
+                         ) -> Optional[OperatorStateHandle]:
+    """Writes an operator-state snapshot (name -> (mode, elements)) into one stream, each
+    element pickled on its own so that a rescaled restore deals elements out by offset;
+    None when there are no states."""
+    if not snapshot:
+        return None
+    stream = factory.create_checkpoint_state_output_stream(CheckpointedStateScope.EXCLUSIVE)
+    offsets: Dict[str, Tuple[str, List[Tuple[int, int]]]] = {}
+    for name in sorted(snapshot):
+        mode, elements = snapshot[name]
+        positions: List[Tuple[int, int]] = []
+        for element in elements:
+            data = pickle.dumps(element, protocol=5)
+            positions.append((stream.tell(), len(data)))
+            stream.write(data)
+        offsets[name] = (mode, positions)
+    return OperatorStateHandle(offsets, stream.close_and_get_handle())
+
+
+def read_operator_state(handles: List[OperatorStateHandle]) -> OperatorStateSnapshot:
+    """The operator state in ``handles`` (this subtask's share after assignment): the
+    elements of a name from several handles are concatenated, in handle order.
+
+    :raises StateRestoreError: if a name has different modes in different handles.
+    """
+    result: OperatorStateSnapshot = {}
+    for handle in handles:
+        data = handle.delegate.read_bytes()
+        for name, (mode, positions) in handle.state_name_to_partition_offsets.items():
+            elements = [pickle.loads(data[start:start + length]) for start, length in positions]
+            if name in result:
+                known_mode, known = result[name]
+                if known_mode != mode:
+                    raise StateRestoreError(
+                        f"operator state {name!r} is {known_mode} in one handle and {mode} in "
+                        f"another")
+                if mode != BROADCAST:  # broadcast state is the same in every handle
+                    known.extend(elements)
+            else:
+                result[name] = (mode, elements)
+    return result

@@ -57,7 +57,8 @@ class TaskExecutor:
         self.services = services if services is not None else TaskManagerServices(
             partitions if partitions is not None else ResultPartitionManager(
                 network_buffers_per_channel, local_handoff),
-            configuration if configuration is not None else Configuration())
+            configuration if configuration is not None else Configuration(),
+            working_dir=None if user_code_loader is None else user_code_loader.work_dir)
         self.partitions = self.services.partitions
         #: receives every task's acknowledgements instead of its JobMaster (tests, embedding)
         self.checkpoint_responder: Optional[CheckpointCoordinatorGateway] = None

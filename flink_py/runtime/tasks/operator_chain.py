@@ -14,6 +14,7 @@ from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
     EmitFn, Output, StreamingRuntimeContext, StreamOperator, _discard)
 from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
+from flink_py.runtime.state.state_backend import HashMapStateBackend, load_state_backend
 from flink_py.runtime.tasks.fusion import build_fused_function, fusion_stage
 
 
@@ -50,12 +51,25 @@ class OperatorChain:
     def __init__(self, chain: ChainConfig, writers_by_result: Dict[str, RecordWriter],
                  runtime_context_factory: Callable[[], StreamingRuntimeContext],
                  max_parallelism: int, parallelism: int, subtask_index: int,
-                 processing_time_service: Any = None) -> None:
+                 processing_time_service: Any = None,
+                 job_configuration: Optional[Dict[str, str]] = None,
+                 state_backend: Any = None, working_dir: Optional[str] = None) -> None:
+        """:param job_configuration: the job's settings (the deployment's), from which the
+            state backend is loaded unless ``state_backend`` is given.
+        :param working_dir: where a RocksDB backend keeps its files when
+            ``state.backend.rocksdb.localdir`` is not set."""
         self.writers = list(writers_by_result.values())
+        self._job_configuration = job_configuration
+        self._state_backend = state_backend
+        self._working_dir = working_dir
+        self._state_initialized = False
         by_node: Dict[int, StreamOperator] = {}
         # node id -> (chained main successors, whether it has any other output)
         self._successors: Dict[int, tuple] = {}
         key_groups = KeyGroupRange.of_operator(max_parallelism, parallelism, subtask_index)
+        self.key_group_range = key_groups
+        self.max_parallelism = max_parallelism
+        self._subtask_index = subtask_index
         # Build downstream first so that each operator's output can point at its successors.
         for config in reversed(chain.operators):
             operator: StreamOperator = config.operator_factory()
@@ -92,6 +106,8 @@ class OperatorChain:
         self.head = self.operators[0]
 
     def open(self) -> None:
+        if not self._state_initialized:  # a fresh start of a caller that did not restore
+            self.initialize_state(None)
         # Successors open first so that they are ready when their predecessor emits.
         for operator in reversed(self.operators):
             operator.open()
@@ -147,28 +163,27 @@ class OperatorChain:
     # -- checkpoints: the task's mailbox thread calls these -------------------------------
 
     def initialize_state(self, task_restore: Any = None) -> None:
-        """Before ``open``: each operator's state, restored from ``task_restore`` (a
-        JobManagerTaskRestore) when the attempt restores.
-
-        Minimal (the task slice's, until the state slice's restore of keyed and operator
-        state replaces it): operator state only, into ``restored_operator_state``.
-        """
-        if task_restore is None:
-            return
-        import pickle
-        snapshot = task_restore.task_state_snapshot
+        """Before ``open``: every keyed operator gets a keyed state backend from the job's
+        state backend, and each operator restores its share of ``task_restore`` (a
+        JobManagerTaskRestore; None on a fresh start), found by its OperatorID."""
+        if self._state_initialized:
+            raise RuntimeError("OperatorChain.initialize_state called twice")
+        self._state_initialized = True
+        backend_factory = self._state_backend
+        if backend_factory is None:
+            backend_factory = self._state_backend = load_state_backend(
+                self._job_configuration, self._working_dir)
+        snapshot = None if task_restore is None else task_restore.task_state_snapshot
         for operator in self.operators:
-            state = snapshot.get_subtask_state_by_operator_id(operator.operator_id)
-            if state is None or not state.managed_operator_state:
-                continue
-            restored: Dict[str, Any] = {}
-            for handle in state.managed_operator_state:
-                data = handle.delegate.read_bytes()
-                for name, (mode, spans) in handle.state_name_to_partition_offsets.items():
-                    elements = restored.setdefault(name, (mode, []))[1]
-                    elements.extend(pickle.loads(data[offset:offset + length])
-                                    for offset, length in spans)
-            operator.restored_operator_state = restored
+            keyed_backend = None
+            if operator.computes_keys and not isinstance(backend_factory, HashMapStateBackend):
+                keyed_backend = backend_factory.create_keyed_state_backend(
+                    self.max_parallelism, self.key_group_range,
+                    f"{operator.name}_{self._subtask_index}")
+            subtask_state = (None if snapshot is None or operator.operator_id is None
+                             else snapshot.get_subtask_state_by_operator_id(
+                                 operator.operator_id))
+            operator.initialize_state(subtask_state, keyed_backend)
 
     def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
         """Head first, as Flink's OperatorChain."""
@@ -216,5 +231,10 @@ class OperatorChain:
             try:
                 operator.close()
             except Exception as exc:  # every operator must get its close() call
+                errors.append(exc)
+        for operator in self.operators:
+            try:
+                operator.dispose_state()
+            except Exception as exc:  # every backend must be disposed (local files)
                 errors.append(exc)
         return errors

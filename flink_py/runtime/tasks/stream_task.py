@@ -120,6 +120,7 @@ class StreamTask:
         self._report_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=tdd.task_name_with_subtask)
+        self._started = threading.Event()
         self._chain: Optional[OperatorChain] = None
         self._subpartitions: List[Any] = []
         self._legacy: Optional[LegacySourceInput] = None
@@ -140,9 +141,15 @@ class StreamTask:
 
     def start(self) -> None:
         self._thread.start()
+        self._started.set()
 
     def join(self, timeout: Optional[float] = None) -> bool:
-        self._thread.join(timeout)
+        """Waits for the task's thread to end; also for it to start, as a cancellation may
+        come between the task's registration and its start."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._started.wait(timeout):
+            return False
+        self._thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
         return not self._thread.is_alive()
 
     @property
@@ -268,7 +275,9 @@ class StreamTask:
                 tdd.attempt_number, tdd.job_parameters, gateway, tdd.runtime_mode)
 
         return OperatorChain(chain_config, writers, runtime_context, tdd.max_parallelism,
-                             tdd.parallelism, tdd.subtask_index, self.processing_time_service)
+                             tdd.parallelism, tdd.subtask_index, self.processing_time_service,
+                             job_configuration=tdd.job_configuration,
+                             working_dir=self.environment.services.working_dir)
 
     def _restore_and_open(self, chain: OperatorChain) -> Any:
         """On the mailbox: restore state, open the chain, build the default action."""

@@ -19,6 +19,9 @@ class Backend:
     def __init__(self) -> None:
         self.current_key: Any = None
 
+    def set_current_key(self, key: Any) -> None:
+        self.current_key = key
+
 
 class Recorder:
     """The operator side: records each firing with the key current at that moment."""
