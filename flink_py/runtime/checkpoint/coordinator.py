@@ -35,7 +35,7 @@ from flink_py.runtime.checkpoint.completed_checkpoint_store import (
 from flink_py.runtime.checkpoint.coordinator_protocol import (
     FailJob, SavepointCallback, TasksProvider)
 from flink_py.runtime.checkpoint.failure_manager import (
-    CheckpointException, CheckpointFailureManager, CheckpointFailureReason)
+    CheckpointException, CheckpointFailureManager, CheckpointFailureReason, failure_reason_of)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
 from flink_py.runtime.checkpoint.options import CheckpointOptions
@@ -412,7 +412,7 @@ class CheckpointCoordinator:
         log.info("Decline checkpoint %d by task %s (%s subtask %d) of job %s: %s",
                  checkpoint_id, attempt_id, task.vertex_id, task.subtask_index, self.job_id,
                  reason.message)
-        self._abort(pending, CheckpointFailureReason.CHECKPOINT_DECLINED, reason.message)
+        self._abort(pending, failure_reason_of(reason.to_exception()), reason.message)
 
     # -- completion -------------------------------------------------------------------------
 

@@ -43,6 +43,14 @@ class CheckpointFailureReason(enum.Enum):
     JOB_FAILOVER_REGION = ("FailoverRegion is cancelling.", False)
     TRIGGER_CHECKPOINT_FAILURE = ("Trigger checkpoint failure.", False)
     FINALIZE_CHECKPOINT_FAILURE = ("Failure to finalize checkpoint.", True)
+    CHECKPOINT_ASYNC_EXCEPTION = ("Asynchronous task checkpoint failed.", True)
+    #: a task was not (or no longer) running its input: no fault of the job's checkpoints
+    CHECKPOINT_DECLINED_TASK_NOT_READY = ("Checkpoint was declined (tasks not ready)", False)
+    CHECKPOINT_DECLINED_TASK_CLOSING = ("Checkpoint was declined (task is closing)", False)
+    CHECKPOINT_DECLINED_SUBSUMED = (
+        "Checkpoint was canceled because a barrier from newer checkpoint was received.", False)
+    CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER = (
+        "Task received cancellation from one of its inputs", False)
 
     def __init__(self, message: str, counts: bool) -> None:
         self.message = message
@@ -55,6 +63,17 @@ class CheckpointException(FlinkPyError):
     def __init__(self, reason: CheckpointFailureReason, detail: Optional[str] = None) -> None:
         super().__init__(reason.message if not detail else f"{reason.message} {detail}")
         self.reason = reason
+        self.detail = detail
+
+    def __reduce__(self):  # travels in a decline: keep the reason
+        return (CheckpointException, (self.reason, self.detail))
+
+
+def failure_reason_of(error: Optional[BaseException]) -> CheckpointFailureReason:
+    """The reason a task's decline carries (CHECKPOINT_DECLINED when it names none)."""
+    if isinstance(error, CheckpointException):
+        return error.reason
+    return CheckpointFailureReason.CHECKPOINT_DECLINED
 
 
 class CheckpointFailureManager:

@@ -34,6 +34,8 @@ import cloudpickle
 from flink_py.common import config_options as options
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
+from flink_py.runtime.checkpoint.failure_manager import (
+    CheckpointException, CheckpointFailureReason)
 from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.execution.environment import Environment
 from flink_py.runtime.execution.errors import CancelTaskException, SerializedError
@@ -371,9 +373,9 @@ class StreamTask:
         """From any thread: start checkpoint ``checkpoint_id`` at this source task."""
         reason = self._cannot_trigger_reason()
         if reason is not None:
-            self._decline(checkpoint_id, FlinkPyError(
-                f"checkpoint {checkpoint_id} declined by {self.tdd.task_name_with_subtask}: "
-                f"{reason}"))
+            self._decline(checkpoint_id, self._declined(
+                checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
+                reason))
             return
         with self._trigger_lock:
             self._pending_triggers.add(checkpoint_id)
@@ -397,9 +399,9 @@ class StreamTask:
             self._pending_triggers.discard(checkpoint_id)
         reason = self._cannot_trigger_reason()
         if reason is not None:
-            self._decline(checkpoint_id, FlinkPyError(
-                f"checkpoint {checkpoint_id} declined by {self.tdd.task_name_with_subtask}: "
-                f"{reason}"))
+            self._decline(checkpoint_id, self._declined(
+                checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
+                reason))
             return
         if self._legacy is not None:
             self._legacy.run_under_checkpoint_lock(
@@ -411,9 +413,9 @@ class StreamTask:
         with self._trigger_lock:
             pending, self._pending_triggers = sorted(self._pending_triggers), set()
         for checkpoint_id in pending:
-            self._decline(checkpoint_id, FlinkPyError(
-                f"checkpoint {checkpoint_id} declined by {self.tdd.task_name_with_subtask}: "
-                f"the task ended before the checkpoint was taken"))
+            self._decline(checkpoint_id, self._declined(
+                checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_CLOSING,
+                "the task ended before the checkpoint was taken"))
 
     def _on_barriers(self, barrier: CheckpointBarrier) -> None:
         """The barrier handler has the barriers of every channel (or, unaligned, the first)."""
@@ -426,9 +428,15 @@ class StreamTask:
         if chain is not None:
             for writer in chain.writers:  # downstream must not wait for this checkpoint
                 writer.broadcast_event(CancelCheckpointMarker(checkpoint_id))
-        self._decline(checkpoint_id, FlinkPyError(
-            f"checkpoint {checkpoint_id} declined by {self.tdd.task_name_with_subtask}: "
-            f"{reason}"))
+        self._decline(checkpoint_id, self._declined(
+            checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER,
+            reason))
+
+    def _declined(self, checkpoint_id: int, reason: CheckpointFailureReason,
+                  detail: str) -> CheckpointException:
+        return CheckpointException(
+            reason, f"checkpoint {checkpoint_id} declined by "
+                    f"{self.tdd.task_name_with_subtask}: {detail}")
 
     def _on_channel_state(self, checkpoint_id: int, in_flight: Dict[int, list]) -> None:
         entry = self._channel_states.get(checkpoint_id)
@@ -482,9 +490,19 @@ class StreamTask:
                 self._channel_states.pop(checkpoint_id, None)
                 self._attach_channel_state(snapshot, head_id, channel_state[1] or {}, factory)
         except Exception as exc:  # declined, the task runs on (Flink's async failure)
+            if self._cancelled or self.state.is_terminal:
+                # the task's state went away under the snapshot: it is closing, no failure
+                log.info("%s: checkpoint %d dropped, the task ended: %s",
+                         self.tdd.task_name_with_subtask, checkpoint_id, exc)
+                self._decline(checkpoint_id, self._declined(
+                    checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_CLOSING,
+                    str(exc)))
+                return
             log.warning("%s: asynchronous part of checkpoint %d failed: %s",
                         self.tdd.task_name_with_subtask, checkpoint_id, exc)
-            self._decline(checkpoint_id, exc)
+            self._decline(checkpoint_id, self._declined(
+                checkpoint_id, CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION,
+                f"{type(exc).__name__}: {exc}"))
             return
         metrics = CheckpointMetrics(
             sync_duration_ms=sync_ms,
