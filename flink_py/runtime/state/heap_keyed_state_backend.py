@@ -23,7 +23,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common.key_groups import KeyGroupRange
 from flink_py.datastream.state import StateDescriptor
-from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.handles import (
     IncrementalKeyedStateHandle, KeyedStateHandle, KeyGroupsStateHandle, StateRestoreError)
 from flink_py.runtime.state.key_group_format import (
@@ -76,38 +75,9 @@ class HeapKeyedStateBackend(AbstractKeyedStateBackend):
                  hash_function: Callable[[Any], int] = DEFAULT_KEY_HASH) -> None:
         super().__init__(max_parallelism, key_group_range, hash_function)
         self._tables: Dict[str, Dict[Any, Any]] = {}
-        self._states: Dict[str, Any] = {}
-        self._signatures: Dict[str, Tuple[str, str]] = {}
-        #: state name -> kind, for tables that were restored or registered
-        self._kinds: Dict[str, str] = {}
 
-    def get_partitioned_state(self, descriptor: StateDescriptor) -> Any:
-        """The state object for ``descriptor`` (one per name; scoped to the current key).
-
-        :raises InvalidProgramError: if the name was registered with another kind or type.
-        """
-        name = descriptor.name
-        state = self._states.get(name)
-        if state is not None:
-            if self._signatures[name] != descriptor.signature():
-                kind, type_repr = self._signatures[name]
-                raise InvalidProgramError(
-                    f"state {name!r} was registered as {kind} state of type {type_repr}; it "
-                    f"cannot be used as {descriptor.kind} state of type "
-                    f"{descriptor.signature()[1]} ({descriptor!r})")
-            return state
-        restored_kind = self._kinds.get(name)
-        if restored_kind is not None and restored_kind != descriptor.kind:
-            raise InvalidProgramError(
-                f"state {name!r} was restored as {restored_kind} state; it cannot be used as "
-                f"{descriptor.kind} state ({descriptor!r})")
-        factory = STATE_CLASSES[descriptor.kind]
-        state = factory(self, descriptor, self.state_table(name),
-                        self.state_table(NAMESPACED_PREFIX + name))
-        self._states[name] = state
-        self._signatures[name] = descriptor.signature()
-        self._kinds[name] = descriptor.kind
-        return state
+    def _create_registered_state(self, descriptor: StateDescriptor) -> Any:
+        return self.create_internal_state(descriptor)
 
     def create_internal_state(self, descriptor: StateDescriptor) -> Any:
         """A new state object for ``descriptor`` with a namespace of its own, over the same

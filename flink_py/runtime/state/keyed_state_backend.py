@@ -20,6 +20,7 @@ from typing import (
     Any, Callable, Dict, List, MutableMapping, Protocol, Tuple, runtime_checkable)
 
 from flink_py.common.key_groups import KeyGroupRange, murmur_hash, pyflink_key_by_hash_code
+from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.handles import KeyedStateHandle
 from flink_py.runtime.state.timer_queue import KeyGroupedTimerQueue
 
@@ -99,6 +100,11 @@ class AbstractKeyedStateBackend:
         #: set_current_key
         self.current_key: Any = None
         self._timer_queues: Dict[str, KeyGroupedTimerQueue] = {}
+        #: state name -> its state object, the signature it was registered with, its kind
+        #: (also for states that were restored but not yet registered)
+        self._states: Dict[str, Any] = {}
+        self._signatures: Dict[str, Tuple[str, str]] = {}
+        self._kinds: Dict[str, str] = {}
 
     def key_group_of(self, key: Any) -> int:
         """Flink's ``KeyGroupRangeAssignment.assignToKeyGroup`` with the partitioner's hash."""
@@ -109,6 +115,36 @@ class AbstractKeyedStateBackend:
 
     def get_current_key(self) -> Any:
         return self.current_key
+
+    def get_partitioned_state(self, descriptor: Any) -> Any:
+        """The state object for ``descriptor`` (one per name; scoped to the current key).
+
+        :raises InvalidProgramError: if the name was registered (or restored) with another
+            kind or type.
+        """
+        name = descriptor.name
+        state = self._states.get(name)
+        if state is not None:
+            if self._signatures[name] != descriptor.signature():
+                kind, type_repr = self._signatures[name]
+                raise InvalidProgramError(
+                    f"state {name!r} was registered as {kind} state of type {type_repr}; it "
+                    f"cannot be used as {descriptor.kind} state of type "
+                    f"{descriptor.signature()[1]} ({descriptor!r})")
+            return state
+        known = self._kinds.get(name)
+        if known is not None and known != descriptor.kind:
+            raise InvalidProgramError(
+                f"state {name!r} was restored as {known} state; it cannot be used as "
+                f"{descriptor.kind} state ({descriptor!r})")
+        state = self._states[name] = self._create_registered_state(descriptor)
+        self._signatures[name] = descriptor.signature()
+        self._kinds[name] = descriptor.kind
+        return state
+
+    def _create_registered_state(self, descriptor: Any) -> Any:
+        """The backend's state object for a newly registered ``descriptor``."""
+        raise NotImplementedError
 
     # -- timers ---------------------------------------------------------------------------
 

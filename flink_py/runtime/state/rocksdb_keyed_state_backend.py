@@ -36,7 +36,6 @@ from flink_py.common.key_groups import KeyGroupRange
 from flink_py.common.serializer import (
     ListSerializer, MapSerializer, TypeSerializer, serializer_for)
 from flink_py.datastream.state import StateDescriptor
-from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
     IncrementalKeyedStateHandle, KeyedStateHandle, KeyGroupsStateHandle, StateRestoreError,
@@ -311,9 +310,6 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
         self._db_path = os.path.join(instance_dir, "db")
         self._db = _open(self._db_path)
         self._families: Dict[str, Any] = {}
-        self._states: Dict[str, Any] = {}
-        self._signatures: Dict[str, Tuple[str, str]] = {}
-        self._kinds: Dict[str, str] = {}
         #: state name -> the serializer of its rows (None: pickle), fixed when first created
         self._codecs: Dict[str, Optional[TypeSerializer]] = {}
         self._load_kinds()
@@ -375,29 +371,8 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
         state._bind(self._column_family(descriptor.name), self._codecs.get(descriptor.name))
         return state
 
-    def get_partitioned_state(self, descriptor: StateDescriptor) -> Any:
-        """The state object for ``descriptor`` (one per name; scoped to the current key).
-
-        :raises InvalidProgramError: if the name was registered with another kind or type.
-        """
-        name = descriptor.name
-        state = self._states.get(name)
-        if state is not None:
-            if self._signatures[name] != descriptor.signature():
-                kind, type_repr = self._signatures[name]
-                raise InvalidProgramError(
-                    f"state {name!r} was registered as {kind} state of type {type_repr}; it "
-                    f"cannot be used as {descriptor.kind} state of type "
-                    f"{descriptor.signature()[1]} ({descriptor!r})")
-            return state
-        known = self._kinds.get(name)
-        if known is not None and known != descriptor.kind:
-            raise InvalidProgramError(
-                f"state {name!r} was restored as {known} state; it cannot be used as "
-                f"{descriptor.kind} state ({descriptor!r})")
-        state = self._states[name] = self.create_internal_state(descriptor)
-        self._signatures[name] = descriptor.signature()
-        return state
+    def _create_registered_state(self, descriptor: StateDescriptor) -> Any:
+        return self.create_internal_state(descriptor)
 
     def state_table(self, name: str) -> MutableMapping[Any, Any]:
         self._register_kind(name, "value")
