@@ -150,6 +150,9 @@ class StreamOperator:
         self._checkpoint_listeners: list = []
         #: the operator's timer services (created by get_internal_timer_service)
         self.time_service_manager: Any = None
+        #: the hash its key_by routed keys with (set by the OperatorChain; keyed state
+        #: backends must place keys into key groups by the same hash)
+        self.key_hash_function: Any = None
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
