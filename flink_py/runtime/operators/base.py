@@ -145,6 +145,9 @@ class StreamOperator:
         self.current_watermark = MIN_WATERMARK
         #: this instance's share of a restored snapshot's operator state (None: fresh start)
         self.restored_operator_state: Optional[Dict[str, Any]] = None
+        #: whether its task restores a checkpoint or savepoint (Flink's ``isRestored``), even
+        #: when this instance's share of the state is empty (a rescaled restore)
+        self.task_restored = False
         self.operator_state_store: Any = None
         self._checkpointed_functions: list = []
         self._checkpoint_listeners: list = []

@@ -185,6 +185,7 @@ class OperatorChain:
                     self.max_parallelism, self.key_group_range,
                     f"{operator.name}_{self._subtask_index}",
                     hash_function=operator.key_hash_function)
+            operator.task_restored = task_restore is not None
             subtask_state = (None if snapshot is None or operator.operator_id is None
                              else snapshot.get_subtask_state_by_operator_id(
                                  operator.operator_id))
