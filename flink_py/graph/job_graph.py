@@ -53,6 +53,15 @@ class ChainedOperatorConfig:
     keyed: bool = False
     #: what checkpoints and savepoints map this operator's state to (stable across runs)
     operator_id: Optional[OperatorID] = None
+    #: whether the key_by feeding it hashes pickled keys (no ``key_type``): its keyed state
+    #: must place keys into key groups by the same hash the partitioner routed with
+    pickled_keys: bool = True
+
+
+def _pickled_keys(node: Any) -> bool:
+    """False when a typed ``key_by`` (``key_type`` given) feeds ``node``: its partitioner
+    hashes the key's value, not its pickled bytes."""
+    return all(getattr(edge.partitioner, "pickled_key", True) for edge in node.in_edges)
 
 
 @dataclass
@@ -225,7 +234,8 @@ class StreamingJobGraphGenerator:
 
         configs: Dict[int, ChainedOperatorConfig] = {
             n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
-                                        operator_id=operator_ids[n.id])
+                                        operator_id=operator_ids[n.id],
+                                        pickled_keys=_pickled_keys(n))
             for n in order}
         for node in order:
             for edge in node.out_edges:

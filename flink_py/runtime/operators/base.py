@@ -145,11 +145,17 @@ class StreamOperator:
         self.current_watermark = MIN_WATERMARK
         #: this instance's share of a restored snapshot's operator state (None: fresh start)
         self.restored_operator_state: Optional[Dict[str, Any]] = None
+        #: whether its task restores a checkpoint or savepoint (Flink's ``isRestored``), even
+        #: when this instance's share of the state is empty (a rescaled restore)
+        self.task_restored = False
         self.operator_state_store: Any = None
         self._checkpointed_functions: list = []
         self._checkpoint_listeners: list = []
         #: the operator's timer services (created by get_internal_timer_service)
         self.time_service_manager: Any = None
+        #: the hash its key_by routed keys with (set by the OperatorChain; keyed state
+        #: backends must place keys into key groups by the same hash)
+        self.key_hash_function: Any = None
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:

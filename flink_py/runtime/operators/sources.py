@@ -149,41 +149,72 @@ class CollectionSource(StreamSource):
 
 class NumberSequenceSource(StreamSource):
     """``from_sequence``: the numbers from ``start`` to ``end`` inclusive, split into one
-    contiguous range per subtask (position: the next number)."""
+    contiguous range per subtask.
+
+    Position: the ranges not emitted yet, each ``[next, stop)``, kept as one operator-state
+    element per range (SPLIT_DISTRIBUTE), so that a restore at another parallelism deals the
+    remaining ranges out over the new subtasks; a restored subtask that got none emits
+    nothing (its share of the sequence was emitted, or belongs to another subtask).
+    """
 
     def __init__(self, name: str, start: int, end: int) -> None:
         super().__init__(name)
         self.start = start
         self.end = end
-        self._next: Optional[int] = None
-        self._last = 0
+        #: the ranges still to emit, ``[next, stop)``, the current one first
+        self._ranges: Optional[List[List[int]]] = None
 
-    def _range(self) -> None:
-        index, parallelism = _share(self.runtime_context)
-        total = self.end - self.start + 1
-        first = self.start + total * index // parallelism
-        self._last = self.start + total * (index + 1) // parallelism
-        if self._next is None:
-            self._next = first
+    def _my_ranges(self) -> List[List[int]]:
+        ranges = self._ranges
+        if ranges is None:
+            index, parallelism = _share(self.runtime_context)
+            total = self.end - self.start + 1
+            first = self.start + total * index // parallelism
+            stop = self.start + total * (index + 1) // parallelism
+            ranges = self._ranges = [[first, stop]] if first < stop else []
+        return ranges
 
     def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
-        if not self._last:
-            self._range()
-        lo = self._next
-        assert lo is not None
-        hi = min(lo + max_records, self._last)
-        if lo < hi:
-            self._next = hi
-            ctx.emit(list(range(lo, hi)), None)
-        return hi < self._last
+        ranges = self._my_ranges()
+        while ranges and ranges[0][0] >= ranges[0][1]:
+            ranges.pop(0)
+        if not ranges:
+            return False
+        current = ranges[0]
+        lo = current[0]
+        hi = min(lo + max_records, current[1])
+        current[0] = hi
+        ctx.emit(list(range(lo, hi)), None)
+        return hi < current[1] or len(ranges) > 1
 
     def reader_position(self) -> Any:
-        if self._next is None:
-            self._range()
-        return self._next
+        return [list(r) for r in self._my_ranges() if r[0] < r[1]]
 
     def seek(self, position: Any) -> None:
-        self._next = int(position)
+        if isinstance(position, int):  # one number: the next of this subtask's own range
+            stop = self._my_ranges()[0][1] if self._my_ranges() else position
+            self._ranges = [[position, stop]]
+        else:
+            self._ranges = [[int(lo), int(hi)] for lo, hi in position]
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Any:
+        # one element per remaining range (an empty list once done), not StreamSource's one
+        # position element: the ranges must redistribute on a rescaled restore
+        self._position_state().update(self.reader_position())
+        return StreamOperator.snapshot_state(self, checkpoint_id, timestamp, options, factory)
+
+    def restored_reader_position(self) -> Any:
+        if self.restored_operator_state is None and self.operator_state_store is None:
+            # a subtask of a restored job that got no ranges has nothing left to emit
+            return [] if self.task_restored else None
+        elements = self._position_state().get()
+        ranges: List[List[int]] = []
+        for element in elements:
+            if isinstance(element, int):  # written as a single next number
+                return element
+            ranges.append([int(element[0]), int(element[1])])
+        return ranges
 
 
 class TextFileSource(StreamSource):

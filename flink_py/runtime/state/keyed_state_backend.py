@@ -31,6 +31,14 @@ SnapshotResult = Callable[[], List[KeyedStateHandle]]
 #: must be placed by the same hash or a rescaled job would look for keys in the wrong group
 DEFAULT_KEY_HASH: Callable[[Any], int] = functools.partial(
     pyflink_key_by_hash_code, pickled=True)
+#: the hash of a typed key_by (``key_type`` given), which hashes the key's value
+TYPED_KEY_HASH: Callable[[Any], int] = functools.partial(
+    pyflink_key_by_hash_code, pickled=False)
+
+
+def key_hash_function(pickled_keys: bool) -> Callable[[Any], int]:
+    """The key hash of a key_by that hashes pickled keys (no ``key_type``) or typed ones."""
+    return DEFAULT_KEY_HASH if pickled_keys else TYPED_KEY_HASH
 
 
 @runtime_checkable

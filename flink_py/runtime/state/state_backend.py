@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, Optional, Protocol
+from typing import Any, Callable, Dict, Optional, Protocol
 
 from flink_py.common.config_options import (
     INCREMENTAL_CHECKPOINTS, ROCKSDB_LOCAL_DIRECTORIES, STATE_BACKEND)
@@ -19,7 +19,7 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.key_groups import KeyGroupRange
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
-from flink_py.runtime.state.keyed_state_backend import KeyedStateBackend
+from flink_py.runtime.state.keyed_state_backend import DEFAULT_KEY_HASH, KeyedStateBackend
 
 _ALIASES = {
     "hashmap": "hashmap", "jobmanager": "hashmap", "memory": "hashmap",
@@ -37,7 +37,10 @@ class StateBackend(Protocol):
 
     def create_keyed_state_backend(self, max_parallelism: int,
                                    key_group_range: KeyGroupRange,
-                                   operator_identifier: str) -> KeyedStateBackend:
+                                   operator_identifier: str,
+                                   hash_function: Callable[[Any], int] = DEFAULT_KEY_HASH
+                                   ) -> KeyedStateBackend:
+        """``hash_function``: the hash the operator's key_by routed with."""
         ...
 
 
@@ -48,8 +51,10 @@ class HashMapStateBackend:
 
     def create_keyed_state_backend(self, max_parallelism: int,
                                    key_group_range: KeyGroupRange,
-                                   operator_identifier: str = "") -> HeapKeyedStateBackend:
-        return HeapKeyedStateBackend(max_parallelism, key_group_range)
+                                   operator_identifier: str = "",
+                                   hash_function: Callable[[Any], int] = DEFAULT_KEY_HASH
+                                   ) -> HeapKeyedStateBackend:
+        return HeapKeyedStateBackend(max_parallelism, key_group_range, hash_function)
 
     def __repr__(self) -> str:
         return "HashMapStateBackend()"
@@ -67,7 +72,9 @@ class EmbeddedRocksDBStateBackend:
 
     def create_keyed_state_backend(self, max_parallelism: int,
                                    key_group_range: KeyGroupRange,
-                                   operator_identifier: str = "") -> KeyedStateBackend:
+                                   operator_identifier: str = "",
+                                   hash_function: Callable[[Any], int] = DEFAULT_KEY_HASH
+                                   ) -> KeyedStateBackend:
         from flink_py.runtime.state.rocksdb_keyed_state_backend import (
             RocksDBKeyedStateBackend)
         base = self.local_dir or tempfile.gettempdir()
@@ -75,7 +82,8 @@ class EmbeddedRocksDBStateBackend:
         safe = "".join(c if c.isalnum() else "_" for c in operator_identifier)[:40]
         instance_dir = tempfile.mkdtemp(prefix=f"rocksdb-{safe}-", dir=base)
         return RocksDBKeyedStateBackend(max_parallelism, key_group_range, instance_dir,
-                                        incremental=self.incremental)
+                                        incremental=self.incremental,
+                                        hash_function=hash_function)
 
     def __repr__(self) -> str:
         return (f"EmbeddedRocksDBStateBackend(incremental={self.incremental}, "

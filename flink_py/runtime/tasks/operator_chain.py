@@ -14,6 +14,7 @@ from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
     EmitFn, Output, StreamingRuntimeContext, StreamOperator, _discard)
 from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
+from flink_py.runtime.state.keyed_state_backend import key_hash_function
 from flink_py.runtime.state.state_backend import HashMapStateBackend, load_state_backend
 from flink_py.runtime.tasks.fusion import build_fused_function, fusion_stage
 
@@ -92,8 +93,11 @@ class OperatorChain:
             output = Output(_fan_out(main), {t: _fan_out(e) for t, e in side.items()},
                             _fan_out_watermark(watermark_targets),
                             _fan_out_watermark(status_targets))
+            # keyed state is placed by the hash its key_by routed with (typed or pickled)
+            operator.key_hash_function = key_hash_function(config.pickled_keys)
             operator.setup(runtime_context_factory(), output,
-                           HeapKeyedStateBackend(max_parallelism, key_groups))
+                           HeapKeyedStateBackend(max_parallelism, key_groups,
+                                                 operator.key_hash_function))
             operator.processing_time_service = processing_time_service
             operator.operator_id = config.operator_id
             by_node[config.node_id] = operator
@@ -179,7 +183,9 @@ class OperatorChain:
             if operator.computes_keys and not isinstance(backend_factory, HashMapStateBackend):
                 keyed_backend = backend_factory.create_keyed_state_backend(
                     self.max_parallelism, self.key_group_range,
-                    f"{operator.name}_{self._subtask_index}")
+                    f"{operator.name}_{self._subtask_index}",
+                    hash_function=operator.key_hash_function)
+            operator.task_restored = task_restore is not None
             subtask_state = (None if snapshot is None or operator.operator_id is None
                              else snapshot.get_subtask_state_by_operator_id(
                                  operator.operator_id))

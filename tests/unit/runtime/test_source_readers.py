@@ -108,3 +108,29 @@ def test_a_reader_of_many_subtasks_keeps_to_its_share() -> None:
         while source.emit_next(ctx, 2):
             pass
     assert outs == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
+
+
+@pytest.mark.parametrize("new_parallelism", [1, 3])
+def test_a_sequence_restored_at_another_parallelism_emits_each_number_once(
+        new_parallelism: int) -> None:
+    emitted: List[Any] = []
+    ranges: List[Any] = []
+    mode = None
+    for index in range(2):
+        source = _open(lambda: NumberSequenceSource("s", 1, 100), emitted, index, 2)
+        source.emit_next(Context(source), 7 + index)
+        mode, elements = _snapshot(source)[READER_POSITION_STATE]
+        ranges += elements
+    for index in range(new_parallelism):  # dealt round robin, as the state assignment does
+        share = ranges[index::new_parallelism]
+        source = _open(lambda: NumberSequenceSource("s", 1, 100), emitted, index,
+                       new_parallelism, restored={READER_POSITION_STATE: (mode, share)}
+                       if share else None)
+        source.task_restored = True
+        position = source.restored_reader_position()
+        if position is not None:
+            source.seek(position)
+        ctx = Context(source)
+        while source.emit_next(ctx, 5):
+            pass
+    assert sorted(emitted) == list(range(1, 101))
