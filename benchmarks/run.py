@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from typing import Callable, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,6 +28,8 @@ def main(argv: List[str] | None = None) -> int:
                         help="multiply the record counts (e.g. 0.1 for a quick run)")
     parser.add_argument("--no-cluster", action="store_true",
                         help="skip the benchmarks on real JobManager/TaskManager processes")
+    parser.add_argument("--recovery-runs", type=int, default=5,
+                        help="SIGKILLs per recovery benchmark (the median counts)")
     args = parser.parse_args(argv)
     r = args.repeat
     rows = []
@@ -41,6 +44,20 @@ def main(argv: List[str] | None = None) -> int:
     rows.append((w.Result("W2 keyed rolling reduce (p=1)", n2,
                           best_of(r, lambda: w.w2_engine(n2, expected2)),
                           best_of(r, lambda: w.w2_plain(n2, expected2))), 0.5))
+
+    # W2 with checkpoints every 1 s (filesystem storage in a temp dir) against without, per
+    # backend; and rocksdb against hashmap (no checkpoints)
+    w2_rates = {}
+    for backend in ("hashmap", "rocksdb"):
+        plain_backend = best_of(r, lambda b=backend: w.w2_engine(n2, expected2, backend=b))
+        with tempfile.TemporaryDirectory(prefix="w2-checkpoints-") as directory:
+            checkpointed = best_of(r, lambda b=backend, d=directory: w.w2_engine(
+                n2, expected2, backend=b, checkpoint_interval_ms=1000, checkpoint_dir=d))
+        w2_rates[backend] = plain_backend
+        rows.append((w.Result(f"W2 {backend} checkpoints 1 s / none", n2, checkpointed,
+                              plain_backend), 0.85 if backend == "hashmap" else None))
+    rows.append((w.Result("W2 rocksdb / hashmap", n2, w2_rates["rocksdb"],
+                          w2_rates["hashmap"]), None))
 
     n4 = int(1_000_000 * args.scale)
     path, expected4 = w.make_words_file(n4)
@@ -76,6 +93,9 @@ def main(argv: List[str] | None = None) -> int:
         from benchmarks import cluster
         print()
         cluster.print_cluster_table(cluster.run_cluster_benchmarks(min(r, 3), args.scale))
+        from benchmarks import recovery
+        print()
+        cluster.print_cluster_table(recovery.run_recovery_benchmarks(args.recovery_runs))
     return 0
 
 

@@ -141,9 +141,22 @@ class LastPerKeySink(SinkFunction):
             raise AssertionError(f"wrong final values for keys {wrong[:5]}")
 
 
-def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1) -> Any:
+def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1,
+              backend: Optional[str] = None, checkpoint_interval_ms: Optional[int] = None,
+              checkpoint_dir: Optional[str] = None) -> Any:
+    """W2; ``backend`` (``hashmap``/``rocksdb``) and checkpoints every
+    ``checkpoint_interval_ms`` to ``checkpoint_dir`` when given (filesystem storage)."""
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
+    if backend is not None:
+        from flink_py.datastream.state_backend import (
+            EmbeddedRocksDBStateBackend, HashMapStateBackend)
+        env.set_state_backend(EmbeddedRocksDBStateBackend() if backend == "rocksdb"
+                              else HashMapStateBackend())
+    if checkpoint_interval_ms is not None:
+        env.enable_checkpointing(checkpoint_interval_ms)
+        if checkpoint_dir is not None:
+            env.get_checkpoint_config().set_checkpoint_storage_dir(f"file://{checkpoint_dir}")
     (env.from_sequence(0, n - 1)
         .map(w2_pair)
         .key_by(w2_key)
