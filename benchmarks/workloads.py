@@ -19,7 +19,8 @@ from flink_py.common.typeinfo import Types
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.common.time import Time
-from flink_py.datastream.functions import AggregateFunction, KeyedProcessFunction, WindowFunction
+from flink_py.datastream.functions import (
+    AggregateFunction, CheckpointListener, KeyedProcessFunction, WindowFunction)
 from flink_py.datastream.window import TumblingEventTimeWindows
 from flink_py.datastream.state import ValueStateDescriptor
 
@@ -160,9 +161,21 @@ def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1,
     (env.from_sequence(0, n - 1)
         .map(w2_pair)
         .key_by(w2_key)
-        .reduce(w2_sum)
-        .add_sink(LastPerKeySink(expected)))
+        .reduce(w2_sum).uid("w2-reduce")
+        .add_sink(CheckpointCountingSink(expected) if checkpoint_interval_ms is not None
+                  else LastPerKeySink(expected)))
     return env.execute("W2 keyed reduce")
+
+
+#: checkpoints completed in this process's W2 sinks (the MiniCluster runs them here)
+completed_checkpoints = [0]
+
+
+class CheckpointCountingSink(LastPerKeySink, CheckpointListener):
+    """LastPerKeySink that counts completed checkpoints, to show that some were taken."""
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        completed_checkpoints[0] += 1
 
 
 def w2_plain(n: int, expected: Dict[int, int]) -> Dict[int, int]:
