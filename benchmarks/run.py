@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from typing import Callable, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,6 +28,8 @@ def main(argv: List[str] | None = None) -> int:
                         help="multiply the record counts (e.g. 0.1 for a quick run)")
     parser.add_argument("--no-cluster", action="store_true",
                         help="skip the benchmarks on real JobManager/TaskManager processes")
+    parser.add_argument("--recovery-runs", type=int, default=5,
+                        help="SIGKILLs per recovery benchmark (the median counts)")
     args = parser.parse_args(argv)
     r = args.repeat
     rows = []
@@ -41,6 +44,24 @@ def main(argv: List[str] | None = None) -> int:
     rows.append((w.Result("W2 keyed rolling reduce (p=1)", n2,
                           best_of(r, lambda: w.w2_engine(n2, expected2)),
                           best_of(r, lambda: w.w2_plain(n2, expected2))), 0.5))
+
+    # W2 with checkpoints every 1 s (filesystem storage in a temp dir) against without, per
+    # backend; and rocksdb against hashmap (no checkpoints)
+    w2_rates = {}
+    # (long enough runs for several checkpoints: about 3 s and 9 s)
+    for backend, n in (("hashmap", int(10_000_000 * args.scale)), ("rocksdb", n2)):
+        expected = w.w2_expected(n)
+        plain_backend = best_of(r, lambda b=backend: w.w2_engine(n, expected, backend=b))
+        w.completed_checkpoints[0] = 0
+        with tempfile.TemporaryDirectory(prefix="w2-checkpoints-") as directory:
+            checkpointed = best_of(r, lambda b=backend, d=directory: w.w2_engine(
+                n, expected, backend=b, checkpoint_interval_ms=1000, checkpoint_dir=d))
+        w2_rates[backend] = plain_backend / n  # s a record
+        rows.append((w.Result(f"W2 {backend} chk 1 s ({w.completed_checkpoints[0] // r} "
+                              f"per run) / none", n, checkpointed, plain_backend),
+                     0.85 if backend == "hashmap" else None))
+    rows.append((w.Result("W2 rocksdb / hashmap (per record)", 1, w2_rates["rocksdb"],
+                          w2_rates["hashmap"]), None))
 
     n4 = int(1_000_000 * args.scale)
     path, expected4 = w.make_words_file(n4)
@@ -61,7 +82,7 @@ def main(argv: List[str] | None = None) -> int:
                           best_of(r, lambda: w.w5_engine(n5)),
                           best_of(r, lambda: w.w5_plain(n5))), None))
 
-    header = (f"{'workload':34} {'records':>10} {'engine rec/s':>14} {'plain rec/s':>14} "
+    header = (f"{'workload':40} {'records':>10} {'engine rec/s':>14} {'plain rec/s':>14} "
               f"{'ratio':>7} {'target':>7}  met")
     print(header)
     print("-" * len(header))
@@ -70,12 +91,15 @@ def main(argv: List[str] | None = None) -> int:
             target_text, met = f"{'-':>7}", "-"
         else:
             target_text, met = f"{target:>7.2f}", "yes" if result.ratio >= target else "NO"
-        print(f"{result.name:34} {result.records:>10,} {result.engine_rate:>14,.0f} "
+        print(f"{result.name:40} {result.records:>10,} {result.engine_rate:>14,.0f} "
               f"{result.plain_rate:>14,.0f} {result.ratio:>7.2f} {target_text}  {met}")
     if not args.no_cluster:
         from benchmarks import cluster
         print()
         cluster.print_cluster_table(cluster.run_cluster_benchmarks(min(r, 3), args.scale))
+        from benchmarks import recovery
+        print()
+        cluster.print_cluster_table(recovery.run_recovery_benchmarks(args.recovery_runs))
     return 0
 
 

@@ -19,7 +19,8 @@ from flink_py.common.typeinfo import Types
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.common.time import Time
-from flink_py.datastream.functions import AggregateFunction, KeyedProcessFunction, WindowFunction
+from flink_py.datastream.functions import (
+    AggregateFunction, CheckpointListener, KeyedProcessFunction, WindowFunction)
 from flink_py.datastream.window import TumblingEventTimeWindows
 from flink_py.datastream.state import ValueStateDescriptor
 
@@ -141,15 +142,40 @@ class LastPerKeySink(SinkFunction):
             raise AssertionError(f"wrong final values for keys {wrong[:5]}")
 
 
-def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1) -> Any:
+def w2_engine(n: int, expected: Dict[int, int], parallelism: int = 1,
+              backend: Optional[str] = None, checkpoint_interval_ms: Optional[int] = None,
+              checkpoint_dir: Optional[str] = None) -> Any:
+    """W2; ``backend`` (``hashmap``/``rocksdb``) and checkpoints every
+    ``checkpoint_interval_ms`` to ``checkpoint_dir`` when given (filesystem storage)."""
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
+    if backend is not None:
+        from flink_py.datastream.state_backend import (
+            EmbeddedRocksDBStateBackend, HashMapStateBackend)
+        env.set_state_backend(EmbeddedRocksDBStateBackend() if backend == "rocksdb"
+                              else HashMapStateBackend())
+    if checkpoint_interval_ms is not None:
+        env.enable_checkpointing(checkpoint_interval_ms)
+        if checkpoint_dir is not None:
+            env.get_checkpoint_config().set_checkpoint_storage_dir(f"file://{checkpoint_dir}")
     (env.from_sequence(0, n - 1)
         .map(w2_pair)
         .key_by(w2_key)
-        .reduce(w2_sum)
-        .add_sink(LastPerKeySink(expected)))
+        .reduce(w2_sum).uid("w2-reduce")
+        .add_sink(CheckpointCountingSink(expected) if checkpoint_interval_ms is not None
+                  else LastPerKeySink(expected)))
     return env.execute("W2 keyed reduce")
+
+
+#: checkpoints completed in this process's W2 sinks (the MiniCluster runs them here)
+completed_checkpoints = [0]
+
+
+class CheckpointCountingSink(LastPerKeySink, CheckpointListener):
+    """LastPerKeySink that counts completed checkpoints, to show that some were taken."""
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        completed_checkpoints[0] += 1
 
 
 def w2_plain(n: int, expected: Dict[int, int]) -> Dict[int, int]:
