@@ -1,8 +1,8 @@
 """The DataStream API, with PyFlink's names (``pyflink.datastream``).
 
-Names are loaded on first use (PEP 562), so that the runtime can import
-``flink_py.datastream.functions`` without pulling in the whole API, which imports the
-runtime's operators in turn.
+Names are loaded on first use (PEP 562), so that importing one module (say
+``flink_py.datastream.functions``, which re-exports :mod:`flink_py.api.functions`) does not
+pull in the whole API and, through it, the runtime.
 """
 
 from __future__ import annotations

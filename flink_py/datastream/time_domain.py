@@ -1,12 +1,8 @@
-"""``TimeDomain``, as in ``pyflink.datastream.time_domain``."""
+"""PyFlink's public path for :mod:`flink_py.api.time_domain`, where these classes live.
 
-from __future__ import annotations
+The contracts that the runtime uses too sit in :mod:`flink_py.api`, which imports no runtime;
+this module re-exports the very same objects (``is`` holds), so programs and pickles that
+name ``flink_py.datastream.time_domain`` keep working.
+"""
 
-from enum import Enum
-
-
-class TimeDomain(Enum):
-    """Which clock a timer used: the watermark (EVENT_TIME) or the wall clock."""
-
-    EVENT_TIME = 0
-    PROCESSING_TIME = 1
+from flink_py.api.time_domain import *  # noqa: F401,F403

@@ -17,7 +17,7 @@ Example::
     ...     "a", 7000, None)
     [TimeWindow{start=5000, end=15000}, TimeWindow{start=0, end=10000}]
 
-The classes live in :mod:`flink_py.datastream.windowing` (``windows``, ``assigners``,
+The classes live in :mod:`flink_py.api.windowing` (``windows``, ``assigners``,
 ``triggers``, ``evictors``); this module is the public path and re-exports them.
 """
 
@@ -35,21 +35,21 @@ from typing import (  # noqa: F401
 
 from flink_py.common.time import Duration, Time  # noqa: F401
 from flink_py.common.typeinfo import Types  # noqa: F401
-from flink_py.datastream.state import (  # noqa: F401
+from flink_py.api.state import (  # noqa: F401
     ReducingStateDescriptor, State, StateDescriptor, ValueStateDescriptor)
-from flink_py.datastream.windowing._common import T, W  # noqa: F401
-from flink_py.datastream.windowing.assigners import (  # noqa: F401
+from flink_py.api.windowing._common import T, W  # noqa: F401
+from flink_py.api.windowing.assigners import (  # noqa: F401
     MAX_WINDOW_NUM, CountSlidingWindowAssigner, CountTumblingWindowAssigner,
     DynamicEventTimeSessionWindows, DynamicProcessingTimeSessionWindows, EventTimeSessionWindows,
     GlobalWindows, MergingWindowAssigner, ProcessingTimeSessionWindows,
     SessionWindowTimeGapExtractor, SlidingEventTimeWindows, SlidingProcessingTimeWindows,
     TumblingEventTimeWindows, TumblingProcessingTimeWindows, WindowAssigner)
-from flink_py.datastream.windowing.evictors import (  # noqa: F401
+from flink_py.api.windowing.evictors import (  # noqa: F401
     CountEvictor, DeltaEvictor, DeltaFunction, Evictor, TimeEvictor, TimestampedValue)
-from flink_py.datastream.windowing.triggers import (  # noqa: F401
+from flink_py.api.windowing.triggers import (  # noqa: F401
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger,
     NeverTrigger, ProcessingTimeTrigger, PurgingTrigger, Trigger, TriggerResult)
-from flink_py.datastream.windowing.windows import (  # noqa: F401
+from flink_py.api.windowing.windows import (  # noqa: F401
     MAX_LONG_VALUE, MIN_LONG_VALUE, CountWindow, CountWindowSerializer, GlobalWindow,
     GlobalWindowSerializer, TimeWindow, TimeWindowSerializer, Window)
 from flink_py.errors import InvalidProgramError, InvalidTypeError  # noqa: F401

@@ -18,13 +18,12 @@ from typing import Dict, Iterable, List
 
 import pytest
 
-from flink_py.common import Encoder, Row, Time, Types, WatermarkStrategy
+from flink_py.common import Encoder, Row, Time, Types, WatermarkStrategy, date_time_format
+from flink_py.common.date_time_format import compile_pattern, resolve_zone
 from flink_py.common.watermark_strategy import TimestampAssigner
 from flink_py.datastream import (
     ProcessWindowFunction, RuntimeContext, RuntimeExecutionMode, SourceFunction,
     StreamExecutionEnvironment)
-from flink_py.datastream.connectors import date_time_format
-from flink_py.datastream.connectors.date_time_format import compile_pattern, resolve_zone
 from flink_py.datastream.connectors.file_system import (
     BucketAssigner, FileSink, OutputFileConfig, RollingPolicy)
 from flink_py.datastream.window import TimeWindow, TumblingEventTimeWindows

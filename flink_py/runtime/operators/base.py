@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Dict, Optional
 
-from flink_py.datastream.functions import Function, RuntimeContext
+from flink_py.api.functions import Function, RuntimeContext
 from flink_py.errors import InvalidProgramError, UserFunctionError
 from flink_py.runtime.execution.errors import CancelTaskException
 
@@ -95,7 +95,7 @@ class StreamingRuntimeContext(RuntimeContext):
     operator_name: str = ""
 
     def _keyed_state(self, descriptor: Any, kind: str) -> Any:
-        from flink_py.datastream.state import StateDescriptor
+        from flink_py.api.state import StateDescriptor
         if not isinstance(descriptor, StateDescriptor) or descriptor.kind != kind:
             raise InvalidProgramError(
                 f"get_{'' if kind == 'value' else kind + '_'}state expects a "
@@ -180,7 +180,7 @@ class StreamOperator:
     def open_user_function(self, function: Any) -> None:
         """Initializes the operator state of a CheckpointedFunction, then ``open``s it; a
         CheckpointListener is told of completed and aborted checkpoints from then on."""
-        from flink_py.datastream.functions import CheckpointedFunction, CheckpointListener
+        from flink_py.api.functions import CheckpointedFunction, CheckpointListener
         if isinstance(function, CheckpointListener):
             self._checkpoint_listeners.append(function)
         if isinstance(function, CheckpointedFunction):

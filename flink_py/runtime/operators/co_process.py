@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from flink_py.datastream.state import MapState, MapStateDescriptor
-from flink_py.datastream.time_domain import TimeDomain
+from flink_py.api.state import MapState, MapStateDescriptor
+from flink_py.api.time_domain import TimeDomain
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.keyed_process import TimerFiringMixin, _KeyedTimerService

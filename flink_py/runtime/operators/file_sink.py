@@ -157,7 +157,7 @@ class FileWriter(StreamOperator):
         self._committables: Dict[int, List[Tuple[str, str]]] = {}
 
     def open(self) -> None:
-        from flink_py.datastream.connectors.file_system import BucketAssigner, RollingPolicy
+        from flink_py.api.bucketing import BucketAssigner, RollingPolicy
         policy = self.rolling_policy
         # Rolling on size is decided by comparing sizes, unless a policy of the user's own
         # overrides should_roll_on_event: then it is asked before every record.
@@ -278,7 +278,7 @@ class FileWriter(StreamOperator):
     # -- checkpoints (two-phase commit) ---------------------------------------------------
 
     def _committables_state(self) -> Any:
-        from flink_py.datastream.state import ListStateDescriptor
+        from flink_py.api.state import ListStateDescriptor
         return self.get_operator_state_store().get_list_state(
             ListStateDescriptor(PENDING_COMMITTABLES_STATE))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
-from flink_py.datastream.state import MapStateDescriptor
+from flink_py.api.state import MapStateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import TwoInputStreamOperator, close_function
 from flink_py.runtime.operators.simple import SideOutputCollector

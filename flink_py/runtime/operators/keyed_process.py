@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from flink_py.datastream.functions import KeyedProcessFunction
-from flink_py.datastream.time_domain import TimeDomain
-from flink_py.datastream.timerservice import TimerService
+from flink_py.api.functions import KeyedProcessFunction
+from flink_py.api.time_domain import TimeDomain
+from flink_py.api.timerservice import TimerService
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.base import UdfOperator, unwrap_function
 from flink_py.runtime.operators.simple import SideOutputCollector

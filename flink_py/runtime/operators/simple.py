@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional
 
-from flink_py.datastream.functions import ProcessFunction
-from flink_py.datastream.output_tag import OutputTag
+from flink_py.api.functions import ProcessFunction
+from flink_py.api.output_tag import OutputTag
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import (

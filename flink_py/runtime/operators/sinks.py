@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Optional
 
 from flink_py.common.types import to_row
 
-from flink_py.datastream.functions import SinkFunction
+from flink_py.api.functions import SinkFunction
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import StreamOperator, UdfOperator, unwrap_function

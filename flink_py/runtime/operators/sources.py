@@ -20,8 +20,8 @@ import socket
 import threading
 from typing import Any, List, Optional, Sequence
 
-from flink_py.datastream.functions import SourceFunction
-from flink_py.datastream.state import ListStateDescriptor
+from flink_py.api.functions import SourceFunction
+from flink_py.api.state import ListStateDescriptor
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.operators.base import Output, StreamOperator, close_function
 

@@ -37,16 +37,18 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from flink_py.datastream.functions import (
+from flink_py.api.functions import (
     AggregateFunction, Function, KeyedStateStore, ProcessAllWindowFunction, ProcessWindowFunction,
     ReduceFunction)
-from flink_py.datastream.state import (
+from flink_py.api.state import (
     AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
     StateDescriptor)
-from flink_py.datastream.window import (
-    MAX_LONG_VALUE, MIN_LONG_VALUE, EventTimeTrigger, Evictor, MergingWindowAssigner, ProcessingTimeTrigger,
-    TimestampedValue, TimeWindow, Trigger, TriggerResult, TumblingEventTimeWindows,
-    WindowAssigner)
+from flink_py.api.windowing.assigners import (
+    MergingWindowAssigner, TumblingEventTimeWindows, WindowAssigner)
+from flink_py.api.windowing.evictors import Evictor, TimestampedValue
+from flink_py.api.windowing.triggers import (
+    EventTimeTrigger, ProcessingTimeTrigger, Trigger, TriggerResult)
+from flink_py.api.windowing.windows import MAX_LONG_VALUE, MIN_LONG_VALUE, TimeWindow
 from flink_py.errors import FlinkPyError, InvalidProgramError
 from flink_py.runtime.operators.base import StreamOperator, close_function
 from flink_py.runtime.operators.merging_window_set import MergingWindowSet

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common.key_groups import KeyGroupRange
-from flink_py.datastream.state import StateDescriptor
+from flink_py.api.state import StateDescriptor
 from flink_py.runtime.state.handles import (
     IncrementalKeyedStateHandle, KeyedStateHandle, KeyGroupsStateHandle, StateRestoreError)
 from flink_py.runtime.state.key_group_format import (

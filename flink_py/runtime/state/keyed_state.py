@@ -14,7 +14,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from flink_py.common.serializer import needs_narrowing, serializer_for
-from flink_py.datastream.state import (
+from flink_py.api.state import (
     AggregatingState, ListState, MapState, ReducingState, StateDescriptor, StateTtlConfig,
     ValueState)
 

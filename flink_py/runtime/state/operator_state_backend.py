@@ -12,8 +12,8 @@ from __future__ import annotations
 import pickle
 from typing import Any, Dict, List, Optional, Tuple
 
-from flink_py.datastream.functions import FunctionInitializationContext, FunctionSnapshotContext
-from flink_py.datastream.state import ListState, ListStateDescriptor
+from flink_py.api.functions import FunctionInitializationContext, FunctionSnapshotContext
+from flink_py.api.state import ListState, ListStateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (

@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional
 from flink_py.common.key_groups import KeyGroupRange
 from flink_py.common.serializer import (
     ListSerializer, MapSerializer, TypeSerializer, serializer_for)
-from flink_py.datastream.state import StateDescriptor
+from flink_py.api.state import StateDescriptor
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
     IncrementalKeyedStateHandle, KeyedStateHandle, KeyGroupsStateHandle, StateRestoreError,

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Optional
 
-from flink_py.datastream.functions import SourceFunction
+from flink_py.api.functions import SourceFunction
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.events import Watermark, WatermarkStatus
 from flink_py.runtime.network.local import InputInbox

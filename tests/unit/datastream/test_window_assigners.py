@@ -442,11 +442,11 @@ def test_pyflink_window_module_names_exist():
 #: (``doctest.testmod`` only runs the examples of objects defined in the module it is given).
 DOCTEST_MODULES = [
     "flink_py.datastream.window",
-    "flink_py.datastream.windowing._common",
-    "flink_py.datastream.windowing.windows",
-    "flink_py.datastream.windowing.triggers",
-    "flink_py.datastream.windowing.assigners",
-    "flink_py.datastream.windowing.evictors",
+    "flink_py.api.windowing._common",
+    "flink_py.api.windowing.windows",
+    "flink_py.api.windowing.triggers",
+    "flink_py.api.windowing.assigners",
+    "flink_py.api.windowing.evictors",
 ]
 
 
@@ -461,6 +461,6 @@ def test_docstring_examples_exist() -> None:
     names = {test.name for module_name in DOCTEST_MODULES
              for test in finder.find(importlib.import_module(module_name)) if test.examples}
     assert {"flink_py.datastream.window",
-            "flink_py.datastream.windowing.windows.TimeWindow",
-            "flink_py.datastream.windowing.windows.TimeWindow.get_window_start_with_offset",
+            "flink_py.api.windowing.windows.TimeWindow",
+            "flink_py.api.windowing.windows.TimeWindow.get_window_start_with_offset",
             } <= names
