@@ -42,6 +42,23 @@ def wait_until(condition: Callable[[], Any], timeout_s: float = DEADLINE_S,
         time.sleep(interval_s)  # polling interval, not synchronization
 
 
+def child_processes(pid: int) -> List[int]:
+    """The pids of the child processes of ``pid`` (Linux /proc): a TaskManager's slot
+    workers."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
 class ProcessCluster:
     """One JobManager and some TaskManagers, started as processes from a fresh conf dir."""
 

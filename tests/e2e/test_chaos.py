@@ -13,35 +13,18 @@ import os
 import random
 import re
 import signal
-import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
 
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.process_cluster import ProcessCluster, child_processes, wait_until
 
 JOB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chaos_jobs", "keyed_count.py")
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 KEYS = 10
 PARALLELISM = 2
-
-
-def children(pid: int) -> List[int]:
-    """The child processes of ``pid`` (Linux /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 def job_args(out: Path, records: int, rate: int, backend: str, unaligned: bool) -> List[str]:
@@ -84,7 +67,7 @@ def kill_one(cluster: ProcessCluster, out: Path, rng: random.Random) -> str:
     """SIGKILLs a TaskManager or a slot worker that runs the counting task."""
     running = {int(name.split("-")[1]) for name in os.listdir(out / "pids")}
     candidates = [(tm, worker) for tm in live_task_managers(cluster)
-                  for worker in children(tm.pid) if worker in running]
+                  for worker in child_processes(tm.pid) if worker in running]
     assert candidates, "no live process runs the counting task"
     tm, worker = rng.choice(candidates)
     if rng.random() < 0.5:

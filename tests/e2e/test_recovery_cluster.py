@@ -16,7 +16,7 @@ from typing import Any, List
 
 import pytest
 
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.process_cluster import ProcessCluster, child_processes, wait_until
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 
@@ -119,22 +119,6 @@ def _markers(directory: str, prefix: str) -> List[int]:
             if name.startswith(prefix + "-")]
 
 
-def _children(pid: int) -> List[int]:
-    """The child processes of ``pid`` (Linux /proc)."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == pid:
-            children.append(int(entry))
-    return children
-
-
 def _state(cluster: ProcessCluster, job_id: str) -> str:
     return cluster.rest(f"/jobs/{job_id}")["state"]
 
@@ -162,7 +146,7 @@ def test_a_killed_task_manager_fails_over_at_once_and_a_new_one_is_used(tmp_path
         job_id = _run_detached(cluster, program)
         wait_until(lambda: _markers(markers, "pid"), what="the source running")
         [first_worker] = _markers(markers, "pid")
-        victim = next(tm for tm in cluster.task_managers if first_worker in _children(tm.pid))
+        victim = next(tm for tm in cluster.task_managers if first_worker in child_processes(tm.pid))
         killed_at = time.monotonic()
         victim.send_signal(signal.SIGKILL)
         # Failing over starts at once (its workers cancel their tasks as their TaskManager
@@ -182,7 +166,7 @@ def test_a_killed_task_manager_fails_over_at_once_and_a_new_one_is_used(tmp_path
                    and cluster.rest("/overview")["slots-total"] >= 2,
                    what="the new TaskManager registered", timeout_s=30)
         second_worker = [p for p in _markers(markers, "pid") if p != first_worker][0]
-        survivor = next(tm for tm in cluster.task_managers if second_worker in _children(tm.pid))
+        survivor = next(tm for tm in cluster.task_managers if second_worker in child_processes(tm.pid))
         survivor.send_signal(signal.SIGKILL)
         wait_until(lambda: len(_markers(markers, "pid")) == 3, what="a third attempt",
                    timeout_s=20)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +23,7 @@ from flink_py.cli import main as cli
 from flink_py.common import Types
 from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
-from flink_py.datastream import SinkFunction, SourceFunction, StreamExecutionEnvironment
+from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.datastream.functions import CheckpointedFunction, MapFunction, RuntimeContext
 from flink_py.datastream.state import ValueStateDescriptor
 from flink_py.graph.job_graph import JobGraph
@@ -32,20 +31,11 @@ from flink_py.runtime.checkpoint.failure_manager import (
     EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE)
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
+from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 30.0
 NO_RESTART = {"restart-strategy.type": "none"}
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.01)  # polling interval, not synchronization
 
 
 class Cluster:
@@ -91,26 +81,6 @@ def block_past_the_timeout(value: int) -> int:
     """A chained map slower than the checkpoint timeout: the barrier waits behind it."""
     time.sleep(0.5)
     return value
-
-
-class UntilReleased(SourceFunction):
-    """Emits 0..n-1, then runs until cancelled or until ``release`` exists."""
-
-    def __init__(self, n: int, release: str) -> None:
-        self.n = n
-        self.release = release
-
-    def open(self, runtime_context: Any) -> None:
-        self._stop = threading.Event()
-
-    def run(self, ctx: Any) -> None:
-        for i in range(self.n):
-            ctx.collect(i)
-        while not self._stop.is_set() and not os.path.exists(self.release):
-            self._stop.wait(0.01)
-
-    def cancel(self) -> None:
-        self._stop.set()
 
 
 class DeclineFirstSnapshots(MapFunction, CheckpointedFunction):
@@ -168,7 +138,7 @@ def _declining_job(tmp_path: Path, failures: int, tolerable: int,
         "state.storage.fs.memory-threshold": "0 b",
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"})
     settings.update(extra or {})
-    return _job(lambda env: env.add_source(UntilReleased(100, release))
+    return _job(lambda env: env.add_source(WaitForFileSource(100, release))
                 .map(DeclineFirstSnapshots(failures))
                 .key_by(lambda x: x % 4).map(Count()).uid("count").add_sink(Discard()),
                 settings)
@@ -225,7 +195,7 @@ def test_with_tolerable_failures_the_job_survives_that_many_declines_and_removes
     job_id = dispatcher.submit_job(_declining_job(tmp_path, failures=2, tolerable=2))
     checkpoints = wait_until(
         lambda: (lambda c: c if c["counts"]["completed"] >= 1 else None)(
-            cluster.get(f"/jobs/{job_id}/checkpoints")), "a completed checkpoint")
+            cluster.get(f"/jobs/{job_id}/checkpoints")), what="a completed checkpoint")
     # the declined checkpoints' directories are gone, the latest completed one is there
     latest = checkpoints["latest"]["completed"]["id"]
     kept = _checkpoint_dirs(tmp_path, job_id)
@@ -297,14 +267,14 @@ def test_restoring_from_a_path_that_is_not_a_savepoint_fails_the_job_naming_the_
 def _take_savepoint(cluster: Cluster, tmp_path: Path) -> str:
     """A savepoint of a job whose keyed state belongs to the operator ``uid("count")``."""
     release = str(tmp_path / "release-savepoint")
-    graph = _job(lambda env: env.add_source(UntilReleased(100, release))
+    graph = _job(lambda env: env.add_source(WaitForFileSource(100, release))
                  .key_by(lambda x: x % 4).map(Count()).uid("count").add_sink(Discard()),
                  dict(NO_RESTART), "with state")
     dispatcher = cluster.minicluster.dispatcher
     job_id = dispatcher.submit_job(graph)
     master = dispatcher.job_master(job_id)
     wait_until(lambda: (lambda counts: counts["RUNNING"] == sum(counts.values()))(
-        master.task_state_counts()), "all tasks running")
+        master.task_state_counts()), what="all tasks running")
     done: "queue.Queue[tuple]" = queue.Queue()
     master.trigger_savepoint(str(tmp_path / "savepoints"),
                              lambda path, error: done.put((path, error)))
@@ -319,7 +289,7 @@ def _without_the_stateful_operator(tmp_path: Path, settings: Dict[str, str]) -> 
     # the same source as the savepoint's job (its generated id matches, its state maps)
     release = tmp_path / "released"
     release.touch()
-    return _job(lambda env: env.add_source(UntilReleased(10, str(release)))
+    return _job(lambda env: env.add_source(WaitForFileSource(10, str(release)))
                 .key_by(lambda x: x % 2)
                 .map(lambda x: x).uid("not-count").add_sink(Discard()),
                 dict(NO_RESTART, **settings), "without state")

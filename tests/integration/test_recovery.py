@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import urllib.request
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 
 from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
-from flink_py.datastream import SinkFunction, SourceFunction, StreamExecutionEnvironment
+from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
+from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 20.0
 
@@ -52,37 +53,6 @@ class FileSink(SinkFunction):
     def invoke(self, value: Any, context: Any) -> None:
         with open(self.path, "a") as f:
             f.write(f"{value}\n")
-
-
-class WaitForFileSource(SourceFunction):
-    """Emits 0..n-1, then runs until cancelled or until ``release`` exists."""
-
-    def __init__(self, n: int, release: str) -> None:
-        self.n = n
-        self.release = release
-
-    def open(self, runtime_context: Any) -> None:
-        self._stop = threading.Event()
-
-    def run(self, ctx: Any) -> None:
-        for i in range(self.n):
-            ctx.collect(i)
-        while not self._stop.is_set() and not os.path.exists(self.release):
-            self._stop.wait(0.01)
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.01)  # polling interval, not synchronization
 
 
 @pytest.fixture
@@ -157,7 +127,7 @@ def test_region_failover_restarts_only_the_failed_pipeline(cluster: MiniCluster,
     def flaky_done() -> bool:
         return os.path.exists(tmp_path / "out") and len(
             (tmp_path / "out").read_text().split()) == 5
-    wait_until(flaky_done, "the flaky pipeline's output")
+    wait_until(flaky_done, what="the flaky pipeline's output")
     attempts = {v.job_vertex.name: [s.attempt_number for s in v.subtasks]
                 for v in master.view().vertices}
     assert attempts["steady -> Sink: Unnamed"] == [0]  # never restarted
@@ -184,7 +154,7 @@ def test_restarting_is_visible_in_rest_while_the_delay_runs_and_failures_stay_in
         settings = dict(FIXED_DELAY, **{"restart-strategy.fixed-delay.delay": "1500 ms"})
         job_id = cluster.dispatcher.submit_job(_flaky_job(tmp_path, 1, settings))
         wait_until(lambda: _get(server.port, f"/jobs/{job_id}")["state"] == "RESTARTING",
-                   "RESTARTING in /jobs/<id>")
+                   what="RESTARTING in /jobs/<id>")
         overview = _get(server.port, "/jobs/overview")["jobs"]
         assert [j["state"] for j in overview if j["jid"] == job_id] == ["RESTARTING"]
         result = cluster.dispatcher.request_job_result(job_id, DEADLINE_S)
@@ -205,7 +175,7 @@ def test_cancelling_during_the_restart_delay_cancels_the_job(cluster: MiniCluste
     settings = dict(FIXED_DELAY, **{"restart-strategy.fixed-delay.delay": "60 s"})
     job_id = cluster.dispatcher.submit_job(_flaky_job(tmp_path, 1, settings))
     master = cluster.dispatcher.job_master(job_id)
-    wait_until(lambda: master.status is JobStatus.RESTARTING, "RESTARTING")
+    wait_until(lambda: master.status is JobStatus.RESTARTING, what="RESTARTING")
     master.cancel()
     result = cluster.dispatcher.request_job_result(job_id, DEADLINE_S)
     assert result.status is JobStatus.CANCELED
@@ -219,9 +189,9 @@ def test_reports_of_old_attempts_are_ignored_and_an_illegal_transition_fails_the
     job_id = cluster.dispatcher.submit_job(_flaky_job(tmp_path, 1, settings))
     master = cluster.dispatcher.job_master(job_id)
     first = {s.attempt_id for s in master.view().subtasks()}
-    wait_until(lambda: master.status is JobStatus.RESTARTING, "RESTARTING")
+    wait_until(lambda: master.status is JobStatus.RESTARTING, what="RESTARTING")
     wait_until(lambda: all(s.attempt_number == 1 for s in master.view().subtasks()),
-               "the new attempts")
+               what="the new attempts")
     for attempt_id in first:  # a late report from the failed attempt: ignored
         master.update_task_execution_state(attempt_id, ExecutionState.RUNNING)
     current = master.view().subtasks()[0]
