@@ -613,7 +613,7 @@ def test_without_buffer_timeout_records_wait_for_a_full_buffer(token: str) -> No
 # -- the runtime on its own ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["flink_py.runtime.minicluster", "flink_py.runtime.tasks.task"])
+@pytest.mark.parametrize("module", ["flink_py.runtime.minicluster", "flink_py.runtime.tasks.stream_task"])
 def test_runtime_modules_import_on_their_own(module: str) -> None:
     # A TaskManager process imports the runtime, not the DataStream API, first.
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,

@@ -18,24 +18,16 @@ from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.runtime.checkpoint.gateways import CheckpointCoordinatorGateway
 from flink_py.runtime.network.local import ResultPartitionManager
-from flink_py.runtime.state.checkpoint_streams import (
-    CheckpointStreamFactory, MemoryCheckpointStreamFactory)
+from flink_py.runtime.state.checkpoint_streams import CheckpointStreamFactory
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
 
 __all__ = ["CheckpointStreamFactoryProvider", "Environment", "TaskManagerServices",
-           "memory_stream_factory_provider", "storage_stream_factory_provider"]
+           "storage_stream_factory_provider"]
 
 #: (job id, checkpoint id, the barrier's CheckpointOptions, the job's configuration) -> the
 #: factory of that checkpoint's streams
 CheckpointStreamFactoryProvider = Callable[[str, int, Any, Dict[str, str]],
                                            CheckpointStreamFactory]
-
-
-def memory_stream_factory_provider(job_id: str, checkpoint_id: int, checkpoint_options: Any,
-                                   job_configuration: Dict[str, str]
-                                   ) -> CheckpointStreamFactory:
-    """State travels inline in the acknowledgement (tests of tasks without a storage)."""
-    return MemoryCheckpointStreamFactory()
 
 
 def storage_stream_factory_provider(job_id: str, checkpoint_id: int, checkpoint_options: Any,
