@@ -18,10 +18,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import grpc
 
 from flink_py.errors import FlinkPyError
-from flink_py.graph.ids import ExecutionAttemptID, ResourceID
+from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.rpc import cluster_pb2 as pb
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.resourcemanager.registration import (
+    RegistrationResponse, SlotRegistration, TaskExecutorRegistration)
 
 log = logging.getLogger(__name__)
 
@@ -387,45 +389,47 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
 
 
 class ResourceManagerServicer(pb_grpc.ResourceManagerGatewayServicer):
-    """TaskManager registration and heartbeats, into the JobManager's ResourceManager."""
+    """TaskManager registration and heartbeats, from the wire into a
+    ``ResourceManagerEndpoint`` (the in-process gateway)."""
 
-    def __init__(self, resource_manager: Any, job_master_address: str,
-                 heartbeat_interval_ms: int, rpc_timeout_s: float = DEFAULT_RPC_TIMEOUT_S
-                 ) -> None:
-        self.resource_manager = resource_manager
-        self.job_master_address = job_master_address
-        self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.rpc_timeout_s = rpc_timeout_s
+    def __init__(self, endpoint: Any) -> None:
+        self.endpoint = endpoint
 
     def RegisterTaskExecutor(self, request: Any, context: Any) -> Any:
-        from flink_py.runtime.resourcemanager.resource_manager import SlotDescription
-        slots = [SlotDescription(
-            s.index, RemoteTaskExecutorGateway(s.rpc_address, self.job_master_address,
-                                               self.rpc_timeout_s),
-            s.data_address, s.process_id) for s in request.slots]
-        was_registered = self.resource_manager.register_task_executor(
-            ResourceID(request.resource_id), None, len(slots), slots,
-            address=request.rpc_address, host=request.host, data_port=request.data_port,
-            hardware=dict(request.hardware))
-        log.info("Registering TaskManager with ResourceID %s (%s) with %d slots",
-                 request.resource_id, request.rpc_address, len(slots))
+        answer = self.endpoint.register(_registration_from_wire(request))
         return pb.RegisterTaskExecutorResponse(
-            accepted=True, heartbeat_interval_ms=self.heartbeat_interval_ms,
-            was_registered=was_registered)
+            accepted=answer.accepted, message=answer.message,
+            heartbeat_interval_ms=answer.heartbeat_interval_ms,
+            was_registered=answer.was_registered)
 
     def Heartbeat(self, request: Any, context: Any) -> Any:
-        return pb.HeartbeatResponse(
-            known=self.resource_manager.heartbeat(ResourceID(request.resource_id)))
+        return pb.HeartbeatResponse(known=self.endpoint.heartbeat(request.resource_id))
 
     def ReportSlotLost(self, request: Any, context: Any) -> Any:
-        self.resource_manager.slot_lost(ResourceID(request.resource_id), request.slot_index,
-                                        request.reason)
+        self.endpoint.report_slot_lost(request.resource_id, request.slot_index, request.reason)
         return pb.Ack(ok=True)
 
     def DisconnectTaskExecutor(self, request: Any, context: Any) -> Any:
-        self.resource_manager.unregister_task_executor(ResourceID(request.resource_id),
-                                                       request.reason)
+        self.endpoint.disconnect(request.resource_id, request.reason)
         return pb.Ack(ok=True)
+
+
+def _registration_to_wire(registration: TaskExecutorRegistration) -> Any:
+    return pb.RegisterTaskExecutorRequest(
+        resource_id=registration.resource_id, host=registration.host,
+        rpc_address=registration.rpc_address, data_port=registration.data_port,
+        slots=[pb.SlotInfo(index=s.index, rpc_address=s.rpc_address,
+                           data_address=s.data_address, process_id=s.process_id)
+               for s in registration.slots],
+        hardware=registration.hardware)
+
+
+def _registration_from_wire(request: Any) -> TaskExecutorRegistration:
+    return TaskExecutorRegistration(
+        request.resource_id, request.host, request.rpc_address, request.data_port,
+        tuple(SlotRegistration(s.index, s.rpc_address, s.data_address, s.process_id)
+              for s in request.slots),
+        dict(request.hardware))
 
 
 class RemoteResourceManagerGateway:
@@ -436,8 +440,11 @@ class RemoteResourceManagerGateway:
         self.timeout_s = timeout_s
         self._stub = pb_grpc.ResourceManagerGatewayStub(channel_to(address))
 
-    def register(self, request: Any) -> Any:
-        return self._invoke("RegisterTaskExecutor", self._stub.RegisterTaskExecutor, request)
+    def register(self, registration: TaskExecutorRegistration) -> RegistrationResponse:
+        answer = self._invoke("RegisterTaskExecutor", self._stub.RegisterTaskExecutor,
+                              _registration_to_wire(registration))
+        return RegistrationResponse(answer.accepted, answer.heartbeat_interval_ms,
+                                    answer.was_registered, answer.message)
 
     def heartbeat(self, resource_id: str) -> bool:
         return self._invoke("Heartbeat", self._stub.Heartbeat,

@@ -2,8 +2,8 @@
 ResourceManagerGateway, JobMasterGateway, TaskExecutorGateway).
 
 Each has an in-process implementation (the endpoint object itself: ``JobMaster``,
-``TaskExecutor``; the MiniCluster uses those) and a gRPC one (``flink_py.rpc.gateways``: a
-``Remote*Gateway`` client and a servicer that adapts the wire to the endpoint). Both are
+``TaskExecutor``, ``ResourceManagerEndpoint``; the MiniCluster uses the first two) and a gRPC
+one (``flink_py.rpc.gateways``: a ``Remote*Gateway`` client and a servicer that adapts the wire to the endpoint). Both are
 checked by one contract test (tests/unit/rpc/test_gateway_contract.py). Every
 implementation only enqueues and returns: the work happens on the endpoint's own threads.
 The checkpoint roles are the contracts of ``flink_py.runtime.checkpoint.gateways``.
@@ -18,6 +18,8 @@ from flink_py.runtime.checkpoint.gateways import (
     CheckpointCoordinatorGateway, TaskExecutorCheckpointGateway)
 from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
+from flink_py.runtime.resourcemanager.registration import (
+    RegistrationResponse, TaskExecutorRegistration)
 
 
 class OperatorEventGateway(Protocol):
@@ -71,7 +73,7 @@ class ResourceManagerGateway(Protocol):
     """TaskManager -> ResourceManager: registration, heartbeats (which answer whether the
     TaskManager is still known: an unknown or suspect one registers again), lost slots."""
 
-    def register(self, request: Any) -> Any:
+    def register(self, registration: TaskExecutorRegistration) -> RegistrationResponse:
         ...
 
     def heartbeat(self, resource_id: str) -> bool:

@@ -20,10 +20,11 @@ from flink_py.common.configuration import Configuration
 from flink_py.errors import FlinkPyError
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.rpc.gateways import (
-    JobMasterServicer, ResourceManagerServicer, start_server)
+    JobMasterServicer, RemoteTaskExecutorGateway, ResourceManagerServicer, start_server)
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.entrypoint.common import (
     parse_daemon_args, setup_logging, wait_for_termination_signal)
+from flink_py.runtime.resourcemanager.registration import ResourceManagerEndpoint
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,10 @@ class JobManagerRunner:
         advertised = config.get(options.JOB_MANAGER_RPC_ADDRESS)
         # The address is known only once bound (port 0 picks a free port): the servicers
         # read it from this object.
-        rm_servicer = ResourceManagerServicer(self.resource_manager, "",
-                                              self.heartbeat_interval_ms)
+        # slots are deployed into with this JobManager's address as the tasks' JobMaster
+        rm_servicer = ResourceManagerServicer(ResourceManagerEndpoint(
+            self.resource_manager, self.heartbeat_interval_ms,
+            lambda address: RemoteTaskExecutorGateway(address, self.rpc_address)))
 
         def add_services(server: Any) -> None:
             pb_grpc.add_ResourceManagerGatewayServicer_to_server(rm_servicer, server)
@@ -66,7 +69,6 @@ class JobManagerRunner:
 
         self._rpc_server, self.rpc_port = start_server(add_services, bind_host, port)
         self.rpc_address = f"{advertised}:{self.rpc_port}"
-        rm_servicer.job_master_address = self.rpc_address
         log.info("Started the JobManager's RPC endpoint at %s (bound to %s:%d)",
                  self.rpc_address, bind_host, self.rpc_port)
 

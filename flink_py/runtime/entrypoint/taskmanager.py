@@ -24,11 +24,12 @@ from typing import Dict, List, Optional, Sequence
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.errors import FlinkPyError
-from flink_py.rpc import cluster_pb2 as pb
 from flink_py.rpc.gateways import (
     RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
 from flink_py.runtime.entrypoint.common import (
     local_address_towards, parse_daemon_args, setup_logging, wait_for_termination_signal)
+from flink_py.runtime.resourcemanager.registration import (
+    SlotRegistration, TaskExecutorRegistration)
 
 log = logging.getLogger(__name__)
 
@@ -125,18 +126,16 @@ class TaskManagerRunner:
 
     # -- registration and heartbeats ---------------------------------------------------------
 
-    def _registration(self) -> pb.RegisterTaskExecutorRequest:
+    def _registration(self) -> TaskExecutorRegistration:
         with self._lock:
             workers = sorted(self._workers.values(), key=lambda w: w.slot)
-        slots = [pb.SlotInfo(index=w.slot, rpc_address=f"{self.host}:{w.rpc_port}",
-                             data_address=f"{self.host}:{w.data_port}",
-                             process_id=f"{self.resource_id}/{w.slot}/{w.process.pid}")
-                 for w in workers]
-        return pb.RegisterTaskExecutorRequest(
-            resource_id=self.resource_id, host=self.host,
-            rpc_address=slots[0].rpc_address if slots else "",
-            data_port=workers[0].data_port if workers else 0, slots=slots,
-            hardware=_hardware())
+        slots = tuple(SlotRegistration(w.slot, f"{self.host}:{w.rpc_port}",
+                                       f"{self.host}:{w.data_port}",
+                                       f"{self.resource_id}/{w.slot}/{w.process.pid}")
+                      for w in workers)
+        return TaskExecutorRegistration(
+            self.resource_id, self.host, slots[0].rpc_address if slots else "",
+            workers[0].data_port if workers else 0, slots, _hardware())
 
     def _register(self) -> bool:
         try:

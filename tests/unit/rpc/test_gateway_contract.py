@@ -5,6 +5,8 @@ holds the object or a RemoteTaskExecutorGateway to a servicer in front of it (th
 an in-process fake of the Protocol that records calls). JobMaster: a task's checkpoint
 acknowledgements and declines reach the JobMaster's CheckpointCoordinator (a fake of
 CheckpointCoordinatorProtocol) on its main thread, directly or through JobMasterServicer.
+ResourceManager: a TaskManager's registration, heartbeats, lost slots and disconnection reach a
+real ResourceManager alike through the in-process ResourceManagerEndpoint and over gRPC.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import pytest
 
 from flink_py.common.checkpointing_mode import CheckpointingMode
 from flink_py.datastream import StreamExecutionEnvironment
-from flink_py.graph.ids import ExecutionAttemptID, OperatorID
+from flink_py.graph.ids import ExecutionAttemptID, OperatorID, ResourceID
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.rpc.gateways import (
-    JobMasterServicer, RemoteJobMasterGateway, RemoteTaskExecutorGateway, TaskExecutorServicer,
-    start_server)
-from flink_py.rpc.protocols import JobMasterGateway, TaskExecutorGateway
+    JobMasterServicer, RemoteJobMasterGateway, RemoteResourceManagerGateway,
+    RemoteTaskExecutorGateway, ResourceManagerServicer, TaskExecutorServicer, start_server)
+from flink_py.rpc.protocols import JobMasterGateway, ResourceManagerGateway, TaskExecutorGateway
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.resourcemanager.registration import (
+    RegistrationResponse, ResourceManagerEndpoint, SlotRegistration, TaskExecutorRegistration)
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 from flink_py.runtime.state.handles import (
     ByteStreamStateHandle, OperatorStateHandle, OperatorSubtaskState, TaskStateSnapshot)
@@ -199,3 +203,51 @@ def test_job_master_gateway_hands_checkpoint_messages_to_the_coordinator_on_its_
                                     ("ack", (attempt, 4, 0, None)),
                                     ("decline", (attempt, 5, "no room"))]
     assert coordinator.threads == {f"JobMaster {job_id}"}
+
+
+@pytest.fixture(params=["in-process", "grpc"])
+def resource_manager(request: Any
+                     ) -> Iterator[Tuple[ResourceManagerGateway, ResourceManager, List[tuple]]]:
+    manager = ResourceManager()
+    lost: List[tuple] = []
+    manager.add_lost_listener(lambda rid, reason, allocations: lost.append((rid, reason)))
+    # the slots' deployment gateways, as the endpoint makes them from their addresses
+    endpoint = ResourceManagerEndpoint(manager, 7000, lambda address: ("gateway", address))
+    if request.param == "in-process":
+        yield endpoint, manager, lost
+        return
+    server, port = start_server(lambda s: pb_grpc.add_ResourceManagerGatewayServicer_to_server(
+        ResourceManagerServicer(endpoint), s), "127.0.0.1", 0)
+    try:
+        yield RemoteResourceManagerGateway(f"127.0.0.1:{port}", DEADLINE_S), manager, lost
+    finally:
+        server.stop(grace=None).wait(DEADLINE_S)
+
+
+def test_resource_manager_gateway_registers_heartbeats_and_loses_task_managers(
+        resource_manager) -> None:
+    gateway, manager, lost = resource_manager
+    registration = TaskExecutorRegistration(
+        "host-a:4242-1a2b3c", "host-a", "host-a:5001", 6001,
+        (SlotRegistration(0, "host-a:5001", "host-a:6001", "host-a/0/11"),
+         SlotRegistration(1, "host-a:5002", "host-a:6002", "host-a/1/12")),
+        {"cpuCores": 2, "physicalMemory": 1 << 30})
+    resource_id = ResourceID(registration.resource_id)
+    assert gateway.heartbeat(registration.resource_id) is False, "unknown: register first"
+    assert gateway.register(registration) == RegistrationResponse(True, 7000, False)
+    [info] = manager.task_manager_infos()
+    assert (info.resource_id, info.address, info.host, info.data_port, info.num_slots,
+            info.free_slots, info.hardware) == (
+        resource_id, "host-a:5001", "host-a", 6001, 2, 2,
+        {"cpuCores": 2, "physicalMemory": 1 << 30})
+    assert manager.task_managers() == {resource_id: {0: ("gateway", "host-a:5001"),
+                                                     1: ("gateway", "host-a:5002")}}
+    assert gateway.heartbeat(registration.resource_id) is True
+    assert gateway.register(registration).was_registered is True, "known: a re-registration"
+    gateway.report_slot_lost(registration.resource_id, 1, "slot worker 1 died")
+    assert manager.total_slots == 1
+    assert lost == [(resource_id, "slot worker 1 died")]
+    gateway.disconnect(registration.resource_id, "the TaskManager is shutting down")
+    assert manager.task_managers() == {}
+    assert lost[-1] == (resource_id, "the TaskManager is shutting down")
+    assert gateway.heartbeat(registration.resource_id) is False
