@@ -368,7 +368,17 @@ class StreamExecutionEnvironment:
 
     def socket_text_stream(self, hostname: str, port: int, delimiter: str = "\n"
                            ) -> DataStream:
-        """The ``delimiter``-separated strings read from a TCP socket (unbounded)."""
+        """The ``delimiter``-separated strings read from a TCP socket (unbounded).
+
+        Not replayable, as in Flink: the socket keeps no position, so after a failure the
+        restarted job reads on from whatever the peer sends next; what was read since the
+        last checkpoint is lost (at-most-once for this source, whatever the checkpointing
+        mode). Use a file or another replayable source where records must count once.
+
+        :param hostname: the host to connect to.
+        :param port: the port, 1..65535.
+        :param delimiter: what separates the strings (``"\\n"`` by default).
+        """
         if not isinstance(port, int) or not 0 < port < 65536:
             raise InvalidProgramError(f"port must be an int in 1..65535, got {port!r}")
         function = sources.SocketTextStreamFunction(hostname, port, delimiter)
