@@ -32,11 +32,11 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
 from flink_py.common.time import Time
 from flink_py.common.watermark_strategy import WatermarkStrategy
-from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
+from flink_py.datastream import SinkFunction, SourceFunction, StreamExecutionEnvironment
 from flink_py.datastream.checkpointing_sinks import TwoPhaseCommitSinkFunction
 from flink_py.datastream.functions import (
     CheckpointedFunction, CheckpointListener, MapFunction, RuntimeContext)
-from flink_py.datastream.state import ValueStateDescriptor
+from flink_py.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from flink_py.datastream.window import TumblingEventTimeWindows
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.testing.process_cluster import wait_until
@@ -64,6 +64,35 @@ def read_lines(path: str) -> List[str]:
         return []
     with open(path) as f:
         return [line.rstrip("\n") for line in f if line.strip()]
+
+
+class CountingSource(SourceFunction, CheckpointedFunction):
+    """A legacy source of ``1 .. n``, throttled, that emits and advances its position under
+    the checkpoint lock (Flink's pattern) and keeps the position in operator state."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def initialize_state(self, context: Any) -> None:
+        self.state = context.get_operator_state_store().get_list_state(
+            ListStateDescriptor("position", Types.LONG()))
+        restored = list(self.state.get() or [])
+        self.position = restored[0] if restored else 0
+        self.running = threading.Event()
+        self.running.set()
+
+    def snapshot_state(self, context: Any) -> None:
+        self.state.update([self.position])
+
+    def run(self, ctx: Any) -> None:
+        while self.running.is_set() and self.position < self.n:
+            with ctx.get_checkpoint_lock():
+                self.position += 1
+                ctx.collect(self.position)
+            time.sleep(0.002)  # the source's own pace, not synchronization
+
+    def cancel(self) -> None:
+        self.running.clear()
 
 
 class AppendSink(SinkFunction):
@@ -178,10 +207,14 @@ def keyed_count(env: StreamExecutionEnvironment, out: str, transactions: str) ->
     counted.add_sink(FileTransactionSink(transactions)).uid("transactional")
 
 
-def windowed_count(env: StreamExecutionEnvironment, out: str, progress: str) -> None:
+def windowed_count(env: StreamExecutionEnvironment, out: str, progress: str,
+                   legacy: bool = False) -> None:
     strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
         lambda value, record_timestamp: value)
-    numbers = env.from_sequence(1, N).uid("numbers").map(throttle).uid("throttle")
+    if legacy:  # one subtask: each emits 1..N
+        numbers = env.add_source(CountingSource(N)).set_parallelism(1).uid("numbers")
+    else:
+        numbers = env.from_sequence(1, N).uid("numbers").map(throttle).uid("throttle")
     numbers.add_sink(AppendSink(progress)).uid("progress")
     (numbers.assign_timestamps_and_watermarks(strategy).uid("timestamps")
      .map(lambda x: 1).uid("ones").key_by(lambda x: 0)
@@ -237,12 +270,13 @@ def test_a_job_stopped_with_a_savepoint_finishes_and_resumes_counting_every_key_
     assert len(committed) == len(set(committed)) and set(committed) <= set(read_lines(out))
 
 
+@pytest.mark.parametrize("legacy", [False, True], ids=["reader-source", "legacy-source"])
 @pytest.mark.parametrize("drain", [True, False], ids=["drain", "no-drain"])
 def test_a_drained_stop_fires_the_open_window_a_plain_stop_leaves_it_to_the_resumed_run(
-        tmp_path: Path, drain: bool) -> None:
+        tmp_path: Path, drain: bool, legacy: bool) -> None:
     out, progress = str(tmp_path / "out"), str(tmp_path / "progress")
     env = new_env()
-    windowed_count(env, out, progress)
+    windowed_count(env, out, progress, legacy)
     client = job_client_running(env, "window")
     wait_until(lambda: len(read_lines(progress)) >= 100, what="records in the window",
                timeout_s=DEADLINE_S)
@@ -258,10 +292,21 @@ def test_a_drained_stop_fires_the_open_window_a_plain_stop_leaves_it_to_the_resu
         return
     assert read_lines(out) == [], "without drain no window fires at the stop"
     resumed = new_env({"execution.savepoint.path": path})
-    windowed_count(resumed, out, progress)
+    windowed_count(resumed, out, progress, legacy)
+    if legacy:
+        # a SourceFunction that returns emits no MAX_WATERMARK here: drain the resumed run
+        client = job_client_running(resumed, "window resumed")
+        wait_until(lambda: len(read_lines(progress)) >= before_the_stop + 100,
+                   what="records in the resumed run", timeout_s=DEADLINE_S)
+        client.stop_with_savepoint(True, str(tmp_path / "savepoints")).result(
+            timeout=DEADLINE_S)
+        seen = [int(v) for v in read_lines(progress)]
+        assert sorted(seen) == list(range(1, len(seen) + 1)), "each record read once"
+        assert [int(v) for v in read_lines(out)] == [len(seen)]
+        return
     resumed.execute("window resumed")
     assert [int(v) for v in read_lines(out)] == [N]  # the savepoint's part and the rest
-    assert len(read_lines(progress)) == N
+    assert sorted(int(v) for v in read_lines(progress)) == list(range(1, N + 1))
 
 
 # -- failed stops: the job runs on -------------------------------------------------------------
@@ -328,6 +373,25 @@ def test_a_savepoint_declined_by_snapshot_state_fails_the_stop_and_the_job_runs_
     assert master.status is JobStatus.RUNNING
     master.cancel()
     assert master.wait_for_termination(DEADLINE_S)
+
+
+def test_a_drained_stop_whose_savepoint_is_declined_fails_the_tasks(
+        minicluster: MiniCluster, tmp_path: Path) -> None:
+    # with drain the operators finished before the snapshot: the tasks cannot run on
+    master = _submit(minicluster, lambda env: env.from_sequence(1, 10 * N).map(throttle)
+                     .key_by(lambda x: x % 4).map(DeclineWhileAsked()).uid("declines")
+                     .add_sink(AppendSink(str(tmp_path / "out"))),
+                     {"execution.checkpointing.tolerable-failed-checkpoints": "1000"})
+    DeclineWhileAsked.declining.set()
+    try:
+        path, error = _stop(master, str(tmp_path / "savepoints"), drain=True)
+        assert path is None and "planned: this operator declines the snapshot" in error.message
+        assert master.wait_for_termination(DEADLINE_S)
+    finally:
+        DeclineWhileAsked.declining.clear()
+    assert master.status is JobStatus.FAILED  # no restarts allowed here
+    assert any("Stop-with-savepoint failed." in f.error.message
+               for f in master.view().exception_history)
 
 
 def test_an_unwritable_target_directory_fails_the_stop_and_the_job_runs_on(

@@ -443,7 +443,13 @@ class StreamTask:
                 reason))
             return
         stopping = self._stopping
-        if stopping is not None and checkpoint_id > stopping.checkpoint_id:
+        if stopping is not None:
+            if checkpoint_id <= stopping.checkpoint_id:
+                # an older trigger overtaken by the stop's: nothing follows the savepoint
+                self._decline(checkpoint_id, self._declined(
+                    checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
+                    f"the task is stopping with savepoint {stopping.checkpoint_id}"))
+                return
             # the coordinator moved on: the stop's savepoint was aborted, its notice lost
             self._abort_stop(stopping.checkpoint_id)
         if checkpoint_options.is_synchronous:
