@@ -14,7 +14,9 @@
 The JSON is made by pure functions of the statistics snapshot and the checkpoint settings
 (``*_json``), unit-tested on their own; the handlers only find the job's coordinator, read
 the snapshot it publishes (any thread may) and ask the JobMaster for savepoints through
-``JobMaster.trigger_savepoint(target_directory, on_done)``, which runs on its main thread.
+``JobMaster.trigger_savepoint(target_directory, on_done)`` and for a stop through
+``JobMaster.stop_with_savepoint(target_directory, drain, on_done)``, which run on its main
+thread (a stop's operation completes once the job ended).
 Savepoint operations are remembered per trigger id in a :class:`SavepointOperations`.
 """
 
