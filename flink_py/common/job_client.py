@@ -42,12 +42,12 @@ class JobClient:
         self._executor.cancel(self._job_id)
         return _completed(None)
 
-    def stop_with_savepoint(self, advance_to_end_of_time: bool,
+    def stop_with_savepoint(self, advance_to_end_of_event_time: bool,
                             savepoint_directory: Optional[str] = None) -> "Future[str]":
         """Stops the job with a synchronous savepoint (``flink stop``): the sources stop,
         the savepoint is taken and the job ends FINISHED.
 
-        :param advance_to_end_of_time: ``--drain``: emit MAX_WATERMARK and finish every
+        :param advance_to_end_of_event_time: ``--drain``: emit MAX_WATERMARK and finish every
             operator before the savepoint (event-time timers and windows fire).
         :param savepoint_directory: where the savepoint goes (None:
             ``execution.checkpointing.savepoint-dir``).
@@ -62,7 +62,7 @@ class JobClient:
         return self._in_background(
             "stop-with-savepoint",
             lambda: self._executor.stop_with_savepoint(self._job_id, savepoint_directory,
-                                                       advance_to_end_of_time))
+                                                       advance_to_end_of_event_time))
 
     def trigger_savepoint(self, savepoint_directory: Optional[str] = None) -> "Future[str]":
         """Takes a savepoint of the running job; a future of its path."""
