@@ -6,15 +6,42 @@ its JobGraph here. A remote executor (the ``flink run`` client) offers the same 
 
 from __future__ import annotations
 
+import queue
 import threading
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import JobResult
+from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.minicluster import MiniCluster
+
+#: how long a savepoint or stop-with-savepoint of a local job may take (Flink's default
+#: checkpoint timeout, 10 min, bounds the savepoint itself)
+SAVEPOINT_TIMEOUT_S = 600.0
+
+
+def await_savepoint(trigger: Callable[[Callable[[Optional[str], Optional[SerializedError]],
+                                                 None]], None],
+                    what: str, timeout_s: float = SAVEPOINT_TIMEOUT_S) -> str:
+    """Runs ``trigger(on_done)`` (a JobMaster's savepoint entry) and waits for ``on_done``;
+    returns the savepoint's ``file:`` URI.
+
+    :raises SavepointFailedError: with the JobMaster's reason.
+    :raises TimeoutError: ``on_done`` did not come within ``timeout_s``.
+    """
+    from flink_py.client.rest_cluster_client import SavepointFailedError
+    done: "queue.Queue[tuple]" = queue.Queue()
+    trigger(lambda path, error: done.put((path, error)))
+    try:
+        path, error = done.get(timeout=timeout_s)
+    except queue.Empty:
+        raise TimeoutError(f"{what} did not complete within {timeout_s:g} s") from None
+    if error is not None:
+        raise SavepointFailedError(error.message)
+    return f"file:{path}"
 
 
 def job_result_or_raise(result: JobResult) -> JobExecutionResult:
@@ -76,6 +103,18 @@ class LocalExecutor:
 
     def cancel(self, job_id: str) -> None:
         self._cluster(job_id).dispatcher.cancel_job(job_id)
+
+    def stop_with_savepoint(self, job_id: str, directory: Optional[str], drain: bool) -> str:
+        """Stops the job with a synchronous savepoint; its path once the job FINISHED."""
+        master = self._cluster(job_id).dispatcher.job_master(job_id)
+        return await_savepoint(lambda on_done: master.stop_with_savepoint(directory, drain,
+                                                                          on_done),
+                               f"the stop-with-savepoint of job {job_id}")
+
+    def trigger_savepoint(self, job_id: str, directory: Optional[str]) -> str:
+        master = self._cluster(job_id).dispatcher.job_master(job_id)
+        return await_savepoint(lambda on_done: master.trigger_savepoint(directory, on_done),
+                               f"the savepoint of job {job_id}")
 
     def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobExecutionResult:
         cluster = self._cluster(job_id)

@@ -81,6 +81,15 @@ class RemoteExecutor:
     def cancel(self, job_id: str) -> None:
         self.client.cancel_job(job_id)
 
+    def stop_with_savepoint(self, job_id: str, directory: Optional[str], drain: bool) -> str:
+        """``POST /jobs/<id>/stop``; the savepoint's path once the job FINISHED."""
+        return self.client.wait_for_savepoint(
+            job_id, self.client.stop_with_savepoint(job_id, directory, drain))
+
+    def trigger_savepoint(self, job_id: str, directory: Optional[str]) -> str:
+        return self.client.wait_for_savepoint(
+            job_id, self.client.trigger_savepoint(job_id, directory))
+
     def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobExecutionResult:
         """The job's result once it ended (attached), or at once (detached).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Callable, Optional
 
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID
@@ -21,7 +21,9 @@ class JobClient:
     """Status, cancellation and result of one job. Methods return futures, as PyFlink's do.
 
     :param executor: the client side of the cluster running the job (an object with
-        ``job_status(job_id)``, ``cancel(job_id)`` and ``job_result(job_id)``).
+        ``job_status(job_id)``, ``cancel(job_id)``, ``job_result(job_id)``,
+        ``trigger_savepoint(job_id, directory)`` and
+        ``stop_with_savepoint(job_id, directory, drain)``).
     """
 
     def __init__(self, job_id: str, executor: Any) -> None:
@@ -40,16 +42,47 @@ class JobClient:
         self._executor.cancel(self._job_id)
         return _completed(None)
 
+    def stop_with_savepoint(self, advance_to_end_of_event_time: bool,
+                            savepoint_directory: Optional[str] = None) -> "Future[str]":
+        """Stops the job with a synchronous savepoint (``flink stop``): the sources stop,
+        the savepoint is taken and the job ends FINISHED.
+
+        :param advance_to_end_of_event_time: ``--drain``: emit MAX_WATERMARK and finish every
+            operator before the savepoint (event-time timers and windows fire).
+        :param savepoint_directory: where the savepoint goes (None:
+            ``execution.checkpointing.savepoint-dir``).
+        :return: a future of the savepoint's path, completed once the job FINISHED; it
+            raises if the savepoint failed (the job runs on) or the job did not finish.
+
+        Example::
+
+            >>> client = env.execute_async("job")  # doctest: +SKIP
+            >>> path = client.stop_with_savepoint(False, "/tmp/sp").result()  # doctest: +SKIP
+        """
+        return self._in_background(
+            "stop-with-savepoint",
+            lambda: self._executor.stop_with_savepoint(self._job_id, savepoint_directory,
+                                                       advance_to_end_of_event_time))
+
+    def trigger_savepoint(self, savepoint_directory: Optional[str] = None) -> "Future[str]":
+        """Takes a savepoint of the running job; a future of its path."""
+        return self._in_background(
+            "savepoint",
+            lambda: self._executor.trigger_savepoint(self._job_id, savepoint_directory))
+
     def get_job_execution_result(self) -> "Future[JobExecutionResult]":
         """A future that completes with the result when the job has finished (or raises
         the job's failure)."""
-        future: "Future[JobExecutionResult]" = Future()
+        return self._in_background("result", lambda: self._executor.job_result(self._job_id))
 
-        def wait() -> None:
+    def _in_background(self, what: str, call: Callable[[], Any]) -> "Future[Any]":
+        future: "Future[Any]" = Future()
+
+        def run() -> None:
             try:
-                future.set_result(self._executor.job_result(self._job_id))
+                future.set_result(call())
             except BaseException as exc:  # handed to the future's reader
                 future.set_exception(exc)
 
-        threading.Thread(target=wait, daemon=True, name=f"result of {self._job_id}").start()
+        threading.Thread(target=run, daemon=True, name=f"{what} of {self._job_id}").start()
         return future

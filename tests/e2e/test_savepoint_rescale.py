@@ -50,8 +50,9 @@ def test_a_job_stopped_with_a_savepoint_resumes_rescaled_on_the_other_backend(
         stopped = cluster.flink("stop", "-p", str(savepoints), job_id)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         path = savepoint_path(stopped.stdout)
-        # the final status is not part of this test (stop is becoming Flink's stop)
+        # Flink's stop: a synchronous savepoint, then the job FINISHED (not CANCELED)
         wait_until(lambda: job_state(cluster, job_id) in TERMINAL, what="the job stopped")
+        assert job_state(cluster, job_id) == "FINISHED"
         cluster.wait_for_slots(4)
 
         resumed = submit(cluster, "-s", path, "-p", str(parallelism2),
@@ -63,3 +64,25 @@ def test_a_job_stopped_with_a_savepoint_resumes_rescaled_on_the_other_backend(
         restored = cluster.rest(f"/jobs/{resumed}/checkpoints")["latest"]["restored"]
         assert restored and restored["is_savepoint"], restored
     check_exactly_once(out, RECORDS)
+
+
+def test_a_stop_into_an_unwritable_directory_fails_with_flinks_message_and_the_job_runs_on(
+        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with ProcessCluster(str(tmp_path / "c"), task_managers=1, slots=2) as cluster:
+        job_id = submit(cluster, "-p", "2", *job_args(out, RECORDS, 4_000, "hashmap",
+                                                      unaligned=False))
+        wait_until(lambda: completed_checkpoints(cluster, job_id) >= 1,
+                   what="a completed checkpoint", timeout_s=60)
+        stopped = cluster.flink("stop", "-p", str(blocker / "savepoints"), job_id)
+        assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+        assert f'Could not stop with a savepoint job "{job_id}".' in stopped.stderr
+        assert job_state(cluster, job_id) == "RUNNING"
+        before = completed_checkpoints(cluster, job_id)
+        wait_until(lambda: completed_checkpoints(cluster, job_id) > before,
+                   what="checkpoints after the failed stop", timeout_s=60)
+        cancelled = cluster.flink("cancel", job_id)
+        assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+        wait_until(lambda: job_state(cluster, job_id) in TERMINAL, what="the job cancelled")

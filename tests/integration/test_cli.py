@@ -532,8 +532,56 @@ def test_savepoint_then_stop_print_flinks_lines(cluster: Cluster, tmp_path: Path
     assert result.exit_code == 0, result.output
     out = lines(result.stdout)
     assert out[0] == f'Suspending job "{job_id}" with a savepoint.'
-    assert re.fullmatch(r"Savepoint completed\. Path: (\S*)", out[1])
-    assert cluster.wait_terminal(job_id).is_globally_terminal_state()
+    stopped = re.fullmatch(r"Savepoint completed\. Path: (\S*)", out[1]).group(1)
+    assert stopped.startswith(f"file:{target}/savepoint-{job_id[:6]}-") and stopped != path
+    # the stop completes once the job ended, and it ended FINISHED (not CANCELED)
+    assert cluster.dispatcher.job_master(job_id).status is JobStatus.FINISHED
+    assert cluster.wait_terminal(job_id) is JobStatus.FINISHED
+
+
+DECLINING_PROGRAM = """
+    from flink_py.datastream import MapFunction
+    from flink_py.datastream.functions import CheckpointedFunction
+
+    class DeclineSnapshots(MapFunction, CheckpointedFunction):
+        def initialize_state(self, context):
+            pass
+
+        def snapshot_state(self, context):
+            raise RuntimeError("planned: no snapshot of this operator")
+
+        def map(self, value):
+            return value
+"""
+
+
+@pytest.mark.parametrize("case", ["declined", "unwritable"])
+def test_a_failed_stop_prints_flinks_message_and_the_job_runs_on(
+        cluster: Cluster, tmp_path: Path, case: str) -> None:
+    program = UNBOUNDED_PROGRAM
+    if case == "declined":
+        program = textwrap.dedent(DECLINING_PROGRAM) + textwrap.dedent(program).replace(
+            "env.add_source(UntilCancelled())",
+            "env.add_source(UntilCancelled()).map(DeclineSnapshots())")
+    endless = write_program(tmp_path, "endless.py", program)
+    result = flink("run", "-d", "-m", cluster.address, str(endless))
+    job_id = re.search(f"Job has been submitted with JobID ({JOB_ID})", result.stdout).group(1)
+    cluster.wait_running(job_id)
+    target = tmp_path / "savepoints"
+    if case == "unwritable":
+        target.write_text("a file, not a directory")
+        target = target / "below"
+    result = flink("stop", "-m", cluster.address, "-p", str(target), job_id)
+    assert result.exit_code == 1, result.output
+    assert lines(result.stdout) == [f'Suspending job "{job_id}" with a savepoint.']
+    assert f'Could not stop with a savepoint job "{job_id}".' in result.stderr
+    assert ("planned: no snapshot of this operator" if case == "declined"
+            else str(target)) in result.stderr
+    master = cluster.dispatcher.job_master(job_id)
+    assert master.status is JobStatus.RUNNING
+    assert master.task_state_counts()["RUNNING"] == sum(master.task_state_counts().values())
+    master.cancel()
+    assert cluster.wait_terminal(job_id) is JobStatus.CANCELED
 
 
 def test_savepoint_dispose_deletes_a_savepoint_and_its_files(cluster: Cluster,

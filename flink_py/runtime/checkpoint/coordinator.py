@@ -19,6 +19,7 @@ task is RUNNING. Savepoints are triggered on request, whatever those limits say.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -38,12 +39,12 @@ from flink_py.runtime.checkpoint.failure_manager import (
     CheckpointException, CheckpointFailureManager, CheckpointFailureReason, failure_reason_of)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
-from flink_py.runtime.checkpoint.options import CheckpointOptions
+from flink_py.runtime.checkpoint.options import CheckpointOptions, PostCheckpointAction
 from flink_py.runtime.checkpoint.pending_checkpoint import (
     PendingCheckpoint, TaskAcknowledgeResult)
 from flink_py.runtime.checkpoint.state_assignment import RestoredVertex, assign_states
 from flink_py.runtime.checkpoint.statistics import (
-    CHECKPOINT, SAVEPOINT, UNALIGNED_CHECKPOINT, CheckpointStatsSnapshot,
+    CHECKPOINT, SAVEPOINT, SYNC_SAVEPOINT, UNALIGNED_CHECKPOINT, CheckpointStatsSnapshot,
     CheckpointStatsTracker)
 from flink_py.runtime.checkpoint.storage import (
     CheckpointStorageAccess, CheckpointStorageError, create_checkpoint_storage)
@@ -245,6 +246,16 @@ class CheckpointCoordinator:
         self._main_thread.assert_running_in_main_thread()
         self._trigger(CheckpointOptions.for_savepoint(target_directory), on_done)
 
+    def trigger_synchronous_savepoint(self, target_directory: Optional[str], terminate: bool,
+                                      on_done: SavepointCallback) -> None:
+        """The savepoint of a stop-with-savepoint (Flink's ``triggerSynchronousSavepoint``):
+        the tasks take it and then wait for its completion notice to finish (``terminate``:
+        they drain first). Not retained; like a checkpoint it subsumes older pending
+        checkpoints and is confirmed to every task."""
+        self._main_thread.assert_running_in_main_thread()
+        action = PostCheckpointAction.TERMINATE if terminate else PostCheckpointAction.SUSPEND
+        self._trigger(CheckpointOptions.for_savepoint(target_directory, action), on_done)
+
     # -- triggering -------------------------------------------------------------------------
 
     def _trigger(self, checkpoint_options: CheckpointOptions,
@@ -270,7 +281,8 @@ class CheckpointCoordinator:
             if is_savepoint:
                 location = self.storage.initialize_location_for_savepoint(
                     checkpoint_id, checkpoint_options.target_location)
-                checkpoint_options = CheckpointOptions.for_savepoint(location.directory)
+                checkpoint_options = dataclasses.replace(checkpoint_options,
+                                                         target_location=location.directory)
             else:
                 location = self.storage.initialize_location_for_checkpoint(checkpoint_id)
         except (CheckpointStorageError, OSError) as exc:
@@ -288,7 +300,8 @@ class CheckpointCoordinator:
         parallelism: Dict[str, int] = {}
         for task in tasks:
             parallelism[str(task.vertex_id)] = parallelism.get(str(task.vertex_id), 0) + 1
-        kind = SAVEPOINT if is_savepoint else (
+        kind = (SYNC_SAVEPOINT if checkpoint_options.is_synchronous else SAVEPOINT) \
+            if is_savepoint else (
             UNALIGNED_CHECKPOINT if checkpoint_options.unaligned else CHECKPOINT)
         self.statistics.report_pending(checkpoint_id, timestamp, kind, parallelism)
         log.info("Triggering %s %d (type=%s) @ %d for job %s.",
@@ -437,21 +450,32 @@ class CheckpointCoordinator:
                  self.job_id, completed.state_size, completion - pending.timestamp)
         if pending.is_savepoint:
             # Savepoints are not retained (never deleted by the job) and, as in Flink since
-            # 1.15, do not notify the tasks: side effects commit on checkpoints only.
+            # 1.15, do not notify the tasks: side effects commit on checkpoints only. The
+            # synchronous savepoint of a stop is the job's last snapshot: its tasks commit
+            # and finish on its notice.
             if pending.on_savepoint_done is not None:
                 pending.on_savepoint_done(external_pointer, None)
+            if pending.options.is_synchronous:
+                self._subsume_older_than(checkpoint_id)
+                self._confirm(pending)
         else:
             for subsumed in self.store.add_checkpoint(completed):
                 self.statistics.report_discarded(subsumed.checkpoint_id)
             self._last_completion_ms = completion
             self._failure_manager.handle_checkpoint_success(checkpoint_id)
-            for older in [p for p in self._pending.values()
-                          if p.checkpoint_id < checkpoint_id and not p.is_savepoint]:
-                self._abort(older, CheckpointFailureReason.CHECKPOINT_SUBSUMED)
-            for task in pending.tasks.values():
-                self._call_task(lambda t=task: t.gateway.confirm_checkpoint(
-                    t.attempt_id, checkpoint_id, pending.timestamp))
+            self._subsume_older_than(checkpoint_id)
+            self._confirm(pending)
         self._after_checkpoint_ended()
+
+    def _subsume_older_than(self, checkpoint_id: int) -> None:
+        for older in [p for p in self._pending.values()
+                      if p.checkpoint_id < checkpoint_id and not p.is_savepoint]:
+            self._abort(older, CheckpointFailureReason.CHECKPOINT_SUBSUMED)
+
+    def _confirm(self, pending: PendingCheckpoint) -> None:
+        for task in pending.tasks.values():
+            self._call_task(lambda t=task: t.gateway.confirm_checkpoint(
+                t.attempt_id, pending.checkpoint_id, pending.timestamp))
 
     # -- aborting ---------------------------------------------------------------------------
 

@@ -64,6 +64,11 @@ class CheckpointCoordinatorProtocol(Protocol):
                           on_done: SavepointCallback) -> None:
         ...
 
+    def trigger_synchronous_savepoint(self, target_directory: Optional[str], terminate: bool,
+                                      on_done: SavepointCallback) -> None:
+        """A stop-with-savepoint's savepoint (``terminate``: with ``--drain``)."""
+        ...
+
     def restore_latest_checkpointed_state(
             self, vertices: List[RestoredVertex]
     ) -> Optional[Dict[Tuple[JobVertexID, int], JobManagerTaskRestore]]:

@@ -34,6 +34,8 @@ SUMMARY_WINDOW = 1000
 CHECKPOINT = "CHECKPOINT"
 UNALIGNED_CHECKPOINT = "UNALIGNED_CHECKPOINT"
 SAVEPOINT = "SAVEPOINT"
+#: a stop-with-savepoint's savepoint (Flink's RestAPICheckpointType.SYNC_SAVEPOINT)
+SYNC_SAVEPOINT = "SYNC_SAVEPOINT"
 
 
 class CheckpointStatsStatus(enum.Enum):
@@ -98,7 +100,7 @@ class CheckpointStats:
 
     @property
     def is_savepoint(self) -> bool:
-        return self.checkpoint_type == SAVEPOINT
+        return self.checkpoint_type in (SAVEPOINT, SYNC_SAVEPOINT)
 
     @property
     def num_subtasks(self) -> int:

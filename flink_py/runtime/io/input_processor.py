@@ -58,6 +58,10 @@ class StreamInputProcessor:
         self.barrier_handler = create_barrier_handler(max(len(channels), 1), self._resume)
         self._parked: Set[int] = set()
         self.finished = not channels
+        #: False while stopping with a savepoint: the upstream partitions then end without
+        #: the head's input ending (``flink stop`` without drain finishes no operator)
+        self.end_input_at_end_of_partition = True
+        self._ended_inputs: Set[int] = set()
 
     # -- the mailbox default action -----------------------------------------------------------
 
@@ -127,10 +131,20 @@ class StreamInputProcessor:
         self._open_channels -= 1
         self._open_per_input[input_index] -= 1
         self.barrier_handler.process_end_of_partition(channel)
-        if self._open_per_input[input_index] == 0:
+        if self._open_per_input[input_index] == 0 and self.end_input_at_end_of_partition \
+                and input_index not in self._ended_inputs:
+            self._ended_inputs.add(input_index)
             self.head.end_input(input_index)
         if self._open_channels == 0:
             self.finished = True
+
+    def end_open_inputs(self) -> None:
+        """``flink stop --drain`` at the savepoint's barriers: every input of the head that
+        has not ended yet ends now (nothing but the end of the partitions follows)."""
+        for input_index in sorted(self._open_per_input):
+            if input_index not in self._ended_inputs:
+                self._ended_inputs.add(input_index)
+                self.head.end_input(input_index)
 
     def _resume(self, channels: List[int]) -> None:
         for channel in channels:

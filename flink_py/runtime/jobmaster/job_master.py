@@ -45,6 +45,7 @@ from flink_py.runtime.jobmaster.task_gateways import (
     AsyncCheckpointGateway, OperatorEventGateway)
 from flink_py.runtime.jobmaster.job_view import JobFailure, JobView, SubtaskView, VertexView
 from flink_py.runtime.jobmaster.restart_strategy import restart_strategy_from
+from flink_py.runtime.jobmaster.stop_with_savepoint import StopWithSavepointTermination
 from flink_py.runtime.resourcemanager.resource_manager import (
     NoResourceAvailableError, PendingSlotRequest, ResourceManager, SlotAllocation)
 from flink_py.runtime.state.handles import JobManagerTaskRestore, TaskStateSnapshot
@@ -68,6 +69,14 @@ class _SlotRequest:
     #: the attempts waiting for these slots, by subtask
     attempts: Dict[VertexKey, ExecutionAttemptID]
     timeout: Optional[ScheduledMail] = None
+
+
+@dataclasses.dataclass(eq=False)
+class _StopWithSavepoint:
+    termination: StopWithSavepointTermination
+    #: the attempts that ran when the stop began: each must end FINISHED
+    executions: List[Execution]
+    on_done: SavepointCallback
 
 
 @dataclasses.dataclass(eq=False)
@@ -131,6 +140,8 @@ class JobMaster:
         self._slot_requests: Dict[PendingSlotRequest, _SlotRequest] = {}
         self._restarts: List[_PendingRestart] = []
         self._checkpointing = False
+        #: the stop-with-savepoint in progress
+        self._stop: Optional[_StopWithSavepoint] = None
         self._terminated = threading.Event()
         #: the CheckpointCoordinator (a main-thread component), when checkpointing is on
         self.checkpoint_coordinator: Optional[CheckpointCoordinatorProtocol] = (
@@ -196,6 +207,39 @@ class JobMaster:
                 on_done(None, SerializedError(message, message))
             else:
                 self.checkpoint_coordinator.trigger_savepoint(target_directory, on_done)
+        self._enqueue(mail)
+
+    def stop_with_savepoint(self, target_directory: Optional[str], drain: bool,
+                            on_done: SavepointCallback) -> None:
+        """Flink's stop-with-savepoint: a synchronous savepoint, after which every task
+        finishes (``drain``: the sources emit MAX_WATERMARK and every operator finishes
+        first). ``on_done(path, None)`` runs (on the main thread) once the job FINISHED;
+        ``on_done(None, error)`` if the savepoint failed (the job runs on, periodic
+        checkpoints resume) or a task ended other than FINISHED (the job fails over)."""
+        def mail() -> None:
+            coordinator = self.checkpoint_coordinator
+            reason = None
+            if coordinator is None:
+                reason = "checkpointing is not set up for it"
+            elif self._status is not JobStatus.RUNNING:
+                reason = f"it is {self._status.name}, not RUNNING"
+            elif self._stop is not None:
+                reason = "a stop-with-savepoint of it is in progress already"
+            if reason is not None:
+                message = f"Cannot stop job {self.job_id} with a savepoint: {reason}"
+                on_done(None, SerializedError(message, message))
+                return
+            executions = [ev.current_execution
+                          for ev in self.execution_graph.all_execution_vertices]
+            stop = _StopWithSavepoint(StopWithSavepointTermination(self.job_id,
+                                                                   len(executions)),
+                                      executions, on_done)
+            self._stop = stop
+            if self._checkpointing:  # _checkpointing stays set: nothing restarts it meanwhile
+                coordinator.stop_checkpoint_scheduler()  # type: ignore[union-attr]
+            coordinator.trigger_synchronous_savepoint(  # type: ignore[union-attr]
+                target_directory, drain,
+                lambda path, error: self._on_stop_savepoint(stop, path, error))
         self._enqueue(mail)
 
     def fail_job_from_checkpointing(self, reason: str) -> None:
@@ -548,6 +592,7 @@ class JobMaster:
 
     def _progress(self) -> None:
         """After any state change: advance restarts, end the job, start checkpointing."""
+        self._check_stop()
         self._advance_restarts()
         self._check_termination()
         self._check_all_running()
@@ -764,6 +809,7 @@ class JobMaster:
             self._call(gateway.release_job_partitions, self.job_id)
         self.resource_manager.release_slots(self.job_id)
         self._view = self._build_view()
+        self._check_stop()  # the job's terminal status is visible when the stop completes
         self._terminated.set()
         self._rpc.shutdown(wait=False)
         self.main_thread_executor.shutdown()
@@ -796,12 +842,49 @@ class JobMaster:
 
     def _check_all_running(self) -> None:
         if self.checkpoint_coordinator is None or self._checkpointing or \
-                self._status is not JobStatus.RUNNING or self._restarts:
+                self._status is not JobStatus.RUNNING or self._restarts or self._stop:
             return
         if all(ev.current_execution.state is S.RUNNING
                for ev in self.execution_graph.all_execution_vertices):
             self._checkpointing = True
             self.checkpoint_coordinator.start_checkpoint_scheduler()
+
+    def _on_stop_savepoint(self, stop: _StopWithSavepoint, path: Optional[str],
+                           error: Optional[SerializedError]) -> None:
+        if error is not None:
+            stop.termination.on_savepoint_failed(error.message)
+            if self._stop is stop:
+                self._stop = None
+            if self._checkpointing and self._status is JobStatus.RUNNING:
+                self.checkpoint_coordinator.start_checkpoint_scheduler()  # type: ignore[union-attr]
+            stop.on_done(None, error)
+            return
+        stop.termination.on_savepoint_created(path or "")
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        """A stop whose savepoint completed ends once all its attempts are terminal."""
+        stop = self._stop
+        if stop is None or not stop.termination.savepoint_created or \
+                not all(e.state.is_terminal for e in stop.executions):
+            return
+        if all(e.state is S.FINISHED for e in stop.executions) and \
+                not self._status.is_globally_terminal_state():
+            return  # the job is about to end FINISHED: _finish completes the stop
+        self._stop = None
+        stop.termination.on_executions_terminated(e.state.name for e in stop.executions)
+        outcome = stop.termination.outcome
+        assert outcome is not None
+        if outcome.path is not None:
+            stop.on_done(outcome.path, None)
+            return
+        message = outcome.failure or ""
+        log.warning("Job %s: a savepoint was created, but the job did not end FINISHED: %s",
+                    self.job_id, message)
+        error = SerializedError(message, message)
+        stop.on_done(None, error)
+        if outcome.global_failover:
+            self._handle_failure(self._all_keys, "(stop-with-savepoint)", error, "")
 
     def _stop_checkpointing(self, reason: str) -> None:
         if self.checkpoint_coordinator is None:

@@ -14,7 +14,9 @@
 The JSON is made by pure functions of the statistics snapshot and the checkpoint settings
 (``*_json``), unit-tested on their own; the handlers only find the job's coordinator, read
 the snapshot it publishes (any thread may) and ask the JobMaster for savepoints through
-``JobMaster.trigger_savepoint(target_directory, on_done)``, which runs on its main thread.
+``JobMaster.trigger_savepoint(target_directory, on_done)`` and for a stop through
+``JobMaster.stop_with_savepoint(target_directory, drain, on_done)``, which run on its main
+thread (a stop's operation completes once the job ended).
 Savepoint operations are remembered per trigger id in a :class:`SavepointOperations`.
 """
 
@@ -30,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.runtime.checkpoint.coordinator import CheckpointCoordinatorConfiguration
+from flink_py.runtime.checkpoint.coordinator_protocol import SavepointCallback
 from flink_py.runtime.checkpoint.statistics import (
     CheckpointStats, CheckpointStatsSnapshot, CheckpointStatsStatus, RestoredCheckpointStats,
     StatsSummary, TaskStateStats)
@@ -384,8 +387,10 @@ class CheckpointHandlers:
 
     def _start_savepoint(self, master: Any, target_directory: Optional[str],
                          trigger_id: Optional[str],
-                         then: Optional[Callable[[], None]] = None) -> SavepointOperation:
-        trigger = getattr(master, "trigger_savepoint", None)
+                         then: Optional[Callable[[], None]] = None,
+                         trigger: Optional[Callable[[Optional[str], SavepointCallback], None]]
+                         = None) -> SavepointOperation:
+        trigger = trigger or getattr(master, "trigger_savepoint", None)
         if trigger is None or getattr(master, "checkpoint_coordinator", None) is None:
             raise RestHandlerError(
                 409, f"Job {master.job_id} cannot take savepoints: it has no checkpoint "
@@ -415,14 +420,17 @@ class CheckpointHandlers:
 
     def stop_with_savepoint(self, params: Dict[str, str], query: Dict[str, List[str]],
                             body: bytes) -> Tuple[int, Any]:
-        """Flink's stop-with-savepoint, until the runtime has a synchronous savepoint: a
-        savepoint, then the job is cancelled (``drain`` is accepted and not yet applied)."""
+        """Flink's stop-with-savepoint: a synchronous savepoint, then the job FINISHES; the
+        operation completes (``/jobs/<id>/savepoints/<trigger id>``) when the job ended."""
         master = self._master_of(params)
         target, drain, trigger_id = parse_stop_request(body)
-        if drain:
-            log.info("stop of job %s with --drain: MAX_WATERMARK is not emitted yet",
-                     master.job_id)
-        operation = self._start_savepoint(master, target, trigger_id, master.cancel)
+        stop = getattr(master, "stop_with_savepoint", None)
+        if stop is None:
+            raise RestHandlerError(409, f"Job {master.job_id} cannot be stopped with a "
+                                        f"savepoint.")
+        operation = self._start_savepoint(
+            master, target, trigger_id,
+            trigger=lambda directory, on_done: stop(directory, drain, on_done))
         return 202, {"request-id": operation.trigger_id}
 
     def dispose_savepoint(self, params: Dict[str, str], query: Dict[str, List[str]],

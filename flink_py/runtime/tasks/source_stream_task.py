@@ -116,6 +116,8 @@ class _QueueingSourceContext(SourceFunction.SourceContext):
         self._size = owner.records_per_buffer
 
     def collect(self, element: Any) -> None:
+        if self._owner.halted:
+            self._owner.wait_while_halted()
         with self._lock:
             if self._timestamps is not None:
                 self._hand_over()
@@ -126,6 +128,8 @@ class _QueueingSourceContext(SourceFunction.SourceContext):
                 self._hand_over()
 
     def collect_with_timestamp(self, element: Any, timestamp: int) -> None:
+        if self._owner.halted:
+            self._owner.wait_while_halted()
         with self._lock:
             if self._timestamps is None:
                 self._hand_over()
@@ -139,11 +143,15 @@ class _QueueingSourceContext(SourceFunction.SourceContext):
 
     def emit_watermark(self, watermark: Any) -> None:
         timestamp = watermark.timestamp if hasattr(watermark, "timestamp") else int(watermark)
+        if self._owner.halted:
+            self._owner.wait_while_halted()
         with self._lock:
             self._hand_over()
             self._owner.put(Watermark(timestamp))
 
     def mark_as_temporarily_idle(self) -> None:
+        if self._owner.halted:
+            self._owner.wait_while_halted()
         with self._lock:
             self._hand_over()
             self._owner.put(WatermarkStatus.IDLE)
@@ -186,6 +194,8 @@ class LegacySourceInput:
         self._queue: Deque[Any] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        #: stopping with a savepoint: the function's emits wait (until resumed or cancelled)
+        self.halted = False
         self._error: Optional[BaseException] = None
         self._ctx = _QueueingSourceContext(self)
         self._output = source.source_output()
@@ -239,6 +249,27 @@ class LegacySourceInput:
             self._closed = True
             self._cond.notify_all()
 
+    def halt(self) -> None:
+        """From the mailbox, under the checkpoint lock (a stop-with-savepoint took its
+        snapshot): the function's next emit waits, so nothing follows the savepoint."""
+        with self._cond:
+            self.halted = True
+
+    def resume(self) -> None:
+        """The stop's savepoint was aborted: the function emits again."""
+        with self._cond:
+            self.halted = False
+            self._cond.notify_all()
+
+    def wait_while_halted(self) -> None:
+        """On the source thread (holding the checkpoint lock if the function does): waits
+        while halted; raises CancelTaskException once the task ends instead."""
+        with self._cond:
+            while self.halted and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise CancelTaskException("the source task is no longer running")
+
     def join(self, timeout_s: float) -> bool:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
@@ -275,8 +306,8 @@ class LegacySourceInput:
 
     def flush_partial(self) -> None:
         """The buffer timeout passed: take the partial batch if the lock is free now."""
-        if not self._partial_pending:
-            return
+        if not self._partial_pending or self.halted:
+            return  # halted: what was collected after the savepoint is not emitted
         if self.checkpoint_lock.acquire(blocking=False):
             try:
                 self._partial_pending = False

@@ -16,6 +16,16 @@ then runs ``chain.prepare_snapshot_pre_barrier``, broadcasts the barrier to ever
 hands the asynchronous part to its snapshot thread, which runs it and acknowledges (or
 declines) to the task's CheckpointCoordinatorGateway.
 
+Stop-with-savepoint (a synchronous savepoint, ``CheckpointOptions.is_synchronous``): a source
+task stops reading at its trigger, a downstream task at the savepoint's aligned barriers;
+with ``--drain`` (``should_drain``) the source first emits MAX_WATERMARK and every task ends
+its operators' inputs and finishes them before the snapshot. Then the task takes no input and
+defers its processing-time timers until the savepoint's completion notice: the operators are
+notified (two-phase-commit sinks commit) and the task ends its partitions and finishes
+(without drain no operator's input ends and none is finished: the job resumes from the
+savepoint). An aborted savepoint lets the task run on, or with ``--drain`` (operators
+finished already) fails it: "Stop-with-savepoint failed.".
+
 State transitions are reported through ``report_state``: DEPLOYING -> INITIALIZING -> RUNNING
 -> FINISHED | FAILED | CANCELED.
 """
@@ -72,6 +82,16 @@ StateReporter = Callable[["StreamTask", ExecutionState, Optional[SerializedError
 
 class TaskCancellationTimeoutError(FlinkPyError):
     """A task's thread did not end within ``task.cancellation.timeout`` after cancel()."""
+
+
+class _SynchronousSavepoint:
+    """The stop-with-savepoint a task is in: its savepoint and whether it drains."""
+
+    def __init__(self, checkpoint_id: int, drain: bool) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.drain = drain
+        #: the completion notice arrived: the task ends
+        self.completed = False
 
 
 class _AsyncCheckpointRunner:
@@ -134,6 +154,11 @@ class StreamTask:
         #: unaligned checkpoints waiting for their channel state: id -> [event, state]
         self._channel_states: Dict[int, list] = {}
         self._snapshots = _AsyncCheckpointRunner(self)
+        #: the synchronous savepoint the task stops with, once taken
+        self._stopping: Optional[_SynchronousSavepoint] = None
+        #: processing-time timers due while stopping: fired if the savepoint aborts
+        self._deferred_timers: List[Callable[[], None]] = []
+        self._action: Any = None
         self.processing_time_service = ProcessingTimeService(
             self._run_timer_as_mail, tdd.task_name_with_subtask)
 
@@ -211,6 +236,7 @@ class StreamTask:
             if self._cancelled:
                 raise CancelTaskException("cancelled while initializing")
             action = mailbox.run_as_owner(lambda: self._restore_and_open(chain))
+            self._action = action
             self._transition(ExecutionState.RUNNING)
             if self._legacy is not None:
                 self._legacy.start()
@@ -345,8 +371,16 @@ class StreamTask:
             self._on_barriers, self._on_barrier_abort, resume, self._on_channel_state)
 
     def _end_of_input(self, chain: OperatorChain) -> None:
-        """Every input ended: flush, end the chain's inputs, finish, end the partitions."""
+        """Every input ended: flush, end the chain's inputs, finish, end the partitions.
+
+        After a stop-with-savepoint only the partitions end: with drain the operators
+        finished before the savepoint, without it they must not (the job resumes)."""
         chain.flush()
+        stopping = self._stopping
+        if stopping is not None and stopping.completed:
+            for writer in chain.writers:
+                writer.broadcast_event(END_OF_PARTITION)
+            return
         head = chain.head
         if self.tdd.is_source and isinstance(head, StreamSource) and head.bounded:
             # A finished bounded source emits the final watermark: all event time completes.
@@ -362,7 +396,9 @@ class StreamTask:
         """The ProcessingTimeService's thread only enqueues: the timer fires as a mail."""
         def timer_mail() -> None:
             self.mailbox.assert_mailbox_thread("a processing-time timer")
-            if not self._cancelled:
+            if self._stopping is not None:
+                self._deferred_timers.append(fire)  # nothing is emitted after the savepoint
+            elif not self._cancelled:
                 fire()
         self.inbox.put_mail(timer_mail)
 
@@ -390,6 +426,9 @@ class StreamTask:
             return f"the task is {self.state.name}, not RUNNING"
         if self._input_finished or self._cancelled:
             return "the task has finished its input"
+        stopping = self._stopping
+        if stopping is not None and stopping.completed:
+            return "the task is finishing after its stop-with-savepoint"
         return None
 
     def _trigger_mail(self, checkpoint_id: int, timestamp: int,
@@ -403,11 +442,100 @@ class StreamTask:
                 checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
                 reason))
             return
-        if self._legacy is not None:
-            self._legacy.run_under_checkpoint_lock(
-                lambda: self._perform_checkpoint(checkpoint_id, timestamp, checkpoint_options))
+        stopping = self._stopping
+        if stopping is not None:
+            if checkpoint_id <= stopping.checkpoint_id:
+                # an older trigger overtaken by the stop's: nothing follows the savepoint
+                self._decline(checkpoint_id, self._declined(
+                    checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
+                    f"the task is stopping with savepoint {stopping.checkpoint_id}"))
+                return
+            # the coordinator moved on: the stop's savepoint was aborted, its notice lost
+            self._abort_stop(stopping.checkpoint_id)
+        if checkpoint_options.is_synchronous:
+            take = lambda: self._stop_source(checkpoint_id, timestamp,  # noqa: E731
+                                             checkpoint_options)
         else:
-            self._perform_checkpoint(checkpoint_id, timestamp, checkpoint_options)
+            take = lambda: self._perform_checkpoint(  # noqa: E731
+                checkpoint_id, timestamp, checkpoint_options)
+        if self._legacy is not None:
+            self._legacy.run_under_checkpoint_lock(take)
+        else:
+            take()
+
+    # -- stop-with-savepoint --------------------------------------------------------------------
+
+    def _stop_source(self, checkpoint_id: int, timestamp: int,
+                     checkpoint_options: CheckpointOptions) -> None:
+        """A source task's synchronous savepoint (for a legacy source, under its checkpoint
+        lock): stop reading, drain if asked, then the snapshot and the barrier."""
+        chain = self._chain
+        assert chain is not None
+        self._begin_stop(checkpoint_id, checkpoint_options)
+        if self._legacy is not None:
+            self._legacy.halt()  # its function's next emit waits (or, stopped, ends it)
+        if checkpoint_options.should_drain:
+            if self._legacy is not None:
+                chain.head.cancel()  # the SourceFunction's loop may end on its own
+            chain.head.output.emit_watermark(MAX_WATERMARK)
+            chain.end_input_of_successors()
+            chain.finish()
+        self._perform_checkpoint(checkpoint_id, timestamp, checkpoint_options)
+
+    def _begin_stop(self, checkpoint_id: int, checkpoint_options: CheckpointOptions) -> None:
+        """No input until the savepoint completed (or was aborted)."""
+        self._stopping = _SynchronousSavepoint(checkpoint_id, checkpoint_options.should_drain)
+        self.mailbox.suspend_default_action()
+        if self._processor is not None:
+            # the upstream tasks end their partitions after the notice: not an end of input
+            self._processor.end_input_at_end_of_partition = False
+
+    def _stop_downstream(self, barrier: CheckpointBarrier) -> None:
+        """A downstream task's synchronous savepoint, at its aligned barriers: everything
+        before them was processed (with drain, MAX_WATERMARK too)."""
+        chain = self._chain
+        assert chain is not None and self._processor is not None
+        self._begin_stop(barrier.checkpoint_id, barrier.options)
+        if barrier.options.should_drain:
+            self._processor.end_open_inputs()
+            chain.end_input_of_successors()
+            chain.finish()
+        self._perform_checkpoint(barrier.checkpoint_id, barrier.timestamp, barrier.options)
+
+    def _complete_stop(self, checkpoint_id: int) -> None:
+        """The savepoint's notice: the operators commit, then the task ends (its partitions
+        end once the input processor saw its upstream partitions end)."""
+        stopping = self._stopping
+        assert stopping is not None and self._chain is not None
+        stopping.completed = True
+        self._deferred_timers.clear()  # and later ones stay deferred: none fires any more
+        self._chain.notify_checkpoint_complete(checkpoint_id)
+        if self.tdd.is_source:
+            self._action.finished = True  # the loop returns; the source ends its partitions
+        else:
+            self.mailbox.resume_default_action()
+
+    def _abort_stop(self, checkpoint_id: int) -> None:
+        """The stop's savepoint was aborted: run on as before, unless drained already."""
+        stopping = self._stopping
+        assert stopping is not None
+        if stopping.drain:
+            raise FlinkPyError(
+                f"Stop-with-savepoint failed. (the savepoint {checkpoint_id} of "
+                f"{self.tdd.task_name_with_subtask} was aborted after its operators "
+                f"finished)")
+        log.info("%s: stop-with-savepoint %d aborted, the task runs on",
+                 self.tdd.task_name_with_subtask, checkpoint_id)
+        self._stopping = None
+        if self._processor is not None:
+            self._processor.end_input_at_end_of_partition = True
+        if self._legacy is not None:
+            self._legacy.resume()
+        self.mailbox.resume_default_action()
+        deferred, self._deferred_timers = self._deferred_timers, []
+        for fire in deferred:
+            if not self._cancelled:
+                fire()
 
     def _decline_pending_triggers(self) -> None:
         with self._trigger_lock:
@@ -419,7 +547,14 @@ class StreamTask:
 
     def _on_barriers(self, barrier: CheckpointBarrier) -> None:
         """The barrier handler has the barriers of every channel (or, unaligned, the first)."""
-        self._perform_checkpoint(barrier.checkpoint_id, barrier.timestamp, barrier.options)
+        stopping = self._stopping
+        if stopping is not None and barrier.checkpoint_id > stopping.checkpoint_id:
+            self._abort_stop(stopping.checkpoint_id)  # its abort notice was lost
+        if barrier.options.is_synchronous:
+            self._stop_downstream(barrier)
+        else:
+            self._perform_checkpoint(barrier.checkpoint_id, barrier.timestamp,
+                                     barrier.options)
 
     def _on_barrier_abort(self, checkpoint_id: int, reason: str) -> None:
         self.mailbox.assert_mailbox_thread("a checkpoint abort")
@@ -561,7 +696,13 @@ class StreamTask:
         """From any thread: every task acknowledged ``checkpoint_id`` (runs as a mail)."""
         def mail() -> None:
             self.mailbox.assert_mailbox_thread("notify_checkpoint_complete")
-            if self._chain is not None and not self._cancelled:
+            if self._chain is None or self._cancelled:
+                return
+            stopping = self._stopping
+            if stopping is not None and not stopping.completed and \
+                    checkpoint_id >= stopping.checkpoint_id:
+                self._complete_stop(checkpoint_id)
+            else:
                 self._chain.notify_checkpoint_complete(checkpoint_id)
         self.inbox.put_mail(mail)
 
@@ -569,6 +710,11 @@ class StreamTask:
         """From any thread: ``checkpoint_id`` was aborted (runs as a mail)."""
         def mail() -> None:
             self.mailbox.assert_mailbox_thread("notify_checkpoint_aborted")
-            if self._chain is not None and not self._cancelled:
-                self._chain.notify_checkpoint_aborted(checkpoint_id)
+            if self._chain is None or self._cancelled:
+                return
+            self._chain.notify_checkpoint_aborted(checkpoint_id)
+            stopping = self._stopping
+            if stopping is not None and not stopping.completed and \
+                    checkpoint_id == stopping.checkpoint_id:
+                self._abort_stop(checkpoint_id)
         self.inbox.put_mail(mail)

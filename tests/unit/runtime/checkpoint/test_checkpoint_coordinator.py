@@ -23,7 +23,8 @@ from flink_py.runtime.checkpoint.failure_manager import (
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.metadata_serializer import (
     METADATA_FILE_NAME, CheckpointMetadataError, read_metadata_file)
-from flink_py.runtime.checkpoint.options import CheckpointOptions, CheckpointType
+from flink_py.runtime.checkpoint.options import (
+    CheckpointOptions, CheckpointType, PostCheckpointAction)
 from flink_py.runtime.checkpoint.state_assignment import RestoredVertex, StateAssignmentError
 from flink_py.runtime.checkpoint.statistics import CheckpointStatsStatus
 from flink_py.runtime.checkpoint.storage import (
@@ -441,6 +442,39 @@ def test_a_savepoint_goes_to_flinks_layout_and_is_not_retained(make_job) -> None
     assert job.coordinator.statistics_snapshot.latest_savepoint.external_path == "file:" + path
     job.on_main(lambda: job.coordinator.shutdown("FINISHED"))
     assert os.path.exists(os.path.join(path, "_metadata")), "savepoints are never deleted"
+
+
+@pytest.mark.parametrize("terminate", [False, True], ids=["suspend", "terminate"])
+def test_a_synchronous_savepoint_subsumes_older_checkpoints_and_is_confirmed_to_every_task(
+        make_job, terminate: bool) -> None:
+    job = make_job(storage="jobmanager", max_concurrent=2)
+    older = job.trigger()
+    results: List[Tuple[Optional[str], Optional[SerializedError]]] = []
+    job.on_main(lambda: job.coordinator.trigger_synchronous_savepoint(
+        None, terminate, lambda path, error: results.append((path, error))))
+    _wait_until(lambda: len(job.gateway.of("trigger")) == 4, "both checkpoints' triggers")
+    options = job.gateway.trigger_options[-1]
+    assert options.checkpoint_type is CheckpointType.SAVEPOINT
+    assert options.is_synchronous and options.should_drain is terminate
+    assert options.post_checkpoint_action is (
+        PostCheckpointAction.TERMINATE if terminate else PostCheckpointAction.SUSPEND)
+    assert options.target_location and options.target_location.startswith(job.savepoint_dir)
+    savepoint_id = job.gateway.of("trigger")[-1][1]
+    assert savepoint_id > older
+    job.ack_all(savepoint_id)
+    _wait_until(lambda: results, "the savepoint callback")
+    path, error = results[0]
+    assert error is None and os.path.isfile(os.path.join(path, "_metadata"))
+    assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()) is None
+    # the older checkpoint is subsumed, and every task gets the savepoint's notice
+    assert job.on_main(lambda: job.coordinator.pending_checkpoint_ids) == []
+    _wait_until(lambda: sorted(c for _, c in job.gateway.of("confirm")) == [savepoint_id] * 3,
+                "the savepoint's completion notices")
+    assert {a for a, _ in job.gateway.of("confirm")} == {t.attempt_id for t in job.tasks}
+    stats = job.coordinator.statistics_snapshot
+    assert stats.get_checkpoint(savepoint_id).checkpoint_type == "SYNC_SAVEPOINT"
+    assert stats.get_checkpoint(older).status.name == "FAILED"
+    assert stats.latest_savepoint.checkpoint_id == savepoint_id
 
 
 def test_a_savepoint_without_a_directory_fails_with_flinks_message(make_job) -> None:

@@ -151,6 +151,8 @@ class FakeJobMaster:
         self.job_id = JOB_ID
         self.status = JobStatus.RUNNING
         self.cancelled = threading.Event()
+        self.trigger_options: List[Any] = []
+        self.confirmed: List[int] = []
         self.main = MainThreadExecutor("fake-job-master")
         self.main.start()
         vertex = RestoredVertex(JobVertexID(), (OperatorID(),), 1, 128)
@@ -166,11 +168,12 @@ class FakeJobMaster:
     def trigger_checkpoint(self, attempt_id: Any, checkpoint_id: int, timestamp: int,
                            options: Any) -> None:
         self.triggered.append(checkpoint_id)
+        self.trigger_options.append(options)
         self.main.execute(lambda: self.checkpoint_coordinator.receive_acknowledge_message(
             attempt_id, checkpoint_id, CheckpointMetrics(), TaskStateSnapshot()))
 
-    def confirm_checkpoint(self, *args: Any) -> None:
-        pass
+    def confirm_checkpoint(self, attempt_id: Any, checkpoint_id: int, timestamp: int) -> None:
+        self.confirmed.append(checkpoint_id)
 
     def abort_checkpoint(self, *args: Any) -> None:
         pass
@@ -178,6 +181,11 @@ class FakeJobMaster:
     def trigger_savepoint(self, target_directory: Optional[str], on_done: Any) -> None:
         self.main.execute(lambda: self.checkpoint_coordinator.trigger_savepoint(
             target_directory, on_done))
+
+    def stop_with_savepoint(self, target_directory: Optional[str], drain: bool,
+                            on_done: Any) -> None:
+        self.main.execute(lambda: self.checkpoint_coordinator.trigger_synchronous_savepoint(
+            target_directory, drain, on_done))
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -228,14 +236,28 @@ def test_a_savepoint_triggered_over_rest_completes_with_its_location(master, tmp
     assert config["interval"] == 60_000
 
 
-def test_stop_takes_a_savepoint_then_ends_the_job(master, tmp_path) -> None:
+@pytest.mark.parametrize("drain", [False, True])
+def test_stop_takes_a_synchronous_savepoint_confirmed_to_the_tasks(master, tmp_path,
+                                                                    drain: bool) -> None:
     handlers = CheckpointHandlers(lambda params: master, Configuration())
     status, body = handlers.stop_with_savepoint(
-        {"jobid": JOB_ID}, {}, json.dumps({"targetDirectory": str(tmp_path), "drain": False})
+        {"jobid": JOB_ID}, {}, json.dumps({"targetDirectory": str(tmp_path), "drain": drain})
         .encode())
     assert status == 202
-    assert "location" in _poll(handlers, body["request-id"])["operation"]
-    assert master.cancelled.wait(10)
+    location = _poll(handlers, body["request-id"])["operation"]["location"]
+    assert location.startswith(f"file:{tmp_path}/savepoint-")
+    options = master.trigger_options[0]
+    assert options.is_synchronous and options.should_drain is drain
+    assert options.target_location == location[len("file:"):]
+    checkpoint_id = master.triggered[0]
+    deadline = time.monotonic() + 10
+    while checkpoint_id not in master.confirmed:  # the tasks finish on this notice
+        assert time.monotonic() < deadline, "the synchronous savepoint was not confirmed"
+        time.sleep(0.01)
+    _, details = handlers.checkpoint_details(
+        {"jobid": JOB_ID, "checkpointid": str(checkpoint_id)}, {}, b"")
+    assert details["checkpoint_type"] == "SYNC_SAVEPOINT" and details["is_savepoint"]
+    assert not master.cancelled.is_set()  # the job ends FINISHED, not by a cancel
 
 
 def test_unknown_trigger_ids_and_checkpoints_are_404(master) -> None:
