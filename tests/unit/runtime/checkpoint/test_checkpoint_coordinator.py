@@ -484,7 +484,7 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
     _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
-        first.ack(task, savepoint_id, TaskStateSnapshot())
+        first.ack(task, savepoint_id, first.snapshot(task, savepoint_id))
     path = _wait_until(lambda: results and results[0], "the savepoint")
     resumed = Job(tmp_path, restore=SavepointRestoreSettings("file://" + path + "/_metadata"))
     try:
