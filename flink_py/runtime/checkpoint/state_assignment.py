@@ -81,8 +81,8 @@ def adopt_max_parallelism(checkpoint: CheckpointMetadata, vertices: List[Restore
     ``checkParallelismPreconditions``), for every vertex that has state in ``checkpoint``.
 
     A vertex whose max parallelism was derived (not configured) takes the checkpoint's, so
-    that a job checkpointed at ``-p 2`` (max 128) restores at ``-p 200`` (whose default
-    max would be 512) with 128 key groups; a configured one must equal it.
+    that a job checkpointed at ``-p 2`` (max 128) restores at ``-p 100`` (whose default
+    max would be 256) with 128 key groups; a configured one must equal it.
 
     :raises StateAssignmentError: the new parallelism exceeds the checkpoint's max
         parallelism, or a configured max parallelism differs from the checkpoint's (both

@@ -30,6 +30,7 @@ from flink_py.graph.execution_graph import ConsumedGate, ExecutionGraph, Executi
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.graph.job_graph import JobGraph
 from flink_py.rpc.gateways import RpcError, RpcRefusedError
+from flink_py.runtime.checkpoint.coordinator import restored_vertices
 from flink_py.runtime.checkpoint.coordinator_protocol import (
     CheckpointCoordinatorProtocol, CheckpointTask, SavepointCallback)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
@@ -426,9 +427,7 @@ class JobMaster:
                        self._on_submit_failed(ev, execution, exc))
 
     def _restored_vertices(self) -> List[RestoredVertex]:
-        return [RestoredVertex(jv.id, tuple(jv.operator_ids), jv.parallelism,
-                               jv.max_parallelism, jv.max_parallelism_configured, jv.name)
-                for jv in self.job_graph.topological_vertices()]
+        return restored_vertices(self.job_graph)
 
     def _adopt_max_parallelism(self, vertices: List[RestoredVertex]) -> None:
         """A restore gives a vertex whose max parallelism was not configured the
