@@ -560,7 +560,14 @@ class FunctionInitializationContext(abc.ABC):
 
     @abc.abstractmethod
     def is_restored(self) -> bool:
-        """Whether the state was restored from a checkpoint or savepoint."""
+        """Whether the job restores from a checkpoint or savepoint (Java's ``isRestored``):
+        true in every parallel instance of an operator whose vertex has state in it, also in
+        one that got none of that state after a rescale; false on a fresh start."""
+
+    @abc.abstractmethod
+    def get_restored_checkpoint_id(self) -> Optional[int]:
+        """The id of the checkpoint or savepoint restored from, None on a fresh start (Java's
+        ``getRestoredCheckpointId``, an ``OptionalLong``)."""
 
     @abc.abstractmethod
     def get_operator_state_store(self) -> Any:

@@ -41,6 +41,10 @@ class ProducedPartition:
 
     result_id: IntermediateDataSetID
     consumer_subtasks: List[int]
+    #: the consuming vertex's max parallelism: the key groups a key_by partitioner hashes
+    #: into (Flink's ResultPartitionDeploymentDescriptor#getMaxParallelism); the JobMaster
+    #: sets it again at deployment, after a restore may have changed it
+    consumer_max_parallelism: int = -1
 
 
 @dataclass
@@ -111,6 +115,7 @@ class ExecutionGraph:
         self.job_graph = job_graph
         self.job_vertices: Dict[JobVertexID, ExecutionJobVertex] = {}
         self._producers: Dict[IntermediateDataSetID, List[ExecutionVertex]] = {}
+        self._consumers: Dict[IntermediateDataSetID, JobVertex] = {}
         for jv in job_graph.topological_vertices():
             self.job_vertices[jv.id] = ExecutionJobVertex(jv, [
                 ExecutionVertex(jv.id, i, jv.parallelism, jv.name)
@@ -123,13 +128,15 @@ class ExecutionGraph:
         producers = self.job_vertices[edge.source].task_vertices
         consumers = self.job_vertices[edge.target].task_vertices
         self._producers[edge.result_id] = producers
+        consumer = self._consumers[edge.result_id] = self.job_vertices[edge.target].job_vertex
         if edge.is_pointwise:
             targets = pointwise_connections(len(producers), len(consumers))
         else:
             targets = [list(range(len(consumers))) for _ in producers]
         sources: List[List[int]] = [[] for _ in consumers]
         for p, consumer_list in enumerate(targets):
-            producers[p].produced.append(ProducedPartition(edge.result_id, consumer_list))
+            producers[p].produced.append(ProducedPartition(edge.result_id, consumer_list,
+                                                           consumer.max_parallelism))
             for c in consumer_list:
                 sources[c].append(p)
         for c, producer_list in enumerate(sources):
@@ -143,6 +150,10 @@ class ExecutionGraph:
     def producers_of(self, result_id: IntermediateDataSetID) -> List[ExecutionVertex]:
         """The subtasks producing ``result_id``, by subtask index."""
         return self._producers[result_id]
+
+    def consumer_max_parallelism(self, result_id: IntermediateDataSetID) -> int:
+        """The current max parallelism of the vertex consuming ``result_id``."""
+        return self._consumers[result_id].max_parallelism
 
     def vertex(self, key: tuple) -> ExecutionVertex:
         """The execution vertex ``(job vertex id, subtask index)``."""

@@ -36,7 +36,6 @@ class NetworkOutputConfig:
     result_id: IntermediateDataSetID
     partitioner: StreamPartitioner
     output_tag: Optional[str]
-    consumer_max_parallelism: int
 
 
 @dataclass
@@ -92,10 +91,15 @@ class JobVertex:
     id: JobVertexID
     name: str
     parallelism: int
+    #: the number of key groups; a restore changes it to the checkpoint's when it was not
+    #: configured (Flink's ExecutionJobVertex#setMaxParallelism)
     max_parallelism: int
     slot_sharing_group: str
     is_source: bool
     operator_node_ids: List[int]
+    #: whether the user set the max parallelism (env, operator or pipeline.max-parallelism)
+    #: rather than it being derived from the parallelism
+    max_parallelism_configured: bool = False
     chain_bytes: bytes = b""
     #: the OperatorIDs of the chain's operators, head first (as in the chain config)
     operator_ids: List[OperatorID] = field(default_factory=list)
@@ -230,7 +234,8 @@ class StreamingJobGraphGenerator:
                 id=JobVertexID(hashes[head_id].hex()), name=chained_name(head),
                 parallelism=head.parallelism, max_parallelism=head.max_parallelism,
                 slot_sharing_group=head.slot_sharing_group, is_source=head.is_source,
-                operator_node_ids=[n.id for n in nodes])
+                operator_node_ids=[n.id for n in nodes],
+                max_parallelism_configured=head.max_parallelism_configured)
 
         configs: Dict[int, ChainedOperatorConfig] = {
             n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
@@ -255,9 +260,10 @@ class StreamingJobGraphGenerator:
                     raise InvalidProgramError(f"network edge into chained operator {target.name}")
                 vertices[head_of[node.id]].outputs.append(job_edge)
                 vertices[target.id].inputs.append(job_edge)
+                # the consumer's max parallelism (the key groups a key_by hashes into)
+                # comes with the deployment: a restore may change it
                 config.network_outputs.append(NetworkOutputConfig(
-                    job_edge.result_id, edge.partitioner, edge.output_tag,
-                    target.max_parallelism))
+                    job_edge.result_id, edge.partitioner, edge.output_tag))
 
         for head_id, vertex in vertices.items():
             vertex.operator_ids = [configs[n].operator_id for n in vertex.operator_node_ids]

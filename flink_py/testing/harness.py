@@ -97,15 +97,21 @@ class AbstractStreamOperatorTestHarness:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def initialize_state(self, restored: Optional[OperatorSubtaskState] = None) -> None:
+    def initialize_state(self, restored: Optional[OperatorSubtaskState] = None,
+                         restored_checkpoint_id: int = 0) -> None:
         """Creates the operator's keyed state backend and restores ``restored`` (a
-        snapshot this harness class took, or one subtask's share of ``repartition_state``)."""
+        snapshot this harness class took, or one subtask's share of ``repartition_state``,
+        possibly empty) as the state of checkpoint ``restored_checkpoint_id``: the
+        operator's functions see ``is_restored()`` true; with None, a fresh start."""
         if self._initialized:
             raise RuntimeError("initialize_state was already called")
         self._initialized = True
         backend = self.state_backend.create_keyed_state_backend(
             self.max_parallelism, self.key_group_range,
             f"{self.operator.name}_{self.subtask_index}")
+        self.operator.task_restored = restored is not None
+        self.operator.restored_checkpoint_id = (None if restored is None
+                                                else restored_checkpoint_id)
         self.operator.initialize_state(restored, backend)
 
     def open(self) -> None:
@@ -235,7 +241,8 @@ def repartition_state(snapshots: List[OperatorSubtaskState], new_parallelism: in
         vertex_id, (op_id,), new_parallelism, max_parallelism)])
     result = []
     for subtask in range(new_parallelism):
-        share = restores[(vertex_id, subtask)].task_state_snapshot \
+        restore = restores.get((vertex_id, subtask))  # none at all when nothing had state
+        share = None if restore is None else restore.task_state_snapshot \
             .get_subtask_state_by_operator_id(op_id)
         result.append(share if share is not None else OperatorSubtaskState())
     return result

@@ -42,7 +42,8 @@ from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
 from flink_py.runtime.checkpoint.options import CheckpointOptions, PostCheckpointAction
 from flink_py.runtime.checkpoint.pending_checkpoint import (
     PendingCheckpoint, TaskAcknowledgeResult)
-from flink_py.runtime.checkpoint.state_assignment import RestoredVertex, assign_states
+from flink_py.runtime.checkpoint.state_assignment import (
+    RestoredVertex, adopt_max_parallelism, assign_states)
 from flink_py.runtime.checkpoint.statistics import (
     CHECKPOINT, SAVEPOINT, SYNC_SAVEPOINT, UNALIGNED_CHECKPOINT, CheckpointStatsSnapshot,
     CheckpointStatsTracker)
@@ -528,10 +529,14 @@ class CheckpointCoordinator:
         """The latest completed checkpoint's state per subtask, else the state of the
         savepoint/checkpoint the job was submitted with; None if there is neither.
 
+        A vertex whose max parallelism was not configured adopts the checkpoint's: after a
+        restore, ``vertices`` holds the max parallelism each vertex must be deployed with.
+
         :raises CheckpointMetadataError: the restore path's ``_metadata`` is missing or
             corrupt (naming the path).
         :raises StateAssignmentError: state that maps to no operator (Flink's message), unless
-            ``execution.savepoint.ignore-unclaimed-state``.
+            ``execution.savepoint.ignore-unclaimed-state``; a parallelism above the state's max
+            parallelism, or a configured max parallelism other than the state's.
         """
         self._main_thread.assert_running_in_main_thread()
         checkpoint = self.store.latest_checkpoint()
@@ -543,7 +548,12 @@ class CheckpointCoordinator:
             return None
         path = checkpoint.external_pointer or f"<checkpoint {checkpoint.checkpoint_id} in " \
                                               f"the JobManager's memory>"
-        restores = assign_states(checkpoint.metadata, vertices, allow_non_restored, path)
+        adopted = adopt_max_parallelism(checkpoint.metadata, vertices)
+        restores = assign_states(checkpoint.metadata, adopted, allow_non_restored, path)
+        # the next checkpoints record the key groups the tasks now run with
+        adopted_max = {v.vertex_id: v.max_parallelism for v in adopted}
+        self.vertices = [dataclasses.replace(v, max_parallelism=adopted_max.get(
+            v.vertex_id, v.max_parallelism)) for v in self.vertices]
         self._next_checkpoint_id = max(self._next_checkpoint_id, checkpoint.checkpoint_id + 1)
         self.statistics.report_restored(checkpoint.checkpoint_id, self._clock(),
                                         checkpoint.is_savepoint,
@@ -625,7 +635,8 @@ def create_checkpoint_coordinator(
 
 def restored_vertices(job_graph: JobGraph) -> List[RestoredVertex]:
     """What the coordinator (and the state assignment) needs of a job's vertices."""
-    return [RestoredVertex(v.id, tuple(v.operator_ids), v.parallelism, v.max_parallelism)
+    return [RestoredVertex(v.id, tuple(v.operator_ids), v.parallelism, v.max_parallelism,
+                           v.max_parallelism_configured, v.name)
             for v in job_graph.topological_vertices()]
 
 

@@ -40,6 +40,9 @@ SavepointCallback = Callable[[Optional[str], Optional[SerializedError]], None]
 class CheckpointCoordinatorProtocol(Protocol):
     """What the JobMaster calls (on its main thread)."""
 
+    #: the job's vertices as the coordinator records them in checkpoints
+    vertices: List[RestoredVertex]
+
     def start_checkpoint_scheduler(self) -> None:
         """All tasks run: trigger every interval from now on."""
         ...
@@ -72,7 +75,9 @@ class CheckpointCoordinatorProtocol(Protocol):
     def restore_latest_checkpointed_state(
             self, vertices: List[RestoredVertex]
     ) -> Optional[Dict[Tuple[JobVertexID, int], JobManagerTaskRestore]]:
-        """The latest completed checkpoint's state per subtask; None if there is none."""
+        """The latest completed checkpoint's state per subtask; None if there is none.
+        After a restore, ``vertices`` has the max parallelism to deploy each vertex with
+        (adopted from the checkpoint where it was not configured)."""
         ...
 
     def shutdown(self, job_status_name: str) -> None:

@@ -7,11 +7,22 @@ new subtasks, union list state (UNION) goes whole to every subtask, broadcast st
 (BROADCAST) is given to every subtask. State of an operator the job no longer has fails the
 restore unless ``allow_non_restored_state``.
 
+Only the subtasks of a vertex that has state in the checkpoint get a restore (Flink's
+``TaskStateAssignment#hasNonFinishedState``): every one of them, even a subtask that gets no
+state after a rescale, so that ``is_restored()`` is true there; a vertex without any state
+starts as on a fresh start.
+
+Before any state moves, the parallelism preconditions (Flink's
+``StateAssignmentOperation#checkParallelismPreconditions``, see :func:`adopt_max_parallelism`):
+the new parallelism must not exceed the max parallelism the state was written with, and a
+vertex whose max parallelism was not set explicitly adopts the checkpoint's (its key groups
+are the checkpoint's); an explicitly set, different max parallelism fails the restore.
+
 At the same parallelism a subtask gets back exactly what it wrote (union list state still
 goes whole to every subtask, as in Flink). At another parallelism:
 
 - keyed handles are clipped to the new subtask's key-group range (each key group to exactly
-  one new subtask; the max parallelism must not change);
+  one new subtask);
 - the elements of a SPLIT_DISTRIBUTE list state, in old-subtask order, are dealt round robin:
   element ``j`` to new subtask ``j % new_parallelism``;
 - new subtask ``i`` gets the BROADCAST state of old subtask ``i % old_parallelism`` (all
@@ -21,6 +32,8 @@ goes whole to every subtask, as in Flink). At another parallelism:
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
@@ -32,6 +45,8 @@ from flink_py.runtime.state.handles import (
     BROADCAST, SPLIT_DISTRIBUTE, UNION, JobManagerTaskRestore, KeyedStateHandle,
     OperatorStateHandle, OperatorSubtaskState, StreamStateHandle, TaskStateSnapshot)
 
+log = logging.getLogger(__name__)
+
 
 class StateAssignmentError(FlinkPyError):
     """A checkpoint's state cannot be mapped onto the job (unmatched or incompatible)."""
@@ -39,12 +54,77 @@ class StateAssignmentError(FlinkPyError):
 
 @dataclass(frozen=True)
 class RestoredVertex:
-    """What the assignment needs of a job vertex: its operators (head first), parallelism."""
+    """What the assignment needs of a job vertex: its operators (head first), parallelism,
+    max parallelism and whether the user set the latter (``max_parallelism_configured``:
+    ``set_max_parallelism`` on the environment or the operator, ``pipeline.max-parallelism``),
+    which decides whether a restore may change it."""
 
     vertex_id: JobVertexID
     operator_ids: Tuple[OperatorID, ...]
     parallelism: int
     max_parallelism: int
+    max_parallelism_configured: bool = False
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.vertex_id})" if self.name else str(self.vertex_id)
+
+
+def _vertex_has_state(by_operator: Dict[OperatorID, OperatorState],
+                      vertex: RestoredVertex) -> bool:
+    return any(by_operator[op].has_state() for op in vertex.operator_ids if op in by_operator)
+
+
+def adopt_max_parallelism(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex]
+                          ) -> List[RestoredVertex]:
+    """The vertices with the max parallelism they restore with (Flink's
+    ``checkParallelismPreconditions``), for every vertex that has state in ``checkpoint``.
+
+    A vertex whose max parallelism was derived (not configured) takes the checkpoint's, so
+    that a job checkpointed at ``-p 2`` (max 128) restores at ``-p 100`` (whose default
+    max would be 256) with 128 key groups; a configured one must equal it.
+
+    :raises StateAssignmentError: the new parallelism exceeds the checkpoint's max
+        parallelism, or a configured max parallelism differs from the checkpoint's (both
+        with Flink's message).
+    """
+    by_operator = {state.operator_id: state for state in checkpoint.operator_states}
+    adopted: List[RestoredVertex] = []
+    for vertex in vertices:
+        if not _vertex_has_state(by_operator, vertex):
+            adopted.append(vertex)
+            continue
+        max_parallelism = vertex.max_parallelism
+        rescaled_from = None
+        for operator_id in vertex.operator_ids:
+            state = by_operator.get(operator_id)
+            if state is None:
+                continue
+            if state.max_parallelism < vertex.parallelism:
+                raise StateAssignmentError(
+                    f"The state for task {vertex.vertex_id} can not be restored. The maximum "
+                    f"parallelism ({state.max_parallelism}) of the restored state is lower "
+                    f"than the configured parallelism ({vertex.parallelism}). Please reduce "
+                    f"the parallelism of the task to be lower or equal to the maximum "
+                    f"parallelism.")
+            if state.max_parallelism == max_parallelism:
+                continue
+            # Unlike Flink, which lets the last operator state win, a second operator of the
+            # chain that disagrees with the one adopted is an error: its key groups would not
+            # match the vertex's.
+            if vertex.max_parallelism_configured or rescaled_from is not None:
+                raise StateAssignmentError(
+                    f"The maximum parallelism ({state.max_parallelism}) with which the latest "
+                    f"checkpoint of the execution job vertex {vertex} has been taken and the "
+                    f"current maximum parallelism ({max_parallelism}) changed. This is "
+                    f"currently not supported.")
+            rescaled_from, max_parallelism = max_parallelism, state.max_parallelism
+        if rescaled_from is not None:
+            log.info("Rescaling maximum parallelism for JobVertex %s from %d to %d (the "
+                     "checkpoint's).", vertex, rescaled_from, max_parallelism)
+            vertex = dataclasses.replace(vertex, max_parallelism=max_parallelism)
+        adopted.append(vertex)
+    return adopted
 
 
 def _keyed_share(state: OperatorState, key_group_range: KeyGroupRange
@@ -108,12 +188,8 @@ def _operator_shares(state: OperatorState, new_parallelism: int
 
 def _subtask_states(state: OperatorState, vertex: "RestoredVertex"
                     ) -> Dict[int, OperatorSubtaskState]:
-    """The state of every new subtask of ``vertex`` for one operator's checkpointed state."""
-    if state.max_parallelism != vertex.max_parallelism:
-        raise StateAssignmentError(
-            f"operator {state.operator_id} was checkpointed with max parallelism "
-            f"{state.max_parallelism} and restores with {vertex.max_parallelism}: the max "
-            f"parallelism of a stateful operator cannot change")
+    """The state of every new subtask of ``vertex`` for one operator's checkpointed state
+    (``vertex`` has the checkpoint's max parallelism: see :func:`adopt_max_parallelism`)."""
     same = state.parallelism == vertex.parallelism
     if not same and any(s.input_channel_state or s.result_subpartition_state
                         for s in state.subtask_states.values()):
@@ -142,11 +218,13 @@ def _subtask_states(state: OperatorState, vertex: "RestoredVertex"
 def assign_states(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex],
                   allow_non_restored_state: bool = False, checkpoint_path: str = ""
                   ) -> Dict[Tuple[JobVertexID, int], JobManagerTaskRestore]:
-    """The restore of every subtask ``(vertex_id, subtask_index)`` that has state.
+    """The restore of every subtask ``(vertex_id, subtask_index)`` of the vertices that have
+    state in ``checkpoint`` (see the module docstring), for ``vertices`` after
+    :func:`adopt_max_parallelism` (which the caller must deploy the tasks with).
 
     :raises StateAssignmentError: for state of an operator that is not in ``vertices``
-        (unless ``allow_non_restored_state``), a changed max parallelism, or in-flight
-        channel state at another parallelism.
+        (unless ``allow_non_restored_state``), a max parallelism that does not match the
+        checkpoint's, or in-flight channel state at another parallelism.
     """
     known = {op for v in vertices for op in v.operator_ids}
     for state in checkpoint.operator_states:
@@ -159,8 +237,11 @@ def assign_states(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex]
                 f"want to allow to skip this, you can set the --allowNonRestoredState option "
                 f"on the CLI.")
     by_operator = {state.operator_id: state for state in checkpoint.operator_states}
+    vertices = adopt_max_parallelism(checkpoint, vertices)
     restores: Dict[Tuple[JobVertexID, int], JobManagerTaskRestore] = {}
     for vertex in vertices:
+        if not _vertex_has_state(by_operator, vertex):
+            continue
         per_operator = {operator_id: _subtask_states(by_operator[operator_id], vertex)
                         for operator_id in vertex.operator_ids if operator_id in by_operator}
         for subtask in range(vertex.parallelism):

@@ -30,6 +30,7 @@ from flink_py.graph.execution_graph import ConsumedGate, ExecutionGraph, Executi
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.graph.job_graph import JobGraph
 from flink_py.rpc.gateways import RpcError, RpcRefusedError
+from flink_py.runtime.checkpoint.coordinator import restored_vertices
 from flink_py.runtime.checkpoint.coordinator_protocol import (
     CheckpointCoordinatorProtocol, CheckpointTask, SavepointCallback)
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
@@ -451,6 +452,8 @@ class JobMaster:
             try:
                 restores = self.checkpoint_coordinator.restore_latest_checkpointed_state(
                     self._restored_vertices())
+                if restores is not None:
+                    self._adopt_max_parallelism(self.checkpoint_coordinator.vertices)
             except FlinkPyError as exc:  # e.g. unmatched or unreadable state: a failure
                 for ev in evs:
                     self._execution_failed(ev, SerializedError.of(exc), "")
@@ -468,9 +471,13 @@ class JobMaster:
                        self._on_submit_failed(ev, execution, exc))
 
     def _restored_vertices(self) -> List[RestoredVertex]:
-        return [RestoredVertex(jv.id, tuple(jv.operator_ids), jv.parallelism,
-                               jv.max_parallelism)
-                for jv in self.job_graph.topological_vertices()]
+        return restored_vertices(self.job_graph)
+
+    def _adopt_max_parallelism(self, vertices: List[RestoredVertex]) -> None:
+        """A restore gives a vertex whose max parallelism was not configured the
+        checkpoint's: its tasks' key groups, and the key_by partitioners feeding it, use it."""
+        for vertex in vertices:
+            self.job_graph.vertices[vertex.vertex_id].max_parallelism = vertex.max_parallelism
 
     def _on_submit_failed(self, ev: ExecutionVertex, execution: Execution,
                           exc: BaseException) -> None:
@@ -503,7 +510,10 @@ class JobMaster:
             attempt_id=ev.attempt_id, attempt_number=ev.attempt_number,
             subtask_index=ev.subtask_index, parallelism=jv.parallelism,
             max_parallelism=jv.max_parallelism, task_name=jv.name, is_source=jv.is_source,
-            chain_bytes=jv.chain_bytes, produced=ev.produced,
+            chain_bytes=jv.chain_bytes,
+            produced=[dataclasses.replace(p, consumer_max_parallelism=self.execution_graph
+                                          .consumer_max_parallelism(p.result_id))
+                      for p in ev.produced],
             consumed=[self._with_producer_addresses(gate, ev) for gate in ev.consumed],
             runtime_mode=self.job_graph.runtime_mode,
             buffer_timeout=self.job_graph.buffer_timeout,

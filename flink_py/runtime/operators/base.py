@@ -147,7 +147,11 @@ class StreamOperator:
         self.restored_operator_state: Optional[Dict[str, Any]] = None
         #: whether its task restores a checkpoint or savepoint (Flink's ``isRestored``), even
         #: when this instance's share of the state is empty (a rescaled restore)
+        #: whether the task restores from a checkpoint or savepoint (true for every subtask
+        #: of a vertex with state in it, even one that got none of it after a rescale), and
+        #: that checkpoint's id (both set by the OperatorChain)
         self.task_restored = False
+        self.restored_checkpoint_id: Optional[int] = None
         self.operator_state_store: Any = None
         self._checkpointed_functions: list = []
         self._checkpoint_listeners: list = []
@@ -188,8 +192,7 @@ class StreamOperator:
                 StateInitializationContext)
             keyed_store = self.runtime_context if self.computes_keys else None
             function.initialize_state(StateInitializationContext(
-                self.get_operator_state_store(), keyed_store,
-                self.restored_operator_state is not None))
+                self.get_operator_state_store(), keyed_store, self.restored_checkpoint_id))
             self._checkpointed_functions.append(function)
         open_function(function, self.runtime_context)
 

@@ -4,9 +4,19 @@ Built-in sources are *readers* that the task's mailbox polls: each default-actio
 ``emit_next(ctx, max_records)``, which emits at most ``max_records`` records through
 ``ctx.emit`` and says whether more follow, so that timers, checkpoints and other mails run
 between two steps (the task adapts ``max_records`` to keep a step short). A reader keeps its
-position (records emitted so far, or split and offset) and stores it in its operator state
-under ``READER_POSITION_STATE`` when a snapshot is taken; a restored reader resumes right
-after the last record it emitted before the checkpoint barrier (``seek``).
+position and stores it in its operator state under ``READER_POSITION_STATE`` when a snapshot
+is taken; a restored reader resumes right after the last record it emitted before the
+checkpoint barrier (``seek``).
+
+The built-in readers' positions are *splits*: the parts of the input not emitted yet (a
+range of numbers, a file and the lines read from it, a range of a collection's items), one
+operator-state element each (``SPLIT_DISTRIBUTE`` list state). A restore at another
+parallelism deals the elements out over the new subtasks (state_assignment.py), so every
+remaining record is emitted exactly once; a subtask of a restored job that gets no split
+emits nothing. Flink's FileSource and NumberSequenceSource keep the splits a reader was
+assigned in the same kind of reader state; unlike Flink, our readers split the input among
+themselves when the job starts (there is no enumerator holding unassigned splits), so all
+remaining splits are in the readers' state.
 
 A user ``SourceFunction`` (``legacy``) runs its own loop on a thread of the task; it only
 fills a bounded queue that the mailbox drains (see runtime/tasks/source_stream_task.py).
@@ -55,6 +65,9 @@ class StreamSource(StreamOperator):
     bounded = True
     #: a legacy SourceFunction, run on its own thread (``run_function``), not polled
     legacy = False
+    #: whether ``reader_position`` is a list of splits, each its own operator-state element
+    #: (redistributed on a rescaled restore), rather than one opaque position
+    position_is_splits = False
 
     def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
         """Emits up to ``max_records`` records; returns False once the input is exhausted.
@@ -96,16 +109,23 @@ class StreamSource(StreamOperator):
             ListStateDescriptor(READER_POSITION_STATE))
 
     def restored_reader_position(self) -> Any:
-        """The position this subtask's restored operator state holds, or None."""
+        """The position this subtask's restored operator state holds, or None (a fresh
+        start). For split positions: the list of this subtask's splits, empty when the job
+        restores but this subtask got none (they are done, or another subtask's)."""
         if self.restored_operator_state is None and self.operator_state_store is None:
-            return None
+            return [] if self.position_is_splits and self.task_restored else None
         elements = self._position_state().get()
+        if self.position_is_splits:
+            return list(elements)
         return elements[0] if elements else None
 
     def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
                        factory: Any) -> Any:
         position = self.reader_position()
-        if position is not None:
+        if self.position_is_splits:
+            # one element per split (an empty list once done): they redistribute on restore
+            self._position_state().update(position)
+        elif position is not None:
             self._position_state().update([position])
         return super().snapshot_state(checkpoint_id, timestamp, options, factory)
 
@@ -115,36 +135,60 @@ def _share(rc: Any) -> tuple:
 
 
 class CollectionSource(StreamSource):
-    """``from_collection``: emits the given items in order (position: items emitted)."""
+    """``from_collection``: emits the given items in order.
+
+    Non-parallel in Flink; run in parallel, subtask ``i`` of ``p`` takes the items
+    ``i, i + p, i + 2p, ...``. Position: the index ranges not emitted yet, each
+    ``[next, stop, step]`` over the items (a split), the current one first.
+    """
+
+    position_is_splits = True
 
     def __init__(self, name: str, items: Sequence[Any]) -> None:
         super().__init__(name)
         # A range stays a range: it ships as three numbers instead of every element.
         self.items = items if isinstance(items, range) else list(items)
-        self._mine: Optional[Sequence[Any]] = None
-        self._next = 0
+        #: the index ranges still to emit, ``[next, stop, step]``, the current one first
+        self._ranges: Optional[List[List[int]]] = None
 
-    def _my_items(self) -> Sequence[Any]:
-        if self._mine is None:
-            # Non-parallel in Flink; if run in parallel, each subtask takes a share.
+    def _my_ranges(self) -> List[List[int]]:
+        ranges = self._ranges
+        if ranges is None:
             index, parallelism = _share(self.runtime_context)
-            self._mine = self.items[index::parallelism] if parallelism > 1 else self.items
-        return self._mine
+            ranges = self._ranges = ([[index, len(self.items), parallelism]]
+                                     if index < len(self.items) else [])
+        return ranges
 
     def emit_next(self, ctx: SourceTaskContext, max_records: int) -> bool:
-        items = self._my_items()
-        start = self._next
-        end = min(start + max_records, len(items))
-        if start < end:
-            self._next = end
-            ctx.emit(list(items[start:end]), None)
-        return end < len(items)
+        ranges = self._my_ranges()
+        while ranges and ranges[0][0] >= ranges[0][1]:
+            ranges.pop(0)
+        if not ranges:
+            return False
+        current = ranges[0]
+        lo, stop, step = current
+        hi = min(lo + max_records * step, stop)
+        current[0] = lo + -(-(hi - lo) // step) * step  # the first index not emitted
+        ctx.emit(list(self.items[lo:hi:step]), None)
+        return current[0] < stop or len(ranges) > 1
 
     def reader_position(self) -> Any:
-        return self._next
+        return [list(r) for r in self._my_ranges() if r[0] < r[1]]
 
     def seek(self, position: Any) -> None:
-        self._next = int(position)
+        if isinstance(position, int):
+            # written before positions were splits: the count of this subtask's items
+            # emitted (valid at the parallelism it was written with)
+            index, parallelism = _share(self.runtime_context)
+            self._ranges = [[index + position * parallelism, len(self.items), parallelism]]
+        else:
+            self._ranges = [[int(lo), int(stop), int(step)] for lo, stop, step in position]
+
+    def restored_reader_position(self) -> Any:
+        elements = super().restored_reader_position()
+        if isinstance(elements, list) and len(elements) == 1 and isinstance(elements[0], int):
+            return elements[0]  # the count of an older savepoint
+        return elements
 
 
 class NumberSequenceSource(StreamSource):
@@ -156,6 +200,8 @@ class NumberSequenceSource(StreamSource):
     remaining ranges out over the new subtasks; a restored subtask that got none emits
     nothing (its share of the sequence was emitted, or belongs to another subtask).
     """
+
+    position_is_splits = True
 
     def __init__(self, name: str, start: int, end: int) -> None:
         super().__init__(name)
@@ -197,41 +243,32 @@ class NumberSequenceSource(StreamSource):
         else:
             self._ranges = [[int(lo), int(hi)] for lo, hi in position]
 
-    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
-                       factory: Any) -> Any:
-        # one element per remaining range (an empty list once done), not StreamSource's one
-        # position element: the ranges must redistribute on a rescaled restore
-        self._position_state().update(self.reader_position())
-        return StreamOperator.snapshot_state(self, checkpoint_id, timestamp, options, factory)
-
     def restored_reader_position(self) -> Any:
-        if self.restored_operator_state is None and self.operator_state_store is None:
-            # a subtask of a restored job that got no ranges has nothing left to emit
-            return [] if self.task_restored else None
-        elements = self._position_state().get()
-        ranges: List[List[int]] = []
-        for element in elements:
-            if isinstance(element, int):  # written as a single next number
-                return element
-            ranges.append([int(element[0]), int(element[1])])
-        return ranges
+        elements = super().restored_reader_position()
+        if isinstance(elements, list) and elements and isinstance(elements[0], int):
+            return elements[0]  # written as a single next number
+        return elements
 
 
 class TextFileSource(StreamSource):
-    """Reads text files line by line; each file is one split, assigned round robin to subtasks
-    (position: the split and the lines read from it).
+    """Reads text files line by line; each file is one split, assigned round robin to
+    subtasks.
+
+    Position: the splits not finished yet, each ``[path, lines read]``, the current one first
+    (see the module docstring: they redistribute on a rescaled restore).
 
     Lines end at ``\\n``, ``\\r\\n`` or ``\\r`` and exclude the terminator, as Java's
     ``readLine`` (which Flink's text formats use) does.
     """
 
+    position_is_splits = True
+
     def __init__(self, name: str, paths: List[str], encoding: str = "utf-8") -> None:
         super().__init__(name)
         self.paths = list(paths)
         self.encoding = encoding
-        self._splits_of_mine: Optional[List[str]] = None
-        self._split = 0
-        self._lines_read = 0
+        #: the splits still to read, ``[path, lines read]``, the current one first
+        self._remaining: Optional[List[List[Any]]] = None
         self._file: Any = None
         #: the last read's lines, of which those from ``_carry_start`` are not emitted yet
         self._carry: List[str] = []
@@ -250,16 +287,27 @@ class TextFileSource(StreamSource):
                 raise FlinkPyError(f"input file {path!r} of source '{self.name}' does not exist")
         return sorted(files) if len(self.paths) > 1 else files
 
+    def _own_share(self) -> List[str]:
+        index, parallelism = _share(self.runtime_context)
+        return self._splits()[index::parallelism]
+
+    def _my_splits(self) -> List[List[Any]]:
+        if self._remaining is None:
+            self._remaining = [[path, 0] for path in self._own_share()]
+        return self._remaining
+
     def _open_split(self) -> bool:
-        mine = self._splits_of_mine
-        if mine is None:
-            index, parallelism = _share(self.runtime_context)
-            mine = self._splits_of_mine = self._splits()[index::parallelism]
-        if self._split >= len(mine):
+        remaining = self._my_splits()
+        if not remaining:
             return False
-        self._file = open(mine[self._split], "r", encoding=self.encoding, newline=None)
+        path, lines_read = remaining[0]
+        try:
+            self._file = open(path, "r", encoding=self.encoding, newline=None)
+        except FileNotFoundError:
+            raise FlinkPyError(
+                f"input file {path!r} of source '{self.name}' does not exist") from None
         self._carry, self._carry_start = [], 0
-        for _ in range(self._lines_read):  # restored: skip what was emitted before
+        for _ in range(lines_read):  # restored: skip what was emitted before
             if not self._file.readline():
                 break
         return True
@@ -276,8 +324,7 @@ class TextFileSource(StreamSource):
             if not lines:
                 self._file.close()
                 self._file = None
-                self._split += 1
-                self._lines_read = 0
+                self._my_splits().pop(0)
                 return self._open_split() or False
         end = start + max_records
         if start or end < len(lines):  # a read returned more than this step may emit
@@ -285,7 +332,7 @@ class TextFileSource(StreamSource):
             self._carry_start = end
         else:
             self._carry_start = len(lines)
-        self._lines_read += len(lines)
+        self._my_splits()[0][1] += len(lines)
         last = lines[-1]
         if last.endswith("\n"):
             out = [line[:-1] for line in lines]
@@ -296,10 +343,26 @@ class TextFileSource(StreamSource):
         return True
 
     def reader_position(self) -> Any:
-        return (self._split, self._lines_read)
+        return [list(split) for split in self._my_splits()]
+
+    def restored_reader_position(self) -> Any:
+        elements = super().restored_reader_position()
+        if isinstance(elements, list) and len(elements) == 1 and \
+                isinstance(elements[0][0], int):
+            return elements[0]  # the (split, lines read) of an older savepoint
+        return elements
 
     def seek(self, position: Any) -> None:
-        self._split, self._lines_read = position
+        if len(position) == 2 and isinstance(position[0], int):
+            # written before positions were splits: (index of the split in this subtask's
+            # share, lines read from it), valid at the parallelism it was written with
+            split, lines_read = position
+            remaining = [[path, 0] for path in self._own_share()[split:]]
+            if remaining:
+                remaining[0][1] = int(lines_read)
+            self._remaining = remaining
+        else:
+            self._remaining = [[str(path), int(lines_read)] for path, lines_read in position]
 
     def close(self) -> None:
         if self._file is not None:

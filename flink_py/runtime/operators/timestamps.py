@@ -299,7 +299,13 @@ class SourceWithWatermarks(StreamSource):
 
     def initialize_state(self, subtask_state: Any = None,
                          keyed_state_backend: Any = None) -> None:
+        # the OperatorChain told the wrapper whether the task restores
+        self.source.task_restored = self.task_restored
+        self.source.restored_checkpoint_id = self.restored_checkpoint_id
         self.source.initialize_state(subtask_state, keyed_state_backend)
+
+    def restored_reader_position(self) -> Any:
+        return self.source.restored_reader_position()
 
     def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
                        factory: Any) -> Callable[[], Any]:

@@ -114,14 +114,21 @@ def redistribute(snapshots: List[OperatorStateSnapshot], new_parallelism: int
 
 
 class StateInitializationContext(FunctionInitializationContext):
+    """Flink's ``StateInitializationContextImpl``: restored exactly when the task restores
+    from a checkpoint (``restored_checkpoint_id`` given), whether or not this subtask got any
+    of its state."""
+
     def __init__(self, operator_state_store: OperatorStateStore, keyed_state_store: Any,
-                 restored: bool) -> None:
+                 restored_checkpoint_id: Optional[int]) -> None:
         self._operator_state_store = operator_state_store
         self._keyed_state_store = keyed_state_store
-        self._restored = restored
+        self._restored_checkpoint_id = restored_checkpoint_id
 
     def is_restored(self) -> bool:
-        return self._restored
+        return self._restored_checkpoint_id is not None
+
+    def get_restored_checkpoint_id(self) -> Optional[int]:
+        return self._restored_checkpoint_id
 
     def get_operator_state_store(self) -> OperatorStateStore:
         return self._operator_state_store

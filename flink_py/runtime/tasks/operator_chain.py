@@ -186,6 +186,8 @@ class OperatorChain:
                     f"{operator.name}_{self._subtask_index}",
                     hash_function=operator.key_hash_function)
             operator.task_restored = task_restore is not None
+            operator.restored_checkpoint_id = (None if task_restore is None
+                                               else task_restore.restore_checkpoint_id)
             subtask_state = (None if snapshot is None or operator.operator_id is None
                              else snapshot.get_subtask_state_by_operator_id(
                                  operator.operator_id))

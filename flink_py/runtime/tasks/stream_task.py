@@ -292,7 +292,7 @@ class StreamTask:
                         for consumer in produced.consumer_subtasks]
             self._subpartitions.extend(channels)
             partitioner = out.partitioner.copy()
-            partitioner.setup(len(channels), out.consumer_max_parallelism)
+            partitioner.setup(len(channels), produced.consumer_max_parallelism)
             writers[str(produced.result_id)] = RecordWriter(
                 partitioner, channels, tdd.records_per_buffer)
         gateway = self.environment.operator_event_gateway

@@ -16,6 +16,7 @@ import pytest
 from flink_py.datastream import (
     CoMapFunction, OutputTag, ProcessFunction, StreamExecutionEnvironment)
 from flink_py.errors import InvalidProgramError
+from flink_py.graph.execution_graph import ExecutionGraph
 from flink_py.graph.job_graph import JobGraph, JobVertex
 
 SOURCE = "Source: Collection Source"
@@ -370,7 +371,8 @@ def test_side_output_at_another_parallelism_leaves_through_a_network_edge() -> N
     (network_output,) = process_config.network_outputs
     assert network_output.output_tag == "side"
     assert network_output.result_id == head.outputs[0].result_id
-    assert network_output.consumer_max_parallelism == by_name["SideMap -> Sink: SideSink"] \
+    (produced,) = ExecutionGraph(job_graph).job_vertices[head.id].task_vertices[0].produced
+    assert produced.consumer_max_parallelism == by_name["SideMap -> Sink: SideSink"] \
         .max_parallelism
 
 

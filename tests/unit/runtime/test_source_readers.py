@@ -14,6 +14,8 @@ from flink_py.runtime.operators.sources import (
     READER_POSITION_STATE, CollectionSource, NumberSequenceSource, SourceTaskContext,
     StreamSource, TextFileSource)
 from flink_py.runtime.state.checkpoint_streams import MemoryCheckpointStreamFactory
+from flink_py.runtime.state.handles import SPLIT_DISTRIBUTE, OperatorSubtaskState
+from flink_py.runtime.state.operator_state_backend import write_operator_state
 
 
 class Context(SourceTaskContext):
@@ -52,6 +54,11 @@ def _snapshot(source: StreamSource) -> Dict[str, Any]:
         for name, (mode, spans) in handle.state_name_to_partition_offsets.items():
             restored[name] = (mode, [pickle.loads(data[o:o + n]) for o, n in spans])
     return restored
+
+
+def _as_subtask_state(snapshot: Dict[str, Any]) -> OperatorSubtaskState:
+    handle = write_operator_state(snapshot, MemoryCheckpointStreamFactory())
+    return OperatorSubtaskState(managed_operator_state=[handle])
 
 
 @pytest.fixture
@@ -110,27 +117,112 @@ def test_a_reader_of_many_subtasks_keeps_to_its_share() -> None:
     assert outs == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
 
 
+@pytest.fixture
+def four_files(tmp_path: Path) -> List[str]:
+    paths = []
+    for n, name in enumerate("abcd"):
+        path = tmp_path / f"{name}.txt"
+        path.write_text("".join(f"{name}{i}\n" for i in range(5 + 3 * n)))
+        paths.append(str(path))
+    return paths
+
+
+RESCALED: Dict[str, Callable[..., Callable[[], StreamSource]]] = {
+    "sequence": lambda files: lambda: NumberSequenceSource("s", 1, 100),
+    "collection": lambda files: lambda: CollectionSource("c", [f"item-{i}" for i in range(50)]),
+    "text files": lambda files: lambda: TextFileSource("t", files),
+}
+
+
+def _drain(source: StreamSource) -> None:
+    ctx = Context(source)
+    while source.emit_next(ctx, 5):
+        pass
+
+
 @pytest.mark.parametrize("new_parallelism", [1, 3])
-def test_a_sequence_restored_at_another_parallelism_emits_each_number_once(
-        new_parallelism: int) -> None:
-    emitted: List[Any] = []
-    ranges: List[Any] = []
+@pytest.mark.parametrize("kind", RESCALED)
+def test_a_source_restored_at_another_parallelism_emits_each_remaining_record_once(
+        kind: str, new_parallelism: int, four_files: List[str]) -> None:
+    make = RESCALED[kind](four_files)
+    everything: List[Any] = []
+    for index in range(2):
+        _drain(_open(make, everything, index, 2))
+    before: List[Any] = []
+    splits: List[Any] = []
     mode = None
     for index in range(2):
-        source = _open(lambda: NumberSequenceSource("s", 1, 100), emitted, index, 2)
-        source.emit_next(Context(source), 7 + index)
+        source = _open(make, before, index, 2)
+        source.emit_next(Context(source), 3 + index)
         mode, elements = _snapshot(source)[READER_POSITION_STATE]
-        ranges += elements
+        splits += elements
+    assert mode == SPLIT_DISTRIBUTE and len(splits) >= 2
+    after: List[Any] = []
     for index in range(new_parallelism):  # dealt round robin, as the state assignment does
-        share = ranges[index::new_parallelism]
-        source = _open(lambda: NumberSequenceSource("s", 1, 100), emitted, index,
-                       new_parallelism, restored={READER_POSITION_STATE: (mode, share)}
-                       if share else None)
-        source.task_restored = True
+        share = splits[index::new_parallelism]
+        source = make()
+        source.restored_operator_state = ({READER_POSITION_STATE: (mode, share)}
+                                          if share else None)
+        source.task_restored = True  # a subtask of a restored job, with or without a share
+        source.setup(StreamingRuntimeContext("src", index, new_parallelism, 128),
+                     Output(lambda values, timestamps: after.extend(values)))
+        source.open()
+        source.seek(source.restored_reader_position())
+        _drain(source)
+    assert 0 < len(before) < len(everything)
+    assert sorted(before + after, key=str) == sorted(everything, key=str)
+
+
+def test_a_restored_subtask_without_splits_emits_nothing_and_a_fresh_one_everything() -> None:
+    for restored, expected in ((True, []), (False, list(range(1, 11)))):
+        out: List[Any] = []
+        source = NumberSequenceSource("s", 1, 10)
+        source.task_restored = restored
+        source.setup(StreamingRuntimeContext("src", 0, 1, 128),
+                     Output(lambda values, timestamps: out.extend(values)))
         position = source.restored_reader_position()
         if position is not None:
             source.seek(position)
-        ctx = Context(source)
-        while source.emit_next(ctx, 5):
-            pass
-    assert sorted(emitted) == list(range(1, 101))
+        _drain(source)
+        assert out == expected
+
+
+def test_positions_of_older_savepoints_still_restore(text_files: List[str]) -> None:
+    """Before positions were splits: a collection's count, a text source's (split, lines)."""
+    out: List[Any] = []
+    source = _open(lambda: CollectionSource("c", list(range(10))), out,
+                   restored={READER_POSITION_STATE: (SPLIT_DISTRIBUTE, [4])})
+    _drain(source)
+    assert out == list(range(4, 10))
+    lines: List[Any] = []
+    source = _open(lambda: TextFileSource("t", text_files), lines,
+                   restored={READER_POSITION_STATE: (SPLIT_DISTRIBUTE, [(0, 5)])})
+    _drain(source)
+    assert lines == ["a5", "a6"] + [f"b{i}" for i in range(5)]
+
+
+def test_a_source_with_watermarks_restores_the_position_of_the_source_it_wraps(
+        four_files: List[str]) -> None:
+    from flink_py.common.watermark_strategy import WatermarkStrategy
+    from flink_py.runtime.operators.timestamps import SourceWithWatermarks
+
+    def make() -> StreamSource:
+        return SourceWithWatermarks(TextFileSource("t", four_files),
+                                    WatermarkStrategy.no_watermarks())
+
+    everything: List[Any] = []
+    _drain(_open(make, everything))
+    before: List[Any] = []
+    source = _open(make, before)
+    source.emit_next(Context(source), 4)
+    snapshot = _snapshot(source)
+    after: List[Any] = []
+    restored = make()
+    restored.task_restored = True
+    restored.setup(StreamingRuntimeContext("src", 0, 1, 128),
+                   Output(lambda values, timestamps: after.extend(values)))
+    restored.initialize_state(_as_subtask_state(snapshot))
+    restored.open()
+    restored.seek(restored.restored_reader_position())
+    _drain(restored)
+    assert before + after == everything and before

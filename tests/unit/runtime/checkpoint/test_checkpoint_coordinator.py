@@ -4,6 +4,8 @@ would send them)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import threading
 import time
@@ -89,9 +91,10 @@ class Job:
 
     def __init__(self, tmp_path: Any, storage: str = "filesystem", clock: Any = None,
                  restore: SavepointRestoreSettings = SavepointRestoreSettings(),
-                 **settings: Any) -> None:
-        self.source = RestoredVertex(JobVertexID(), (OperatorID(),), 2, 128)
-        self.keyed = RestoredVertex(JobVertexID(), (OperatorID(), OperatorID()), 1, 128)
+                 max_parallelism: int = 128, **settings: Any) -> None:
+        self.source = RestoredVertex(JobVertexID(), (OperatorID(),), 2, max_parallelism)
+        self.keyed = RestoredVertex(JobVertexID(), (OperatorID(), OperatorID()), 1,
+                                    max_parallelism)
         self.vertices = [self.source, self.keyed]
         self.gateway = FakeTaskGateway()
         self.state = ExecutionState.RUNNING
@@ -518,7 +521,7 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
     _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
-        first.ack(task, savepoint_id, TaskStateSnapshot())
+        first.ack(task, savepoint_id, first.snapshot(task, savepoint_id))
     path = _wait_until(lambda: results and results[0], "the savepoint")
     resumed = Job(tmp_path, restore=SavepointRestoreSettings("file://" + path + "/_metadata"))
     try:
@@ -528,6 +531,26 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
         assert resumed.coordinator.statistics_snapshot.latest_restored.is_savepoint
     finally:
         resumed.close()
+
+
+def test_a_restore_adopts_the_checkpoints_max_parallelism_for_the_next_checkpoints(
+        make_job) -> None:
+    job = make_job(storage="jobmanager", max_parallelism=64)
+    job.ack_all(job.trigger())
+    # the coordinator of a job whose max parallelism is derived (128, not configured)
+    derived = [dataclasses.replace(v, max_parallelism=128) for v in job.vertices]
+
+    def restore() -> Any:
+        job.coordinator.vertices = list(derived)
+        return job.coordinator.restore_latest_checkpointed_state(derived)
+
+    assert job.on_main(restore)
+    assert [v.max_parallelism for v in job.coordinator.vertices] == [64, 64]
+    next_id = job.trigger()
+    job.ack_all(next_id)
+    latest = job.on_main(lambda: job.coordinator.store.latest_checkpoint())
+    assert latest.checkpoint_id == next_id
+    assert {s.max_parallelism for s in latest.metadata.operator_states} == {64}
 
 
 def test_a_savepoint_with_unmatched_state_fails_the_restore_unless_allowed(
