@@ -5,6 +5,7 @@ effect on state counts exactly once."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -13,12 +14,16 @@ import pytest
 from flink_py.common import Types
 from flink_py.common.restart_strategy import RestartStrategies
 from flink_py.datastream import CheckpointingMode, StreamExecutionEnvironment
-from flink_py.datastream.functions import CheckpointListener, MapFunction, RuntimeContext
+from flink_py.datastream.functions import (
+    CheckpointedFunction, CheckpointListener, FunctionInitializationContext,
+    FunctionSnapshotContext, MapFunction, RuntimeContext)
 from flink_py.datastream.state import ValueStateDescriptor
 from flink_py.datastream.state_backend import EmbeddedRocksDBStateBackend, HashMapStateBackend
 
 N = 40_000
 KEYS = 10
+#: records a subtask counts before the checkpoint that its failure follows
+AFTER = 500
 
 
 class CountPerKey(MapFunction):
@@ -36,29 +41,37 @@ class CountPerKey(MapFunction):
         return value % KEYS, n, self.attempt, first
 
 
-class FailOnceAfterACheckpoint(MapFunction, CheckpointListener):
-    """Raises once, at the first record after a checkpoint completed at or past ``after``."""
+class FailOnceAfterACheckpoint(MapFunction, CheckpointedFunction, CheckpointListener):
+    """Raises once (in the whole job: a marker file), at the first record after a checkpoint
+    completed that this subtask took after its first ``after`` records, so the restore has
+    counts to go on from. Until then each record is slowed down (1 ms), so that such a
+    checkpoint completes before the input runs out however loaded the machine is; after the
+    failure the input runs at full speed."""
 
     def __init__(self, marker: str, after: int) -> None:
         self.marker = marker
         self.after = after
-        self.checkpointed = False
+
+    def initialize_state(self, context: FunctionInitializationContext) -> None:
+        self.seen = 0
+        self.seen_at_snapshot: Dict[int, int] = {}
+        self.ready = False
 
     def map(self, value: int) -> int:
-        if self.checkpointed and value >= self.after and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
-            raise RuntimeError(f"injected failure at {value}")
+        self.seen += 1
+        if not os.path.exists(self.marker):
+            if self.ready:
+                open(self.marker, "w").close()
+                raise RuntimeError(f"injected failure at {value}")
+            time.sleep(0.001)
         return value
 
+    def snapshot_state(self, context: FunctionSnapshotContext) -> None:
+        self.seen_at_snapshot[context.get_checkpoint_id()] = self.seen
+
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
-        self.checkpointed = True
-
-
-def _throttled(x: int) -> int:
-    if x % 500 == 0:  # slow enough for several checkpoints before the failure
-        import time
-        time.sleep(0.005)
-    return x
+        if self.seen_at_snapshot.get(checkpoint_id, 0) >= self.after:
+            self.ready = True
 
 
 @pytest.mark.parametrize("backend", ["hashmap", "rocksdb", "rocksdb-incremental"])
@@ -74,8 +87,7 @@ def test_a_failed_job_restores_its_latest_checkpoint_and_counts_exactly_once(
                           else EmbeddedRocksDBStateBackend(backend == "rocksdb-incremental"))
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(3, 50))
     counted = (env.from_sequence(1, N)
-               .map(_throttled)
-               .map(FailOnceAfterACheckpoint(str(tmp_path / "failed"), N // 2))
+               .map(FailOnceAfterACheckpoint(str(tmp_path / "failed"), AFTER))
                .key_by(lambda x: x % KEYS)
                .map(CountPerKey()).uid("count"))
     final: Dict[int, int] = {}
@@ -108,8 +120,7 @@ def test_a_typed_key_by_restores_the_state_of_every_key(tmp_path: Path, backend:
                           else EmbeddedRocksDBStateBackend())
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(3, 50))
     counted = (env.from_sequence(1, N)
-               .map(_throttled)
-               .map(FailOnceAfterACheckpoint(str(tmp_path / "failed"), N // 2))
+               .map(FailOnceAfterACheckpoint(str(tmp_path / "failed"), AFTER))
                .key_by(lambda x: x % KEYS, key_type=Types.LONG())
                .map(CountPerKey()).uid("count"))
     final: Dict[int, int] = {}
