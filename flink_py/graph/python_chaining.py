@@ -22,8 +22,9 @@ PyFlink chains an operator to the operator before it when (its optimizer's rule)
 * the producer has no other output (a second consumer or a side output breaks it).
 
 Side outputs always leave the Python operator, typed by their OutputTag. Sources convert
-their values when the job is defined (``from_collection``), and sinks written in Python
-(``add_sink``) take what reaches them as it is: PyFlink has no Python sinks to compare with.
+their values when the job is defined (``from_collection``). PyFlink has no sinks written in
+Python; flink_py's (``add_sink`` with a Python SinkFunction) count as Python functions, so a
+chained one gets what the operator before it made.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def _is_python_consumer(node: StreamNode, graph: StreamGraph) -> bool:
         return False
     if node.is_sink:
         from flink_py.common.typeinfo import RowTypeInfo
-        from flink_py.runtime.operators.sinks import PrintSink
+        from flink_py.runtime.operators.sinks import PrintSink, SinkFunctionSink
+        if _made(node) is SinkFunctionSink:
+            return True  # a Python SinkFunction: Python code, as a map is
         # print() of a ROW stream turns rows into text with a Python map first
         producer = graph.nodes[node.in_edges[0].source_id]
         return _made(node) is PrintSink and isinstance(producer.output_type, RowTypeInfo)
