@@ -91,7 +91,18 @@ def _range_checker(basic_type: t.BasicType) -> Converter:
                                 f"{low} to {high})")
         return value
 
-    return check
+    return _checks_only(check)
+
+
+def _checks_only(converter: Converter) -> Converter:
+    """Marks a converter that returns its value unchanged (it only raises): callers can keep
+    the value instead of building a new one."""
+    converter.checks_only = True  # type: ignore[attr-defined]
+    return converter
+
+
+def _is_check(converter: Optional[Converter]) -> bool:
+    return converter is None or getattr(converter, "checks_only", False)
 
 
 def _integer_wrapper(basic_type: t.BasicType) -> Converter:
@@ -131,6 +142,13 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         if not any(fields):
             return None
         plan = [(i, f) for i, f in enumerate(fields) if f is not None]
+        if all(_is_check(f) for f in fields):
+            def check_fields(value: Any) -> Any:
+                if value is not None:
+                    for i, f in plan:
+                        f(value[i])
+                return value
+            return _checks_only(check_fields)
 
         def tuple_fields(value: Any) -> Any:
             if value is None:
@@ -177,6 +195,13 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         element = of(element_type)
         if element is None:
             return None
+        if _is_check(element):
+            def check_elements(value: Any) -> Any:
+                if value is not None:
+                    for e in value:
+                        element(e)
+                return value
+            return _checks_only(check_elements)
         return lambda value: None if value is None else [element(e) for e in value]
     if isinstance(type_info, t.MapTypeInfo):
         key, val = of(type_info._key_type_info), of(type_info._value_type_info)
@@ -267,6 +292,12 @@ Types.INT() (expected -2147483648 to 2147483647)
                     convert(v)
             return values
         return integers
+    if _is_check(convert):
+        def check_all(values: list) -> list:
+            for v in values:
+                convert(v)
+            return values
+        return check_all
     return lambda values: [convert(v) for v in values]
 
 
