@@ -64,6 +64,7 @@ __all__ = [
     "OPERATOR_CHAINING",
     "PIPELINE_NAME",
     "POJO_REGISTERED_CLASSES",
+    "PYTHON_OPERATOR_CHAINING",
     "RESTART_EXPONENTIAL_ATTEMPTS",
     "RESTART_EXPONENTIAL_INITIAL_BACKOFF",
     "RESTART_EXPONENTIAL_JITTER",
@@ -130,6 +131,15 @@ OPERATOR_CHAINING = ConfigOption(
     "Operator chaining allows non-shuffle operations to be co-located in the same thread, "
     "avoiding serialization and de-serialization.",
     deprecated_keys=("pipeline.operator-chaining",),
+)
+
+PYTHON_OPERATOR_CHAINING = ConfigOption(
+    # PyFlink's PythonOptions key: with it, consecutive Python operators run as one Python
+    # function (records pass as objects); without it every Python operator is its own and
+    # records between them go through their declared type's serializer.
+    "python.operator-chaining.enabled", ConfigType.BOOLEAN, True,
+    "Python operator chaining allows non-shuffle operations to be co-located in the same "
+    "thread fully within Python.",
 )
 
 OBJECT_REUSE = ConfigOption(

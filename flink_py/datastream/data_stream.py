@@ -416,7 +416,7 @@ class DataStream:
         row_names = (stream_type.get_field_names() if isinstance(stream_type, RowTypeInfo)
                      else None)
         sink = self._sink("Collect Sink", functools.partial(
-            sinks.CollectSink, "Collect Sink", collect_id, row_names))
+            sinks.CollectSink, "Collect Sink", collect_id, row_names, stream_type))
         sink.set_parallelism(1)
         iterator = self._env._execute_and_collect(collect_id, job_execution_name)
         if limit is None:

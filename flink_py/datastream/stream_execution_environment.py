@@ -20,6 +20,7 @@ from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.restart_strategy import (  # RestartStrategies: for the doctests
     RestartStrategies, RestartStrategyConfiguration)
 from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
+from flink_py.common.narrowing import convert_collection
 from flink_py.common.types import to_row
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream.checkpoint_config import CheckpointConfig
@@ -303,6 +304,8 @@ class StreamExecutionEnvironment:
             # As PyFlink: records declared as rows reach the functions as Row objects.
             names = type_info.get_field_names()
             items = [to_row(item, names, "from_collection") for item in items]
+        # PyFlink's source is Java: it emits the values as their declared type holds them
+        items = convert_collection(items, type_info)
         name = "Source: Collection Source"
         return self._add_source(name, functools.partial(sources.CollectionSource, name, items),
                                 type_info, bounded=True, non_parallel=True)
@@ -426,7 +429,9 @@ class StreamExecutionEnvironment:
             runtime_mode=self._runtime_mode(), buffer_timeout=self.get_buffer_timeout(),
             job_parameters=self._config.get_global_job_parameters(),
             job_configuration=self._configuration.to_dict(),
-            auto_generate_uids=self._configuration.get(options.AUTO_GENERATE_UIDS)).generate()
+            auto_generate_uids=self._configuration.get(options.AUTO_GENERATE_UIDS),
+            python_chaining_enabled=self._configuration.get(
+                options.PYTHON_OPERATOR_CHAINING)).generate()
         if clear_transformations:
             self._transformations = []
         return graph

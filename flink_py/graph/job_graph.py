@@ -21,6 +21,7 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
+from flink_py.graph.python_chaining import main_output_conversion, side_output_conversions
 from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode, computes_keys
 from flink_py.graph.stream_graph_hasher import traverse_stream_graph_and_generate_hashes
 from flink_py.graph.transformations import ChainingStrategy
@@ -55,6 +56,11 @@ class ChainedOperatorConfig:
     #: whether the key_by feeding it hashes pickled keys (no ``key_type``): its keyed state
     #: must place keys into key groups by the same hash the partitioner routed with
     pickled_keys: bool = True
+    #: the declared type whose serializer PyFlink sends this operator's main output through
+    #: (graph/python_chaining.py); None where records stay Python objects
+    converted_output_type: Any = None
+    #: side output tag id -> its declared type: side outputs always leave a Python operator
+    converted_side_output_types: Dict[str, Any] = field(default_factory=dict)
 
 
 def _pickled_keys(node: Any) -> bool:
@@ -240,7 +246,10 @@ class StreamingJobGraphGenerator:
         configs: Dict[int, ChainedOperatorConfig] = {
             n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
                                         operator_id=operator_ids[n.id],
-                                        pickled_keys=_pickled_keys(n))
+                                        pickled_keys=_pickled_keys(n),
+                                        converted_output_type=main_output_conversion(n, graph),
+                                        converted_side_output_types=side_output_conversions(
+                                            n, graph))
             for n in order}
         for node in order:
             for edge in node.out_edges:

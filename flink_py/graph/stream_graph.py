@@ -82,9 +82,15 @@ class StreamGraph:
     def __init__(self, job_name: str, chaining_enabled: bool = True,
                  runtime_mode: str = "STREAMING", buffer_timeout: int = 100,
                  job_parameters: Optional[Dict[str, str]] = None,
-                 job_configuration: Optional[Dict[str, str]] = None) -> None:
+                 job_configuration: Optional[Dict[str, str]] = None,
+                 python_chaining_enabled: bool = True) -> None:
         self.job_name = job_name
         self.chaining_enabled = chaining_enabled
+        #: PyFlink's ``python.operator-chaining.enabled``: where records keep their Python
+        #: values between operators (graph/python_chaining.py)
+        self.python_chaining_enabled = python_chaining_enabled
+        #: side output tag id -> the type its OutputTag declares
+        self.side_output_types: Dict[str, Any] = {}
         self.runtime_mode = runtime_mode
         self.buffer_timeout = buffer_timeout
         self.job_parameters = dict(job_parameters or {})
@@ -160,13 +166,14 @@ class StreamGraphGenerator:
                  chaining_enabled: bool = True, runtime_mode: str = "STREAMING",
                  buffer_timeout: int = 100, job_parameters: Optional[Dict[str, str]] = None,
                  job_configuration: Optional[Dict[str, str]] = None,
-                 auto_generate_uids: bool = True) -> None:
+                 auto_generate_uids: bool = True,
+                 python_chaining_enabled: bool = True) -> None:
         self.transformations = list(transformations)
         self.default_parallelism = default_parallelism
         self.max_parallelism = max_parallelism
         self.auto_generate_uids = auto_generate_uids
         self.graph = StreamGraph(job_name, chaining_enabled, runtime_mode, buffer_timeout,
-                                 job_parameters, job_configuration)
+                                 job_parameters, job_configuration, python_chaining_enabled)
         self._done: Dict[int, List[_Endpoint]] = {}
 
     def generate(self) -> StreamGraph:
@@ -188,6 +195,7 @@ class StreamGraphGenerator:
         elif isinstance(t, UnionTransformation):
             result = [e for i in t.inputs for e in self._transform(i)]
         elif isinstance(t, SideOutputTransformation):
+            self.graph.side_output_types[t.output_tag.tag_id] = t.output_tag.type_info
             result = [_Endpoint(e.node_id, e.partitioner, t.output_tag.tag_id)
                       for e in self._transform(t.input)]
         elif isinstance(t, PhysicalTransformation):

@@ -882,6 +882,9 @@ def test_types_as_output_types(name, type_info, value):
     # Through a network exchange and a second operator of the same output type.
     out = list(ds.rebalance().map(lambda v: v, output_type=type_info).set_parallelism(2)
                .execute_and_collect())
+    if name == "ROW":
+        # As in PyFlink, a row read back by its type's serializer is named by the type.
+        value = Row(f0="a", f1=1)
     assert out == [value]
     assert type(out[0]) is type(value)
 

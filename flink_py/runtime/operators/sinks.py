@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Callable, List, Optional
 
+from flink_py.common.narrowing import collect_converter
 from flink_py.common.types import to_row
 
 from flink_py.api.functions import SinkFunction
@@ -121,11 +122,14 @@ class CollectSink(StreamOperator):
     """
 
     def __init__(self, name: str, collect_id: str,
-                 row_field_names: Optional[List[str]] = None) -> None:
+                 row_field_names: Optional[List[str]] = None, type_info: Any = None) -> None:
         super().__init__(name)
         self.collect_id = collect_id
         #: set when the stream is declared as a ROW: its records reach the client as Rows
         self.row_field_names = row_field_names
+        #: what PyFlink's collect does to values of the stream's type (a FLOAT is read back
+        #: from Java's text of it); None when nothing changes
+        self._convert = collect_converter(type_info)
         self._mailbox: Any = None
 
     def attach_mailbox(self, mailbox: Any) -> None:
@@ -149,6 +153,9 @@ class CollectSink(StreamOperator):
         names = self.row_field_names
         if names is not None:
             values = [to_row(v, names, "execute_and_collect") for v in values]
+        convert = self._convert
+        if convert is not None:
+            values = [convert(v) for v in values]
         if self._sender is None:
             self._gateway.send_collect_batch(self.collect_id, list(values))
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from flink_py.common.key_groups import KeyGroupRange
+from flink_py.common.narrowing import batch_converter
 from flink_py.graph.job_graph import ChainConfig
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
@@ -36,6 +37,18 @@ def _late_bound(operator: StreamOperator) -> EmitFn:
     def emit(values: list, timestamps: Optional[list]) -> None:
         operator.process_batch(values, timestamps)
     return emit
+
+
+def _converting(convert: Callable[[list], list], emit: EmitFn) -> EmitFn:
+    """Sends each buffer on as its declared type's serializer would give it back."""
+    def emit_converted(values: list, timestamps: Optional[list]) -> None:
+        emit(convert(values), timestamps)
+    return emit_converted
+
+
+def _with_conversion(type_info: Any, emit: EmitFn) -> EmitFn:
+    convert = batch_converter(type_info)
+    return emit if convert is None or emit is _discard else _converting(convert, emit)
 
 
 def _fan_out_watermark(targets: List[Callable[[Any], None]]) -> Callable[[Any], None]:
@@ -71,6 +84,9 @@ class OperatorChain:
         self.key_group_range = key_groups
         self.max_parallelism = max_parallelism
         self._subtask_index = subtask_index
+        #: nodes whose main output converts its records: fusion must not run past them
+        converting: set = set()
+        self._converting = converting
         # Build downstream first so that each operator's output can point at its successors.
         for config in reversed(chain.operators):
             operator: StreamOperator = config.operator_factory()
@@ -90,7 +106,15 @@ class OperatorChain:
                  ).append(writer.emit)
                 watermark_targets.append(writer.emit_watermark)
                 status_targets.append(writer.emit_watermark_status)
-            output = Output(_fan_out(main), {t: _fan_out(e) for t, e in side.items()},
+            # Where PyFlink would serialize the records (graph/python_chaining.py), they
+            # change as there: FLOAT narrowed to 32 bits, integers checked against their range.
+            main_fan_out = _fan_out(main)
+            main_emit = _with_conversion(config.converted_output_type, main_fan_out)
+            if main_emit is not main_fan_out:
+                converting.add(config.node_id)
+            side_emits = {t: _with_conversion(config.converted_side_output_types.get(t),
+                                              _fan_out(e)) for t, e in side.items()}
+            output = Output(main_emit, side_emits,
                             _fan_out_watermark(watermark_targets),
                             _fan_out_watermark(status_targets))
             # keyed state is placed by the hash its key_by routed with (typed or pickled)
@@ -130,7 +154,8 @@ class OperatorChain:
             current = node_id
             while True:
                 successors, other_outputs = self._successors[current]
-                if other_outputs or len(successors) != 1 or stages[-1].kind == "sink":
+                if (other_outputs or len(successors) != 1 or stages[-1].kind == "sink"
+                        or current in self._converting):
                     break
                 stage = fusion_stage(self._by_node[successors[0]])
                 if stage is None:

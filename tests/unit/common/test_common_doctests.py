@@ -15,6 +15,7 @@ MODULES = [
     "flink_py.common.job_id",
     "flink_py.common.job_status",
     "flink_py.common.key_groups",
+    "flink_py.common.narrowing",
     "flink_py.common.restart_strategy",
     "flink_py.common.serialization",
     "flink_py.common.time",

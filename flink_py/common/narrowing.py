@@ -1,0 +1,343 @@
+"""What a declared type does to values where PyFlink serializes them.
+
+PyFlink moves a record between two operators as Python objects only while both run in the
+same Python chain; everywhere else (Python to Java, Java to Python, the network between two
+Python operators, a Java source) it writes the record with the serializer of its declared
+type and reads it back. The round trip changes some values, and these functions apply the
+same change without the bytes:
+
+* ``Types.FLOAT()``: the value becomes the nearest 32-bit float (C's cast: too large gives
+  ``inf``, too small ``0.0``), so ``110.1`` comes back as ``110.0999984741211``;
+* ``Types.INT()``, ``SHORT()``, ``BYTE()``, ``LONG()``: a value out of range fails the job
+  with PyFlink's ``OverflowError`` ("value too large to convert to int32_t");
+* ``Types.ROW(...)``: the value comes back as a Row named by its type (``f0``, ``f1``, ...
+  unless named);
+* tuples, rows, lists, arrays and maps apply their fields' rules.
+
+A Java source (``from_collection`` with a ``type_info``) converts differently: PyFlink hands
+the Python values to Java, which narrows integers as Java casts do (``2**40`` as INT is
+``0``) and rejects what does not fit a Java long (:func:`source_converter`).
+``execute_and_collect`` hands a FLOAT to Python as the text of Java's ``Float.toString``
+(:func:`collect_converter`), so ``110.1`` comes back as ``110.1``.
+
+Each function decides once per type and returns None when the type changes nothing, so
+that callers keep their plain paths for such types.
+
+>>> from flink_py.common.typeinfo import Types
+>>> narrow = boundary_converter(Types.TUPLE([Types.STRING(), Types.FLOAT()]))
+>>> narrow(("Alice", 110.1))
+('Alice', 110.0999984741211)
+>>> boundary_converter(Types.TUPLE([Types.STRING(), Types.DOUBLE()])) is None
+True
+>>> source_converter(Types.INT())(2 ** 40)
+0
+>>> collect_converter(Types.FLOAT())(110.0999984741211)
+110.1
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from flink_py.common import typeinfo as t
+from flink_py.common.types import Row
+from flink_py.errors import InvalidProgramError
+
+__all__ = ["boundary_converter", "batch_converter", "source_converter", "collect_converter"]
+
+Converter = Callable[[Any], Any]
+BatchConverter = Callable[[list], list]
+
+_FLOAT32 = struct.Struct(">f")
+_INFINITY = float("inf")
+
+#: basic type -> (bits, the C type PyFlink's coder names, PyFlink's overflow message)
+_INTEGERS: Dict[t.BasicType, Tuple[int, str]] = {
+    t.BasicType.BYTE: (8, "value too large to convert to int8_t"),
+    t.BasicType.SHORT: (16, "value too large to convert to int16_t"),
+    t.BasicType.INT: (32, "value too large to convert to int32_t"),
+    t.BasicType.LONG: (64, "Python int too large to convert to C long"),
+}
+
+_TYPE_NAMES = {t.BasicType.BYTE: "BYTE", t.BasicType.SHORT: "SHORT", t.BasicType.INT: "INT",
+               t.BasicType.LONG: "LONG"}
+
+
+def to_float32(value: Any) -> Any:
+    """``value`` as the nearest 32-bit float, as C's ``(float)`` cast gives it.
+
+    >>> to_float32(110.1), to_float32(1e300), to_float32(1e-50), to_float32(3)
+    (110.0999984741211, inf, 0.0, 3.0)
+    """
+    if value is None:
+        return None
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    except OverflowError:
+        return math.copysign(_INFINITY, value)
+
+
+def _range_checker(basic_type: t.BasicType) -> Converter:
+    bits, message = _INTEGERS[basic_type]
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    name = _TYPE_NAMES[basic_type]
+
+    def check(value: Any) -> Any:
+        if value is not None and not low <= value <= high:
+            raise OverflowError(f"{message}: {value!r} declared as Types.{name}() (expected "
+                                f"{low} to {high})")
+        return value
+
+    return _checks_only(check)
+
+
+def _checks_only(converter: Converter) -> Converter:
+    """Marks a converter that returns its value unchanged (it only raises): callers can keep
+    the value instead of building a new one."""
+    converter.checks_only = True  # type: ignore[attr-defined]
+    return converter
+
+
+def _is_check(converter: Optional[Converter]) -> bool:
+    return converter is None or getattr(converter, "checks_only", False)
+
+
+def _integer_wrapper(basic_type: t.BasicType) -> Converter:
+    bits = _INTEGERS[basic_type][0]
+    size, half = 1 << bits, 1 << (bits - 1)
+    name = _TYPE_NAMES[basic_type]
+
+    def wrap(value: Any) -> Any:
+        if value is None or isinstance(value, bool) or not isinstance(value, int):
+            return value
+        if not -(1 << 63) <= value < (1 << 63):
+            # Java gets a BigInteger, which its converter turns into null: PyFlink fails
+            # the from_collection call ("... RichParallelSourceFunction is not serializable")
+            raise InvalidProgramError(
+                f"from_collection: {value!r} declared as Types.{name}() does not fit a Java "
+                f"long (expected {-(1 << 63)} to {(1 << 63) - 1})")
+        return (value + half) % size - half
+
+    return wrap
+
+
+def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter]],
+               rows: bool) -> Optional[Converter]:
+    """The converter of ``type_info`` built from ``basic`` for its basic types; ``rows``:
+    Rows come back named by their type (PyFlink's row coder), so ROW always converts."""
+    def of(field_type: Any) -> Optional[Converter]:
+        return _composite(field_type, basic, rows)
+
+    if type_info is None:
+        return None
+    if isinstance(type_info, t.ExternalTypeInfo):
+        return of(type_info._type_info)
+    if isinstance(type_info, t.BasicTypeInfo):
+        return basic(type_info._basic_type)
+    if isinstance(type_info, t.TupleTypeInfo):
+        fields = [of(f) for f in type_info.get_field_types()]
+        if not any(fields):
+            return None
+        plan = [(i, f) for i, f in enumerate(fields) if f is not None]
+        if all(_is_check(f) for f in fields):
+            def check_fields(value: Any) -> Any:
+                if value is not None:
+                    for i, f in plan:
+                        f(value[i])
+                return value
+            return _checks_only(check_fields)
+
+        def tuple_fields(value: Any) -> Any:
+            if value is None:
+                return None
+            out = list(value)
+            for i, f in plan:
+                out[i] = f(out[i])
+            return tuple(out)
+
+        return tuple_fields
+    if isinstance(type_info, t.RowTypeInfo):
+        fields = [of(f) for f in type_info.get_field_types()]
+        if not any(fields) and not rows:
+            return None
+        names = type_info.get_field_names()
+        plan = [(i, f) for i, f in enumerate(fields) if f is not None]
+
+        def row_fields(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Row):
+                kind = value.get_row_kind()
+                out = list(value._values)
+            else:
+                if not isinstance(value, (tuple, list)) or len(value) != len(names):
+                    raise InvalidProgramError(
+                        f"{value!r} does not match the row type with fields {names}")
+                kind, out = None, list(value)
+            for i, f in plan:
+                out[i] = f(out[i])
+            row = Row(*out)
+            row.set_field_names(list(names))
+            if kind is not None:
+                row.set_row_kind(kind)
+            return row
+
+        return row_fields
+    if isinstance(type_info, t.PrimitiveArrayTypeInfo) and \
+            type_info._element_type == t.Types.BYTE():
+        return None  # bytes
+    element_type = getattr(type_info, "_element_type", getattr(type_info, "elem_type", None))
+    if isinstance(type_info, (t.PrimitiveArrayTypeInfo, t.BasicArrayTypeInfo,
+                              t.ObjectArrayTypeInfo, t.ListTypeInfo)):
+        element = of(element_type)
+        if element is None:
+            return None
+        if _is_check(element):
+            def check_elements(value: Any) -> Any:
+                if value is not None:
+                    for e in value:
+                        element(e)
+                return value
+            return _checks_only(check_elements)
+        return lambda value: None if value is None else [element(e) for e in value]
+    if isinstance(type_info, t.MapTypeInfo):
+        key, val = of(type_info._key_type_info), of(type_info._value_type_info)
+        if key is None and val is None:
+            return None
+        key = key or _identity
+        val = val or _identity
+        return lambda value: None if value is None else {
+            key(k): val(v) for k, v in value.items()}
+    return None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _boundary_basic(basic_type: t.BasicType) -> Optional[Converter]:
+    if basic_type is t.BasicType.FLOAT:
+        return to_float32
+    if basic_type in _INTEGERS:
+        return _range_checker(basic_type)
+    return None
+
+
+def _source_basic(basic_type: t.BasicType) -> Optional[Converter]:
+    if basic_type is t.BasicType.FLOAT:
+        return to_float32
+    if basic_type in _INTEGERS:
+        return _integer_wrapper(basic_type)
+    return None
+
+
+def _collect_basic(basic_type: t.BasicType) -> Optional[Converter]:
+    if basic_type is t.BasicType.FLOAT:
+        return _float_from_java_text
+    return None
+
+
+def _float_from_java_text(value: Any) -> Any:
+    # PyFlink's collect reads a FLOAT from the text Java's Float.toString gives for it.
+    return None if value is None else float(t._java_float_to_string(value))
+
+
+def boundary_converter(type_info: Any) -> Optional[Converter]:
+    """What a record of ``type_info`` becomes in a serializer round trip in PyFlink.
+
+    :param type_info: the declared type (None or PICKLED_BYTE_ARRAY: nothing changes).
+    :return: a function from a value to the value read back, or None if no value changes.
+    :raises OverflowError: (from the function) for an integer out of its type's range.
+    """
+    return _composite(type_info, _boundary_basic, rows=True)
+
+
+def batch_converter(type_info: Any) -> Optional[BatchConverter]:
+    """:func:`boundary_converter` for a whole buffer, with fast paths for the basic types.
+
+    >>> from flink_py.common.typeinfo import Types
+    >>> batch_converter(Types.FLOAT())([110.1, 0.5])
+    [110.0999984741211, 0.5]
+    >>> batch_converter(Types.INT())([1, 2 ** 40])
+    Traceback (most recent call last):
+    ...
+    OverflowError: value too large to convert to int32_t: 1099511627776 declared as \
+Types.INT() (expected -2147483648 to 2147483647)
+    """
+    convert = boundary_converter(type_info)
+    if convert is None:
+        return None
+    basic = type_info._basic_type if isinstance(type_info, t.BasicTypeInfo) else None
+    if basic is t.BasicType.FLOAT:
+        def floats(values: list) -> list:
+            try:
+                return array("f", values).tolist()  # C's cast per value, in one call
+            except TypeError:  # None among them
+                return [convert(v) for v in values]
+        return floats
+    if basic in _INTEGERS:
+        bits = _INTEGERS[basic][0]
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+        def integers(values: list) -> list:
+            try:
+                fits = not values or (low <= min(values) and max(values) <= high)
+            except TypeError:  # None among them
+                fits = False
+            if not fits:
+                for v in values:
+                    convert(v)
+            return values
+        return integers
+    if _is_check(convert):
+        def check_all(values: list) -> list:
+            for v in values:
+                convert(v)
+            return values
+        return check_all
+    return lambda values: [convert(v) for v in values]
+
+
+def source_converter(type_info: Any) -> Optional[Converter]:
+    """What a value of ``type_info`` becomes when ``from_collection`` hands it to Java.
+
+    :return: a function from a value to the value the source emits, or None if no value
+        changes (rows are made by ``from_collection`` itself).
+    :raises InvalidProgramError: (from the function) for an integer beyond a Java long.
+    """
+    return _composite(type_info, _source_basic, rows=False)
+
+
+def collect_converter(type_info: Any) -> Optional[Converter]:
+    """What a value of ``type_info`` becomes on its way to ``execute_and_collect``.
+
+    :return: a function from a value to what the client gets, or None if no value changes
+        (rows come named by their type, ``f0``, ``f1``, ... unless named).
+    """
+    return _composite(type_info, _collect_basic, rows=True)
+
+
+def convert_collection(items: Any, type_info: Any) -> Any:
+    """The items of ``from_collection`` as the Java source emits them (a range of integers
+    that fits the type stays a range).
+
+    >>> from flink_py.common.typeinfo import Types
+    >>> convert_collection([70000, 200], Types.SHORT())
+    [4464, 200]
+    >>> convert_collection(range(10), Types.INT())
+    range(0, 10)
+    """
+    convert = source_converter(type_info)
+    if convert is None:
+        return items
+    if isinstance(items, range) and isinstance(type_info, t.BasicTypeInfo) and \
+            type_info._basic_type in _INTEGERS:
+        bits = _INTEGERS[type_info._basic_type][0]
+        if not items or (-(1 << (bits - 1)) <= min(items[0], items[-1])
+                         and max(items[0], items[-1]) < (1 << (bits - 1))):
+            return items
+    converted: List[Any] = [convert(item) for item in items]
+    return converted
