@@ -138,16 +138,21 @@ class StreamInputProcessor:
                 self._parked.discard(channel)
                 self.inbox.channel_available(channel)
 
-    def process_recovered_buffers(self, in_flight: Dict[int, List[Any]]) -> None:
-        """Restore: the buffers an unaligned checkpoint recorded, before any new input."""
-        for channel in sorted(in_flight):
-            if not 0 <= channel < len(self.channels):
+    def process_recovered_buffers(self, recovered: List[Tuple[int, List[Any]]]) -> None:
+        """Restore: the buffers an unaligned checkpoint recorded, before any new input.
+
+        :param recovered: per recorded channel, ``(input index of the head, its buffers)``
+            (at another parallelism the channels are not this task's, only the input is).
+        """
+        inputs = len(self._process) if len(set(self._open_per_input)) > 1 else 1
+        for input_index, buffers in recovered:
+            if input_index not in self._open_per_input and not 0 <= input_index < inputs:
                 raise FlinkPyError(
-                    f"recovered channel state names channel {channel}, but the task has "
-                    f"{len(self.channels)} input channels")
-            input_index = self.channels[channel][0]
-            for values, timestamps in in_flight[channel]:
-                self._process[input_index](values, timestamps)
+                    f"recovered channel state names input {input_index}, but the head has "
+                    f"inputs {sorted(self._open_per_input)}")
+            process = self._process[input_index]
+            for values, timestamps in buffers:
+                process(values, timestamps)
 
     @staticmethod
     def _watermark_valves(head: Any, two_inputs: bool,
