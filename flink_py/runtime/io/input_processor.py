@@ -113,7 +113,10 @@ class StreamInputProcessor:
             valve, index_in_input = self._valves[channel]
             valve.input_watermark_status(item, index_in_input)
         elif kind is CheckpointBarrier:
-            self.barrier_handler.process_barrier(item, channel)
+            # a priority barrier may have overtaken buffers queued in a remote channel
+            take_overtaken = getattr(self.channels[channel][1], "take_overtaken", None)
+            overtaken = take_overtaken() if take_overtaken is not None else None
+            self.barrier_handler.process_barrier(item, channel, overtaken)
         elif kind is CancelCheckpointMarker:
             self.barrier_handler.process_cancellation_marker(item, channel)
         elif kind is EndOfPartition:
@@ -144,9 +147,8 @@ class StreamInputProcessor:
         :param recovered: per recorded channel, ``(input index of the head, its buffers)``
             (at another parallelism the channels are not this task's, only the input is).
         """
-        inputs = len(self._process) if len(set(self._open_per_input)) > 1 else 1
         for input_index, buffers in recovered:
-            if input_index not in self._open_per_input and not 0 <= input_index < inputs:
+            if input_index not in self._open_per_input:
                 raise FlinkPyError(
                     f"recovered channel state names input {input_index}, but the head has "
                     f"inputs {sorted(self._open_per_input)}")

@@ -51,6 +51,8 @@ class Subpartition:
         #: and the sending thread only ships bytes (as Flink's RecordWriter serializes)
         self._serializer: Optional[Callable[[Any], bytes]] = None
         self._released = False
+        #: how many priority events are at the head of the queue, not yet taken
+        self.priority_pending = 0
 
     def add(self, item: Any) -> None:
         """Appends ``item``, waiting while the subpartition is full (backpressure)."""
@@ -82,10 +84,13 @@ class Subpartition:
             if self._released:
                 raise CancelTaskException("the consumer of this partition is gone")
             overtaken = [item for item in self._items if type(item) in _DATA_TYPES]
-            self._items.appendleft(event)
-            notify = self._listener if len(self._items) == 1 else None
-        if notify is not None:
-            notify[0].channel_available(notify[1])
+            # behind the priority events not taken yet, so that those keep their order
+            self._items.insert(self.priority_pending, event)
+            self.priority_pending += 1
+            listener = self._listener
+        if listener is not None:
+            # even if data was waiting: a data server out of credits must send it now
+            listener[0].channel_available(listener[1])
         return overtaken
 
     def peek(self) -> Any:
@@ -102,6 +107,8 @@ class Subpartition:
         with self._cond:
             if not self._items:  # released while the consumer was being told of data
                 return None, False
+            if self.priority_pending:
+                self.priority_pending -= 1
             item = self._items.popleft()
             self._cond.notify()
             return item, bool(self._items)
