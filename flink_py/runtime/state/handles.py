@@ -215,13 +215,17 @@ class InputChannelStateHandle:
 
     ``delegate`` holds the pickled list of ``(values, timestamps)`` buffers, oldest first;
     ``ship_strategy`` is the partitioner of the channel's exchange (``HASH``, ``REBALANCE``,
-    ``BROADCAST``, ``FORWARD``, ...): it says how the state may be rescaled.
+    ``BROADCAST``, ``FORWARD``, ...): it says how the state may be rescaled;
+    ``first_key_group`` the first key group of the subtask that wrote it (a rescaled keyed
+    exchange into an operator without a key selector is kept by the one new subtask owning
+    that key group, as its records cannot be filtered by key).
     """
 
     input_index: int
     channel_index: int
     delegate: StreamStateHandle
     ship_strategy: str = ""
+    first_key_group: int = -1
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ then re-sends its recovered output, then reads new input:
   groups the subtask no longer owns (the assignment gives a handle to every new subtask whose
   key-group range overlaps the old one): the records are filtered by key group, the key
   recomputed with the head operator's key selector (Flink's ``RecordFilter`` in the
-  ``DemultiplexingRecordDeserializer``);
+  ``DemultiplexingRecordDeserializer``); a head without a key selector (a plain sink after a
+  ``key_by``) has no state placed by key, so one of those subtasks takes the whole handle;
 - output goes back into the same subpartition when the partition still has as many
   subpartitions (same consumers), and is otherwise routed again by the partitioner, as if
   emitted now; a ``BROADCAST`` subpartition's buffers go to every new consumer that took over
@@ -63,19 +64,21 @@ def read_buffers(handle: Any) -> List[Buffer]:
 
 
 def write_input_channel_state(factory: Any, in_flight: Dict[int, list],
-                              channels: Sequence[Tuple[int, str]]
+                              channels: Sequence[Tuple[int, str]], first_key_group: int = -1
                               ) -> List[InputChannelStateHandle]:
     """Writes the recorded buffers of each input channel.
 
     :param in_flight: per channel index, its buffers.
     :param channels: per channel index, ``(input index of the head, ship strategy)``.
+    :param first_key_group: the first key group of the writing subtask.
     """
     handles = []
     for channel, buffers in sorted(in_flight.items()):
         if buffers:
             input_index, ship_strategy = channels[channel]
             handles.append(InputChannelStateHandle(input_index, channel,
-                                                   _write(factory, buffers), ship_strategy))
+                                                   _write(factory, buffers), ship_strategy,
+                                                   first_key_group))
     return handles
 
 
@@ -116,14 +119,14 @@ def recovered_input(state: Optional[OperatorSubtaskState], head: Any, max_parall
         return []
     recovered = []
     for handle in state.input_channel_state:
-        buffers = read_buffers(handle)
+        keep = None
         if handle.ship_strategy == "HASH":
             keep = key_group_filter(head, handle.input_index, max_parallelism, key_groups)
-            if keep is None:
-                raise ChannelStateError(
-                    f"recovered in-flight data of keyed input {handle.input_index} (channel "
-                    f"{handle.channel_index}), but the head operator {head!r} has no key "
-                    f"selector for that input to filter it by key group")
+            if keep is None and handle.first_key_group >= 0 and \
+                    not key_groups.contains(handle.first_key_group):
+                continue  # not keyed here: the subtask owning the writer's first group has it
+        buffers = read_buffers(handle)
+        if keep is not None:
             buffers = [_filter(buffer, keep) for buffer in buffers]
             buffers = [b for b in buffers if b[0]]
         if buffers:

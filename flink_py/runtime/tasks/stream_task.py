@@ -12,9 +12,12 @@ hand-off), holding the mailbox's ownership.
 Checkpoints: a source task's checkpoint starts with a trigger mail (``trigger_checkpoint``),
 any other task's when its barrier handler has the barriers. On the mailbox thread the task
 then runs ``chain.prepare_snapshot_pre_barrier``, broadcasts the barrier to every RecordWriter
-(after the pending data, which precedes it), takes the synchronous part of the snapshot and
-hands the asynchronous part to its snapshot thread, which runs it and acknowledges (or
-declines) to the task's CheckpointCoordinatorGateway.
+(after the pending data, which precedes it; an unaligned checkpoint's barrier instead overtakes
+the queued and pending buffers, which become the task's result-subpartition state), takes the
+synchronous part of the snapshot and hands the asynchronous part to its snapshot thread, which
+writes the channel state (tasks/channel_state.py), runs it and acknowledges (or declines) to
+the task's CheckpointCoordinatorGateway. On restore the recovered output is re-sent, then the
+recovered input processed, before anything new.
 
 State transitions are reported through ``report_state``: DEPLOYING -> INITIALIZING -> RUNNING
 -> FINISHED | FAILED | CANCELED.
@@ -133,6 +136,8 @@ class StreamTask:
         self._channel_states: Dict[int, list] = {}
         #: per input channel: (input index of the head, ship strategy of its exchange)
         self._input_channel_infos: List[Tuple[int, str]] = []
+        #: the first key group of this subtask (written with its in-flight input)
+        self._first_key_group = -1
         self._snapshots = _AsyncCheckpointRunner(self)
         self.processing_time_service = ProcessingTimeService(
             self._run_timer_as_mail, tdd.task_name_with_subtask)
@@ -311,6 +316,7 @@ class StreamTask:
                                      chain.flush, lambda: self._cancelled)
         processor = self._input_processor(head)
         self._processor = processor
+        self._first_key_group = chain.key_group_range.get_start_key_group()
         recovered = channel_state.recovered_input(restored, head, tdd.max_parallelism,
                                                   chain.key_group_range)
         if recovered:
@@ -508,7 +514,8 @@ class StreamTask:
                         f"complete within {CHANNEL_STATE_TIMEOUT_S:g} s")
                 self._channel_states.pop(checkpoint_id, None)
                 self._attach_state(snapshot, head_id, channel_state.write_input_channel_state(
-                    factory, recorded[1] or {}, self._input_channel_infos), [])
+                    factory, recorded[1] or {}, self._input_channel_infos,
+                    self._first_key_group), [])
         except Exception as exc:  # declined, the task runs on (Flink's async failure)
             if self._cancelled or self.state.is_terminal:
                 # the task's state went away under the snapshot: it is closing, no failure

@@ -23,7 +23,7 @@ from flink_py.runtime.state.checkpoint_streams import MemoryCheckpointStreamFact
 from flink_py.runtime.state.handles import OperatorSubtaskState
 from flink_py.runtime.state.keyed_state_backend import key_hash_function
 from flink_py.runtime.tasks.channel_state import (
-    ChannelStateError, read_buffers, recovered_input, resend_recovered_output,
+    read_buffers, recovered_input, resend_recovered_output,
     write_input_channel_state, write_result_subpartition_state)
 
 BARRIER = CheckpointBarrier(3, 0, CheckpointOptions.for_checkpoint(unaligned=True))
@@ -166,14 +166,17 @@ def test_recovered_keyed_input_keeps_only_the_records_of_the_subtasks_key_groups
     assert sorted(kept_total) == sorted(records * 2)
 
 
-def test_recovered_keyed_input_without_a_key_selector_is_an_error() -> None:
+def test_keyed_input_into_a_head_without_a_key_selector_is_kept_by_one_new_subtask() -> None:
+    # written by the old subtask owning key groups 64..127, given to the new subtasks 1 and 2
+    # of three (43..85 and 86..127): only the one owning key group 64 keeps it
     handles = write_input_channel_state(MemoryCheckpointStreamFactory(), {0: [([1], None)]},
-                                        [(0, "HASH")])
-    with pytest.raises(ChannelStateError, match="no key selector"):
-        recovered_input(OperatorSubtaskState(input_channel_state=handles), object(), 128,
-                        KeyGroupRange.of(0, 127))
-    # a non-keyed exchange is not filtered
+                                        [(0, "HASH")], first_key_group=64)
+    state = OperatorSubtaskState(input_channel_state=handles)
+    kept = [recovered_input(state, object(), 128, KeyGroupRange.of_operator(128, 3, subtask))
+            for subtask in (1, 2)]
+    assert kept == [[(0, [([1], None)])], []]
+    # a non-keyed exchange is neither filtered nor dropped
     handles = write_input_channel_state(MemoryCheckpointStreamFactory(), {2: [([1], None)]},
-                                        [(0, "HASH"), (0, "HASH"), (1, "REBALANCE")])
+                                        [(0, "HASH"), (0, "HASH"), (1, "REBALANCE")], 64)
     assert recovered_input(OperatorSubtaskState(input_channel_state=handles), object(), 128,
                            KeyGroupRange.of(0, 0)) == [(1, [([1], None)])]
