@@ -57,6 +57,8 @@ class ConsumedGate:
     #: per producer subtask, the "host:port" of the data plane serving its partition, or ""
     #: when producer and consumer run in the same process (set by the JobMaster at deployment)
     producer_addresses: List[str] = field(default_factory=list)
+    #: the JobEdge's partitioner (``HASH``, ``REBALANCE``, ...): how in-flight data rescales
+    ship_strategy: str = ""
 
 
 @dataclass
@@ -141,7 +143,8 @@ class ExecutionGraph:
                 sources[c].append(p)
         for c, producer_list in enumerate(sources):
             consumers[c].consumed.append(
-                ConsumedGate(edge.result_id, edge.input_index, producer_list))
+                ConsumedGate(edge.result_id, edge.input_index, producer_list,
+                             ship_strategy=edge.ship_strategy))
 
     @property
     def all_execution_vertices(self) -> List[ExecutionVertex]:

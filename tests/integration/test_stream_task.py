@@ -225,10 +225,11 @@ class CountPerSource(MapFunction, CheckpointedFunction):
 
 
 def _in_flight_records(subtask_state: Any) -> Dict[str, int]:
-    """Per source name, the records of the channel state an unaligned checkpoint recorded."""
+    """Per source name, the records of the channel state an unaligned checkpoint recorded:
+    the consumer's in-flight input and the producers' overtaken output."""
     counts: Dict[str, int] = {}
     for state in subtask_state.subtask_state_by_operator.values():
-        for handle in state.input_channel_state:
+        for handle in [*state.input_channel_state, *state.result_subpartition_state]:
             for values, _ in pickle.loads(handle.delegate.read_bytes()):
                 for name, _ in values:
                     counts[name] = counts.get(name, 0) + 1

@@ -27,7 +27,20 @@ goes whole to every subtask, as in Flink). At another parallelism:
   element ``j`` to new subtask ``j % new_parallelism``;
 - new subtask ``i`` gets the BROADCAST state of old subtask ``i % old_parallelism`` (all
   copies are equal);
-- in-flight channel state (unaligned checkpoints) cannot be rescaled yet: an error.
+- in-flight channel state of an unaligned checkpoint (Flink's channel-state rescaling with
+  its ``SubtaskStateMapper`` per partitioner), per handle, by the exchange's ship strategy:
+
+  * input of a keyed exchange (``HASH``) goes to every new subtask whose key-group range
+    overlaps the old subtask's (only those key groups can be in it); the task filters the
+    records by key group on restore;
+  * input of a ``BROADCAST`` exchange: new subtask ``i`` gets old subtask
+    ``i % old_parallelism``'s (the copy its broadcast state came from);
+  * input of ``REBALANCE``, ``RESCALE`` and ``SHUFFLE`` exchanges is dealt round robin;
+    ``GLOBAL`` goes to subtask 0;
+  * output (result-subpartition state) of old subtask ``j`` goes to new subtask
+    ``j % new_parallelism``, which routes it again (see runtime/tasks/channel_state.py);
+  * ``FORWARD`` (and ``CUSTOM``, whose placement we cannot know) cannot be rescaled: an error,
+    as in Flink, which requires the same parallelism on both sides of a forward exchange.
 """
 
 from __future__ import annotations
@@ -42,8 +55,9 @@ from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import JobVertexID, OperatorID
 from flink_py.runtime.checkpoint.metadata import CheckpointMetadata, OperatorState
 from flink_py.runtime.state.handles import (
-    BROADCAST, SPLIT_DISTRIBUTE, UNION, JobManagerTaskRestore, KeyedStateHandle,
-    OperatorStateHandle, OperatorSubtaskState, StreamStateHandle, TaskStateSnapshot)
+    BROADCAST, SPLIT_DISTRIBUTE, UNION, InputChannelStateHandle, JobManagerTaskRestore,
+    KeyedStateHandle, OperatorStateHandle, OperatorSubtaskState, ResultSubpartitionStateHandle,
+    StreamStateHandle, TaskStateSnapshot)
 
 log = logging.getLogger(__name__)
 
@@ -186,17 +200,64 @@ def _operator_shares(state: OperatorState, new_parallelism: int
             for share in shares]
 
 
+#: the exchanges whose in-flight input is dealt round robin at another parallelism
+_ROUND_ROBIN = ("REBALANCE", "RESCALE", "SHUFFLE")
+
+
+def _cannot_rescale(state: OperatorState, vertex: "RestoredVertex", what: str,
+                    ship_strategy: str) -> StateAssignmentError:
+    return StateAssignmentError(
+        f"operator {state.operator_id} has in-flight data of an unaligned checkpoint in "
+        f"{what} of a {ship_strategy or 'unknown'} exchange; it cannot be restored at another "
+        f"parallelism ({state.parallelism} -> {vertex.parallelism}): a "
+        f"{ship_strategy or 'unknown'} exchange needs the same parallelism (restore from an "
+        f"aligned checkpoint or a savepoint instead)")
+
+
+def _channel_shares(state: OperatorState, vertex: "RestoredVertex"
+                    ) -> Tuple[List[List[InputChannelStateHandle]],
+                               List[List[ResultSubpartitionStateHandle]]]:
+    """Each new subtask's in-flight input and output at another parallelism (see the module
+    docstring)."""
+    old_parallelism, new_parallelism = state.parallelism, vertex.parallelism
+    inputs: List[List[InputChannelStateHandle]] = [[] for _ in range(new_parallelism)]
+    outputs: List[List[ResultSubpartitionStateHandle]] = [[] for _ in range(new_parallelism)]
+    new_ranges = [KeyGroupRange.of_operator(vertex.max_parallelism, new_parallelism, i)
+                  for i in range(new_parallelism)]
+    dealt = 0
+    for old_index in sorted(state.subtask_states):
+        old = state.subtask_states[old_index]
+        old_range = KeyGroupRange.of_operator(state.max_parallelism, old_parallelism,
+                                              old_index)
+        for handle in old.input_channel_state:
+            strategy = handle.ship_strategy
+            if strategy == "HASH":
+                targets = [i for i, new_range in enumerate(new_ranges)
+                           if new_range.get_intersection(old_range).get_number_of_key_groups()]
+            elif strategy == "BROADCAST":
+                targets = [i for i in range(new_parallelism) if i % old_parallelism == old_index]
+            elif strategy in _ROUND_ROBIN:
+                targets, dealt = [dealt % new_parallelism], dealt + 1
+            elif strategy == "GLOBAL":
+                targets = [0]
+            else:
+                raise _cannot_rescale(state, vertex, "the input", strategy)
+            for target in targets:
+                inputs[target].append(handle)
+        for output in old.result_subpartition_state:
+            if output.ship_strategy in ("FORWARD", "CUSTOM", ""):
+                raise _cannot_rescale(state, vertex, "the output", output.ship_strategy)
+            outputs[old_index % new_parallelism].append(output)
+    return inputs, outputs
+
+
 def _subtask_states(state: OperatorState, vertex: "RestoredVertex"
                     ) -> Dict[int, OperatorSubtaskState]:
     """The state of every new subtask of ``vertex`` for one operator's checkpointed state
     (``vertex`` has the checkpoint's max parallelism: see :func:`adopt_max_parallelism`)."""
     same = state.parallelism == vertex.parallelism
-    if not same and any(s.input_channel_state or s.result_subpartition_state
-                        for s in state.subtask_states.values()):
-        raise StateAssignmentError(
-            f"operator {state.operator_id} has in-flight data of an unaligned checkpoint; it "
-            f"cannot be restored at another parallelism ({state.parallelism} -> "
-            f"{vertex.parallelism}): restore from an aligned checkpoint or a savepoint")
+    if not same:
+        input_shares, output_shares = _channel_shares(state, vertex)
     operator_shares = _operator_shares(state, vertex.parallelism)
     result: Dict[int, OperatorSubtaskState] = {}
     for subtask in range(vertex.parallelism):
@@ -208,7 +269,7 @@ def _subtask_states(state: OperatorState, vertex: "RestoredVertex"
         else:
             keyed = _keyed_share(state, KeyGroupRange.of_operator(
                 vertex.max_parallelism, vertex.parallelism, subtask))
-            channels, subpartitions = [], []
+            channels, subpartitions = input_shares[subtask], output_shares[subtask]
         share = OperatorSubtaskState(keyed, operator_shares[subtask], channels, subpartitions)
         if share.has_state():
             result[subtask] = share
@@ -224,7 +285,8 @@ def assign_states(checkpoint: CheckpointMetadata, vertices: List[RestoredVertex]
 
     :raises StateAssignmentError: for state of an operator that is not in ``vertices``
         (unless ``allow_non_restored_state``), a max parallelism that does not match the
-        checkpoint's, or in-flight channel state at another parallelism.
+        checkpoint's, or in-flight channel state of a forward (or custom) exchange at another
+        parallelism.
     """
     known = {op for v in vertices for op in v.operator_ids}
     for state in checkpoint.operator_states:

@@ -28,11 +28,11 @@ in it too (they are replayed on restore: at least once).
 ``UnalignedCheckpointBarrierHandler`` (EXACTLY_ONCE, unaligned): the first barrier of an
 unaligned checkpoint triggers the snapshot at once and is forwarded ahead of the data; the buffers that arrive on the other
 channels before their barrier are recorded as channel state (InputChannelStateHandle) and
-re-processed first on restore. On the output side the barrier may stay behind buffers already
-queued in the subpartitions (a subpartition is a FIFO here, Flink's barrier overtakes them):
-that is still consistent, the queued buffers were produced before the snapshot and are
-delivered before the barrier, so downstream counts them in its own snapshot (it just aligns
-a little later). A barrier whose options are not unaligned (a savepoint) is aligned.
+re-processed first on restore. On the output side the barrier is a priority event: it overtakes the
+buffers queued in the producer's subpartitions, which the producer records as its
+result-subpartition state; a remote channel lets it overtake the consumer's queue too, and
+the buffers it overtook there (``process_barrier``'s ``overtaken``) are recorded here as
+that channel's state. A barrier whose options are not unaligned (a savepoint) is aligned.
 
 An EndOfPartition on a channel counts as that channel having delivered every later barrier.
 """
@@ -83,7 +83,11 @@ class CheckpointBarrierHandler:
         ended = self._ended
         return all(ended[c] or c in seen for c in range(self.num_channels))
 
-    def process_barrier(self, barrier: CheckpointBarrier, channel: int) -> None:
+    def process_barrier(self, barrier: CheckpointBarrier, channel: int,
+                        overtaken: Optional[list] = None) -> None:
+        """``barrier`` arrived on ``channel``; ``overtaken``: the data buffers it overtook in
+        the channel's own queue (a remote channel's, for a priority barrier), which are
+        delivered after it."""
         raise NotImplementedError
 
     def process_cancellation_marker(self, marker: CancelCheckpointMarker, channel: int) -> None:
@@ -140,7 +144,8 @@ class AlignedCheckpointBarrierHandler(CheckpointBarrierHandler):
         if blocked:
             self._resume(blocked)
 
-    def process_barrier(self, barrier: CheckpointBarrier, channel: int) -> None:
+    def process_barrier(self, barrier: CheckpointBarrier, channel: int,
+                        overtaken: Optional[list] = None) -> None:
         self._check(channel)
         checkpoint_id = barrier.checkpoint_id
         if checkpoint_id > self.latest_checkpoint_id:
@@ -219,7 +224,8 @@ class CheckpointBarrierTracker(CheckpointBarrierHandler):
         self._pending: Dict[int, tuple] = {}
         self._latest_triggered = -1
 
-    def process_barrier(self, barrier: CheckpointBarrier, channel: int) -> None:
+    def process_barrier(self, barrier: CheckpointBarrier, channel: int,
+                        overtaken: Optional[list] = None) -> None:
         self._check(channel)
         checkpoint_id = barrier.checkpoint_id
         if checkpoint_id <= self._latest_triggered:
@@ -297,7 +303,8 @@ class UnalignedCheckpointBarrierHandler(CheckpointBarrierHandler):
             num_channels, trigger_checkpoint, abort_checkpoint, resume_channels)
         self.blocked = self._aligned.blocked
 
-    def process_barrier(self, barrier: CheckpointBarrier, channel: int) -> None:
+    def process_barrier(self, barrier: CheckpointBarrier, channel: int,
+                        overtaken: Optional[list] = None) -> None:
         self._check(channel)
         checkpoint_id = barrier.checkpoint_id
         if not barrier.options.unaligned:
@@ -321,10 +328,18 @@ class UnalignedCheckpointBarrierHandler(CheckpointBarrierHandler):
             self._in_flight = {}
             self.recording = True
             self._trigger(barrier)
+            self._record_overtaken(channel, overtaken)
             self._complete_if_done()
         elif checkpoint_id == self.latest_checkpoint_id and self.recording:
             self._seen.add(channel)
+            self._record_overtaken(channel, overtaken)
             self._complete_if_done()
+
+    def _record_overtaken(self, channel: int, overtaken: Optional[list]) -> None:
+        # before the barrier upstream, after the snapshot here: channel state, after what
+        # this channel delivered since the snapshot
+        if overtaken and self.recording:
+            self._in_flight.setdefault(channel, []).extend(overtaken)
 
     def _complete_if_done(self) -> None:
         if self.recording and self._complete(self._seen):

@@ -117,7 +117,10 @@ class StreamInputProcessor:
             valve, index_in_input = self._valves[channel]
             valve.input_watermark_status(item, index_in_input)
         elif kind is CheckpointBarrier:
-            self.barrier_handler.process_barrier(item, channel)
+            # a priority barrier may have overtaken buffers queued in a remote channel
+            take_overtaken = getattr(self.channels[channel][1], "take_overtaken", None)
+            overtaken = take_overtaken() if take_overtaken is not None else None
+            self.barrier_handler.process_barrier(item, channel, overtaken)
         elif kind is CancelCheckpointMarker:
             self.barrier_handler.process_cancellation_marker(item, channel)
         elif kind is EndOfPartition:
@@ -152,16 +155,20 @@ class StreamInputProcessor:
                 self._parked.discard(channel)
                 self.inbox.channel_available(channel)
 
-    def process_recovered_buffers(self, in_flight: Dict[int, List[Any]]) -> None:
-        """Restore: the buffers an unaligned checkpoint recorded, before any new input."""
-        for channel in sorted(in_flight):
-            if not 0 <= channel < len(self.channels):
+    def process_recovered_buffers(self, recovered: List[Tuple[int, List[Any]]]) -> None:
+        """Restore: the buffers an unaligned checkpoint recorded, before any new input.
+
+        :param recovered: per recorded channel, ``(input index of the head, its buffers)``
+            (at another parallelism the channels are not this task's, only the input is).
+        """
+        for input_index, buffers in recovered:
+            if input_index not in self._open_per_input:
                 raise FlinkPyError(
-                    f"recovered channel state names channel {channel}, but the task has "
-                    f"{len(self.channels)} input channels")
-            input_index = self.channels[channel][0]
-            for values, timestamps in in_flight[channel]:
-                self._process[input_index](values, timestamps)
+                    f"recovered channel state names input {input_index}, but the head has "
+                    f"inputs {sorted(self._open_per_input)}")
+            process = self._process[input_index]
+            for values, timestamps in buffers:
+                process(values, timestamps)
 
     @staticmethod
     def _watermark_valves(head: Any, two_inputs: bool,

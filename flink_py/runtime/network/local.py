@@ -17,6 +17,10 @@ runtime/tasks/mailbox.py): the consumer's input processor handles the items stil
 the subpartition (events included, by the same code the consumer's own thread runs) and then
 the new buffer. Events are always queued; a buffer for a channel blocked by barrier alignment,
 or for a busy or suspended consumer, is queued too, so each channel stays FIFO.
+
+The one exception to FIFO is a priority event (the barrier of an unaligned checkpoint): it goes
+to the head of the queue, overtaking the buffers still waiting there, which the producer
+persists as its result-subpartition state (they are still delivered, after the barrier).
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
 from flink_py.runtime.execution.errors import CancelTaskException
+
+#: what a data buffer is in a queue: ``(values, timestamps)``, or its bytes for a remote reader
+_DATA_TYPES = (tuple, bytes)
 
 
 class Subpartition:
@@ -44,6 +51,8 @@ class Subpartition:
         #: and the sending thread only ships bytes (as Flink's RecordWriter serializes)
         self._serializer: Optional[Callable[[Any], bytes]] = None
         self._released = False
+        #: how many priority events are at the head of the queue, not yet taken
+        self.priority_pending = 0
 
     def add(self, item: Any) -> None:
         """Appends ``item``, waiting while the subpartition is full (backpressure)."""
@@ -65,6 +74,25 @@ class Subpartition:
         if notify is not None:
             notify[0].channel_available(notify[1])
 
+    def add_priority_event(self, event: Any) -> List[Any]:
+        """Puts ``event`` at the head of the queue, ahead of the buffers still waiting (Flink's
+        ``PipelinedSubpartition#addPriorityEvent``, for an unaligned checkpoint's barrier);
+        returns those overtaken data buffers (tuples, or bytes when serialized for another
+        process), which stay queued behind it. Never waits: a priority event may exceed the
+        capacity by one, so a backpressured producer still sends its barrier at once."""
+        with self._cond:
+            if self._released:
+                raise CancelTaskException("the consumer of this partition is gone")
+            overtaken = [item for item in self._items if type(item) in _DATA_TYPES]
+            # behind the priority events not taken yet, so that those keep their order
+            self._items.insert(self.priority_pending, event)
+            self.priority_pending += 1
+            listener = self._listener
+        if listener is not None:
+            # even if data was waiting: a data server out of credits must send it now
+            listener[0].channel_available(listener[1])
+        return overtaken
+
     def peek(self) -> Any:
         """The oldest item without taking it (None if empty)."""
         with self._cond:
@@ -79,6 +107,8 @@ class Subpartition:
         with self._cond:
             if not self._items:  # released while the consumer was being told of data
                 return None, False
+            if self.priority_pending:
+                self.priority_pending -= 1
             item = self._items.popleft()
             self._cond.notify()
             return item, bool(self._items)

@@ -2,12 +2,13 @@
 
 Records are gathered per channel until ``records_per_buffer`` are pending (then sent), or
 until the task flushes (buffer timeout, an event, end of input). Events are sent in order
-after the pending data of every channel.
+after the pending data of every channel, except a priority event (an unaligned checkpoint's
+barrier), which overtakes them.
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from flink_py.runtime.network.events import StreamEvent, Watermark, WatermarkStatus
 from flink_py.runtime.network.partitioners import StreamPartitioner
@@ -70,6 +71,21 @@ class RecordWriter:
         self.flush()
         for channel in self.channels:
             channel.add(event)
+
+    def broadcast_priority_event(self, event: StreamEvent) -> Dict[int, list]:
+        """Sends ``event`` ahead of everything not yet consumed (an unaligned checkpoint's
+        barrier overtakes the queued and the pending buffers); returns, per channel, the
+        data buffers it overtook, oldest first. Those stay where they are and follow it."""
+        overtaken: Dict[int, list] = {}
+        for channel, subpartition in enumerate(self.channels):
+            buffers = subpartition.add_priority_event(event)
+            pending = self._pending[channel]
+            if pending:
+                ts = self._pending_ts[channel]
+                buffers.append((list(pending), None if ts is None else list(ts)))
+            if buffers:
+                overtaken[channel] = buffers
+        return overtaken
 
     def emit_watermark(self, timestamp: int) -> None:
         self.broadcast_event(Watermark(timestamp))

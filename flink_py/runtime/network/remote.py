@@ -14,9 +14,17 @@ Wire format: frames of ``!IB`` (payload length, kind) followed by the payload.
 
 * consumer -> server: ``REQUEST`` (JSON: protocol, ids, credits) once, then ``CREDIT`` (``!I``).
 * server -> consumer: ``ITEM`` (a buffer or event, pickled with protocol 5 without the memo
-  where possible, see ``_dumps``) per credit, then
+  where possible, see ``_dumps``) per credit, ``PRIORITY`` (a priority event: the barrier of
+  an unaligned checkpoint, pickled) without a credit, then
   ``END`` (``EndOfPartition``, empty, also charged a credit); or ``RELEASED`` (the producer's
   subpartition was released) or ``ERROR`` (UTF-8 text). Nothing follows these three.
+
+A priority event overtakes on both sides, as Flink's priority barrier does: the producer's
+``Subpartition`` puts it at the head of its queue (see local.py) and the server sends it as
+soon as it is there, credits or not (at most one per checkpoint, so the bound on what is in
+flight grows by that much); the consumer puts it at the head of its own queue, and keeps the
+items it overtook there, still to be delivered after it, for the task to record as channel
+state (``take_overtaken``).
 
 The server never unpickles what it receives; a consumer unpickles only from the producer's
 server it was told to connect to (a cluster trusts its own members, as Flink does).
@@ -49,7 +57,7 @@ from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, S
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Frame kinds.
 REQUEST = 1
@@ -58,6 +66,7 @@ ITEM = 3
 RELEASED = 4
 ERROR = 5
 END = 6
+PRIORITY = 7
 
 _HEADER = struct.Struct("!IB")
 _COUNT = struct.Struct("!I")
@@ -447,7 +456,7 @@ class _StreamConnection:
             selector.register(self._wake_receive, selectors.EVENT_READ, True)
             while True:
                 # Do not wait while there is something to send (a batch stopped at its size).
-                sendable = data_available and self._credits > 0
+                sendable = data_available and (self._credits > 0 or sub.priority_pending > 0)
                 ready = selector.select(0 if sendable else RELEASE_CHECK_INTERVAL_S)
                 for key, _ in ready:
                     if key.data:  # data arrived in the subpartition
@@ -461,7 +470,7 @@ class _StreamConnection:
                 if sub.released:  # see the class docstring
                     self._send_released()
                     return
-                if data_available and self._credits > 0:
+                if data_available and (self._credits > 0 or sub.priority_pending > 0):
                     data_available = self._send_batch(sub)
                     if self._stream_ended:
                         return
@@ -480,6 +489,13 @@ class _StreamConnection:
         parts: List[bytes] = []
         size = 0
         more = True
+        while sub.priority_pending > 0:  # at the head of the queue; they need no credit
+            item, more = sub.poll()
+            if item is None:
+                break
+            payload = pickle.dumps(item, _PICKLE_PROTOCOL)
+            parts.append(pack(len(payload), PRIORITY))
+            parts.append(payload)
         while self._credits > 0 and size < MAX_BATCH_BYTES:
             item, more = sub.poll()
             if item is None:
@@ -564,6 +580,16 @@ _END_FRAME = _frame(END, b"")
 _END_MARK: Any = object()
 
 
+class _Priority:
+    """A priority event in a channel's queue of payloads, with the payloads it overtook."""
+
+    __slots__ = ("payload", "overtaken")
+
+    def __init__(self, payload: bytes, overtaken: List[bytes]) -> None:
+        self.payload = payload
+        self.overtaken = overtaken
+
+
 class RemoteInputChannel:
     """A consumer task's input channel from a producer subpartition in another process.
 
@@ -617,6 +643,8 @@ class RemoteInputChannel:
         self._credit_batch = max(1, int(credits * CREDIT_BATCH_FRACTION))
         self._credit_frame = _frame(CREDIT, _COUNT.pack(self._credit_batch))
         self._unreturned = 0
+        #: the queued payloads the last priority event taken overtook
+        self._overtaken: List[bytes] = []
 
     def connect(self, inbox: InputInbox, channel: int, direct: Any = None) -> None:
         """Opens the stream and registers the task's inbox (``direct`` is ignored).
@@ -686,6 +714,10 @@ class RemoteInputChannel:
                 for kind, payload in frames:
                     if kind == ITEM:
                         payloads.append(payload)
+                    elif kind == PRIORITY:
+                        self._deliver(payloads)
+                        payloads = []
+                        self._deliver_priority(payload)
                     elif kind == END:
                         payloads.append(_END_MARK)
                         self._end_received = True
@@ -722,6 +754,33 @@ class RemoteInputChannel:
         if notify is not None:
             notify[0].channel_available(notify[1])
 
+    def _deliver_priority(self, payload: bytes) -> None:
+        """A priority event goes ahead of the queued items, behind earlier priority events;
+        the items it overtakes stay queued (see ``take_overtaken``)."""
+        with self._lock:
+            if self._released.is_set():
+                return
+            queue = self._payloads
+            position = 0
+            while position < len(queue) and type(queue[position]) is _Priority:
+                position += 1
+            overtaken = [p for p in list(queue)[position:] if p is not _END_MARK]
+            notify = self._listener if not queue else None
+            queue.insert(position, _Priority(payload, overtaken))
+        if notify is not None:
+            notify[0].channel_available(notify[1])
+
+    def take_overtaken(self) -> List[Any]:
+        """The data buffers that the priority event polled last overtook in this channel's
+        queue (they are still delivered, after it); empty for any other event."""
+        overtaken, self._overtaken = self._overtaken, []
+        buffers = []
+        for payload in overtaken:
+            item = pickle.loads(payload)
+            if type(item) is tuple:
+                buffers.append(item)
+        return buffers
+
     def _connection_lost(self, how: str) -> str:
         # Flink's wording (RemoteTransportException): the address names the lost TaskManager.
         return (f"Connection unexpectedly closed by remote task manager '{self.address}' "
@@ -756,6 +815,9 @@ class RemoteInputChannel:
             raise RemoteChannelError(failure)
         if payload is _END_MARK:
             return END_OF_PARTITION, more
+        if type(payload) is _Priority:  # sent without a credit: none goes back
+            self._overtaken = payload.overtaken
+            return pickle.loads(payload.payload), more
         if not self._end_received:
             self._unreturned += 1
             if self._unreturned >= self._credit_batch:

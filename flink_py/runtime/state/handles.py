@@ -211,20 +211,39 @@ class OperatorStateHandle:
 
 @dataclass(frozen=True)
 class InputChannelStateHandle:
-    """In-flight buffers of one input channel, taken by an unaligned checkpoint."""
+    """In-flight buffers of one input channel, taken by an unaligned checkpoint.
+
+    ``delegate`` holds the pickled list of ``(values, timestamps)`` buffers, oldest first;
+    ``ship_strategy`` is the partitioner of the channel's exchange (``HASH``, ``REBALANCE``,
+    ``BROADCAST``, ``FORWARD``, ...): it says how the state may be rescaled;
+    ``first_key_group`` the first key group of the subtask that wrote it (a rescaled keyed
+    exchange into an operator without a key selector is kept by the one new subtask owning
+    that key group, as its records cannot be filtered by key).
+    """
 
     input_index: int
     channel_index: int
     delegate: StreamStateHandle
+    ship_strategy: str = ""
+    first_key_group: int = -1
 
 
 @dataclass(frozen=True)
 class ResultSubpartitionStateHandle:
-    """In-flight output buffers of one subpartition, taken by an unaligned checkpoint."""
+    """In-flight output buffers of one subpartition, taken by an unaligned checkpoint: the
+    buffers its barrier overtook (same format as :class:`InputChannelStateHandle`).
+
+    ``partition_index`` is the task's result partition (its order in the deployment),
+    ``num_subpartitions`` how many subpartitions that partition had, ``ship_strategy`` its
+    partitioner: together they say whether the buffers go back to the same subpartition on
+    restore or are routed again.
+    """
 
     partition_index: int
     subpartition_index: int
     delegate: StreamStateHandle
+    num_subpartitions: int = 0
+    ship_strategy: str = ""
 
 
 @dataclass

@@ -12,9 +12,12 @@ hand-off), holding the mailbox's ownership.
 Checkpoints: a source task's checkpoint starts with a trigger mail (``trigger_checkpoint``),
 any other task's when its barrier handler has the barriers. On the mailbox thread the task
 then runs ``chain.prepare_snapshot_pre_barrier``, broadcasts the barrier to every RecordWriter
-(after the pending data, which precedes it), takes the synchronous part of the snapshot and
-hands the asynchronous part to its snapshot thread, which runs it and acknowledges (or
-declines) to the task's CheckpointCoordinatorGateway.
+(after the pending data, which precedes it; an unaligned checkpoint's barrier instead overtakes
+the queued and pending buffers, which become the task's result-subpartition state), takes the
+synchronous part of the snapshot and hands the asynchronous part to its snapshot thread, which
+writes the channel state (tasks/channel_state.py), runs it and acknowledges (or declines) to
+the task's CheckpointCoordinatorGateway. On restore the recovered output is re-sent, then the
+recovered input processed, before anything new.
 
 Stop-with-savepoint (a synchronous savepoint, ``CheckpointOptions.is_synchronous``): a source
 task stops reading at its trigger, a downstream task at the savepoint's aligned barriers;
@@ -33,11 +36,10 @@ State transitions are reported through ``report_state``: DEPLOYING -> INITIALIZI
 from __future__ import annotations
 
 import logging
-import pickle
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import cloudpickle
 
@@ -59,9 +61,8 @@ from flink_py.runtime.network.local import InputInbox
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import MAX_WATERMARK, StreamingRuntimeContext
 from flink_py.runtime.operators.sources import StreamSource
-from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
-from flink_py.runtime.state.handles import (
-    InputChannelStateHandle, OperatorSubtaskState, TaskStateSnapshot)
+from flink_py.runtime.state.handles import OperatorSubtaskState, TaskStateSnapshot
+from flink_py.runtime.tasks import channel_state
 from flink_py.runtime.tasks.mailbox import MailboxProcessor
 from flink_py.runtime.tasks.operator_chain import OperatorChain
 from flink_py.runtime.tasks.processing_time import ProcessingTimeService
@@ -153,6 +154,10 @@ class StreamTask:
         self._trigger_lock = threading.Lock()
         #: unaligned checkpoints waiting for their channel state: id -> [event, state]
         self._channel_states: Dict[int, list] = {}
+        #: per input channel: (input index of the head, ship strategy of its exchange)
+        self._input_channel_infos: List[Tuple[int, str]] = []
+        #: the first key group of this subtask (written with its in-flight input)
+        self._first_key_group = -1
         self._snapshots = _AsyncCheckpointRunner(self)
         #: the synchronous savepoint the task stops with, once taken
         self._stopping: Optional[_SynchronousSavepoint] = None
@@ -318,6 +323,10 @@ class StreamTask:
         chain.open()
         head = chain.head
         tdd = self.tdd
+        restored = self._restored_head_state(chain)
+        # Output recovered from an unaligned checkpoint precedes any new output, the output
+        # of the recovered input included.
+        channel_state.resend_recovered_output(restored, chain.writers)
         if tdd.is_source:
             assert isinstance(head, StreamSource)
             if head.legacy:
@@ -333,7 +342,9 @@ class StreamTask:
                                      chain.flush, lambda: self._cancelled)
         processor = self._input_processor(head)
         self._processor = processor
-        recovered = self._recovered_channel_state(chain)
+        self._first_key_group = chain.key_group_range.get_start_key_group()
+        recovered = channel_state.recovered_input(restored, head, tdd.max_parallelism,
+                                                  chain.key_group_range)
         if recovered:
             processor.process_recovered_buffers(recovered)
         return processor
@@ -354,6 +365,7 @@ class StreamTask:
                     sub = self.partitions.subpartition(tdd.job_id, str(gate.result_id),
                                                        producer, tdd.subtask_index)
                 channels.append((gate.input_index, sub))
+                self._input_channel_infos.append((gate.input_index, gate.ship_strategy))
         self._subpartitions.extend(sub for _, sub in channels)
         processor = StreamInputProcessor(channels, head, self.inbox, self._barrier_handler)
         direct = self.mailbox.try_run_step_as_producer if self.partitions.local_handoff \
@@ -588,12 +600,18 @@ class StreamTask:
         started = time.perf_counter()
         chain.prepare_snapshot_pre_barrier(checkpoint_id)
         barrier = CheckpointBarrier(checkpoint_id, timestamp, checkpoint_options)
-        for writer in chain.writers:
-            writer.broadcast_event(barrier)  # flushes the pending data first
-        channel_state: Optional[list] = None
+        overtaken: Optional[List[Dict[int, list]]] = None
+        if checkpoint_options.unaligned:
+            # The barrier overtakes the buffers not yet consumed (a priority event): they are
+            # this task's result-subpartition state, so backpressure does not delay it.
+            overtaken = [writer.broadcast_priority_event(barrier) for writer in chain.writers]
+        else:
+            for writer in chain.writers:
+                writer.broadcast_event(barrier)  # flushes the pending data first
+        recorded: Optional[list] = None
         if checkpoint_options.unaligned and self._processor is not None and \
                 self._processor.barrier_handler.recording:
-            channel_state = self._channel_states[checkpoint_id] = [threading.Event(), None]
+            recorded = self._channel_states[checkpoint_id] = [threading.Event(), None]
         try:
             factory = self.environment.stream_factory(checkpoint_id, checkpoint_options)
             async_part = chain.snapshot_state(checkpoint_id, timestamp, checkpoint_options,
@@ -606,24 +624,33 @@ class StreamTask:
             return
         sync_ms = int((time.perf_counter() - started) * 1000)
         head_id = chain.head.operator_id
+        writers = list(chain.writers)
         self._snapshots.submit(lambda: self._complete_async(
-            checkpoint_id, async_part, sync_ms, checkpoint_options.unaligned, channel_state,
-            head_id, factory))
+            checkpoint_id, async_part, sync_ms, checkpoint_options.unaligned, recorded,
+            head_id, factory, overtaken, writers))
 
     def _complete_async(self, checkpoint_id: int, async_part: Callable[[], TaskStateSnapshot],
-                        sync_ms: int, unaligned: bool, channel_state: Optional[list],
-                        head_id: Any, factory: Any) -> None:
+                        sync_ms: int, unaligned: bool, recorded: Optional[list],
+                        head_id: Any, factory: Any,
+                        overtaken: Optional[List[Dict[int, list]]] = None,
+                        writers: Optional[List[RecordWriter]] = None) -> None:
         """On the snapshot thread: materialize the snapshot, then acknowledge or decline."""
         started = time.perf_counter()
         try:
             snapshot = async_part()
-            if channel_state is not None:
-                if not channel_state[0].wait(CHANNEL_STATE_TIMEOUT_S):
+            if overtaken:
+                self._attach_state(snapshot, head_id, [],
+                                   channel_state.write_result_subpartition_state(
+                                       factory, overtaken, writers or []))
+            if recorded is not None:
+                if not recorded[0].wait(CHANNEL_STATE_TIMEOUT_S):
                     raise FlinkPyError(
                         f"the channel state of unaligned checkpoint {checkpoint_id} was not "
                         f"complete within {CHANNEL_STATE_TIMEOUT_S:g} s")
                 self._channel_states.pop(checkpoint_id, None)
-                self._attach_channel_state(snapshot, head_id, channel_state[1] or {}, factory)
+                self._attach_state(snapshot, head_id, channel_state.write_input_channel_state(
+                    factory, recorded[1] or {}, self._input_channel_infos,
+                    self._first_key_group), [])
         except Exception as exc:  # declined, the task runs on (Flink's async failure)
             if self._cancelled or self.state.is_terminal:
                 # the task's state went away under the snapshot: it is closing, no failure
@@ -652,36 +679,25 @@ class StreamTask:
                                          metrics, snapshot)
 
     @staticmethod
-    def _attach_channel_state(snapshot: TaskStateSnapshot, head_id: Any,
-                              in_flight: Dict[int, list], factory: Any) -> None:
-        """Adds the recorded in-flight buffers to the head operator's state."""
-        handles = []
-        for channel, buffers in sorted(in_flight.items()):
-            stream = factory.create_checkpoint_state_output_stream(
-                CheckpointedStateScope.EXCLUSIVE)
-            stream.write(pickle.dumps(buffers, protocol=5))
-            handles.append(InputChannelStateHandle(0, channel, stream.close_and_get_handle()))
-        if not handles:
+    def _attach_state(snapshot: TaskStateSnapshot, head_id: Any, inputs: List[Any],
+                      outputs: List[Any]) -> None:
+        """Adds channel-state handles to the head operator's state (Flink keeps both with
+        the subtask's state; the head stands for the task)."""
+        if not inputs and not outputs:
             return
         states = snapshot.subtask_state_by_operator
         state = states.get(head_id)
         if state is None:
             state = states[head_id] = OperatorSubtaskState()
-        state.input_channel_state.extend(handles)
+        state.input_channel_state.extend(inputs)
+        state.result_subpartition_state.extend(outputs)
 
-    def _recovered_channel_state(self, chain: OperatorChain) -> Dict[int, list]:
+    def _restored_head_state(self, chain: OperatorChain) -> Optional[OperatorSubtaskState]:
         restore = self.tdd.task_restore
         if restore is None:
-            return {}
-        state = restore.task_state_snapshot.get_subtask_state_by_operator_id(
+            return None
+        return restore.task_state_snapshot.get_subtask_state_by_operator_id(
             chain.head.operator_id)
-        if state is None:
-            return {}
-        recovered: Dict[int, list] = {}
-        for handle in state.input_channel_state:
-            recovered.setdefault(handle.channel_index, []).extend(
-                pickle.loads(handle.delegate.read_bytes()))
-        return recovered
 
     def _decline(self, checkpoint_id: int, error: BaseException) -> None:
         responder = self.environment.checkpoint_responder

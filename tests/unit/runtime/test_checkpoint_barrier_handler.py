@@ -159,6 +159,20 @@ def test_unaligned_handler_snapshots_at_the_first_barrier_and_records_in_flight_
     assert not handler.recording
 
 
+def test_buffers_a_priority_barrier_overtook_in_its_channel_are_channel_state() -> None:
+    handler, events = unaligned(2)
+    handler.process_barrier(unaligned_barrier(1), 0, ["overtaken on 0"])  # the first
+    assert events.log == [("snapshot", 1)]
+    handler.process_buffer("b1", 1)
+    handler.process_barrier(unaligned_barrier(1), 1, ["overtaken on 1"])
+    assert events.log[-1] == ("channels", 1, {0: ["overtaken on 0"],
+                                              1: ["b1", "overtaken on 1"]})
+    # a barrier of a checkpoint no longer recorded: what it overtook is not recorded
+    handler.process_barrier(unaligned_barrier(1), 0, ["late"])
+    assert events.log[-1] == ("channels", 1, {0: ["overtaken on 0"],
+                                              1: ["b1", "overtaken on 1"]})
+
+
 def test_unaligned_checkpoint_is_aborted_by_a_newer_barrier_or_a_cancel_marker() -> None:
     handler, events = unaligned(2)
     handler.process_barrier(unaligned_barrier(1), 0)

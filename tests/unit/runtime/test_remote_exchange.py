@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import socket
 import struct
 import threading
@@ -19,11 +20,14 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple
 import pytest
 
 from flink_py.errors import FlinkPyError
-from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition, Watermark
+from flink_py.runtime.checkpoint.options import CheckpointOptions
+from flink_py.runtime.network.events import (
+    END_OF_PARTITION, CheckpointBarrier, EndOfPartition, Watermark)
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.remote import (
-    DataServer, RemoteChannelError, RemoteInputChannel, UnserializableRecordError)
+    PROTOCOL_VERSION, DataServer, RemoteChannelError, RemoteInputChannel,
+    UnserializableRecordError)
 
 DEADLINE_S = 5.0
 #: How long a thread that should stay blocked is watched before we call it blocked.
@@ -273,6 +277,27 @@ def test_credits_and_capacity_bound_what_a_producer_can_add(exchange) -> None:
     assert received == items[:-1]
 
 
+def test_a_priority_barrier_overtakes_both_queues_without_a_credit(exchange) -> None:
+    capacity, credits = 2, 4
+    ex = exchange(capacity=capacity)
+    sub = ex.subpartition()
+    channel, inbox = ex.channel(credits=credits)
+    items = [([i], None) for i in range(capacity + credits)]
+    _produce(sub, items)
+    # nobody polls: the consumer's queue holds its credits' worth, the subpartition is full
+    _wait_until(lambda: len(channel) == credits and len(sub) == capacity)
+    barrier = CheckpointBarrier(1, 0, CheckpointOptions.for_checkpoint(unaligned=True))
+    # the producer persists these (serialized already, as they were added for this reader)
+    assert [pickle.loads(b) for b in sub.add_priority_event(barrier)] == items[credits:]
+    _wait_until(lambda: len(channel) == credits + 1, what="the barrier without a credit")
+    assert _next_item(channel, inbox) == barrier
+    assert channel.take_overtaken() == items[:credits]  # the consumer records these
+    assert channel.take_overtaken() == []
+    producer = ex.worker(lambda: sub.add(END_OF_PARTITION))  # waits for room
+    assert _drain(channel, inbox) == items  # all still delivered, after the barrier
+    producer.finish()
+
+
 def test_a_slow_consumer_never_holds_more_than_its_credits(exchange) -> None:
     ex = exchange(capacity=1)
     sub = ex.subpartition()
@@ -349,7 +374,7 @@ def test_consumer_release_stops_a_producer_blocked_in_add(exchange) -> None:
     _wait_until(lambda: len(ex.server) == 0)
 
 
-def _request(result: str, credits: int, protocol: int = 1) -> bytes:
+def _request(result: str, credits: int, protocol: int = PROTOCOL_VERSION) -> bytes:
     """A consumer's request as it goes over the wire: ``!IB`` (length, kind 1) + JSON."""
     body = json.dumps({"protocol": protocol, "job_id": JOB, "result_id": result,
                        "producer_subtask": 0, "consumer_subtask": 0,

@@ -1,8 +1,10 @@
-"""State assignment on restore: unmatched state, parallelism and max parallelism changes."""
+"""State assignment on restore: unmatched state, parallelism and max parallelism changes,
+in-flight data of unaligned checkpoints."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import List
 
 import pytest
 
@@ -13,7 +15,7 @@ from flink_py.runtime.checkpoint.state_assignment import (
     RestoredVertex, StateAssignmentError, adopt_max_parallelism, assign_states)
 from flink_py.runtime.state.handles import (
     SPLIT_DISTRIBUTE, ByteStreamStateHandle, InputChannelStateHandle, KeyGroupsStateHandle,
-    OperatorStateHandle, OperatorSubtaskState)
+    OperatorStateHandle, OperatorSubtaskState, ResultSubpartitionStateHandle)
 
 OP = OperatorID("1" * 32)
 
@@ -53,15 +55,6 @@ def test_state_of_an_operator_the_job_no_longer_has_fails_with_flinks_message() 
     # skipped: the new vertex has no state, so no restore (a fresh start for it)
     assert assign_states(CheckpointMetadata(7, [_keyed(1)]), [vertex],
                          allow_non_restored_state=True) == {}
-
-
-def test_rescaled_channel_state_is_refused() -> None:
-    state = _keyed(1)
-    state.subtask_states[0].input_channel_state.append(
-        InputChannelStateHandle(0, 0, ByteStreamStateHandle("c", b"x")))
-    with pytest.raises(StateAssignmentError, match="in-flight data of an unaligned checkpoint"):
-        assign_states(CheckpointMetadata(7, [state]),
-                      [RestoredVertex(JobVertexID(), (OP,), 2, 128)])
 
 
 # -- max parallelism (Flink's checkParallelismPreconditions) -----------------------------------
@@ -131,3 +124,72 @@ def test_every_subtask_of_a_vertex_with_state_gets_a_restore_even_without_a_shar
     shares = [restores[(vertex.vertex_id, i)].task_state_snapshot
               .get_subtask_state_by_operator_id(OP) for i in range(3)]
     assert shares[0] is not None and shares[1] is None and shares[2] is None
+
+
+# -- in-flight data of unaligned checkpoints ----------------------------------------------------
+
+
+def _with_channel_state(parallelism: int, ship_strategy: str, output: bool = False
+                        ) -> OperatorState:
+    """Every old subtask has two in-flight input channels (or output subpartitions), named
+    ``<subtask>/<channel>`` in their bytes."""
+    state = _keyed(parallelism)
+    for subtask, sub_state in state.subtask_states.items():
+        for channel in range(2):
+            delegate = ByteStreamStateHandle(f"{subtask}/{channel}", b"x")
+            if output:
+                sub_state.result_subpartition_state.append(ResultSubpartitionStateHandle(
+                    0, channel, delegate, 2, ship_strategy))
+            else:
+                sub_state.input_channel_state.append(InputChannelStateHandle(
+                    0, channel, delegate, ship_strategy))
+    return state
+
+
+def _channel_names(old: int, new: int, ship_strategy: str, output: bool = False
+                   ) -> List[List[str]]:
+    vertex = RestoredVertex(JobVertexID(), (OP,), new, 128)
+    restores = assign_states(
+        CheckpointMetadata(7, [_with_channel_state(old, ship_strategy, output)]), [vertex])
+    names = []
+    for subtask in range(new):
+        state = restores[(vertex.vertex_id, subtask)].task_state_snapshot \
+            .get_subtask_state_by_operator_id(OP)
+        handles = state.result_subpartition_state if output else state.input_channel_state
+        names.append([h.delegate.handle_name for h in handles])
+    return names
+
+
+def test_keyed_in_flight_input_goes_to_every_new_subtask_whose_key_groups_overlap() -> None:
+    # old ranges 0-63 and 64-127; new ranges 0-42, 43-85 and 86-127: the middle one overlaps
+    # both old subtasks (its task filters the records by key group on restore)
+    assert _channel_names(2, 3, "HASH") == [["0/0", "0/1"], ["0/0", "0/1", "1/0", "1/1"],
+                                            ["1/0", "1/1"]]
+    assert _channel_names(3, 1, "HASH") == [["0/0", "0/1", "1/0", "1/1", "2/0", "2/1"]]
+    assert _channel_names(2, 2, "HASH") == [["0/0", "0/1"], ["1/0", "1/1"]]
+
+
+def test_non_keyed_in_flight_input_is_dealt_round_robin_and_broadcast_input_copied() -> None:
+    assert _channel_names(2, 3, "REBALANCE") == [["0/0", "1/1"], ["0/1"], ["1/0"]]
+    assert _channel_names(3, 1, "SHUFFLE") == [["0/0", "0/1", "1/0", "1/1", "2/0", "2/1"]]
+    assert _channel_names(2, 3, "BROADCAST") == [["0/0", "0/1"], ["1/0", "1/1"],
+                                                 ["0/0", "0/1"]]
+    assert _channel_names(3, 2, "GLOBAL") == [["0/0", "0/1", "1/0", "1/1", "2/0", "2/1"], []]
+
+
+def test_in_flight_output_goes_to_the_new_subtask_of_the_old_index() -> None:
+    assert _channel_names(3, 2, "HASH", output=True) == [["0/0", "0/1", "2/0", "2/1"],
+                                                        ["1/0", "1/1"]]
+    assert _channel_names(1, 2, "REBALANCE", output=True) == [["0/0", "0/1"], []]
+
+
+@pytest.mark.parametrize("ship_strategy, output", [
+    ("FORWARD", False), ("FORWARD", True), ("CUSTOM", False), ("", False)])
+def test_in_flight_data_of_a_forward_exchange_cannot_be_rescaled(ship_strategy: str,
+                                                                output: bool) -> None:
+    with pytest.raises(StateAssignmentError,
+                       match=f"in-flight data of an unaligned checkpoint in the "
+                             f"{'output' if output else 'input'} of a "
+                             f"{ship_strategy or 'unknown'} exchange.*\\(1 -> 2\\)"):
+        _channel_names(1, 2, ship_strategy, output)
+    assert _channel_names(2, 2, ship_strategy, output) == [["0/0", "0/1"], ["1/0", "1/1"]]
