@@ -25,6 +25,8 @@ class CollectBuffer:
                 self._cond.wait()
             if self._closed:
                 raise CancelTaskException("the job's result is no longer collected")
+            # a restarted attempt sends again after an earlier attempt's end
+            self._ended = False
             self._batches.append(batch)
             self._cond.notify_all()
 
@@ -40,16 +42,20 @@ class CollectBuffer:
             self._cond.notify_all()
 
     def take(self, timeout_s: float) -> Tuple[Optional[list], bool]:
-        """``(batch, False)``, or ``(None, True)`` at the end, or ``(None, False)`` on timeout
-        or when the job ended without the sink ending (the caller checks the job)."""
+        """``(batch, False)``; ``(None, True)`` once the sink ended and the job is over;
+        ``(None, False)`` on timeout, or when the job ended without the sink ending (the
+        caller checks the job).
+
+        A sink's end is final only with the job: until then a failover may restart the sink,
+        whose new attempt sends again, so the end alone does not stop the client."""
         with self._cond:
-            if not self._batches and not self._ended and not self._closed:
+            if not self._batches and not self._closed:
                 self._cond.wait(timeout_s)
             if self._batches:
                 batch = self._batches.popleft()
                 self._cond.notify_all()
                 return batch, False
-            return None, self._ended
+            return None, self._ended and self._closed
 
 
 class CollectCoordinator:
