@@ -159,6 +159,8 @@ class StreamTask:
         #: the first key group of this subtask (written with its in-flight input)
         self._first_key_group = -1
         self._snapshots = _AsyncCheckpointRunner(self)
+        #: set once the task closes its operators (and their state backends)
+        self._closing = False
         #: the synchronous savepoint the task stops with, once taken
         self._stopping: Optional[_SynchronousSavepoint] = None
         #: processing-time timers due while stopping: fired if the savepoint aborts
@@ -262,6 +264,12 @@ class StreamTask:
                 except Exception:  # a failing cancel() must not hide the task's outcome
                     log.exception("cancel() of source %s failed",
                                   self.tdd.task_name_with_subtask)
+        if error is None:
+            # a finished task's snapshots in flight complete before its state goes away
+            self._snapshots.shutdown()
+        # an asynchronous part still running now fails for want of its state: the task is
+        # closing, which declines without counting as a checkpoint failure
+        self._closing = True
         if chain is not None:
             close_errors = mailbox.run_as_owner(chain.close)
             if error is None and close_errors:
@@ -652,7 +660,7 @@ class StreamTask:
                     factory, recorded[1] or {}, self._input_channel_infos,
                     self._first_key_group), [])
         except Exception as exc:  # declined, the task runs on (Flink's async failure)
-            if self._cancelled or self.state.is_terminal:
+            if self._cancelled or self._closing or self.state.is_terminal:
                 # the task's state went away under the snapshot: it is closing, no failure
                 log.info("%s: checkpoint %d dropped, the task ended: %s",
                          self.tdd.task_name_with_subtask, checkpoint_id, exc)
