@@ -398,3 +398,45 @@ def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
         result = cluster.dispatcher.request_job_result(job_id, timeout_s=DEADLINE_S)
     assert result.status is JobStatus.FINISHED, result.failure
     assert received == list(range(1, total + 1))
+
+
+# -- a backpressured legacy source lets checkpoints in ----------------------------------------
+
+
+class EndlessSource(SourceFunction):
+    """Emits 0, 1, 2, ... until cancelled, never taking the checkpoint lock itself."""
+
+    def run(self, ctx: Any) -> None:
+        self.running = True
+        i = 0
+        while self.running:
+            ctx.collect(i)
+            i += 1
+
+    def cancel(self) -> None:
+        self.running = False
+
+
+def _slow_sink_record(value: int) -> int:
+    time.sleep(0.002)  # far slower than the source: the job is backpressured throughout
+    return value
+
+
+def test_checkpoints_complete_while_a_legacy_source_is_backpressured() -> None:
+    # The source thread waits for room in its queue without the checkpoint lock; waiting with
+    # it held kept every checkpoint's trigger out for as long as the backpressure lasted.
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.enable_checkpointing(50)
+    env.add_source(EndlessSource()).rebalance().map(_slow_sink_record) \
+        .add_sink(lambda value, context=None: None)
+    cluster = MiniCluster(1, 2, records_per_buffer=64, network_buffers_per_channel=2)
+    try:
+        job_id = cluster.dispatcher.submit_job(env.get_job_graph("backpressured legacy source"))
+        master = cluster.dispatcher.job_master(job_id)
+        _wait_until(lambda: master.checkpoint_coordinator is not None and
+                    master.checkpoint_coordinator.statistics_snapshot.counts.completed >= 3,
+                    "three completed checkpoints", timeout_s=30.0)
+        master.cancel()
+        assert master.wait_for_termination(DEADLINE_S)
+    finally:
+        cluster.close()

@@ -105,6 +105,42 @@ class SourceReaderInput:
 _END = object()
 
 
+class CheckpointLock:
+    """The checkpoint lock of a legacy source: a reentrant lock that knows whether the
+    current thread holds it, so that the source context can wait for queue room without it
+    (a source thread waiting for room with the lock held would keep every checkpoint out
+    for as long as the job is backpressured). Usable as ``with ctx.get_checkpoint_lock():``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: Optional[int] = None
+        self._depth = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        self._owner = threading.get_ident()
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+        self._lock.release()
+
+    def held_by_current_thread(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    def __enter__(self) -> "CheckpointLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release()
+
+
 class _QueueingSourceContext(SourceFunction.SourceContext):
     """``ctx`` of a SourceFunction: batches records under the checkpoint lock into a queue."""
 
@@ -118,6 +154,8 @@ class _QueueingSourceContext(SourceFunction.SourceContext):
     def collect(self, element: Any) -> None:
         if self._owner.halted:
             self._owner.wait_while_halted()
+        if self._owner.queue_full and not self._lock.held_by_current_thread():
+            self._owner.wait_for_room()
         with self._lock:
             if self._timestamps is not None:
                 self._hand_over()
@@ -130,6 +168,8 @@ class _QueueingSourceContext(SourceFunction.SourceContext):
     def collect_with_timestamp(self, element: Any, timestamp: int) -> None:
         if self._owner.halted:
             self._owner.wait_while_halted()
+        if self._owner.queue_full and not self._lock.held_by_current_thread():
+            self._owner.wait_for_room()
         with self._lock:
             if self._timestamps is None:
                 self._hand_over()
@@ -189,7 +229,7 @@ class LegacySourceInput:
         self.inbox = inbox
         # A buffer timeout of 0 flushes after every record: no record waits in a batch.
         self.records_per_buffer = 1 if buffer_timeout_ms == 0 else max(1, records_per_buffer)
-        self.checkpoint_lock = threading.RLock()
+        self.checkpoint_lock = CheckpointLock()
         self._arm_flush_deadline = arm_flush_deadline
         self._queue: Deque[Any] = deque()
         self._cond = threading.Condition(threading.Lock())
@@ -223,6 +263,18 @@ class LegacySourceInput:
         with self._cond:
             self._queue.append(item)  # past the capacity: the end must get through
         self.inbox.channel_available(0)
+
+    @property
+    def queue_full(self) -> bool:
+        """Whether a batch handed over now would wait (read without the lock: a hint)."""
+        return len(self._queue) >= LEGACY_QUEUE_CAPACITY
+
+    def wait_for_room(self) -> None:
+        """From the source thread, not holding the checkpoint lock: waits until the queue
+        has room (only the mailbox takes from it, so the room stays) or the task ends."""
+        with self._cond:
+            while len(self._queue) >= LEGACY_QUEUE_CAPACITY and not self._closed:
+                self._cond.wait()
 
     def put(self, item: Any) -> None:
         """From the source thread: queue ``item``, waiting while the queue is full."""
