@@ -31,7 +31,7 @@ from flink_py.runtime.checkpoint.failure_manager import (
     EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE)
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 30.0

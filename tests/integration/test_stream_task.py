@@ -27,6 +27,7 @@ from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.operators.base import MIN_WATERMARK
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 10.0
 
@@ -46,15 +47,6 @@ def token() -> Iterable[str]:
     with _SHARED_LOCK:
         for key in [k for k in _SHARED if k.startswith(value + "/")]:
             del _SHARED[key]
-
-
-def _wait_until(condition: Callable[[], bool], what: str,
-                timeout_s: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.005)  # polling interval, not synchronization
 
 
 # -- sources yield -------------------------------------------------------------------------------
@@ -256,7 +248,7 @@ def test_a_keyed_job_with_two_inputs_acknowledges_consistent_snapshots_once_per_
         elif mode == "at least once":
             configuration.set_string("execution.checkpointing.mode", "AT_LEAST_ONCE")
         job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"two inputs {token}"))
-        _wait_until(lambda: len(executor.running_tasks()) == 3 and all(
+        wait_until(lambda: len(executor.running_tasks()) == 3 and all(
             t.state is ExecutionState.RUNNING for t in executor.running_tasks()),
             "every task running")
         tasks = executor.running_tasks()
@@ -266,8 +258,8 @@ def test_a_keyed_job_with_two_inputs_acknowledges_consistent_snapshots_once_per_
             for source in sources:
                 executor.trigger_checkpoint(source.attempt_id, checkpoint_id,
                                             int(time.time() * 1000), options)
-            _wait_until(lambda: len(coordinator.acks_of(checkpoint_id)) == 3,
-                        f"the acknowledgements of checkpoint {checkpoint_id}")
+            wait_until(lambda: len(coordinator.acks_of(checkpoint_id)) == 3,
+                       f"the acknowledgements of checkpoint {checkpoint_id}")
             for task in tasks:
                 executor.confirm_checkpoint(task.attempt_id, checkpoint_id, 0)
         # a task that is not a source declines a trigger, naming why
@@ -331,8 +323,8 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
             (executor,) = cluster.task_executors
             executor.services.configuration.set_string("task.cancellation.timeout", "300 ms")
             job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"stuck {token}"))
-            _wait_until(_shared(token, "entered", threading.Event).is_set,
-                        "the map stuck in user code")
+            wait_until(_shared(token, "entered", threading.Event).is_set,
+                       "the map stuck in user code")
             stuck = executor.running_tasks()
             cancelled_at = time.monotonic()
             cluster.dispatcher.cancel_job(job_id)
@@ -344,7 +336,7 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
             assert stuck[0].is_alive
     finally:
         release.set()
-    _wait_until(lambda: not stuck[0].is_alive, "the stuck thread's end")
+    wait_until(lambda: not stuck[0].is_alive, "the stuck thread's end")
 
 
 # -- collect sink: credit instead of a blocking call ------------------------------------------
@@ -375,10 +367,10 @@ def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
     with MiniCluster(1, 2) as cluster:
         (executor,) = cluster.task_executors
         job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"collect {token}"))
-        _wait_until(lambda: any(not t.tdd.is_source for t in executor.running_tasks()),
-                    "the sink task deployed")
+        wait_until(lambda: any(not t.tdd.is_source for t in executor.running_tasks()),
+                   "the sink task deployed")
         (sink_task,) = [t for t in executor.running_tasks() if not t.tdd.is_source]
-        _wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
+        wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
         emitted = _shared(token, "emitted", lambda: [0])[0]
         # the collect buffer (16 batches), the sink's credits, the network buffers between the
         # tasks and the source task's writer: far from the whole input

@@ -35,20 +35,10 @@ from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
     FileStateHandle, IncrementalKeyedStateHandle, KeyGroupsStateHandle, OperatorSubtaskState,
     TaskStateSnapshot)
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 10.0
 JOB_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-
-
-def _wait_until(condition: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 class FakeTaskGateway:
@@ -198,7 +188,7 @@ def test_a_checkpoint_completes_when_every_task_acknowledged(make_job) -> None:
     job = make_job()
     checkpoint_id = job.trigger()
     sources = [t for t in job.tasks if t.is_source]
-    _wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the sources' triggers")
+    wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the sources' triggers")
     assert {a for a, _ in job.gateway.of("trigger")} == {t.attempt_id for t in sources}
     for task in job.tasks[:-1]:
         job.ack(task, checkpoint_id)
@@ -212,7 +202,7 @@ def test_a_checkpoint_completes_when_every_task_acknowledged(make_job) -> None:
     assert metadata.checkpoint_id == checkpoint_id
     assert {s.operator_id for s in metadata.operator_states} == {
         op for v in job.vertices for op in v.operator_ids}
-    _wait_until(lambda: len(job.gateway.of("confirm")) == 3, "confirmations to every task")
+    wait_until(lambda: len(job.gateway.of("confirm")) == 3, "confirmations to every task")
     stats = job.coordinator.statistics_snapshot
     assert stats.counts.completed == 1 and stats.counts.in_progress == 0
     assert stats.latest_completed.num_acknowledged_subtasks == 3
@@ -229,8 +219,8 @@ def test_a_decline_aborts_the_checkpoint_removes_its_files_and_counts_a_failure(
     job.on_main(lambda: job.coordinator.receive_decline_message(
         job.tasks[1].attempt_id, checkpoint_id,
         SerializedError("IOError: disk full", "")))
-    _wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
-    _wait_until(lambda: len(job.gateway.of("abort")) == 3, "abort sent to every task")
+    wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
+    wait_until(lambda: len(job.gateway.of("abort")) == 3, "abort sent to every task")
     assert job.coordinator._failure_manager.continuous_failures == 1
     stats = job.coordinator.statistics_snapshot
     assert stats.counts.failed == 1
@@ -244,17 +234,17 @@ def test_a_checkpoint_that_times_out_is_aborted(make_job) -> None:
     job = make_job(timeout_ms=50)
     checkpoint_id = job.trigger()
     job.ack(job.tasks[0], checkpoint_id)
-    _wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1, "the timeout")
+    wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1, "the timeout")
     message = job.coordinator.statistics_snapshot.latest_failed.failure_message
     assert message == "Checkpoint expired before completing."
     # the directory is removed on the coordinator's I/O executor, after the failure is counted
     chk_dir = os.path.join(job.checkpoint_dir, JOB_ID, f"chk-{checkpoint_id}")
-    _wait_until(lambda: not os.path.exists(chk_dir), "the expired checkpoint's directory removed")
+    wait_until(lambda: not os.path.exists(chk_dir), "the expired checkpoint's directory removed")
     # a late acknowledgement of the expired checkpoint is ignored (and its files dropped)
     late = job.snapshot(job.tasks[1], checkpoint_id, b"y" * 64)
     job.ack(job.tasks[1], checkpoint_id, late)
     handle = late.subtask_state_by_operator[job.source.operator_ids[0]].managed_keyed_state[0]
-    _wait_until(lambda: not os.path.exists(handle.delegate.path), "the late state file removed")
+    wait_until(lambda: not os.path.exists(handle.delegate.path), "the late state file removed")
     assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()) is None
 
 
@@ -285,8 +275,8 @@ def test_a_failing_trigger_aborts_the_checkpoint(make_job) -> None:
     job = make_job()
     job.gateway.fail_triggers = True
     job.trigger()
-    _wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1,
-                "the abort after the failed trigger")
+    wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1,
+               "the abort after the failed trigger")
     assert "Trigger checkpoint failure." in \
         job.coordinator.statistics_snapshot.latest_failed.failure_message
     assert job.on_main(lambda: job.coordinator.number_of_pending_checkpoints) == 0
@@ -320,10 +310,10 @@ def test_periodic_checkpoints_start_one_interval_after_the_scheduler(make_job) -
     job = make_job(interval_ms=30, max_concurrent=5)
     started = time.monotonic()
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first periodic trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first periodic trigger")
     assert time.monotonic() - started >= 0.025
-    _wait_until(lambda: len({c for _, c in job.gateway.of("trigger")}) >= 3,
-                "more periodic triggers")
+    wait_until(lambda: len({c for _, c in job.gateway.of("trigger")}) >= 3,
+               "more periodic triggers")
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
     count = len(job.gateway.of("trigger"))
     time.sleep(0.1)  # no condition to poll: asserting that nothing more happens
@@ -333,25 +323,25 @@ def test_periodic_checkpoints_start_one_interval_after_the_scheduler(make_job) -
 def test_max_concurrent_checkpoints_is_respected(make_job) -> None:
     job = make_job(interval_ms=10, max_concurrent=1)
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
     time.sleep(0.1)  # several intervals pass while checkpoint 1 is in flight
     assert job.on_main(lambda: job.coordinator.pending_checkpoint_ids) == [1]
     assert {c for _, c in job.gateway.of("trigger")} == {1}
     job.ack_all(1)
-    _wait_until(lambda: 2 in {c for _, c in job.gateway.of("trigger")},
-                "the queued trigger once checkpoint 1 completed")
+    wait_until(lambda: 2 in {c for _, c in job.gateway.of("trigger")},
+               "the queued trigger once checkpoint 1 completed")
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
 
 
 def test_min_pause_between_checkpoints_is_respected(make_job) -> None:
     job = make_job(interval_ms=10, max_concurrent=5, min_pause_ms=300)
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
     first = job.gateway.of("trigger")[0][1]
     job.ack_all(first)
     completed_at = time.monotonic()
-    _wait_until(lambda: {c for _, c in job.gateway.of("trigger")} - {first},
-                "the next trigger after the pause")
+    wait_until(lambda: {c for _, c in job.gateway.of("trigger")} - {first},
+               "the next trigger after the pause")
     assert time.monotonic() - completed_at >= 0.25
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
 
@@ -367,8 +357,8 @@ def test_num_retained_keeps_the_last_checkpoints_and_deletes_the_others(make_job
                                     for c in job.coordinator.store.all_checkpoints()])
     assert retained == ids[-2:]
     job_dir = os.path.join(job.checkpoint_dir, JOB_ID)
-    _wait_until(lambda: sorted(d for d in os.listdir(job_dir) if d.startswith("chk-")) ==
-                [f"chk-{i}" for i in ids[-2:]], "the subsumed checkpoints deleted")
+    wait_until(lambda: sorted(d for d in os.listdir(job_dir) if d.startswith("chk-")) ==
+               [f"chk-{i}" for i in ids[-2:]], "the subsumed checkpoints deleted")
     assert sorted(os.listdir(job_dir)) == ["chk-3", "chk-4", "shared", "taskowned"]
 
 
@@ -385,7 +375,7 @@ def test_shared_files_are_deleted_when_no_retained_checkpoint_refers_to_them(
     new_sst = _shared_file(shared_dir, "000003.sst")
     for task in job.tasks:
         job.ack(task, second, job.snapshot(task, second, shared=[kept_sst, new_sst]))
-    _wait_until(lambda: not os.path.exists(old_sst.path), "the unreferenced SST deleted")
+    wait_until(lambda: not os.path.exists(old_sst.path), "the unreferenced SST deleted")
     assert os.path.exists(kept_sst.path) and os.path.exists(new_sst.path)
     registry = job.coordinator.shared_state_registry
     assert job.on_main(lambda: registry.reference_count(kept_sst)) == 1
@@ -404,7 +394,7 @@ def test_an_aborted_checkpoint_deletes_only_its_own_new_shared_files(make_job) -
                                                shared=[registered, uploaded]))
     job.on_main(lambda: job.coordinator.receive_decline_message(
         job.tasks[1].attempt_id, second, SerializedError("declined", "")))
-    _wait_until(lambda: not os.path.exists(uploaded.path), "the new SST of the abort deleted")
+    wait_until(lambda: not os.path.exists(uploaded.path), "the new SST of the abort deleted")
     assert os.path.exists(registered.path)
 
 
@@ -413,7 +403,7 @@ def test_a_savepoint_goes_to_flinks_layout_and_is_not_retained(make_job) -> None
     results: List[Tuple[Optional[str], Optional[SerializedError]]] = []
     job.on_main(lambda: job.coordinator.trigger_savepoint(
         None, lambda path, error: results.append((path, error))))
-    _wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the savepoint's triggers")
     options = job.gateway.trigger_options[0]
     assert options.checkpoint_type is CheckpointType.SAVEPOINT
     savepoint_id = job.gateway.of("trigger")[0][1]
@@ -427,7 +417,7 @@ def test_a_savepoint_goes_to_flinks_layout_and_is_not_retained(make_job) -> None
             [KeyGroupsStateHandle(KeyGroupRange.of(0, 127), {0: (0, 100_000)},
                                   stream.close_and_get_handle())])})
         job.ack(task, savepoint_id, snapshot)
-    _wait_until(lambda: results, "the savepoint callback")
+    wait_until(lambda: results, "the savepoint callback")
     path, error = results[0]
     assert error is None
     name = os.path.basename(path)
@@ -481,11 +471,11 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
     results: List[Any] = []
     first.on_main(lambda: first.coordinator.trigger_savepoint(
         None, lambda path, error: results.append(path)))
-    _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
         first.ack(task, savepoint_id, TaskStateSnapshot())
-    path = _wait_until(lambda: results and results[0], "the savepoint")
+    path = wait_until(lambda: results and results[0], "the savepoint")
     resumed = Job(tmp_path, restore=SavepointRestoreSettings("file://" + path + "/_metadata"))
     try:
         restores = resumed.on_main(lambda: resumed.coordinator.restore_latest_checkpointed_state(
@@ -502,11 +492,11 @@ def test_a_savepoint_with_unmatched_state_fails_the_restore_unless_allowed(
     results: List[Any] = []
     first.on_main(lambda: first.coordinator.trigger_savepoint(
         None, lambda path, error: results.append(path)))
-    _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
         first.ack(task, savepoint_id)
-    path = _wait_until(lambda: results and results[0], "the savepoint")
+    path = wait_until(lambda: results and results[0], "the savepoint")
     other_job = [RestoredVertex(JobVertexID(), (OperatorID(),), 1, 128)]
     for allow in (False, True):
         resumed = Job(tmp_path, restore=SavepointRestoreSettings(path, allow))
@@ -649,7 +639,7 @@ def test_shared_files_of_the_checkpoint_a_job_started_from_are_never_deleted(
                 resumed.ack(task, new_id, resumed.snapshot(task, new_id, shared=[foreign_sst]))
         final = resumed.trigger()
         resumed.ack_all(final)
-        _wait_until(lambda: sorted(d for d in os.listdir(
+        wait_until(lambda: sorted(d for d in os.listdir(
             os.path.join(resumed.checkpoint_dir, JOB_ID)) if d.startswith("chk-")) ==
             [f"chk-{final}"], "the resumed job's older checkpoints deleted")
         assert os.path.exists(foreign_sst.path)
