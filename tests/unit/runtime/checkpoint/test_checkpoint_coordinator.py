@@ -245,7 +245,49 @@ def test_a_checkpoint_that_times_out_is_aborted(make_job) -> None:
     job.ack(job.tasks[1], checkpoint_id, late)
     handle = late.subtask_state_by_operator[job.source.operator_ids[0]].managed_keyed_state[0]
     wait_until(lambda: not os.path.exists(handle.delegate.path), "the late state file removed")
+    # writing it created the directory again: it goes too
+    wait_until(lambda: not os.path.exists(chk_dir), "the directory of the late state removed")
     assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()) is None
+
+
+def test_a_late_decline_of_an_aborted_checkpoint_removes_the_directory_it_left(
+        make_job) -> None:
+    job = make_job(tolerable_failures=5)
+    checkpoint_id = job.trigger()
+    chk_dir = os.path.join(job.checkpoint_dir, JOB_ID, f"chk-{checkpoint_id}")
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        job.tasks[0].attempt_id, checkpoint_id, SerializedError("declined", "")))
+    wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
+    # another task's snapshot, still running at the abort, wrote a file and then failed
+    job.snapshot(job.tasks[1], checkpoint_id, b"z" * 64)
+    assert os.listdir(chk_dir)
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        job.tasks[1].attempt_id, checkpoint_id, SerializedError("too late", "")))
+    wait_until(lambda: not os.path.exists(chk_dir), "the directory of the late decline removed")
+    assert job.coordinator.statistics_snapshot.counts.failed == 1  # counted once
+
+
+def test_late_messages_leave_the_directories_of_pending_and_completed_checkpoints(
+        make_job) -> None:
+    job = make_job()
+    completed = job.trigger()
+    job.ack_all(completed)
+    pending = job.trigger()
+    job.ack(job.tasks[0], pending)
+    stranger = CheckpointTask(ExecutionAttemptID(), job.source.vertex_id, 0, True,
+                              ExecutionState.RUNNING, job.gateway)
+    late = job.snapshot(stranger, pending, b"s" * 64)
+    job.ack(stranger, pending, late)  # not a task of the checkpoint: its state is dropped
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        stranger.attempt_id, completed, SerializedError("after the completion", "")))
+    handle = late.subtask_state_by_operator[job.source.operator_ids[0]].managed_keyed_state[0]
+    wait_until(lambda: not os.path.exists(handle.delegate.path), "the stranger's file removed")
+    job_dir = os.path.join(job.checkpoint_dir, JOB_ID)
+    assert os.path.exists(os.path.join(job_dir, f"chk-{completed}", "_metadata"))
+    assert os.listdir(os.path.join(job_dir, f"chk-{pending}"))  # the first task's file
+    job.ack(job.tasks[1], pending)
+    job.ack(job.tasks[2], pending)
+    assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()).checkpoint_id == pending
 
 
 def test_more_failures_than_tolerable_fail_the_job_with_flinks_message(make_job) -> None:
