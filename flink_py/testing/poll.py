@@ -22,18 +22,22 @@ T = TypeVar("T")
 DEADLINE_S = 30.0
 #: the longest pause between two polls by default (seconds)
 MAX_INTERVAL_S = 0.05
-#: the first pause between two polls (seconds); it doubles up to the longest one
-_FIRST_INTERVAL_S = 0.001
+#: the shortest pause between two polls (seconds)
+_MIN_INTERVAL_S = 0.002
+#: the pause as a share of the time waited so far: what is seen late is seen at most this
+#: much (relatively) late
+_INTERVAL_SHARE = 0.1
 
 
 def wait_until(condition: Callable[[], T], what: str, *, timeout_s: float = DEADLINE_S,
                interval_s: float = MAX_INTERVAL_S) -> T:
     """Polls ``condition`` until it returns a truthy value, and returns that value.
 
-    The pause between polls starts at a millisecond and doubles up to ``interval_s``: what
-    happens in-process usually holds within milliseconds and is seen at once, while a wait
-    on daemons lasts seconds and should not poll their REST endpoints hundreds of times a
-    second. An exception raised by ``condition`` ends the wait with that exception.
+    The pause between polls is a tenth of the time waited so far, at least 2 ms and at most
+    ``interval_s``: what happens in-process within milliseconds is seen within
+    milliseconds, while a wait on daemons that lasts seconds does not poll their REST
+    endpoints hundreds of times a second. An exception raised by ``condition`` ends the
+    wait with that exception.
 
     :param condition: called until it returns a truthy value.
     :param what: what is awaited, for the error ("the job FINISHED").
@@ -45,14 +49,14 @@ def wait_until(condition: Callable[[], T], what: str, *, timeout_s: float = DEAD
     if timeout_s <= 0 or interval_s <= 0:
         raise ValueError(f"timeout_s and interval_s must be positive, got {timeout_s} and "
                          f"{interval_s}")
-    deadline = time.monotonic() + timeout_s
-    pause = min(_FIRST_INTERVAL_S, interval_s)
+    started = time.monotonic()
+    deadline = started + timeout_s
     while True:
         value = condition()
         if value:
             return value
-        left = deadline - time.monotonic()
-        if left <= 0:
+        now = time.monotonic()
+        if now >= deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(min(pause, left))  # a polling interval, not synchronization
-        pause = min(pause * 2, interval_s)
+        pause = min(interval_s, max(_MIN_INTERVAL_S, (now - started) * _INTERVAL_SHARE))
+        time.sleep(min(pause, deadline - now))  # a polling interval, not synchronization

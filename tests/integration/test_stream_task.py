@@ -12,7 +12,7 @@ import pickle
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import pytest
 
@@ -20,7 +20,7 @@ from flink_py.common import WatermarkGenerator, WatermarkStrategy
 from flink_py.common.job_status import JobStatus
 from flink_py.common.typeinfo import Types
 from flink_py.datastream import (
-    KeyedProcessFunction, MapFunction, SourceFunction, StreamExecutionEnvironment)
+    KeyedProcessFunction, MapFunction, SinkFunction, SourceFunction, StreamExecutionEnvironment)
 from flink_py.datastream.functions import CheckpointedFunction
 from flink_py.datastream.state import ListStateDescriptor
 from flink_py.runtime.checkpoint.options import CheckpointOptions
@@ -28,6 +28,7 @@ from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.operators.base import MIN_WATERMARK
 from flink_py.testing.poll import wait_until
+from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 10.0
 
@@ -389,3 +390,37 @@ def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
         result = cluster.dispatcher.request_job_result(job_id, timeout_s=DEADLINE_S)
     assert result.status is JobStatus.FINISHED, result.failure
     assert received == list(range(1, total + 1))
+
+
+# -- records per network buffer: the job's setting, else the TaskManager's ---------------------
+
+
+class _CountingSink(SinkFunction):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def invoke(self, value: Any, context: Any) -> None:
+        _shared(self.token, "sunk", lambda: [0])[0] += 1
+
+
+@pytest.mark.parametrize("job_setting, sent", [(None, 7), ("3", 9)])
+def test_records_per_buffer_is_the_jobs_setting_else_the_task_managers(
+        token: str, tmp_path: Any, job_setting: Optional[str], sent: int) -> None:
+    # Without a buffer timeout only full buffers are sent: of ten records, the sink sees as
+    # many as fill whole buffers (7 of a buffer of 7, 9 of buffers of 3).
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.set_buffer_timeout(-1)
+    env.add_source(WaitForFileSource(10, str(tmp_path / "never"))) \
+        .add_sink(_CountingSink(token)).disable_chaining()
+    graph = env.get_job_graph(f"records per buffer {token}")
+    if job_setting is not None:
+        graph.job_configuration["taskmanager.network.records-per-buffer"] = job_setting
+    with MiniCluster(1, 2, records_per_buffer=7) as cluster:
+        job_id = cluster.dispatcher.submit_job(graph)
+        sunk = _shared(token, "sunk", lambda: [0])
+        wait_until(lambda: sunk[0] >= sent, f"{sent} records at the sink", timeout_s=10)
+        assert sunk[0] == sent
+        master = cluster.dispatcher.job_master(job_id)
+        master.cancel()
+        assert master.wait_for_termination(DEADLINE_S)
