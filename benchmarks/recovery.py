@@ -18,7 +18,8 @@ import time
 from typing import Any, Callable, List
 
 from benchmarks.cluster import ClusterResult
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster
 
 DEADLINE_S = 120.0
 
@@ -74,8 +75,8 @@ def _all_running(cluster: ProcessCluster, job_id: str) -> bool:
 
 def _one_kill(cluster: ProcessCluster, job_id: str, markers: str,
               kill: Callable[[int], None]) -> float:
-    wait_until(lambda: _all_running(cluster, job_id) and _pids(markers), DEADLINE_S,
-               what="all tasks running")
+    wait_until(lambda: _all_running(cluster, job_id) and _pids(markers), "all tasks running",
+               timeout_s=DEADLINE_S)
     victim = _pids(markers)[0]
     for name in os.listdir(markers):
         os.unlink(os.path.join(markers, name))
@@ -83,8 +84,8 @@ def _one_kill(cluster: ProcessCluster, job_id: str, markers: str,
     kill(victim)
     # the job noticed (a restarted source wrote its marker) and every task runs again
     try:
-        wait_until(lambda: _pids(markers) and _all_running(cluster, job_id), DEADLINE_S,
-                   interval_s=0.02, what="all tasks running again")
+        wait_until(lambda: _pids(markers) and _all_running(cluster, job_id),
+                   "all tasks running again", timeout_s=DEADLINE_S, interval_s=0.02)
     except AssertionError as exc:
         details = cluster.rest(f"/jobs/{job_id}")
         raise AssertionError(f"{exc}: job {details['state']}, tasks "
@@ -131,7 +132,7 @@ def run_recovery_benchmarks(runs: int) -> List[ClusterResult]:
                     # slots for the next failover (a lost TaskManager's may still count
                     # until its heartbeat times out)
                     wait_until(lambda: cluster.rest("/overview")["slots-available"] >= 2,
-                               DEADLINE_S, what="free slots")
+                               what="free slots", timeout_s=DEADLINE_S)
                 results.append(ClusterResult(
                     f"SIGKILL {name} -> all RUNNING, median of {runs} "
                     f"({min(times):.1f}-{max(times):.1f} s)", statistics.median(times), "s",

@@ -70,17 +70,16 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
 class LocalExecutor:
     """Starts a MiniCluster per job, sized to the slots the job needs."""
 
-    def __init__(self, records_per_buffer: int = 1024,
-                 network_buffers_per_channel: int = 10, local_handoff: bool = True) -> None:
-        self.records_per_buffer = records_per_buffer
+    def __init__(self, network_buffers_per_channel: int = 10,
+                 local_handoff: bool = True) -> None:
         self.network_buffers_per_channel = network_buffers_per_channel
         self.local_handoff = local_handoff
         self._clusters: Dict[str, MiniCluster] = {}
         self._lock = threading.Lock()
 
     def submit(self, job_graph: JobGraph) -> str:
-        cluster = MiniCluster(1, job_graph.slots_needed(), self.records_per_buffer,
-                              self.network_buffers_per_channel,
+        cluster = MiniCluster(1, job_graph.slots_needed(),
+                              network_buffers_per_channel=self.network_buffers_per_channel,
                               local_handoff=self.local_handoff)
         job_id = cluster.dispatcher.submit_job(job_graph)
         with self._lock:

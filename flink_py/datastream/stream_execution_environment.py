@@ -462,8 +462,8 @@ class StreamExecutionEnvironment:
     def _get_executor(self) -> Any:
         if self._executor is None:
             from flink_py.client.local_executor import LocalExecutor
+            # the job's settings (records per buffer, ...) reach its tasks in its configuration
             self._executor = LocalExecutor(
-                records_per_buffer=self._configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
                 network_buffers_per_channel=(
                     self._configuration.get(options.NETWORK_BUFFERS_PER_CHANNEL)
                     + self._configuration.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE)),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import List
 
+from flink_py.common import config_options as options
+from flink_py.common.configuration import Configuration
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.execution.environment import TaskManagerServices
 from flink_py.runtime.network.local import ResultPartitionManager
@@ -22,13 +24,15 @@ class MiniCluster:
                  records_per_buffer: int = 1024, network_buffers_per_channel: int = 10,
                  slot_request_timeout_s: float = 10.0, local_handoff: bool = True) -> None:
         self.resource_manager = ResourceManager()
-        self.dispatcher = Dispatcher(self.resource_manager, records_per_buffer,
-                                     slot_request_timeout_s)
+        self.dispatcher = Dispatcher(self.resource_manager, slot_request_timeout_s)
         self.task_executors: List[TaskExecutor] = []
         # One process, one set of per-process services: every TaskExecutor's tasks exchange
         # data through the same partitions.
+        # records_per_buffer is the TaskManagers' setting, under each job's own
+        configuration = Configuration()
+        configuration.set(options.NETWORK_RECORDS_PER_BUFFER, records_per_buffer)
         self.services = TaskManagerServices(
-            ResultPartitionManager(network_buffers_per_channel, local_handoff))
+            ResultPartitionManager(network_buffers_per_channel, local_handoff), configuration)
         for _ in range(num_task_managers):
             te = TaskExecutor(slots_per_task_manager, network_buffers_per_channel,
                               local_handoff=local_handoff, services=self.services)

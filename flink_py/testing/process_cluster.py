@@ -13,33 +13,20 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
+
+from flink_py.testing.poll import wait_until
 
 #: the directory holding the flink_py package (put on the daemons' PYTHONPATH)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEADLINE_S = 30.0
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], Any], timeout_s: float = DEADLINE_S,
-               what: str = "condition", interval_s: float = 0.05) -> Any:
-    """Polls ``condition`` until it returns a truthy value, which is returned."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(interval_s)  # polling interval, not synchronization
 
 
 def child_processes(pid: int) -> List[int]:

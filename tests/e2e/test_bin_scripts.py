@@ -18,11 +18,12 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Dict, Iterator, List
 
 import pytest
+
+from flink_py.testing.poll import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = REPO_ROOT / "bin"
@@ -118,14 +119,6 @@ def is_running(pid: int) -> bool:
                             capture_output=True, text=True)
     output = result.stdout.strip()
     return result.returncode == 0 and not output.startswith("Z") and STANDIN_MODULE in output
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def file_contains(path: Path, text: str) -> bool:

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from flink_py.testing.process_cluster import ProcessCluster, child_processes, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster, child_processes
 
 JOB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chaos_jobs", "keyed_count.py")
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")

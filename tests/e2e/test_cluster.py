@@ -15,7 +15,8 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from flink_py.testing.process_cluster import REPO, ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import REPO, ProcessCluster
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 

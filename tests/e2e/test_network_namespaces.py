@@ -13,7 +13,8 @@ from typing import Any, Iterator, List
 
 import pytest
 
-from flink_py.testing.process_cluster import REPO, ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import REPO, ProcessCluster
 
 SUBNET = "10.231.{}.{}"
 

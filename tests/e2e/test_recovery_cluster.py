@@ -16,7 +16,8 @@ from typing import Any, List
 
 import pytest
 
-from flink_py.testing.process_cluster import ProcessCluster, child_processes, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster, child_processes
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster
 from tests.e2e.test_chaos import (
     check_exactly_once, completed_checkpoints, job_args, job_state, submit)
 

@@ -11,7 +11,8 @@ import re
 import textwrap
 from typing import Any
 
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 

@@ -15,9 +15,8 @@ import os
 import re
 import socket
 import threading
-import time
 from collections import Counter
-from typing import Any, Callable, Iterable, List
+from typing import Any, Iterable, List
 
 import pytest
 
@@ -29,6 +28,7 @@ from flink_py.datastream import (
     RuntimeExecutionMode, SinkFunction, SourceFunction, StreamExecutionEnvironment)
 from flink_py.datastream.connectors import FileSource, StreamFormat
 from flink_py.datastream.data_stream import DataStream, DataStreamSink, KeyedStream
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 20.0
 
@@ -39,18 +39,6 @@ def new_env(parallelism: int = 1) -> StreamExecutionEnvironment:
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
     return env
-
-
-def poll(condition: Callable[[], Any], what: str, deadline_s: float = DEADLINE_S) -> Any:
-    """Polls ``condition`` until it returns a truthy value or the deadline passes."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
-        threading.Event().wait(0.01)  # a poll interval, not a synchronisation
 
 
 def append_line(path: str, line: str) -> None:
@@ -334,7 +322,7 @@ def test_add_source_with_an_unbounded_source_function_is_cancelled(tmp_path):
     # Closing the iterator before the end cancels the job, which cancels the source.
     with ds.map(lambda x: x * 2).execute_and_collect() as results:
         assert [next(results) for _ in range(5)] == [0, 2, 4, 6, 8]
-    poll(lambda: "run returned" in read_lines(log), "the source's run() to return")
+    wait_until(lambda: "run returned" in read_lines(log), "the source's run() to return")
     assert "cancel" in read_lines(log)
     assert "gave up" not in read_lines(log)
 
@@ -345,7 +333,7 @@ def test_execute_and_collect_with_limit_returns_after_the_last_wanted_record(tmp
     # The source emits 5 records, then waits up to 3 s for cancel() before ending by itself.
     ds = env.add_source(EndlessSource(log, first_records=5, max_wait_s=3.0))
     assert ds.execute_and_collect(limit=5) == [0, 1, 2, 3, 4]
-    poll(lambda: "run returned" in read_lines(log), "the source's run() to return")
+    wait_until(lambda: "run returned" in read_lines(log), "the source's run() to return")
     assert "gave up" not in read_lines(log)
     assert "cancel" in read_lines(log)
 
@@ -410,14 +398,14 @@ def test_execute_async_job_client_cancels_a_running_job(tmp_path):
     env = new_env()
     env.add_source(EndlessSource(log)).add_sink(lambda v: None)
     client = env.execute_async("endless")
-    poll(lambda: client.get_job_status().result(timeout=DEADLINE_S) is JobStatus.RUNNING,
-         "the job to run")
-    poll(lambda: "run" in read_lines(log), "the source to run")
+    wait_until(lambda: client.get_job_status().result(timeout=DEADLINE_S) is JobStatus.RUNNING,
+               "the job to run")
+    wait_until(lambda: "run" in read_lines(log), "the source to run")
     client.cancel().result(timeout=DEADLINE_S)
     with pytest.raises(Exception):
         client.get_job_execution_result().result(timeout=DEADLINE_S)
-    poll(lambda: client.get_job_status().result(timeout=DEADLINE_S) is JobStatus.CANCELED,
-         "the job to be CANCELED")
+    wait_until(lambda: client.get_job_status().result(timeout=DEADLINE_S) is JobStatus.CANCELED,
+               "the job to be CANCELED")
     assert "cancel" in read_lines(log)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from click.testing import CliRunner
@@ -31,7 +33,7 @@ from flink_py.runtime.checkpoint.failure_manager import (
     EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE)
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 30.0
@@ -96,6 +98,31 @@ class DeclineFirstSnapshots(MapFunction, CheckpointedFunction):
         self.snapshots += 1
         if self.snapshots <= self.failures:
             raise RuntimeError(f"planned snapshot failure {self.snapshots}")
+
+    def map(self, value: int) -> int:
+        return value
+
+
+#: the events of HoldSnapshots, by token: the MiniCluster runs its tasks in this process
+_HOLDS: Dict[str, Tuple[threading.Event, threading.Event]] = {}
+
+
+class HoldSnapshots(MapFunction, CheckpointedFunction):
+    """Its snapshot of checkpoint ``held`` sets the token's first event (entered), then
+    waits for its second (released): that checkpoint stays pending while the test acts."""
+
+    def __init__(self, token: str, held: int) -> None:
+        self.token = token
+        self.held = held
+
+    def initialize_state(self, context: Any) -> None:
+        pass
+
+    def snapshot_state(self, context: Any) -> None:
+        if context.get_checkpoint_id() == self.held:
+            entered, released = _HOLDS[self.token]
+            entered.set()
+            released.wait(DEADLINE_S)
 
     def map(self, value: int) -> int:
         return value
@@ -184,9 +211,8 @@ def test_a_declined_checkpoint_past_zero_tolerable_failures_fails_the_job(
     [failed] = checkpoints["history"]
     assert failed["status"] == "FAILED" and failed["id"] == 1
     assert "planned snapshot failure 1" in failed["failure_message"]
-    # no file of the aborted checkpoint is left (an empty chk-1 directory may be: see the
-    # round-2 failures report)
-    assert not [p for p in (tmp_path / "checkpoints" / job_id).glob("chk-*/**/*") if p.is_file()]
+    # nothing of the aborted checkpoint is left, not even its directory
+    wait_until(lambda: not _checkpoint_dirs(tmp_path, job_id), "chk-1 removed")
 
 
 def test_with_tolerable_failures_the_job_survives_that_many_declines_and_removes_their_files(
@@ -239,6 +265,43 @@ def test_past_the_threshold_the_restart_strategy_restarts_the_job(cluster: Clust
     assert len(traces) == 2
     assert all(EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE in trace for trace in traces)
     assert cluster.minicluster.dispatcher.job_master(job_id).view().num_restarts == 1
+
+
+def test_cancelling_with_retain_on_cancellation_keeps_only_the_completed_checkpoints(
+        cluster: Cluster, tmp_path: Path) -> None:
+    token = uuid.uuid4().hex
+    entered, released = _HOLDS[token] = (threading.Event(), threading.Event())
+    try:
+        settings = dict(NO_RESTART, **{
+            "execution.checkpointing.dir": f"file://{tmp_path / 'checkpoints'}",
+            "state.storage.fs.memory-threshold": "0 b",
+            "execution.checkpointing.externalized-checkpoint-retention":
+                "RETAIN_ON_CANCELLATION"})
+        # the keyed state of Count is written after HoldSnapshots' snapshot, in the
+        # asynchronous part: held, checkpoint 2 writes it only after the test cancelled
+        graph = _job(lambda env: env.add_source(WaitForFileSource(100, str(tmp_path / "no")))
+                     .key_by(lambda x: x % 4).map(Count()).uid("count")
+                     .map(HoldSnapshots(token, held=2)).add_sink(Discard()), settings)
+        dispatcher = cluster.minicluster.dispatcher
+        job_id = dispatcher.submit_job(graph)
+        wait_until(entered.is_set, "the snapshot of checkpoint 2 running")
+        assert _checkpoint_dirs(tmp_path, job_id) == ["chk-1", "chk-2"]
+        dispatcher.job_master(job_id).cancel()
+        wait_until(lambda: _checkpoint_dirs(tmp_path, job_id) == ["chk-1"],
+                   "pending checkpoint 2 aborted and its directory removed")
+        released.set()  # the snapshot goes on: it writes into chk-2 and acknowledges late
+        result = dispatcher.request_job_result(job_id, DEADLINE_S)
+        assert result.status is JobStatus.CANCELED
+        job_dir = tmp_path / "checkpoints" / job_id
+        # the late acknowledgement's files and the directory they were written into go on
+        # the coordinator's I/O executor
+        wait_until(lambda: not (job_dir / "chk-2").exists(), "chk-2 removed again")
+        assert _checkpoint_dirs(tmp_path, job_id) == ["chk-1"]
+        assert (job_dir / "chk-1" / "_metadata").is_file()
+        assert cluster.get(f"/jobs/{job_id}/checkpoints")["latest"]["completed"]["id"] == 1
+    finally:
+        released.set()
+        del _HOLDS[token]
 
 
 # -- restores that cannot be done --------------------------------------------------------------

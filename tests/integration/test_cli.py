@@ -11,13 +11,11 @@ import inspect
 import io
 import json
 import re
-import socket
 import textwrap
-import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,6 +29,8 @@ from flink_py.common.job_status import JobStatus
 from flink_py.datastream import stream_execution_environment as env_module
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import free_port
 
 DEADLINE_S = 10.0
 JOB_ID = r"[0-9a-f]{32}"
@@ -112,18 +112,8 @@ class Cluster:
         wait_until(lambda: master.task_state_counts()["RUNNING"] > 0, "a running task")
 
 
-def wait_until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {DEADLINE_S} s")
-        time.sleep(0.005)  # polling interval, not synchronization
-    return True
-
-
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    before = set(threading.enumerate())
+def cluster(no_leaked_threads: None) -> Iterator[Cluster]:
     minicluster = MiniCluster(1, 4)
     server = RestServer(minicluster.dispatcher, minicluster.resource_manager, Configuration(),
                         "127.0.0.1", 0)
@@ -133,8 +123,6 @@ def cluster() -> Iterator[Cluster]:
     finally:
         server.stop()
         minicluster.close()
-    wait_until(lambda: not [t for t in threading.enumerate()
-                            if t not in before and t.is_alive()], "the end of the threads")
     # the CLI restored the environment
     assert env_module._context_executor_factory is None
     assert isinstance(inspect.getattr_static(env_module.StreamExecutionEnvironment,
@@ -150,12 +138,6 @@ def write_program(directory: Path, name: str, source: str) -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(source))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lines(text: str) -> List[str]:

@@ -12,7 +12,6 @@ import datetime
 import doctest
 import re
 import threading
-import time
 from pathlib import Path
 from typing import Dict, Iterable, List
 
@@ -28,6 +27,7 @@ from flink_py.datastream.connectors.file_system import (
     BucketAssigner, FileSink, OutputFileConfig, RollingPolicy)
 from flink_py.datastream.window import TimeWindow, TumblingEventTimeWindows
 from flink_py.errors import InvalidProgramError, JobExecutionError
+from flink_py.testing.poll import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,14 +55,6 @@ def hidden_files(base: Path) -> List[Path]:
 
 def part_counter(path: Path) -> int:
     return int(re.fullmatch(rf"part-{UUID}-(\d+)", path.name).group(1))
-
-
-def poll(condition, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def string_sink(base: Path, *, part_size: int = 128 * 1024 * 1024,
@@ -285,14 +277,14 @@ def test_a_cancelled_job_leaves_its_written_data_in_hidden_in_progress_files(
     env.add_source(RecordsThenWait(["a", "b"]), type_info=Types.STRING()) \
         .sink_to(string_sink(base))
     client = env.execute_async("cancelled")
-    poll(lambda: len(all_files(base)) == 1, "the in-progress file")
+    wait_until(lambda: len(all_files(base)) == 1, "the in-progress file")
     client.cancel().result(timeout=DEADLINE_S)
     with pytest.raises(Exception):
         client.get_job_execution_result().result(timeout=DEADLINE_S)
     (part,) = all_files(base)
     assert finished_files(base) == []
     assert re.fullmatch(rf"\.part-{UUID}-0\.inprogress\.{UUID}", part.name), part.name
-    poll(lambda: part.read_text() == "a\nb\n", "the data to be flushed on close")
+    wait_until(lambda: part.read_text() == "a\nb\n", "the data to be flushed on close")
 
 
 def test_a_failed_job_finishes_no_file(tmp_path: Path) -> None:

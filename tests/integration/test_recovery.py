@@ -20,7 +20,7 @@ from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 20.0

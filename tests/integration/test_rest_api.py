@@ -11,12 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-import socket
 import threading
-import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import cloudpickle
 import pytest
@@ -34,6 +32,8 @@ from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
 from flink_py.runtime.rest.handlers import FLINK_VERSION
 from flink_py.runtime.execution.errors import SerializedError
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import free_port
 
 DEADLINE_S = 10.0
 SLOTS = 8
@@ -152,20 +152,8 @@ class Rest:
         return answer["job-execution-result"]
 
 
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.005)  # polling interval, not synchronization
-
-
 @pytest.fixture
-def rest() -> Iterator[Rest]:
-    before = set(threading.enumerate())
+def rest(no_leaked_threads: None) -> Iterator[Rest]:
     cluster = MiniCluster(1, SLOTS)
     configuration = Configuration({"rest.port": "0", "s3.secret-key": "hush",
                                    "parallelism.default": "1"})
@@ -177,14 +165,6 @@ def rest() -> Iterator[Rest]:
     finally:
         server.stop()
         cluster.close()
-    wait_until(lambda: not [t for t in threading.enumerate()
-                            if t not in before and t.is_alive()], "the end of the threads")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def task_manager_id(rest: Rest) -> str:

@@ -31,7 +31,7 @@ from flink_py.datastream.functions import CheckpointedFunction, MapFunction, Run
 from flink_py.datastream.state import ListStateDescriptor
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.minicluster import MiniCluster
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 60.0
 KEYS = 5

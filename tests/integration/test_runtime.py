@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import pytest
 
@@ -32,8 +32,11 @@ from flink_py.datastream import (
     MapFunction, SinkFunction, SourceFunction, StreamExecutionEnvironment)
 from flink_py.errors import JobCancellationError, JobExecutionError
 from flink_py.runtime.network import local as local_exchange
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 5.0
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 # -- shared state between the test and its tasks -----------------------------------------------
@@ -78,17 +81,6 @@ def token() -> Iterable[str]:
 # -- thread hygiene ------------------------------------------------------------------------------
 
 
-def _wait_until(condition: Callable[[], bool], timeout_s: float = DEADLINE_S,
-                what: str = "condition") -> float:
-    """Polls ``condition`` until true; returns the seconds it took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.002)  # polling interval, not synchronization
-    return time.monotonic() - start
-
-
 def _threads_named(*markers: str) -> List[str]:
     return [t.name for t in threading.enumerate()
             if t.is_alive() and any(m in t.name for m in markers)]
@@ -96,23 +88,9 @@ def _threads_named(*markers: str) -> List[str]:
 
 def _assert_threads_end(*markers: str) -> None:
     try:
-        _wait_until(lambda: not _threads_named(*markers), what="end of the job's threads")
+        wait_until(lambda: not _threads_named(*markers), what="end of the job's threads")
     except AssertionError:
         raise AssertionError(f"threads still alive: {_threads_named(*markers)}") from None
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterable[None]:
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not leaked:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"threads left behind: {[t.name for t in leaked]}")
-        time.sleep(0.002)
 
 
 def _env(parallelism: int = 1, configuration: Optional[Configuration] = None
@@ -139,9 +117,10 @@ class _Watchdog:
         self._timer.join()
 
 
-def _wait_status(client: Any, status: JobStatus, timeout_s: float = DEADLINE_S) -> float:
-    return _wait_until(lambda: client.get_job_status().result() is status, timeout_s,
-                       f"job status {status.name}")
+def _wait_status(client: Any, status: JobStatus) -> None:
+    """Waits for ``status``: a job the test cancels gets there within ``DEADLINE_S``."""
+    wait_until(lambda: client.get_job_status().result() is status, f"job status {status.name}",
+               timeout_s=DEADLINE_S)
 
 
 # -- user functions ------------------------------------------------------------------------------
@@ -380,14 +359,13 @@ def test_cancel_an_unbounded_job_through_the_job_client(token: str) -> None:
     client = env.execute_async(f"cancel {token}")
     job_id = str(client.get_job_id())
     sunk = _counter(token, "sunk")
-    _wait_until(lambda: sunk.value > 1000, what="records flowing")
+    wait_until(lambda: sunk.value > 1000, what="records flowing")
     assert client.get_job_status().result() is JobStatus.RUNNING
     assert _threads_named(token), "the job's task threads should be running"
 
     client.cancel()
 
-    took = _wait_status(client, JobStatus.CANCELED)
-    assert took < DEADLINE_S
+    _wait_status(client, JobStatus.CANCELED)
     with pytest.raises(JobCancellationError):
         client.get_job_execution_result().result(timeout=DEADLINE_S)
     _assert_threads_end(token, job_id)
@@ -422,15 +400,14 @@ def test_cancel_a_job_blocked_in_a_full_channel(token: str, local_handoff: bool)
     job_id = str(client.get_job_id())
     if local_handoff:  # the source's threads run the slow sink themselves
         sunk = _counter(token, "sunk")
-        _wait_until(lambda: sunk.value > 100, what="the sink running")
+        wait_until(lambda: sunk.value > 100, what="the sink running")
     else:
-        _wait_until(lambda: _blocked_in_subpartition_add(f"blocked-{token}"),
-                    what="the source blocked on a full channel")
+        wait_until(lambda: _blocked_in_subpartition_add(f"blocked-{token}"),
+                   what="the source blocked on a full channel")
 
     client.cancel()
 
-    took = _wait_status(client, JobStatus.CANCELED)
-    assert took < DEADLINE_S
+    _wait_status(client, JobStatus.CANCELED)
     _assert_threads_end(token, job_id)
 
 

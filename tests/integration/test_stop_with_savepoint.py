@@ -40,7 +40,7 @@ from flink_py.datastream.functions import (
 from flink_py.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from flink_py.datastream.window import TumblingEventTimeWindows
 from flink_py.runtime.minicluster import MiniCluster
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 60.0
 N = 1500

@@ -12,7 +12,7 @@ import pickle
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import pytest
 
@@ -20,13 +20,15 @@ from flink_py.common import WatermarkGenerator, WatermarkStrategy
 from flink_py.common.job_status import JobStatus
 from flink_py.common.typeinfo import Types
 from flink_py.datastream import (
-    KeyedProcessFunction, MapFunction, SourceFunction, StreamExecutionEnvironment)
+    KeyedProcessFunction, MapFunction, SinkFunction, SourceFunction, StreamExecutionEnvironment)
 from flink_py.datastream.functions import CheckpointedFunction
 from flink_py.datastream.state import ListStateDescriptor
 from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.operators.base import MIN_WATERMARK
+from flink_py.testing.poll import wait_until
+from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 10.0
 
@@ -46,15 +48,6 @@ def token() -> Iterable[str]:
     with _SHARED_LOCK:
         for key in [k for k in _SHARED if k.startswith(value + "/")]:
             del _SHARED[key]
-
-
-def _wait_until(condition: Callable[[], bool], what: str,
-                timeout_s: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.005)  # polling interval, not synchronization
 
 
 # -- sources yield -------------------------------------------------------------------------------
@@ -257,7 +250,7 @@ def test_a_keyed_job_with_two_inputs_acknowledges_consistent_snapshots_once_per_
         elif mode == "at least once":
             configuration.set_string("execution.checkpointing.mode", "AT_LEAST_ONCE")
         job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"two inputs {token}"))
-        _wait_until(lambda: len(executor.running_tasks()) == 3 and all(
+        wait_until(lambda: len(executor.running_tasks()) == 3 and all(
             t.state is ExecutionState.RUNNING for t in executor.running_tasks()),
             "every task running")
         tasks = executor.running_tasks()
@@ -267,8 +260,8 @@ def test_a_keyed_job_with_two_inputs_acknowledges_consistent_snapshots_once_per_
             for source in sources:
                 executor.trigger_checkpoint(source.attempt_id, checkpoint_id,
                                             int(time.time() * 1000), options)
-            _wait_until(lambda: len(coordinator.acks_of(checkpoint_id)) == 3,
-                        f"the acknowledgements of checkpoint {checkpoint_id}")
+            wait_until(lambda: len(coordinator.acks_of(checkpoint_id)) == 3,
+                       f"the acknowledgements of checkpoint {checkpoint_id}")
             for task in tasks:
                 executor.confirm_checkpoint(task.attempt_id, checkpoint_id, 0)
         # a task that is not a source declines a trigger, naming why
@@ -332,8 +325,8 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
             (executor,) = cluster.task_executors
             executor.services.configuration.set_string("task.cancellation.timeout", "300 ms")
             job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"stuck {token}"))
-            _wait_until(_shared(token, "entered", threading.Event).is_set,
-                        "the map stuck in user code")
+            wait_until(_shared(token, "entered", threading.Event).is_set,
+                       "the map stuck in user code")
             stuck = executor.running_tasks()
             cancelled_at = time.monotonic()
             cluster.dispatcher.cancel_job(job_id)
@@ -345,7 +338,7 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
             assert stuck[0].is_alive
     finally:
         release.set()
-    _wait_until(lambda: not stuck[0].is_alive, "the stuck thread's end")
+    wait_until(lambda: not stuck[0].is_alive, "the stuck thread's end")
 
 
 # -- collect sink: credit instead of a blocking call ------------------------------------------
@@ -376,10 +369,10 @@ def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
     with MiniCluster(1, 2) as cluster:
         (executor,) = cluster.task_executors
         job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"collect {token}"))
-        _wait_until(lambda: any(not t.tdd.is_source for t in executor.running_tasks()),
-                    "the sink task deployed")
+        wait_until(lambda: any(not t.tdd.is_source for t in executor.running_tasks()),
+                   "the sink task deployed")
         (sink_task,) = [t for t in executor.running_tasks() if not t.tdd.is_source]
-        _wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
+        wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
         emitted = _shared(token, "emitted", lambda: [0])[0]
         # the collect buffer (16 batches), the sink's credits, the network buffers between the
         # tasks and the source task's writer: far from the whole input
@@ -433,10 +426,44 @@ def test_checkpoints_complete_while_a_legacy_source_is_backpressured() -> None:
     try:
         job_id = cluster.dispatcher.submit_job(env.get_job_graph("backpressured legacy source"))
         master = cluster.dispatcher.job_master(job_id)
-        _wait_until(lambda: master.checkpoint_coordinator is not None and
+        wait_until(lambda: master.checkpoint_coordinator is not None and
                     master.checkpoint_coordinator.statistics_snapshot.counts.completed >= 3,
                     "three completed checkpoints", timeout_s=30.0)
         master.cancel()
         assert master.wait_for_termination(DEADLINE_S)
     finally:
         cluster.close()
+
+
+# -- records per network buffer: the job's setting, else the TaskManager's ---------------------
+
+
+class _CountingSink(SinkFunction):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def invoke(self, value: Any, context: Any) -> None:
+        _shared(self.token, "sunk", lambda: [0])[0] += 1
+
+
+@pytest.mark.parametrize("job_setting, sent", [(None, 7), ("3", 9)])
+def test_records_per_buffer_is_the_jobs_setting_else_the_task_managers(
+        token: str, tmp_path: Any, job_setting: Optional[str], sent: int) -> None:
+    # Without a buffer timeout only full buffers are sent: of ten records, the sink sees as
+    # many as fill whole buffers (7 of a buffer of 7, 9 of buffers of 3).
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.set_buffer_timeout(-1)
+    env.add_source(WaitForFileSource(10, str(tmp_path / "never"))) \
+        .add_sink(_CountingSink(token)).disable_chaining()
+    graph = env.get_job_graph(f"records per buffer {token}")
+    if job_setting is not None:
+        graph.job_configuration["taskmanager.network.records-per-buffer"] = job_setting
+    with MiniCluster(1, 2, records_per_buffer=7) as cluster:
+        job_id = cluster.dispatcher.submit_job(graph)
+        sunk = _shared(token, "sunk", lambda: [0])
+        wait_until(lambda: sunk[0] >= sent, f"{sent} records at the sink", timeout_s=10)
+        assert sunk[0] == sent
+        master = cluster.dispatcher.job_master(job_id)
+        master.cancel()
+        assert master.wait_for_termination(DEADLINE_S)

@@ -26,7 +26,7 @@ from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
 from flink_py.runtime.checkpoint.metadata_serializer import read_metadata_file
 from flink_py.runtime.minicluster import MiniCluster
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 60.0
 KEYS = 4

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -26,9 +25,12 @@ from flink_py.datastream import (
 from flink_py.datastream.connectors import FileSource, StreamFormat
 from flink_py.errors import JobExecutionError
 from flink_py.runtime.operators.base import MAX_WATERMARK, StreamOperator
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 5.0
 INTERVAL_MS = 10  # pipeline.auto-watermark-interval of these jobs
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 # -- shared state between the test and its tasks -------------------------------------------------
 
@@ -62,38 +64,13 @@ def token() -> Iterable[str]:
             del _QUEUES[name]
 
 
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterable[None]:
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not leaked:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"threads left behind: {[t.name for t in leaked]}")
-        time.sleep(0.002)
-
-
-def _wait_until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {DEADLINE_S} s")
-        time.sleep(0.002)  # polling interval, not synchronization
-
-
 def _watermarks(token: str) -> List[int]:
     return [entry[1] for entry in _log(token) if entry[0] == "watermark"]
 
 
 def _wait_for_watermark(token: str, watermark: int) -> None:
-    _wait_until(lambda: watermark in _watermarks(token),
-                f"watermark {watermark} (seen: {_watermarks(token)})")
+    wait_until(lambda: watermark in _watermarks(token),
+               f"watermark {watermark} (seen: {_watermarks(token)})")
 
 
 # -- the logging sink and the scripted sources ---------------------------------------------------
@@ -195,8 +172,8 @@ def _run_scripted(client: Any, steps: Callable[[], None]) -> None:
     finally:
         if not result.done():
             client.cancel()
-            _wait_until(lambda: client.get_job_status().result().is_globally_terminal_state(),
-                        "the job's end after cancel")
+            wait_until(lambda: client.get_job_status().result().is_globally_terminal_state(),
+                       "the job's end after cancel")
 
 
 # -- one input ------------------------------------------------------------------------------------
@@ -266,8 +243,8 @@ def test_periodic_emission_on_an_unbounded_source(token: str) -> None:
         assert _watermarks(token) == [99, 199]  # every 5 ms asked, each value sent once
     finally:
         client.cancel()
-    _wait_until(lambda: client.get_job_status().result() is JobStatus.CANCELED,
-                "the job canceled")
+    wait_until(lambda: client.get_job_status().result() is JobStatus.CANCELED,
+               "the job canceled")
     assert MAX_WATERMARK not in _watermarks(token)  # an unbounded input never ends
 
 

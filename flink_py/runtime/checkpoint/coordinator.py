@@ -372,7 +372,7 @@ class CheckpointCoordinator:
             if checkpoint_id < self._next_checkpoint_id:
                 log.info("Received late message for now expired checkpoint attempt %d from "
                          "task %s of job %s.", checkpoint_id, attempt_id, self.job_id)
-                self._discard_late_state(subtask_state)
+                self._discard_late_state(subtask_state, ended_checkpoint_id=checkpoint_id)
             else:
                 log.warning("Received acknowledgement of unknown checkpoint %d from task %s of "
                             "job %s: ignored.", checkpoint_id, attempt_id, self.job_id)
@@ -395,18 +395,30 @@ class CheckpointCoordinator:
                         else "of a discarded checkpoint")
             self._discard_late_state(subtask_state)
 
-    def _discard_late_state(self, snapshot: Optional[TaskStateSnapshot]) -> None:
-        if snapshot is None:
-            return
-        states = list(snapshot.subtask_state_by_operator.values())
+    def _discard_late_state(self, snapshot: Optional[TaskStateSnapshot],
+                            ended_checkpoint_id: Optional[int] = None) -> None:
+        """Deletes the files of a snapshot that no checkpoint takes. With
+        ``ended_checkpoint_id``, a checkpoint that is no longer pending, also its directory
+        unless it completed: its abort removed the directory, but a task whose snapshot was
+        still running wrote there afterwards and so created it again."""
+        states = (list(snapshot.subtask_state_by_operator.values()) if snapshot is not None
+                  else [])
         unregistered = [h for s in states for h in shared_handles(s)
                         if not self.shared_state_registry.is_registered(h)]
+        location = None
+        if ended_checkpoint_id is not None and ended_checkpoint_id not in {
+                c.checkpoint_id for c in self.store.all_checkpoints()}:
+            location = self.storage.checkpoint_location(ended_checkpoint_id)
+        if not states and location is None:
+            return
 
         def discard() -> None:
             for handle in unregistered:
                 handle.discard_state()
             for state in states:
                 state.discard_state()
+            if location is not None:
+                location.dispose()
 
         self._run_io(discard)
 
@@ -417,6 +429,8 @@ class CheckpointCoordinator:
         if pending is None:
             log.debug("decline of checkpoint %d (not pending) from %s ignored", checkpoint_id,
                       attempt_id)
+            if checkpoint_id < self._next_checkpoint_id:
+                self._discard_late_state(None, ended_checkpoint_id=checkpoint_id)
             return
         if attempt_id not in pending.tasks:
             log.warning("decline of checkpoint %d from unknown task %s ignored", checkpoint_id,

@@ -323,6 +323,11 @@ class CheckpointStorageAccess:
                                            ) -> CheckpointStorageLocation:
         raise NotImplementedError
 
+    def checkpoint_location(self, checkpoint_id: int) -> CheckpointStorageLocation:
+        """Where checkpoint ``checkpoint_id`` is written, without creating anything: what
+        the coordinator disposes when a task wrote there after the checkpoint ended."""
+        raise NotImplementedError
+
     def initialize_location_for_savepoint(self, checkpoint_id: int,
                                           target_directory: Optional[str]
                                           ) -> CheckpointStorageLocation:
@@ -382,6 +387,9 @@ class JobManagerCheckpointStorageAccess(CheckpointStorageAccess):
 
     def initialize_location_for_checkpoint(self, checkpoint_id: int
                                            ) -> CheckpointStorageLocation:
+        return self.checkpoint_location(checkpoint_id)
+
+    def checkpoint_location(self, checkpoint_id: int) -> CheckpointStorageLocation:
         return CheckpointStorageLocation(checkpoint_id, None, is_savepoint=False)
 
     def create_worker_view(self) -> CheckpointStorageWorkerView:
@@ -413,8 +421,13 @@ class FsCheckpointStorageAccess(CheckpointStorageAccess):
 
     def initialize_location_for_checkpoint(self, checkpoint_id: int
                                            ) -> CheckpointStorageLocation:
+        location = self.checkpoint_location(checkpoint_id)
+        assert location.directory is not None
+        os.makedirs(location.directory, exist_ok=True)
+        return location
+
+    def checkpoint_location(self, checkpoint_id: int) -> CheckpointStorageLocation:
         directory = os.path.join(self._job_directory, f"{CHECKPOINT_DIR_PREFIX}{checkpoint_id}")
-        os.makedirs(directory, exist_ok=True)
         return CheckpointStorageLocation(checkpoint_id, directory, is_savepoint=False)
 
     def create_worker_view(self) -> CheckpointStorageWorkerView:

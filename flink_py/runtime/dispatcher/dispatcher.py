@@ -35,7 +35,7 @@ class JobResult:
 class Dispatcher:
     """The cluster's entry point for jobs."""
 
-    def __init__(self, resource_manager: ResourceManager, records_per_buffer: int = 1024,
+    def __init__(self, resource_manager: ResourceManager,
                  slot_request_timeout_s: float = 300.0,
                  configuration: Optional[Configuration] = None,
                  checkpoint_coordinator_factory: Optional[CoordinatorFactory] = None) -> None:
@@ -47,7 +47,6 @@ class Dispatcher:
         self.configuration = configuration
         self.checkpoint_coordinator_factory = (
             checkpoint_coordinator_factory or self._create_checkpoint_coordinator)
-        self.records_per_buffer = records_per_buffer
         self.slot_request_timeout_s = slot_request_timeout_s
         self._lock = threading.Lock()
         self._jobs: Dict[str, JobMaster] = {}
@@ -74,7 +73,7 @@ class Dispatcher:
             if job_id in self._jobs:
                 raise FlinkPyError(f"job {job_id} was already submitted")
             master = JobMaster(job_graph, self.resource_manager, self.slot_request_timeout_s,
-                               self.records_per_buffer, configuration=self.configuration,
+                               configuration=self.configuration,
                                checkpoint_coordinator_factory=self.checkpoint_coordinator_factory)
             self._jobs[job_id] = master
         master.start()

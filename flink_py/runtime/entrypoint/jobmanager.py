@@ -38,7 +38,6 @@ class JobManagerRunner:
         self.resource_manager = ResourceManager()
         self.dispatcher = Dispatcher(
             self.resource_manager,
-            records_per_buffer=configuration.get(options.NETWORK_RECORDS_PER_BUFFER),
             slot_request_timeout_s=configuration.get(options.SLOT_REQUEST_TIMEOUT) / 1000.0,
             configuration=configuration)
         self.heartbeat_interval_ms = int(configuration.get(options.HEARTBEAT_INTERVAL))

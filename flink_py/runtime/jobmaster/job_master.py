@@ -102,7 +102,7 @@ class JobMaster:
     """Schedules and supervises one job."""
 
     def __init__(self, job_graph: JobGraph, resource_manager: ResourceManager,
-                 slot_request_timeout_s: float = 300.0, records_per_buffer: int = 1024,
+                 slot_request_timeout_s: float = 300.0,
                  on_terminal: Optional[Callable[["JobMaster"], None]] = None,
                  configuration: Optional[Configuration] = None,
                  checkpoint_coordinator_factory: Optional[CoordinatorFactory] = None) -> None:
@@ -111,7 +111,6 @@ class JobMaster:
         self.job_name = job_graph.job_name
         self.resource_manager = resource_manager
         self.slot_request_timeout_s = slot_request_timeout_s
-        self.records_per_buffer = records_per_buffer
         self.on_terminal = on_terminal
         self.configuration = job_configuration(configuration, job_graph)
         self.execution_graph = ExecutionGraph(job_graph)
@@ -517,7 +516,6 @@ class JobMaster:
             consumed=[self._with_producer_addresses(gate, ev) for gate in ev.consumed],
             runtime_mode=self.job_graph.runtime_mode,
             buffer_timeout=self.job_graph.buffer_timeout,
-            records_per_buffer=self.records_per_buffer,
             job_parameters=self.job_graph.job_parameters,
             job_configuration=self.configuration.to_dict(),
             task_restore=restore)

@@ -29,7 +29,6 @@ class TaskDeploymentDescriptor:
     consumed: List[ConsumedGate]
     runtime_mode: str = "STREAMING"
     buffer_timeout: int = 100
-    records_per_buffer: int = 1024
     job_parameters: Dict[str, str] = field(default_factory=dict)
     #: the job's configuration (Flink keys: checkpointing, state backend, storage)
     job_configuration: Dict[str, str] = field(default_factory=dict)

@@ -138,6 +138,9 @@ class StreamTask:
         self.inbox = InputInbox()
         self.mailbox = MailboxProcessor(self.inbox, [], tdd.buffer_timeout,
                                         tdd.task_name_with_subtask)
+        #: records per network buffer: the job's setting, else its TaskManager's
+        self._records_per_buffer = int(environment.job_option(
+            options.NETWORK_RECORDS_PER_BUFFER))
         self._cancelled = False
         self._final_reported = False
         self._report_lock = threading.Lock()
@@ -307,7 +310,7 @@ class StreamTask:
             partitioner = out.partitioner.copy()
             partitioner.setup(len(channels), produced.consumer_max_parallelism)
             writers[str(produced.result_id)] = RecordWriter(
-                partitioner, channels, tdd.records_per_buffer)
+                partitioner, channels, self._records_per_buffer)
         gateway = self.environment.operator_event_gateway
 
         def runtime_context() -> StreamingRuntimeContext:
@@ -338,7 +341,7 @@ class StreamTask:
         if tdd.is_source:
             assert isinstance(head, StreamSource)
             if head.legacy:
-                self._legacy = LegacySourceInput(head, self.inbox, tdd.records_per_buffer,
+                self._legacy = LegacySourceInput(head, self.inbox, self._records_per_buffer,
                                                  tdd.buffer_timeout,
                                                  self.mailbox.arm_flush_deadline,
                                                  tdd.task_name_with_subtask)
@@ -346,7 +349,7 @@ class StreamTask:
             position = head.restored_reader_position()
             if position is not None:
                 head.seek(position)
-            return SourceReaderInput(head, tdd.records_per_buffer, tdd.buffer_timeout,
+            return SourceReaderInput(head, self._records_per_buffer, tdd.buffer_timeout,
                                      chain.flush, lambda: self._cancelled)
         processor = self._input_processor(head)
         self._processor = processor

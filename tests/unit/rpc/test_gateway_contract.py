@@ -12,8 +12,7 @@ real ResourceManager alike through the in-process ResourceManagerEndpoint and ov
 from __future__ import annotations
 
 import threading
-import time
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -34,17 +33,9 @@ from flink_py.runtime.resourcemanager.registration import (
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 from flink_py.runtime.state.handles import (
     ByteStreamStateHandle, OperatorStateHandle, OperatorSubtaskState, TaskStateSnapshot)
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 10.0
-
-
-def wait_until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_S
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {DEADLINE_S} s")
-        time.sleep(0.005)  # polling interval, not synchronization
-    return value
 
 
 class RecordingTaskExecutor:

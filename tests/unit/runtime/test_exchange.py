@@ -10,18 +10,11 @@ import pytest
 
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 5.0
 #: How long a thread that should stay blocked is watched before we call it blocked.
 BLOCKED_FOR_S = 0.1
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached within the deadline")
-        time.sleep(0.001)  # polling interval, not synchronization
 
 
 class _Worker:
@@ -97,13 +90,13 @@ def test_producer_blocks_when_full_and_resumes_when_the_consumer_polls(workers) 
             added.append(i)
 
     producer = workers(produce, "producer")
-    _wait_until(lambda: len(added) == 2)
+    wait_until(lambda: len(added) == 2, "two buffers added")
     assert producer.is_blocked()
     assert added == [0, 1] and len(sub) == 2  # never more than the capacity
 
     taken = []
     while len(taken) < 5:
-        _wait_until(lambda: len(sub) > 0)
+        wait_until(lambda: len(sub) > 0, "a queued buffer")
         assert len(sub) <= 2
         item, _ = sub.poll()
         taken.append(item)
@@ -123,10 +116,10 @@ def test_one_poll_lets_exactly_one_more_item_in(workers) -> None:
             added.append(i)
 
     producer = workers(produce)
-    _wait_until(lambda: added == [0])
+    wait_until(lambda: added == [0], "the first buffer added")
     assert producer.is_blocked()
     assert sub.poll() == (0, False)
-    _wait_until(lambda: added == [0, 1])
+    wait_until(lambda: added == [0, 1], "the second buffer added")
     assert producer.is_blocked()
     assert added == [0, 1]
     assert sub.poll() == (1, False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, List
 
 import pytest
@@ -11,16 +10,9 @@ import pytest
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox
 from flink_py.runtime.tasks.mailbox import MailboxOwnershipError, MailboxProcessor
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 5.0
-
-
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {DEADLINE_S} s")
-        time.sleep(0.002)  # polling interval, not synchronization
 
 
 class PolledAction:
@@ -126,7 +118,7 @@ def test_a_producer_runs_one_step_of_the_idle_consumer_as_its_owner() -> None:
     loop = threading.Thread(target=mailbox.run_mailbox_loop, args=(action,),
                             name="consumer thread")
     loop.start()
-    _wait_until(lambda: mailbox._accepting_direct, "the consumer waiting for input")
+    wait_until(lambda: mailbox._accepting_direct, "the consumer waiting for input")
     results: List[bool] = []
     producer = threading.Thread(
         target=lambda: results.append(mailbox.try_run_step_as_producer(0, "direct")),
@@ -151,7 +143,7 @@ def test_a_busy_consumer_makes_the_producer_queue_its_buffer() -> None:
                             name="consumer thread")
     loop.start()
     inbox.channel_available(0)
-    _wait_until(lambda: mailbox._owner is not None, "the consumer running a step")
+    wait_until(lambda: mailbox._owner is not None, "the consumer running a step")
     assert mailbox.try_run_step_as_producer(0, "direct") is False
     action.release.set()
     inbox.channel_available(0)

@@ -28,21 +28,14 @@ from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, S
 from flink_py.runtime.network.remote import (
     PROTOCOL_VERSION, DataServer, RemoteChannelError, RemoteInputChannel,
     UnserializableRecordError)
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import free_port
 
 DEADLINE_S = 5.0
 #: How long a thread that should stay blocked is watched before we call it blocked.
 BLOCKED_FOR_S = 0.1
 JOB = "2f1e6b0c9d8a4e7f8c6b5a4d3e2f1a0b"
 _THREAD_PREFIX = "flink-py-data-"
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float = DEADLINE_S,
-                what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.002)  # polling interval, not synchronization
 
 
 def _open_fds() -> int:
@@ -133,8 +126,8 @@ def exchange() -> Iterator[Callable[[int], _Exchange]]:
         ex.close()
     assert not any(w.thread.is_alive() for ex in made for w in ex.workers), \
         "a producer thread was left running"
-    _wait_until(lambda: not _data_threads(), what="the end of the exchange threads")
-    _wait_until(lambda: _open_fds() <= fds_before, what="closing every socket")
+    wait_until(lambda: not _data_threads(), what="the end of the exchange threads")
+    wait_until(lambda: _open_fds() <= fds_before, what="closing every socket")
 
 
 def _next_item(channel: RemoteInputChannel, inbox: InputInbox,
@@ -220,8 +213,8 @@ def test_end_of_partition_ends_the_stream_and_closes_the_connection(exchange) ->
     assert _next_item(channel, inbox) == ([1, 2, 3], None)
     assert type(_next_item(channel, inbox)) is EndOfPartition
     assert channel.poll() == (None, False)
-    _wait_until(lambda: len(ex.server) == 0, what="the server closing the stream")
-    _wait_until(lambda: not _data_threads()[1:], what="only the acceptor left")
+    wait_until(lambda: len(ex.server) == 0, what="the server closing the stream")
+    wait_until(lambda: not _data_threads()[1:], what="only the acceptor left")
     assert channel.poll() == (None, False)
 
 
@@ -255,13 +248,15 @@ def test_credits_and_capacity_bound_what_a_producer_can_add(exchange) -> None:
     producer = ex.worker(lambda: _produce(sub, items, added))
 
     # Nobody polls: `credits` items reach the consumer, `capacity` wait in the subpartition.
-    _wait_until(lambda: len(added) == capacity + credits and len(channel) == credits)
+    wait_until(lambda: len(added) == capacity + credits and len(channel) == credits,
+               "the subpartition and the channel's credits full")
     assert producer.is_blocked()
     assert len(added) == capacity + credits and len(channel) == credits and len(sub) == capacity
 
     # One poll returns one credit (a quarter of 4): exactly one more item moves along.
     assert _next_item(channel, inbox) == ([0], None)
-    _wait_until(lambda: len(added) == capacity + credits + 1 and len(channel) == credits)
+    wait_until(lambda: len(added) == capacity + credits + 1 and len(channel) == credits,
+               "one more buffer added")
     assert producer.is_blocked()
     assert len(added) == capacity + credits + 1
 
@@ -285,11 +280,12 @@ def test_a_priority_barrier_overtakes_both_queues_without_a_credit(exchange) -> 
     items = [([i], None) for i in range(capacity + credits)]
     _produce(sub, items)
     # nobody polls: the consumer's queue holds its credits' worth, the subpartition is full
-    _wait_until(lambda: len(channel) == credits and len(sub) == capacity)
+    wait_until(lambda: len(channel) == credits and len(sub) == capacity,
+               "the consumer holding its credits and the subpartition full")
     barrier = CheckpointBarrier(1, 0, CheckpointOptions.for_checkpoint(unaligned=True))
     # the producer persists these (serialized already, as they were added for this reader)
     assert [pickle.loads(b) for b in sub.add_priority_event(barrier)] == items[credits:]
-    _wait_until(lambda: len(channel) == credits + 1, what="the barrier without a credit")
+    wait_until(lambda: len(channel) == credits + 1, what="the barrier without a credit")
     assert _next_item(channel, inbox) == barrier
     assert channel.take_overtaken() == items[:credits]  # the consumer records these
     assert channel.take_overtaken() == []
@@ -314,7 +310,7 @@ def test_a_slow_consumer_never_holds_more_than_its_credits(exchange) -> None:
         received.append(item)
         if len(received) % 50 == 0 and len(received) <= 150:
             # a slow consumer: it stops taking until the queue has filled up to its credits
-            _wait_until(lambda: len(channel) >= 8)
+            wait_until(lambda: len(channel) >= 8, "eight buffers at the channel")
             most_queued = max(most_queued, len(channel))
     assert received == items[:-1]
     assert most_queued == 8
@@ -337,7 +333,7 @@ def test_a_released_producer_cancels_the_consumer_promptly(exchange) -> None:
     assert time.monotonic() - released_at < 2.0
     with pytest.raises(CancelTaskException):  # it stays cancelled
         channel.poll()
-    _wait_until(lambda: len(ex.server) == 0)
+    wait_until(lambda: len(ex.server) == 0, "the server closing the stream")
 
 
 def test_release_of_a_producer_with_items_in_flight_cancels_the_consumer(exchange) -> None:
@@ -345,7 +341,7 @@ def test_release_of_a_producer_with_items_in_flight_cancels_the_consumer(exchang
     sub = ex.subpartition()
     channel, inbox = ex.channel(credits=2)
     producer = ex.worker(lambda: _produce(sub, [([i], None) for i in range(10)]))
-    _wait_until(lambda: len(channel) == 2)
+    wait_until(lambda: len(channel) == 2, "two buffers at the channel")
     assert producer.is_blocked()
 
     sub.release()
@@ -362,7 +358,8 @@ def test_consumer_release_stops_a_producer_blocked_in_add(exchange) -> None:
     sub = ex.subpartition()
     channel, _ = ex.channel(credits=1)
     producer = ex.worker(lambda: _produce(sub, [([i], None) for i in range(10)]))
-    _wait_until(lambda: len(channel) == 1 and len(sub) == 1)
+    wait_until(lambda: len(channel) == 1 and len(sub) == 1,
+               "a buffer at the channel and one queued")
     assert producer.is_blocked()
 
     channel.release()  # the consumer task was cancelled
@@ -371,7 +368,7 @@ def test_consumer_release_stops_a_producer_blocked_in_add(exchange) -> None:
     assert isinstance(producer.error, CancelTaskException)
     assert channel.poll() == (None, False)
     assert len(channel) == 0
-    _wait_until(lambda: len(ex.server) == 0)
+    wait_until(lambda: len(ex.server) == 0, "the server closing the stream")
 
 
 def _request(result: str, credits: int, protocol: int = PROTOCOL_VERSION) -> bytes:
@@ -390,7 +387,7 @@ def test_a_consumer_that_disconnects_stops_a_producer_blocked_in_add(exchange) -
         raw.sendall(_request("result", credits=1))
         header = raw.recv(5, socket.MSG_WAITALL)  # the first item, then no more credit
         assert struct.unpack("!IB", header)[1] == 3
-        _wait_until(lambda: len(sub) == 1)
+        wait_until(lambda: len(sub) == 1, "a queued buffer")
         assert producer.is_blocked()
     # the socket closed without a word, as when the consumer's process dies
 
@@ -413,7 +410,8 @@ def test_server_stop_fails_the_consumer_and_stops_the_producer(exchange) -> None
     sub = ex.subpartition()
     channel, inbox = ex.channel(credits=1)
     producer = ex.worker(lambda: _produce(sub, [([i], None) for i in range(10)]))
-    _wait_until(lambda: len(channel) == 1 and len(sub) == 1)
+    wait_until(lambda: len(channel) == 1 and len(sub) == 1,
+               "a buffer at the channel and one queued")
 
     ex.server.stop()
 
@@ -431,7 +429,7 @@ def test_a_record_pickle_cannot_serialize_fails_the_producer_naming_it(exchange)
     ex = exchange(capacity=2)
     sub = ex.subpartition()
     channel, inbox = ex.channel(credits=2)
-    _wait_until(lambda: sub._serializer is not None, what="the server streaming the partition")
+    wait_until(lambda: sub._serializer is not None, what="the server streaming the partition")
     sub.add(([1], None))
     with pytest.raises(UnserializableRecordError,
                        match="cannot serialize the record <function .*lambda.* of type function"):
@@ -442,14 +440,8 @@ def test_a_record_pickle_cannot_serialize_fails_the_producer_naming_it(exchange)
 # -- connecting ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_connecting_to_a_closed_port_times_out_naming_the_address() -> None:
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     channel = RemoteInputChannel(address, JOB, "result-7", 2, 3, credits=2,
                                  connect_timeout_s=0.3)
     start = time.monotonic()
@@ -462,7 +454,7 @@ def test_connecting_to_a_closed_port_times_out_naming_the_address() -> None:
 
 
 def test_connect_retries_until_the_producer_server_is_up(exchange) -> None:
-    port = _free_port()
+    port = free_port()
     partitions = ResultPartitionManager(2)
     partitions.subpartition(JOB, "late", 0, 0).add((["x"], None))
     partitions.subpartition(JOB, "late", 0, 0).add(END_OF_PARTITION)
@@ -482,7 +474,7 @@ def test_connect_retries_until_the_producer_server_is_up(exchange) -> None:
 
 
 def test_release_ends_a_connect_that_is_retrying() -> None:
-    channel = RemoteInputChannel(f"127.0.0.1:{_free_port()}", JOB, "r", 0, 0, credits=1,
+    channel = RemoteInputChannel(f"127.0.0.1:{free_port()}", JOB, "r", 0, 0, credits=1,
                                  connect_timeout_s=DEADLINE_S)
     connecting = _Worker(lambda: channel.connect(InputInbox(), 0), "connecting")
     assert connecting.is_blocked()

@@ -38,20 +38,10 @@ from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
     FileStateHandle, IncrementalKeyedStateHandle, KeyGroupsStateHandle, OperatorSubtaskState,
     TaskStateSnapshot)
+from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 10.0
 JOB_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-
-
-def _wait_until(condition: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 class FakeTaskGateway:
@@ -202,7 +192,7 @@ def test_a_checkpoint_completes_when_every_task_acknowledged(make_job) -> None:
     job = make_job()
     checkpoint_id = job.trigger()
     sources = [t for t in job.tasks if t.is_source]
-    _wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the sources' triggers")
+    wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the sources' triggers")
     assert {a for a, _ in job.gateway.of("trigger")} == {t.attempt_id for t in sources}
     for task in job.tasks[:-1]:
         job.ack(task, checkpoint_id)
@@ -216,7 +206,7 @@ def test_a_checkpoint_completes_when_every_task_acknowledged(make_job) -> None:
     assert metadata.checkpoint_id == checkpoint_id
     assert {s.operator_id for s in metadata.operator_states} == {
         op for v in job.vertices for op in v.operator_ids}
-    _wait_until(lambda: len(job.gateway.of("confirm")) == 3, "confirmations to every task")
+    wait_until(lambda: len(job.gateway.of("confirm")) == 3, "confirmations to every task")
     stats = job.coordinator.statistics_snapshot
     assert stats.counts.completed == 1 and stats.counts.in_progress == 0
     assert stats.latest_completed.num_acknowledged_subtasks == 3
@@ -233,8 +223,8 @@ def test_a_decline_aborts_the_checkpoint_removes_its_files_and_counts_a_failure(
     job.on_main(lambda: job.coordinator.receive_decline_message(
         job.tasks[1].attempt_id, checkpoint_id,
         SerializedError("IOError: disk full", "")))
-    _wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
-    _wait_until(lambda: len(job.gateway.of("abort")) == 3, "abort sent to every task")
+    wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
+    wait_until(lambda: len(job.gateway.of("abort")) == 3, "abort sent to every task")
     assert job.coordinator._failure_manager.continuous_failures == 1
     stats = job.coordinator.statistics_snapshot
     assert stats.counts.failed == 1
@@ -248,18 +238,60 @@ def test_a_checkpoint_that_times_out_is_aborted(make_job) -> None:
     job = make_job(timeout_ms=50)
     checkpoint_id = job.trigger()
     job.ack(job.tasks[0], checkpoint_id)
-    _wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1, "the timeout")
+    wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1, "the timeout")
     message = job.coordinator.statistics_snapshot.latest_failed.failure_message
     assert message == "Checkpoint expired before completing."
     # the directory is removed on the coordinator's I/O executor, after the failure is counted
     chk_dir = os.path.join(job.checkpoint_dir, JOB_ID, f"chk-{checkpoint_id}")
-    _wait_until(lambda: not os.path.exists(chk_dir), "the expired checkpoint's directory removed")
+    wait_until(lambda: not os.path.exists(chk_dir), "the expired checkpoint's directory removed")
     # a late acknowledgement of the expired checkpoint is ignored (and its files dropped)
     late = job.snapshot(job.tasks[1], checkpoint_id, b"y" * 64)
     job.ack(job.tasks[1], checkpoint_id, late)
     handle = late.subtask_state_by_operator[job.source.operator_ids[0]].managed_keyed_state[0]
-    _wait_until(lambda: not os.path.exists(handle.delegate.path), "the late state file removed")
+    wait_until(lambda: not os.path.exists(handle.delegate.path), "the late state file removed")
+    # writing it created the directory again: it goes too
+    wait_until(lambda: not os.path.exists(chk_dir), "the directory of the late state removed")
     assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()) is None
+
+
+def test_a_late_decline_of_an_aborted_checkpoint_removes_the_directory_it_left(
+        make_job) -> None:
+    job = make_job(tolerable_failures=5)
+    checkpoint_id = job.trigger()
+    chk_dir = os.path.join(job.checkpoint_dir, JOB_ID, f"chk-{checkpoint_id}")
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        job.tasks[0].attempt_id, checkpoint_id, SerializedError("declined", "")))
+    wait_until(lambda: not os.path.exists(chk_dir), "the aborted checkpoint's directory removed")
+    # another task's snapshot, still running at the abort, wrote a file and then failed
+    job.snapshot(job.tasks[1], checkpoint_id, b"z" * 64)
+    assert os.listdir(chk_dir)
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        job.tasks[1].attempt_id, checkpoint_id, SerializedError("too late", "")))
+    wait_until(lambda: not os.path.exists(chk_dir), "the directory of the late decline removed")
+    assert job.coordinator.statistics_snapshot.counts.failed == 1  # counted once
+
+
+def test_late_messages_leave_the_directories_of_pending_and_completed_checkpoints(
+        make_job) -> None:
+    job = make_job()
+    completed = job.trigger()
+    job.ack_all(completed)
+    pending = job.trigger()
+    job.ack(job.tasks[0], pending)
+    stranger = CheckpointTask(ExecutionAttemptID(), job.source.vertex_id, 0, True,
+                              ExecutionState.RUNNING, job.gateway)
+    late = job.snapshot(stranger, pending, b"s" * 64)
+    job.ack(stranger, pending, late)  # not a task of the checkpoint: its state is dropped
+    job.on_main(lambda: job.coordinator.receive_decline_message(
+        stranger.attempt_id, completed, SerializedError("after the completion", "")))
+    handle = late.subtask_state_by_operator[job.source.operator_ids[0]].managed_keyed_state[0]
+    wait_until(lambda: not os.path.exists(handle.delegate.path), "the stranger's file removed")
+    job_dir = os.path.join(job.checkpoint_dir, JOB_ID)
+    assert os.path.exists(os.path.join(job_dir, f"chk-{completed}", "_metadata"))
+    assert os.listdir(os.path.join(job_dir, f"chk-{pending}"))  # the first task's file
+    job.ack(job.tasks[1], pending)
+    job.ack(job.tasks[2], pending)
+    assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()).checkpoint_id == pending
 
 
 def test_more_failures_than_tolerable_fail_the_job_with_flinks_message(make_job) -> None:
@@ -289,8 +321,8 @@ def test_a_failing_trigger_aborts_the_checkpoint(make_job) -> None:
     job = make_job()
     job.gateway.fail_triggers = True
     job.trigger()
-    _wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1,
-                "the abort after the failed trigger")
+    wait_until(lambda: job.coordinator.statistics_snapshot.counts.failed == 1,
+               "the abort after the failed trigger")
     assert "Trigger checkpoint failure." in \
         job.coordinator.statistics_snapshot.latest_failed.failure_message
     assert job.on_main(lambda: job.coordinator.number_of_pending_checkpoints) == 0
@@ -324,10 +356,10 @@ def test_periodic_checkpoints_start_one_interval_after_the_scheduler(make_job) -
     job = make_job(interval_ms=30, max_concurrent=5)
     started = time.monotonic()
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first periodic trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first periodic trigger")
     assert time.monotonic() - started >= 0.025
-    _wait_until(lambda: len({c for _, c in job.gateway.of("trigger")}) >= 3,
-                "more periodic triggers")
+    wait_until(lambda: len({c for _, c in job.gateway.of("trigger")}) >= 3,
+               "more periodic triggers")
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
     count = len(job.gateway.of("trigger"))
     time.sleep(0.1)  # no condition to poll: asserting that nothing more happens
@@ -337,25 +369,28 @@ def test_periodic_checkpoints_start_one_interval_after_the_scheduler(make_job) -
 def test_max_concurrent_checkpoints_is_respected(make_job) -> None:
     job = make_job(interval_ms=10, max_concurrent=1)
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
     time.sleep(0.1)  # several intervals pass while checkpoint 1 is in flight
     assert job.on_main(lambda: job.coordinator.pending_checkpoint_ids) == [1]
     assert {c for _, c in job.gateway.of("trigger")} == {1}
     job.ack_all(1)
-    _wait_until(lambda: 2 in {c for _, c in job.gateway.of("trigger")},
-                "the queued trigger once checkpoint 1 completed")
+    wait_until(lambda: 2 in {c for _, c in job.gateway.of("trigger")},
+               "the queued trigger once checkpoint 1 completed")
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
 
 
 def test_min_pause_between_checkpoints_is_respected(make_job) -> None:
     job = make_job(interval_ms=10, max_concurrent=5, min_pause_ms=300)
     job.on_main(job.coordinator.start_checkpoint_scheduler)
-    _wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
+    wait_until(lambda: job.gateway.of("trigger"), "the first trigger")
     first = job.gateway.of("trigger")[0][1]
     job.ack_all(first)
     completed_at = time.monotonic()
-    _wait_until(lambda: {c for _, c in job.gateway.of("trigger")} - {first},
-                "the next trigger after the pause")
+    # the checkpoints triggered while the first was pending (max_concurrent allows them)
+    # came before the completion: only a later one has to wait for the pause
+    before = {c for _, c in job.gateway.of("trigger")}
+    wait_until(lambda: {c for _, c in job.gateway.of("trigger")} - before,
+               "the next trigger after the pause")
     assert time.monotonic() - completed_at >= 0.25
     job.on_main(job.coordinator.stop_checkpoint_scheduler)
 
@@ -371,8 +406,8 @@ def test_num_retained_keeps_the_last_checkpoints_and_deletes_the_others(make_job
                                     for c in job.coordinator.store.all_checkpoints()])
     assert retained == ids[-2:]
     job_dir = os.path.join(job.checkpoint_dir, JOB_ID)
-    _wait_until(lambda: sorted(d for d in os.listdir(job_dir) if d.startswith("chk-")) ==
-                [f"chk-{i}" for i in ids[-2:]], "the subsumed checkpoints deleted")
+    wait_until(lambda: sorted(d for d in os.listdir(job_dir) if d.startswith("chk-")) ==
+               [f"chk-{i}" for i in ids[-2:]], "the subsumed checkpoints deleted")
     assert sorted(os.listdir(job_dir)) == ["chk-3", "chk-4", "shared", "taskowned"]
 
 
@@ -389,7 +424,7 @@ def test_shared_files_are_deleted_when_no_retained_checkpoint_refers_to_them(
     new_sst = _shared_file(shared_dir, "000003.sst")
     for task in job.tasks:
         job.ack(task, second, job.snapshot(task, second, shared=[kept_sst, new_sst]))
-    _wait_until(lambda: not os.path.exists(old_sst.path), "the unreferenced SST deleted")
+    wait_until(lambda: not os.path.exists(old_sst.path), "the unreferenced SST deleted")
     assert os.path.exists(kept_sst.path) and os.path.exists(new_sst.path)
     registry = job.coordinator.shared_state_registry
     assert job.on_main(lambda: registry.reference_count(kept_sst)) == 1
@@ -408,7 +443,7 @@ def test_an_aborted_checkpoint_deletes_only_its_own_new_shared_files(make_job) -
                                                shared=[registered, uploaded]))
     job.on_main(lambda: job.coordinator.receive_decline_message(
         job.tasks[1].attempt_id, second, SerializedError("declined", "")))
-    _wait_until(lambda: not os.path.exists(uploaded.path), "the new SST of the abort deleted")
+    wait_until(lambda: not os.path.exists(uploaded.path), "the new SST of the abort deleted")
     assert os.path.exists(registered.path)
 
 
@@ -417,7 +452,7 @@ def test_a_savepoint_goes_to_flinks_layout_and_is_not_retained(make_job) -> None
     results: List[Tuple[Optional[str], Optional[SerializedError]]] = []
     job.on_main(lambda: job.coordinator.trigger_savepoint(
         None, lambda path, error: results.append((path, error))))
-    _wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(job.gateway.of("trigger")) == 2, "the savepoint's triggers")
     options = job.gateway.trigger_options[0]
     assert options.checkpoint_type is CheckpointType.SAVEPOINT
     savepoint_id = job.gateway.of("trigger")[0][1]
@@ -431,7 +466,7 @@ def test_a_savepoint_goes_to_flinks_layout_and_is_not_retained(make_job) -> None
             [KeyGroupsStateHandle(KeyGroupRange.of(0, 127), {0: (0, 100_000)},
                                   stream.close_and_get_handle())])})
         job.ack(task, savepoint_id, snapshot)
-    _wait_until(lambda: results, "the savepoint callback")
+    wait_until(lambda: results, "the savepoint callback")
     path, error = results[0]
     assert error is None
     name = os.path.basename(path)
@@ -455,7 +490,7 @@ def test_a_synchronous_savepoint_subsumes_older_checkpoints_and_is_confirmed_to_
     results: List[Tuple[Optional[str], Optional[SerializedError]]] = []
     job.on_main(lambda: job.coordinator.trigger_synchronous_savepoint(
         None, terminate, lambda path, error: results.append((path, error))))
-    _wait_until(lambda: len(job.gateway.of("trigger")) == 4, "both checkpoints' triggers")
+    wait_until(lambda: len(job.gateway.of("trigger")) == 4, "both checkpoints' triggers")
     options = job.gateway.trigger_options[-1]
     assert options.checkpoint_type is CheckpointType.SAVEPOINT
     assert options.is_synchronous and options.should_drain is terminate
@@ -465,13 +500,13 @@ def test_a_synchronous_savepoint_subsumes_older_checkpoints_and_is_confirmed_to_
     savepoint_id = job.gateway.of("trigger")[-1][1]
     assert savepoint_id > older
     job.ack_all(savepoint_id)
-    _wait_until(lambda: results, "the savepoint callback")
+    wait_until(lambda: results, "the savepoint callback")
     path, error = results[0]
     assert error is None and os.path.isfile(os.path.join(path, "_metadata"))
     assert job.on_main(lambda: job.coordinator.store.latest_checkpoint()) is None
     # the older checkpoint is subsumed, and every task gets the savepoint's notice
     assert job.on_main(lambda: job.coordinator.pending_checkpoint_ids) == []
-    _wait_until(lambda: sorted(c for _, c in job.gateway.of("confirm")) == [savepoint_id] * 3,
+    wait_until(lambda: sorted(c for _, c in job.gateway.of("confirm")) == [savepoint_id] * 3,
                 "the savepoint's completion notices")
     assert {a for a, _ in job.gateway.of("confirm")} == {t.attempt_id for t in job.tasks}
     stats = job.coordinator.statistics_snapshot
@@ -518,11 +553,11 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
     results: List[Any] = []
     first.on_main(lambda: first.coordinator.trigger_savepoint(
         None, lambda path, error: results.append(path)))
-    _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
         first.ack(task, savepoint_id, first.snapshot(task, savepoint_id))
-    path = _wait_until(lambda: results and results[0], "the savepoint")
+    path = wait_until(lambda: results and results[0], "the savepoint")
     resumed = Job(tmp_path, restore=SavepointRestoreSettings("file://" + path + "/_metadata"))
     try:
         restores = resumed.on_main(lambda: resumed.coordinator.restore_latest_checkpointed_state(
@@ -559,11 +594,11 @@ def test_a_savepoint_with_unmatched_state_fails_the_restore_unless_allowed(
     results: List[Any] = []
     first.on_main(lambda: first.coordinator.trigger_savepoint(
         None, lambda path, error: results.append(path)))
-    _wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
+    wait_until(lambda: len(first.gateway.of("trigger")) == 2, "the savepoint's triggers")
     savepoint_id = first.gateway.of("trigger")[0][1]
     for task in first.tasks:
         first.ack(task, savepoint_id)
-    path = _wait_until(lambda: results and results[0], "the savepoint")
+    path = wait_until(lambda: results and results[0], "the savepoint")
     other_job = [RestoredVertex(JobVertexID(), (OperatorID(),), 1, 128)]
     for allow in (False, True):
         resumed = Job(tmp_path, restore=SavepointRestoreSettings(path, allow))
@@ -706,7 +741,7 @@ def test_shared_files_of_the_checkpoint_a_job_started_from_are_never_deleted(
                 resumed.ack(task, new_id, resumed.snapshot(task, new_id, shared=[foreign_sst]))
         final = resumed.trigger()
         resumed.ack_all(final)
-        _wait_until(lambda: sorted(d for d in os.listdir(
+        wait_until(lambda: sorted(d for d in os.listdir(
             os.path.join(resumed.checkpoint_dir, JOB_ID)) if d.startswith("chk-")) ==
             [f"chk-{final}"], "the resumed job's older checkpoints deleted")
         assert os.path.exists(foreign_sst.path)

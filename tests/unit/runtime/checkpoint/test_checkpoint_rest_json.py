@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -31,6 +30,7 @@ from flink_py.runtime.rest.checkpoint_handlers import (
     savepoint_status_json, subtask_details_json)
 from flink_py.runtime.rest.handlers import RestHandlerError
 from flink_py.runtime.state.handles import TaskStateSnapshot
+from flink_py.testing.poll import wait_until
 
 JOB_ID = "fedcba9876543210fedcba9876543210"
 STATS_SUMMARY_KEYS = {"min", "max", "avg", "p50", "p90", "p95", "p99", "p999"}
@@ -206,15 +206,14 @@ def master(tmp_path: Any):
 
 
 def _poll(handlers: CheckpointHandlers, trigger_id: str) -> Dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
+    """The savepoint's status once it is COMPLETED."""
+    def completed() -> Optional[Dict[str, Any]]:
         status, body = handlers.savepoint_status({"jobid": JOB_ID, "triggerid": trigger_id},
                                                  {}, b"")
         assert status == 200
-        if body["status"]["id"] == "COMPLETED":
-            return body
-        assert time.monotonic() < deadline, "the savepoint did not complete"
-        time.sleep(0.01)
+        return body if body["status"]["id"] == "COMPLETED" else None
+
+    return wait_until(completed, f"savepoint {trigger_id} COMPLETED", timeout_s=10)
 
 
 def test_a_savepoint_triggered_over_rest_completes_with_its_location(master, tmp_path) -> None:

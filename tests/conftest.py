@@ -1,0 +1,32 @@
+"""Fixtures shared by the test suite.
+
+Waiting is done with :func:`flink_py.testing.poll.wait_until` (imported by the tests that
+wait, and by the benchmarks): one helper with one signature, polling a condition with a
+deadline and naming what it waited for when the deadline passes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator, List
+
+import pytest
+
+from flink_py.testing.poll import wait_until
+
+
+@pytest.fixture
+def no_leaked_threads() -> Iterator[None]:
+    """Fails the test if a thread it started is still alive after it (and the fixtures set
+    up after this one) ended: a job, a cluster or an exchange must stop what it started.
+    Threads get until the deadline of :func:`wait_until` to end."""
+    before = set(threading.enumerate())
+    yield
+
+    def leaked() -> List[str]:
+        return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+
+    try:
+        wait_until(lambda: not leaked(), "the end of the threads the test started")
+    except AssertionError:
+        pytest.fail(f"threads left behind: {leaked()}")
