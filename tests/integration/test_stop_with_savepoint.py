@@ -349,17 +349,6 @@ def test_a_drained_stop_fires_the_open_window_a_plain_stop_leaves_it_to_the_resu
     assert read_lines(out) == [], "without drain no window fires at the stop"
     resumed = new_env({"execution.savepoint.path": path})
     windowed_count(resumed, out, progress, legacy)
-    if legacy:
-        # a SourceFunction that returns emits no MAX_WATERMARK here: drain the resumed run
-        client = job_client_running(resumed, "window resumed")
-        wait_until(lambda: len(read_lines(progress)) >= before_the_stop + 100,
-                   what="records in the resumed run", timeout_s=DEADLINE_S)
-        client.stop_with_savepoint(True, str(tmp_path / "savepoints")).result(
-            timeout=DEADLINE_S)
-        seen = [int(v) for v in read_lines(progress)]
-        assert sorted(seen) == list(range(1, len(seen) + 1)), "each record read once"
-        assert [int(v) for v in read_lines(out)] == [len(seen)]
-        return
     resumed.execute("window resumed")
     assert [int(v) for v in read_lines(out)] == [N]  # the savepoint's part and the rest
     assert sorted(int(v) for v in read_lines(progress)) == list(range(1, N + 1))

@@ -405,8 +405,10 @@ class StreamTask:
                 writer.broadcast_event(END_OF_PARTITION)
             return
         head = chain.head
-        if self.tdd.is_source and isinstance(head, StreamSource) and head.bounded:
-            # A finished bounded source emits the final watermark: all event time completes.
+        if self.tdd.is_source and isinstance(head, StreamSource):
+            # A source whose input ended (a bounded one, or a SourceFunction whose run()
+            # returned) emits the final watermark: all event time completes (Flink's
+            # advanceToEndOfEventTime at the end of data).
             head.output.emit_watermark(MAX_WATERMARK)
         chain.end_input_of_successors()
         chain.finish()
