@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Deque, List, Optional, Tuple
 
@@ -48,9 +49,13 @@ class CollectBuffer:
 
         A sink's end is final only with the job: until then a failover may restart the sink,
         whose new attempt sends again, so the end alone does not stop the client."""
+        deadline = time.monotonic() + timeout_s
         with self._cond:
-            if not self._batches and not self._closed:
-                self._cond.wait(timeout_s)
+            while not self._batches and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)  # an end() wakes it too: wait on for the close
             if self._batches:
                 batch = self._batches.popleft()
                 self._cond.notify_all()

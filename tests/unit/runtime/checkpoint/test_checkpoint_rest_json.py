@@ -249,10 +249,9 @@ def test_stop_takes_a_synchronous_savepoint_confirmed_to_the_tasks(master, tmp_p
     assert options.is_synchronous and options.should_drain is drain
     assert options.target_location == location[len("file:"):]
     checkpoint_id = master.triggered[0]
-    deadline = time.monotonic() + 10
-    while checkpoint_id not in master.confirmed:  # the tasks finish on this notice
-        assert time.monotonic() < deadline, "the synchronous savepoint was not confirmed"
-        time.sleep(0.01)
+    # the tasks finish on this notice
+    wait_until(lambda: checkpoint_id in master.confirmed,
+               "the synchronous savepoint confirmed to the tasks", timeout_s=10)
     _, details = handlers.checkpoint_details(
         {"jobid": JOB_ID, "checkpointid": str(checkpoint_id)}, {}, b"")
     assert details["checkpoint_type"] == "SYNC_SAVEPOINT" and details["is_savepoint"]
