@@ -69,6 +69,8 @@ class _SlotRequest:
     slot_keys: List[SlotKey]
     #: the attempts waiting for these slots, by subtask
     attempts: Dict[VertexKey, ExecutionAttemptID]
+    #: when the request fails (monotonic, s): slot.request.timeout after the scheduling
+    deadline: float
     timeout: Optional[ScheduledMail] = None
 
 
@@ -346,6 +348,11 @@ class JobMaster:
             return
         for ev in evs:
             ev.current_execution.transition_to(S.SCHEDULED)
+        self._allocate_and_deploy(evs, time.monotonic() + self.slot_request_timeout_s)
+
+    def _allocate_and_deploy(self, evs: List[ExecutionVertex], deadline: float) -> None:
+        """Deploys the SCHEDULED ``evs`` once every slot they need is held: asks for the
+        missing ones first (by ``deadline``, monotonic)."""
         dead = [k for k, a in self._slots.items()
                 if not self.resource_manager.is_allocation_alive(a)]
         # lost, or on a TaskManager found unreachable: give back, ask for others
@@ -354,7 +361,7 @@ class JobMaster:
         if not needed:
             self._deploy(evs)
             return
-        entry = _SlotRequest(needed, {ev.key: ev.attempt_id for ev in evs})
+        entry = _SlotRequest(needed, {ev.key: ev.attempt_id for ev in evs}, deadline)
         holder: List[PendingSlotRequest] = []
 
         def on_slots(allocations: Optional[List[SlotAllocation]],
@@ -367,7 +374,7 @@ class JobMaster:
         holder.append(request)
         self._slot_requests[request] = entry
         entry.timeout = self.main_thread_executor.schedule(
-            self.slot_request_timeout_s, self._mail(lambda: self._on_slot_timeout(request)))
+            deadline - time.monotonic(), self._mail(lambda: self._on_slot_timeout(request)))
 
     def _on_slots(self, request: PendingSlotRequest,
                   allocations: Optional[List[SlotAllocation]],
@@ -384,9 +391,13 @@ class JobMaster:
             return
         for slot_key, allocation in zip(entry.slot_keys, allocations):
             self._slots[slot_key] = allocation
-        self._deploy([ev for ev in self._vertices(entry.attempts)
-                      if ev.attempt_id == entry.attempts[ev.key]
-                      and ev.current_execution.state is S.SCHEDULED])
+        waiting = [ev for ev in self._vertices(entry.attempts)
+                   if ev.attempt_id == entry.attempts[ev.key]
+                   and ev.current_execution.state is S.SCHEDULED]
+        if waiting:
+            # A slot held before the request may have been lost while it waited: that one
+            # is asked for again (before the deadline) rather than deployed into.
+            self._allocate_and_deploy(waiting, entry.deadline)
 
     def _on_slot_timeout(self, request: PendingSlotRequest) -> None:
         if not request.cancel():

@@ -100,9 +100,12 @@ class ScriptedTaskExecutor:
         pass
 
 
-def _register(rm: ResourceManager, gateway: ScriptedTaskExecutor) -> None:
-    rm.register_task_executor(ResourceID(), gateway, 1, [
-        SlotDescription(0, gateway, process_id=gateway.address)])
+def _register(rm: ResourceManager, gateway: ScriptedTaskExecutor,
+              slots: int = 1) -> ResourceID:
+    resource_id = ResourceID()
+    rm.register_task_executor(resource_id, gateway, slots, [
+        SlotDescription(i, gateway, process_id=f"{gateway.address}/{i}") for i in range(slots)])
+    return resource_id
 
 
 def _job_graph():
@@ -200,3 +203,29 @@ def test_a_cancel_waits_for_the_submit_in_flight_so_that_it_cannot_overtake_it(
                what="every subtask redeployed and running")
     calls = [call for call, attempt_id in a.calls if attempt_id == attempt]
     assert calls == ["submit", "cancel"]
+
+
+def test_a_held_slot_lost_while_the_restart_waits_for_another_is_asked_for_again(
+        master_factory) -> None:
+    # The restart keeps the slot of "b" and asks for one in place of the lost "a"; while it
+    # waits, "b" is lost too. Before the fix the slot that came for "a" was deployed with
+    # "b"'s gone: a KeyError in the JobMaster, which failed the job.
+    rm = ResourceManager()
+    a, b, c = ScriptedTaskExecutor("a"), ScriptedTaskExecutor("b"), ScriptedTaskExecutor("c")
+    a_id, b_id = _register(rm, a), _register(rm, b)
+    master = master_factory(rm)
+    rm.add_lost_listener(  # what the Dispatcher does
+        lambda resource_id, reason, lost: master.notify_allocations_lost(lost, reason))
+    wait_until(lambda: all(state is S.RUNNING for _, state in _states(master).values()),
+               DEADLINE_S, what="the job running")
+    rm.unregister_task_executor(a_id, "a lost")
+    wait_until(lambda: all(n == 1 and state is S.SCHEDULED
+                           for n, state in _states(master).values()), DEADLINE_S,
+               what="the new attempts waiting for a slot")
+    rm.unregister_task_executor(b_id, "b lost")
+    _register(rm, c, slots=2)
+
+    wait_until(lambda: _all_redeployed(master), DEADLINE_S,
+               what="every subtask redeployed and running")
+    assert master.status is JobStatus.RUNNING
+    assert len(c.submitted) == 4
