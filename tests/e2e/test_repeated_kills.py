@@ -122,11 +122,13 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
             except AssertionError:
                 seen = f"{moment} (not seen)"
             task_managers = [tm for tm in cluster.task_managers if tm.poll() is None]
-            job_workers = [int(name[4:]) for name in os.listdir(markers)
-                           if name.startswith("pid-") and _alive(int(name[4:]))]
-            workers = job_workers or [pid for tm in task_managers
-                                      for pid in child_processes(tm.pid)]
-            victim = rng.choice(workers)
+
+            def victims() -> List[int]:
+                # the job's workers, else any (restarted TaskManagers may still start theirs)
+                return [int(name[4:]) for name in os.listdir(markers)
+                        if name.startswith("pid-") and _alive(int(name[4:]))] or \
+                    [pid for tm in task_managers for pid in child_processes(tm.pid)]
+            victim = rng.choice(wait_until(victims, RECOVERY_S, what="a slot worker"))
             if rng.random() < 0.3:
                 [tm] = [tm for tm in task_managers if victim in child_processes(tm.pid)] or \
                     [rng.choice(task_managers)]
