@@ -121,14 +121,19 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                 seen = moment
             except AssertionError:
                 seen = f"{moment} (not seen)"
-            task_managers = [tm for tm in cluster.task_managers if tm.poll() is None]
-
             def victims() -> List[int]:
                 # the job's workers, else any (restarted TaskManagers may still start theirs)
                 return [int(name[4:]) for name in os.listdir(markers)
                         if name.startswith("pid-") and _alive(int(name[4:]))] or \
-                    [pid for tm in task_managers for pid in child_processes(tm.pid)]
-            victim = rng.choice(wait_until(victims, RECOVERY_S, what="a slot worker"))
+                    [pid for tm in cluster.task_managers if tm.poll() is None
+                     for pid in child_processes(tm.pid)]
+            try:
+                victim = rng.choice(wait_until(victims, RECOVERY_S, what="a slot worker"))
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"{exc} (seed {seed}; kills: {history}; TaskManagers (pid, exit code): "
+                    f"{[(tm.pid, tm.poll()) for tm in cluster.task_managers]})") from exc
+            task_managers = [tm for tm in cluster.task_managers if tm.poll() is None]
             if rng.random() < 0.3:
                 [tm] = [tm for tm in task_managers if victim in child_processes(tm.pid)] or \
                     [rng.choice(task_managers)]
