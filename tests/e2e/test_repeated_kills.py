@@ -121,6 +121,7 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                 seen = moment
             except AssertionError:
                 seen = f"{moment} (not seen)"
+
             def victims() -> List[int]:
                 # the job's workers, else any (restarted TaskManagers may still start theirs)
                 return [int(name[4:]) for name in os.listdir(markers)
@@ -142,8 +143,11 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                 cluster.start_task_manager()  # the cluster keeps its slots
                 history.append(f"TaskManager {tm.pid} at {seen}")
             else:
-                os.kill(victim, signal.SIGKILL)
-                history.append(f"slot worker {victim} at {seen}")
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                    history.append(f"slot worker {victim} at {seen}")
+                except ProcessLookupError:  # it ended meanwhile (its TaskManager was killed)
+                    history.append(f"slot worker {victim} at {seen}, already gone")
 
         try:
             wait_until(lambda: _all_running(details()), RECOVERY_S, interval_s=0.1,
