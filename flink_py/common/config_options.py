@@ -42,6 +42,7 @@ __all__ = [
     "GENERIC_TYPES",
     "GLOBAL_JOB_PARAMETERS",
     "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_RPC_FAILURE_THRESHOLD",
     "HEARTBEAT_TIMEOUT",
     "INCREMENTAL_CHECKPOINTS",
     "JOBMANAGER_STORAGE_MAX_STATE_SIZE",
@@ -301,6 +302,17 @@ HEARTBEAT_INTERVAL = ConfigOption(
 HEARTBEAT_TIMEOUT = ConfigOption(
     "heartbeat.timeout", ConfigType.DURATION, 50_000,
     "Timeout for requesting and receiving heartbeats for both sender and receiver sides.",
+)
+
+HEARTBEAT_RPC_FAILURE_THRESHOLD = ConfigOption(
+    "heartbeat.rpc-failure-threshold", ConfigType.INT, 2,
+    "The number of consecutive failed heartbeat RPCs until a heartbeat target is marked as "
+    "unreachable. Failed heartbeat RPCs can be used to detect dead targets faster because "
+    "they no longer receive the RPCs. The detection time is heartbeat.interval * "
+    "heartbeat.rpc-failure-threshold. In environments with a flaky network, setting this "
+    "value too low can produce false positives. In this case, we recommend to increase this "
+    "value, but not higher than heartbeat.timeout / heartbeat.interval. The mechanism can be "
+    "disabled by setting this option to -1",
 )
 
 TASK_CANCELLATION_INTERVAL = ConfigOption(

@@ -525,6 +525,11 @@ class TaskExecutorGatewayStub:
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
                 response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
                 _registered_method=True)
+        self.HeartbeatFromResourceManager = channel.unary_unary(
+                '/flink_py.rpc.TaskExecutorGateway/HeartbeatFromResourceManager',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+                _registered_method=True)
 
 
 class TaskExecutorGatewayServicer:
@@ -587,6 +592,14 @@ class TaskExecutorGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HeartbeatFromResourceManager(self, request, context):
+        """The ResourceManager's heartbeat request (Flink's heartbeatFromResourceManager): a
+        call that cannot reach the worker counts towards heartbeat.rpc-failure-threshold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskExecutorGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -633,6 +646,11 @@ def add_TaskExecutorGatewayServicer_to_server(servicer, server):
             'RestartWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RestartWorker,
                     request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'HeartbeatFromResourceManager': grpc.unary_unary_rpc_method_handler(
+                    servicer.HeartbeatFromResourceManager,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.HeartbeatRequest.FromString,
                     response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
             ),
     }
@@ -878,6 +896,33 @@ class TaskExecutorGateway:
             target,
             '/flink_py.rpc.TaskExecutorGateway/RestartWorker',
             flink__py_dot_rpc_dot_cluster__pb2.ReasonRequest.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HeartbeatFromResourceManager(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.TaskExecutorGateway/HeartbeatFromResourceManager',
+            flink__py_dot_rpc_dot_cluster__pb2.HeartbeatRequest.SerializeToString,
             flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -46,6 +46,12 @@ class RpcRefusedError(RpcError):
     """The peer answered, refusing the call: it is reachable."""
 
 
+class RpcUnreachableError(RpcError):
+    """The call did not reach the peer (gRPC ``UNAVAILABLE``: connection refused, reset, no
+    route): Flink's ``RecipientUnreachableException``. A deadline that passed is not this:
+    the peer may be alive and slow."""
+
+
 def describe_rpc_error(address: str, call: str, exc: grpc.RpcError) -> str:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
@@ -79,7 +85,9 @@ def invoke(address: str, name: str, method: Any, request: Any, timeout_s: float)
     try:
         return method(request, timeout=timeout_s)
     except grpc.RpcError as exc:
-        raise RpcError(describe_rpc_error(address, name, exc)) from None
+        unreachable = hasattr(exc, "code") and exc.code() is grpc.StatusCode.UNAVAILABLE
+        error = RpcUnreachableError if unreachable else RpcError
+        raise error(describe_rpc_error(address, name, exc)) from None
 
 
 def _check(ack: Any, address: str, call: str) -> None:
@@ -155,6 +163,16 @@ class RemoteTaskExecutorGateway:
         """Asks the slot worker to exit (its TaskManager starts it again)."""
         self._call("RestartWorker", self._stub.RestartWorker, pb.ReasonRequest(reason=reason))
 
+    def heartbeat_from_resource_manager(self, resource_id: str,
+                                        timeout_s: Optional[float] = None) -> None:
+        """The ResourceManager's heartbeat request; raises RpcUnreachableError when the
+        worker cannot be reached."""
+        _check(invoke(self.address, "HeartbeatFromResourceManager",
+                      self._stub.HeartbeatFromResourceManager,
+                      pb.HeartbeatRequest(resource_id=resource_id),
+                      self.timeout_s if timeout_s is None else timeout_s),
+               self.address, "HeartbeatFromResourceManager")
+
     def _call(self, name: str, method: Any, request: Any) -> None:
         _check(invoke(self.address, name, method, request, self.timeout_s), self.address, name)
 
@@ -223,6 +241,10 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
 
     def CancelAllTasks(self, request: Any, context: Any) -> Any:
         self.task_executor.cancel_all_tasks(request.reason)
+        return pb.Ack(ok=True)
+
+    def HeartbeatFromResourceManager(self, request: Any, context: Any) -> Any:
+        self.task_executor.heartbeat_from_resource_manager(request.resource_id)
         return pb.Ack(ok=True)
 
     def RestartWorker(self, request: Any, context: Any) -> Any:

@@ -68,6 +68,12 @@ class TaskExecutorGateway(TaskExecutorCheckpointGateway, Protocol):
         """Cancels every task (the TaskManager lost its JobManager)."""
         ...
 
+    def heartbeat_from_resource_manager(self, resource_id: str,
+                                        timeout_s: float | None = None) -> None:
+        """The ResourceManager's heartbeat request (``heartbeat.rpc-failure-threshold``
+        counts the calls that do not reach the worker)."""
+        ...
+
 
 class ResourceManagerGateway(Protocol):
     """TaskManager -> ResourceManager: registration, heartbeats (which answer whether the

@@ -5,7 +5,9 @@
 The ResourceManager and JobMaster gateways are served over gRPC on
 ``jobmanager.bind-host``:``jobmanager.rpc.port`` and advertised as
 ``jobmanager.rpc.address``; the REST API on ``rest.bind-address``:``rest.port``. TaskManagers
-that miss heartbeats for ``heartbeat.timeout`` are removed and their jobs fail.
+that miss heartbeats for ``heartbeat.timeout`` are removed and their jobs fail over, and so
+are those that ``heartbeat.rpc-failure-threshold`` consecutive heartbeat requests could not
+reach (a TaskManager whose process is gone is noticed after that many intervals).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from typing import Any, Optional, Sequence
 
 from flink_py.common import config_options as options
@@ -24,6 +27,7 @@ from flink_py.rpc.gateways import (
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.entrypoint.common import (
     parse_daemon_args, setup_logging, wait_for_termination_signal)
+from flink_py.runtime.resourcemanager.heartbeat import TaskManagerHeartbeatSender
 from flink_py.runtime.resourcemanager.registration import ResourceManagerEndpoint
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 
@@ -42,6 +46,10 @@ class JobManagerRunner:
             configuration=configuration)
         self.heartbeat_interval_ms = int(configuration.get(options.HEARTBEAT_INTERVAL))
         self.heartbeat_timeout_ms = int(configuration.get(options.HEARTBEAT_TIMEOUT))
+        # a request is answered or given up within one interval: the next one is due then
+        self.heartbeat_sender = TaskManagerHeartbeatSender(
+            self.resource_manager, int(configuration.get(options.HEARTBEAT_RPC_FAILURE_THRESHOLD)),
+            rpc_timeout_s=min(self.heartbeat_interval_ms, self.heartbeat_timeout_ms) / 1000.0)
         self._rpc_server: Any = None
         self._rest_server: Any = None
         self._stopped = threading.Event()
@@ -88,13 +96,19 @@ class JobManagerRunner:
 
     def _check_heartbeats(self) -> None:
         timeout_s = self.heartbeat_timeout_ms / 1000.0
+        interval_s = self.heartbeat_interval_ms / 1000.0
         period_s = max(0.05, min(self.heartbeat_interval_ms, self.heartbeat_timeout_ms) / 4000.0)
+        next_request = time.monotonic() + interval_s
         while not self._stopped.wait(period_s):
             for resource_id in self.resource_manager.check_heartbeats(timeout_s):
                 log.warning("The heartbeat of TaskManager with id %s timed out.", resource_id)
+            if time.monotonic() >= next_request:
+                next_request = time.monotonic() + interval_s
+                self.heartbeat_sender.request_heartbeats()
 
     def stop(self) -> None:
         self._stopped.set()
+        self.heartbeat_sender.shutdown()
         for master in self.dispatcher.list_jobs():
             if not master.is_terminal:
                 master.cancel()

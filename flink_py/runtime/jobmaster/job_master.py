@@ -59,6 +59,8 @@ __all__ = ["JobFailure", "JobMaster"]
 S = ExecutionState
 #: outbound calls run on this many threads per job (their own deadlines bound each call)
 RPC_THREADS = 4
+#: a restart still waiting for attempts to end after this long logs which ones, again and again
+RESTART_WAIT_WARNING_S = 10.0
 #: (slot sharing group, subtask index): subtask i of every vertex of a group shares a slot
 SlotKey = Tuple[str, int]
 CoordinatorFactory = Callable[["JobMaster"], Optional[CheckpointCoordinatorProtocol]]
@@ -69,6 +71,8 @@ class _SlotRequest:
     slot_keys: List[SlotKey]
     #: the attempts waiting for these slots, by subtask
     attempts: Dict[VertexKey, ExecutionAttemptID]
+    #: when the request fails (monotonic, s): slot.request.timeout after the scheduling
+    deadline: float
     timeout: Optional[ScheduledMail] = None
 
 
@@ -138,6 +142,9 @@ class JobMaster:
         self._slots: Dict[SlotKey, SlotAllocation] = {}
         self._used_gateways: Dict[int, Any] = {}
         self._slot_requests: Dict[PendingSlotRequest, _SlotRequest] = {}
+        #: attempts whose submit call has not returned: their cancel waits for it (a cancel
+        #: overtaking the submit would find no task, and the task would then run on)
+        self._submitting: set = set()
         self._restarts: List[_PendingRestart] = []
         self._checkpointing = False
         #: the stop-with-savepoint in progress
@@ -309,6 +316,10 @@ class JobMaster:
             if self._terminated.is_set():
                 return  # the job ended: late completions and reports change nothing
             fn()
+            # Every mail ends by advancing the job: a state change on a path that forgot
+            # to (an attempt marked terminal as a side effect) must not stall a restart.
+            if not self._terminated.is_set():
+                self._progress()
             self._view = self._build_view()
         return run
 
@@ -381,6 +392,11 @@ class JobMaster:
             return
         for ev in evs:
             ev.current_execution.transition_to(S.SCHEDULED)
+        self._allocate_and_deploy(evs, time.monotonic() + self.slot_request_timeout_s)
+
+    def _allocate_and_deploy(self, evs: List[ExecutionVertex], deadline: float) -> None:
+        """Deploys the SCHEDULED ``evs`` once every slot they need is held: asks for the
+        missing ones first (by ``deadline``, monotonic)."""
         dead = [k for k, a in self._slots.items()
                 if not self.resource_manager.is_allocation_alive(a)]
         # lost, or on a TaskManager found unreachable: give back, ask for others
@@ -389,7 +405,7 @@ class JobMaster:
         if not needed:
             self._deploy(evs)
             return
-        entry = _SlotRequest(needed, {ev.key: ev.attempt_id for ev in evs})
+        entry = _SlotRequest(needed, {ev.key: ev.attempt_id for ev in evs}, deadline)
         holder: List[PendingSlotRequest] = []
 
         def on_slots(allocations: Optional[List[SlotAllocation]],
@@ -402,7 +418,7 @@ class JobMaster:
         holder.append(request)
         self._slot_requests[request] = entry
         entry.timeout = self.main_thread_executor.schedule(
-            self.slot_request_timeout_s, self._mail(lambda: self._on_slot_timeout(request)))
+            deadline - time.monotonic(), self._mail(lambda: self._on_slot_timeout(request)))
 
     def _on_slots(self, request: PendingSlotRequest,
                   allocations: Optional[List[SlotAllocation]],
@@ -419,9 +435,13 @@ class JobMaster:
             return
         for slot_key, allocation in zip(entry.slot_keys, allocations):
             self._slots[slot_key] = allocation
-        self._deploy([ev for ev in self._vertices(entry.attempts)
-                      if ev.attempt_id == entry.attempts[ev.key]
-                      and ev.current_execution.state is S.SCHEDULED])
+        waiting = [ev for ev in self._vertices(entry.attempts)
+                   if ev.attempt_id == entry.attempts[ev.key]
+                   and ev.current_execution.state is S.SCHEDULED]
+        if waiting:
+            # A slot held before the request may have been lost while it waited: that one
+            # is asked for again (before the deadline) rather than deployed into.
+            self._allocate_and_deploy(waiting, entry.deadline)
 
     def _on_slot_timeout(self, request: PendingSlotRequest) -> None:
         if not request.cancel():
@@ -465,9 +485,12 @@ class JobMaster:
             tdd = self._deployment(ev, restore)
             execution.transition_to(S.DEPLOYING)
             allocation = execution.assigned_slot
+            self._submitting.add(execution.attempt_id)
             self._call(allocation.task_executor.submit_task, tdd, self,
                        on_failure=lambda exc, ev=ev, execution=execution:
-                       self._on_submit_failed(ev, execution, exc))
+                       self._on_submit_failed(ev, execution, exc),
+                       on_success=lambda ev=ev, execution=execution:
+                       self._on_submitted(ev, execution))
 
     def _restored_vertices(self) -> List[RestoredVertex]:
         return restored_vertices(self.job_graph)
@@ -478,11 +501,24 @@ class JobMaster:
         for vertex in vertices:
             self.job_graph.vertices[vertex.vertex_id].max_parallelism = vertex.max_parallelism
 
+    def _on_submitted(self, ev: ExecutionVertex, execution: Execution) -> None:
+        self._submitting.discard(execution.attempt_id)
+        if ev.current_execution is execution and execution.state is S.CANCELING:
+            log.debug("Job %s: %s (attempt %d) is deployed: sending its deferred cancel",
+                      self.job_id, ev.task_name_with_subtask, execution.attempt_number)
+            self._send_cancel(ev, execution)
+
     def _on_submit_failed(self, ev: ExecutionVertex, execution: Execution,
                           exc: BaseException) -> None:
+        self._submitting.discard(execution.attempt_id)
         if ev.current_execution is not execution or execution.state.is_terminal:
             return
         allocation = execution.assigned_slot
+        log.info("Job %s: deploying %s (attempt %d) to %s failed while %s: %s", self.job_id,
+                 ev.task_name_with_subtask, execution.attempt_number, allocation.resource_id,
+                 execution.state.name, exc)
+        # May end attempts of a restart (those in the lost worker, this one among them):
+        # the restart advances after this mail.
         self._unreachable(allocation, exc)
         if not execution.state.is_terminal:
             self._execution_failed(ev, SerializedError.of(exc), str(allocation.resource_id))
@@ -597,6 +633,34 @@ class JobMaster:
         self._withdraw_slot_requests(restart.keys)
         for ev in self._vertices(restart.keys):
             self._cancel_execution(ev)
+        waiting = self._not_terminal(restart)
+        if waiting:  # so that a restart that never goes on says what it waits for
+            log.info("Job %s: the restart waits for %d attempt(s) to be terminal: %s",
+                     self.job_id, len(waiting), ", ".join(waiting))
+            self._warn_while_waiting(restart, RESTART_WAIT_WARNING_S)
+
+    def _warn_while_waiting(self, restart: _PendingRestart, after_s: float) -> None:
+        def check() -> None:
+            if restart not in self._restarts or restart.attempts_created:
+                return
+            log.warning("Job %s: the restart has waited %.0f s for: %s", self.job_id,
+                        after_s, ", ".join(self._not_terminal(restart)) or "(nothing)")
+            self._warn_while_waiting(restart, after_s + RESTART_WAIT_WARNING_S)
+        self.main_thread_executor.schedule(RESTART_WAIT_WARNING_S, self._mail(check))
+
+    def _not_terminal(self, restart: _PendingRestart) -> List[str]:
+        """The attempts of ``restart`` it still waits for, described for the log."""
+        waiting = []
+        for ev in self._vertices(restart.keys):
+            execution = ev.current_execution
+            if execution.state.is_terminal:
+                continue
+            where = execution.assigned_slot
+            waiting.append(
+                f"{ev.task_name_with_subtask} (attempt {execution.attempt_number}, "
+                f"{execution.state.name}{' at ' + str(where.resource_id) if where else ''}"
+                f"{', submit in flight' if execution.attempt_id in self._submitting else ''})")
+        return waiting
 
     def _progress(self) -> None:
         """After any state change: advance restarts, end the job, start checkpointing."""
@@ -613,6 +677,8 @@ class JobMaster:
             if not all(ev.current_execution.state.is_terminal for ev in evs):
                 continue
             restart.attempts_created = True
+            log.info("Job %s: every attempt of the restart is terminal; new attempts are "
+                     "deployed in %.0f ms", self.job_id, restart.delay_s * 1000)
             releases: Dict[int, Tuple[Any, List[Tuple[str, int]]]] = {}
             for ev in evs:
                 old = ev.current_execution
@@ -704,13 +770,19 @@ class JobMaster:
         if execution.state.is_terminal or execution.state is S.CANCELING:
             return
         execution.transition_to(S.CANCELING)
-        allocation = execution.assigned_slot
-        self._call(allocation.task_executor.cancel_task, execution.attempt_id,
-                   on_failure=lambda exc: self._on_cancel_failed(ev, execution, exc))
+        if execution.attempt_id in self._submitting:
+            log.debug("Job %s: cancel of %s (attempt %d) waits for its submit call",
+                      self.job_id, ev.task_name_with_subtask, execution.attempt_number)
+        else:
+            self._send_cancel(ev, execution)
         if self.cancellation_timeout_s > 0:
             self.main_thread_executor.schedule(
                 self.cancellation_timeout_s,
                 self._mail(lambda: self._on_cancellation_timeout(ev, execution)))
+
+    def _send_cancel(self, ev: ExecutionVertex, execution: Execution) -> None:
+        self._call(execution.assigned_slot.task_executor.cancel_task, execution.attempt_id,
+                   on_failure=lambda exc: self._on_cancel_failed(ev, execution, exc))
 
     def _on_cancel_failed(self, ev: ExecutionVertex, execution: Execution,
                           exc: BaseException) -> None:
@@ -780,10 +852,8 @@ class JobMaster:
             execution = ev.current_execution
             if execution.state is S.CANCELING:
                 # asked before (e.g. while failing): ask again, it may have been lost
-                self._call(execution.assigned_slot.task_executor.cancel_task,
-                           execution.attempt_id,
-                           on_failure=lambda exc, ev=ev, execution=execution:
-                           self._on_cancel_failed(ev, execution, exc))
+                if execution.attempt_id not in self._submitting:
+                    self._send_cancel(ev, execution)
             else:
                 self._cancel_execution(ev)
 

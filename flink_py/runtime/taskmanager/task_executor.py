@@ -154,6 +154,11 @@ class TaskExecutor:
         """Releases the partitions ``(result id, producer subtask)`` of a restarted region."""
         self.partitions.release_partitions(job_id, partitions)
 
+    def heartbeat_from_resource_manager(self, resource_id: str,
+                                        timeout_s: Optional[float] = None) -> None:
+        """The ResourceManager's heartbeat request: answering it is the proof of life
+        (registration and slot reports go the other way, with the TaskManager's heartbeats)."""
+
     def cancel_all_tasks(self, reason: str) -> int:
         """Cancels every task (their JobManager is gone); returns how many there were."""
         tasks = self.running_tasks()

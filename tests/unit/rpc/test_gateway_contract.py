@@ -62,6 +62,10 @@ class RecordingTaskExecutor:
     def cancel_all_tasks(self, reason: str) -> None:
         self._record("cancel_all_tasks", reason)
 
+    def heartbeat_from_resource_manager(self, resource_id: str,
+                                        timeout_s: Optional[float] = None) -> None:
+        self._record("heartbeat_from_resource_manager", resource_id)
+
     def trigger_checkpoint(self, attempt_id: ExecutionAttemptID, checkpoint_id: int,
                            timestamp: int, options: CheckpointOptions) -> None:
         self._record("trigger_checkpoint", attempt_id, checkpoint_id, timestamp, options)
@@ -101,6 +105,7 @@ def test_task_executor_gateway_delivers_every_call_with_its_arguments(task_execu
     gateway.release_partitions("job", [("result-a", 0), ("result-b", 3)])
     gateway.release_job_partitions("job")
     gateway.cancel_all_tasks("the JobManager is gone")
+    gateway.heartbeat_from_resource_manager("tm-1")
     assert endpoint.calls == [
         ("trigger_checkpoint", (attempt, 7, 1234, options)),
         ("confirm_checkpoint", (attempt, 7, 1234)),
@@ -109,6 +114,7 @@ def test_task_executor_gateway_delivers_every_call_with_its_arguments(task_execu
         ("release_partitions", ("job", [("result-a", 0), ("result-b", 3)])),
         ("release_job_partitions", ("job",)),
         ("cancel_all_tasks", ("the JobManager is gone",)),
+        ("heartbeat_from_resource_manager", ("tm-1",)),
     ]
 
 
