@@ -16,7 +16,8 @@ import signal
 import textwrap
 from typing import Any, Callable, Dict, List
 
-from flink_py.testing.process_cluster import ProcessCluster, child_processes, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster, child_processes
 
 #: p=2 endless source -> keyed map -> sink; each source subtask marks its worker's pid
 JOB = """
@@ -110,13 +111,13 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
         def details() -> Dict[str, Any]:
             return cluster.rest(f"/jobs/{job_id}")
 
-        wait_until(lambda: _all_running(details()), RECOVERY_S, what="the job running")
+        wait_until(lambda: _all_running(details()), timeout_s=RECOVERY_S, what="the job running")
         moments = ["running", "deploying", "restarting", "canceling", "deploying", "running"]
         rng.shuffle(moments)
         history: List[str] = []
         for moment in moments:
             try:
-                wait_until(lambda: MOMENTS[moment](details()), MOMENT_S, interval_s=0.01,
+                wait_until(lambda: MOMENTS[moment](details()), timeout_s=MOMENT_S, interval_s=0.01,
                            what=moment)
                 seen = moment
             except AssertionError:
@@ -129,7 +130,8 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                     [pid for tm in cluster.task_managers if tm.poll() is None
                      for pid in child_processes(tm.pid)]
             try:
-                victim = rng.choice(wait_until(victims, RECOVERY_S, what="a slot worker"))
+                victim = rng.choice(wait_until(victims, timeout_s=RECOVERY_S,
+                                               what="a slot worker"))
             except AssertionError as exc:
                 raise AssertionError(
                     f"{exc} (seed {seed}; kills: {history}; TaskManagers (pid, exit code): "
@@ -150,7 +152,7 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                     history.append(f"slot worker {victim} at {seen}, already gone")
 
         try:
-            wait_until(lambda: _all_running(details()), RECOVERY_S, interval_s=0.1,
+            wait_until(lambda: _all_running(details()), timeout_s=RECOVERY_S, interval_s=0.1,
                        what="every task running again after the last kill")
         except AssertionError as exc:
             last = details()
@@ -161,4 +163,5 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
                 f"{[v['tasks'] for v in last['vertices']]}, overview {cluster.rest('/overview')}"
                 f"; the JobManager's last restart lines:\n" + "\n".join(waits)) from exc
         cluster.rest(f"/jobs/{job_id}?mode=cancel", method="PATCH")
-        wait_until(lambda: details()["state"] == "CANCELED", RECOVERY_S, what="cancelled")
+        wait_until(lambda: details()["state"] == "CANCELED", timeout_s=RECOVERY_S,
+                   what="cancelled")

@@ -8,7 +8,8 @@ import signal
 import time
 from typing import Any
 
-from flink_py.testing.process_cluster import ProcessCluster, wait_until
+from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import ProcessCluster
 
 HEARTBEAT_TIMEOUT_S = 60.0
 
@@ -23,7 +24,8 @@ def test_a_killed_task_manager_is_removed_after_failed_heartbeat_requests(
         victim.wait(10)
         killed = time.monotonic()
         wait_until(lambda: len(cluster.rest("/taskmanagers")["taskmanagers"]) == 1,
-                   HEARTBEAT_TIMEOUT_S / 4, interval_s=0.05, what="the killed TaskManager gone")
+                   timeout_s=HEARTBEAT_TIMEOUT_S / 4, interval_s=0.05,
+                   what="the killed TaskManager gone")
         assert time.monotonic() - killed < HEARTBEAT_TIMEOUT_S / 4
         assert "2 consecutive heartbeat requests could not reach it" in \
             cluster.log("jobmanager")

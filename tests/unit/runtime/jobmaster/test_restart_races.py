@@ -22,7 +22,7 @@ from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.jobmaster.job_master import JobMaster
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotDescription
-from flink_py.testing.process_cluster import wait_until
+from flink_py.testing.poll import wait_until
 
 S = ExecutionState
 DEADLINE_S = 10.0
@@ -149,16 +149,17 @@ def _deploy_with_a_held_submit(master_factory):
     _register(rm, a)
     _register(rm, b)
     master = master_factory(rm)
-    wait_until(lambda: len(a.held_submits) == 1, DEADLINE_S, what="the map's submit into a")
+    wait_until(lambda: len(a.held_submits) == 1, timeout_s=DEADLINE_S,
+               what="the map's submit into a")
     [attempt] = a.held_submits
     wait_until(lambda: sum(state is S.RUNNING for _, state in _states(master).values()) == 3,
-               DEADLINE_S, what="the other three subtasks running")
+               timeout_s=DEADLINE_S, what="the other three subtasks running")
     failed_on_b = next(s.attempt_id for v in master.view().vertices for s in v.subtasks
                        if s.state is S.RUNNING and s.location.task_executor is b)
     master.update_task_execution_state(
         failed_on_b, S.FAILED, SerializedError("connection to a lost", "ConnectionError"))
     wait_until(lambda: sorted(state.name for _, state in _states(master).values()) ==
-               ["CANCELED", "CANCELED", "CANCELING", "FAILED"], DEADLINE_S,
+               ["CANCELED", "CANCELED", "CANCELING", "FAILED"], timeout_s=DEADLINE_S,
                what="all but the held attempt terminal")
     assert master.status is JobStatus.RESTARTING
     return rm, a, master, attempt
@@ -179,12 +180,12 @@ def test_a_submit_failing_after_its_restart_cancelled_it_does_not_stall_the_rest
     rm, a, master, attempt = _deploy_with_a_held_submit(master_factory)
     a.held_submits[attempt].fail()
     wait_until(lambda: all(state is not S.CANCELING for _, state in _states(master).values()),
-               DEADLINE_S, what="the failed submit handled")
+               timeout_s=DEADLINE_S, what="the failed submit handled")
     a.held_cancels[attempt].fail()
     c = ScriptedTaskExecutor("c")  # a's slot is suspect now: the restart needs another one
     _register(rm, c)
 
-    wait_until(lambda: _all_redeployed(master), DEADLINE_S,
+    wait_until(lambda: _all_redeployed(master), timeout_s=DEADLINE_S,
                what="every subtask redeployed and running")
     assert master.status is JobStatus.RUNNING
     assert len(a.submitted) == 2, "nothing was deployed again into the lost worker"
@@ -199,7 +200,7 @@ def test_a_cancel_waits_for_the_submit_in_flight_so_that_it_cannot_overtake_it(
     assert ("cancel", attempt) not in a.calls
     a.held_cancels.pop(attempt)  # once deployed, the task cancels like any other
     a.held_submits[attempt].succeed()
-    wait_until(lambda: _all_redeployed(master), DEADLINE_S,
+    wait_until(lambda: _all_redeployed(master), timeout_s=DEADLINE_S,
                what="every subtask redeployed and running")
     calls = [call for call, attempt_id in a.calls if attempt_id == attempt]
     assert calls == ["submit", "cancel"]
@@ -217,15 +218,15 @@ def test_a_held_slot_lost_while_the_restart_waits_for_another_is_asked_for_again
     rm.add_lost_listener(  # what the Dispatcher does
         lambda resource_id, reason, lost: master.notify_allocations_lost(lost, reason))
     wait_until(lambda: all(state is S.RUNNING for _, state in _states(master).values()),
-               DEADLINE_S, what="the job running")
+               timeout_s=DEADLINE_S, what="the job running")
     rm.unregister_task_executor(a_id, "a lost")
     wait_until(lambda: all(n == 1 and state is S.SCHEDULED
-                           for n, state in _states(master).values()), DEADLINE_S,
+                           for n, state in _states(master).values()), timeout_s=DEADLINE_S,
                what="the new attempts waiting for a slot")
     rm.unregister_task_executor(b_id, "b lost")
     _register(rm, c, slots=2)
 
-    wait_until(lambda: _all_redeployed(master), DEADLINE_S,
+    wait_until(lambda: _all_redeployed(master), timeout_s=DEADLINE_S,
                what="every subtask redeployed and running")
     assert master.status is JobStatus.RUNNING
     assert len(c.submitted) == 4
