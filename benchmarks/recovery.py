@@ -15,46 +15,14 @@ import signal
 import statistics
 import tempfile
 import time
-from typing import Any, Callable, List
+from typing import Callable, List
 
 from benchmarks.cluster import ClusterResult
+from flink_py.testing.jobs import endless_keyed_job
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import ProcessCluster
 
 DEADLINE_S = 120.0
-
-PROGRAM = '''
-import os, threading
-from flink_py.datastream import SinkFunction, SourceFunction, StreamExecutionEnvironment
-
-MARKERS = {markers!r}
-
-class Endless(SourceFunction):
-    def open(self, runtime_context):
-        self.stop = threading.Event()
-        open(os.path.join(MARKERS, f"pid-{{os.getpid()}}"), "w").close()
-
-    def run(self, ctx):
-        i = 0
-        while not self.stop.is_set():
-            ctx.collect(i)
-            i += 1
-            if i % 100 == 0:
-                self.stop.wait(0.001)
-
-    def cancel(self):
-        self.stop.set()
-
-class Discard(SinkFunction):
-    def invoke(self, value, context):
-        pass
-
-env = StreamExecutionEnvironment.get_execution_environment()
-env.set_parallelism(2)
-env.enable_checkpointing(500)
-env.add_source(Endless()).key_by(lambda x: x % 16).map(lambda x: x + 1).add_sink(Discard())
-env.execute("recovery benchmark")
-'''
 
 
 def _pids(markers: str) -> List[int]:
@@ -101,7 +69,7 @@ def run_recovery_benchmarks(runs: int) -> List[ClusterResult]:
         os.makedirs(markers)
         program = os.path.join(base, "job.py")
         with open(program, "w") as f:
-            f.write(PROGRAM.format(markers=markers))
+            f.write(endless_keyed_job(markers, 500, 16, "recovery benchmark"))
         conf = {"heartbeat.interval": 10_000, "heartbeat.timeout": 50_000,
                 "restart-strategy.type": "fixed-delay",
                 "restart-strategy.fixed-delay.attempts": 1000,

@@ -8,11 +8,13 @@ deadline and naming what it waited for when the deadline passes.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Iterator, List
 
 import pytest
 
 from flink_py.testing.poll import wait_until
+from flink_py.testing.shared import release
 
 
 @pytest.fixture
@@ -30,3 +32,13 @@ def no_leaked_threads() -> Iterator[None]:
         wait_until(lambda: not leaked(), "the end of the threads the test started")
     except AssertionError:
         pytest.fail(f"threads left behind: {leaked()}")
+
+
+@pytest.fixture
+def token() -> Iterator[str]:
+    """A unique id for one test: names the objects it shares with its job's functions
+    (:func:`flink_py.testing.shared.shared`), released when the test ends. Test modules with
+    shared objects of their own define their own ``token``."""
+    value = uuid.uuid4().hex[:12]
+    yield value
+    release(value)

@@ -13,45 +13,12 @@ from __future__ import annotations
 import os
 import random
 import signal
-import textwrap
 from typing import Any, Callable, Dict, List
 
+from flink_py.testing.jobs import endless_keyed_job
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import ProcessCluster, child_processes
 
-#: p=2 endless source -> keyed map -> sink; each source subtask marks its worker's pid
-JOB = """
-    import os, threading
-    from flink_py.datastream import SinkFunction, SourceFunction, StreamExecutionEnvironment
-
-    MARKERS = {markers!r}
-
-    class Endless(SourceFunction):
-        def open(self, runtime_context):
-            self.stop = threading.Event()
-            open(os.path.join(MARKERS, f"pid-{{os.getpid()}}"), "w").close()
-
-        def run(self, ctx):
-            i = 0
-            while not self.stop.is_set():
-                ctx.collect(i)
-                i += 1
-                if i % 100 == 0:
-                    self.stop.wait(0.001)
-
-        def cancel(self):
-            self.stop.set()
-
-    class Discard(SinkFunction):
-        def invoke(self, value, context):
-            pass
-
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.set_parallelism(2)
-    env.enable_checkpointing(300)
-    env.add_source(Endless()).key_by(lambda x: x % 8).map(lambda x: x + 1).add_sink(Discard())
-    env.execute("repeated kills")
-"""
 
 #: how long to look for a moment before killing anyway (a fast failover can pass it unseen)
 MOMENT_S = 4.0
@@ -98,7 +65,7 @@ def test_kills_at_any_moment_of_a_failover_never_leave_the_job_restarting(
     os.makedirs(markers)
     program = str(tmp_path / "job.py")
     with open(program, "w") as f:
-        f.write(textwrap.dedent(JOB.format(markers=markers)))
+        f.write(endless_keyed_job(markers, 300, 8, "repeated kills"))
     conf = {"restart-strategy.type": "fixed-delay",
             "restart-strategy.fixed-delay.attempts": 1000,
             "restart-strategy.fixed-delay.delay": "100 ms"}

@@ -12,7 +12,7 @@ import pickle
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest
 
@@ -28,26 +28,11 @@ from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.operators.base import MIN_WATERMARK
 from flink_py.testing.poll import wait_until
+from flink_py.testing.shared import shared
 from flink_py.testing.sources import WaitForFileSource
 
 DEADLINE_S = 10.0
 
-_SHARED: Dict[str, Any] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def _shared(token: str, name: str, factory: Callable[[], Any]) -> Any:
-    with _SHARED_LOCK:
-        return _SHARED.setdefault(f"{token}/{name}", factory())
-
-
-@pytest.fixture
-def token() -> Iterable[str]:
-    value = uuid.uuid4().hex[:12]
-    yield value
-    with _SHARED_LOCK:
-        for key in [k for k in _SHARED if k.startswith(value + "/")]:
-            del _SHARED[key]
 
 
 # -- sources yield -------------------------------------------------------------------------------
@@ -98,7 +83,7 @@ class CountingPeriodicGenerator(WatermarkGenerator):
         pass
 
     def on_periodic_emit(self, output: Any) -> None:
-        calls = _shared(self.token, "periodic", lambda: [0])
+        calls = shared(self.token, "periodic", lambda: [0])
         calls[0] += 1
 
 
@@ -108,7 +93,7 @@ class RecordPeriodicCalls(MapFunction):
 
     def map(self, value: int) -> int:
         time.sleep(0.02)
-        _shared(self.token, "seen", list).append(_shared(self.token, "periodic", lambda: [0])[0])
+        shared(self.token, "seen", list).append(shared(self.token, "periodic", lambda: [0])[0])
         return value
 
 
@@ -123,7 +108,7 @@ def test_processing_time_timers_fire_while_a_source_is_busy(token: str) -> None:
             .with_timestamp_assigner(_ts_of)) \
         .add_sink(lambda value, context=None: None)
     env.execute("timers while busy")
-    seen = _shared(token, "seen", list)
+    seen = shared(token, "seen", list)
     assert len(seen) == 40
     # 40 records of 20 ms: the 10 ms timer fired many times while the source was emitting.
     assert seen[-1] >= 10, seen
@@ -184,7 +169,7 @@ class NumberedSource(SourceFunction, CheckpointedFunction):
         self.state.update([self.offset])
 
     def run(self, ctx: Any) -> None:
-        stop = _shared(self.token, "stop", threading.Event)
+        stop = shared(self.token, "stop", threading.Event)
         lock = ctx.get_checkpoint_lock()
         while self.running and not stop.is_set():
             with lock:
@@ -267,7 +252,7 @@ def test_a_keyed_job_with_two_inputs_acknowledges_consistent_snapshots_once_per_
         # a task that is not a source declines a trigger, naming why
         (keyed,) = [t for t in tasks if not t.tdd.is_source]
         executor.trigger_checkpoint(keyed.attempt_id, 9, 0, options)
-        _shared(token, "stop", threading.Event).set()
+        shared(token, "stop", threading.Event).set()
         result = cluster.dispatcher.request_job_result(job_id, timeout_s=DEADLINE_S)
     assert result.status is JobStatus.FINISHED, result.failure
     assert [(d[0], d[1]) for d in coordinator.declines] == [(keyed.attempt_id, 9)]
@@ -307,8 +292,8 @@ class IgnoresCancellation(MapFunction):
         self.token = token
 
     def map(self, value: int) -> int:
-        _shared(self.token, "entered", threading.Event).set()
-        _shared(self.token, "release", threading.Event).wait(30)
+        shared(self.token, "entered", threading.Event).set()
+        shared(self.token, "release", threading.Event).wait(30)
         return value
 
 
@@ -319,13 +304,13 @@ def test_a_task_that_ignores_cancellation_is_failed_after_the_cancellation_timeo
     env.from_collection([1, 2], type_info=Types.INT()) \
         .map(IgnoresCancellation(token), output_type=Types.INT()) \
         .add_sink(lambda value, context=None: None)
-    release = _shared(token, "release", threading.Event)
+    release = shared(token, "release", threading.Event)
     try:
         with MiniCluster(1, 1) as cluster:
             (executor,) = cluster.task_executors
             executor.services.configuration.set_string("task.cancellation.timeout", "300 ms")
             job_id = cluster.dispatcher.submit_job(env.get_job_graph(f"stuck {token}"))
-            wait_until(_shared(token, "entered", threading.Event).is_set,
+            wait_until(shared(token, "entered", threading.Event).is_set,
                        "the map stuck in user code")
             stuck = executor.running_tasks()
             cancelled_at = time.monotonic()
@@ -349,7 +334,7 @@ class CountEmitted(MapFunction):
         self.token = token
 
     def map(self, value: int) -> int:
-        _shared(self.token, "emitted", lambda: [0])[0] += 1
+        shared(self.token, "emitted", lambda: [0])[0] += 1
         return value
 
 
@@ -373,7 +358,7 @@ def test_a_collect_sink_without_credit_suspends_its_input_but_still_runs_mails(
                    "the sink task deployed")
         (sink_task,) = [t for t in executor.running_tasks() if not t.tdd.is_source]
         wait_until(lambda: sink_task.mailbox.suspended, "the sink out of credit")
-        emitted = _shared(token, "emitted", lambda: [0])[0]
+        emitted = shared(token, "emitted", lambda: [0])[0]
         # the collect buffer (16 batches), the sink's credits, the network buffers between the
         # tasks and the source task's writer: far from the whole input
         assert emitted < 40 * 1024, emitted
@@ -443,7 +428,7 @@ class _CountingSink(SinkFunction):
         self.token = token
 
     def invoke(self, value: Any, context: Any) -> None:
-        _shared(self.token, "sunk", lambda: [0])[0] += 1
+        shared(self.token, "sunk", lambda: [0])[0] += 1
 
 
 @pytest.mark.parametrize("job_setting, sent", [(None, 7), ("3", 9)])
@@ -461,7 +446,7 @@ def test_records_per_buffer_is_the_jobs_setting_else_the_task_managers(
         graph.job_configuration["taskmanager.network.records-per-buffer"] = job_setting
     with MiniCluster(1, 2, records_per_buffer=7) as cluster:
         job_id = cluster.dispatcher.submit_job(graph)
-        sunk = _shared(token, "sunk", lambda: [0])
+        sunk = shared(token, "sunk", lambda: [0])
         wait_until(lambda: sunk[0] >= sent, f"{sent} records at the sink", timeout_s=10)
         assert sunk[0] == sent
         master = cluster.dispatcher.job_master(job_id)

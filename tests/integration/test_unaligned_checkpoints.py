@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -27,25 +26,10 @@ from flink_py.runtime.checkpoint.metadata import CheckpointMetadata
 from flink_py.runtime.checkpoint.metadata_serializer import read_metadata_file
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.testing.poll import wait_until
+from flink_py.testing.shared import shared
 
 DEADLINE_S = 60.0
 KEYS = 4
-_SHARED: Dict[str, Any] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def _shared(token: str, name: str, factory: Callable[[], Any]) -> Any:
-    with _SHARED_LOCK:
-        return _SHARED.setdefault(f"{token}/{name}", factory())
-
-
-@pytest.fixture
-def token() -> Iterable[str]:
-    value = uuid.uuid4().hex[:12]
-    yield value
-    with _SHARED_LOCK:
-        for key in [k for k in _SHARED if k.startswith(value + "/")]:
-            del _SHARED[key]
 
 
 # -- user functions ----------------------------------------------------------------------------
@@ -62,8 +46,8 @@ class SlowCountPerKey(MapFunction, CheckpointListener):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
-        self.fast = _shared(self.token, "fast", threading.Event)
-        self.failed = _shared(self.token, "failed", threading.Event)
+        self.fast = shared(self.token, "fast", threading.Event)
+        self.failed = shared(self.token, "failed", threading.Event)
         self.seen = 0
         self.checkpointed = False
 
@@ -83,6 +67,9 @@ class SlowCountPerKey(MapFunction, CheckpointListener):
         self.checkpointed = True
 
 
+_COUNTS_LOCK = threading.Lock()
+
+
 class LatestCounts(SinkFunction):
     """Keeps the highest count seen per key in the shared ``counts`` dict."""
 
@@ -90,9 +77,9 @@ class LatestCounts(SinkFunction):
         self.token = token
 
     def invoke(self, value: tuple, context: Any = None) -> None:
-        counts = _shared(self.token, "counts", dict)
+        counts = shared(self.token, "counts", dict)
         key, n = value
-        with _SHARED_LOCK:
+        with _COUNTS_LOCK:
             counts[key] = max(counts.get(key, 0), n)
 
 
@@ -100,9 +87,8 @@ def _keyed_job(token: str, n: int, delay_s: float, settings: Dict[str, str],
                parallelism: int = 1, fail_after: Optional[int] = None) -> JobGraph:
     """numbers ``0 .. n-1`` (p=1) -> rebalance -> map (p) -> key_by -> slow count (p) -> sink.
 
-    The source is ``from_sequence`` (polled by its task's mailbox): a legacy SourceFunction
-    that emits under the checkpoint lock blocks in ``collect`` holding the lock when its output
-    is backpressured, and its checkpoint trigger waits for the lock as long as that lasts.
+    The source is ``from_sequence`` (polled by its task's mailbox), so that nothing but the
+    backpressure decides how long a barrier takes to get out of it.
     """
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
@@ -214,10 +200,10 @@ def test_a_backpressured_unaligned_job_restores_its_in_flight_data_exactly_once(
             _checkpoint_dir(tmp_path, job_id, restored.checkpoint_id) / "_metadata"))
         result = dispatcher.request_job_result(job_id, DEADLINE_S)
     assert result.status is JobStatus.FINISHED, result.failure
-    assert _shared(token, "failed", threading.Event).is_set()
+    assert shared(token, "failed", threading.Event).is_set()
     kinds = _in_flight(metadata)
     assert kinds.get("output HASH") or kinds.get("input HASH"), kinds
-    assert _shared(token, "counts", dict) == {k: n // KEYS for k in range(KEYS)}
+    assert shared(token, "counts", dict) == {k: n // KEYS for k in range(KEYS)}
 
 
 # -- restore at another parallelism ------------------------------------------------------------
@@ -257,15 +243,15 @@ def test_a_retained_unaligned_checkpoint_with_in_flight_data_restores_rescaled(
         # rebalanced output or the map's input
         assert kinds.get("input HASH") and kinds.get("output HASH"), kinds
         assert kinds.get("output REBALANCE") or kinds.get("input REBALANCE"), kinds
-        counted_before = dict(_shared(token, "counts", dict))
+        counted_before = dict(shared(token, "counts", dict))
         assert sum(counted_before.values()) < n, "the first run stopped half way"
 
-        _shared(token, "fast", threading.Event).set()
-        _shared(token, "counts", dict).clear()
+        shared(token, "fast", threading.Event).set()
+        shared(token, "counts", dict).clear()
         second = dispatcher.submit_job(_keyed_job(
             token, n, 0.005, _settings(tmp_path, **{
                 "execution.savepoint.path": str(retained[0])}),
             parallelism=new_parallelism))
         result = dispatcher.request_job_result(second, DEADLINE_S)
     assert result.status is JobStatus.FINISHED, result.failure
-    assert _shared(token, "counts", dict) == {k: n // KEYS for k in range(KEYS)}
+    assert shared(token, "counts", dict) == {k: n // KEYS for k in range(KEYS)}
