@@ -738,14 +738,20 @@ class JobMaster:
 
     def _unreachable(self, allocation: SlotAllocation, exc: BaseException) -> None:
         """A call into ``allocation``'s slot failed: its worker (and maybe its TaskManager)
-        is gone. Its attempts fail, and no slot of that TaskManager is used until it
-        registers again."""
+        is gone. The attempts in that worker fail and its slots are given back; no slot of
+        that TaskManager is handed out until it registers again. The slots of its other
+        workers stay held: their attempts run on (or fail by themselves if the whole
+        TaskManager is gone), and a slot whose attempt still runs must not be handed out."""
         if not isinstance(exc, RpcError) or isinstance(exc, RpcRefusedError):
             return  # the slot answered (with an error): it is reachable
         self.resource_manager.report_unreachable(allocation.resource_id, str(exc))
-        dropped = [a for k, a in self._slots.items() if a.resource_id == allocation.resource_id]
-        self._slots = {k: a for k, a in self._slots.items()
-                       if a.resource_id != allocation.resource_id}
+
+        def in_that_worker(a: SlotAllocation) -> bool:
+            return a.resource_id == allocation.resource_id and \
+                a.process_id == allocation.process_id
+
+        dropped = [a for a in self._slots.values() if in_that_worker(a)]
+        self._slots = {k: a for k, a in self._slots.items() if not in_that_worker(a)}
         self.resource_manager.release_allocations(dropped)
         error = SerializedError.of(exc)
         for ev in self.execution_graph.all_execution_vertices:

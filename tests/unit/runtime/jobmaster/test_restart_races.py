@@ -230,3 +230,34 @@ def test_a_held_slot_lost_while_the_restart_waits_for_another_is_asked_for_again
                what="every subtask redeployed and running")
     assert master.status is JobStatus.RUNNING
     assert len(c.submitted) == 4
+
+
+def test_a_lost_worker_gives_back_only_its_own_slots(master_factory) -> None:
+    # One TaskManager with two slot workers; a submit into one of them fails as a lost peer.
+    # Only that worker's slot is given back: the other worker's slot stays with the job (its
+    # attempt is still running until the restart cancels it), so the ResourceManager cannot
+    # hand it to another job meanwhile.
+    rm = ResourceManager()
+    tm = ScriptedTaskExecutor("tm", hold_submit=lambda tdd: not tdd.is_source
+                              and tdd.subtask_index == 0 and tdd.attempt_number == 0)
+    resource_id = _register(rm, tm, slots=2)
+    master = master_factory(rm)
+    wait_until(lambda: len(tm.held_submits) == 1, timeout_s=DEADLINE_S,
+               what="the map's submit held")
+    [attempt] = tm.held_submits
+    [vertex] = [ev for ev in master.execution_graph.all_execution_vertices
+                if ev.current_execution.attempt_id == attempt]
+    lost_slot = vertex.current_execution.assigned_slot.slot_index
+    others = [ev.current_execution for ev in master.execution_graph.all_execution_vertices
+              if ev.current_execution.attempt_id != attempt]
+    running_on = {e.attempt_id for e in others if e.assigned_slot.slot_index != lost_slot}
+    assert running_on, "the other worker runs some of the job's attempts"
+    with tm._lock:  # their cancels are held: those attempts stay CANCELING
+        for attempt_id in running_on:
+            tm.held_cancels[attempt_id] = HeldCall()
+    tm.held_submits[attempt].fail()
+    wait_until(lambda: all(tm.held_cancels[a].entered.is_set() for a in running_on),
+               timeout_s=DEADLINE_S, what="the restart cancelling the other worker's attempts")
+    assert [a.slot_index for a in rm.allocations_of(resource_id)] == [1 - lost_slot]
+    for attempt_id in running_on:
+        tm.held_cancels[attempt_id].succeed()
