@@ -270,9 +270,10 @@ class _RemoteCollectGateway:
         self._address = address
         self._job_id = job_id
 
-    def send_collect_batch(self, collect_id: str, values: list) -> None:
+    def send_collect_batch(self, collect_id: str, values: Any) -> None:
+        """``values``: a list of results or a message of flink_py.runtime.jobmaster.collect."""
         self._send(pb.CollectBatch(job_id=self._job_id, collect_id=collect_id,
-                                   values=pickle.dumps(list(values), protocol=5)))
+                                   values=pickle.dumps(values, protocol=5)))
 
     def send_collect_end(self, collect_id: str) -> None:
         self._send(pb.CollectBatch(job_id=self._job_id, collect_id=collect_id, end=True))

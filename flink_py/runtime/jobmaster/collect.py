@@ -1,34 +1,129 @@
-"""The coordinator side of ``execute_and_collect``: bounded buffers between sink and client."""
+"""The coordinator side of ``execute_and_collect``: bounded buffers between sink and client.
+
+A collect sink sends its results with their offsets (``CollectResults``: the number of
+results before them in the job's output). Without checkpointing they are the client's at
+once. With checkpointing, as Flink's ``CheckpointedCollectResultBuffer``, the client sees only
+results a completed checkpoint covers (``CollectCommit``, sent by the sink when it is told a
+checkpoint completed), and, once the job FINISHED, the rest: a restarted sink attempt
+(``CollectReset``, the offset of the checkpoint it restored) replaces the results after that
+offset, so that across a failover every result reaches the client exactly once.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from typing import Deque, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Deque, List, Optional, Tuple
 
 from flink_py.runtime.execution.errors import CancelTaskException
 
 
-class CollectBuffer:
-    """Batches from one collect sink, waiting for the client; bounded, so the sink blocks."""
+@dataclass(frozen=True)
+class CollectResults:
+    """Results of sink attempt ``attempt``, the first of them at ``offset``."""
 
-    def __init__(self, capacity: int = 16) -> None:
+    attempt: int
+    offset: int
+    values: list
+
+
+@dataclass(frozen=True)
+class CollectCommit:
+    """A completed checkpoint covers every result before ``offset``."""
+
+    attempt: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class CollectReset:
+    """Sink attempt ``attempt`` starts at ``offset`` (the results of the checkpoint it
+    restored, or 0): results after it from earlier attempts are void."""
+
+    attempt: int
+    offset: int
+
+
+class CollectBuffer:
+    """Batches from one collect sink, waiting for the client; bounded, so the sink blocks.
+
+    :param capacity: batches the client may leave untaken before the sink waits.
+    :param checkpointed: whether the job checkpoints (results wait for their checkpoint).
+    """
+
+    def __init__(self, capacity: int = 16, checkpointed: bool = False) -> None:
         self.capacity = capacity
+        self.checkpointed = checkpointed
         self._batches: Deque[list] = deque()
         self._cond = threading.Condition()
         self._ended = False
         self._closed = False
+        #: checkpointed: the sink attempt whose results count, the results not yet covered
+        #: by a checkpoint as (offset, values), and how many results the client was given
+        self._attempt = -1
+        self._uncommitted: Deque[Tuple[int, list]] = deque()
+        self._visible = 0
 
-    def put(self, batch: list) -> None:
+    def put(self, batch: Any) -> None:
+        """A sink's ``batch``: a list of results (visible at once), or one of the messages
+        above."""
         with self._cond:
+            if isinstance(batch, CollectReset):
+                self._reset(batch)
+                return
+            if isinstance(batch, CollectCommit):
+                if batch.attempt == self._attempt:
+                    self._commit(batch.offset)
+                return
             while len(self._batches) >= self.capacity and not self._closed:
                 self._cond.wait()
             if self._closed:
                 raise CancelTaskException("the job's result is no longer collected")
             # a restarted attempt sends again after an earlier attempt's end
             self._ended = False
-            self._batches.append(batch)
+            if not isinstance(batch, CollectResults):
+                self._show(list(batch))
+            elif batch.attempt < self._attempt:
+                return  # late, from an attempt a restart replaced
+            elif self.checkpointed:
+                self._uncommitted.append((batch.offset, batch.values))
+            else:
+                self._show(batch.values)
+
+    def _reset(self, reset: CollectReset) -> None:
+        if reset.attempt <= self._attempt:
+            return
+        # the restored checkpoint completed, whether or not its commit came
+        self._commit(reset.offset)
+        self._uncommitted.clear()
+        self._attempt = reset.attempt
+        self._ended = False
+
+    def _commit(self, offset: int) -> None:
+        while self._uncommitted and self._uncommitted[0][0] < offset:
+            start, values = self._uncommitted.popleft()
+            covered = offset - start
+            if covered < len(values):
+                self._uncommitted.appendleft((offset, values[covered:]))
+                values = values[:covered]
+            self._show_from(start, values)
+
+    def _show_from(self, start: int, values: list) -> None:
+        """Shows ``values`` (offsets ``start``...) but for those the client was given."""
+        skip = self._visible - start
+        if skip > 0:
+            values = values[skip:]
+        if values:
+            self._visible = max(self._visible, start) + len(values)
+            self._batches.append(values)
+            self._cond.notify_all()
+
+    def _show(self, values: list) -> None:
+        if values:
+            self._visible += len(values)
+            self._batches.append(values)
             self._cond.notify_all()
 
     def end(self) -> None:
@@ -36,9 +131,15 @@ class CollectBuffer:
             self._ended = True
             self._cond.notify_all()
 
-    def close(self) -> None:
-        """The job is over: wake everyone; no more batches are accepted."""
+    def close(self, finished: bool = False) -> None:
+        """The job is over: wake everyone; no more batches are accepted. ``finished``: it
+        FINISHED, so the results no checkpoint covers are the client's too."""
         with self._cond:
+            if finished:
+                while self._uncommitted:
+                    start, values = self._uncommitted.popleft()
+                    self._show_from(start, values)
+            self._uncommitted.clear()
             self._closed = True
             self._cond.notify_all()
 
@@ -64,9 +165,13 @@ class CollectBuffer:
 
 
 class CollectCoordinator:
-    """All collect buffers of one job, by collect id."""
+    """All collect buffers of one job, by collect id.
 
-    def __init__(self) -> None:
+    :param checkpointed: whether the job checkpoints (see the module docstring).
+    """
+
+    def __init__(self, checkpointed: bool = False) -> None:
+        self.checkpointed = checkpointed
         self._lock = threading.Lock()
         self._buffers: dict = {}
 
@@ -74,11 +179,12 @@ class CollectCoordinator:
         with self._lock:
             buf = self._buffers.get(collect_id)
             if buf is None:
-                buf = self._buffers[collect_id] = CollectBuffer()
+                buf = self._buffers[collect_id] = CollectBuffer(checkpointed=self.checkpointed)
             return buf
 
-    def close_all(self) -> None:
+    def close_all(self, finished: bool = False) -> None:
+        """The job is over (``finished``: it FINISHED)."""
         with self._lock:
             buffers: List[CollectBuffer] = list(self._buffers.values())
         for buf in buffers:
-            buf.close()
+            buf.close(finished)

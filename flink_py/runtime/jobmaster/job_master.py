@@ -124,7 +124,9 @@ class JobMaster:
         self.cancellation_timeout_s = int(
             self.configuration.get(options.TASK_CANCELLATION_TIMEOUT)) / 1000.0
         self.start_time_ms = _now_ms()
-        self.collect = CollectCoordinator()
+        # with checkpointing the client sees results once a checkpoint covers them
+        self.collect = CollectCoordinator(checkpointed=bool(
+            (self.configuration.get(options.CHECKPOINTING_INTERVAL) or 0) > 0))
         self._event_gateway = OperatorEventGateway(self.collect)
         self.main_thread_executor = MainThreadExecutor(f"JobMaster {self.job_id}",
                                                        on_error=self._on_mail_error)
@@ -888,7 +890,7 @@ class JobMaster:
             except Exception:  # the job's end must not be lost to a coordinator bug
                 log.exception("Job %s: the checkpoint coordinator failed to shut down",
                               self.job_id)
-        self.collect.close_all()
+        self.collect.close_all(finished=final is JobStatus.FINISHED)
         for gateway in self._used_gateways.values():
             self._call(gateway.release_job_partitions, self.job_id)
         self.resource_manager.release_slots(self.job_id)

@@ -6,13 +6,14 @@ import queue
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from flink_py.common.narrowing import collect_converter
 from flink_py.common.types import to_row
 
 from flink_py.api.functions import SinkFunction
 from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.jobmaster.collect import CollectCommit, CollectReset, CollectResults
 from flink_py.runtime.tasks.fusion import FusionStage
 from flink_py.runtime.operators.base import StreamOperator, UdfOperator, unwrap_function
 
@@ -102,6 +103,8 @@ class SinkFunctionSink(UdfOperator):
 
 #: batches a collect sink may have sent but not yet had accepted by the JobMaster's buffer
 COLLECT_CREDITS = 2
+#: the operator state holding the offset of a collect sink's next result
+COLLECT_OFFSET_STATE = "collect-sink-offset"
 #: how long the end of a collect sink waits for its last batches to be accepted (seconds)
 COLLECT_END_TIMEOUT_S = 600.0
 
@@ -136,8 +139,41 @@ class CollectSink(StreamOperator):
         """Called by the task before ``open``: the MailboxProcessor to suspend and resume."""
         self._mailbox = mailbox
 
+    # -- the offset of the results (see flink_py.runtime.jobmaster.collect) -------------------
+
+    def _offset_state(self) -> Any:
+        from flink_py.api.state import ListStateDescriptor
+        return self.get_operator_state_store().get_list_state(
+            ListStateDescriptor(COLLECT_OFFSET_STATE))
+
+    def initialize_state(self, subtask_state: Any = None,
+                         keyed_state_backend: Any = None) -> None:
+        super().initialize_state(subtask_state, keyed_state_backend)
+        #: the offset of the next result: how many the job's output had before it
+        self._offset = 0
+        #: the offset at each checkpoint taken and not yet known to be complete
+        self._offsets_at: Dict[int, int] = {}
+        if subtask_state is not None:
+            self._offset = max(self._offset_state().get(), default=0)
+
+    def snapshot_state(self, checkpoint_id: int, timestamp: int, options: Any,
+                       factory: Any) -> Any:
+        self._offsets_at[checkpoint_id] = self._offset
+        self._offset_state().update([self._offset])
+        return super().snapshot_state(checkpoint_id, timestamp, options, factory)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        done = [cid for cid in self._offsets_at if cid <= checkpoint_id]
+        if done:
+            offset = max(self._offsets_at.pop(cid) for cid in done)
+            self._send(CollectCommit(self._attempt, offset))
+        super().notify_checkpoint_complete(checkpoint_id)
+
+    # -- sending ------------------------------------------------------------------------------
+
     def open(self) -> None:
         self._gateway = self.runtime_context.operator_event_gateway
+        self._attempt = self.runtime_context.get_attempt_number()
         self._credits = COLLECT_CREDITS
         self._sender: Optional[threading.Thread] = None
         self._outbox: "queue.Queue[Any]" = queue.Queue()
@@ -148,6 +184,10 @@ class CollectSink(StreamOperator):
                 name=f"Collect sender of {self.name} "
                      f"({self.runtime_context.get_index_of_this_subtask() + 1})")
             self._sender.start()
+        if not hasattr(self, "_offset"):  # driven without initialize_state (a test)
+            self._offset, self._offsets_at = 0, {}
+        # this attempt's results start here: those after it from earlier attempts are void
+        self._send(CollectReset(self._attempt, self._offset))
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
         names = self.row_field_names
@@ -156,12 +196,18 @@ class CollectSink(StreamOperator):
         convert = self._convert
         if convert is not None:
             values = [convert(v) for v in values]
+        values = list(values)
+        offset = self._offset
+        self._offset = offset + len(values)
+        self._send(CollectResults(self._attempt, offset, values))
+
+    def _send(self, message: Any) -> None:
         if self._sender is None:
-            self._gateway.send_collect_batch(self.collect_id, list(values))
+            self._gateway.send_collect_batch(self.collect_id, message)
             return
         if self._failure is not None:
             raise self._failure
-        self._outbox.put(list(values))
+        self._outbox.put(message)
         self._credits -= 1
         if self._credits <= 0:
             self._mailbox.suspend_default_action()
