@@ -555,15 +555,20 @@ class CheckpointCoordinator:
         self._main_thread.assert_running_in_main_thread()
         checkpoint = self.store.latest_checkpoint()
         allow_non_restored = False
+        claimed = True
         if checkpoint is None:
             checkpoint = self._load_initial_checkpoint()
             allow_non_restored = self.restore_settings.allow_non_restored_state
+            claimed = False  # NO_CLAIM: the files of the checkpoint started from stay its own
         if checkpoint is None:
             return None
         path = checkpoint.external_pointer or f"<checkpoint {checkpoint.checkpoint_id} in " \
                                               f"the JobManager's memory>"
         adopted = adopt_max_parallelism(checkpoint.metadata, vertices)
         restores = assign_states(checkpoint.metadata, adopted, allow_non_restored, path)
+        if not claimed:
+            restores = {key: dataclasses.replace(restore, claimed=False)
+                        for key, restore in restores.items()}
         # the next checkpoints record the key groups the tasks now run with
         adopted_max = {v.vertex_id: v.max_parallelism for v in adopted}
         self.vertices = [dataclasses.replace(v, max_parallelism=adopted_max.get(

@@ -296,3 +296,6 @@ class JobManagerTaskRestore:
 
     restore_checkpoint_id: int
     task_state_snapshot: TaskStateSnapshot
+    #: whether the job owns the restored checkpoint's files (its own latest checkpoint);
+    #: False for the checkpoint or savepoint it was started from (Flink's NO_CLAIM)
+    claimed: bool = True

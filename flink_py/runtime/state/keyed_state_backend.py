@@ -97,6 +97,11 @@ class AbstractKeyedStateBackend:
 
     #: True for backends whose tables are Python dicts (window fast paths use them directly)
     heap_tables = False
+    #: whether the files of a restored incremental checkpoint may be referenced by later
+    #: checkpoints (the job's own checkpoint); False for the checkpoint a job was started
+    #: from (Flink's NO_CLAIM: the first checkpoint after it uploads every file anew, so
+    #: the new job never depends on files its user may delete)
+    claim_restored_files = True
 
     def __init__(self, max_parallelism: int, key_group_range: KeyGroupRange,
                  hash_function: Callable[[Any], int] = DEFAULT_KEY_HASH) -> None:

@@ -546,8 +546,9 @@ class RocksDBKeyedStateBackend(AbstractKeyedStateBackend):
                     family = self._column_family(name[len(_STATE_CF_PREFIX):])
                     family.delete_range(b"", start)
                     family.delete_range(end, b"\xff" * 8)
-            # the files are uploaded already: later incremental checkpoints reuse them
-            self._uploaded.update(handle.shared_files)
+            if self.claim_restored_files:
+                # the files are uploaded already: later incremental checkpoints reuse them
+                self._uploaded.update(handle.shared_files)
             source = self._db
         else:
             source = _open(target)

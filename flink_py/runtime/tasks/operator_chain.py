@@ -210,6 +210,8 @@ class OperatorChain:
                     self.max_parallelism, self.key_group_range,
                     f"{operator.name}_{self._subtask_index}",
                     hash_function=operator.key_hash_function)
+                if task_restore is not None:
+                    keyed_backend.claim_restored_files = task_restore.claimed
             operator.task_restored = task_restore is not None
             operator.restored_checkpoint_id = (None if task_restore is None
                                                else task_restore.restore_checkpoint_id)

@@ -103,6 +103,30 @@ def test_an_incremental_checkpoint_after_touching_1_percent_uploads_far_less(
     restored.dispose()
 
 
+def test_a_job_started_from_a_checkpoint_does_not_reuse_its_files(tmp_path: Any) -> None:
+    # Flink's NO_CLAIM: the checkpoint a job was started from (flink run -s) belongs to its
+    # user, who may delete it; the first checkpoint after it uploads every file anew.
+    backend = _backend(tmp_path)
+    _put(backend, range(5_000), 1)
+    handles = backend.snapshot(1, 0, CountingFactory(), None)()
+    backend.dispose()
+    started = _backend(tmp_path)
+    started.claim_restored_files = False
+    started.restore(handles)
+    assert len(_versions([started], range(5_000))) == 5_000
+    first = CountingFactory()
+    own = started.snapshot(2, 0, first, None)()
+    restored_files = set(handles[0].shared_files.values())
+    assert not restored_files & set(own[0].shared_files.values())
+    assert first.written[CheckpointedStateScope.SHARED] > 200_000  # the whole state again
+    # its own checkpoints are incremental again
+    _put(started, range(0, 5_000, 100), 2)
+    second = CountingFactory()
+    started.snapshot(3, 0, second, None)()
+    assert second.total < first.total / 5, (first.written, second.written)
+    started.dispose()
+
+
 def test_incremental_checkpoints_restore_at_another_parallelism(tmp_path: Any) -> None:
     old = [_backend(tmp_path, KeyGroupRange.of_operator(128, 2, i)) for i in range(2)]
     for backend in old:

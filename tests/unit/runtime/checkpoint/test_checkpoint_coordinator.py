@@ -539,6 +539,7 @@ def test_restore_returns_the_latest_completed_checkpoints_state(make_job) -> Non
         job.vertices))
     restore = restores[(job.source.vertex_id, 1)]
     assert restore.restore_checkpoint_id == second
+    assert all(r.claimed for r in restores.values()), "the job's own checkpoint"
     state = restore.task_state_snapshot.get_subtask_state_by_operator_id(
         job.source.operator_ids[0])
     assert state.managed_keyed_state[0].delegate.read_bytes() == b"state-1"
@@ -563,6 +564,8 @@ def test_a_job_submitted_with_a_savepoint_path_restores_from_it(make_job, tmp_pa
         restores = resumed.on_main(lambda: resumed.coordinator.restore_latest_checkpointed_state(
             first.vertices))
         assert {r.restore_checkpoint_id for r in restores.values()} == {savepoint_id}
+        # NO_CLAIM: the tasks do not build on the files of what the job was started from
+        assert not any(r.claimed for r in restores.values())
         assert resumed.coordinator.statistics_snapshot.latest_restored.is_savepoint
     finally:
         resumed.close()
