@@ -605,6 +605,25 @@ def _job_id_or_optional_value(job_id: Optional[str], value: Optional[str]
     return job_id, value
 
 
+def _check_format_type(context: click.Context, parameter: click.Parameter,
+                       value: str) -> str:
+    if value.lower() != "canonical":
+        raise click.BadParameter(
+            f"the savepoint format {value!r} is not supported: flink_py writes savepoints in "
+            f"the canonical format (restorable into either state backend, at any "
+            f"parallelism)", context, parameter)
+    return value.lower()
+
+
+#: Flink's ``-type,--type <canonical|native>`` of savepoint and stop
+_format_type_option = click.option(
+    "-type", "--type", "format_type", default="canonical", metavar="<arg>",
+    callback=_check_format_type,
+    help="Describes the binary format in which a savepoint should be taken. Supported "
+         "options: [canonical - a common format for all state backends, allows for "
+         "changing state backends].")
+
+
 def _await_savepoint(client: RestClusterClient, job_id: str, trigger: Callable[[], str],
                      failure: str) -> str:
     """Triggers a savepoint operation and waits for its location; ``failure`` heads the
@@ -624,10 +643,11 @@ def _await_savepoint(client: RestClusterClient, job_id: str, trigger: Callable[[
 @_cluster_options
 @click.option("-d", "--dispose", "dispose", default=None, metavar="<arg>",
               help="Path of savepoint to dispose.")
+@_format_type_option
 @click.argument("job_id", required=False)
 @click.argument("target_directory", required=False)
 def savepoint(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
-              dispose: Optional[str], job_id: Optional[str],
+              dispose: Optional[str], format_type: str, job_id: Optional[str],
               target_directory: Optional[str]) -> None:
     """Triggers a savepoint of a running job (into the target directory, else
     execution.checkpointing.savepoint-dir)."""
@@ -674,9 +694,11 @@ def _dispose_savepoint(client: RestClusterClient, savepoint_path: str) -> None:
 @click.option("-d", "--drain", is_flag=True,
               help="Send MAX_WATERMARK before taking the savepoint and stopping the "
                    "pipeline.")
+@_format_type_option
 @click.argument("job_id", required=False)
 def stop(jobmanager: Optional[str], dynamic_properties: Tuple[str, ...],
-         savepoint_path: Optional[str], drain: bool, job_id: Optional[str]) -> None:
+         savepoint_path: Optional[str], drain: bool, format_type: str,
+         job_id: Optional[str]) -> None:
     """Stops a running job with a savepoint."""
     job_id, savepoint_path = _job_id_or_optional_value(job_id, savepoint_path)
     job_id = _check_job_id(job_id, "stop [-m <host:port>] [-p [savepointPath]] [-d]")

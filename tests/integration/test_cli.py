@@ -490,13 +490,16 @@ def test_stop_reads_the_job_id_from_an_option_without_a_value(cluster: Cluster) 
     assert f"Job {unknown} not found" in result.stderr
 
 
-def _can_take_savepoints() -> bool:
-    from flink_py.runtime.jobmaster.job_master import JobMaster
-    return hasattr(JobMaster, "trigger_savepoint")
+def test_savepoint_and_stop_take_only_the_canonical_format() -> None:
+    job_id = "0123456789abcdef0123456789abcdef"
+    for action in (("savepoint", "--type", "native", job_id),
+                   ("stop", "-type", "NATIVE", job_id)):
+        result = flink(*action)
+        assert result.exit_code == 2, result
+        assert "the savepoint format 'NATIVE' is not supported" in result.stderr \
+            or "the savepoint format 'native' is not supported" in result.stderr, result.stderr
 
 
-@pytest.mark.skipif(not _can_take_savepoints(),
-                    reason="the JobMaster of this branch has no savepoint entry yet")
 def test_savepoint_then_stop_print_flinks_lines(cluster: Cluster, tmp_path: Path) -> None:
     endless = write_program(tmp_path, "endless.py", UNBOUNDED_PROGRAM)
     result = flink("run", "-d", "-m", cluster.address, str(endless))

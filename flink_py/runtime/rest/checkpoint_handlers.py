@@ -228,9 +228,26 @@ def _json_body(body: bytes) -> Dict[str, Any]:
     return parsed
 
 
+#: the savepoint formats flink_py writes (Flink's SavepointFormatType; NATIVE is not written)
+SUPPORTED_FORMAT_TYPES = ("CANONICAL",)
+
+
+def _check_format_type(request: Dict[str, Any]) -> None:
+    """Flink's ``formatType``: only CANONICAL savepoints are written here; asking for NATIVE
+    is an error rather than a savepoint of another format than asked for."""
+    format_type = request.get("formatType")
+    if format_type is None or str(format_type).upper() in SUPPORTED_FORMAT_TYPES:
+        return
+    raise RestHandlerError(400, f"Request did not match expected format: formatType "
+                                f"{format_type!r} is not supported; flink_py writes "
+                                f"savepoints in the CANONICAL format (restorable into either "
+                                f"state backend, at any parallelism).")
+
+
 def parse_savepoint_request(body: bytes) -> Tuple[Optional[str], bool, Optional[str]]:
     """``POST /savepoints``' body: (target-directory, cancel-job, triggerId)."""
     request = _json_body(body)
+    _check_format_type(request)
     return (request.get("target-directory"), bool(request.get("cancel-job", False)),
             request.get("triggerId"))
 
@@ -238,6 +255,7 @@ def parse_savepoint_request(body: bytes) -> Tuple[Optional[str], bool, Optional[
 def parse_stop_request(body: bytes) -> Tuple[Optional[str], bool, Optional[str]]:
     """``POST /stop``'s body (camelCase, as Flink's): (targetDirectory, drain, triggerId)."""
     request = _json_body(body)
+    _check_format_type(request)
     return (request.get("targetDirectory"), bool(request.get("drain", False)),
             request.get("triggerId"))
 

@@ -141,6 +141,12 @@ def test_savepoint_and_stop_bodies_use_flinks_field_names() -> None:
     with pytest.raises(RestHandlerError) as error:
         parse_stop_request(b"[1]")
     assert error.value.status == 400
+    # Flink's formatType: CANONICAL is what is written; NATIVE is refused, not ignored
+    assert parse_savepoint_request(b'{"formatType": "CANONICAL"}') == (None, False, None)
+    for parse, body in ((parse_savepoint_request, b'{"formatType": "NATIVE"}'),
+                        (parse_stop_request, b'{"formatType": "NATIVE", "drain": true}')):
+        with pytest.raises(RestHandlerError, match="formatType 'NATIVE' is not supported"):
+            parse(body)
 
 
 class FakeJobMaster:
