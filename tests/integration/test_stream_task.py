@@ -452,3 +452,47 @@ def test_records_per_buffer_is_the_jobs_setting_else_the_task_managers(
         master = cluster.dispatcher.job_master(job_id)
         master.cancel()
         assert master.wait_for_termination(DEADLINE_S)
+
+
+# -- a cancelled source whose function returns ends CANCELED -----------------------------------
+
+
+class TicksUntilCancelled(SourceFunction):
+    """Its cancel() makes run() return, as most user sources do, and waits for that."""
+
+    def run(self, ctx: Any) -> None:
+        self.running = True
+        self.returned = threading.Event()
+        i = 0
+        while self.running:
+            ctx.collect(i)
+            i += 1
+            time.sleep(0.001)
+        self.returned.set()
+
+    def cancel(self) -> None:
+        self.running = False
+        self.returned.wait(DEADLINE_S)
+        # the task's mailbox takes the end of the function's output while cancel() runs on
+        time.sleep(0.2)  # not synchronization: leaves the task time to (wrongly) finish
+
+
+def test_a_source_cancelled_by_its_task_manager_ends_canceled_not_finished() -> None:
+    # What a slot worker does when its TaskManager dies: it cancels its tasks by itself. The
+    # function then returns from run(); that must not read as the end of a bounded input,
+    # which finished the task, and with it (every task chained) the whole job, as FINISHED.
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.add_source(TicksUntilCancelled()).map(lambda x: x) \
+        .add_sink(lambda value, context=None: None)
+    graph = env.get_job_graph("cancelled by its TaskManager")
+    graph.job_configuration["restart-strategy.type"] = "none"
+    with MiniCluster(1, 1) as cluster:
+        (executor,) = cluster.task_executors
+        job_id = cluster.dispatcher.submit_job(graph)
+        (task,) = wait_until(lambda: [t for t in executor.running_tasks()
+                                      if t.state is ExecutionState.RUNNING],
+                             "the task running", timeout_s=DEADLINE_S)
+        executor.cancel_all_tasks("its TaskManager is gone")
+        result = cluster.dispatcher.request_job_result(job_id, timeout_s=DEADLINE_S)
+        assert task.state is ExecutionState.CANCELED
+        assert result.status is not JobStatus.FINISHED

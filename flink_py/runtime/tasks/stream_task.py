@@ -251,6 +251,10 @@ class StreamTask:
             if self._legacy is not None:
                 self._legacy.start()
             mailbox.run_mailbox_loop(action)
+            if self._cancelled:
+                # a cancelled source whose function returned (its cancel() ended run()) ends
+                # CANCELED, as Flink's: its input did not end, so nothing downstream finishes
+                raise CancelTaskException(f"{self.tdd.task_name_with_subtask} was cancelled")
             self._input_finished = True
             mailbox.run_as_owner(lambda: self._end_of_input(chain))
         except BaseException as exc:  # everything ends the task; reported below
