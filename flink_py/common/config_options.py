@@ -15,7 +15,7 @@ Example::
 
 from __future__ import annotations
 
-from flink_py.common.configuration import ConfigOption, ConfigType
+from flink_py.common.configuration import PORT_RANGE, ConfigOption, ConfigType
 
 __all__ = [
     "ALIGNED_CHECKPOINT_TIMEOUT",
@@ -237,6 +237,7 @@ JOB_MANAGER_RPC_ADDRESS = ConfigOption(
 JOB_MANAGER_RPC_PORT = ConfigOption(
     "jobmanager.rpc.port", ConfigType.INT, 6123,
     "The port the JobManager is reachable at.",
+    value_range=PORT_RANGE,
 )
 
 REST_ADDRESS = ConfigOption(
@@ -250,6 +251,7 @@ REST_ADDRESS = ConfigOption(
 REST_PORT = ConfigOption(
     "rest.port", ConfigType.INT, 8081,
     "The port clients connect to, and the REST server binds to if rest.bind-port is unset.",
+    value_range=PORT_RANGE,
 )
 
 REST_BIND_ADDRESS = ConfigOption(
@@ -282,6 +284,7 @@ TASK_MANAGER_RPC_PORT = ConfigOption(
 TASK_MANAGER_DATA_PORT = ConfigOption(
     "taskmanager.data.port", ConfigType.INT, 0,
     "The port of the TaskManager's data exchange server (0: any free port).",
+    value_range=PORT_RANGE,
 )
 
 JOB_MANAGER_BIND_HOST = ConfigOption(

@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional, Tuple
 
 import yaml
 
@@ -279,6 +279,10 @@ def _timedelta_nanos(value: datetime.timedelta) -> int:
     return ((value.days * 86_400 + value.seconds) * 10**6 + value.microseconds) * 1000
 
 
+#: the values a port option takes (0: any free port)
+PORT_RANGE = (0, 65535)
+
+
 class _BadValue(Exception):
     """Internal: a value that does not convert; the caller adds the key and expected form."""
 
@@ -396,6 +400,8 @@ class ConfigOption:
     :param fallback_keys: Other options' keys read, without a warning, when neither ``key``
                           nor a deprecated key is set (Flink's ``withFallbackKeys``, e.g.
                           ``rest.address`` falls back to ``jobmanager.rpc.address``).
+    :param value_range: For an :attr:`ConfigType.INT` option, the inclusive ``(lowest,
+                        highest)`` values accepted (e.g. :data:`PORT_RANGE` for ports).
 
     Example::
 
@@ -411,6 +417,7 @@ class ConfigOption:
     deprecated_keys: tuple[str, ...] = ()
     choices: tuple[str, ...] = field(default=(), kw_only=True)
     fallback_keys: tuple[str, ...] = field(default=(), kw_only=True)
+    value_range: Optional[Tuple[int, int]] = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
@@ -442,6 +449,10 @@ class ConfigOption:
             return "one of " + ", ".join(member.name for member in self.type)
         if self.type is ConfigType.ENUM:
             return "one of " + ", ".join(self.choices)
+        if self.value_range is not None:
+            lowest, highest = self.value_range
+            what = "a port" if self.value_range == PORT_RANGE else "an int"
+            return f"{what} in {lowest}..{highest}"
         return _EXPECTED_FORM[self.type]
 
     def convert(self, raw: Any, key: str | None = None) -> Any:
@@ -453,7 +464,11 @@ class ConfigOption:
         :raises ConfigurationError: Naming the key, the value and the expected form.
         """
         try:
-            return self._convert(raw)
+            value = self._convert(raw)
+            if self.value_range is not None and value is not None and \
+                    not self.value_range[0] <= value <= self.value_range[1]:
+                raise _BadValue()
+            return value
         except _BadValue:
             raise ConfigurationError(
                 f"Could not parse value {_to_flat_string(raw)!r} for configuration key "

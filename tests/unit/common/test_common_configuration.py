@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
+import os
+import subprocess
+import sys
 import textwrap
 from enum import Enum
 from pathlib import Path
@@ -24,6 +27,8 @@ from flink_py.common.configuration import (
 )
 from flink_py.common.time import Duration
 from flink_py.errors import ConfigurationError
+
+REPO = str(Path(__file__).resolve().parents[3])
 
 # ------------------------------------------------------------------------------ PyFlink API
 
@@ -460,3 +465,30 @@ def test_sensitive_keys() -> None:
     assert GlobalConfiguration.is_sensitive("s3.secret-key")
     assert GlobalConfiguration.is_sensitive("security.ssl.keystore-password")
     assert not GlobalConfiguration.is_sensitive("rest.port")
+
+
+@pytest.mark.parametrize("key, value", [("rest.port", "-5"), ("jobmanager.rpc.port", "-5"),
+                                        ("taskmanager.data.port", "65536")])
+def test_a_port_outside_0_to_65535_is_refused_naming_the_key(key: str, value: str) -> None:
+    option = {o.key: o for o in (opts.REST_PORT, opts.JOB_MANAGER_RPC_PORT,
+                                 opts.TASK_MANAGER_DATA_PORT)}[key]
+    with pytest.raises(ConfigurationError,
+                       match=f"'{value}' for configuration key '{key}': expected a port in "
+                             f"0..65535"):
+        Configuration({key: value}).get(option)
+    assert Configuration({key: "0"}).get(option) == 0
+    assert Configuration({key: "65535"}).get(option) == 65535
+
+
+def test_a_jobmanager_with_a_bad_port_exits_with_one_clear_line(tmp_path: Path) -> None:
+    # before, the REST server's bind crashed with an OverflowError traceback
+    (tmp_path / "config.yaml").write_text("rest.port: -5\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flink_py.runtime.entrypoint.jobmanager", "--configDir",
+         str(tmp_path), "-D", "jobmanager.rpc.port=0"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=REPO))
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert ("Could not start the JobManager: Could not parse value '-5' for configuration "
+            "key 'rest.port': expected a port in 0..65535") in done.stderr, done.stderr
