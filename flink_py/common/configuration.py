@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import difflib
 import datetime
 import logging
 import math
@@ -26,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -991,9 +992,13 @@ class GlobalConfiguration:
         standard = os.path.join(conf_dir, GlobalConfiguration.FLINK_CONF_FILENAME)
         legacy = os.path.join(conf_dir, GlobalConfiguration.LEGACY_FLINK_CONF_FILENAME)
         if os.path.isfile(standard):
-            return GlobalConfiguration.load_yaml_file(standard)
+            loaded = GlobalConfiguration.load_yaml_file(standard)
+            warn_unknown_keys(loaded, standard)
+            return loaded
         if os.path.isfile(legacy):
-            return GlobalConfiguration.load_yaml_file(legacy, legacy_fallback=True)
+            loaded = GlobalConfiguration.load_yaml_file(legacy, legacy_fallback=True)
+            warn_unknown_keys(loaded, legacy)
+            return loaded
         raise ConfigurationError(
             f"Neither '{GlobalConfiguration.FLINK_CONF_FILENAME}' nor "
             f"'{GlobalConfiguration.LEGACY_FLINK_CONF_FILENAME}' exists in the configuration "
@@ -1040,3 +1045,42 @@ class GlobalConfiguration:
     def is_sensitive(key: str) -> bool:
         """Whether the value of ``key`` must be hidden in logs (passwords, secrets, ...)."""
         return _is_sensitive(key)
+
+
+def known_keys() -> set:
+    """Every key flink_py declares (flink_py.common.config_options), with deprecated and
+    fallback keys."""
+    from flink_py.common import config_options  # declares its options with this module
+
+    keys = set()
+    for value in vars(config_options).values():
+        if isinstance(value, ConfigOption):
+            keys.add(value.key)
+            keys.update(value.deprecated_keys)
+            keys.update(value.fallback_keys)
+    return keys
+
+
+def warn_unknown_keys(configuration: "Configuration", source: str) -> List[str]:
+    """Logs a warning for each key of ``configuration`` that flink_py does not know, with the
+    closest known key when one is close (a typo such as ``taskmanager.numberOfTaskSlot``);
+    returns the warnings. Keys under a prefix that holds free-form keys (``env.``,
+    ``metrics.reporter.``, ``pipeline.global-job-parameters.``, ...) are not checked."""
+    known = known_keys()
+    warnings: List[str] = []
+    for key in sorted(configuration.keys()):
+        if key in known or key.startswith(_FREE_FORM_PREFIXES):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.85)
+        hint = f"; did you mean '{close[0]}'?" if close else " (flink_py does not use it)"
+        warnings.append(f"Unknown configuration key '{key}' in {source}{hint}")
+    for warning in warnings:
+        LOG.warning("%s", warning)
+    return warnings
+
+
+#: prefixes under which keys are the user's or a plugin's own, not options of flink_py
+_FREE_FORM_PREFIXES = ("env.", "metrics.", "pipeline.global-job-parameters.", "s3.", "fs.",
+                       "security.", "kubernetes.", "high-availability.", "yarn.", "python.",
+                       "table.", "state.backend.rocksdb.", "taskmanager.memory.",
+                       "jobmanager.memory.", "cluster.", "web.", "blob.", "akka.", "pekko.")

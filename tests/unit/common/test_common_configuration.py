@@ -492,3 +492,26 @@ def test_a_jobmanager_with_a_bad_port_exits_with_one_clear_line(tmp_path: Path) 
     assert "Traceback" not in done.stderr, done.stderr
     assert ("Could not start the JobManager: Could not parse value '-5' for configuration "
             "key 'rest.port': expected a port in 0..65535") in done.stderr, done.stderr
+
+
+def test_a_typo_in_a_key_warns_with_the_closest_known_key(tmp_path: Path, caplog) -> None:
+    (tmp_path / "config.yaml").write_text(
+        "taskmanager.numberOfTaskSlot: 3\n"      # a typo of taskmanager.numberOfTaskSlots
+        "parallelism.default: 2\n"               # known
+        "env.java.opts.all: -Xmx1g\n"            # a free-form namespace
+        "no.such.option: 1\n")
+    with caplog.at_level(logging.WARNING):
+        configuration = GlobalConfiguration.load_configuration(str(tmp_path))
+    warnings = sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    source = str(tmp_path / "config.yaml")
+    assert warnings == [
+        f"Unknown configuration key 'no.such.option' in {source} (flink_py does not use it)",
+        f"Unknown configuration key 'taskmanager.numberOfTaskSlot' in {source}; did you mean "
+        f"'taskmanager.numberOfTaskSlots'?"]
+    assert configuration.get_string("taskmanager.numberOfTaskSlot") == "3"  # kept, as Flink
+
+
+def test_the_shipped_configuration_has_no_unknown_keys(caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        GlobalConfiguration.load_configuration(os.path.join(REPO, "conf"))
+    assert not [r for r in caplog.records if "Unknown configuration key" in r.getMessage()]
