@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Deque, List, Optional, Tuple
+from typing import Deque, List, Optional, Tuple, Union
 
 from flink_py.runtime.execution.errors import CancelTaskException
 
@@ -66,16 +66,15 @@ class CollectBuffer:
         self._uncommitted: Deque[Tuple[int, list]] = deque()
         self._visible = 0
 
-    def put(self, batch: Any) -> None:
-        """A sink's ``batch``: a list of results (visible at once), or one of the messages
-        above."""
+    def put(self, message: Union[CollectResults, CollectCommit, CollectReset]) -> None:
+        """One of a collect sink's messages (above)."""
         with self._cond:
-            if isinstance(batch, CollectReset):
-                self._reset(batch)
+            if isinstance(message, CollectReset):
+                self._reset(message)
                 return
-            if isinstance(batch, CollectCommit):
-                if batch.attempt == self._attempt:
-                    self._commit(batch.offset)
+            if isinstance(message, CollectCommit):
+                if message.attempt == self._attempt:
+                    self._commit(message.offset)
                 return
             while len(self._batches) >= self.capacity and not self._closed:
                 self._cond.wait()
@@ -83,14 +82,12 @@ class CollectBuffer:
                 raise CancelTaskException("the job's result is no longer collected")
             # a restarted attempt sends again after an earlier attempt's end
             self._ended = False
-            if not isinstance(batch, CollectResults):
-                self._show(list(batch))
-            elif batch.attempt < self._attempt:
+            if message.attempt < self._attempt:
                 return  # late, from an attempt a restart replaced
-            elif self.checkpointed:
-                self._uncommitted.append((batch.offset, batch.values))
+            if self.checkpointed:
+                self._uncommitted.append((message.offset, message.values))
             else:
-                self._show(batch.values)
+                self._show(message.values)
 
     def _reset(self, reset: CollectReset) -> None:
         if reset.attempt <= self._attempt:

@@ -145,8 +145,6 @@ class StreamOperator:
         self.current_watermark = MIN_WATERMARK
         #: this instance's share of a restored snapshot's operator state (None: fresh start)
         self.restored_operator_state: Optional[Dict[str, Any]] = None
-        #: whether its task restores a checkpoint or savepoint (Flink's ``isRestored``), even
-        #: when this instance's share of the state is empty (a rescaled restore)
         #: whether the task restores from a checkpoint or savepoint (true for every subtask
         #: of a vertex with state in it, even one that got none of it after a rescale), and
         #: that checkpoint's id (both set by the OperatorChain)

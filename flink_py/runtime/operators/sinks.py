@@ -134,6 +134,10 @@ class CollectSink(StreamOperator):
         #: from Java's text of it); None when nothing changes
         self._convert = collect_converter(type_info)
         self._mailbox: Any = None
+        #: the offset of the next result: how many the job's output had before it
+        self._offset = 0
+        #: the offset at each checkpoint taken and not yet known to be complete
+        self._offsets_at: Dict[int, int] = {}
 
     def attach_mailbox(self, mailbox: Any) -> None:
         """Called by the task before ``open``: the MailboxProcessor to suspend and resume."""
@@ -149,10 +153,6 @@ class CollectSink(StreamOperator):
     def initialize_state(self, subtask_state: Any = None,
                          keyed_state_backend: Any = None) -> None:
         super().initialize_state(subtask_state, keyed_state_backend)
-        #: the offset of the next result: how many the job's output had before it
-        self._offset = 0
-        #: the offset at each checkpoint taken and not yet known to be complete
-        self._offsets_at: Dict[int, int] = {}
         if subtask_state is not None:
             self._offset = max(self._offset_state().get(), default=0)
 
@@ -184,8 +184,6 @@ class CollectSink(StreamOperator):
                 name=f"Collect sender of {self.name} "
                      f"({self.runtime_context.get_index_of_this_subtask() + 1})")
             self._sender.start()
-        if not hasattr(self, "_offset"):  # driven without initialize_state (a test)
-            self._offset, self._offsets_at = 0, {}
         # this attempt's results start here: those after it from earlier attempts are void
         self._send(CollectReset(self._attempt, self._offset))
 

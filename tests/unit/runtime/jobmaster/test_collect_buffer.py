@@ -13,11 +13,13 @@ from flink_py.runtime.jobmaster.collect import (
 
 def test_a_sinks_end_is_final_only_once_the_job_is_over() -> None:
     buffer = CollectBuffer()
-    buffer.put([1, 2])
+    buffer.put(CollectReset(0, 0))
+    buffer.put(CollectResults(0, 0, [1, 2]))
     buffer.end()  # the first attempt's sink ended ...
     assert buffer.take(0.01) == ([1, 2], False)
     assert buffer.take(0.01) == (None, False), "not over: the job may still restart the sink"
-    buffer.put([1, 2, 3])  # ... and a restarted attempt sends again
+    buffer.put(CollectReset(1, 0))  # ... and a restarted attempt sends again
+    buffer.put(CollectResults(1, 0, [1, 2, 3]))
     assert buffer.take(0.01) == ([1, 2, 3], False)
     buffer.end()
     buffer.close()  # the job is over
@@ -29,7 +31,7 @@ def test_a_job_over_without_the_sinks_end_is_not_an_end() -> None:
     buffer.close()
     assert buffer.take(0.01) == (None, False)  # the caller asks the job why (its failure)
     with pytest.raises(CancelTaskException):
-        buffer.put([1])
+        buffer.put(CollectResults(0, 0, [1]))
 
 
 def test_closing_wakes_a_waiting_client() -> None:
