@@ -95,6 +95,10 @@ class _SynchronousSavepoint:
         self.completed = False
 
 
+#: aborted checkpoint ids a task remembers for a synchronous savepoint not yet begun
+ABORTED_EARLY_KEPT = 16
+
+
 class _AsyncCheckpointRunner:
     """The task's snapshot thread: runs asynchronous parts and acknowledges them."""
 
@@ -166,6 +170,9 @@ class StreamTask:
         self._closing = False
         #: the synchronous savepoint the task stops with, once taken
         self._stopping: Optional[_SynchronousSavepoint] = None
+        #: synchronous savepoints whose abort came before this task began them (the abort
+        #: and the trigger or barrier travel different ways): they are not begun
+        self._aborted_early: set = set()
         #: processing-time timers due while stopping: fired if the savepoint aborts
         self._deferred_timers: List[Callable[[], None]] = []
         self._action: Any = None
@@ -500,6 +507,9 @@ class StreamTask:
         lock): stop reading, drain if asked, then the snapshot and the barrier."""
         chain = self._chain
         assert chain is not None
+        if self._aborted_already(checkpoint_id):
+            self._perform_checkpoint(checkpoint_id, timestamp, checkpoint_options)
+            return
         self._begin_stop(checkpoint_id, checkpoint_options)
         if self._legacy is not None:
             self._legacy.halt()  # its function's next emit waits (or, stopped, ends it)
@@ -510,6 +520,17 @@ class StreamTask:
             chain.end_input_of_successors()
             chain.finish()
         self._perform_checkpoint(checkpoint_id, timestamp, checkpoint_options)
+
+    def _aborted_already(self, checkpoint_id: int) -> bool:
+        """Whether the stop's savepoint ``checkpoint_id`` was aborted before this task began
+        it: then the task does not stop (no notice would ever release it); its barrier still
+        goes downstream, and its snapshot is dropped as late."""
+        aborted = checkpoint_id in self._aborted_early
+        self._aborted_early = {c for c in self._aborted_early if c > checkpoint_id}
+        if aborted:
+            log.info("%s: stop-with-savepoint %d was aborted before it reached this task",
+                     self.tdd.task_name_with_subtask, checkpoint_id)
+        return aborted
 
     def _begin_stop(self, checkpoint_id: int, checkpoint_options: CheckpointOptions) -> None:
         """No input until the savepoint completed (or was aborted)."""
@@ -524,6 +545,9 @@ class StreamTask:
         before them was processed (with drain, MAX_WATERMARK too)."""
         chain = self._chain
         assert chain is not None and self._processor is not None
+        if self._aborted_already(barrier.checkpoint_id):
+            self._perform_checkpoint(barrier.checkpoint_id, barrier.timestamp, barrier.options)
+            return
         self._begin_stop(barrier.checkpoint_id, barrier.options)
         if barrier.options.should_drain:
             self._processor.end_open_inputs()
@@ -750,4 +774,9 @@ class StreamTask:
             if stopping is not None and not stopping.completed and \
                     checkpoint_id == stopping.checkpoint_id:
                 self._abort_stop(checkpoint_id)
+            elif stopping is None:
+                early = self._aborted_early
+                early.add(checkpoint_id)
+                if len(early) > ABORTED_EARLY_KEPT:  # every abort lands here: keep the last
+                    early.discard(min(early))
         self.inbox.put_mail(mail)
