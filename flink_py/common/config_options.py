@@ -79,9 +79,14 @@ __all__ = [
     "RESTART_FIXED_DELAY_DELAY",
     "RESTART_STRATEGY",
     "REST_ADDRESS",
+    "REST_AUTHENTICATION_ENABLED",
+    "REST_AUTHENTICATION_TOKEN",
     "REST_BIND_ADDRESS",
     "REST_BIND_PORT",
+    "REST_CORS_ALLOWED_ORIGINS",
     "REST_PORT",
+    "REST_SERVER_MAX_CONTENT_LENGTH",
+    "REST_SERVER_MAX_UPLOAD_BYTES_IN_FLIGHT",
     "ROCKSDB_CHECKPOINT_TRANSFER_THREAD_NUM",
     "ROCKSDB_LOCAL_DIRECTORIES",
     "ROCKSDB_OPTIONS_FACTORY",
@@ -90,8 +95,19 @@ __all__ = [
     "SAVEPOINT_DIRECTORY",
     "SAVEPOINT_IGNORE_UNCLAIMED_STATE",
     "SAVEPOINT_PATH",
+    "SECURITY_CLUSTER_SECRET",
+    "SECURITY_CLUSTER_SECRET_FILE",
+    "SECURITY_INTERNAL_AUTHENTICATION_ENABLED",
     "SLOT_REQUEST_TIMEOUT",
     "SNAPSHOT_COMPRESSION",
+    "SSL_INTERNAL_CA",
+    "SSL_INTERNAL_CERT",
+    "SSL_INTERNAL_ENABLED",
+    "SSL_INTERNAL_KEY",
+    "SSL_REST_CA",
+    "SSL_REST_CERT",
+    "SSL_REST_ENABLED",
+    "SSL_REST_KEY",
     "STATE_BACKEND",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
@@ -290,6 +306,105 @@ TASK_MANAGER_DATA_PORT = ConfigOption(
 JOB_MANAGER_BIND_HOST = ConfigOption(
     "jobmanager.bind-host", ConfigType.STRING, "0.0.0.0",
     "The local address the JobManager's RPC endpoint binds to.",
+)
+
+# ------------------------------------------------------------------------------ security
+# flink_py's own keys, except the security.ssl.* names, which follow Flink's where Flink has
+# one (PEM files instead of Java keystores: .cert/.key/.ca for .keystore/.truststore).
+
+SECURITY_CLUSTER_SECRET = ConfigOption(
+    "security.cluster-secret", ConfigType.STRING, None,
+    "The secret shared by the JobManager, TaskManagers and slot workers of one cluster; "
+    "every internal call and data connection proves it knows it (HMAC-SHA256). Prefer "
+    "security.cluster-secret.file, which keeps it out of the configuration file.",
+)
+
+SECURITY_CLUSTER_SECRET_FILE = ConfigOption(
+    "security.cluster-secret.file", ConfigType.STRING, None,
+    "A file (mode 0600) holding the cluster secret; default: .cluster-secret in the "
+    "configuration directory, which bin/start-cluster.sh creates when no secret is "
+    "configured.",
+)
+
+SECURITY_INTERNAL_AUTHENTICATION_ENABLED = ConfigOption(
+    "security.internal.authentication.enabled", ConfigType.BOOLEAN, True,
+    "Whether internal traffic (RPC and data exchange) must prove the cluster secret. "
+    "Setting false opens the cluster to anyone who reaches its ports, unless "
+    "security.ssl.internal.enabled; it is refused for non-loopback addresses without TLS.",
+)
+
+SSL_INTERNAL_ENABLED = ConfigOption(
+    "security.ssl.internal.enabled", ConfigType.BOOLEAN, False,
+    "Mutual TLS for internal traffic (RPC and data exchange), with the PEM files of "
+    "security.ssl.internal.cert, .key and .ca.",
+)
+
+SSL_INTERNAL_CERT = ConfigOption(
+    "security.ssl.internal.cert", ConfigType.STRING, None,
+    "The PEM certificate (chain) this process presents on internal connections.",
+)
+
+SSL_INTERNAL_KEY = ConfigOption(
+    "security.ssl.internal.key", ConfigType.STRING, None,
+    "The PEM private key of security.ssl.internal.cert.",
+)
+
+SSL_INTERNAL_CA = ConfigOption(
+    "security.ssl.internal.ca", ConfigType.STRING, None,
+    "The PEM CA certificate(s) that internal peers' certificates must be signed by.",
+)
+
+SSL_REST_ENABLED = ConfigOption(
+    "security.ssl.rest.enabled", ConfigType.BOOLEAN, False,
+    "TLS (HTTPS) for the REST endpoint, with security.ssl.rest.cert and .key; clients "
+    "verify it against security.ssl.rest.ca.",
+)
+
+SSL_REST_CERT = ConfigOption(
+    "security.ssl.rest.cert", ConfigType.STRING, None,
+    "The PEM certificate (chain) of the REST endpoint.",
+)
+
+SSL_REST_KEY = ConfigOption(
+    "security.ssl.rest.key", ConfigType.STRING, None,
+    "The PEM private key of security.ssl.rest.cert.",
+)
+
+SSL_REST_CA = ConfigOption(
+    "security.ssl.rest.ca", ConfigType.STRING, None,
+    "The PEM CA certificate(s) REST clients verify the endpoint's certificate with.",
+)
+
+REST_AUTHENTICATION_ENABLED = ConfigOption(
+    "rest.authentication.enabled", ConfigType.BOOLEAN, True,
+    "Whether submitting, cancelling, stopping and savepointing over REST need a bearer "
+    "token. Setting false opens them to anyone who reaches rest.port (a warning is logged); "
+    "it is refused for a non-loopback rest.bind-address.",
+)
+
+REST_AUTHENTICATION_TOKEN = ConfigOption(
+    "rest.authentication.token", ConfigType.STRING, None,
+    "The bearer token REST write requests must carry; default: one derived from the "
+    "cluster secret (the flink CLI derives the same one from the configuration).",
+)
+
+REST_CORS_ALLOWED_ORIGINS = ConfigOption(
+    "rest.cors.allowed-origins", ConfigType.LIST, [],
+    "Origins (scheme://host:port) whose web pages may call the REST API from a browser; "
+    "empty: none (no Access-Control-Allow-Origin header is sent).",
+)
+
+REST_SERVER_MAX_CONTENT_LENGTH = ConfigOption(
+    "rest.server.max-content-length", ConfigType.INT, 104_857_600,
+    "The largest request body the REST server accepts, in bytes.",
+    value_range=(1, 2**31 - 1),
+)
+
+REST_SERVER_MAX_UPLOAD_BYTES_IN_FLIGHT = ConfigOption(
+    "rest.server.max-upload-bytes-in-flight", ConfigType.INT, 209_715_200,
+    "The total bytes of request bodies the REST server reads at once; a request that would "
+    "pass it is answered 503 at once instead of being read.",
+    value_range=(1, 2**62),
 )
 
 SLOT_REQUEST_TIMEOUT = ConfigOption(
