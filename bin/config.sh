@@ -350,3 +350,13 @@ rotateLogFile() {
         mv "$log" "$log.$num"
     fi
 }
+
+# Creates the cluster secret ($FLINK_CONF_DIR/.cluster-secret, mode 0600) unless one is
+# configured: every daemon and `flink` command of this installation then finds the same one.
+# Exits with the reason when it cannot.
+ensureClusterSecret() {
+    if ! "$FLINK_PYTHON" -m flink_py.security.cluster_secret ensure "$FLINK_CONF_DIR" > /dev/null; then
+        echo "Cannot set up the cluster secret (see above); nothing was started." >&2
+        exit 1
+    fi
+}

@@ -35,6 +35,7 @@ case $STARTSTOP in
             fi
         fi
 
+        ensureClusterSecret
         daemon_args=("--configDir" "${FLINK_CONF_DIR}")
         if [ -n "$HOST" ]; then
             daemon_args+=("-D" "jobmanager.rpc.address=${HOST}")

@@ -16,6 +16,9 @@ bin=$(cd -- "$bin" && pwd -P)
 # A missing or empty conf/workers is reported before anything is started.
 readWorkers
 
+# The secret the daemons authenticate each other (and `flink` commands) with.
+ensureClusterSecret
+
 # Start the JobManager instance(s)
 if isHighAvailability || [ -f "${FLINK_CONF_DIR}/masters" ]; then
     readMasters

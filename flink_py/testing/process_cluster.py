@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional, Sequence
 
+from flink_py.security.cluster_secret import SECRET_FILE_NAME, create_secret_file
 from flink_py.testing.poll import wait_until
 
 #: the directory holding the flink_py package (put on the daemons' PYTHONPATH)
@@ -76,6 +77,8 @@ class ProcessCluster:
         with open(os.path.join(self.conf_dir, "flink-conf.yaml"), "w") as f:
             for key, value in settings.items():
                 f.write(f"{key}: {value}\n")
+        # what bin/start-cluster.sh does: one secret for the daemons and the CLI of this dir
+        self.secret = create_secret_file(os.path.join(self.conf_dir, SECRET_FILE_NAME))
         self.jobmanager: Optional[subprocess.Popen] = None
         self.task_managers: List[subprocess.Popen] = []
         self._logs: List[Any] = []

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from flink_py.common.configuration import Configuration, GlobalConfiguration
 from flink_py.errors import ConfigurationError
+from flink_py.security.context import SecurityContext, install
 
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s [] - %(message)s"
 
@@ -41,6 +42,25 @@ def parse_daemon_args(description: str, argv: Optional[Sequence[str]],
     if config_dir is not None and not os.path.isdir(config_dir):
         raise ConfigurationError(f"the configuration directory {config_dir!r} does not exist")
     return args, GlobalConfiguration.load_configuration(config_dir, dynamic)
+
+
+def config_dir_of(args: argparse.Namespace) -> Optional[str]:
+    """The configuration directory a daemon was started with (``--configDir``, else
+    ``$FLINK_CONF_DIR``), or ``None``."""
+    return args.config_dir or os.environ.get(GlobalConfiguration.ENV_FLINK_CONF_DIR)
+
+
+def install_security(configuration: Configuration, config_dir: Optional[str],
+                     create_secret: bool = False) -> SecurityContext:
+    """Resolves this daemon's SecurityContext and installs it, before any port is opened.
+
+    :param create_secret: create the conf dir's secret file when none is configured (the
+                          JobManager does).
+    :raises ConfigurationError: no secret, or an unusable secret or TLS file.
+    """
+    context = SecurityContext.from_configuration(configuration, config_dir, create_secret)
+    install(context)
+    return context
 
 
 def setup_logging(level: int = logging.INFO) -> None:

@@ -26,7 +26,8 @@ from flink_py.rpc.gateways import (
     JobMasterServicer, RemoteTaskExecutorGateway, ResourceManagerServicer, start_server)
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.entrypoint.common import (
-    parse_daemon_args, setup_logging, wait_for_termination_signal)
+    config_dir_of, install_security, parse_daemon_args, setup_logging,
+    wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.heartbeat import TaskManagerHeartbeatSender
 from flink_py.runtime.resourcemanager.registration import ResourceManagerEndpoint
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
@@ -37,8 +38,10 @@ log = logging.getLogger(__name__)
 class JobManagerRunner:
     """One JobManager: its components, its RPC server, its REST server, its heartbeat check."""
 
-    def __init__(self, configuration: Configuration) -> None:
+    def __init__(self, configuration: Configuration, config_dir: Optional[str] = None) -> None:
         self.configuration = configuration
+        # before anything can listen: the secret every peer and REST writer must prove
+        self.security = install_security(configuration, config_dir, create_secret=True)
         self.resource_manager = ResourceManager()
         self.dispatcher = Dispatcher(
             self.resource_manager,
@@ -123,8 +126,8 @@ class JobManagerRunner:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
     try:
-        _, configuration = parse_daemon_args("flink_py JobManager", argv)
-        runner = JobManagerRunner(configuration)
+        args, configuration = parse_daemon_args("flink_py JobManager", argv)
+        runner = JobManagerRunner(configuration, config_dir_of(args))
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the JobManager: %s", exc)

@@ -30,7 +30,8 @@ from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import ResourceID
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.rpc.gateways import RemoteJobMasterGateway, TaskExecutorServicer, start_server
-from flink_py.runtime.entrypoint.common import LOG_FORMAT, parse_daemon_args
+from flink_py.runtime.entrypoint.common import (
+    LOG_FORMAT, config_dir_of, install_security, parse_daemon_args)
 from flink_py.runtime.network.remote import DataServer
 from flink_py.runtime.taskmanager.task_executor import TaskExecutor
 from flink_py.runtime.taskmanager.user_code import UserCodeLoader
@@ -64,6 +65,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
     logging.getLogger("flink_py").setLevel(logging.INFO)
     logging.getLogger("grpc").setLevel(logging.WARNING)
+    try:  # the TaskManager's secret, from the environment it gave us
+        install_security(config, config_dir_of(args))
+    except FlinkPyError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
     bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
     work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-")
     executor = TaskExecutor(

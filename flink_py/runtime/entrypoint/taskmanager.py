@@ -27,7 +27,8 @@ from flink_py.errors import FlinkPyError
 from flink_py.rpc.gateways import (
     RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
 from flink_py.runtime.entrypoint.common import (
-    local_address_towards, parse_daemon_args, setup_logging, wait_for_termination_signal)
+    config_dir_of, install_security, local_address_towards, parse_daemon_args, setup_logging,
+    wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.registration import (
     SlotRegistration, TaskExecutorRegistration)
 
@@ -52,6 +53,8 @@ class TaskManagerRunner:
         self.configuration = configuration
         self.config_dir = config_dir
         self.dynamic = list(dynamic)
+        # before anything can listen or call: the JobManager's secret (never created here)
+        self.security = install_security(configuration, config_dir)
         self.num_slots = configuration.get(options.NUM_TASK_SLOTS)
         if self.num_slots < 1:
             raise FlinkPyError(f"taskmanager.numberOfTaskSlots must be at least 1, got "
@@ -82,7 +85,11 @@ class TaskManagerRunner:
             command += ["--configDir", self.config_dir]
         for item in self.dynamic:
             command += ["-D", item]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        env = dict(os.environ)
+        if self.security.secret is not None:  # in the environment: ps shows command lines
+            env.update(self.security.secret.environment())
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   env=env)
         ready = _read_ready_line(process, WORKER_START_TIMEOUT_S)
         if ready is None:
             process.kill()
@@ -303,7 +310,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
     try:
         args, configuration = parse_daemon_args("flink_py TaskManager", argv)
-        runner = TaskManagerRunner(configuration, args.config_dir, args.dynamic)
+        runner = TaskManagerRunner(configuration, config_dir_of(args), args.dynamic)
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the TaskManager: %s", exc)
