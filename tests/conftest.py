@@ -13,6 +13,8 @@ from typing import Iterator, List
 
 import pytest
 
+from flink_py.security import context as security_context
+from flink_py.security.context import SecurityContext
 from flink_py.testing.poll import wait_until
 from flink_py.testing.shared import release
 
@@ -42,3 +44,23 @@ def token() -> Iterator[str]:
     value = uuid.uuid4().hex[:12]
     yield value
     release(value)
+
+
+@pytest.fixture
+def rpc_security() -> Iterator[SecurityContext]:
+    """Installs ``SecurityContext.for_tests()`` (a fixed secret, no TLS) for one test, as a
+    daemon installs its own before it opens a port: in-process gRPC servers and gateways
+    need one. Restores what was installed before."""
+    try:
+        previous = security_context.current()
+    except security_context.SecurityNotConfiguredError:
+        previous = None
+    context = SecurityContext.for_tests()
+    security_context.install(context)
+    try:
+        yield context
+    finally:
+        if previous is None:
+            security_context.uninstall()
+        else:
+            security_context.install(previous)

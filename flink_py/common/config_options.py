@@ -288,8 +288,9 @@ TASK_MANAGER_HOST = ConfigOption(
 )
 
 TASK_MANAGER_BIND_HOST = ConfigOption(
-    "taskmanager.bind-host", ConfigType.STRING, "0.0.0.0",
-    "The local address the TaskManager's network interfaces bind to.",
+    "taskmanager.bind-host", ConfigType.STRING, "localhost",
+    "The local address the TaskManager's slot workers bind their RPC and data endpoints to "
+    "(loopback by default: another address opens them to other machines).",
 )
 
 TASK_MANAGER_RPC_PORT = ConfigOption(
@@ -304,8 +305,9 @@ TASK_MANAGER_DATA_PORT = ConfigOption(
 )
 
 JOB_MANAGER_BIND_HOST = ConfigOption(
-    "jobmanager.bind-host", ConfigType.STRING, "0.0.0.0",
-    "The local address the JobManager's RPC endpoint binds to.",
+    "jobmanager.bind-host", ConfigType.STRING, "localhost",
+    "The local address the JobManager's RPC endpoint binds to (loopback by default: another "
+    "address opens it to other machines).",
 )
 
 # ------------------------------------------------------------------------------ security

@@ -4,12 +4,29 @@ The JobMaster deploys into a slot through a TaskExecutor gateway, and a TaskExec
 task states through a JobMaster gateway. In the MiniCluster these are the objects themselves;
 in a cluster they are the classes here, which make the same calls over gRPC. Every call has
 a deadline.
+
+Security: servers and channels use the process's installed
+:func:`flink_py.security.context.current` (none installed: SecurityNotConfiguredError). With a
+cluster secret every call and answer is authenticated by ``flink_py.security.rpc_auth``'s
+interceptors. With ``security.ssl.internal.enabled`` servers require a client certificate the
+cluster CA signed (mutual TLS) and channels present this process's certificate. Peers are
+verified by the cluster CA, not by host name (as Flink's internal SSL): gRPC always matches
+the server's certificate against a name, so channels override the target name with
+:data:`TLS_TARGET_NAME` (``localhost``), and every internal certificate must carry that name
+in its subjectAltName (the test certificates carry ``localhost`` and ``127.0.0.1``), whatever
+address its member is reached at.
+
+Binding: no SO_REUSEPORT (two servers on one port fail instead of splitting the traffic), and
+a host that resolves to several addresses (``localhost``: 127.0.0.1 and ::1) is bound on each
+of them, on the same port, or the start fails naming the address that could not be bound.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import pickle
+import socket
 import threading
 import time
 from concurrent import futures
@@ -24,6 +41,9 @@ from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.resourcemanager.registration import (
     RegistrationResponse, SlotRegistration, TaskExecutorRegistration)
+from flink_py.security import context as security_context
+from flink_py.security.context import SecurityContext
+from flink_py.security.rpc_auth import client_interceptors, server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +53,10 @@ CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 ]
+#: servers: a second server on a taken port must fail, not share it
+SERVER_OPTIONS = CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)]
+#: the name every internal TLS certificate carries (see the module docstring)
+TLS_TARGET_NAME = "localhost"
 DEFAULT_RPC_TIMEOUT_S = 10.0
 #: how long a task keeps trying to report its final state to its JobMaster
 TERMINAL_STATE_REPORT_S = 120.0
@@ -60,23 +84,41 @@ def describe_rpc_error(address: str, call: str, exc: grpc.RpcError) -> str:
 
 
 class _Channels:
-    """One gRPC channel per peer address, shared by the gateways of this process."""
+    """One gRPC channel per peer address and security context, shared by the gateways of
+    this process."""
 
     _lock = threading.Lock()
-    _channels: Dict[str, grpc.Channel] = {}
+    _channels: Dict[Tuple[str, SecurityContext], grpc.Channel] = {}
 
     @classmethod
-    def get(cls, address: str) -> grpc.Channel:
+    def get(cls, address: str, context: SecurityContext) -> grpc.Channel:
         with cls._lock:
-            channel = cls._channels.get(address)
+            channel = cls._channels.get((address, context))
             if channel is None:
-                channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-                cls._channels[address] = channel
+                channel = _open_channel(address, context)
+                cls._channels[(address, context)] = channel
             return channel
 
 
+def _open_channel(address: str, context: SecurityContext) -> grpc.Channel:
+    if context.tls is None:
+        channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+    else:
+        credentials = grpc.ssl_channel_credentials(
+            context.tls.read_ca(), context.tls.read_key(), context.tls.read_cert())
+        channel = grpc.secure_channel(
+            address, credentials,
+            options=CHANNEL_OPTIONS + [("grpc.ssl_target_name_override", TLS_TARGET_NAME)])
+    interceptors = client_interceptors(context.secret)
+    return grpc.intercept_channel(channel, *interceptors) if interceptors else channel
+
+
 def channel_to(address: str) -> grpc.Channel:
-    return _Channels.get(address)
+    """The channel to ``address``, authenticated as the installed SecurityContext says.
+
+    :raises SecurityNotConfiguredError: when this process installed none.
+    """
+    return _Channels.get(address, security_context.current())
 
 
 def invoke(address: str, name: str, method: Any, request: Any, timeout_s: float) -> Any:
@@ -97,15 +139,140 @@ def _check(ack: Any, address: str, call: str) -> None:
 
 def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,
                  max_workers: int = 16) -> Tuple[grpc.Server, int]:
-    """Starts a gRPC server with the services ``servicers`` adds; returns it and its port."""
+    """Starts a gRPC server with the services ``servicers`` adds, authenticated as the
+    installed SecurityContext says, on every address ``host`` resolves to; returns it and
+    its port.
+
+    :raises SecurityNotConfiguredError: when this process installed no SecurityContext.
+    :raises FlinkPyError: when an address cannot be bound ("Could not bind the RPC endpoint
+                          to 127.0.0.1:6123: address in use").
+    """
+    context = security_context.current()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                         options=CHANNEL_OPTIONS)
+                         interceptors=server_interceptors(context.secret),
+                         options=SERVER_OPTIONS)
     servicers(server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise FlinkPyError(f"cannot listen on {host}:{port} (address in use or not local)")
+    if context.tls is None:
+        def add_port(target: str) -> int:
+            return server.add_insecure_port(target)
+    else:
+        credentials = grpc.ssl_server_credentials(
+            [(context.tls.read_key(), context.tls.read_cert())],
+            root_certificates=context.tls.read_ca(), require_client_auth=True)
+
+        def add_port(target: str) -> int:
+            return server.add_secure_port(target, credentials)
+    try:
+        bound = bind_addresses(add_port, resolve_bind_addresses(host, port), port)
+    except BaseException:
+        server.stop(None)
+        raise
     server.start()
     return server, bound
+
+
+def resolve_bind_addresses(host: str, port: int) -> List[Tuple[int, str]]:
+    """The distinct (family, address) pairs ``host`` names, in resolver order."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FlinkPyError(f"Could not bind the RPC endpoint to {host}:{port}: the host does "
+                           f"not resolve ({exc})") from None
+    found: List[Tuple[int, str]] = []
+    for family, _, _, _, sockaddr in infos:
+        entry = (family, sockaddr[0])
+        if entry not in found:
+            found.append(entry)
+    return found
+
+
+def _target(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _bind_error(family: int, address: str, port: int) -> Optional[OSError]:
+    """Why a listening socket cannot be bound to ``address``:``port`` (as gRPC binds it:
+    SO_REUSEADDR, no SO_REUSEPORT), or None when it can."""
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((address, port))
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _describe(exc: Optional[OSError]) -> str:
+    if exc is None:
+        return "gRPC could not bind it"
+    if exc.errno == errno.EADDRINUSE:
+        return "address in use"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "not an address of this machine"
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    return exc.strerror or str(exc)
+
+
+#: errors for which a resolved address is left out when another one was bound: the machine
+#: has no such address or family (IPv6 disabled while /etc/hosts names ::1 for localhost)
+_SKIPPABLE_ERRNOS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+
+
+def bind_addresses(add_port: Callable[[str], int], addresses: List[Tuple[int, str]],
+                   port: int) -> int:
+    """Binds every address on one port (with ``port`` 0, one that is free on all of them);
+    returns the port.
+
+    Each address is checked with a plain socket first, so that the error names its cause
+    (gRPC only says that it failed).
+    """
+    usable: List[Tuple[int, str]] = []
+    skipped: List[str] = []
+    for family, address in addresses:
+        problem = _bind_error(family, address, port)
+        if problem is None:
+            usable.append((family, address))
+        elif problem.errno in _SKIPPABLE_ERRNOS:
+            skipped.append(f"{_target(address, port)} ({_describe(problem)})")
+        else:
+            raise FlinkPyError(f"Could not bind the RPC endpoint to {_target(address, port)}: "
+                               f"{_describe(problem)}")
+    if not usable:
+        raise FlinkPyError(f"Could not bind the RPC endpoint to {', '.join(skipped)}")
+    if port == 0 and len(usable) > 1:
+        port = _port_free_on_all(usable)
+    bound = port
+    for family, address in usable:
+        target = _target(address, bound)
+        try:
+            result = add_port(target)
+        except RuntimeError:  # gRPC's "Failed to bind to address"
+            result = 0
+        if not result:
+            raise FlinkPyError(f"Could not bind the RPC endpoint to {target}: "
+                               f"{_describe(_bind_error(family, address, bound))}")
+        bound = result
+    for what in skipped:
+        log.warning("The RPC endpoint does not listen on %s: the host resolves to it, but "
+                    "this machine has no such address", what)
+    return bound
+
+
+def _port_free_on_all(addresses: List[Tuple[int, str]], attempts: int = 20) -> int:
+    """A port that every address can bind now (the first address picks, the others must
+    have it free)."""
+    for _ in range(attempts):
+        family, address = addresses[0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address, 0))
+            candidate = probe.getsockname()[1]
+        if all(_bind_error(f, a, candidate) is None for f, a in addresses[1:]):
+            return candidate
+    raise FlinkPyError(f"Could not bind the RPC endpoint: found no port free on all of "
+                       f"{', '.join(a for _, a in addresses)} in {attempts} attempts")
 
 
 # -- TaskExecutor ---------------------------------------------------------------------------

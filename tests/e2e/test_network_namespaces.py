@@ -92,7 +92,12 @@ def namespaces() -> Iterator[_Namespaces]:
 
 def test_a_job_across_three_network_namespaces(namespaces: _Namespaces, tmp_path: Any) -> None:
     _, jm_address = namespaces.addresses["jm"]
-    cluster = ProcessCluster(str(tmp_path), jobmanager_host=jm_address, slots=1, start=False)
+    # Reached over the namespaces' addresses: every endpoint binds all interfaces, which is
+    # allowed because the cluster secret authenticates every peer (ProcessCluster's).
+    cluster = ProcessCluster(str(tmp_path), jobmanager_host=jm_address, slots=1, start=False,
+                             conf={"jobmanager.bind-host": "0.0.0.0",
+                                   "taskmanager.bind-host": "0.0.0.0",
+                                   "rest.bind-address": "0.0.0.0"})
     try:
         cluster.start_jobmanager(prefix=namespaces.prefix("jm"))
         cluster.start_task_manager(prefix=namespaces.prefix("tm1"))

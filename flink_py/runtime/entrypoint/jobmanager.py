@@ -77,6 +77,8 @@ class JobManagerRunner:
             pb_grpc.add_JobMasterGatewayServicer_to_server(
                 JobMasterServicer(self.dispatcher), server)
 
+        # an open address needs something that authenticates peers (raises with what to set)
+        self.security.check_bind_address(options.JOB_MANAGER_BIND_HOST.key, bind_host)
         self._rpc_server, self.rpc_port = start_server(add_services, bind_host, port)
         self.rpc_address = f"{advertised}:{self.rpc_port}"
         log.info("Started the JobManager's RPC endpoint at %s (bound to %s:%d)",

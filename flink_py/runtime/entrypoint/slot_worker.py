@@ -65,12 +65,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
     logging.getLogger("flink_py").setLevel(logging.INFO)
     logging.getLogger("grpc").setLevel(logging.WARNING)
+    bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
     try:  # the TaskManager's secret, from the environment it gave us
-        install_security(config, config_dir_of(args))
+        security = install_security(config, config_dir_of(args))
+        # RPC and data endpoints: an open address needs something that authenticates peers
+        security.check_bind_address(options.TASK_MANAGER_BIND_HOST.key, bind_host)
     except FlinkPyError as exc:
         log.error("cannot start: %s", exc)
         return 1
-    bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
     work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-")
     executor = TaskExecutor(
         1, config.get(options.NETWORK_BUFFERS_PER_CHANNEL)

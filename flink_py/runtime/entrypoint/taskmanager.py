@@ -55,6 +55,10 @@ class TaskManagerRunner:
         self.dynamic = list(dynamic)
         # before anything can listen or call: the JobManager's secret (never created here)
         self.security = install_security(configuration, config_dir)
+        # checked here too, so that a refused address fails the TaskManager at once with the
+        # reason, not later as slot workers that did not start
+        self.security.check_bind_address(options.TASK_MANAGER_BIND_HOST.key,
+                                         configuration.get(options.TASK_MANAGER_BIND_HOST))
         self.num_slots = configuration.get(options.NUM_TASK_SLOTS)
         if self.num_slots < 1:
             raise FlinkPyError(f"taskmanager.numberOfTaskSlots must be at least 1, got "

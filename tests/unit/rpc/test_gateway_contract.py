@@ -37,6 +37,9 @@ from flink_py.testing.poll import wait_until
 
 DEADLINE_S = 10.0
 
+# gRPC servers and gateways need the process's SecurityContext, as in a daemon
+pytestmark = pytest.mark.usefixtures("rpc_security")
+
 
 class RecordingTaskExecutor:
     """An in-process fake of TaskExecutorGateway: records each call."""

@@ -24,6 +24,9 @@ from flink_py.testing.process_cluster import free_port
 
 DEADLINE_S = 10.0
 
+# gRPC servers and gateways need the process's SecurityContext, as in a daemon
+pytestmark = pytest.mark.usefixtures("rpc_security")
+
 
 @pytest.fixture
 def live_worker() -> Iterator[str]:
