@@ -5,7 +5,7 @@ The caller adds the metadata entry ::
 
     x-flink-py-auth: v1:<ts_ms>:<nonce hex>:<hex HMAC-SHA256 of (b"rpc", method, ts, nonce)>
 
-(``method`` is the full gRPC method name, ``/flink_py.JobMasterGateway/SendCollectBatch``;
+(``method`` is the full gRPC method name, ``/flink_py.rpc.JobMasterGateway/SendCollectBatch``;
 ``ts`` its decimal milliseconds since the epoch; ``nonce`` 16 random bytes.) The server
 checks it in :class:`AuthServerInterceptor`, before gRPC hands the request to the servicer,
 so nothing in a refused request is parsed, let alone unpickled: the refusing handler takes the
