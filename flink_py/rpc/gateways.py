@@ -104,6 +104,7 @@ def _open_channel(address: str, context: SecurityContext) -> grpc.Channel:
     if context.tls is None:
         channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
     else:
+        context.tls.client_context()  # unusable PEM files: a ConfigurationError naming them
         credentials = grpc.ssl_channel_credentials(
             context.tls.read_ca(), context.tls.read_key(), context.tls.read_cert())
         channel = grpc.secure_channel(
@@ -156,6 +157,7 @@ def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,
         def add_port(target: str) -> int:
             return server.add_insecure_port(target)
     else:
+        context.tls.server_context()  # unusable PEM files: a ConfigurationError naming them
         credentials = grpc.ssl_server_credentials(
             [(context.tls.read_key(), context.tls.read_cert())],
             root_certificates=context.tls.read_ca(), require_client_auth=True)

@@ -16,7 +16,7 @@ from typing import Any, Iterator, List, Tuple
 import grpc
 import pytest
 
-from flink_py.errors import FlinkPyError
+from flink_py.errors import ConfigurationError, FlinkPyError
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.rpc import cluster_pb2 as pb
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
@@ -28,6 +28,7 @@ from flink_py.security.cluster_secret import ClusterSecret
 from flink_py.security.context import SecurityContext
 from flink_py.security.rpc_auth import (
     AUTH_METADATA_KEY, AuthClientInterceptor, NonceCache, RefusalLog, RpcAuthenticator)
+from flink_py.security.tls import TlsFiles
 
 METHOD = "/flink_py.rpc.ResourceManagerGateway/Heartbeat"
 NOW_MS = 1_800_000_000_000
@@ -337,3 +338,15 @@ def test_every_address_of_the_host_is_bound_on_one_port() -> None:
                 probe.connect((address, port))  # refused if that address was not bound
     finally:
         server.stop(None)
+
+
+def test_unusable_tls_files_fail_with_their_names(tmp_path: Any) -> None:
+    junk = tmp_path / "member.crt"
+    junk.write_text("not a certificate\n")
+    security_context.install(SecurityContext(SECRET, TlsFiles(str(junk), str(junk), str(junk),
+                                                              mutual=True)))
+    try:
+        with pytest.raises(ConfigurationError, match=f"Cannot use the TLS files {junk}"):
+            start_server(lambda s: None, "127.0.0.1", 0)
+    finally:
+        security_context.uninstall()
