@@ -25,7 +25,7 @@ from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.errors import FlinkPyError
 from flink_py.rpc.gateways import (
-    RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
+    RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError, RpcUnreachableError)
 from flink_py.runtime.entrypoint.common import (
     config_dir_of, install_security, local_address_towards, parse_daemon_args, setup_logging,
     wait_for_termination_signal)
@@ -67,8 +67,11 @@ class TaskManagerRunner:
         self.resource_id = f"{self.host}:{os.getpid()}-{secrets.token_hex(3)}"
         self.heartbeat_interval_s = configuration.get(options.HEARTBEAT_INTERVAL) / 1000.0
         self.heartbeat_timeout_s = configuration.get(options.HEARTBEAT_TIMEOUT) / 1000.0
-        #: when the JobManager last answered (monotonic); None once its loss was handled
-        self._last_contact: Optional[float] = time.monotonic()
+        #: when the JobManager stopped answering: the start of the first unanswered call
+        #: since the last answered one (monotonic); None while it answers
+        self._silent_since: Optional[float] = None
+        #: whether the current silence was handled (tasks cancelled, or a warning logged)
+        self._silence_reported = False
         self._registered_once = False
         self.resource_manager = RemoteResourceManagerGateway(self.jobmanager_address)
         self._lock = threading.Lock()
@@ -144,15 +147,17 @@ class TaskManagerRunner:
             self.resource_id, self.host, slots[0].rpc_address if slots else "",
             workers[0].data_port if workers else 0, slots, _hardware())
 
-    def _register(self) -> bool:
+    def _register(self) -> "tuple[bool, Optional[RpcError]]":
+        """Registers at the ResourceManager: whether it was accepted, and the call's error
+        if it failed."""
         try:
             answer = self.resource_manager.register(self._registration())
         except RpcError as exc:
             log.info("Could not register at the ResourceManager (%s); retrying.", exc)
-            return False
+            return False, exc
         if not answer.accepted:
             log.error("The ResourceManager refused the registration: %s", answer.message)
-            return False
+            return False, None
         log.info("Successful registration at the ResourceManager %s as %s",
                  self.jobmanager_address, self.resource_id)
         if self._registered_once and not answer.was_registered:
@@ -161,25 +166,41 @@ class TaskManagerRunner:
                 f"not know this TaskManager (a new JobManager, or it had given up on it): the "
                 f"tasks from before belong to no JobMaster and are cancelled")
         self._registered_once = True
-        return True
+        return True, None
 
-    def _contact(self, ok: bool) -> None:
-        """Records whether the JobManager answered; past ``heartbeat.timeout`` without an
-        answer its tasks are cancelled and their slots freed (until JobManager high
-        availability exists, no new JobManager takes them over)."""
-        now = time.monotonic()
+    def _contact(self, ok: bool, started: float, error: Optional[RpcError] = None) -> None:
+        """Records whether the JobManager answered a call begun at ``started`` (monotonic).
+
+        Silence is measured from the first unanswered call after the last answered one, so
+        time this process itself was not running (paused) does not count. Past
+        ``heartbeat.timeout`` of silence, a JobManager that refuses connections is gone: its
+        tasks are cancelled and their slots freed (until JobManager high availability
+        exists, no new JobManager takes them over). One that still accepts connections but
+        does not answer (stopped, overloaded) is waited for: cancelling would lose its jobs
+        for good, while a resumed JobManager finds them running.
+        """
         if ok:
-            if self._last_contact is None:
+            if self._silence_reported:
                 log.info("The JobManager at %s is reachable again.", self.jobmanager_address)
-            self._last_contact = now
+            self._silent_since, self._silence_reported = None, False
             return
-        if self._last_contact is None or now - self._last_contact <= self.heartbeat_timeout_s:
+        if self._silent_since is None:
+            self._silent_since = started
+        silent_s = time.monotonic() - self._silent_since
+        if self._silence_reported or silent_s <= self.heartbeat_timeout_s:
             return
-        reason = (f"The JobManager at {self.jobmanager_address} did not answer for "
-                  f"{now - self._last_contact:.1f} s (heartbeat.timeout: "
-                  f"{self.heartbeat_timeout_s * 1000:.0f} ms): its tasks are cancelled")
-        self._last_contact = None
-        self._cancel_all_tasks(reason)
+        self._silence_reported = True
+        if error is not None and not isinstance(error, RpcUnreachableError):
+            log.warning("The JobManager at %s has not answered for %.1f s (heartbeat.timeout: "
+                        "%.0f ms) but accepts connections (paused or overloaded?): its tasks "
+                        "keep running until it answers or is gone (last error: %s)",
+                        self.jobmanager_address, silent_s, self.heartbeat_timeout_s * 1000,
+                        error)
+            return
+        self._cancel_all_tasks(
+            f"The JobManager at {self.jobmanager_address} did not answer for {silent_s:.1f} s "
+            f"(heartbeat.timeout: {self.heartbeat_timeout_s * 1000:.0f} ms): its tasks are "
+            f"cancelled")
 
     def _cancel_all_tasks(self, reason: str) -> None:
         log.error(reason)
@@ -200,24 +221,26 @@ class TaskManagerRunner:
                 self._register_now.clear()
                 registered = False
             if not registered:
-                registered = self._register()
-                self._contact(registered)
+                started = time.monotonic()
+                registered, error = self._register()
+                self._contact(registered, started, error)
                 if not registered:
                     self._stopping.wait(backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue
                 backoff = 0.1
             else:
+                started = time.monotonic()
                 try:
                     registered = self.resource_manager.heartbeat(self.resource_id)
-                    self._contact(True)
+                    self._contact(True, started)
                     if not registered:
                         log.warning("The ResourceManager does not know us any more; "
                                     "registering again.")
                         continue
                 except RpcError as exc:
                     log.warning("Heartbeat to the ResourceManager failed: %s", exc)
-                    self._contact(False)
+                    self._contact(False, started, exc)
             self._wait_interval()
 
     def _wait_interval(self) -> None:

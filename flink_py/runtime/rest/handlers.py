@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +33,8 @@ from flink_py.common.configuration import Configuration, _is_sensitive
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
-from flink_py.runtime.dispatcher.dispatcher import Dispatcher, UnknownJobError
+from flink_py.runtime.dispatcher.dispatcher import (
+    Dispatcher, DuplicateJobSubmissionError, UnknownJobError)
 from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
 from flink_py.runtime.jobmaster.job_view import JobView, VertexView
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, TaskManagerInfo
@@ -557,14 +559,16 @@ class RestHandlers:
                 400, f"Could not deserialize the JobGraph: the request holds a "
                      f"{type(job_graph).__name__}, expected a JobGraph.")
         job_id = str(job_graph.job_id)
+        # The client chose the job id and retries a submission it got no answer to: the
+        # same bytes again are the same submission (answered as the first was), other bytes
+        # under a known id a conflict.
+        digest = hashlib.sha256(encoded.encode("ascii", "replace")).hexdigest()
         try:
-            self.dispatcher.job_master(job_id)
-        except UnknownJobError:
-            pass
-        else:
-            raise RestHandlerError(409, f"Job has already been submitted: job {job_id}.")
-        try:
-            job_id = self.dispatcher.submit_job(job_graph)
+            job_id = self.dispatcher.submit_job(job_graph, submission_digest=digest)
+        except DuplicateJobSubmissionError as exc:
+            log.warning("Refused the submission of job %s (%s): %s", job_id,
+                        job_graph.job_name, exc)
+            raise RestHandlerError(409, "Job has already been submitted.", str(exc)) from None
         except FlinkPyError as exc:
             log.warning("Submission of job %s failed: %s", job_id, exc)
             raise RestHandlerError(500, "Job submission failed.",
