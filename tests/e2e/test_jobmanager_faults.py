@@ -284,3 +284,88 @@ def test_a_paused_jobmanager_keeps_its_task_managers_and_removes_only_a_dead_one
         assert "its tasks are cancelled" not in survivor_log
         assert "but accepts connections (paused or overloaded?): its tasks keep running" in \
             survivor_log, survivor_log
+
+
+# -- 3. a job that waits for slots ---------------------------------------------------------
+
+def test_a_job_wanting_more_slots_than_there_are_waits_visibly_then_fails(
+        tmp_path: Any) -> None:
+    conf = {"slot.request.timeout": 5000}
+    with ProcessCluster(str(tmp_path / "c"), task_managers=1, slots=2, conf=conf) as cluster:
+        program = _write(str(tmp_path / "endless.py"), ENDLESS_JOB)
+        done = cluster.flink("run", "-d", "-p", "4", program)
+        assert done.returncode == 0, done.stdout + done.stderr
+        job_id = _job_id(done.stdout)
+
+        details = wait_until(lambda: (lambda d: d if "waiting-for-resources" in d else None)(
+            cluster.rest(f"/jobs/{job_id}")), what="the job waiting for slots")
+        assert details["state"] == "CREATED", details
+        # Flink's aggregate vertex state of SCHEDULED subtasks is CREATED
+        assert {v["status"] for v in details["vertices"]} == {"CREATED"}, details
+        assert all(v["tasks"]["SCHEDULED"] == v["parallelism"] for v in details["vertices"])
+        assert details["timestamps"]["RUNNING"] == 0
+        waiting = details["waiting-for-resources"]
+        assert (waiting["required-slots"], waiting["available-slots"],
+                waiting["total-slots"]) == (4, 2, 2), waiting
+        assert waiting["message"].startswith("waiting for 4 slots, 2 available (of 2)")
+        assert "slot.request.timeout (5000 ms)" in waiting["message"]
+        assert cluster.rest("/jobs/overview")["jobs"][0]["state"] == "CREATED"
+        listing = cluster.flink("list")
+        assert listing.returncode == 0, listing.stderr
+        lines = listing.stdout.splitlines()
+        assert lines[:3] == ["Waiting for response...", "No running jobs.",
+                             "----------------------- Scheduled Jobs -----------------------"]
+        assert re.fullmatch(rf"\d\d\.\d\d\.\d{{4}} \d\d:\d\d:\d\d : {job_id} : endless "
+                            rf"\(CREATED\)", lines[3]), lines
+        assert lines[4:] == ["-" * 62], lines
+
+        wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] == "FAILED",
+                   what="the job FAILED at slot.request.timeout", timeout_s=30)
+        root = cluster.rest(f"/jobs/{job_id}/exceptions")["root-exception"]
+        assert ("Could not acquire the minimum required resources: 4 slot(s) within "
+                "slot.request.timeout (5000 ms); the cluster has 2 free of 2") in root, root
+        assert "waiting-for-resources" not in cluster.rest(f"/jobs/{job_id}")
+        assert re.search(rf"ERROR .* Job endless \({job_id}\) FAILED: .*Could not acquire the "
+                         rf"minimum required resources", cluster.log("jobmanager"))
+        cluster.wait_for_slots(2)
+
+        # a job the slots suffice for runs at once, as before
+        done = cluster.flink("run", "-d", "-p", "2", program)
+        assert done.returncode == 0, done.stdout + done.stderr
+        second = _job_id(done.stdout)
+        wait_until(lambda: cluster.rest(f"/jobs/{second}")["state"] == "RUNNING",
+                   what="the job with enough slots RUNNING", timeout_s=10)
+        assert "waiting-for-resources" not in cluster.rest(f"/jobs/{second}")
+
+
+# -- 4. a detached job that fails at once ----------------------------------------------------
+
+def test_a_detached_job_that_fails_at_once_shows_in_the_list_and_the_log(
+        tmp_path: Any) -> None:
+    from flink_py.testing.process_cluster import free_port
+
+    with ProcessCluster(str(tmp_path / "c"), task_managers=1, slots=1) as cluster:
+        nobody = free_port()  # the README's socket example, with no server started
+        done = cluster.flink("run", "-d", "-c", "examples.socket_word_count", "--host",
+                             "127.0.0.1", "--port", str(nobody), cwd=REPO)
+        assert done.returncode == 0, done.stdout + done.stderr  # as Flink's run -d
+        job_id = _job_id(done.stdout)
+        wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] == "FAILED",
+                   what="the job FAILED")
+
+        listing = cluster.flink("list")
+        assert listing.stdout == "Waiting for response...\nNo running jobs.\n" \
+                                 "No scheduled jobs.\n", listing.stdout
+        assert listing.stderr.strip() == (
+            f"Note: 1 job FAILED: {job_id} (socket_word_count); 'flink list -a' lists them, "
+            f"the JobManager's log says why."), listing.stderr
+        everything = cluster.flink("list", "-a")
+        assert re.search(rf"^---------------------- Terminated Jobs -----------------------\n"
+                         rf"\d\d\.\d\d\.\d{{4}} \d\d:\d\d:\d\d : {job_id} : socket_word_count "
+                         rf"\(FAILED\)\n-{{62}}$", everything.stdout, re.M), everything.stdout
+        assert everything.stderr == ""
+        failed_lines = [line for line in cluster.log("jobmanager").splitlines()
+                        if f"Job socket_word_count ({job_id}) FAILED: " in line]
+        assert len(failed_lines) == 1, failed_lines
+        assert " ERROR " in failed_lines[0]
+        assert "Connection refused" in failed_lines[0], failed_lines[0]

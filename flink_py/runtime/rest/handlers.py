@@ -353,7 +353,9 @@ class RestHandlers:
         for vertex in vertices:
             status_counts[vertex["status"]] += 1
         graph = master.job_graph
+        waiting = self._waiting_for_resources(view)
         return 200, {
+            **waiting,
             "jid": master.job_id, "name": master.job_name, "isStoppable": False,
             "state": view.status.name, "job-type": graph.runtime_mode,
             **self._job_times(view, now),
@@ -364,6 +366,22 @@ class RestHandlers:
             "vertices": vertices,
             "status-counts": status_counts,
             "plan": job_plan(graph)}
+
+    def _waiting_for_resources(self, view: JobView) -> Dict[str, Any]:
+        """flink_py's extra key of job details while a job that never ran waits for its
+        slots (Flink shows only the CREATED state): how many, how many there are, until
+        when; empty once the job has them."""
+        waiting = view.waiting_for_slots
+        if waiting is None:
+            return {}
+        available = self.resource_manager.free_slots
+        total = self.resource_manager.total_slots
+        return {"waiting-for-resources": {
+            "required-slots": waiting.required_slots, "available-slots": available,
+            "total-slots": total, "timeout-at": waiting.timeout_at_ms,
+            "message": f"waiting for {waiting.required_slots} slots, {available} available "
+                       f"(of {total}); the job fails if it has not got them by "
+                       f"slot.request.timeout ({waiting.slot_request_timeout_ms} ms)"}}
 
     def _vertex_overview(self, vertex_view: VertexView, now: int) -> Dict[str, Any]:
         counts = {state.name: 0 for state in ExecutionState}
