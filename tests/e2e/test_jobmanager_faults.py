@@ -14,9 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any, Iterator, List, Set
-
-import pytest
+from typing import Any, List, Set
 
 from flink_py.rpc.gateways import DEFAULT_RPC_TIMEOUT_S
 from flink_py.testing.poll import wait_until
@@ -131,7 +129,7 @@ def test_a_submission_that_gets_no_answer_is_reported_unknown_and_the_job_runs_o
         wait_until(lambda: any(j["jid"] == job_id and j["state"] == "RUNNING"
                                for j in _jobs(cluster)), what="the job RUNNING")
         wait_until(lambda: cluster.log("jobmanager").count(
-            f"was submitted again with the same JobGraph") >= 1,
+            "was submitted again with the same JobGraph") >= 1,
             what="a retried submission answered as the first")
         assert [j["jid"] for j in _jobs(cluster)] == [job_id]
         listing = cluster.flink("list", "-r")
