@@ -37,6 +37,63 @@ log = logging.getLogger(__name__)
 WORKER_START_TIMEOUT_S = 60.0
 
 
+class JobManagerContact:
+    """Whether a TaskManager's JobManager is gone, from the outcomes of its calls to it
+    (pure state, no I/O; Flink's TaskExecutor heartbeat target of the JobManager).
+
+    Silence is measured from the start of the first unanswered call after the last answered
+    one, so time the TaskManager itself did not run (paused) does not count. Past
+    ``heartbeat.timeout`` of silence, a JobManager that refuses connections is lost (its
+    tasks are to be cancelled); one that accepts them but does not answer (stopped,
+    overloaded) is reported unresponsive once and waited for: cancelling would lose its jobs
+    for good, while a resumed JobManager finds them running.
+
+    >>> contact = JobManagerContact(timeout_s=3.0)
+    >>> contact.unanswered(started=10.0, now=11.0, refused=False) is None  # not yet
+    True
+    >>> contact.unanswered(started=11.0, now=14.0, refused=False)
+    'unresponsive'
+    >>> contact.unanswered(started=14.0, now=24.0, refused=False) is None  # said once
+    True
+    >>> contact.unanswered(started=24.0, now=24.1, refused=True)  # and now it is gone
+    'lost'
+    >>> contact.answered()  # was reported silent
+    True
+    >>> contact.unanswered(started=30.0, now=31.0, refused=True) is None  # a new silence
+    True
+    """
+
+    UNRESPONSIVE = "unresponsive"
+    LOST = "lost"
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        #: the start of the first unanswered call since the last answer; None while answered
+        self.silent_since: Optional[float] = None
+        #: what this silence was reported as (None: nothing yet)
+        self.reported: Optional[str] = None
+
+    def answered(self) -> bool:
+        """The JobManager answered; True if its silence had been reported."""
+        was_reported = self.reported is not None
+        self.silent_since, self.reported = None, None
+        return was_reported
+
+    def unanswered(self, started: float, now: float, refused: bool) -> Optional[str]:
+        """A call begun at ``started`` got no answer (``refused``: the connection was
+        refused or broke, as opposed to a deadline that passed). Returns ``LOST`` or
+        ``UNRESPONSIVE`` when this silence is to be reported as that, else None."""
+        if self.silent_since is None:
+            self.silent_since = started
+        if now - self.silent_since <= self.timeout_s or self.reported == self.LOST:
+            return None
+        verdict = self.LOST if refused else self.UNRESPONSIVE
+        if verdict == self.reported:
+            return None
+        self.reported = verdict
+        return verdict
+
+
 @dataclass
 class _Worker:
     slot: int
@@ -67,11 +124,7 @@ class TaskManagerRunner:
         self.resource_id = f"{self.host}:{os.getpid()}-{secrets.token_hex(3)}"
         self.heartbeat_interval_s = configuration.get(options.HEARTBEAT_INTERVAL) / 1000.0
         self.heartbeat_timeout_s = configuration.get(options.HEARTBEAT_TIMEOUT) / 1000.0
-        #: when the JobManager stopped answering: the start of the first unanswered call
-        #: since the last answered one (monotonic); None while it answers
-        self._silent_since: Optional[float] = None
-        #: whether the current silence was handled (tasks cancelled, or a warning logged)
-        self._silence_reported = False
+        self._contacts = JobManagerContact(self.heartbeat_timeout_s)
         self._registered_once = False
         self.resource_manager = RemoteResourceManagerGateway(self.jobmanager_address)
         self._lock = threading.Lock()
@@ -169,38 +222,28 @@ class TaskManagerRunner:
         return True, None
 
     def _contact(self, ok: bool, started: float, error: Optional[RpcError] = None) -> None:
-        """Records whether the JobManager answered a call begun at ``started`` (monotonic).
-
-        Silence is measured from the first unanswered call after the last answered one, so
-        time this process itself was not running (paused) does not count. Past
-        ``heartbeat.timeout`` of silence, a JobManager that refuses connections is gone: its
-        tasks are cancelled and their slots freed (until JobManager high availability
-        exists, no new JobManager takes them over). One that still accepts connections but
-        does not answer (stopped, overloaded) is waited for: cancelling would lose its jobs
-        for good, while a resumed JobManager finds them running.
-        """
+        """Records whether the JobManager answered a call begun at ``started`` (monotonic);
+        cancels its tasks when it is lost (``JobManagerContact`` says when)."""
         if ok:
-            if self._silence_reported:
+            if self._contacts.answered():
                 log.info("The JobManager at %s is reachable again.", self.jobmanager_address)
-            self._silent_since, self._silence_reported = None, False
             return
-        if self._silent_since is None:
-            self._silent_since = started
-        silent_s = time.monotonic() - self._silent_since
-        if self._silence_reported or silent_s <= self.heartbeat_timeout_s:
-            return
-        self._silence_reported = True
-        if error is not None and not isinstance(error, RpcUnreachableError):
+        refused = error is None or isinstance(error, RpcUnreachableError)
+        now = time.monotonic()
+        verdict = self._contacts.unanswered(started, now, refused)
+        silent_s = now - (self._contacts.silent_since or now)
+        if verdict == JobManagerContact.UNRESPONSIVE:
             log.warning("The JobManager at %s has not answered for %.1f s (heartbeat.timeout: "
                         "%.0f ms) but accepts connections (paused or overloaded?): its tasks "
                         "keep running until it answers or is gone (last error: %s)",
                         self.jobmanager_address, silent_s, self.heartbeat_timeout_s * 1000,
                         error)
-            return
-        self._cancel_all_tasks(
-            f"The JobManager at {self.jobmanager_address} did not answer for {silent_s:.1f} s "
-            f"(heartbeat.timeout: {self.heartbeat_timeout_s * 1000:.0f} ms): its tasks are "
-            f"cancelled")
+        elif verdict == JobManagerContact.LOST:
+            # (until JobManager high availability exists, no new JobManager takes them over)
+            self._cancel_all_tasks(
+                f"The JobManager at {self.jobmanager_address} did not answer for "
+                f"{silent_s:.1f} s (heartbeat.timeout: {self.heartbeat_timeout_s * 1000:.0f} "
+                f"ms): its tasks are cancelled")
 
     def _cancel_all_tasks(self, reason: str) -> None:
         log.error(reason)

@@ -147,3 +147,31 @@ def test_time_the_jobmanager_did_not_run_does_not_count_against_heartbeats() -> 
     for registration in rm._task_managers.values():
         registration.last_heartbeat -= 3.5
     assert sorted(map(str, rm.check_heartbeats(3.0))) == ["tm-heard", "tm-quiet"]
+
+
+# -- a TaskManager's view of its JobManager -------------------------------------------------
+
+def test_the_job_manager_contact_examples_hold() -> None:
+    import doctest
+
+    import flink_py.runtime.entrypoint.taskmanager as module
+    assert doctest.testmod(module).failed == 0
+
+
+def test_a_paused_task_manager_does_not_count_its_own_pause() -> None:
+    from flink_py.runtime.entrypoint.taskmanager import JobManagerContact
+    contact = JobManagerContact(timeout_s=3.0)
+    contact.answered()
+    # last answer at 0; paused until 100; the first call after the pause is refused
+    assert contact.unanswered(started=100.0, now=100.01, refused=True) is None
+    assert contact.unanswered(started=101.0, now=102.0, refused=True) is None
+    assert contact.unanswered(started=103.0, now=103.5, refused=True) == JobManagerContact.LOST
+    assert contact.unanswered(started=104.0, now=104.5, refused=True) is None  # once
+
+
+def test_a_job_manager_that_only_times_out_is_never_lost() -> None:
+    from flink_py.runtime.entrypoint.taskmanager import JobManagerContact
+    contact = JobManagerContact(timeout_s=3.0)
+    verdicts = [contact.unanswered(started=t, now=t + 10.0, refused=False)
+                for t in range(0, 120, 10)]
+    assert verdicts == [JobManagerContact.UNRESPONSIVE] + [None] * 11
