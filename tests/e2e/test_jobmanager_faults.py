@@ -282,6 +282,9 @@ def test_a_paused_jobmanager_keeps_its_task_managers_and_removes_only_a_dead_one
         assert "its tasks are cancelled" not in survivor_log
         assert "but accepts connections (paused or overloaded?): its tasks keep running" in \
             survivor_log, survivor_log
+        # no spinning on the stopped JobManager: one heartbeat per RPC deadline at most
+        failed_heartbeats = survivor_log.count("Heartbeat to the ResourceManager failed")
+        assert 1 <= failed_heartbeats <= PAUSE_S / DEFAULT_RPC_TIMEOUT_S + 1, survivor_log
 
 
 # -- 3. a job that waits for slots ---------------------------------------------------------

@@ -72,6 +72,23 @@ def test_a_job_waiting_for_slots_is_created_and_says_how_many(dispatcher: Dispat
     assert master.view().waiting_for_slots is None
 
 
+def test_a_job_that_never_gets_its_slots_restarts_while_created_then_fails() -> None:
+    from flink_py.common.configuration import Configuration
+    configuration = Configuration()
+    configuration.set_string("restart-strategy.type", "fixed-delay")
+    configuration.set_string("restart-strategy.fixed-delay.attempts", "2")
+    configuration.set_string("restart-strategy.fixed-delay.delay", "0 ms")
+    the_dispatcher = Dispatcher(ResourceManager(), slot_request_timeout_s=0.2,
+                                configuration=configuration)
+    master = the_dispatcher.job_master(the_dispatcher.submit_job(_graph("never")))
+    assert master.wait_for_termination(DEADLINE_S)
+    assert master.status is JobStatus.FAILED
+    assert "RUNNING" not in master.status_timestamps  # it never ran
+    assert master.view().num_restarts == 2
+    assert "Could not acquire the minimum required resources: 3 slot(s)" in \
+        master.failure.error.message
+
+
 # -- the client's retry ------------------------------------------------------------------------
 
 class _SilentServer:
