@@ -289,9 +289,13 @@ def test_a_paused_jobmanager_keeps_its_task_managers_and_removes_only_a_dead_one
 
 # -- 3. a job that waits for slots ---------------------------------------------------------
 
+SLOT_REQUEST_TIMEOUT_MS = 8000
+
+
 def test_a_job_wanting_more_slots_than_there_are_waits_visibly_then_fails(
         tmp_path: Any) -> None:
-    conf = {"slot.request.timeout": 5000}
+    # long enough for a loaded machine to look at the waiting job (REST, then the CLI)
+    conf = {"slot.request.timeout": SLOT_REQUEST_TIMEOUT_MS}
     with ProcessCluster(str(tmp_path / "c"), task_managers=1, slots=2, conf=conf) as cluster:
         program = _write(str(tmp_path / "endless.py"), ENDLESS_JOB)
         done = cluster.flink("run", "-d", "-p", "4", program)
@@ -309,7 +313,7 @@ def test_a_job_wanting_more_slots_than_there_are_waits_visibly_then_fails(
         assert (waiting["required-slots"], waiting["available-slots"],
                 waiting["total-slots"]) == (4, 2, 2), waiting
         assert waiting["message"].startswith("waiting for 4 slots, 2 available (of 2)")
-        assert "slot.request.timeout (5000 ms)" in waiting["message"]
+        assert f"slot.request.timeout ({SLOT_REQUEST_TIMEOUT_MS} ms)" in waiting["message"]
         assert cluster.rest("/jobs/overview")["jobs"][0]["state"] == "CREATED"
         listing = cluster.flink("list")
         assert listing.returncode == 0, listing.stderr
@@ -323,8 +327,9 @@ def test_a_job_wanting_more_slots_than_there_are_waits_visibly_then_fails(
         wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] == "FAILED",
                    what="the job FAILED at slot.request.timeout", timeout_s=30)
         root = cluster.rest(f"/jobs/{job_id}/exceptions")["root-exception"]
-        assert ("Could not acquire the minimum required resources: 4 slot(s) within "
-                "slot.request.timeout (5000 ms); the cluster has 2 free of 2") in root, root
+        assert (f"Could not acquire the minimum required resources: 4 slot(s) within "
+                f"slot.request.timeout ({SLOT_REQUEST_TIMEOUT_MS} ms); the cluster has 2 free "
+                f"of 2") in root, root
         assert "waiting-for-resources" not in cluster.rest(f"/jobs/{job_id}")
         assert re.search(rf"ERROR .* Job endless \({job_id}\) FAILED: .*Could not acquire the "
                          rf"minimum required resources", cluster.log("jobmanager"))
