@@ -537,6 +537,14 @@ def _print_job_list(jobs: List[JobStatusMessage], show_running: bool, show_sched
         click.echo(_TERMINATED_HEADER)
         _print_job_status_messages(terminated)
         click.echo(_RULE)
+    failed = [job for job in terminated if job.job_state is JobStatus.FAILED]
+    if failed and not show_all:
+        # stderr only: stdout keeps Flink's format, which tools parse
+        shown = ", ".join(f"{job.job_id} ({job.job_name})" for job in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        click.echo(f"Note: {len(failed)} job{'s' if len(failed) > 1 else ''} FAILED: "
+                   f"{shown}{more}; 'flink list -a' lists them, the JobManager's log says "
+                   f"why.", err=True)
 
 
 def _print_job_status_messages(jobs: List[JobStatusMessage]) -> None:

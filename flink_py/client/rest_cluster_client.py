@@ -48,8 +48,25 @@ _STATUS_OF_APPLICATION_STATUS = {"SUCCEEDED": JobStatus.FINISHED, "FAILED": JobS
                                  "CANCELED": JobStatus.CANCELED}
 
 
+#: how many times a submission is sent when no answer comes (within client.timeout)
+SUBMIT_ATTEMPTS = 3
+
+
 class ClusterUnreachableError(FlinkPyError):
-    """The JobManager's REST endpoint could not be reached (refused, unknown host, timeout)."""
+    """The JobManager's REST endpoint could not be reached (refused, unknown host, timeout).
+
+    :param request_sent: whether the request may have reached the JobManager (no answer
+        within the timeout, the connection lost): unlike a refused connection, its effect is
+        unknown.
+    """
+
+    def __init__(self, message: str, request_sent: bool = False) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class SubmissionOutcomeUnknownError(ClusterUnreachableError):
+    """A submission got no answer: the job may or may not have been submitted."""
 
 
 class RestClientError(FlinkPyError):
@@ -159,9 +176,11 @@ class RestClusterClient:
             why = reason.strerror[0].lower() + reason.strerror[1:]
         else:
             why = str(reason) or type(reason).__name__
+        # refused or no such host: nothing was sent; anything else may have arrived
+        sent = not isinstance(reason, (ConnectionRefusedError, socket.gaierror))
         return ClusterUnreachableError(
             f"Could not connect to the JobManager at {self.address} ({why}). "
-            f"Is the cluster running? Start it with bin/start-cluster.sh.")
+            f"Is the cluster running? Start it with bin/start-cluster.sh.", request_sent=sent)
 
     # -- cluster ----------------------------------------------------------------------------
 
@@ -175,9 +194,41 @@ class RestClusterClient:
     # -- jobs -------------------------------------------------------------------------------
 
     def submit_job(self, job_graph: JobGraph) -> str:
-        """Submits a JobGraph (with its ``user_artifacts``); returns the job id."""
+        """Submits a JobGraph (with its ``user_artifacts``); returns the job id.
+
+        The JobGraph's id is chosen here, and the JobManager answers a repeated submission
+        of the same bytes as it answered the first: so when no answer comes (a timeout, a
+        lost connection) the same body is sent again, up to ``SUBMIT_ATTEMPTS`` times in all
+        within the client timeout.
+
+        :raises SubmissionOutcomeUnknownError: if no attempt was answered although one may
+            have arrived: the job may or may not run.
+        :raises ClusterUnreachableError: if the JobManager refused the connection (nothing
+            was submitted).
+        """
         encoded = base64.b64encode(pickling.dumps(job_graph)).decode("ascii")
-        answer = self._request("POST", "/jobs", {"jobGraph": encoded})
+        body = {"jobGraph": encoded}
+        deadline = time.monotonic() + self.timeout_s
+        maybe_sent = False
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            remaining = deadline - time.monotonic()
+            # each attempt gets its share of what is left of the client timeout
+            share = remaining / (SUBMIT_ATTEMPTS - attempt + 1)
+            try:
+                answer = self._request("POST", "/jobs", body, timeout_s=max(share, 0.001))
+                break
+            except ClusterUnreachableError as exc:
+                maybe_sent = maybe_sent or exc.request_sent
+                if not maybe_sent:
+                    raise
+                if attempt == SUBMIT_ATTEMPTS or deadline - time.monotonic() <= 0:
+                    raise SubmissionOutcomeUnknownError(
+                        f"The JobManager at {self.address} did not answer within "
+                        f"{self.timeout_s:g} s; job {job_graph.job_id} may or may not have "
+                        f"been submitted: check with 'flink list'.", request_sent=True
+                    ) from None
+                log.info("Submission %d of job %s got no answer (%s); sending it again",
+                         attempt, job_graph.job_id, exc)
         job_url = str(answer.get("jobUrl", ""))
         return job_url.rsplit("/", 1)[-1] if job_url else str(job_graph.job_id)
 

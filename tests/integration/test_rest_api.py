@@ -372,9 +372,15 @@ def test_errors_have_flinks_status_codes_and_body(rest: Rest) -> None:
     assert status == 400 and "expected a JobGraph" in answer["errors"][0]
     job_graph = bounded_job()
     job_id = rest.submit(job_graph)
+    # the same submission again (a client's retry) is answered as the first; another
+    # JobGraph under a known job id is a conflict
+    assert rest.submit(job_graph) == job_id
+    other = bounded_job()
+    other.job_id = job_graph.job_id
     status, answer = rest.request("POST", "/jobs", json.dumps({"jobGraph": base64.b64encode(
-        cloudpickle.dumps(job_graph)).decode()}).encode())
-    assert status == 409 and job_id in answer["errors"][0]
+        cloudpickle.dumps(other)).decode()}).encode())
+    assert status == 409 and answer["errors"][0] == "Job has already been submitted."
+    assert job_id in answer["errors"][1]
     status, answer = rest.request("GET", f"/jobs/{job_id}/vertices/{'f' * 32}")
     assert status == 404 and answer["errors"][0].startswith("Vertex ")
     status, answer = rest.request("PATCH", f"/jobs/{job_id}?mode=stop")

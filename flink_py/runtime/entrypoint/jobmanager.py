@@ -34,6 +34,10 @@ from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 
 log = logging.getLogger(__name__)
 
+#: the heartbeat monitor waking this much later than its period (or a quarter of
+#: heartbeat.timeout, if more) means the process was not running: a pause, not load
+PAUSE_DETECTION_MIN_S = 1.0
+
 
 class JobManagerRunner:
     """One JobManager: its components, its RPC server, its REST server, its heartbeat check."""
@@ -98,11 +102,30 @@ class JobManagerRunner:
         return self._rest_server.port
 
     def _check_heartbeats(self) -> None:
+        """Every ``period_s``: removes the TaskManagers whose heartbeat timed out, and asks
+        each for a heartbeat every ``heartbeat.interval``.
+
+        Timeouts count only time this process could observe: when the loop finds itself
+        woken much later than its period (the process was stopped, e.g. SIGSTOP, or
+        starved), the TaskManagers could not have been heard meanwhile, so that time is
+        taken off their deadlines and heartbeats are requested at once, instead of
+        declaring every TaskManager dead on resume.
+        """
         timeout_s = self.heartbeat_timeout_ms / 1000.0
         interval_s = self.heartbeat_interval_ms / 1000.0
         period_s = max(0.05, min(self.heartbeat_interval_ms, self.heartbeat_timeout_ms) / 4000.0)
+        late_threshold_s = max(PAUSE_DETECTION_MIN_S, timeout_s / 4)
         next_request = time.monotonic() + interval_s
+        last_tick = time.monotonic()
         while not self._stopped.wait(period_s):
+            now = time.monotonic()
+            unobserved_s = now - last_tick - period_s
+            last_tick = now
+            if unobserved_s > late_threshold_s:
+                self.resource_manager.discount_unobserved_time(unobserved_s)
+                log.info("JobManager was not running for %.0f s; heartbeat deadlines moved",
+                         unobserved_s)
+                next_request = now  # ask every TaskManager at once
             for resource_id in self.resource_manager.check_heartbeats(timeout_s):
                 log.warning("The heartbeat of TaskManager with id %s timed out.", resource_id)
             if time.monotonic() >= next_request:
