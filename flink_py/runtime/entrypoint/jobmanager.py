@@ -83,10 +83,13 @@ class JobManagerRunner:
                  self.rpc_address, bind_host, self.rpc_port)
 
         from flink_py.runtime.rest.server import RestServer
-        rest_host = config.get(options.REST_BIND_ADDRESS) or "0.0.0.0"
+        from flink_py.security.rest_auth import rest_token
+        # loopback unless configured otherwise, like the shipped conf
+        rest_host = config.get(options.REST_BIND_ADDRESS) or "localhost"
         rest_port = int(config.get(options.REST_PORT))
         self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
-                                       rest_host, rest_port)
+                                       rest_host, rest_port,
+                                       token=rest_token(config, self.security.secret))
         self._rest_server.start()
 
         self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
