@@ -185,12 +185,19 @@ class RestServer:
         self._runner: Optional[web.BaseRunner] = None
         self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._started = False
+        self._checked = False
         self._stop_lock = threading.Lock()
         self.refusals = RefusalLog(log)
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _check_configuration(self) -> None:
+    def check_configuration(self) -> None:
+        """Resolves and checks what start() needs but the socket (authentication, TLS files,
+        CORS origins, limits), so that a daemon can refuse a bad setting before it opens
+        any port.
+
+        :raises ConfigurationError: naming the keys to set.
+        """
         auth_key = options.REST_AUTHENTICATION_ENABLED.key
         self._auth_enabled = bool(self.configuration.get(options.REST_AUTHENTICATION_ENABLED))
         if not self._auth_enabled:
@@ -206,23 +213,26 @@ class RestServer:
                 f"{auth_key} is true, but there is no REST token: set "
                 f"{options.REST_AUTHENTICATION_TOKEN.key}, or configure a cluster secret "
                 f"({options.SECURITY_CLUSTER_SECRET_FILE.key}).")
-
-    def start(self) -> None:
-        if self._started:
-            raise FlinkPyError("the REST server was already started")
-        self._check_configuration()
         from flink_py.security.tls import TlsFiles
         tls = TlsFiles.rest(self.configuration)
-        ssl_context = tls.server_context() if tls is not None else None
-        self._scheme = "https" if ssl_context is not None else "http"
+        self._ssl_context = tls.server_context() if tls is not None else None
+        self._scheme = "https" if self._ssl_context is not None else "http"
         self._policy = RequestPolicy.from_configuration(self.configuration, self.host,
                                                         self._scheme)
         self._max_content_length = int(
             self.configuration.get(options.REST_SERVER_MAX_CONTENT_LENGTH))
         self._max_in_flight = int(
             self.configuration.get(options.REST_SERVER_MAX_UPLOAD_BYTES_IN_FLIGHT))
-        self._in_flight = 0  # only touched on the loop's thread
         self._router = _Router(self.handlers.routes())
+        self._checked = True
+
+    def start(self) -> None:
+        if self._started:
+            raise FlinkPyError("the REST server was already started")
+        if not self._checked:
+            self.check_configuration()
+        ssl_context = self._ssl_context
+        self._in_flight = 0  # only touched on the loop's thread
         try:
             sockets = _bind(self.host, self._requested_port)
         except OSError as exc:
