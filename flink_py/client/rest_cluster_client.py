@@ -166,9 +166,10 @@ class RestClusterClient:
                 f"HTTP {status} and a body that is not JSON (is this a flink_py REST "
                 f"endpoint?).", status) from None
         if status == 401:
+            what = ("the credential sent was not accepted" if self._token
+                    else "no credential was found")
             raise RestAuthenticationError(
-                f"The JobManager at {self.address} refused {method} {path}: "
-                f"{'the credential sent was not accepted' if self._token else 'no credential was found'} "
+                f"The JobManager at {self.address} refused {method} {path}: {what} "
                 f"(HTTP 401). {self._credential_help}".rstrip(), status)
         if status >= 400:
             errors = answer.get("errors", []) if isinstance(answer, dict) else []

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from flink_py.common.configuration import Configuration
-from flink_py.errors import ConfigurationError
+from flink_py.errors import ConfigurationError, FlinkPyError
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
 from flink_py.runtime.rest.request_policy import (
@@ -500,3 +500,37 @@ def test_the_token_and_its_check() -> None:
     assert bearer_token_matches("abc", "bearer  abc ")
     for header in (None, "", "abc", "Basic abc", "Bearer abd", "Bearer ab", "Bearer abcd"):
         assert not bearer_token_matches("abc", header), header
+
+
+def test_a_flood_of_refusals_logs_a_few_lines_and_their_count(
+        minicluster: MiniCluster, caplog: pytest.LogCaptureFixture) -> None:
+    server = _server(minicluster, {})
+    try:
+        with caplog.at_level(logging.WARNING, "flink_py.runtime.rest.server"):
+            for _ in range(100):
+                assert request(server.port, "POST", "/jobs",
+                               {"Content-Type": "application/json"}, b"{}")[0] == 401
+
+            def counted() -> Optional[int]:
+                text = " ".join(r.getMessage() for r in caplog.records)
+                logged = text.count("Refused REST request")
+                suppressed = sum(int(n) for n in re.findall(
+                    r"(\d+) more refus(?:ed REST requests|als)", text))
+                return logged if logged + suppressed == 100 else None
+            logged = wait_until(counted, "the count of the refusals not logged")
+        assert logged <= 20, logged
+    finally:
+        server.stop()
+
+
+def test_a_taken_port_fails_the_start_naming_the_address(minicluster: MiniCluster) -> None:
+    first = _server(minicluster, {})
+    try:
+        second = RestServer(minicluster.dispatcher, minicluster.resource_manager,
+                            Configuration(), "localhost", first.port, token="t0ken")
+        with pytest.raises(FlinkPyError, match=f"127.0.0.1:{first.port}"):
+            second.start()
+        second.stop()
+        assert request(first.port, "GET", "/overview")[0] == 200
+    finally:
+        first.stop()

@@ -67,6 +67,8 @@ _BODY_READ_TIMEOUT_S = 120.0
 #: how long stop() lets running requests finish
 _SHUTDOWN_TIMEOUT_S = 2.0
 _PREFLIGHT_MAX_AGE_S = 600
+#: how long the body of a refused request is read and dropped before the connection closes
+_LINGER_S = 2.0
 
 
 class _Route:
@@ -186,6 +188,7 @@ class RestServer:
         self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._started = False
         self._checked = False
+        self._flush_scheduled = False
         self._stop_lock = threading.Lock()
         self.refusals = RefusalLog(log)
 
@@ -273,12 +276,20 @@ class RestServer:
         try:
             loop.run_forever()
         finally:
+            # connections still draining or idle end here, not as "destroyed" pending tasks
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     async def _start_sites(self, sockets: List[socket.socket], ssl_context: Any
                            ) -> web.BaseRunner:
-        # lingering_time=0: the body of a refused request is not read, the connection closes
-        server = web.Server(self._dispatch, lingering_time=0, access_log=None,
+        # A refused request's body is never stored: it is drained for at most
+        # _LINGER_S (so that a client still sending it reads the answer instead of a reset),
+        # and not at all when it is over the size limit; then the connection closes.
+        server = web.Server(self._dispatch, lingering_time=_LINGER_S, access_log=None,
                             keepalive_timeout=60)
         runner = web.ServerRunner(server, handle_signals=False,
                                   shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
@@ -336,11 +347,25 @@ class RestServer:
         except _Refused as refused:
             self.refusals.refused(self._peer(request), request.method, request.path,
                                   refused.status, refused.message)
+            if self.refusals.suppressed and not self._flush_scheduled:
+                # a flood's count is logged within a second even if nothing follows it
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_later(1.0, self._flush_refusals)
             response = _json_response(refused.status, {"errors": [refused.message]},
                                       {**cors, **refused.headers})
             if request.can_read_body:
                 response.force_close()  # the unread body must not be taken as a request
+                if refused.status in (411, 413):
+                    # too large (or of unknown size) to even drain: answer, then close at
+                    # once (the transport sends what was written before it closes)
+                    await response.prepare(request)
+                    await response.write_eof()
+                    request.protocol.force_close()
             return response
+
+    def _flush_refusals(self) -> None:
+        self._flush_scheduled = False
+        self.refusals.flush()
 
     @staticmethod
     def _peer(request: web.BaseRequest) -> str:
