@@ -197,6 +197,9 @@ class RestClusterClient:
             why = reason.strerror[0].lower() + reason.strerror[1:]
         else:
             why = str(reason) or type(reason).__name__
+        if isinstance(reason, ssl.SSLError):  # it is running: the TLS settings disagree
+            return ClusterUnreachableError(
+                f"Could not connect to the JobManager at {self.address} ({why}).")
         return ClusterUnreachableError(
             f"Could not connect to the JobManager at {self.address} ({why}). "
             f"Is the cluster running? Start it with bin/start-cluster.sh.")

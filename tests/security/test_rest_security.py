@@ -348,7 +348,8 @@ def test_the_cli_over_rest_tls(tmp_path: Path) -> None:
         # a client that does not trust the CA is told so in one line
         untrusted = cluster.flink("list", "-D", "security.ssl.rest.ca=")
         assert untrusted.returncode == 1
-        assert "TLS" in untrusted.stderr and "security.ssl.rest.ca" in untrusted.stderr
+        [line] = untrusted.stderr.splitlines()
+        assert "TLS: CERTIFICATE_VERIFY_FAILED" in line and "security.ssl.rest.ca" in line, line
 
 
 def test_anonymous_writes_on_a_non_loopback_address_refuse_to_start(tmp_path: Path) -> None:
