@@ -271,8 +271,9 @@ REST_PORT = ConfigOption(
 )
 
 REST_BIND_ADDRESS = ConfigOption(
-    "rest.bind-address", ConfigType.STRING, None,
-    "The address the REST server binds to.",
+    "rest.bind-address", ConfigType.STRING, "localhost",
+    "The address the REST server binds to (every address the name resolves to); default "
+    "localhost: other machines reach the REST API only once this is set.",
 )
 
 REST_BIND_PORT = ConfigOption(

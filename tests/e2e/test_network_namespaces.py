@@ -92,7 +92,9 @@ def namespaces() -> Iterator[_Namespaces]:
 
 def test_a_job_across_three_network_namespaces(namespaces: _Namespaces, tmp_path: Any) -> None:
     _, jm_address = namespaces.addresses["jm"]
-    cluster = ProcessCluster(str(tmp_path), jobmanager_host=jm_address, slots=1, start=False)
+    # REST binds to localhost unless told otherwise: here the tests reach it from outside
+    cluster = ProcessCluster(str(tmp_path), jobmanager_host=jm_address, slots=1, start=False,
+                             conf={"rest.bind-address": jm_address})
     try:
         cluster.start_jobmanager(prefix=namespaces.prefix("jm"))
         cluster.start_task_manager(prefix=namespaces.prefix("tm1"))

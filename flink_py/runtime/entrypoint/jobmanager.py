@@ -66,6 +66,15 @@ class JobManagerRunner:
 
     def start(self) -> None:
         config = self.configuration
+        from flink_py.runtime.rest.server import RestServer
+        from flink_py.security.rest_auth import rest_token
+        # loopback unless configured otherwise, like the shipped conf
+        rest_host = config.get(options.REST_BIND_ADDRESS) or "localhost"
+        rest_port = int(config.get(options.REST_PORT))
+        self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
+                                       rest_host, rest_port,
+                                       token=rest_token(config, self.security.secret))
+        self._rest_server.check_configuration()  # a bad REST setting opens no port at all
         bind_host = config.get(options.JOB_MANAGER_BIND_HOST)
         port = config.get(options.JOB_MANAGER_RPC_PORT)
         advertised = config.get(options.JOB_MANAGER_RPC_ADDRESS)
@@ -86,12 +95,11 @@ class JobManagerRunner:
         log.info("Started the JobManager's RPC endpoint at %s (bound to %s:%d)",
                  self.rpc_address, bind_host, self.rpc_port)
 
-        from flink_py.runtime.rest.server import RestServer
-        rest_host = config.get(options.REST_BIND_ADDRESS) or "0.0.0.0"
-        rest_port = int(config.get(options.REST_PORT))
-        self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
-                                       rest_host, rest_port)
-        self._rest_server.start()
+        try:
+            self._rest_server.start()
+        except BaseException:
+            self._rpc_server.stop(grace=None)  # nothing is left half-started
+            raise
 
         self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
                                          name="TaskManager heartbeat monitor")

@@ -139,7 +139,7 @@ def test_declared_defaults_are_flinks() -> None:
     assert conf.get(opts.JOB_MANAGER_RPC_PORT) == 6123
     assert conf.get(opts.REST_ADDRESS) == "localhost"
     assert conf.get(opts.REST_PORT) == 8081
-    assert conf.get(opts.REST_BIND_ADDRESS) is None
+    assert conf.get(opts.REST_BIND_ADDRESS) == "localhost"
     assert conf.get(opts.TASK_MANAGER_HOST) is None
     assert conf.get(opts.HEARTBEAT_INTERVAL) == 10_000
     assert conf.get(opts.HEARTBEAT_TIMEOUT) == 50_000
