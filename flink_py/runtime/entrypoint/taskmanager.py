@@ -28,7 +28,7 @@ from flink_py.rpc.gateways import (
     RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
 from flink_py.runtime.entrypoint.common import (
     config_dir_of, install_security, local_address_towards, parse_daemon_args, setup_logging,
-    wait_for_termination_signal)
+    signal_ready, take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.registration import (
     SlotRegistration, TaskExecutorRegistration)
 
@@ -308,12 +308,19 @@ def _hardware() -> Dict[str, int]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
+    ready_file = take_ready_file()
     try:
         args, configuration = parse_daemon_args("flink_py TaskManager", argv)
         runner = TaskManagerRunner(configuration, config_dir_of(args), args.dynamic)
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the TaskManager: %s", exc)
+        return 1
+    try:  # every slot worker serves: bin/flink-daemon.sh counts the TaskManager as started
+        signal_ready(ready_file, f"resource-id={runner.resource_id} slots={runner.num_slots}")
+    except OSError as exc:
+        log.error("Could not start the TaskManager: cannot write the ready file: %s", exc)
+        runner.stop()
         return 1
     log.info("TaskManager %s started with %d slots; JobManager at %s", runner.resource_id,
              runner.num_slots, runner.jobmanager_address)
