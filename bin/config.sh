@@ -318,6 +318,8 @@ runOnRemoteHost() {
 }
 
 # Starts or stops one TaskManager per line of conf/workers: TMWorkers start|stop
+# Returns 1 as soon as a TaskManager on this machine does not start (the others are not
+# started then); stop goes on through every worker.
 TMWorkers() {
     local cmd=$1
     local worker
@@ -327,7 +329,9 @@ TMWorkers() {
     if [ "$WORKERS_ALL_LOCALHOST" = true ]; then
         # all-local setup
         for worker in "${WORKERS[@]}"; do
-            "${FLINK_BIN_DIR}/taskmanager.sh" "$cmd"
+            if ! "${FLINK_BIN_DIR}/taskmanager.sh" "$cmd" && [ "$cmd" = start ]; then
+                return 1
+            fi
         done
     else
         # non-local setup
