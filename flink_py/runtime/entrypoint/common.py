@@ -89,7 +89,18 @@ def signal_ready(path: Optional[str], details: str) -> None:
     os.replace(partial, path)
 
 
+def line_buffered_stdout() -> None:
+    """Makes stdout line-buffered. A daemon's stdout is a pipe or its ``.out`` file, which
+    Python buffers in 8 KB blocks: what tasks print (``print()`` in user functions) would
+    reach the ``.out`` file in bursts, many seconds late, and be lost when the process is
+    killed."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a TextIOWrapper (not a test's replacement)
+        reconfigure(line_buffering=True)
+
+
 def setup_logging(level: int = logging.INFO) -> None:
+    line_buffered_stdout()
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
     logging.getLogger("flink_py").setLevel(level)  # a daemon logs the runtime's INFO too
     logging.getLogger("grpc").setLevel(logging.WARNING)
