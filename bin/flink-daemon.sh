@@ -110,20 +110,48 @@ stopProcesses() {
 }
 
 # The pid file is changed under a lock (several daemons may start or stop at once); a start
-# lets go of it while its daemon gets ready.
+# lets go of it while its daemon gets ready. Where there is no flock (macOS), the lock is a
+# directory next to the pid file, holding its owner's pid so that one left behind by a killed
+# script is recognised.
+LOCK_DIR="$FLINK_PID_DIR/flink-$FLINK_IDENT_STRING-$DAEMON.pid.lock"
+HOLDING_LOCK_DIR=false
+
 lockPidFile() {
     if command -v flock > /dev/null 2>&1; then
         exec 200< "$FLINK_PID_DIR"
         flock 200
+        return
     fi
+    local owner
+    local checks_left=600
+    until mkdir "$LOCK_DIR" 2> /dev/null; do
+        owner=$(cat "$LOCK_DIR/owner" 2> /dev/null)
+        if [ -n "$owner" ] && ! kill -0 "$owner" > /dev/null 2>&1; then
+            rm -rf "$LOCK_DIR" # its owner is gone
+            continue
+        fi
+        if [ "$checks_left" -le 0 ]; then
+            echo "Cannot lock $pid: $LOCK_DIR has been held by pid ${owner:-?} for 60 seconds."
+            exit 1
+        fi
+        checks_left=$((checks_left - 1))
+        sleep 0.1
+    done
+    echo "$$" > "$LOCK_DIR/owner"
+    HOLDING_LOCK_DIR=true
 }
 
 unlockPidFile() {
     if command -v flock > /dev/null 2>&1; then
         flock -u 200
         exec 200<&-
+    elif [ "$HOLDING_LOCK_DIR" = true ]; then
+        rm -rf "$LOCK_DIR"
+        HOLDING_LOCK_DIR=false
     fi
 }
+
+trap '[ "$HOLDING_LOCK_DIR" = true ] && rm -rf "$LOCK_DIR"' EXIT
 
 # Writes the given pids as the pid file (removes it when there are none).
 writePidFile() {

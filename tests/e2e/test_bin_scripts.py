@@ -379,7 +379,25 @@ def test_daemon_that_is_never_ready_is_stopped_and_reported(cluster: Cluster) ->
     assert cluster.own_processes() == []
 
 
-def test_taskmanagers_on_one_host_get_their_own_log_files(cluster: Cluster) -> None:
+def _path_without_flock(fake_bin: Path, path: str) -> str:
+    """A PATH of one directory that has every command of ``path`` but flock (as macOS)."""
+    fake_bin.mkdir()
+    for directory in path.split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = os.path.join(directory, name)
+            if name != "flock" and not (fake_bin / name).exists() and os.access(target, os.X_OK):
+                (fake_bin / name).symlink_to(target)
+    return str(fake_bin)
+
+
+@pytest.mark.parametrize("lock", ["flock", "lock directory"])
+def test_taskmanagers_on_one_host_get_their_own_log_files(
+        cluster: Cluster, tmp_path: Path, lock: str) -> None:
+    if lock != "flock":
+        cluster.env["PATH"] = _path_without_flock(tmp_path / "no-flock-bin",
+                                                  cluster.env.get("PATH", os.defpath))
     for _ in range(2):
         started = cluster.run("taskmanager.sh", "start")
         assert started.returncode == 0, started.stdout
@@ -402,6 +420,8 @@ def test_taskmanagers_on_one_host_get_their_own_log_files(cluster: Cluster) -> N
         logs[daemon_id] = int(line.split("started pid=")[1].split()[0])
     assert sorted(logs.values()) == sorted(pids)  # one log file each, none shared
     assert not cluster.log_file("taskmanager", 5).exists()
+    assert [path.name for path in cluster.pid_dir.iterdir()] == [
+        cluster.pid_file("taskmanager").name]  # no lock directory left behind
 
 
 def test_killed_daemons_are_dropped_from_the_pid_file_at_start(cluster: Cluster) -> None:
