@@ -316,3 +316,25 @@ def test_slot_work_directories_do_not_outlive_their_processes(make_cluster) -> N
     assert not any(path.exists() for path in leftovers)
     assert {path.name.split("-slot")[0] for path in cluster.work_dirs()} == {
         f"flink_py-tm{new_task_manager}"}
+
+
+@pytest.mark.parametrize("daemon", ["jobmanager", "taskmanager"])
+def test_a_daemon_started_on_a_malformed_configuration_exits_1_with_one_line(
+        tmp_path: Path, daemon: str) -> None:
+    conf_dir = tmp_path / "conf"
+    conf_dir.mkdir()
+    conf = conf_dir / "flink-conf.yaml"
+    conf.write_text("rest.port: 0\nenv.java.opts: -Da=b: c\njunk without a colon\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", f"flink_py.runtime.entrypoint.{daemon}", "--configDir",
+         str(conf_dir)], capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S,
+        env=dict(os.environ, PYTHONPATH=REPO))
+
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    name = {"jobmanager": "JobManager", "taskmanager": "TaskManager"}[daemon]
+    assert line.endswith(
+        f"ERROR __main__ [] - Could not start the {name}: Could not parse configuration file {conf}: line 3 ('junk without a colon') is not "
+        f"a 'key: value' line, and the file is not valid YAML (mapping values are not allowed "
+        f"here at line 2, column 21)"), line
