@@ -26,8 +26,8 @@ from flink_py.rpc.gateways import (
     JobMasterServicer, RemoteTaskExecutorGateway, ResourceManagerServicer, start_server)
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.entrypoint.common import (
-    config_dir_of, install_security, parse_daemon_args, setup_logging,
-    wait_for_termination_signal)
+    config_dir_of, install_security, parse_daemon_args, setup_logging, signal_ready,
+    take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.heartbeat import TaskManagerHeartbeatSender
 from flink_py.runtime.resourcemanager.registration import ResourceManagerEndpoint
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
@@ -98,7 +98,9 @@ class JobManagerRunner:
         try:
             self._rest_server.start()
         except BaseException:
-            self._rpc_server.stop(grace=None)  # nothing is left half-started
+            self._rest_server = None
+            self._rpc_server.stop(grace=0).wait(2.0)  # nothing half-started stays up
+            self._rpc_server = None
             raise
 
         self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
@@ -156,12 +158,19 @@ class JobManagerRunner:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
+    ready_file = take_ready_file()
     try:
         args, configuration = parse_daemon_args("flink_py JobManager", argv)
         runner = JobManagerRunner(configuration, config_dir_of(args))
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the JobManager: %s", exc)
+        return 1
+    try:  # RPC and REST are bound: bin/flink-daemon.sh counts the JobManager as started
+        signal_ready(ready_file, f"rpc={runner.rpc_address} rest={runner.rest_port}")
+    except OSError as exc:
+        log.error("Could not start the JobManager: cannot write the ready file: %s", exc)
+        runner.stop()
         return 1
     signum = wait_for_termination_signal()
     log.info("RECEIVED SIGNAL %d: shutting down the JobManager.", signum)

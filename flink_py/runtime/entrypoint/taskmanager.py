@@ -7,15 +7,24 @@ ResourceManager at ``jobmanager.rpc.address``:``jobmanager.rpc.port`` (retrying 
 JobManager is up), heartbeats every ``heartbeat.interval``, and supervises the workers: a
 worker that dies (user code crashed it) is reported as lost, so its job fails, and is started
 again. SIGTERM stops the workers and unregisters.
+
+Each worker gets a work directory (the job's code goes there) that its TaskManager creates,
+as ``flink_py-tm<TaskManager pid>-slot<n>-*`` in the temp directory, and deletes when the
+worker process ends, however it ends (a worker killed with SIGKILL cannot clean up after
+itself). At start a TaskManager deletes the work directories that TaskManagers that are gone
+(killed themselves) left.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -28,13 +37,17 @@ from flink_py.rpc.gateways import (
     RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError, RpcUnreachableError)
 from flink_py.runtime.entrypoint.common import (
     config_dir_of, install_security, local_address_towards, parse_daemon_args, setup_logging,
-    wait_for_termination_signal)
+    signal_ready, take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.registration import (
     SlotRegistration, TaskExecutorRegistration)
 
 log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
+
+#: the prefix of a slot worker's work directory; the TaskManager's pid follows
+WORK_DIR_PREFIX = "flink_py-tm"
+_WORK_DIR_NAME = re.compile(re.escape(WORK_DIR_PREFIX) + r"(\d+)-slot\d+-")
 
 
 class JobManagerContact:
@@ -100,6 +113,51 @@ class _Worker:
     process: subprocess.Popen
     rpc_port: int
     data_port: int
+    work_dir: str
+
+
+def _is_task_manager(pid: int) -> bool:
+    """Whether ``pid`` is a running TaskManager (not a pid recycled by another process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not ours to judge
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"taskmanager" in cmdline.read()
+    except OSError:
+        return True  # no /proc: alive is all that can be told
+
+
+def remove_orphaned_work_dirs(base: Optional[str] = None) -> List[str]:
+    """Deletes the slot workers' work directories (this user's) whose TaskManager is gone;
+    returns them. A TaskManager killed with SIGKILL could not delete them, and they hold
+    jobs' code."""
+    base = base or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(base)
+    except OSError as exc:
+        log.warning("cannot look for leftover work directories in %s: %s", base, exc)
+        return removed
+    for name in names:
+        match = _WORK_DIR_NAME.match(name)
+        path = os.path.join(base, name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if os.lstat(path).st_uid != os.getuid() or _is_task_manager(int(match.group(1))):
+                continue
+        except OSError:
+            continue  # removed meanwhile
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    if removed:
+        log.info("Removed %d work directories of TaskManagers that are gone: %s",
+                 len(removed), ", ".join(removed))
+    return removed
 
 
 class TaskManagerRunner:
@@ -135,8 +193,18 @@ class TaskManagerRunner:
     # -- workers ----------------------------------------------------------------------------
 
     def _start_worker(self, slot: int) -> _Worker:
+        # ours, not the worker's: it is deleted when the worker ends, however it ends
+        work_dir = tempfile.mkdtemp(prefix=f"{WORK_DIR_PREFIX}{os.getpid()}-slot{slot}-")
+        try:
+            return self._start_worker_in(slot, work_dir)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+
+    def _start_worker_in(self, slot: int, work_dir: str) -> _Worker:
         command = [sys.executable, "-m", "flink_py.runtime.entrypoint.slot_worker",
-                   "--resource-id", self.resource_id, "--slot", str(slot), "--host", self.host]
+                   "--resource-id", self.resource_id, "--slot", str(slot), "--host", self.host,
+                   "--work-dir", work_dir]
         if self.config_dir:
             command += ["--configDir", self.config_dir]
         for item in self.dynamic:
@@ -155,10 +223,11 @@ class TaskManagerRunner:
         rpc_port, data_port = ready
         log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
                  process.pid, rpc_port, data_port)
-        return _Worker(slot, process, rpc_port, data_port)
+        return _Worker(slot, process, rpc_port, data_port, work_dir)
 
     def _supervise(self, worker: _Worker) -> None:
         code = worker.process.wait()
+        shutil.rmtree(worker.work_dir, ignore_errors=True)  # the worker may not have
         if self._stopping.is_set():
             return
         reason = (f"The slot worker of TaskManager {self.resource_id} (slot {worker.slot}, "
@@ -297,6 +366,7 @@ class TaskManagerRunner:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        remove_orphaned_work_dirs()
         workers: List[_Worker] = []
         try:
             for slot in range(self.num_slots):
@@ -305,6 +375,7 @@ class TaskManagerRunner:
             for worker in workers:
                 worker.process.kill()
                 worker.process.wait()
+                shutil.rmtree(worker.work_dir, ignore_errors=True)
             raise
         with self._lock:
             self._workers = {w.slot: w for w in workers}
@@ -332,6 +403,7 @@ class TaskManagerRunner:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+            shutil.rmtree(worker.work_dir, ignore_errors=True)
 
 
 def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tuple]:
@@ -374,12 +446,19 @@ def _hardware() -> Dict[str, int]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
+    ready_file = take_ready_file()
     try:
         args, configuration = parse_daemon_args("flink_py TaskManager", argv)
         runner = TaskManagerRunner(configuration, config_dir_of(args), args.dynamic)
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the TaskManager: %s", exc)
+        return 1
+    try:  # every slot worker serves: bin/flink-daemon.sh counts the TaskManager as started
+        signal_ready(ready_file, f"resource-id={runner.resource_id} slots={runner.num_slots}")
+    except OSError as exc:
+        log.error("Could not start the TaskManager: cannot write the ready file: %s", exc)
+        runner.stop()
         return 1
     log.info("TaskManager %s started with %d slots; JobManager at %s", runner.resource_id,
              runner.num_slots, runner.jobmanager_address)
