@@ -233,7 +233,8 @@ def test_start_cluster_fails_and_starts_nothing_when_the_rest_port_is_taken(
     assert result.returncode == 1, result.stdout
     assert "Error starting jobmanager daemon (it exited with code 1)" in result.stdout
     assert (f"Could not start the JobManager: Could not start the REST server on localhost:"
-            f"{cluster.rest_port}: [Errno 98] Address already in use") in result.stdout
+            f"{cluster.rest_port}: Address already in use (127.0.0.1:{cluster.rest_port})"
+            ) in result.stdout
     assert result.stdout.splitlines()[-1] == (
         "The JobManager did not start (see above); nothing else was started.")
     assert "Starting taskmanager daemon" not in result.stdout
