@@ -629,6 +629,8 @@ class _StreamConnection:
             if security.secret is not None:
                 server_handshake(self._sock, security.secret, deadline)
         except (HandshakeError, OSError) as exc:  # ssl.SSLError and timeouts are OSErrors
+            if self._server._stopping:  # stop() closed the connection: nobody was refused
+                return False
             what = "TLS" if isinstance(exc, ssl.SSLError) else "authentication"
             detail = f"the peer {exc}" if isinstance(exc, HandshakeError) else repr(exc)
             self._server.refusals.refused(
