@@ -402,6 +402,32 @@ class _FrameReader:
         self._end = end + received
 
 
+class _TlsFrameReader(_FrameReader):
+    """A consumer's reader on a TLS socket that the task thread also writes credits to.
+
+    One SSL connection must not be used by two threads at once (OpenSSL), so every read and
+    write holds ``lock``; a read waits for data *outside* the lock (the socket readable, or
+    decrypted bytes pending), so that credits go out while the receiver waits.
+    """
+
+    def __init__(self, sock: ssl.SSLSocket, lock: threading.Lock) -> None:
+        super().__init__(sock)
+        self._lock = lock
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, selectors.EVENT_READ)
+
+    def receive(self) -> None:
+        sock = self._sock
+        assert isinstance(sock, ssl.SSLSocket)
+        if not sock.pending() and not self._selector.select(sock.gettimeout()):
+            raise socket.timeout("no data within the socket's timeout")
+        with self._lock:
+            super().receive()
+
+    def close(self) -> None:
+        self._selector.close()
+
+
 # -- server ----------------------------------------------------------------------------------
 
 
@@ -931,6 +957,8 @@ class RemoteInputChannel:
                              f"{self.result_id} (job {self.job_id}) at {address}")
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # credits come from the task thread
+        #: held around every read and write of a TLS socket (see _TlsFrameReader)
+        self._tls_lock: Optional[threading.Lock] = None
         self._payloads: Deque[Any] = deque()  # pickled items, _END_MARK
         self._listener: Optional[Tuple[InputInbox, int]] = None
         self._sock: Optional[socket.socket] = None
@@ -985,6 +1013,8 @@ class RemoteInputChannel:
             if self._released.is_set():
                 sock.close()
                 return
+            if isinstance(sock, ssl.SSLSocket):
+                self._tls_lock = threading.Lock()
             self._sock = sock
         self._receiver = threading.Thread(
             target=self._receive_loop, args=(sock,), daemon=True,
@@ -1015,7 +1045,15 @@ class RemoteInputChannel:
         return None
 
     def _receive_loop(self, sock: socket.socket) -> None:
-        reader = _FrameReader(sock)
+        reader = _FrameReader(sock) if self._tls_lock is None else \
+            _TlsFrameReader(sock, self._tls_lock)  # type: ignore[arg-type]
+        try:
+            self._receive(reader, sock)
+        finally:
+            if isinstance(reader, _TlsFrameReader):
+                reader.close()
+
+    def _receive(self, reader: _FrameReader, sock: socket.socket) -> None:
         frames: List[Tuple[int, bytes]] = []
         failure: Optional[str] = None
         try:
@@ -1146,7 +1184,11 @@ class RemoteInputChannel:
             if sock is None:
                 return
             try:
-                sock.sendall(self._credit_frame)
+                if self._tls_lock is None:
+                    sock.sendall(self._credit_frame)
+                else:
+                    with self._tls_lock:
+                        sock.sendall(self._credit_frame)
             except OSError as exc:
                 # The receiver sees the broken connection too; make sure the task learns.
                 if not self._end_received and not self._released.is_set():
