@@ -8,21 +8,27 @@ Four configurations of internal security, each on its own cluster:
 - ``tls``: mutual TLS only (``security.ssl.internal.*``, certificates made with openssl);
 - ``tls+secret``: both.
 
+Also prints what authenticating costs per connection (connect and authenticate to an
+in-process DataServer on loopback, median of many): the cost a job pays once per channel.
+
 Prints records/s (the JobManager's net runtime of the job, best of ``--repeat``; the
 clusters take turns, so load from other processes spreads over all of them) and the ratio
 to ``off``. Targets from issue 9: secret costs <= 3 %, TLS <= 15 %. These numbers cover the
 data plane (and whatever the RPC layer of this checkout does); gRPC authentication is
 measured separately.
 
-    python3 benchmarks/bench_auth.py [--repeat 3] [--scale 1.0]
+    python3 benchmarks/bench_auth.py [--repeat 5] [--scale 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
+import statistics
 import sys
 import tempfile
+import time
 from typing import Any, Dict, List, Optional
 
 import cloudpickle
@@ -31,6 +37,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import workloads as w  # noqa: E402
 from benchmarks.cluster import _net_runtime_s, _w2  # noqa: E402
+from flink_py.runtime.network.local import ResultPartitionManager  # noqa: E402
+from flink_py.runtime.network.remote import DataServer, secure_client_socket  # noqa: E402
+from flink_py.security import context as security_context  # noqa: E402
+from flink_py.security.context import SecurityContext  # noqa: E402
+from flink_py.security.tls import TlsFiles  # noqa: E402
 from flink_py.testing.openssl_certs import make_certificates  # noqa: E402
 from flink_py.testing.process_cluster import ProcessCluster  # noqa: E402
 
@@ -49,9 +60,37 @@ def _configurations(cert_dir: str) -> Dict[str, Dict[str, Any]]:
     return {"off": off, "secret": {}, "tls": {**off, **tls}, "tls+secret": tls}
 
 
+def connection_costs(connections: int = 300) -> Dict[str, float]:
+    """Median seconds to connect and authenticate to a DataServer, per configuration."""
+    costs: Dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="flink_py-bench-auth-") as cert_dir:
+        certs = make_certificates(cert_dir)
+        tls = TlsFiles(certs.cert, certs.key, certs.ca, mutual=True)
+        secret = SecurityContext.for_tests().secret
+        for name, context in (("off", SecurityContext(None, None)),
+                              ("secret", SecurityContext(secret, None)),
+                              ("tls", SecurityContext(None, tls)),
+                              ("tls+secret", SecurityContext(secret, tls))):
+            security_context.install(context)
+            server = DataServer(ResultPartitionManager(1), "127.0.0.1")
+            server.start()
+            times = []
+            try:
+                for _ in range(connections):
+                    start = time.perf_counter()
+                    sock = socket.create_connection(server.address, timeout=10)
+                    secure_client_socket(sock, context, "127.0.0.1").close()
+                    times.append(time.perf_counter() - start)
+            finally:
+                server.stop()
+                security_context.uninstall()
+            costs[name] = statistics.median(times)
+    return costs
+
+
 def run(repeat: int, scale: float) -> Dict[str, float]:
     """records/s of W2 p=2 per configuration (best of ``repeat``)."""
-    n = int(1_000_000 * scale)
+    n = int(2_000_000 * scale)
     expected = w.w2_expected(n)
     best: Dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="flink_py-bench-auth-") as base:
@@ -96,11 +135,16 @@ def print_table(rates: Dict[str, float]) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the record count (1.0: 1,000,000 records)")
+                        help="multiply the record count (1.0: 2,000,000 records)")
     args = parser.parse_args(argv)
     print_table(run(args.repeat, args.scale))
+    costs = connection_costs()
+    print()
+    print("connect + authenticate to a DataServer (median), once per channel of a job:")
+    for name, seconds in costs.items():
+        print(f"  {name:12} {seconds * 1e6:>8.0f} us  (+{(seconds - costs['off']) * 1e6:.0f} us)")
     return 0
 
 
