@@ -19,7 +19,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import cloudpickle
 import pytest
