@@ -495,27 +495,51 @@ def test_a_cluster_refuses_an_unauthenticated_data_connection_and_still_runs_job
         wait_until(lambda: all("refused the connection from 127.0.0.1:" in
                                cluster.log(f"taskmanager-{i}") for i in range(2)),
                    "both slot workers logging the refusal")
+        _run_keyed_sums(cluster, str(tmp_path / "sums"))
 
-        # this module is not importable on the TaskManagers: its functions travel by value
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])
-        env = StreamExecutionEnvironment.get_execution_environment()
-        env.set_parallelism(2)
-        output = str(tmp_path / "sums")
-        (env.from_sequence(0, 9_999).map(lambda i: (i % 10, i)).key_by(lambda t: t[0])
-            .reduce(lambda a, b: (a[0], a[1] + b[1]))
-            .add_sink(_LastPerKeyFile(output)))
-        client = RestClusterClient(cluster.rest_address, 30.0)
-        try:
-            job_id = client.submit_job(env.get_job_graph("data plane auth"))
-        finally:
-            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-        result = client.request_job_result(job_id, timeout_s=120.0)
-        assert result.status is JobStatus.FINISHED, result.failure
-        sums = {}
-        for name in os.listdir(output):
-            with open(os.path.join(output, name)) as f:
-                sums.update(json.load(f))
-        assert sums == {str(k): sum(range(k, 10_000, 10)) for k in range(10)}
+
+def _run_keyed_sums(cluster: ProcessCluster, output: str) -> None:
+    """Runs key_by -> reduce at p=2 on ``cluster`` (records cross between the slot workers)
+    and checks its sums."""
+    # this module is not importable on the TaskManagers: its functions travel by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    (env.from_sequence(0, 9_999).map(lambda i: (i % 10, i)).key_by(lambda t: t[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .add_sink(_LastPerKeyFile(output)))
+    client = RestClusterClient(cluster.rest_address, 30.0)
+    try:
+        job_id = client.submit_job(env.get_job_graph("data plane auth"))
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    result = client.request_job_result(job_id, timeout_s=120.0)
+    assert result.status is JobStatus.FINISHED, result.failure
+    sums = {}
+    for name in os.listdir(output):
+        with open(os.path.join(output, name)) as f:
+            sums.update(json.load(f))
+    assert sums == {str(k): sum(range(k, 10_000, 10)) for k in range(10)}
+
+
+def test_a_cluster_with_internal_tls_runs_jobs_and_refuses_plain_connections(
+        tmp_path: Any, certificates: Certificates, marker: str) -> None:
+    conf = {"security.ssl.internal.enabled": "true",
+            "security.ssl.internal.cert": certificates.cert,
+            "security.ssl.internal.key": certificates.key,
+            "security.ssl.internal.ca": certificates.ca}
+    with ProcessCluster(str(tmp_path / "cluster"), task_managers=2, slots=1,
+                        conf=conf) as cluster:
+        port = int(_DATA_PORT.findall(cluster.log("taskmanager-0"))[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S) as raw:
+            raw.sendall(_request_frame("result") + _item_frame(marker))
+            try:
+                assert ITEM not in _receive_all(raw)[:5]  # a TLS alert at most
+            except ConnectionResetError:
+                pass  # or a reset
+        wait_until(lambda: "TLS failed" in cluster.log("taskmanager-0"),
+                   "the slot worker logging the refusal")
+        _run_keyed_sums(cluster, str(tmp_path / "sums"))
 
 
 class _LastPerKeyFile(SinkFunction):
