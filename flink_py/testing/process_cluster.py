@@ -171,6 +171,15 @@ class ProcessCluster:
     def rest_scheme(self) -> str:
         return "https" if self._rest_ssl_context is not None else "http"
 
+    def client(self, timeout_s: float = 30.0) -> Any:
+        """A RestClusterClient of this cluster, made from its conf dir as the CLI makes one
+        (the secret's token, REST TLS when configured)."""
+        from flink_py.client.rest_cluster_client import client_from_configuration
+        from flink_py.common.configuration import GlobalConfiguration
+        configuration = GlobalConfiguration.load_configuration(self.conf_dir)
+        return client_from_configuration(configuration, self.conf_dir, self.rest_address,
+                                         timeout_s)
+
     def rest(self, path: str, method: str = "GET", body: Optional[bytes] = None) -> Any:
         """A REST request; all but GETs carry the bearer token of :attr:`secret`."""
         headers = {"Content-Type": "application/json"} if body is not None else {}

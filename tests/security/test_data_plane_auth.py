@@ -24,7 +24,6 @@ from typing import Any, Callable, Iterator, List, Tuple
 import cloudpickle
 import pytest
 
-from flink_py.client.rest_cluster_client import RestClusterClient
 from flink_py.common.job_status import JobStatus
 from flink_py.datastream import SinkFunction, StreamExecutionEnvironment
 from flink_py.runtime.network import remote
@@ -508,7 +507,7 @@ def _run_keyed_sums(cluster: ProcessCluster, output: str) -> None:
     (env.from_sequence(0, 9_999).map(lambda i: (i % 10, i)).key_by(lambda t: t[0])
         .reduce(lambda a, b: (a[0], a[1] + b[1]))
         .add_sink(_LastPerKeyFile(output)))
-    client = RestClusterClient(cluster.rest_address, 30.0)
+    client = cluster.client(30.0)
     try:
         job_id = client.submit_job(env.get_job_graph("data plane auth"))
     finally:
