@@ -51,7 +51,7 @@ def _net_runtime_s(cluster: ProcessCluster, build: Callable[[Any], None], parall
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
     build(env)
-    client = RestClusterClient(cluster.rest_address, 30.0)
+    client = RestClusterClient(cluster.rest_address, 30.0, token=cluster.secret.rest_token())
     job_id = client.submit_job(env.get_job_graph(name))
     result = client.request_job_result(job_id, timeout_s=300.0)
     if result.status is not JobStatus.FINISHED:

@@ -8,7 +8,9 @@ each is timed alone and shown as a share of the remote wall time.
 
 The producer process builds its buffers before the clock starts, so the numbers are the
 exchange itself: add -> (pickle, send, receive, unpickle) -> poll, with credit-based flow
-control. Run: ``python benchmarks/remote_exchange.py [--records N] [--repeat R]``.
+control. Connections authenticate as ``--security`` says (``off``, ``secret``: the default,
+``tls``, ``tls+secret``; certificates made with openssl), once per connection.
+Run: ``python benchmarks/remote_exchange.py [--records N] [--repeat R] [--security S]``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import tempfile
 import threading
 import time
 from typing import Callable, List, Tuple
@@ -29,6 +32,10 @@ from flink_py.runtime.network.local import (  # noqa: E402
     InputInbox, ResultPartitionManager, Subpartition)
 from flink_py.runtime.network.remote import (  # noqa: E402
     DataServer, RemoteInputChannel, _dumps)
+from flink_py.security import context as security_context  # noqa: E402
+from flink_py.security.context import SecurityContext  # noqa: E402
+from flink_py.security.tls import TlsFiles  # noqa: E402
+from flink_py.testing.openssl_certs import make_certificates  # noqa: E402
 
 BUFFER = 1024
 CAPACITY = 10  # buffers per channel, the TaskExecutor's default
@@ -75,7 +82,19 @@ def local_run(buffers: List[tuple], capacity: int) -> float:
     return time.perf_counter() - start
 
 
-def _producer_process(kind: str, records: int, capacity: int, connection) -> None:
+def security(setting: str, cert_dir: str) -> SecurityContext:
+    """The SecurityContext of a ``--security`` setting."""
+    secret = SecurityContext.for_tests().secret if "secret" in setting else None
+    tls = None
+    if "tls" in setting:
+        certs = make_certificates(cert_dir)
+        tls = TlsFiles(certs.cert, certs.key, certs.ca, mutual=True)
+    return SecurityContext(secret, tls)
+
+
+def _producer_process(kind: str, records: int, capacity: int, connection,
+                      context: SecurityContext) -> None:
+    security_context.install(context)
     buffers = make_buffers(kind, records)
     partitions = ResultPartitionManager(capacity)
     server = DataServer(partitions, "127.0.0.1")
@@ -98,7 +117,8 @@ def remote_runs(kind: str, records: int, repeat: int, capacity: int,
                 credits: int) -> List[float]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_producer_process, args=(kind, records, capacity, child))
+    process = context.Process(target=_producer_process, args=(
+        kind, records, capacity, child, security_context.current()))
     process.start()
     times = []
     try:
@@ -137,11 +157,19 @@ def main(argv: List[str] | None = None) -> int:
                         help="items a subpartition holds")
     parser.add_argument("--credits", type=int, default=CREDITS,
                         help="items in flight to a remote channel")
+    parser.add_argument("--security", choices=["off", "secret", "tls", "tls+secret"],
+                        default="secret", help="how connections authenticate")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="flink_py-bench-certs-") as cert_dir:
+        security_context.install(security(args.security, cert_dir))
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     header = (f"{'records':20} {'local rec/s':>13} {'remote rec/s':>13} {'remote ms':>9} "
               f"{'dumps ms':>8} {'share':>5} {'loads ms':>8} {'share':>5}")
     print(f"{args.records:,} records, buffers of {BUFFER}, capacity {args.capacity}, "
-          f"credits {args.credits}, best of {args.repeat}")
+          f"credits {args.credits}, security {args.security}, best of {args.repeat}")
     print(header)
     print("-" * len(header))
     for kind, label in (("int", "int"), ("tuple", "(i % 1000, i)")):

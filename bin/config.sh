@@ -111,13 +111,15 @@ import sys
 
 try:
     from flink_py.common.configuration import GlobalConfiguration
+    from flink_py.errors import ConfigurationError
 except ImportError as e:
     print(f"{type(e).__name__}: {e}", file=sys.stderr)
     sys.exit(3)
 try:
     configuration = GlobalConfiguration.load_configuration(sys.argv[1])
-except Exception as e:  # ConfigurationError, OSError: reported by the caller
-    print(f"{type(e).__name__}: {e}", file=sys.stderr)
+except (ConfigurationError, OSError) as e:  # reported by the caller, on one line
+    prefix = "" if isinstance(e, ConfigurationError) else f"{type(e).__name__}: "
+    print(prefix + " ".join(str(e).split()), file=sys.stderr)
     sys.exit(4)
 for key in sys.argv[2:]:
     print(" ".join(configuration.get_string(key, "").splitlines()))
@@ -144,8 +146,9 @@ loadFlinkConfig() {
             echo "Install flink_py into that Python (cd \"$FLINK_HOME\" && $FLINK_PYTHON -m pip install -e .)" >&2
             echo "or set FLINK_PYTHON to a Python that has it (export FLINK_PYTHON=/path/to/python3)." >&2
         else
-            echo "Cannot read the Flink configuration in '$FLINK_CONF_DIR':" >&2
-            sed 's/^/    /' "$error_file" >&2
+            # one line: the error names the file and the line (warnings logged before it,
+            # such as unknown keys, are not the reason and stay out)
+            echo "Cannot read the Flink configuration in '$FLINK_CONF_DIR': $(tail -n 1 "$error_file")" >&2
         fi
         rm -f "$error_file"
         exit 1
@@ -315,6 +318,8 @@ runOnRemoteHost() {
 }
 
 # Starts or stops one TaskManager per line of conf/workers: TMWorkers start|stop
+# Returns 1 as soon as a TaskManager on this machine does not start (the others are not
+# started then); stop goes on through every worker.
 TMWorkers() {
     local cmd=$1
     local worker
@@ -324,7 +329,9 @@ TMWorkers() {
     if [ "$WORKERS_ALL_LOCALHOST" = true ]; then
         # all-local setup
         for worker in "${WORKERS[@]}"; do
-            "${FLINK_BIN_DIR}/taskmanager.sh" "$cmd"
+            if ! "${FLINK_BIN_DIR}/taskmanager.sh" "$cmd" && [ "$cmd" = start ]; then
+                return 1
+            fi
         done
     else
         # non-local setup

@@ -5,6 +5,11 @@
 # (localhost, 127.0.0.1 or this host's name) are started directly; when a file names
 # another host, every daemon of that file is started over ssh (options: env.ssh.opts or
 # FLINK_SSH_OPTS) with this installation's path, which must be the same on every host.
+#
+# A daemon started here counts when it is ready (flink-daemon.sh waits for that). If a
+# JobManager does not start, no TaskManager is started; if a TaskManager does not start, the
+# daemons this run started are stopped again. Either way the script exits 1. (Daemons
+# started over ssh are not waited for.)
 ################################################################################
 
 bin=$(dirname -- "${BASH_SOURCE[0]}")
@@ -18,6 +23,31 @@ readWorkers
 
 # The secret the daemons authenticate each other (and `flink` commands) with.
 ensureClusterSecret
+
+# flink-daemon.sh writes "<daemon> <pid>" here for each daemon it started on this host.
+FLINK_STARTED_DAEMONS_FILE=$(mktemp "${TMPDIR:-/tmp}/flink-started.XXXXXX")
+export FLINK_STARTED_DAEMONS_FILE
+trap 'rm -f "$FLINK_STARTED_DAEMONS_FILE"' EXIT
+
+# Stops the daemons this run started, the last started first, and exits 1 with a reason.
+abortStart() {
+    local reason=$1
+    local started=() line daemon daemon_pid
+    while IFS= read -r line; do
+        [ -n "$line" ] && started=("$line" "${started[@]}")
+    done < "$FLINK_STARTED_DAEMONS_FILE"
+    if [ "${#started[@]}" -gt 0 ]; then
+        echo "$reason; stopping the ${#started[@]} daemon(s) this run started."
+        for line in "${started[@]}"; do
+            daemon=${line%% *}
+            daemon_pid=${line#* }
+            "${FLINK_BIN_DIR}"/flink-daemon.sh stop-pid "$daemon" "$daemon_pid"
+        done
+    else
+        echo "$reason; nothing else was started."
+    fi
+    exit 1
+}
 
 # Start the JobManager instance(s)
 if isHighAvailability || [ -f "${FLINK_CONF_DIR}/masters" ]; then
@@ -38,7 +68,8 @@ if isHighAvailability || [ -f "${FLINK_CONF_DIR}/masters" ]; then
         master=${MASTERS[i]}
         webuiport=${WEBUIPORTS[i]}
         if [ "$MASTERS_ALL_LOCALHOST" = true ]; then
-            "${FLINK_BIN_DIR}"/jobmanager.sh start "$master" "$webuiport"
+            "${FLINK_BIN_DIR}"/jobmanager.sh start "$master" "$webuiport" \
+                || abortStart "The JobManager on $master did not start (see above)"
         else
             runOnRemoteHost "$master" jobmanager.sh start "$master" "$webuiport"
         fi
@@ -46,8 +77,9 @@ if isHighAvailability || [ -f "${FLINK_CONF_DIR}/masters" ]; then
 else
     # No conf/masters: a single JobManager on this machine, as configured.
     echo "Starting cluster."
-    "${FLINK_BIN_DIR}"/jobmanager.sh start
+    "${FLINK_BIN_DIR}"/jobmanager.sh start \
+        || abortStart "The JobManager did not start (see above)"
 fi
 
 # Start TaskManager instance(s)
-TMWorkers start
+TMWorkers start || abortStart "A TaskManager did not start (see above)"

@@ -45,7 +45,7 @@ from flink_py.cli.program_packager import (
 from flink_py.client.remote_executor import RemoteExecutor
 from flink_py.client.rest_cluster_client import (
     DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient,
-    SavepointFailedError)
+    SavepointFailedError, client_from_configuration)
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration, GlobalConfiguration, parse_duration
 from flink_py.common.job_id import JobID
@@ -114,6 +114,14 @@ def _cluster_action(action: Callable[[], None]) -> None:
 # -- configuration and the cluster ------------------------------------------------------------
 
 
+def _conf_dir() -> Optional[str]:
+    """$FLINK_CONF_DIR, else this installation's conf/ (where the cluster secret is too)."""
+    conf_dir = os.environ.get(GlobalConfiguration.ENV_FLINK_CONF_DIR)
+    if not conf_dir and _INSTALLATION_CONF_DIR.is_dir():
+        conf_dir = str(_INSTALLATION_CONF_DIR)
+    return conf_dir
+
+
 def _load_configuration(dynamic_properties: Tuple[str, ...]) -> Configuration:
     overrides: Dict[str, str] = {}
     for item in dynamic_properties:
@@ -121,24 +129,21 @@ def _load_configuration(dynamic_properties: Tuple[str, ...]) -> Configuration:
         if not sep or not key.strip():
             _fail(f"Invalid dynamic property {item!r}: expected -D key=value.")
         overrides[key.strip()] = value
-    conf_dir = os.environ.get(GlobalConfiguration.ENV_FLINK_CONF_DIR)
-    if not conf_dir and _INSTALLATION_CONF_DIR.is_dir():
-        conf_dir = str(_INSTALLATION_CONF_DIR)
     try:
-        return GlobalConfiguration.load_configuration(conf_dir, overrides)
+        return GlobalConfiguration.load_configuration(_conf_dir(), overrides)
     except FlinkPyError as exc:
         _fail(str(exc))
 
 
 def _client(jobmanager: Optional[str], configuration: Configuration) -> RestClusterClient:
-    address = jobmanager or (f"{configuration.get(options.REST_ADDRESS)}:"
-                             f"{configuration.get(options.REST_PORT)}")
     timeout_s = DEFAULT_TIMEOUT_S
     raw_timeout = configuration.get_string("client.timeout")
     try:
         if raw_timeout:
             timeout_s = parse_duration(raw_timeout).to_milliseconds() / 1000.0
-        return RestClusterClient(address, timeout_s)
+        # the credential and TLS settings come from the configuration and the conf dir's
+        # cluster secret: no extra step for the user
+        return client_from_configuration(configuration, _conf_dir(), jobmanager, timeout_s)
     except (FlinkPyError, ValueError) as exc:
         _fail(str(exc))
 
@@ -537,6 +542,14 @@ def _print_job_list(jobs: List[JobStatusMessage], show_running: bool, show_sched
         click.echo(_TERMINATED_HEADER)
         _print_job_status_messages(terminated)
         click.echo(_RULE)
+    failed = [job for job in terminated if job.job_state is JobStatus.FAILED]
+    if failed and not show_all:
+        # stderr only: stdout keeps Flink's format, which tools parse
+        shown = ", ".join(f"{job.job_id} ({job.job_name})" for job in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        click.echo(f"Note: {len(failed)} job{'s' if len(failed) > 1 else ''} FAILED: "
+                   f"{shown}{more}; 'flink list -a' lists them, the JobManager's log says "
+                   f"why.", err=True)
 
 
 def _print_job_status_messages(jobs: List[JobStatusMessage]) -> None:

@@ -13,7 +13,8 @@ import threading
 from typing import Any, Dict, Optional
 
 from flink_py.client.local_executor import CloseableIterator, job_result_or_raise
-from flink_py.client.rest_cluster_client import RestClusterClient
+from flink_py.client.rest_cluster_client import RestClusterClient, client_from_configuration
+from flink_py.common.configuration import Configuration
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import InvalidProgramError
@@ -67,6 +68,15 @@ class RemoteExecutor:
         self.artifacts = dict(artifacts or {})
         self._job_names: Dict[str, str] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def from_configuration(configuration: Configuration, conf_dir: Optional[str] = None,
+                           detached: bool = False,
+                           artifacts: Optional[Dict[str, bytes]] = None) -> "RemoteExecutor":
+        """An executor of the cluster ``configuration`` names, with the REST credential and
+        TLS settings found in it and in ``conf_dir``'s cluster secret."""
+        return RemoteExecutor(client_from_configuration(configuration, conf_dir), detached,
+                              artifacts)
 
     def submit(self, job_graph: JobGraph) -> str:
         job_graph.user_artifacts = {**job_graph.user_artifacts, **self.artifacts}

@@ -6,9 +6,15 @@ everything else uses Flink's REST API v1 paths and shapes. Every request has a t
 a JobManager that cannot be reached raises one :class:`ClusterUnreachableError` whose
 message is a single line fit for the command line.
 
+State-changing requests carry ``Authorization: Bearer <token>``
+(:func:`flink_py.security.rest_auth.rest_token`); :func:`client_from_configuration` finds
+the token and the REST TLS settings the way the JobManager does, so the CLI needs no extra
+step. A 401 is one :class:`RestAuthenticationError` line saying where the credential comes
+from.
+
 Example::
 
-    client = RestClusterClient("localhost:8081")
+    client = client_from_configuration(configuration, conf_dir)   # or RestClusterClient(...)
     job_id = client.submit_job(env.get_job_graph())
     result = client.request_job_result(job_id)   # polls until the job ends
 """
@@ -21,6 +27,7 @@ import json
 import logging
 import pickle
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +35,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 
+from flink_py.common import config_options as options
 from flink_py.common import pickling
+from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
 from flink_py.graph.job_graph import JobGraph
@@ -48,8 +57,25 @@ _STATUS_OF_APPLICATION_STATUS = {"SUCCEEDED": JobStatus.FINISHED, "FAILED": JobS
                                  "CANCELED": JobStatus.CANCELED}
 
 
+#: how many times a submission is sent when no answer comes (within client.timeout)
+SUBMIT_ATTEMPTS = 3
+
+
 class ClusterUnreachableError(FlinkPyError):
-    """The JobManager's REST endpoint could not be reached (refused, unknown host, timeout)."""
+    """The JobManager's REST endpoint could not be reached (refused, unknown host, timeout).
+
+    :param request_sent: whether the request may have reached the JobManager (no answer
+        within the timeout, the connection lost): unlike a refused connection, its effect is
+        unknown.
+    """
+
+    def __init__(self, message: str, request_sent: bool = False) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class SubmissionOutcomeUnknownError(ClusterUnreachableError):
+    """A submission got no answer: the job may or may not have been submitted."""
 
 
 class RestClientError(FlinkPyError):
@@ -60,6 +86,18 @@ class RestClientError(FlinkPyError):
         super().__init__(message)
         self.status = status
         self.errors = list(errors or [])
+
+
+class RestAuthenticationError(ClusterUnreachableError, RestClientError):
+    """The JobManager refused the request's credential (HTTP 401). A kind of
+    ClusterUnreachableError: the CLI shows it as one line, as when the cluster cannot be
+    reached, since the cause is the client's configuration, not the request."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        # answered and refused: nothing was submitted, so a submission is not resent
+        ClusterUnreachableError.__init__(self, message, request_sent=False)
+        self.status = status
+        self.errors = [message]
 
 
 class JobNotFoundError(RestClientError, UnknownJobError):
@@ -100,14 +138,24 @@ class RestClusterClient:
 
     :param address: ``host:port`` of the REST endpoint (``rest.address``:``rest.port``).
     :param timeout_s: the timeout of each request.
+    :param token: the bearer token sent with every request (``None``: none).
+    :param ssl_context: HTTPS with this context (``None``: HTTP).
+    :param credential_help: what a refused credential's message says about where it comes
+                            from.
     """
 
-    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 token: Optional[str] = None, ssl_context: Optional[ssl.SSLContext] = None,
+                 credential_help: str = "") -> None:
         self.host, self.port = parse_address(address)
         self.address = f"{self.host}:{self.port}"
         self.timeout_s = timeout_s
+        self._token = token
+        self._scheme = "https" if ssl_context is not None else "http"
+        self._credential_help = credential_help
         # No proxies: the JobManager is reached directly, as Flink's client does.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl_context))
 
     # -- transport --------------------------------------------------------------------------
 
@@ -116,9 +164,13 @@ class RestClusterClient:
         """Sends a request and returns its JSON answer; raises for errors and no answer."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(
-            f"http://{self.address}{path}", data=data, method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(f"{self._scheme}://{self.address}{path}", data=data,
+                                         method=method, headers=headers)
         try:
             with self._opener.open(request, timeout=timeout) as response:
                 status, raw = response.status, response.read()
@@ -136,6 +188,12 @@ class RestClusterClient:
                 f"The JobManager at {self.address} answered {method} {path} with "
                 f"HTTP {status} and a body that is not JSON (is this a flink_py REST "
                 f"endpoint?).", status) from None
+        if status == 401:
+            what = ("the credential sent was not accepted" if self._token
+                    else "no credential was found")
+            raise RestAuthenticationError(
+                f"The JobManager at {self.address} refused {method} {path}: {what} "
+                f"(HTTP 401). {self._credential_help}".rstrip(), status)
         if status >= 400:
             errors = answer.get("errors", []) if isinstance(answer, dict) else []
             errors = [str(e) for e in errors] or [f"HTTP {status}"]
@@ -153,15 +211,24 @@ class RestClusterClient:
             why = f"no answer within {timeout:g} s"
         elif isinstance(reason, socket.gaierror):
             why = f"unknown host: {reason.strerror or reason}"
+        elif isinstance(reason, ssl.SSLError):
+            why = f"TLS: {reason.reason or reason}; check {options.SSL_REST_ENABLED.key} and " \
+                  f"{options.SSL_REST_CA.key}"
         elif isinstance(reason, http.client.RemoteDisconnected):
             why = "the connection was closed without an answer"
         elif isinstance(reason, OSError) and reason.strerror:
             why = reason.strerror[0].lower() + reason.strerror[1:]
         else:
             why = str(reason) or type(reason).__name__
+        if isinstance(reason, ssl.SSLError):  # it is running: the TLS settings disagree
+            return ClusterUnreachableError(
+                f"Could not connect to the JobManager at {self.address} ({why}).",
+                request_sent=False)  # the handshake failed before the request went out
+        # refused or no such host: nothing was sent; anything else may have arrived
+        sent = not isinstance(reason, (ConnectionRefusedError, socket.gaierror))
         return ClusterUnreachableError(
             f"Could not connect to the JobManager at {self.address} ({why}). "
-            f"Is the cluster running? Start it with bin/start-cluster.sh.")
+            f"Is the cluster running? Start it with bin/start-cluster.sh.", request_sent=sent)
 
     # -- cluster ----------------------------------------------------------------------------
 
@@ -175,9 +242,41 @@ class RestClusterClient:
     # -- jobs -------------------------------------------------------------------------------
 
     def submit_job(self, job_graph: JobGraph) -> str:
-        """Submits a JobGraph (with its ``user_artifacts``); returns the job id."""
+        """Submits a JobGraph (with its ``user_artifacts``); returns the job id.
+
+        The JobGraph's id is chosen here, and the JobManager answers a repeated submission
+        of the same bytes as it answered the first: so when no answer comes (a timeout, a
+        lost connection) the same body is sent again, up to ``SUBMIT_ATTEMPTS`` times in all
+        within the client timeout.
+
+        :raises SubmissionOutcomeUnknownError: if no attempt was answered although one may
+            have arrived: the job may or may not run.
+        :raises ClusterUnreachableError: if the JobManager refused the connection (nothing
+            was submitted).
+        """
         encoded = base64.b64encode(pickling.dumps(job_graph)).decode("ascii")
-        answer = self._request("POST", "/jobs", {"jobGraph": encoded})
+        body = {"jobGraph": encoded}
+        deadline = time.monotonic() + self.timeout_s
+        maybe_sent = False
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            remaining = deadline - time.monotonic()
+            # each attempt gets its share of what is left of the client timeout
+            share = remaining / (SUBMIT_ATTEMPTS - attempt + 1)
+            try:
+                answer = self._request("POST", "/jobs", body, timeout_s=max(share, 0.001))
+                break
+            except ClusterUnreachableError as exc:
+                maybe_sent = maybe_sent or exc.request_sent
+                if not maybe_sent:
+                    raise
+                if attempt == SUBMIT_ATTEMPTS or deadline - time.monotonic() <= 0:
+                    raise SubmissionOutcomeUnknownError(
+                        f"The JobManager at {self.address} did not answer within "
+                        f"{self.timeout_s:g} s; job {job_graph.job_id} may or may not have "
+                        f"been submitted: check with 'flink list'.", request_sent=True
+                    ) from None
+                log.info("Submission %d of job %s got no answer (%s); sending it again",
+                         attempt, job_graph.job_id, exc)
         job_url = str(answer.get("jobUrl", ""))
         return job_url.rsplit("/", 1)[-1] if job_url else str(job_graph.job_id)
 
@@ -349,3 +448,24 @@ class RestClusterClient:
             timestamp = int(entries[0].get("timestamp") or 0)
             location = entries[0].get("taskManagerId") or ""
         return JobFailure(task_name, error, timestamp, location)
+
+
+def client_from_configuration(configuration: Configuration, conf_dir: Optional[str],
+                              address: Optional[str] = None,
+                              timeout_s: float = DEFAULT_TIMEOUT_S) -> RestClusterClient:
+    """A client of the JobManager ``configuration`` names, with the token and TLS settings
+    it needs: ``rest.authentication.token``, else the token of the cluster secret found in
+    the configuration or ``conf_dir`` (its ``.cluster-secret``); ``security.ssl.rest.*``.
+
+    :param address: ``host:port``, else ``rest.address``:``rest.port``.
+    :raises ConfigurationError: when a configured secret or CA file is unusable.
+    """
+    from flink_py.security.cluster_secret import find_cluster_secret
+    from flink_py.security.rest_auth import credential_help, rest_client_ssl_context, rest_token
+    address = address or (f"{configuration.get(options.REST_ADDRESS)}:"
+                          f"{configuration.get(options.REST_PORT)}")
+    secret = None if configuration.get(options.REST_AUTHENTICATION_TOKEN) else \
+        find_cluster_secret(configuration, conf_dir)
+    return RestClusterClient(address, timeout_s, token=rest_token(configuration, secret),
+                             ssl_context=rest_client_ssl_context(configuration),
+                             credential_help=credential_help(configuration, secret))

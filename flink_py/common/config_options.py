@@ -271,8 +271,9 @@ REST_PORT = ConfigOption(
 )
 
 REST_BIND_ADDRESS = ConfigOption(
-    "rest.bind-address", ConfigType.STRING, None,
-    "The address the REST server binds to.",
+    "rest.bind-address", ConfigType.STRING, "localhost",
+    "The address the REST server binds to (every address the name resolves to); default "
+    "localhost: other machines reach the REST API only once this is set.",
 )
 
 REST_BIND_PORT = ConfigOption(
@@ -403,10 +404,9 @@ REST_SERVER_MAX_CONTENT_LENGTH = ConfigOption(
 )
 
 REST_SERVER_MAX_UPLOAD_BYTES_IN_FLIGHT = ConfigOption(
-    "rest.server.max-upload-bytes-in-flight", ConfigType.INT, 209_715_200,
-    "The total bytes of request bodies the REST server reads at once; a request that would "
-    "pass it is answered 503 at once instead of being read.",
-    value_range=(1, 2**62),
+    "rest.server.max-upload-bytes-in-flight", ConfigType.MEMORY_SIZE, 209_715_200,
+    "The total size of the request bodies the REST server reads at once (e.g. '200 mb'); a "
+    "request that would pass it is answered 503 at once instead of being read.",
 )
 
 SLOT_REQUEST_TIMEOUT = ConfigOption(

@@ -911,23 +911,52 @@ def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, Any], source: 
             out[full_key] = value
 
 
-def _parse_legacy_lines(text: str, source: str) -> dict[str, str]:
-    # GlobalConfiguration's pre-1.19 reader: '#' starts a comment, ": " separates key and
-    # value, malformed lines are skipped with a warning.
+def _describe_yaml_error(error: yaml.YAMLError) -> str:
+    """One line for a YAML error (PyYAML's own text spans several, with a caret drawing)."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return " ".join(str(error).split())
+    parts = []
+    for text, mark in ((error.context, error.context_mark), (error.problem, error.problem_mark)):
+        if text:
+            parts.append(f"{text} at line {mark.line + 1}, column {mark.column + 1}"
+                         if mark is not None else text)
+    return ": ".join(parts) or " ".join(str(error).split())
+
+
+def _legacy_line(line: str) -> tuple[str, str] | None:
+    """The key and value of one line of a Flink <= 1.18 file, ``None`` for a blank or
+    comment-only line; raises ValueError for a line that is not ``key: value``."""
+    conf = line.split("#", 1)[0].strip()
+    if not conf:
+        return None
+    key, sep, value = conf.partition(": ")
+    key, value = key.strip(), value.strip()
+    if not sep or not key or not value or any(c.isspace() for c in key):
+        raise ValueError(conf)
+    return key, value
+
+
+def _parse_legacy_lines(text: str, source: str, why_not_yaml: str) -> dict[str, str]:
+    """GlobalConfiguration's pre-1.19 reader ('#' starts a comment, ": " separates key and
+    value), for a ``flink-conf.yaml`` that is not YAML. Flink skipped malformed lines with a
+    warning, so junk became keys or vanished; here the file loads only if every line is a
+    ``key: value`` line, else the first bad line is the error.
+
+    :raises ConfigurationError: naming the file, the line and why YAML did not read it.
+    """
     result: dict[str, str] = {}
     for line_number, line in enumerate(text.splitlines(), start=1):
-        conf = line.split("#", 1)[0].strip()
-        if not conf:
-            continue
-        key, sep, value = conf.partition(": ")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            LOG.warning(
-                "Error while trying to split key and value in configuration file %s:%d: %r",
-                source, line_number, line,
-            )
-            continue
-        result[key] = value
+        try:
+            entry = _legacy_line(line)
+        except ValueError as bad:
+            raise ConfigurationError(
+                f"Could not parse configuration file {source}: line {line_number} "
+                f"({str(bad)!r}) is not a 'key: value' line, and the file is not valid YAML "
+                f"({why_not_yaml})") from None
+        if entry is not None:
+            result[entry[0]] = entry[1]
+    LOG.info("%s is not valid YAML (%s); read it as a Flink <= 1.18 file of 'key: value' lines",
+             source, why_not_yaml)
     return result
 
 
@@ -1012,9 +1041,11 @@ class GlobalConfiguration:
         :param path: The file.
         :param legacy_fallback: Read lines the way Flink <= 1.18 did when the file is not
                                 valid YAML (used for ``flink-conf.yaml``, whose values were
-                                never required to be YAML).
-        :raises ConfigurationError: If the file is not valid YAML (and no fallback applies)
-                                    or its top level is not a mapping.
+                                never required to be YAML), provided that every line is a
+                                ``key: value`` line.
+        :raises ConfigurationError: If the file is not valid YAML (and no fallback applies,
+                                    or a line is not ``key: value``) or its top level is not
+                                    a mapping; the message is one line naming file and line.
         """
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -1022,14 +1053,16 @@ class GlobalConfiguration:
             tree = yaml.load(text, Loader=_CoreSchemaLoader)  # noqa: S506 - a safe loader
         except yaml.YAMLError as e:
             if legacy_fallback:
-                LOG.warning("%s is not valid YAML (%s); reading it line by line", path, e)
-                return Configuration(_parse_legacy_lines(text, path))
-            raise ConfigurationError(f"Could not parse configuration file {path}: {e}") from None
+                return Configuration(_parse_legacy_lines(text, path, _describe_yaml_error(e)))
+            raise ConfigurationError(
+                f"Could not parse configuration file {path}: {_describe_yaml_error(e)}"
+            ) from None
         if tree is None:
             return Configuration()
         if not isinstance(tree, Mapping):
             if legacy_fallback:
-                return Configuration(_parse_legacy_lines(text, path))
+                return Configuration(_parse_legacy_lines(
+                    text, path, f"it holds a {type(tree).__name__}, not a mapping"))
             raise ConfigurationError(
                 f"Configuration file {path} must hold a YAML mapping of keys to values, "
                 f"found a {type(tree).__name__}"

@@ -17,7 +17,9 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional, Sequence
 
+from flink_py.common.configuration import Configuration
 from flink_py.security.cluster_secret import SECRET_FILE_NAME, create_secret_file
+from flink_py.security.rest_auth import rest_client_ssl_context
 from flink_py.testing.poll import wait_until
 
 #: the directory holding the flink_py package (put on the daemons' PYTHONPATH)
@@ -79,6 +81,8 @@ class ProcessCluster:
                 f.write(f"{key}: {value}\n")
         # what bin/start-cluster.sh does: one secret for the daemons and the CLI of this dir
         self.secret = create_secret_file(os.path.join(self.conf_dir, SECRET_FILE_NAME))
+        self._rest_ssl_context = rest_client_ssl_context(
+            Configuration({k: str(v) for k, v in settings.items()}))
         self.jobmanager: Optional[subprocess.Popen] = None
         self.task_managers: List[subprocess.Popen] = []
         self._logs: List[Any] = []
@@ -163,10 +167,28 @@ class ProcessCluster:
     def rest_address(self) -> str:
         return f"{self.jobmanager_host}:{self.rest_port}"
 
+    @property
+    def rest_scheme(self) -> str:
+        return "https" if self._rest_ssl_context is not None else "http"
+
+    def client(self, timeout_s: float = 30.0) -> Any:
+        """A RestClusterClient of this cluster, made from its conf dir as the CLI makes one
+        (the secret's token, REST TLS when configured)."""
+        from flink_py.client.rest_cluster_client import client_from_configuration
+        from flink_py.common.configuration import GlobalConfiguration
+        configuration = GlobalConfiguration.load_configuration(self.conf_dir)
+        return client_from_configuration(configuration, self.conf_dir, self.rest_address,
+                                         timeout_s)
+
     def rest(self, path: str, method: str = "GET", body: Optional[bytes] = None) -> Any:
-        request = urllib.request.Request(f"http://{self.rest_address}{path}", data=body,
-                                         method=method)
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        """A REST request; all but GETs carry the bearer token of :attr:`secret`."""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if method != "GET":
+            headers["Authorization"] = f"Bearer {self.secret.rest_token()}"
+        request = urllib.request.Request(f"{self.rest_scheme}://{self.rest_address}{path}",
+                                         data=body, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=10,
+                                    context=self._rest_ssl_context) as answer:
             data = answer.read()
         return json.loads(data) if data else None
 

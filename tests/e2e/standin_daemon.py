@@ -10,6 +10,14 @@ Test hooks, given as dynamic properties:
 
 * ``-D standin.exit-code=<n>``: exit with ``n`` at once, as a daemon that fails to start.
 * ``-D standin.ignore-sigterm=true``: ignore SIGTERM, as a daemon that hangs on shutdown.
+* ``-D standin.never-ready=true``: run, but never write the ready file, as a daemon that
+  hangs on start.
+* ``$STANDIN_FAIL_LOGS`` (environment): comma-separated parts of log file names; a daemon
+  whose ``FLINK_LOG_FILE`` contains one exits with 3 at once (``taskmanager-1-`` fails the
+  second TaskManager that start-cluster.sh starts).
+
+Otherwise it writes ``$FLINK_PY_READY_FILE`` once it runs, as the real daemons do once their
+ports are bound.
 """
 
 from __future__ import annotations
@@ -54,6 +62,10 @@ def main(argv: Optional[List[str]] = None) -> int:
              arguments.configDir, properties, os.environ.get("FLINK_LOG_FILE", ""))
     print(f"standin daemon {os.getpid()} running", flush=True)
 
+    log_file = os.environ.get("FLINK_LOG_FILE", "")
+    fail_logs = [part for part in os.environ.get("STANDIN_FAIL_LOGS", "").split(",") if part]
+    if any(part in log_file for part in fail_logs):
+        properties.setdefault("standin.exit-code", "3")
     if "standin.exit-code" in properties:
         exit_code = int(properties["standin.exit-code"])
         LOG.error("failing on purpose with exit code %d", exit_code)
@@ -70,6 +82,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    ready_file = os.environ.pop("FLINK_PY_READY_FILE", "")
+    if ready_file and properties.get("standin.never-ready", "false").lower() != "true":
+        with open(ready_file, "w", encoding="utf-8") as ready:
+            ready.write(f"standin {os.getpid()}\n")
     while not stopped.wait(1.0):
         pass
     LOG.info("stopped")

@@ -39,7 +39,8 @@ SCRIPT_VARIABLES = (
     "FLINK_CONF_DIR", "FLINK_PID_DIR", "FLINK_LOG_DIR", "FLINK_SSH_OPTS", "FLINK_PYTHON",
     "FLINK_IDENT_STRING", "MAX_LOG_FILE_NUMBER", "HIGH_AVAILABILITY", "FLINK_HOME",
     "_FLINK_CONFIG_LOADED_FROM", "FLINK_PY_JOBMANAGER_MODULE", "FLINK_PY_TASKMANAGER_MODULE",
-    "FLINK_STOP_TIMEOUT", "FLINK_DAEMON_STARTUP_CHECK", "HOSTNAME",
+    "FLINK_STOP_TIMEOUT", "FLINK_DAEMON_STARTUP_TIMEOUT", "FLINK_STARTED_DAEMONS_FILE",
+    "STANDIN_FAIL_LOGS", "HOSTNAME",
 )
 
 
@@ -330,3 +331,137 @@ def test_flink_command_runs_the_cli(cluster: Cluster) -> None:
 
     assert result.returncode == 0, result.stdout
     assert "run" in result.stdout and "Usage" in result.stdout
+
+
+# ------------------------------------------------------------------ checked start (issue 9)
+
+
+def test_start_cluster_starts_no_taskmanager_when_the_jobmanager_fails(cluster: Cluster) -> None:
+    cluster.write_workers("localhost", "localhost")
+
+    result = cluster.run("start-cluster.sh", STANDIN_FAIL_LOGS="jobmanager-0-")
+
+    assert result.returncode == 1, result.stdout
+    assert "Error starting jobmanager daemon (it exited with code 3)" in result.stdout
+    assert "failing on purpose" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "The JobManager on localhost did not start (see above); nothing else was started.")
+    assert "Starting taskmanager daemon" not in result.stdout
+    assert cluster.recorded_pids("jobmanager") == [] == cluster.recorded_pids("taskmanager")
+    assert cluster.own_processes() == []
+
+
+def test_start_cluster_stops_what_it_started_when_a_taskmanager_fails(cluster: Cluster) -> None:
+    cluster.write_workers("localhost", "localhost", "localhost")
+
+    result = cluster.run("start-cluster.sh", STANDIN_FAIL_LOGS="taskmanager-1-")
+
+    assert result.returncode == 1, result.stdout
+    assert "Error starting taskmanager daemon (it exited with code 3)" in result.stdout
+    assert ("A TaskManager did not start (see above); stopping the 2 daemon(s) this run "
+            "started.") in result.stdout
+    # the third TaskManager is not started; the first one and the JobManager are stopped
+    assert result.stdout.count("Starting taskmanager daemon") == 2
+    assert result.stdout.count("Stopping taskmanager daemon (pid: ") == 1
+    assert result.stdout.count("Stopping jobmanager daemon (pid: ") == 1
+    assert cluster.recorded_pids("jobmanager") == [] == cluster.recorded_pids("taskmanager")
+    wait_until(lambda: cluster.own_processes() == [], "the started daemons to be stopped")
+
+
+def test_daemon_that_is_never_ready_is_stopped_and_reported(cluster: Cluster) -> None:
+    result = cluster.run("taskmanager.sh", "start", "-D", "standin.never-ready=true",
+                         FLINK_DAEMON_STARTUP_TIMEOUT="1")
+
+    assert result.returncode == 1, result.stdout
+    assert "it was not ready within 1 seconds (FLINK_DAEMON_STARTUP_TIMEOUT); stopping it." \
+        in result.stdout
+    assert "received SIGTERM" in result.stdout  # the end of its log
+    assert cluster.recorded_pids("taskmanager") == []
+    assert cluster.own_processes() == []
+
+
+def _path_without_flock(fake_bin: Path, path: str) -> str:
+    """A PATH of one directory that has every command of ``path`` but flock (as macOS)."""
+    fake_bin.mkdir()
+    for directory in path.split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = os.path.join(directory, name)
+            if name != "flock" and not (fake_bin / name).exists() and os.access(target, os.X_OK):
+                (fake_bin / name).symlink_to(target)
+    return str(fake_bin)
+
+
+@pytest.mark.parametrize("lock", ["flock", "lock directory"])
+def test_taskmanagers_on_one_host_get_their_own_log_files(
+        cluster: Cluster, tmp_path: Path, lock: str) -> None:
+    if lock != "flock":
+        cluster.env["PATH"] = _path_without_flock(tmp_path / "no-flock-bin",
+                                                  cluster.env.get("PATH", os.defpath))
+    for _ in range(2):
+        started = cluster.run("taskmanager.sh", "start")
+        assert started.returncode == 0, started.stdout
+    # and three started at once
+    concurrent = [subprocess.Popen([str(BIN_DIR / "taskmanager.sh"), "start"], env=cluster.env,
+                                   cwd=cluster.root, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                  for _ in range(3)]
+    for process in concurrent:
+        output, _ = process.communicate(timeout=SCRIPT_TIMEOUT_S)
+        assert process.returncode == 0, output
+
+    pids = cluster.recorded_pids("taskmanager")
+    assert len(set(pids)) == 5 and all(is_running(pid) for pid in pids)
+    logs = {}
+    for daemon_id in range(5):
+        log = cluster.log_file("taskmanager", daemon_id)
+        wait_until(lambda: file_contains(log, "started pid="), f"{log} to be written")
+        [line] = [line for line in log.read_text().splitlines() if "started pid=" in line]
+        logs[daemon_id] = int(line.split("started pid=")[1].split()[0])
+    assert sorted(logs.values()) == sorted(pids)  # one log file each, none shared
+    assert not cluster.log_file("taskmanager", 5).exists()
+    assert [path.name for path in cluster.pid_dir.iterdir()] == [
+        cluster.pid_file("taskmanager").name]  # no lock directory left behind
+
+
+def test_killed_daemons_are_dropped_from_the_pid_file_at_start(cluster: Cluster) -> None:
+    for _ in range(3):
+        assert cluster.run("taskmanager.sh", "start").returncode == 0
+    first, second, third = cluster.recorded_pids("taskmanager")
+    for killed in (first, third):
+        os.kill(killed, signal.SIGKILL)
+    wait_until(lambda: not is_running(first) and not is_running(third),
+               "the TaskManagers to be killed")
+
+    started = cluster.run("taskmanager.sh", "start")
+
+    assert started.returncode == 0, started.stdout
+    assert f"[WARNING] 1 instance(s) of taskmanager are already running on {cluster.host}." \
+        in started.stdout
+    pids = cluster.recorded_pids("taskmanager")
+    assert pids[0] == second and len(pids) == 2 and is_running(pids[1])
+    # the new one takes the first free log index (0, the killed first one's), not the
+    # index of the one still running (1)
+    log = cluster.log_file("taskmanager", 0)
+    wait_until(lambda: file_contains(log, f"started pid={pids[1]} "), f"{log} to be written")
+    assert file_contains(cluster.log_file("taskmanager", 0, "log.1"), f"started pid={first} ")
+    assert f"started pid={second} " in cluster.log_file("taskmanager", 1).read_text()
+
+
+def test_a_malformed_configuration_file_stops_the_scripts_with_one_line(
+        cluster: Cluster) -> None:
+    conf = cluster.conf_dir / "flink-conf.yaml"
+    lines = conf.read_text().splitlines()
+    conf.write_text("\n".join(lines + ["this line is junk"]) + "\n")
+
+    result = cluster.run("start-cluster.sh")
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"Cannot read the Flink configuration in '{cluster.conf_dir}': Could not parse "
+        f"configuration file {conf}: line {len(lines) + 1} ('this line is junk') is not a "
+        f"'key: value' line, and the file is not valid YAML (while scanning a simple key at "
+        f"line {len(lines) + 1}, column 1: could not find expected ':' at line "
+        f"{len(lines) + 2}, column 1)"]
+    assert cluster.own_processes() == []

@@ -92,12 +92,13 @@ def namespaces() -> Iterator[_Namespaces]:
 
 def test_a_job_across_three_network_namespaces(namespaces: _Namespaces, tmp_path: Any) -> None:
     _, jm_address = namespaces.addresses["jm"]
-    # Reached over the namespaces' addresses: every endpoint binds all interfaces, which is
-    # allowed because the cluster secret authenticates every peer (ProcessCluster's).
+    # Reached over the namespaces' addresses: the JobManager's and TaskManagers' endpoints bind
+    # all interfaces (allowed: the cluster secret authenticates every peer), REST the
+    # JobManager's address (it binds to localhost unless told otherwise).
     cluster = ProcessCluster(str(tmp_path), jobmanager_host=jm_address, slots=1, start=False,
                              conf={"jobmanager.bind-host": "0.0.0.0",
                                    "taskmanager.bind-host": "0.0.0.0",
-                                   "rest.bind-address": "0.0.0.0"})
+                                   "rest.bind-address": jm_address})
     try:
         cluster.start_jobmanager(prefix=namespaces.prefix("jm"))
         cluster.start_task_manager(prefix=namespaces.prefix("tm1"))

@@ -64,10 +64,15 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    conf_dir = tmp_path_factory.mktemp("conf")  # the CLI's: it has the server's token
+    (conf_dir / "flink-conf.yaml").write_text("rest.authentication.token: test-token\n")
+    monkeypatch.setenv("FLINK_CONF_DIR", str(conf_dir))
     minicluster = MiniCluster(1, 4)
     server = RestServer(minicluster.dispatcher, minicluster.resource_manager,
-                        Configuration({"rest.port": "0"}), "127.0.0.1", 0)
+                        Configuration({"rest.port": "0"}), "127.0.0.1", 0,
+                        token="test-token")
     server.start()
     try:
         yield Cluster(minicluster, server)

@@ -29,6 +29,7 @@ from flink_py.common.job_status import JobStatus
 from flink_py.datastream import stream_execution_environment as env_module
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.runtime.rest import RestServer
+from flink_py.security.cluster_secret import SECRET_FILE_NAME, create_secret_file
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import free_port
 
@@ -113,10 +114,18 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(no_leaked_threads: None) -> Iterator[Cluster]:
+def cluster(no_leaked_threads: None, tmp_path_factory: pytest.TempPathFactory,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    # the CLI's conf dir: this installation's conf and a cluster secret, whose token the
+    # server wants for writes (as bin/start-cluster.sh sets it up)
+    conf_dir = tmp_path_factory.mktemp("conf")
+    (conf_dir / "flink-conf.yaml").write_text(
+        (Path(__file__).resolve().parents[2] / "conf" / "flink-conf.yaml").read_text())
+    secret = create_secret_file(str(conf_dir / SECRET_FILE_NAME))
+    monkeypatch.setenv("FLINK_CONF_DIR", str(conf_dir))
     minicluster = MiniCluster(1, 4)
     server = RestServer(minicluster.dispatcher, minicluster.resource_manager, Configuration(),
-                        "127.0.0.1", 0)
+                        "127.0.0.1", 0, token=secret.rest_token())
     server.start()
     try:
         yield Cluster(minicluster, server)

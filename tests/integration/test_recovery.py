@@ -148,7 +148,8 @@ def _get(port: int, path: str) -> Any:
 def test_restarting_is_visible_in_rest_while_the_delay_runs_and_failures_stay_in_history(
         cluster: MiniCluster, tmp_path: Any) -> None:
     server = RestServer(cluster.dispatcher, cluster.resource_manager,
-                        Configuration({"rest.port": "0"}), "127.0.0.1", 0)
+                        Configuration({"rest.port": "0"}), "127.0.0.1", 0,
+                        token="test-token")
     server.start()
     try:
         settings = dict(FIXED_DELAY, **{"restart-strategy.fixed-delay.delay": "1500 ms"})

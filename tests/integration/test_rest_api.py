@@ -37,6 +37,8 @@ from flink_py.testing.process_cluster import free_port
 
 DEADLINE_S = 10.0
 SLOTS = 8
+#: the REST token of these tests' servers (rest.authentication.token)
+TOKEN = "test-rest-token-0123456789"
 EXECUTION_STATES = ["CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED", "CANCELING",
                     "CANCELED", "FAILED", "RECONCILING", "INITIALIZING"]
 
@@ -117,8 +119,12 @@ class Rest:
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def request(self, method: str, path: str, body: Optional[bytes] = None) -> Tuple[int, Any]:
+        """A request as the flink client sends it: with the token, and JSON bodies typed."""
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(f"http://{self.address}{path}", data=body,
-                                         method=method)
+                                         method=method, headers=headers)
         try:
             with self._opener.open(request, timeout=DEADLINE_S) as response:
                 return response.status, json.loads(response.read())
@@ -156,6 +162,7 @@ class Rest:
 def rest(no_leaked_threads: None) -> Iterator[Rest]:
     cluster = MiniCluster(1, SLOTS)
     configuration = Configuration({"rest.port": "0", "s3.secret-key": "hush",
+                                   "rest.authentication.token": TOKEN,
                                    "parallelism.default": "1"})
     server = RestServer(cluster.dispatcher, cluster.resource_manager, configuration,
                         "127.0.0.1", 0)
@@ -372,9 +379,15 @@ def test_errors_have_flinks_status_codes_and_body(rest: Rest) -> None:
     assert status == 400 and "expected a JobGraph" in answer["errors"][0]
     job_graph = bounded_job()
     job_id = rest.submit(job_graph)
+    # the same submission again (a client's retry) is answered as the first; another
+    # JobGraph under a known job id is a conflict
+    assert rest.submit(job_graph) == job_id
+    other = bounded_job()
+    other.job_id = job_graph.job_id
     status, answer = rest.request("POST", "/jobs", json.dumps({"jobGraph": base64.b64encode(
-        cloudpickle.dumps(job_graph)).decode()}).encode())
-    assert status == 409 and job_id in answer["errors"][0]
+        cloudpickle.dumps(other)).decode()}).encode())
+    assert status == 409 and answer["errors"][0] == "Job has already been submitted."
+    assert job_id in answer["errors"][1]
     status, answer = rest.request("GET", f"/jobs/{job_id}/vertices/{'f' * 32}")
     assert status == 404 and answer["errors"][0].startswith("Vertex ")
     status, answer = rest.request("PATCH", f"/jobs/{job_id}?mode=stop")
@@ -385,7 +398,7 @@ def test_errors_have_flinks_status_codes_and_body(rest: Rest) -> None:
 def test_a_failing_handler_answers_500_and_the_server_keeps_serving(
         rest: Rest, monkeypatch: pytest.MonkeyPatch) -> None:
     server = RestServer(rest.cluster.dispatcher, rest.cluster.resource_manager,
-                        Configuration(), "127.0.0.1", 0)
+                        Configuration(), "127.0.0.1", 0, token=TOKEN)
 
     def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in a handler")
@@ -407,7 +420,7 @@ def test_a_failing_handler_answers_500_and_the_server_keeps_serving(
 
 
 def test_the_rest_cluster_client(rest: Rest) -> None:
-    client = RestClusterClient(rest.address, timeout_s=DEADLINE_S)
+    client = RestClusterClient(rest.address, timeout_s=DEADLINE_S, token=TOKEN)
     assert client.overview()["slots-total"] == SLOTS
     job_id = client.submit_job(bounded_job("through the client"))
     result = client.request_job_result(job_id, timeout_s=DEADLINE_S)
@@ -459,7 +472,7 @@ def test_an_unreachable_jobmanager_is_one_clear_error() -> None:
 
 
 def test_the_remote_executor(rest: Rest) -> None:
-    client = RestClusterClient(rest.address, timeout_s=DEADLINE_S)
+    client = RestClusterClient(rest.address, timeout_s=DEADLINE_S, token=TOKEN)
     executor = RemoteExecutor(client, artifacts={"user-code.zip": b"PK-not-really"})
     job_graph = bounded_job("remote")
     job_id = executor.submit(job_graph)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -16,9 +17,21 @@ from flink_py.runtime.checkpoint.coordinator_protocol import CheckpointCoordinat
 from flink_py.runtime.jobmaster.job_master import CoordinatorFactory, JobFailure, JobMaster
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotAllocation
 
+log = logging.getLogger(__name__)
+
 
 class UnknownJobError(FlinkPyError):
     """No job with this id is known to the Dispatcher."""
+
+
+class DuplicateJobSubmissionError(FlinkPyError):
+    """A job with this id was submitted before, with another JobGraph (Flink's
+    ``DuplicateJobSubmissionException``)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"Job has already been submitted: job {job_id} is known to the "
+                         f"Dispatcher with another JobGraph.")
+        self.job_id = job_id
 
 
 @dataclass
@@ -50,6 +63,9 @@ class Dispatcher:
         self.slot_request_timeout_s = slot_request_timeout_s
         self._lock = threading.Lock()
         self._jobs: Dict[str, JobMaster] = {}
+        #: the digest of each job's submitted JobGraph: a retried submission (same id, same
+        #: bytes) is answered as the first was instead of starting the job twice
+        self._submission_digests: Dict[str, Optional[str]] = {}
         resource_manager.add_lost_listener(self._on_task_manager_lost)
 
     def _create_checkpoint_coordinator(self, master: JobMaster) -> CheckpointCoordinatorProtocol:
@@ -67,15 +83,31 @@ class Dispatcher:
             if master is not None and not master.is_terminal:
                 master.notify_allocations_lost([a for a in lost if a.job_id == job_id], reason)
 
-    def submit_job(self, job_graph: JobGraph) -> str:
+    def submit_job(self, job_graph: JobGraph, submission_digest: Optional[str] = None) -> str:
+        """Starts a JobMaster for the job; returns the job's id.
+
+        Submission is idempotent on the job id, which the client chooses: a client that got
+        no answer sends the same submission again, and a job known with the same
+        ``submission_digest`` (e.g. the SHA-256 of the serialized JobGraph) is not started
+        again: its id is returned as the first submission's was.
+
+        :raises DuplicateJobSubmissionError: if a job with this id is known with another
+            JobGraph (or without a digest to compare).
+        """
         job_id = str(job_graph.job_id)
         with self._lock:
             if job_id in self._jobs:
-                raise FlinkPyError(f"job {job_id} was already submitted")
+                known = self._submission_digests.get(job_id)
+                if submission_digest is None or known != submission_digest:
+                    raise DuplicateJobSubmissionError(job_id)
+                log.info("Job %s (%s) was submitted again with the same JobGraph (a client's "
+                         "retry): it runs once.", job_graph.job_name, job_id)
+                return job_id
             master = JobMaster(job_graph, self.resource_manager, self.slot_request_timeout_s,
                                configuration=self.configuration,
                                checkpoint_coordinator_factory=self.checkpoint_coordinator_factory)
             self._jobs[job_id] = master
+            self._submission_digests[job_id] = submission_digest
         master.start()
         return job_id
 

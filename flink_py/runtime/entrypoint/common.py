@@ -18,6 +18,10 @@ from flink_py.security.context import SecurityContext, install
 
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s [] - %(message)s"
 
+#: the file a daemon writes once it serves (its ports are bound), set by bin/flink-daemon.sh,
+#: which waits for it to count the daemon as started
+ENV_READY_FILE = "FLINK_PY_READY_FILE"
+
 
 def parse_daemon_args(description: str, argv: Optional[Sequence[str]],
                       extra: Optional[List[Tuple[str, dict]]] = None
@@ -63,7 +67,40 @@ def install_security(configuration: Configuration, config_dir: Optional[str],
     return context
 
 
+def take_ready_file() -> Optional[str]:
+    """The ready file bin/flink-daemon.sh waits for (``$FLINK_PY_READY_FILE``), or ``None``;
+    removed from the environment, so that the processes this daemon starts (slot workers) do
+    not inherit it."""
+    return os.environ.pop(ENV_READY_FILE, None) or None
+
+
+def signal_ready(path: Optional[str], details: str) -> None:
+    """Tells whoever started this daemon that it serves (its ports are bound): writes
+    ``details`` (one line, e.g. the bound addresses) to ``path``, all at once (written aside,
+    then renamed, so that a reader never sees half of it). No-op when ``path`` is ``None``.
+
+    :raises OSError: the file cannot be written (the starter would wait for nothing).
+    """
+    if path is None:
+        return
+    partial = f"{path}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="utf-8") as ready:
+        ready.write(details.rstrip("\n") + "\n")
+    os.replace(partial, path)
+
+
+def line_buffered_stdout() -> None:
+    """Makes stdout line-buffered. A daemon's stdout is a pipe or its ``.out`` file, which
+    Python buffers in 8 KB blocks: what tasks print (``print()`` in user functions) would
+    reach the ``.out`` file in bursts, many seconds late, and be lost when the process is
+    killed."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a TextIOWrapper (not a test's replacement)
+        reconfigure(line_buffering=True)
+
+
 def setup_logging(level: int = logging.INFO) -> None:
+    line_buffered_stdout()
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
     logging.getLogger("flink_py").setLevel(level)  # a daemon logs the runtime's INFO too
     logging.getLogger("grpc").setLevel(logging.WARNING)

@@ -26,13 +26,17 @@ from flink_py.rpc.gateways import (
     JobMasterServicer, RemoteTaskExecutorGateway, ResourceManagerServicer, start_server)
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
 from flink_py.runtime.entrypoint.common import (
-    config_dir_of, install_security, parse_daemon_args, setup_logging,
-    wait_for_termination_signal)
+    config_dir_of, install_security, parse_daemon_args, setup_logging, signal_ready,
+    take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.heartbeat import TaskManagerHeartbeatSender
 from flink_py.runtime.resourcemanager.registration import ResourceManagerEndpoint
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager
 
 log = logging.getLogger(__name__)
+
+#: the heartbeat monitor waking this much later than its period (or a quarter of
+#: heartbeat.timeout, if more) means the process was not running: a pause, not load
+PAUSE_DETECTION_MIN_S = 1.0
 
 
 class JobManagerRunner:
@@ -62,6 +66,15 @@ class JobManagerRunner:
 
     def start(self) -> None:
         config = self.configuration
+        from flink_py.runtime.rest.server import RestServer
+        from flink_py.security.rest_auth import rest_token
+        # loopback unless configured otherwise, like the shipped conf
+        rest_host = config.get(options.REST_BIND_ADDRESS) or "localhost"
+        rest_port = int(config.get(options.REST_PORT))
+        self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
+                                       rest_host, rest_port,
+                                       token=rest_token(config, self.security.secret))
+        self._rest_server.check_configuration()  # a bad REST setting opens no port at all
         bind_host = config.get(options.JOB_MANAGER_BIND_HOST)
         port = config.get(options.JOB_MANAGER_RPC_PORT)
         advertised = config.get(options.JOB_MANAGER_RPC_ADDRESS)
@@ -84,12 +97,13 @@ class JobManagerRunner:
         log.info("Started the JobManager's RPC endpoint at %s (bound to %s:%d)",
                  self.rpc_address, bind_host, self.rpc_port)
 
-        from flink_py.runtime.rest.server import RestServer
-        rest_host = config.get(options.REST_BIND_ADDRESS) or "0.0.0.0"
-        rest_port = int(config.get(options.REST_PORT))
-        self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
-                                       rest_host, rest_port)
-        self._rest_server.start()
+        try:
+            self._rest_server.start()
+        except BaseException:
+            self._rest_server = None
+            self._rpc_server.stop(grace=0).wait(2.0)  # nothing half-started stays up
+            self._rpc_server = None
+            raise
 
         self._monitor = threading.Thread(target=self._check_heartbeats, daemon=True,
                                          name="TaskManager heartbeat monitor")
@@ -100,11 +114,30 @@ class JobManagerRunner:
         return self._rest_server.port
 
     def _check_heartbeats(self) -> None:
+        """Every ``period_s``: removes the TaskManagers whose heartbeat timed out, and asks
+        each for a heartbeat every ``heartbeat.interval``.
+
+        Timeouts count only time this process could observe: when the loop finds itself
+        woken much later than its period (the process was stopped, e.g. SIGSTOP, or
+        starved), the TaskManagers could not have been heard meanwhile, so that time is
+        taken off their deadlines and heartbeats are requested at once, instead of
+        declaring every TaskManager dead on resume.
+        """
         timeout_s = self.heartbeat_timeout_ms / 1000.0
         interval_s = self.heartbeat_interval_ms / 1000.0
         period_s = max(0.05, min(self.heartbeat_interval_ms, self.heartbeat_timeout_ms) / 4000.0)
+        late_threshold_s = max(PAUSE_DETECTION_MIN_S, timeout_s / 4)
         next_request = time.monotonic() + interval_s
+        last_tick = time.monotonic()
         while not self._stopped.wait(period_s):
+            now = time.monotonic()
+            unobserved_s = now - last_tick - period_s
+            last_tick = now
+            if unobserved_s > late_threshold_s:
+                self.resource_manager.discount_unobserved_time(unobserved_s)
+                log.info("JobManager was not running for %.0f s; heartbeat deadlines moved",
+                         unobserved_s)
+                next_request = now  # ask every TaskManager at once
             for resource_id in self.resource_manager.check_heartbeats(timeout_s):
                 log.warning("The heartbeat of TaskManager with id %s timed out.", resource_id)
             if time.monotonic() >= next_request:
@@ -127,12 +160,19 @@ class JobManagerRunner:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
+    ready_file = take_ready_file()
     try:
         args, configuration = parse_daemon_args("flink_py JobManager", argv)
         runner = JobManagerRunner(configuration, config_dir_of(args))
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the JobManager: %s", exc)
+        return 1
+    try:  # RPC and REST are bound: bin/flink-daemon.sh counts the JobManager as started
+        signal_ready(ready_file, f"rpc={runner.rpc_address} rest={runner.rest_port}")
+    except OSError as exc:
+        log.error("Could not start the JobManager: cannot write the ready file: %s", exc)
+        runner.stop()
         return 1
     signum = wait_for_termination_signal()
     log.info("RECEIVED SIGNAL %d: shutting down the JobManager.", signum)

@@ -31,7 +31,7 @@ from flink_py.graph.ids import ResourceID
 from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.rpc.gateways import RemoteJobMasterGateway, TaskExecutorServicer, start_server
 from flink_py.runtime.entrypoint.common import (
-    LOG_FORMAT, config_dir_of, install_security, parse_daemon_args)
+    LOG_FORMAT, config_dir_of, install_security, line_buffered_stdout, parse_daemon_args)
 from flink_py.runtime.network.remote import DataServer
 from flink_py.runtime.taskmanager.task_executor import TaskExecutor
 from flink_py.runtime.taskmanager.user_code import UserCodeLoader
@@ -56,10 +56,15 @@ RESTART_EXIT_CODE = EXIT_CODE_TASK_NOT_CANCELLABLE
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # what tasks print goes to the TaskManager (a pipe) line by line, not in 8 KB blocks
+    line_buffered_stdout()
     args, config = parse_daemon_args("flink_py slot worker", argv, [
         ("--resource-id", {"required": True}),
         ("--slot", {"type": int, "required": True}),
         ("--host", {"required": True, "help": "the address other processes reach us at"}),
+        ("--work-dir", {"default": None,
+                        "help": "where jobs' code goes; the TaskManager that made it deletes "
+                                "it (default: a new temp directory, deleted at exit)"}),
     ])
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                         format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
@@ -73,7 +78,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except FlinkPyError as exc:
         log.error("cannot start: %s", exc)
         return 1
-    work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-")
+    # The TaskManager's, if it gave one: it deletes it when this process ends, even by SIGKILL.
+    own_work_dir = args.work_dir is None
+    work_dir = tempfile.mkdtemp(prefix=f"flink_py-slot{args.slot}-") if own_work_dir \
+        else args.work_dir
     executor = TaskExecutor(
         1, config.get(options.NETWORK_BUFFERS_PER_CHANNEL)
         + config.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE),
@@ -118,14 +126,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   restart_reason[0])
         rpc_server.stop(grace=0.5).wait(1.0)  # the answer to RestartWorker goes out first
         data_server.stop()
-        shutil.rmtree(work_dir, ignore_errors=True)
+        if own_work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
         return RESTART_EXIT_CODE  # no clean shutdown: a task thread ignores cancellation
     log.info("slot worker %d of %s stopping", args.slot, args.resource_id)
     # No new deployments first: a JobMaster redeploying the tasks cancelled below must not
     # reach this dying worker (its calls fail at once and it deploys elsewhere).
     rpc_server.stop(grace=0.5).wait(1.0)
     executor.shutdown(5.0)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    if own_work_dir:
+        shutil.rmtree(work_dir, ignore_errors=True)
     data_server.stop()
     return 0
 

@@ -7,15 +7,24 @@ ResourceManager at ``jobmanager.rpc.address``:``jobmanager.rpc.port`` (retrying 
 JobManager is up), heartbeats every ``heartbeat.interval``, and supervises the workers: a
 worker that dies (user code crashed it) is reported as lost, so its job fails, and is started
 again. SIGTERM stops the workers and unregisters.
+
+Each worker gets a work directory (the job's code goes there) that its TaskManager creates,
+as ``flink_py-tm<TaskManager pid>-slot<n>-*`` in the temp directory, and deletes when the
+worker process ends, however it ends (a worker killed with SIGKILL cannot clean up after
+itself). At start a TaskManager deletes the work directories that TaskManagers that are gone
+(killed themselves) left.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -25,16 +34,77 @@ from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.errors import FlinkPyError
 from flink_py.rpc.gateways import (
-    RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError)
+    RemoteResourceManagerGateway, RemoteTaskExecutorGateway, RpcError, RpcUnreachableError)
 from flink_py.runtime.entrypoint.common import (
     config_dir_of, install_security, local_address_towards, parse_daemon_args, setup_logging,
-    wait_for_termination_signal)
+    signal_ready, take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.registration import (
     SlotRegistration, TaskExecutorRegistration)
 
 log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
+
+#: the prefix of a slot worker's work directory; the TaskManager's pid follows
+WORK_DIR_PREFIX = "flink_py-tm"
+_WORK_DIR_NAME = re.compile(re.escape(WORK_DIR_PREFIX) + r"(\d+)-slot\d+-")
+
+
+class JobManagerContact:
+    """Whether a TaskManager's JobManager is gone, from the outcomes of its calls to it
+    (pure state, no I/O; Flink's TaskExecutor heartbeat target of the JobManager).
+
+    Silence is measured from the start of the first unanswered call after the last answered
+    one, so time the TaskManager itself did not run (paused) does not count. Past
+    ``heartbeat.timeout`` of silence, a JobManager that refuses connections is lost (its
+    tasks are to be cancelled); one that accepts them but does not answer (stopped,
+    overloaded) is reported unresponsive once and waited for: cancelling would lose its jobs
+    for good, while a resumed JobManager finds them running.
+
+    >>> contact = JobManagerContact(timeout_s=3.0)
+    >>> contact.unanswered(started=10.0, now=11.0, refused=False) is None  # not yet
+    True
+    >>> contact.unanswered(started=11.0, now=14.0, refused=False)
+    'unresponsive'
+    >>> contact.unanswered(started=14.0, now=24.0, refused=False) is None  # said once
+    True
+    >>> contact.unanswered(started=24.0, now=24.1, refused=True)  # and now it is gone
+    'lost'
+    >>> contact.answered()  # was reported silent
+    True
+    >>> contact.unanswered(started=30.0, now=31.0, refused=True) is None  # a new silence
+    True
+    """
+
+    UNRESPONSIVE = "unresponsive"
+    LOST = "lost"
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        #: the start of the first unanswered call since the last answer; None while answered
+        self.silent_since: Optional[float] = None
+        #: what this silence was reported as (None: nothing yet)
+        self.reported: Optional[str] = None
+
+    def answered(self) -> bool:
+        """The JobManager answered; True if its silence had been reported."""
+        was_reported = self.reported is not None
+        self.silent_since, self.reported = None, None
+        return was_reported
+
+    def unanswered(self, started: float, now: float, refused: bool) -> Optional[str]:
+        """A call begun at ``started`` got no answer (``refused``: the connection was
+        refused or broke, as opposed to a deadline that passed). Returns ``LOST`` or
+        ``UNRESPONSIVE`` when this silence is to be reported as that, else None."""
+        if self.silent_since is None:
+            self.silent_since = started
+        if now - self.silent_since <= self.timeout_s or self.reported == self.LOST:
+            return None
+        verdict = self.LOST if refused else self.UNRESPONSIVE
+        if verdict == self.reported:
+            return None
+        self.reported = verdict
+        return verdict
 
 
 @dataclass
@@ -43,6 +113,51 @@ class _Worker:
     process: subprocess.Popen
     rpc_port: int
     data_port: int
+    work_dir: str
+
+
+def _is_task_manager(pid: int) -> bool:
+    """Whether ``pid`` is a running TaskManager (not a pid recycled by another process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not ours to judge
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"taskmanager" in cmdline.read()
+    except OSError:
+        return True  # no /proc: alive is all that can be told
+
+
+def remove_orphaned_work_dirs(base: Optional[str] = None) -> List[str]:
+    """Deletes the slot workers' work directories (this user's) whose TaskManager is gone;
+    returns them. A TaskManager killed with SIGKILL could not delete them, and they hold
+    jobs' code."""
+    base = base or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(base)
+    except OSError as exc:
+        log.warning("cannot look for leftover work directories in %s: %s", base, exc)
+        return removed
+    for name in names:
+        match = _WORK_DIR_NAME.match(name)
+        path = os.path.join(base, name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if os.lstat(path).st_uid != os.getuid() or _is_task_manager(int(match.group(1))):
+                continue
+        except OSError:
+            continue  # removed meanwhile
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    if removed:
+        log.info("Removed %d work directories of TaskManagers that are gone: %s",
+                 len(removed), ", ".join(removed))
+    return removed
 
 
 class TaskManagerRunner:
@@ -71,8 +186,7 @@ class TaskManagerRunner:
         self.resource_id = f"{self.host}:{os.getpid()}-{secrets.token_hex(3)}"
         self.heartbeat_interval_s = configuration.get(options.HEARTBEAT_INTERVAL) / 1000.0
         self.heartbeat_timeout_s = configuration.get(options.HEARTBEAT_TIMEOUT) / 1000.0
-        #: when the JobManager last answered (monotonic); None once its loss was handled
-        self._last_contact: Optional[float] = time.monotonic()
+        self._contacts = JobManagerContact(self.heartbeat_timeout_s)
         self._registered_once = False
         self.resource_manager = RemoteResourceManagerGateway(self.jobmanager_address)
         self._lock = threading.Lock()
@@ -83,8 +197,18 @@ class TaskManagerRunner:
     # -- workers ----------------------------------------------------------------------------
 
     def _start_worker(self, slot: int) -> _Worker:
+        # ours, not the worker's: it is deleted when the worker ends, however it ends
+        work_dir = tempfile.mkdtemp(prefix=f"{WORK_DIR_PREFIX}{os.getpid()}-slot{slot}-")
+        try:
+            return self._start_worker_in(slot, work_dir)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+
+    def _start_worker_in(self, slot: int, work_dir: str) -> _Worker:
         command = [sys.executable, "-m", "flink_py.runtime.entrypoint.slot_worker",
-                   "--resource-id", self.resource_id, "--slot", str(slot), "--host", self.host]
+                   "--resource-id", self.resource_id, "--slot", str(slot), "--host", self.host,
+                   "--work-dir", work_dir]
         if self.config_dir:
             command += ["--configDir", self.config_dir]
         for item in self.dynamic:
@@ -103,10 +227,11 @@ class TaskManagerRunner:
         rpc_port, data_port = ready
         log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
                  process.pid, rpc_port, data_port)
-        return _Worker(slot, process, rpc_port, data_port)
+        return _Worker(slot, process, rpc_port, data_port, work_dir)
 
     def _supervise(self, worker: _Worker) -> None:
         code = worker.process.wait()
+        shutil.rmtree(worker.work_dir, ignore_errors=True)  # the worker may not have
         if self._stopping.is_set():
             return
         reason = (f"The slot worker of TaskManager {self.resource_id} (slot {worker.slot}, "
@@ -148,15 +273,17 @@ class TaskManagerRunner:
             self.resource_id, self.host, slots[0].rpc_address if slots else "",
             workers[0].data_port if workers else 0, slots, _hardware())
 
-    def _register(self) -> bool:
+    def _register(self) -> "tuple[bool, Optional[RpcError]]":
+        """Registers at the ResourceManager: whether it was accepted, and the call's error
+        if it failed."""
         try:
             answer = self.resource_manager.register(self._registration())
         except RpcError as exc:
             log.info("Could not register at the ResourceManager (%s); retrying.", exc)
-            return False
+            return False, exc
         if not answer.accepted:
             log.error("The ResourceManager refused the registration: %s", answer.message)
-            return False
+            return False, None
         log.info("Successful registration at the ResourceManager %s as %s",
                  self.jobmanager_address, self.resource_id)
         if self._registered_once and not answer.was_registered:
@@ -165,25 +292,31 @@ class TaskManagerRunner:
                 f"not know this TaskManager (a new JobManager, or it had given up on it): the "
                 f"tasks from before belong to no JobMaster and are cancelled")
         self._registered_once = True
-        return True
+        return True, None
 
-    def _contact(self, ok: bool) -> None:
-        """Records whether the JobManager answered; past ``heartbeat.timeout`` without an
-        answer its tasks are cancelled and their slots freed (until JobManager high
-        availability exists, no new JobManager takes them over)."""
-        now = time.monotonic()
+    def _contact(self, ok: bool, started: float, error: Optional[RpcError] = None) -> None:
+        """Records whether the JobManager answered a call begun at ``started`` (monotonic);
+        cancels its tasks when it is lost (``JobManagerContact`` says when)."""
         if ok:
-            if self._last_contact is None:
+            if self._contacts.answered():
                 log.info("The JobManager at %s is reachable again.", self.jobmanager_address)
-            self._last_contact = now
             return
-        if self._last_contact is None or now - self._last_contact <= self.heartbeat_timeout_s:
-            return
-        reason = (f"The JobManager at {self.jobmanager_address} did not answer for "
-                  f"{now - self._last_contact:.1f} s (heartbeat.timeout: "
-                  f"{self.heartbeat_timeout_s * 1000:.0f} ms): its tasks are cancelled")
-        self._last_contact = None
-        self._cancel_all_tasks(reason)
+        refused = error is None or isinstance(error, RpcUnreachableError)
+        now = time.monotonic()
+        verdict = self._contacts.unanswered(started, now, refused)
+        silent_s = now - (self._contacts.silent_since or now)
+        if verdict == JobManagerContact.UNRESPONSIVE:
+            log.warning("The JobManager at %s has not answered for %.1f s (heartbeat.timeout: "
+                        "%.0f ms) but accepts connections (paused or overloaded?): its tasks "
+                        "keep running until it answers or is gone (last error: %s)",
+                        self.jobmanager_address, silent_s, self.heartbeat_timeout_s * 1000,
+                        error)
+        elif verdict == JobManagerContact.LOST:
+            # (until JobManager high availability exists, no new JobManager takes them over)
+            self._cancel_all_tasks(
+                f"The JobManager at {self.jobmanager_address} did not answer for "
+                f"{silent_s:.1f} s (heartbeat.timeout: {self.heartbeat_timeout_s * 1000:.0f} "
+                f"ms): its tasks are cancelled")
 
     def _cancel_all_tasks(self, reason: str) -> None:
         log.error(reason)
@@ -204,24 +337,26 @@ class TaskManagerRunner:
                 self._register_now.clear()
                 registered = False
             if not registered:
-                registered = self._register()
-                self._contact(registered)
+                started = time.monotonic()
+                registered, error = self._register()
+                self._contact(registered, started, error)
                 if not registered:
                     self._stopping.wait(backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue
                 backoff = 0.1
             else:
+                started = time.monotonic()
                 try:
                     registered = self.resource_manager.heartbeat(self.resource_id)
-                    self._contact(True)
+                    self._contact(True, started)
                     if not registered:
                         log.warning("The ResourceManager does not know us any more; "
                                     "registering again.")
                         continue
                 except RpcError as exc:
                     log.warning("Heartbeat to the ResourceManager failed: %s", exc)
-                    self._contact(False)
+                    self._contact(False, started, exc)
             self._wait_interval()
 
     def _wait_interval(self) -> None:
@@ -235,6 +370,7 @@ class TaskManagerRunner:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        remove_orphaned_work_dirs()
         workers: List[_Worker] = []
         try:
             for slot in range(self.num_slots):
@@ -243,6 +379,7 @@ class TaskManagerRunner:
             for worker in workers:
                 worker.process.kill()
                 worker.process.wait()
+                shutil.rmtree(worker.work_dir, ignore_errors=True)
             raise
         with self._lock:
             self._workers = {w.slot: w for w in workers}
@@ -270,6 +407,7 @@ class TaskManagerRunner:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+            shutil.rmtree(worker.work_dir, ignore_errors=True)
 
 
 def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tuple]:
@@ -312,12 +450,19 @@ def _hardware() -> Dict[str, int]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging()
+    ready_file = take_ready_file()
     try:
         args, configuration = parse_daemon_args("flink_py TaskManager", argv)
         runner = TaskManagerRunner(configuration, config_dir_of(args), args.dynamic)
         runner.start()
     except FlinkPyError as exc:
         log.error("Could not start the TaskManager: %s", exc)
+        return 1
+    try:  # every slot worker serves: bin/flink-daemon.sh counts the TaskManager as started
+        signal_ready(ready_file, f"resource-id={runner.resource_id} slots={runner.num_slots}")
+    except OSError as exc:
+        log.error("Could not start the TaskManager: cannot write the ready file: %s", exc)
+        runner.stop()
         return 1
     log.info("TaskManager %s started with %d slots; JobManager at %s", runner.resource_id,
              runner.num_slots, runner.jobmanager_address)

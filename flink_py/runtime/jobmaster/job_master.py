@@ -44,7 +44,8 @@ from flink_py.runtime.jobmaster.execution import (
 from flink_py.runtime.jobmaster.failover_strategy import VertexKey, failover_strategy_from
 from flink_py.runtime.jobmaster.task_gateways import (
     AsyncCheckpointGateway, OperatorEventGateway)
-from flink_py.runtime.jobmaster.job_view import JobFailure, JobView, SubtaskView, VertexView
+from flink_py.runtime.jobmaster.job_view import (
+    JobFailure, JobView, SubtaskView, VertexView, WaitingForSlots)
 from flink_py.runtime.jobmaster.restart_strategy import restart_strategy_from
 from flink_py.runtime.jobmaster.stop_with_savepoint import StopWithSavepointTermination
 from flink_py.runtime.resourcemanager.resource_manager import (
@@ -370,7 +371,18 @@ class JobMaster:
                 for ev in ejv.task_vertices)))
         return JobView(self._status, dict(self._status_timestamps), self.start_time_ms,
                        self._end_time_ms, self._failure, tuple(self._exceptions),
-                       tuple(vertices), self._num_restarts)
+                       tuple(vertices), self._num_restarts, self._waiting_for_slots())
+
+    def _waiting_for_slots(self) -> Optional[WaitingForSlots]:
+        """What a job that never ran yet waits for (None once it runs, or asks for nothing)."""
+        if self._status is not JobStatus.CREATED or not self._slot_requests:
+            return None
+        entries = list(self._slot_requests.values())
+        deadline = min(entry.deadline for entry in entries)
+        return WaitingForSlots(
+            sum(len(entry.slot_keys) for entry in entries),
+            _now_ms() + int((deadline - time.monotonic()) * 1000),
+            int(self.slot_request_timeout_s * 1000))
 
     def _vertices(self, keys: Iterable[VertexKey]) -> List[ExecutionVertex]:
         """The vertices of ``keys`` in topological order."""
@@ -383,9 +395,12 @@ class JobMaster:
     # -- main thread: scheduling and deployment -----------------------------------------------
 
     def _start_scheduling(self) -> None:
+        """Asks for the job's slots. The job stays CREATED (its subtasks SCHEDULED) until
+        it holds them all, so a job waiting for resources shows that it waits (as Flink's
+        AdaptiveScheduler does in WaitingForResources) rather than RUNNING; it switches to
+        RUNNING when its tasks are deployed (``_deploy``)."""
         if self._status is not JobStatus.CREATED:
             return
-        self._set_status(JobStatus.RUNNING)
         self._schedule(self._all_keys)
 
     def _schedule(self, keys: Iterable[VertexKey]) -> None:
@@ -464,6 +479,8 @@ class JobMaster:
                 self._execution_failed(ev, SerializedError.of(error), "")
 
     def _deploy(self, evs: List[ExecutionVertex]) -> None:
+        if self._status is JobStatus.CREATED:
+            self._set_status(JobStatus.RUNNING)
         for ev in evs:
             allocation = self._slots[self._slot_key(ev)]
             ev.current_execution.assigned_slot = allocation
@@ -599,7 +616,7 @@ class JobMaster:
         execution.failure = error
         self._exceptions.append(JobFailure(ev.task_name_with_subtask, error, _now_ms(),
                                            location))
-        if self._status in (JobStatus.RUNNING, JobStatus.RESTARTING) and \
+        if self._status in (JobStatus.CREATED, JobStatus.RUNNING, JobStatus.RESTARTING) and \
                 not any(ev.key in r.keys for r in self._restarts):
             self._handle_failure(self.failover_strategy.tasks_to_restart(ev.key),
                                  ev.task_name_with_subtask, error, location, recorded=True)
@@ -716,7 +733,7 @@ class JobMaster:
         self._restarts.remove(restart)
         if self._status is JobStatus.RESTARTING and not self._restarts:
             self._set_status(JobStatus.RUNNING)
-        if self._status is JobStatus.RUNNING:
+        if self._status in (JobStatus.RUNNING, JobStatus.CREATED):  # CREATED: never ran yet
             self._schedule(restart.keys)
 
     # -- main thread: slots that are gone -----------------------------------------------------
@@ -884,6 +901,10 @@ class JobMaster:
     def _finish(self, final: JobStatus) -> None:
         self._set_status(final)
         self._end_time_ms = _now_ms()
+        if final is JobStatus.FAILED:
+            # one line a user finds in the log, e.g. for a detached job that failed at once
+            log.error("Job %s (%s) FAILED: %s", self.job_name, self.job_id,
+                      self._root_cause_line())
         if self.checkpoint_coordinator is not None:
             try:
                 self.checkpoint_coordinator.shutdown(final.name)
@@ -901,6 +922,17 @@ class JobMaster:
         self.main_thread_executor.shutdown()
         if self.on_terminal is not None:
             self.on_terminal(self)
+
+    def _root_cause_line(self) -> str:
+        """The failure that failed the job, on one line (with the failing task)."""
+        failure = self._failure
+        if failure is None:
+            return "unknown cause"
+        # a user function's message goes on with the remote traceback: its first line says it
+        message = next((line.strip() for line in failure.error.message.splitlines()
+                        if line.strip()), "unknown cause")
+        where = f" (in {failure.task_name})" if failure.task_name else ""
+        return f"{message}{where}"
 
     # -- checkpointing hooks ------------------------------------------------------------------
 

@@ -55,6 +55,17 @@ class VertexView:
 
 
 @dataclass(frozen=True)
+class WaitingForSlots:
+    """A job that has asked for its slots and not got them yet (it stays CREATED)."""
+
+    #: slots the job asked for and does not hold yet
+    required_slots: int
+    #: when the request fails (slot.request.timeout after the scheduling; wall clock, ms)
+    timeout_at_ms: int
+    slot_request_timeout_ms: int
+
+
+@dataclass(frozen=True)
 class JobView:
     """Everything the REST API and clients show of a job, as of one moment."""
 
@@ -69,6 +80,8 @@ class JobView:
     vertices: Tuple[VertexView, ...]
     #: how many times the job (or a region of it) was restarted
     num_restarts: int = 0
+    #: what the job waits for before it can run (None once it has its slots)
+    waiting_for_slots: Optional["WaitingForSlots"] = None
 
     def task_state_counts(self) -> Dict[str, int]:
         counts = {s.name: 0 for s in ExecutionState}

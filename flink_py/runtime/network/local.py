@@ -149,10 +149,15 @@ class Subpartition:
 
 
 class ResultPartitionManager:
-    """Registry of a TaskExecutor's subpartitions, keyed by (result, producer, consumer).
+    """Registry of a TaskExecutor's subpartitions, keyed by (job, result, producer, consumer).
 
-    Producer and consumer may be deployed in either order; whichever asks first creates the
-    subpartition, so no side waits for the other to register.
+    Only tasks deployed here create subpartitions (:meth:`subpartition`: the producer, or a
+    consumer in the same process, whichever asks first, so that neither waits for the
+    other). A consumer in another process asks through the ``DataServer``, which must not
+    create state for whatever key a connection names: it looks the subpartition up with
+    :meth:`await_registration`, which registers a callback for a producer not deployed yet
+    instead. A released job's or region's subpartitions are dropped (:meth:`release_job`,
+    :meth:`release_partitions`), so the registry holds only deployed tasks' partitions.
     """
 
     def __init__(self, capacity: int, local_handoff: bool = True) -> None:
@@ -161,15 +166,59 @@ class ResultPartitionManager:
         self.local_handoff = local_handoff
         self._lock = threading.Lock()
         self._subpartitions: Dict[Tuple[str, str, int, int], Subpartition] = {}
+        #: callbacks of remote requests waiting for a key's producer to be deployed
+        self._waiters: Dict[Tuple[str, str, int, int], List[Callable[[], None]]] = {}
 
     def subpartition(self, job_id: str, result_id: str, producer: int,
                      consumer: int) -> Subpartition:
+        """The subpartition of a task deployed here, created on first use (by the producer or
+        by a consumer in this process); tells the remote requests waiting for it."""
         key = (job_id, result_id, producer, consumer)
         with self._lock:
             sub = self._subpartitions.get(key)
+            if sub is not None:
+                return sub
+            sub = self._subpartitions[key] = Subpartition(self.capacity)
+            waiters = self._waiters.pop(key, ())
+        for notify in waiters:
+            notify()
+        return sub
+
+    def await_registration(self, key: Tuple[str, str, int, int],
+                           notify: Callable[[], None]) -> Optional[Subpartition]:
+        """The registered subpartition of ``key``, or None after registering ``notify`` to be
+        called (on the registering thread) once a deployed task creates it. Creates nothing
+        but the callback entry; :meth:`cancel_registration_wait` removes it."""
+        with self._lock:
+            sub = self._subpartitions.get(key)
             if sub is None:
-                sub = self._subpartitions[key] = Subpartition(self.capacity)
+                self._waiters.setdefault(key, []).append(notify)
             return sub
+
+    def registered(self, key: Tuple[str, str, int, int]) -> Optional[Subpartition]:
+        """The subpartition of ``key`` if a deployed task created it, else None."""
+        with self._lock:
+            return self._subpartitions.get(key)
+
+    def cancel_registration_wait(self, key: Tuple[str, str, int, int],
+                                 notify: Callable[[], None]) -> None:
+        """Forgets a callback of :meth:`await_registration` (no-op if it was called)."""
+        with self._lock:
+            waiters = self._waiters.get(key)
+            if waiters is None:
+                return
+            try:
+                waiters.remove(notify)
+            except ValueError:  # already removed
+                pass
+            if not waiters:
+                del self._waiters[key]
+
+    @property
+    def waiting(self) -> int:
+        """How many remote requests wait for a producer to be deployed."""
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
 
     def release_job(self, job_id: str) -> None:
         with self._lock:

@@ -26,8 +26,27 @@ flight grows by that much); the consumer puts it at the head of its own queue, a
 items it overtook there, still to be delivered after it, for the task to record as channel
 state (``take_overtaken``).
 
-The server never unpickles what it receives; a consumer unpickles only from the producer's
-server it was told to connect to (a cluster trusts its own members, as Flink does).
+The server never unpickles what it receives; a consumer unpickles only what a server that
+proved it is a member of the cluster sends. Before the first frame, both sides authenticate
+(once per connection, see ``SecurityContext``):
+
+* with internal TLS, the socket is wrapped first (mutual: both present a certificate of the
+  cluster's CA);
+* with a cluster secret, a challenge-response on the raw (or TLS) stream, fixed sizes:
+  server -> consumer: a random 16-byte challenge ``S``; consumer -> server: its own 16-byte
+  challenge ``C`` and ``sign(b"data-client", S, C)``; the server verifies it (in constant
+  time) and answers ``sign(b"data-server", C, S)``, which the consumer verifies before it
+  reads a frame. A peer that fails, sends junk or nothing within ``HANDSHAKE_TIMEOUT_S`` is
+  dropped and logged (rate-limited), and nothing it sent is parsed or unpickled.
+
+With authentication off (no secret, no TLS) there is no handshake; the request's protocol
+version is checked either way.
+
+A request names a subpartition; the server creates nothing for it: the subpartition must be
+registered by a producer deployed here (``ResultPartitionManager.subpartition``). A request
+that comes before its producer is deployed waits for the registration, at most
+``PARTITION_REQUEST_TIMEOUT_S`` and with at most ``MAX_WAITING_REQUESTS`` waiting per server,
+and is answered ``ERROR`` when it does not come.
 
 How the end of a stream reaches the consumer task: ``RemoteInputChannel.poll`` raises
 ``CancelTaskException`` when the producer's subpartition was released (producer cancelled or
@@ -42,22 +61,28 @@ import io
 import json
 import logging
 import pickle
+import secrets
 import selectors
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
+from flink_py.security import context as security_context
+from flink_py.security.cluster_secret import ClusterSecret
+from flink_py.security.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 2
+#: 3: connections authenticate before the first frame (TLS and/or the cluster secret)
+PROTOCOL_VERSION = 3
 
 # Frame kinds.
 REQUEST = 1
@@ -88,6 +113,20 @@ MAX_BATCH_BYTES = 1 << 20
 CREDIT_BATCH_FRACTION = 0.25
 #: After a failed accept (out of descriptors, say), the server waits this long to retry.
 ACCEPT_BACKOFF_S = 0.1
+#: How long a connection's whole authentication (TLS and challenge-response) may take.
+HANDSHAKE_TIMEOUT_S = 5.0
+#: How long a request for a subpartition whose producer is not deployed yet waits for it.
+PARTITION_REQUEST_TIMEOUT_S = 60.0
+#: How many requests may wait for their producer at once, per server; more are refused.
+MAX_WAITING_REQUESTS = 1024
+#: Bytes of a handshake challenge and of its HMAC-SHA256 answer.
+CHALLENGE_BYTES = 16
+MAC_BYTES = 32
+_CLIENT_LABEL = b"data-client"
+_SERVER_LABEL = b"data-server"
+#: A server logs at most this many refused connections per window, then a count.
+REFUSAL_LOG_BURST = 10
+REFUSAL_LOG_WINDOW_S = 60.0
 _RECEIVE_BUFFER = 1 << 18
 _THREAD_JOIN_S = 5.0
 
@@ -98,6 +137,137 @@ class UnserializableRecordError(FlinkPyError):
 
 class RemoteChannelError(FlinkPyError):
     """The stream from a producer in another process broke or could not be opened."""
+
+
+class HandshakeError(FlinkPyError):
+    """A peer did not authenticate: wrong or no secret, junk, silence, or a closed socket."""
+
+
+def _receive_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
+    """Exactly ``size`` bytes, or HandshakeError once the peer closes or ``deadline``
+    (``time.monotonic``) passes; reads no more than ``size``."""
+    data = bytearray()
+    while len(data) < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise HandshakeError(f"sent {len(data)} of {size} handshake bytes within "
+                                 f"{HANDSHAKE_TIMEOUT_S:g} s")
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(size - len(data))
+        except socket.timeout:
+            continue  # the deadline check above ends the wait
+        if not chunk:
+            raise HandshakeError(f"closed the connection after {len(data)} of {size} "
+                                 f"handshake bytes")
+        data += chunk
+    return bytes(data)
+
+
+def server_handshake(sock: socket.socket, secret: ClusterSecret, deadline: float) -> None:
+    """The server's side of the challenge-response (see the module docstring).
+
+    :raises HandshakeError: if the consumer's answer is wrong or incomplete by ``deadline``.
+    :raises OSError: if the connection broke.
+    """
+    challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    sock.sendall(challenge)
+    answer = _receive_exactly(sock, CHALLENGE_BYTES + MAC_BYTES, deadline)
+    client_challenge, mac = answer[:CHALLENGE_BYTES], answer[CHALLENGE_BYTES:]
+    if not secret.verify(mac, _CLIENT_LABEL, challenge, client_challenge):
+        raise HandshakeError("answered the challenge without the cluster secret")
+    sock.sendall(secret.sign(_SERVER_LABEL, client_challenge, challenge))
+
+
+def client_handshake(sock: socket.socket, secret: ClusterSecret, deadline: float) -> None:
+    """The consumer's side: answers the server's challenge and checks the server's proof
+    before anything else is read from ``sock``.
+
+    :raises HandshakeError: if the server does not prove it has the secret by ``deadline``.
+    :raises OSError: if the connection broke.
+    """
+    server_challenge = _receive_exactly(sock, CHALLENGE_BYTES, deadline)
+    challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    sock.sendall(challenge + secret.sign(_CLIENT_LABEL, server_challenge, challenge))
+    proof = _receive_exactly(sock, MAC_BYTES, deadline)
+    if not secret.verify(proof, _SERVER_LABEL, challenge, server_challenge):
+        raise HandshakeError("answered without the cluster secret")
+
+
+_client_contexts: Dict[TlsFiles, ssl.SSLContext] = {}
+_client_contexts_lock = threading.Lock()
+
+
+def _client_ssl_context(tls: TlsFiles) -> ssl.SSLContext:
+    """One client context per TLS setting (loading the PEM files once per process)."""
+    with _client_contexts_lock:
+        context = _client_contexts.get(tls)
+        if context is None:
+            context = _client_contexts[tls] = tls.client_context()
+        return context
+
+
+def _server_ssl_context(tls: TlsFiles) -> ssl.SSLContext:
+    context = tls.server_context()
+    # No TLS 1.3 session tickets: they are the only records a server sends after the
+    # handshake unasked, and a consumer reads (receiver thread) and writes credits (task
+    # thread) on one SSL connection at once; with nothing but application data after the
+    # handshake, its reads never need to write.
+    context.num_tickets = 0
+    return context
+
+
+def secure_client_socket(sock: socket.socket, security: "security_context.SecurityContext",
+                         host: str) -> socket.socket:
+    """Wraps ``sock`` in TLS (when configured) and runs the consumer's challenge-response
+    (when a secret is configured); returns the socket to use from then on. Closes ``sock``
+    when it raises.
+
+    :raises HandshakeError: the server did not prove it belongs to the cluster.
+    :raises OSError: TLS failed (``ssl.SSLError``) or the connection broke.
+    """
+    deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S
+    timeout = sock.gettimeout()
+    try:
+        if security.tls is not None:
+            context = _client_ssl_context(security.tls)
+            sock.settimeout(HANDSHAKE_TIMEOUT_S)
+            sock = context.wrap_socket(
+                sock, server_hostname=host if context.check_hostname else None)
+        if security.secret is not None:
+            client_handshake(sock, security.secret, deadline)
+    except BaseException:
+        sock.close()
+        raise
+    sock.settimeout(timeout)
+    return sock
+
+
+class _RefusalLog:
+    """Logs refused connections at WARNING, at most ``REFUSAL_LOG_BURST`` per
+    ``REFUSAL_LOG_WINDOW_S``, then how many were not logged: a flood of probes must not
+    flood the log."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window_start = time.monotonic()
+        self._logged = 0
+        self._suppressed = 0
+
+    def refused(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._window_start >= REFUSAL_LOG_WINDOW_S:
+                suppressed, self._suppressed = self._suppressed, 0
+                self._window_start, self._logged = now, 0
+                if suppressed:
+                    log.warning("DataServer refused %d more connections in the last %.0f s "
+                                "(not logged one by one)", suppressed, REFUSAL_LOG_WINDOW_S)
+            if self._logged >= REFUSAL_LOG_BURST:
+                self._suppressed += 1
+                return
+            self._logged += 1
+        log.warning(message, *args)
 
 
 def _configure(sock: socket.socket) -> None:
@@ -159,7 +329,9 @@ def _unserializable_message(item: Any, exc: Exception) -> str:
 def _shutdown(sock: socket.socket) -> None:
     """Wakes every thread blocked on ``sock`` (``close`` alone does not)."""
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        # socket.socket's own: SSLSocket.shutdown would also drop its TLS state under the
+        # feet of a thread reading it
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:  # not connected any more: nobody is blocked on it
         pass
 
@@ -230,6 +402,32 @@ class _FrameReader:
         self._end = end + received
 
 
+class _TlsFrameReader(_FrameReader):
+    """A consumer's reader on a TLS socket that the task thread also writes credits to.
+
+    One SSL connection must not be used by two threads at once (OpenSSL), so every read and
+    write holds ``lock``; a read waits for data *outside* the lock (the socket readable, or
+    decrypted bytes pending), so that credits go out while the receiver waits.
+    """
+
+    def __init__(self, sock: ssl.SSLSocket, lock: threading.Lock) -> None:
+        super().__init__(sock)
+        self._lock = lock
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, selectors.EVENT_READ)
+
+    def receive(self) -> None:
+        sock = self._sock
+        assert isinstance(sock, ssl.SSLSocket)
+        if not sock.pending() and not self._selector.select(sock.gettimeout()):
+            raise socket.timeout("no data within the socket's timeout")
+        with self._lock:
+            super().receive()
+
+    def close(self) -> None:
+        self._selector.close()
+
+
 # -- server ----------------------------------------------------------------------------------
 
 
@@ -242,6 +440,9 @@ class DataServer:
     :param partitions: The TaskExecutor's subpartitions.
     :param host: The interface to listen on.
     :param port: The port, or 0 for any free one (see ``address``).
+    :param partition_request_timeout_s: How long a request for a subpartition that no task
+                                        deployed here registered yet waits for it.
+    :param max_waiting_requests: How many such requests may wait at once.
 
     Example::
 
@@ -253,10 +454,19 @@ class DataServer:
     """
 
     def __init__(self, partitions: ResultPartitionManager, host: str = "0.0.0.0",
-                 port: int = 0) -> None:
+                 port: int = 0,
+                 partition_request_timeout_s: float = PARTITION_REQUEST_TIMEOUT_S,
+                 max_waiting_requests: int = MAX_WAITING_REQUESTS) -> None:
         self.partitions = partitions
         self._host = host
         self._port = port
+        #: how long a request waits for its producer to be deployed
+        self.partition_request_timeout_s = partition_request_timeout_s
+        self._max_waiting = max_waiting_requests
+        self._waiting = 0
+        self._security: Optional[security_context.SecurityContext] = None
+        self._ssl_context: Optional[ssl.SSLContext] = None
+        self.refusals = _RefusalLog()
         self._listener: Optional[socket.socket] = None
         self._acceptor: Optional[threading.Thread] = None
         self._lock = threading.Lock()
@@ -273,6 +483,14 @@ class DataServer:
         return host, port
 
     def start(self) -> None:
+        """Listens; authenticates connections as this process's ``SecurityContext`` says.
+
+        :raises SecurityNotConfiguredError: if no SecurityContext is installed.
+        """
+        security = security_context.current()
+        self._security = security
+        if security.tls is not None:
+            self._ssl_context = _server_ssl_context(security.tls)
         listener = socket.create_server((self._host, self._port), backlog=128)
         self._listener = listener
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
@@ -336,6 +554,24 @@ class DataServer:
         with self._lock:
             self._connections.discard(connection)
 
+    def _begin_wait(self) -> bool:
+        """Takes one of the places for requests waiting for their producer, if one is free."""
+        with self._lock:
+            if self._waiting >= self._max_waiting:
+                return False
+            self._waiting += 1
+            return True
+
+    def _end_wait(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+
+
+def _peer_text(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer)
+
 
 class _StreamConnection:
     """Streams one subpartition to one consumer, on one thread.
@@ -386,8 +622,10 @@ class _StreamConnection:
                     pass
 
     def _run(self) -> None:
-        reader = _FrameReader(self._sock, MAX_CONTROL_FRAME)
         try:
+            if not self._authenticate():
+                return
+            reader = _FrameReader(self._sock, MAX_CONTROL_FRAME)
             if self._open(reader):
                 self._stream(reader)
             self._linger()
@@ -400,8 +638,37 @@ class _StreamConnection:
         finally:
             self._end()
 
+    def _authenticate(self) -> bool:
+        """TLS and the challenge-response, as the server's SecurityContext says, before any
+        frame is read; False (logged, rate-limited) if the peer did not authenticate."""
+        security = self._server._security
+        assert security is not None
+        if security.tls is None and security.secret is None:
+            return True
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S
+        try:
+            if self._server._ssl_context is not None:
+                self._sock.settimeout(HANDSHAKE_TIMEOUT_S)
+                self._sock = self._server._ssl_context.wrap_socket(
+                    self._sock, server_side=True, do_handshake_on_connect=False)
+                self._sock.do_handshake()
+            if security.secret is not None:
+                server_handshake(self._sock, security.secret, deadline)
+        except (HandshakeError, OSError) as exc:  # ssl.SSLError and timeouts are OSErrors
+            if self._server._stopping:  # stop() closed the connection: nobody was refused
+                return False
+            what = "TLS" if isinstance(exc, ssl.SSLError) else "authentication"
+            detail = f"the peer {exc}" if isinstance(exc, HandshakeError) else repr(exc)
+            self._server.refusals.refused(
+                "DataServer on port %d refused the connection from %s: %s failed: %s",
+                self._server.address[1], _peer_text(self._peer), what, detail)
+            return False
+        self._sock.settimeout(IO_TIMEOUT_S)
+        return True
+
     def _open(self, reader: _FrameReader) -> bool:
-        """Reads the request and registers as listener; False if the request was bad."""
+        """Reads the request, waits for its subpartition to be registered and registers as
+        its listener; False if the request was bad or its subpartition never came."""
         frames: List[Tuple[int, bytes]] = []
         self._sock.settimeout(REQUEST_TIMEOUT_S)
         try:
@@ -432,10 +699,66 @@ class _StreamConnection:
             return False
         self._description = (f"stream of job {key[0]} result {key[1]} subpartition "
                              f"{key[2]}->{key[3]} to {self._peer}")
-        self._subpartition = self._server.partitions.subpartition(*key)
+        sub = self._await_producer(reader, key)
+        if sub is None:
+            return False
+        self._subpartition = sub
         self._subpartition.set_serializer(serialize_buffer)
         self._subpartition.connect(self, 0)  # type: ignore[arg-type]  # a listener
         return True
+
+    def _await_producer(self, reader: _FrameReader,
+                        key: Tuple[str, str, int, int]) -> Optional[Subpartition]:
+        """The subpartition of ``key`` once a task deployed here registered it (a consumer
+        may connect before its producer is deployed); None, after answering ERROR, if it is
+        not registered within the server's timeout or too many requests wait already. Creates
+        no state for the key: whatever a request names, it costs this thread and a callback
+        entry while it waits, and nothing after."""
+        partitions = self._server.partitions
+        sub = partitions.registered(key)
+        if sub is not None:
+            return sub
+        if not self._server._begin_wait():
+            self._refuse_request(f"{self._server._max_waiting} requests already wait for "
+                                 f"their producer to be deployed")
+            return None
+        wake = self._wake_on_registration
+        try:
+            sub = partitions.await_registration(key, wake)
+            timeout_s = self._server.partition_request_timeout_s
+            deadline = time.monotonic() + timeout_s
+            with selectors.DefaultSelector() as selector:
+                selector.register(self._sock, selectors.EVENT_READ, False)
+                selector.register(self._wake_receive, selectors.EVENT_READ, True)
+                while sub is None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._refuse_request(f"no task deployed here registered it within "
+                                             f"{timeout_s:g} s")
+                        return None
+                    for selected, _ in selector.select(remaining):
+                        if selected.data:
+                            self._drain_wake_ups()
+                        else:  # the consumer went away (EOFError) or sent credits early
+                            reader.receive()
+                            frames: List[Tuple[int, bytes]] = []
+                            reader.parse(frames)
+                            self._credits += self._granted(frames)
+                    if self._server._stopping:
+                        raise EOFError
+                    sub = partitions.registered(key)
+            return sub
+        finally:
+            partitions.cancel_registration_wait(key, wake)
+            self._server._end_wait()
+
+    def _wake_on_registration(self) -> None:
+        self.channel_available(0)
+
+    def _refuse_request(self, why: str) -> None:
+        message = f"{self._description}: the subpartition is not available: {why}"
+        log.warning(message)
+        self._send_final(ERROR, message.encode("utf-8"))
 
     @staticmethod
     def _granted(frames: List[Tuple[int, bytes]]) -> int:
@@ -451,6 +774,7 @@ class _StreamConnection:
         assert sub is not None
         frames: List[Tuple[int, bytes]] = []
         data_available = False
+        pending: Optional[Callable[[], int]] = getattr(self._sock, "pending", None)
         with selectors.DefaultSelector() as selector:
             selector.register(self._sock, selectors.EVENT_READ, False)
             selector.register(self._wake_receive, selectors.EVENT_READ, True)
@@ -464,6 +788,9 @@ class _StreamConnection:
                         data_available = True
                     else:  # credits, or the consumer went away (EOFError)
                         reader.receive()
+                        # TLS: decrypted bytes the selector cannot see
+                        while pending is not None and pending():
+                            reader.receive()
                         frames.clear()
                         reader.parse(frames)
                         self._credits += self._granted(frames)
@@ -549,7 +876,7 @@ class _StreamConnection:
     def _linger(self) -> None:
         """Half-closes and waits for the consumer to close: closing a socket with unread
         credits resets the connection, which can destroy the final frame in flight."""
-        self._sock.shutdown(socket.SHUT_WR)
+        socket.socket.shutdown(self._sock, socket.SHUT_WR)
         deadline = time.monotonic() + IO_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
@@ -630,6 +957,8 @@ class RemoteInputChannel:
                              f"{self.result_id} (job {self.job_id}) at {address}")
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # credits come from the task thread
+        #: held around every read and write of a TLS socket (see _TlsFrameReader)
+        self._tls_lock: Optional[threading.Lock] = None
         self._payloads: Deque[Any] = deque()  # pickled items, _END_MARK
         self._listener: Optional[Tuple[InputInbox, int]] = None
         self._sock: Optional[socket.socket] = None
@@ -649,13 +978,27 @@ class RemoteInputChannel:
     def connect(self, inbox: InputInbox, channel: int, direct: Any = None) -> None:
         """Opens the stream and registers the task's inbox (``direct`` is ignored).
 
-        :raises RemoteChannelError: if the server is not reachable within the timeout.
+        :raises RemoteChannelError: if the server is not reachable within the timeout, or
+                                    does not prove that it belongs to the cluster.
+        :raises SecurityNotConfiguredError: if no SecurityContext is installed.
         """
+        security = security_context.current()
         with self._lock:
             self._listener = (inbox, channel)
         sock = self._open()
         if sock is None:  # released while connecting
             return
+        try:
+            sock = secure_client_socket(sock, security, self._host)
+        except (HandshakeError, OSError) as exc:
+            what = "TLS" if isinstance(exc, ssl.SSLError) else "authentication"
+            raise RemoteChannelError(
+                f"{what} with the data server at {self.address} failed for "
+                f"{self._description}: the server {exc}. Nothing it sent was read; do all "
+                f"members of the cluster have the same cluster secret and TLS settings?"
+                if isinstance(exc, HandshakeError) else
+                f"{what} with the data server at {self.address} failed for "
+                f"{self._description}: {exc!r}") from exc
         request = json.dumps({
             "protocol": PROTOCOL_VERSION, "job_id": self.job_id, "result_id": self.result_id,
             "producer_subtask": self.producer_subtask,
@@ -670,6 +1013,8 @@ class RemoteInputChannel:
             if self._released.is_set():
                 sock.close()
                 return
+            if isinstance(sock, ssl.SSLSocket):
+                self._tls_lock = threading.Lock()
             self._sock = sock
         self._receiver = threading.Thread(
             target=self._receive_loop, args=(sock,), daemon=True,
@@ -700,7 +1045,15 @@ class RemoteInputChannel:
         return None
 
     def _receive_loop(self, sock: socket.socket) -> None:
-        reader = _FrameReader(sock)
+        reader = _FrameReader(sock) if self._tls_lock is None else \
+            _TlsFrameReader(sock, self._tls_lock)  # type: ignore[arg-type]
+        try:
+            self._receive(reader, sock)
+        finally:
+            if isinstance(reader, _TlsFrameReader):
+                reader.close()
+
+    def _receive(self, reader: _FrameReader, sock: socket.socket) -> None:
         frames: List[Tuple[int, bytes]] = []
         failure: Optional[str] = None
         try:
@@ -831,7 +1184,11 @@ class RemoteInputChannel:
             if sock is None:
                 return
             try:
-                sock.sendall(self._credit_frame)
+                if self._tls_lock is None:
+                    sock.sendall(self._credit_frame)
+                else:
+                    with self._tls_lock:
+                        sock.sendall(self._credit_frame)
             except OSError as exc:
                 # The receiver sees the broken connection too; make sure the task learns.
                 if not self._end_received and not self._released.is_set():

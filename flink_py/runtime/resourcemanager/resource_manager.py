@@ -206,6 +206,16 @@ class ResourceManager:
             return (allocation.allocation_id in self._allocations
                     and allocation.resource_id not in self._suspect)
 
+    def discount_unobserved_time(self, unobserved_s: float) -> None:
+        """Treats ``unobserved_s`` seconds as not elapsed for every TaskManager's heartbeat
+        deadline: the JobManager was not running (paused, starved) and could not have
+        received their heartbeats then. A deadline never moves past now, so a TaskManager
+        heard since is not given more than one ``heartbeat.timeout`` from now."""
+        now = time.monotonic()
+        with self._cond:
+            for reg in self._task_managers.values():
+                reg.last_heartbeat = min(reg.last_heartbeat + unobserved_s, now)
+
     def check_heartbeats(self, timeout_s: float) -> List[ResourceID]:
         """Removes every TaskManager silent for longer than ``timeout_s``; returns them."""
         now = time.monotonic()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +33,8 @@ from flink_py.common.configuration import Configuration, _is_sensitive
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
-from flink_py.runtime.dispatcher.dispatcher import Dispatcher, UnknownJobError
+from flink_py.runtime.dispatcher.dispatcher import (
+    Dispatcher, DuplicateJobSubmissionError, UnknownJobError)
 from flink_py.runtime.jobmaster.job_master import JobFailure, JobMaster
 from flink_py.runtime.jobmaster.job_view import JobView, VertexView
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, TaskManagerInfo
@@ -351,7 +353,9 @@ class RestHandlers:
         for vertex in vertices:
             status_counts[vertex["status"]] += 1
         graph = master.job_graph
+        waiting = self._waiting_for_resources(view)
         return 200, {
+            **waiting,
             "jid": master.job_id, "name": master.job_name, "isStoppable": False,
             "state": view.status.name, "job-type": graph.runtime_mode,
             **self._job_times(view, now),
@@ -362,6 +366,22 @@ class RestHandlers:
             "vertices": vertices,
             "status-counts": status_counts,
             "plan": job_plan(graph)}
+
+    def _waiting_for_resources(self, view: JobView) -> Dict[str, Any]:
+        """flink_py's extra key of job details while a job that never ran waits for its
+        slots (Flink shows only the CREATED state): how many, how many there are, until
+        when; empty once the job has them."""
+        waiting = view.waiting_for_slots
+        if waiting is None:
+            return {}
+        available = self.resource_manager.free_slots
+        total = self.resource_manager.total_slots
+        return {"waiting-for-resources": {
+            "required-slots": waiting.required_slots, "available-slots": available,
+            "total-slots": total, "timeout-at": waiting.timeout_at_ms,
+            "message": f"waiting for {waiting.required_slots} slots, {available} available "
+                       f"(of {total}); the job fails if it has not got them by "
+                       f"slot.request.timeout ({waiting.slot_request_timeout_ms} ms)"}}
 
     def _vertex_overview(self, vertex_view: VertexView, now: int) -> Dict[str, Any]:
         counts = {state.name: 0 for state in ExecutionState}
@@ -557,14 +577,16 @@ class RestHandlers:
                 400, f"Could not deserialize the JobGraph: the request holds a "
                      f"{type(job_graph).__name__}, expected a JobGraph.")
         job_id = str(job_graph.job_id)
+        # The client chose the job id and retries a submission it got no answer to: the
+        # same bytes again are the same submission (answered as the first was), other bytes
+        # under a known id a conflict.
+        digest = hashlib.sha256(encoded.encode("ascii", "replace")).hexdigest()
         try:
-            self.dispatcher.job_master(job_id)
-        except UnknownJobError:
-            pass
-        else:
-            raise RestHandlerError(409, f"Job has already been submitted: job {job_id}.")
-        try:
-            job_id = self.dispatcher.submit_job(job_graph)
+            job_id = self.dispatcher.submit_job(job_graph, submission_digest=digest)
+        except DuplicateJobSubmissionError as exc:
+            log.warning("Refused the submission of job %s (%s): %s", job_id,
+                        job_graph.job_name, exc)
+            raise RestHandlerError(409, "Job has already been submitted.", str(exc)) from None
         except FlinkPyError as exc:
             log.warning("Submission of job %s failed: %s", job_id, exc)
             raise RestHandlerError(500, "Job submission failed.",

@@ -139,7 +139,7 @@ def test_declared_defaults_are_flinks() -> None:
     assert conf.get(opts.JOB_MANAGER_RPC_PORT) == 6123
     assert conf.get(opts.REST_ADDRESS) == "localhost"
     assert conf.get(opts.REST_PORT) == 8081
-    assert conf.get(opts.REST_BIND_ADDRESS) is None
+    assert conf.get(opts.REST_BIND_ADDRESS) == "localhost"
     assert conf.get(opts.TASK_MANAGER_HOST) is None
     assert conf.get(opts.HEARTBEAT_INTERVAL) == 10_000
     assert conf.get(opts.HEARTBEAT_TIMEOUT) == 50_000
@@ -383,15 +383,46 @@ def test_load_legacy_flink_conf_yaml_in_both_notations(tmp_path: Path) -> None:
 
 
 def test_legacy_file_that_is_not_yaml_is_read_line_by_line(tmp_path: Path) -> None:
+    # Flink <= 1.18 files whose values are not YAML still load, line by line.
     _write(tmp_path, "flink-conf.yaml", """
         env.java.opts: -Dfoo=a: b
+        # a comment
         web.tmpdir: %TEMP%
-        not a key value line
         """)
     conf = GlobalConfiguration.load_configuration(str(tmp_path))
     assert conf.get_string("env.java.opts") == "-Dfoo=a: b"
     assert conf.get_string("web.tmpdir") == "%TEMP%"
     assert len(conf) == 2
+
+
+@pytest.mark.parametrize("junk, line", [
+    ("env.java.opts: -Dfoo=a: b\nnot a key value line\n", 2),   # not YAML, then junk
+    ("parallelism.default: 1\nnot a key value line\n", 2),      # YAML but for the junk
+    ("rest.port 8081\n", 1),                                    # YAML: a string, no mapping
+    ("a: 1\n# fine\nweb.tmpdir: %TEMP%\nspaced key: 3\n", 4),      # a blank in a key
+])
+def test_malformed_legacy_file_is_an_error_naming_file_and_line(
+        tmp_path: Path, junk: str, line: int) -> None:
+    (tmp_path / "flink-conf.yaml").write_text(junk, encoding="utf-8")
+    path = tmp_path / "flink-conf.yaml"
+    bad = junk.splitlines()[line - 1]
+    with pytest.raises(ConfigurationError) as raised:
+        GlobalConfiguration.load_configuration(str(tmp_path))
+    message = str(raised.value)
+    assert message.startswith(f"Could not parse configuration file {path}: line {line} "
+                              f"({bad!r}) is not a 'key: value' line, and the file is not "
+                              f"valid YAML ("), message
+    assert "\n" not in message
+
+
+def test_yaml_errors_are_one_line_with_the_position(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("a: 1\nb: [1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as raised:
+        GlobalConfiguration.load_configuration(str(tmp_path))
+    assert str(raised.value) == (
+        f"Could not parse configuration file {tmp_path / 'config.yaml'}: while parsing a flow "
+        f"sequence at line 2, column 4: expected ',' or ']', but got '<stream end>' at line "
+        f"3, column 1")
 
 
 def test_yaml_1_2_core_schema(tmp_path: Path) -> None:

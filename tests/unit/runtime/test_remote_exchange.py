@@ -27,7 +27,9 @@ from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.remote import (
     PROTOCOL_VERSION, DataServer, RemoteChannelError, RemoteInputChannel,
-    UnserializableRecordError)
+    UnserializableRecordError, secure_client_socket)
+from flink_py.security import context as security_context
+from flink_py.security.context import SecurityContext
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import free_port
 
@@ -36,6 +38,21 @@ DEADLINE_S = 5.0
 BLOCKED_FOR_S = 0.1
 JOB = "2f1e6b0c9d8a4e7f8c6b5a4d3e2f1a0b"
 _THREAD_PREFIX = "flink-py-data-"
+
+
+@pytest.fixture(autouse=True)
+def security() -> Iterator[SecurityContext]:
+    """The test cluster secret, as a daemon installs its context (connections authenticate)."""
+    context = SecurityContext.for_tests()
+    security_context.install(context)
+    yield context
+    security_context.uninstall()
+
+
+def _raw_connection(address: Tuple[str, int]) -> socket.socket:
+    """A consumer's socket to ``address`` past the handshake, to speak frames by hand."""
+    sock = socket.create_connection(address, timeout=DEADLINE_S)
+    return secure_client_socket(sock, security_context.current(), address[0])
 
 
 def _open_fds() -> int:
@@ -383,7 +400,7 @@ def test_a_consumer_that_disconnects_stops_a_producer_blocked_in_add(exchange) -
     ex = exchange(capacity=1)
     sub = ex.subpartition()
     producer = ex.worker(lambda: _produce(sub, [([i], None) for i in range(10)]))
-    with socket.create_connection(ex.server.address, timeout=DEADLINE_S) as raw:
+    with _raw_connection(ex.server.address) as raw:
         raw.sendall(_request("result", credits=1))
         header = raw.recv(5, socket.MSG_WAITALL)  # the first item, then no more credit
         assert struct.unpack("!IB", header)[1] == 3
@@ -397,7 +414,7 @@ def test_a_consumer_that_disconnects_stops_a_producer_blocked_in_add(exchange) -
 
 def test_a_bad_request_is_answered_with_an_error(exchange) -> None:
     ex = exchange()
-    with socket.create_connection(ex.server.address, timeout=DEADLINE_S) as raw:
+    with _raw_connection(ex.server.address) as raw:
         raw.sendall(_request("result", credits=1, protocol=99))
         length, kind = struct.unpack("!IB", raw.recv(5, socket.MSG_WAITALL))
         message = raw.recv(length, socket.MSG_WAITALL).decode()
@@ -494,6 +511,7 @@ def test_a_malformed_address_is_rejected() -> None:
 
 def _serve(connection: Any, buffers: int, end: bool) -> None:
     """A producer process: serves one subpartition, then waits to be told to stop."""
+    security_context.install(SecurityContext.for_tests())
     partitions = ResultPartitionManager(4)
     server = DataServer(partitions, "127.0.0.1")
     server.start()
