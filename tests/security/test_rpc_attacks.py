@@ -286,9 +286,10 @@ def test_an_rpc_port_taken_on_127_0_0_1_only_fails_the_start(cluster: ProcessClu
     ("flink_py.runtime.entrypoint.taskmanager", "taskmanager.bind-host")])
 def test_an_open_address_without_authentication_refuses_to_start(
         cluster: ProcessCluster, module: str, key: str) -> None:
+    # (REST has its own token here: without the secret it would need one first)
     result = _daemon(cluster, module, "security.internal.authentication.enabled=false",
                      f"{key}=0.0.0.0", f"jobmanager.rpc.port={free_port()}",
-                     f"rest.port={free_port()}")
+                     f"rest.port={free_port()}", "rest.authentication.token=" + "t" * 32)
     line = _one_error_line(result)
     assert (f"{key} is '0.0.0.0', which is reachable from other machines, and internal "
             f"traffic is not authenticated") in line, line
