@@ -63,6 +63,8 @@ class ProcessCluster:
         self.jobmanager_host = jobmanager_host
         self.rpc_port = free_port()
         self.rest_port = free_port()
+        while self.rest_port == self.rpc_port:  # a port freed at once can be handed out again
+            self.rest_port = free_port()
         self.slots = slots
         settings: Dict[str, Any] = {
             "jobmanager.rpc.address": jobmanager_host,
