@@ -16,7 +16,6 @@ import re
 import select
 import socket
 import ssl
-import subprocess
 import textwrap
 import threading
 from pathlib import Path
@@ -33,6 +32,7 @@ from flink_py.runtime.rest.request_policy import (
 from flink_py.security.cluster_secret import ClusterSecret
 from flink_py.security.rest_auth import bearer_token_matches, rest_token
 from flink_py.testing.poll import wait_until
+from flink_py.testing.openssl_certs import make_certificates
 from flink_py.testing.process_cluster import ProcessCluster
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
@@ -316,25 +316,9 @@ def test_the_cli_with_a_configured_token(tmp_path: Path) -> None:
             "Authorization": f"Bearer {cluster.secret.rest_token()}"})[0] == 401
 
 
-def _certificates(directory: Path) -> Dict[str, str]:
-    """A CA, and a certificate for localhost / 127.0.0.1 it signed (openssl)."""
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory,
-                       timeout=60)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-            "ca.pem", "-days", "2", "-subj", "/CN=flink_py test CA")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "rest.key", "-out", "rest.csr",
-            "-subj", "/CN=localhost")
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "rest.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "rest.pem", "-days", "2", "-extfile", "san.ext")
-    return {name: str(directory / name) for name in ("ca.pem", "rest.pem", "rest.key")}
-
-
 def test_the_cli_over_rest_tls(tmp_path: Path) -> None:
-    certs_dir = tmp_path / "certs"
-    certs_dir.mkdir()
-    certs = _certificates(certs_dir)
+    made = make_certificates(str(tmp_path / "certs"), "rest")
+    certs = {"ca.pem": made.ca, "rest.pem": made.cert, "rest.key": made.key}
     program = write_program(tmp_path / "endless.py")
     conf = {"security.ssl.rest.enabled": "true", "security.ssl.rest.cert": certs["rest.pem"],
             "security.ssl.rest.key": certs["rest.key"], "security.ssl.rest.ca": certs["ca.pem"]}

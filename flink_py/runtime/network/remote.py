@@ -453,7 +453,7 @@ class DataServer:
         server.stop()
     """
 
-    def __init__(self, partitions: ResultPartitionManager, host: str = "0.0.0.0",
+    def __init__(self, partitions: ResultPartitionManager, host: str = "127.0.0.1",
                  port: int = 0,
                  partition_request_timeout_s: float = PARTITION_REQUEST_TIMEOUT_S,
                  max_waiting_requests: int = MAX_WAITING_REQUESTS) -> None:
