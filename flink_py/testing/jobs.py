@@ -43,3 +43,36 @@ def endless_keyed_job(markers: str, checkpoint_interval_ms: int, keys: int, name
     processes run the job (and which to kill)."""
     return _ENDLESS_KEYED_JOB.format(markers=markers, keys=keys, name=name,
                                      checkpoint_interval_ms=checkpoint_interval_ms)
+
+
+_ENDLESS_PROGRAM = '''\
+import time
+from flink_py.datastream import StreamExecutionEnvironment
+from flink_py.datastream.functions import SourceFunction
+
+class Ticks(SourceFunction):
+    def __init__(self):
+        self.running = True
+
+    def run(self, ctx):
+        i = 0
+        while self.running:
+            ctx.collect(i)
+            i += 1
+            time.sleep({pause_s!r})
+
+    def cancel(self):
+        self.running = False
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.add_source(Ticks()){exchange}.map(lambda x: x).add_sink(lambda v, c=None: None)
+env.execute("endless")
+'''
+
+
+def endless_program(pause_s: float = 0.01, rebalance: bool = False) -> str:
+    """The source of a program for ``flink run``: a job named "endless" that emits a number
+    every ``pause_s`` until cancelled and discards it (``rebalance``: through a network
+    exchange, so that its tasks spread over TaskManagers)."""
+    return _ENDLESS_PROGRAM.format(pause_s=pause_s,
+                                   exchange=".rebalance()" if rebalance else "")

@@ -17,6 +17,7 @@ import pytest
 
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import REPO, ProcessCluster
+from flink_py.testing.jobs import endless_program
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 
@@ -258,29 +259,7 @@ def test_the_cli_against_a_jobmanager_that_is_down(tmp_path: Any) -> None:
 
 # -- a lost TaskManager ---------------------------------------------------------------------
 
-ENDLESS_JOB = """
-    import time
-    from flink_py.datastream import StreamExecutionEnvironment
-    from flink_py.datastream.functions import SourceFunction
-
-    class Ticks(SourceFunction):
-        def __init__(self):
-            self.running = True
-
-        def run(self, ctx):
-            i = 0
-            while self.running:
-                ctx.collect(i)
-                i += 1
-                time.sleep(0.001)
-
-        def cancel(self):
-            self.running = False
-
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.add_source(Ticks()).rebalance().map(lambda x: x).add_sink(lambda v, c=None: None)
-    env.execute("endless")
-"""
+ENDLESS_JOB = endless_program(pause_s=0.001, rebalance=True)
 
 
 def test_killing_a_task_manager_fails_its_job(tmp_path: Any) -> None:

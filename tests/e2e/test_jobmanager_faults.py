@@ -19,35 +19,14 @@ from typing import Any, List, Set
 from flink_py.rpc.gateways import DEFAULT_RPC_TIMEOUT_S
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import REPO, ProcessCluster
+from flink_py.testing.jobs import endless_program
 
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
 UNKNOWN_OUTCOME = re.compile(
     r"^The JobManager at (\S+) did not answer within 3 s; job ([0-9a-f]{32}) may or may not "
     r"have been submitted: check with 'flink list'\.$")
 
-ENDLESS_JOB = """
-    import time
-    from flink_py.datastream import StreamExecutionEnvironment
-    from flink_py.datastream.functions import SourceFunction
-
-    class Ticks(SourceFunction):
-        def __init__(self):
-            self.running = True
-
-        def run(self, ctx):
-            i = 0
-            while self.running:
-                ctx.collect(i)
-                i += 1
-                time.sleep(0.01)
-
-        def cancel(self):
-            self.running = False
-
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.add_source(Ticks()).map(lambda x: x).add_sink(lambda v, c=None: None)
-    env.execute("endless")
-"""
+ENDLESS_JOB = endless_program()
 
 
 def _write(path: str, text: str) -> str:

@@ -30,6 +30,7 @@ from flink_py.security.context import SecurityContext
 from flink_py.security.rpc_auth import AUTH_METADATA_KEY, AuthClientInterceptor, RpcAuthenticator
 from flink_py.testing.poll import wait_until
 from flink_py.testing.process_cluster import REPO, ProcessCluster, free_port
+from flink_py.testing.jobs import endless_program
 
 DEADLINE_S = 10.0
 JOB_ID = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
@@ -39,29 +40,7 @@ WRONG_SECRET = ClusterSecret(b"an outsider's guess at the secret 0123")
 SERVED_BY = {"ResourceManagerGateway": "jobmanager", "JobMasterGateway": "jobmanager",
              "TaskExecutorGateway": "slot worker"}
 
-ENDLESS_JOB = """
-    import time
-    from flink_py.datastream import StreamExecutionEnvironment
-    from flink_py.datastream.functions import SourceFunction
-
-    class Ticks(SourceFunction):
-        def __init__(self):
-            self.running = True
-
-        def run(self, ctx):
-            i = 0
-            while self.running:
-                ctx.collect(i)
-                i += 1
-                time.sleep(0.01)
-
-        def cancel(self):
-            self.running = False
-
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.add_source(Ticks()).map(lambda x: x).add_sink(lambda v, c=None: None)
-    env.execute("endless")
-"""
+ENDLESS_JOB = endless_program()
 
 
 class _Evil:
