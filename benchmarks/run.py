@@ -100,6 +100,9 @@ def main(argv: List[str] | None = None) -> int:
         from benchmarks import recovery
         print()
         cluster.print_cluster_table(recovery.run_recovery_benchmarks(args.recovery_runs))
+        from benchmarks import bench_auth
+        print()
+        bench_auth.print_table(*bench_auth.run(min(r, 3), args.scale))
     return 0
 
 

@@ -25,6 +25,7 @@ from flink_py.rpc import cluster_pb2_grpc as pb_grpc
 from flink_py.rpc.gateways import (
     JobMasterServicer, RemoteTaskExecutorGateway, ResourceManagerServicer, start_server)
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
+from flink_py.security.cluster_secret import find_cluster_secret
 from flink_py.runtime.entrypoint.common import (
     config_dir_of, install_security, parse_daemon_args, setup_logging, signal_ready,
     take_ready_file, wait_for_termination_signal)
@@ -46,6 +47,10 @@ class JobManagerRunner:
         self.configuration = configuration
         # before anything can listen: the secret every peer and REST writer must prove
         self.security = install_security(configuration, config_dir, create_secret=True)
+        # the REST token comes from the secret even when internal traffic does not use it
+        # (security.internal.authentication.enabled: false), as the CLI finds it
+        self._rest_secret = self.security.secret or find_cluster_secret(configuration,
+                                                                        config_dir)
         self.resource_manager = ResourceManager()
         self.dispatcher = Dispatcher(
             self.resource_manager,
@@ -73,7 +78,7 @@ class JobManagerRunner:
         rest_port = int(config.get(options.REST_PORT))
         self._rest_server = RestServer(self.dispatcher, self.resource_manager, config,
                                        rest_host, rest_port,
-                                       token=rest_token(config, self.security.secret))
+                                       token=rest_token(config, self._rest_secret))
         self._rest_server.check_configuration()  # a bad REST setting opens no port at all
         bind_host = config.get(options.JOB_MANAGER_BIND_HOST)
         port = config.get(options.JOB_MANAGER_RPC_PORT)
