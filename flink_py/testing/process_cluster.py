@@ -49,6 +49,19 @@ def child_processes(pid: int) -> List[int]:
     return found
 
 
+def processes_with_argument(text: str) -> List[int]:
+    """The live (not zombie) processes whose command line contains ``text``: a test's
+    daemons and slot workers, found by their configuration directory."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid=,stat=,args="],
+                             capture_output=True, text=True, check=True).stdout
+    pids = []
+    for line in listing.splitlines():
+        pid, process_state, args = (line.split(None, 2) + ["", ""])[:3]
+        if text in args and not process_state.startswith("Z"):
+            pids.append(int(pid))
+    return pids
+
+
 class ProcessCluster:
     """One JobManager and some TaskManagers, started as processes from a fresh conf dir."""
 

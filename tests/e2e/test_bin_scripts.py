@@ -24,6 +24,7 @@ from typing import Dict, Iterator, List
 import pytest
 
 from flink_py.testing.poll import wait_until
+from flink_py.testing.process_cluster import processes_with_argument
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = REPO_ROOT / "bin"
@@ -96,14 +97,7 @@ class Cluster:
 
     def own_processes(self) -> List[int]:
         """The live processes that run with this test's configuration directory."""
-        listing = subprocess.run(["ps", "-ww", "-eo", "pid=,stat=,args="],
-                                 capture_output=True, text=True, check=True).stdout
-        pids = []
-        for line in listing.splitlines():
-            pid, process_state, args = (line.split(None, 2) + ["", ""])[:3]
-            if str(self.conf_dir) in args and not process_state.startswith("Z"):
-                pids.append(int(pid))
-        return pids
+        return processes_with_argument(str(self.conf_dir))
 
     def kill_all(self) -> None:
         for pid in self.own_processes():

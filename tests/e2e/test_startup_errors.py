@@ -24,7 +24,8 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 
 from flink_py.testing.poll import wait_until
-from flink_py.testing.process_cluster import REPO, child_processes, free_port
+from flink_py.testing.process_cluster import (
+    REPO, child_processes, free_port, processes_with_argument)
 
 BIN_DIR = Path(REPO) / "bin"
 SCRIPT_TIMEOUT_S = 90
@@ -139,14 +140,7 @@ class ScriptCluster:
     def own_processes(self) -> List[int]:
         """The live processes that run with this test's configuration directory (the
         daemons and their slot workers)."""
-        listing = subprocess.run(["ps", "-ww", "-eo", "pid=,stat=,args="],
-                                 capture_output=True, text=True, check=True).stdout
-        pids = []
-        for line in listing.splitlines():
-            pid, process_state, args = (line.split(None, 2) + ["", ""])[:3]
-            if str(self.conf_dir) in args and not process_state.startswith("Z"):
-                pids.append(int(pid))
-        return pids
+        return processes_with_argument(str(self.conf_dir))
 
     def work_dirs(self) -> List[Path]:
         return sorted(self.tmp_dir.glob("flink_py-tm*-slot*-*"))
