@@ -3,6 +3,7 @@
 from flink_py.datastream.connectors.file_system import (
     BucketAssigner, FileSink, FileSource, FileSourceBuilder, OutputFileConfig, RollingPolicy,
     StreamFormat)
+from flink_py.datastream.connectors.number_seq import NumberSequenceSource
 
 __all__ = ["BucketAssigner", "FileSink", "FileSource", "FileSourceBuilder",
-           "OutputFileConfig", "RollingPolicy", "StreamFormat"]
+           "NumberSequenceSource", "OutputFileConfig", "RollingPolicy", "StreamFormat"]
