@@ -63,6 +63,8 @@ __all__ = [
     "NUM_TASK_SLOTS",
     "OBJECT_REUSE",
     "OPERATOR_CHAINING",
+    "PIPELINE_CLASSPATHS",
+    "PIPELINE_JARS",
     "PIPELINE_NAME",
     "POJO_REGISTERED_CLASSES",
     "PYTHON_OPERATOR_CHAINING",
@@ -131,6 +133,19 @@ MAX_PARALLELISM = ConfigOption(
     "The program-wide maximum parallelism used for operators which haven't specified one; "
     "-1 means derived from the parallelism. It is the number of key groups of keyed state "
     "and must be at most 32768.",
+)
+
+PIPELINE_JARS = ConfigOption(
+    # accepted so that PyFlink programs and configurations run; a Python runtime loads no jars
+    "pipeline.jars", ConfigType.LIST, None,
+    "Jar files for the job's classpath. flink_py runs no JVM: the jars are ignored "
+    "(env.add_jars warns).",
+)
+
+PIPELINE_CLASSPATHS = ConfigOption(
+    "pipeline.classpaths", ConfigType.LIST, None,
+    "URLs added to the job's classpath. flink_py runs no JVM: they are ignored "
+    "(env.add_classpaths warns).",
 )
 
 PIPELINE_NAME = ConfigOption(

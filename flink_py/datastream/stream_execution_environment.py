@@ -8,6 +8,7 @@ process for a plain ``python job.py``, or the cluster a ``flink run`` submits to
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -36,6 +37,8 @@ from flink_py.graph.transformations import SourceTransformation, Transformation
 from flink_py.runtime.operators import sources
 
 DEFAULT_JOB_NAME = "Flink Streaming Job"
+
+_log = logging.getLogger(__name__)
 
 
 #: Set by ``flink run``: makes get_execution_environment() submit to a cluster.
@@ -155,6 +158,30 @@ class StreamExecutionEnvironment:
                 f"configure expects a Configuration, got {type(configuration).__name__}")
         self._configuration.add_all(configuration)
         return self
+
+    # -- dependencies ---------------------------------------------------------------------
+
+    def add_jars(self, *jars_path: str) -> None:
+        """Accepted for PyFlink programs (``pipeline.jars``), which add connector jars; flink_py
+        runs no JVM and its connectors are Python, so the jars are not used (a warning says
+        so)."""
+        self._add_jvm_paths(options.PIPELINE_JARS, jars_path, "add_jars")
+
+    def add_classpaths(self, *classpaths: str) -> None:
+        """Accepted for PyFlink programs (``pipeline.classpaths``); flink_py runs no JVM, so
+        the URLs are not used (a warning says so)."""
+        self._add_jvm_paths(options.PIPELINE_CLASSPATHS, classpaths, "add_classpaths")
+
+    def _add_jvm_paths(self, option: Any, paths: Iterable[str], method: str) -> None:
+        added = [os.fspath(path) for path in paths]
+        for path in added:
+            if not isinstance(path, str) or not path:
+                raise InvalidProgramError(f"{method} expects paths or URLs, got {path!r}")
+        current = self._configuration.get(option) or []
+        self._configuration.set(option, [*current, *added])
+        _log.warning("%s(%s): flink_py runs no JVM, so jars and classpaths do not apply; "
+                     "the job uses flink_py's Python connectors instead.", method,
+                     ", ".join(added))
 
     # -- checkpointing, state backend, restarts -------------------------------------------
 

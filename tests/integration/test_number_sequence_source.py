@@ -58,3 +58,21 @@ def test_the_module_path_is_pyflinks() -> None:
 def test_bad_bounds_are_refused(start, end, message) -> None:
     with pytest.raises(InvalidProgramError, match=message):
         NumberSequenceSource(start, end)
+
+
+def test_jars_and_classpaths_are_accepted_with_a_warning(caplog) -> None:
+    """PyFlink programs add connector jars; a Python runtime has no use for them."""
+    env = StreamExecutionEnvironment.get_execution_environment()
+    with caplog.at_level("WARNING"):
+        env.add_jars("file:///opt/flink-sql-connector-kafka.jar", "file:///opt/other.jar")
+        env.add_classpaths("file:///opt/classes")
+    assert env.get_configuration().get_string("pipeline.jars") == (
+        "file:///opt/flink-sql-connector-kafka.jar;file:///opt/other.jar")
+    assert env.get_configuration().get_string("pipeline.classpaths") == "file:///opt/classes"
+    warnings = [r.getMessage() for r in caplog.records if "no JVM" in r.getMessage()]
+    assert len(warnings) == 2 and "flink-sql-connector-kafka.jar" in warnings[0]
+    with pytest.raises(InvalidProgramError, match="add_jars expects paths or URLs"):
+        env.add_jars("")
+    numbers = env.from_source(NumberSequenceSource(1, 3), WatermarkStrategy.no_watermarks(),
+                              "sequence").execute_and_collect()
+    assert sorted(numbers) == [1, 2, 3]  # the job runs all the same
