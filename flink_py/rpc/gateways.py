@@ -23,7 +23,6 @@ of them, on the same port, or the start fails naming the address that could not 
 
 from __future__ import annotations
 
-import errno
 import logging
 import pickle
 import socket
@@ -34,6 +33,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
 
+from flink_py.common import listen_addresses
+from flink_py.common.listen_addresses import SKIPPABLE_ERRNOS, describe_bind_error, target
 from flink_py.errors import FlinkPyError
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.rpc import cluster_pb2 as pb
@@ -175,21 +176,7 @@ def start_server(servicers: Callable[[grpc.Server], None], host: str, port: int,
 
 def resolve_bind_addresses(host: str, port: int) -> List[Tuple[int, str]]:
     """The distinct (family, address) pairs ``host`` names, in resolver order."""
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise FlinkPyError(f"Could not bind the RPC endpoint to {host}:{port}: the host does "
-                           f"not resolve ({exc})") from None
-    found: List[Tuple[int, str]] = []
-    for family, _, _, _, sockaddr in infos:
-        entry = (family, sockaddr[0])
-        if entry not in found:
-            found.append(entry)
-    return found
-
-
-def _target(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return listen_addresses.resolve(host, port, "the RPC endpoint")
 
 
 def _bind_error(family: int, address: str, port: int) -> Optional[OSError]:
@@ -206,23 +193,6 @@ def _bind_error(family: int, address: str, port: int) -> Optional[OSError]:
     return None
 
 
-def _describe(exc: Optional[OSError]) -> str:
-    if exc is None:
-        return "gRPC could not bind it"
-    if exc.errno == errno.EADDRINUSE:
-        return "address in use"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return "not an address of this machine"
-    if exc.errno == errno.EACCES:
-        return "permission denied (ports below 1024 need privileges)"
-    return exc.strerror or str(exc)
-
-
-#: errors for which a resolved address is left out when another one was bound: the machine
-#: has no such address or family (IPv6 disabled while /etc/hosts names ::1 for localhost)
-_SKIPPABLE_ERRNOS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
-
-
 def bind_addresses(add_port: Callable[[str], int], addresses: List[Tuple[int, str]],
                    port: int) -> int:
     """Binds every address on one port (with ``port`` 0, one that is free on all of them);
@@ -237,25 +207,25 @@ def bind_addresses(add_port: Callable[[str], int], addresses: List[Tuple[int, st
         problem = _bind_error(family, address, port)
         if problem is None:
             usable.append((family, address))
-        elif problem.errno in _SKIPPABLE_ERRNOS:
-            skipped.append(f"{_target(address, port)} ({_describe(problem)})")
+        elif problem.errno in SKIPPABLE_ERRNOS:
+            skipped.append(f"{target(address, port)} ({describe_bind_error(problem)})")
         else:
-            raise FlinkPyError(f"Could not bind the RPC endpoint to {_target(address, port)}: "
-                               f"{_describe(problem)}")
+            raise FlinkPyError(f"Could not bind the RPC endpoint to {target(address, port)}: "
+                               f"{describe_bind_error(problem)}")
     if not usable:
         raise FlinkPyError(f"Could not bind the RPC endpoint to {', '.join(skipped)}")
     if port == 0 and len(usable) > 1:
         port = _port_free_on_all(usable)
     bound = port
     for family, address in usable:
-        target = _target(address, bound)
+        where = target(address, bound)
         try:
-            result = add_port(target)
+            result = add_port(where)
         except RuntimeError:  # gRPC's "Failed to bind to address"
             result = 0
         if not result:
-            raise FlinkPyError(f"Could not bind the RPC endpoint to {target}: "
-                               f"{_describe(_bind_error(family, address, bound))}")
+            raise FlinkPyError(f"Could not bind the RPC endpoint to {where}: "
+                               f"{describe_bind_error(_bind_error(family, address, bound))}")
         bound = result
     for what in skipped:
         log.warning("The RPC endpoint does not listen on %s: the host resolves to it, but "

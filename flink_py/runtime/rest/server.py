@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import errno
 import concurrent.futures
 import json
 import logging
@@ -44,6 +45,7 @@ from urllib.parse import parse_qs, unquote
 from aiohttp import web
 
 from flink_py.common import config_options as options
+from flink_py.common import listen_addresses
 from flink_py.common.configuration import Configuration
 from flink_py.errors import ConfigurationError, FlinkPyError
 from flink_py.runtime.dispatcher.dispatcher import Dispatcher
@@ -133,32 +135,41 @@ def _json_response(status: int, payload: Any, headers: Optional[Dict[str, str]] 
 
 def _bind(host: str, port: int) -> List[socket.socket]:
     """Listening sockets on every address ``host`` resolves to, all on one port (the first
-    one's, when ``port`` is 0).
+    one's, when ``port`` is 0), as ``flink_py.common.listen_addresses`` says.
 
     :raises OSError: when one of them cannot be bound (none is left open).
     """
-    infos = socket.getaddrinfo(host, port or None, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
-    addresses = list(dict.fromkeys((info[0], info[4][0]) for info in infos))
+    addresses = listen_addresses.resolve(host, port, "the REST endpoint")
     sockets: List[socket.socket] = []
+    skipped: List[str] = []
     try:
         for family, address in addresses:
             sock = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not REUSEPORT
             if family == socket.AF_INET6 and len(addresses) > 1:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 sock.bind((address, port))
             except OSError as exc:
+                sock.close()
+                if exc.errno in listen_addresses.SKIPPABLE_ERRNOS:
+                    skipped.append(listen_addresses.target(address, port))
+                    continue
                 raise OSError(exc.errno, f"{exc.strerror} ({address}:{port})") from None
+            sockets.append(sock)
             port = sock.getsockname()[1]
             sock.listen(_LISTEN_BACKLOG)
             sock.setblocking(False)
+        if not sockets:
+            raise OSError(errno.EADDRNOTAVAIL, f"no address of this machine "
+                                               f"({', '.join(skipped)})")
     except BaseException:
         for sock in sockets:
             sock.close()
         raise
+    for where in skipped:
+        log.warning("The REST endpoint does not listen on %s: the host resolves to it, but "
+                    "this machine has no such address", where)
     return sockets
 
 
