@@ -152,9 +152,8 @@ def servers() -> Iterator[_Servers]:
 
 def _drain(channel: RemoteInputChannel, inbox: InputInbox) -> List[Any]:
     items: List[Any] = []
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        index, _ = inbox.take(deadline)
+    while True:  # the deadline is per item: a long stream on a loaded machine is not stuck
+        index, _ = inbox.take(time.monotonic() + DEADLINE_S)
         assert index >= 0, "no item within the deadline"
         item, more = channel.poll()
         if more:

@@ -481,6 +481,9 @@ class JobMaster:
     def _deploy(self, evs: List[ExecutionVertex]) -> None:
         if self._status is JobStatus.CREATED:
             self._set_status(JobStatus.RUNNING)
+            # visible before the tasks start (their submissions run on the RPC pool while
+            # this mail goes on): a job whose records flow never reads as CREATED
+            self._view = self._build_view()
         for ev in evs:
             allocation = self._slots[self._slot_key(ev)]
             ev.current_execution.assigned_slot = allocation
