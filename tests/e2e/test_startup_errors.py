@@ -333,3 +333,19 @@ def test_a_daemon_started_on_a_malformed_configuration_exits_1_with_one_line(
         f"ERROR __main__ [] - Could not start the {name}: Could not parse configuration file {conf}: line 3 ('junk without a colon') is not "
         f"a 'key: value' line, and the file is not valid YAML (mapping values are not allowed "
         f"here at line 2, column 21)"), line
+
+
+def test_a_slot_worker_killed_while_its_task_manager_starts_is_started_again(
+        tmp_path: Path) -> None:
+    from flink_py.testing.process_cluster import ProcessCluster
+    with ProcessCluster(str(tmp_path / "cluster"), task_managers=0, slots=2) as cluster:
+        task_manager = cluster.start_task_manager()
+        [worker] = wait_until(lambda: child_processes(task_manager.pid),
+                              "the TaskManager's first slot worker", timeout_s=30)
+        os.kill(worker, signal.SIGKILL)  # long before it is ready: it is still importing
+
+        cluster.wait_for_slots(2)
+        assert task_manager.poll() is None
+        log = cluster.log("taskmanager-0")
+        assert "slot worker 0 was killed by signal 9 before it was ready; starting it again " \
+               "(attempt 2 of 3)" in log, log

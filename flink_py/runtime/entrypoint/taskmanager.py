@@ -44,6 +44,8 @@ from flink_py.runtime.resourcemanager.registration import (
 log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
+#: how often a slot worker killed by a signal while starting is started again at start-up
+WORKER_START_ATTEMPTS = 3
 
 #: the prefix of a slot worker's work directory; the TaskManager's pid follows
 WORK_DIR_PREFIX = "flink_py-tm"
@@ -160,6 +162,18 @@ def remove_orphaned_work_dirs(base: Optional[str] = None) -> List[str]:
     return removed
 
 
+class SlotWorkerStartError(FlinkPyError):
+    """A slot worker ended before it was ready; ``killed``: by a signal."""
+
+    def __init__(self, slot: int, exit_code: int) -> None:
+        self.slot = slot
+        self.exit_code = exit_code
+        self.killed = exit_code < 0
+        how = (f"was killed by signal {-exit_code}" if self.killed
+               else f"exited with code {exit_code}")
+        super().__init__(f"slot worker {slot} {how} before it was ready")
+
+
 class TaskManagerRunner:
     """Starts and supervises the slot workers; registers and heartbeats."""
 
@@ -220,10 +234,12 @@ class TaskManagerRunner:
                                    env=env)
         ready = _read_ready_line(process, WORKER_START_TIMEOUT_S)
         if ready is None:
-            process.kill()
-            code = process.wait()
-            raise FlinkPyError(f"slot worker {slot} did not start within "
-                               f"{WORKER_START_TIMEOUT_S:.0f} s (exit code {code})")
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                raise FlinkPyError(f"slot worker {slot} did not start within "
+                                   f"{WORKER_START_TIMEOUT_S:.0f} s")
+            raise SlotWorkerStartError(slot, process.wait())
         rpc_port, data_port = ready
         log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
                  process.pid, rpc_port, data_port)
@@ -369,12 +385,27 @@ class TaskManagerRunner:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def _start_worker_at_start_up(self, slot: int) -> _Worker:
+        """Starts a slot's first worker; one killed by a signal from outside before it was
+        ready (an operator's kill, the OOM killer) is started again, up to
+        ``WORKER_START_ATTEMPTS`` times, as a worker killed later is; one that exits by itself
+        fails the start with its exit code."""
+        for attempt in range(1, WORKER_START_ATTEMPTS + 1):
+            try:
+                return self._start_worker(slot)
+            except SlotWorkerStartError as exc:
+                if not exc.killed or attempt == WORKER_START_ATTEMPTS:
+                    raise
+                log.warning("%s; starting it again (attempt %d of %d)", exc, attempt + 1,
+                            WORKER_START_ATTEMPTS)
+        raise AssertionError("unreachable")
+
     def start(self) -> None:
         remove_orphaned_work_dirs()
         workers: List[_Worker] = []
         try:
             for slot in range(self.num_slots):
-                workers.append(self._start_worker(slot))
+                workers.append(self._start_worker_at_start_up(slot))
         except FlinkPyError:
             for worker in workers:
                 worker.process.kill()
