@@ -20,6 +20,8 @@ import zipfile
 from typing import Callable, Dict, List
 
 from flink_py.errors import FlinkPyError
+from flink_py.runtime.taskmanager.python_environment import (
+    ARTIFACT_PREFIX as PYTHON_DEPENDENCY_PREFIX)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class UserCodeLoader:
             artifacts = fetch()
             roots: List[str] = []
             for name, data in sorted(artifacts.items()):
+                if name.startswith(PYTHON_DEPENDENCY_PREFIX):
+                    continue  # laid out by the PythonEnvironmentManager
                 root = os.path.join(self.work_dir, job_id, os.path.basename(name) + ".d")
                 os.makedirs(root, exist_ok=True)
                 try:
