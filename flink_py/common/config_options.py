@@ -115,6 +115,7 @@ __all__ = [
     "SSL_REST_ENABLED",
     "SSL_REST_KEY",
     "STATE_BACKEND",
+    "TIME_CHARACTERISTIC",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
     "TASK_MANAGER_BIND_HOST",
@@ -160,6 +161,15 @@ PIPELINE_NAME = ConfigOption(
 AUTO_WATERMARK_INTERVAL = ConfigOption(
     "pipeline.auto-watermark-interval", ConfigType.DURATION, 200,
     "The interval of the automatic watermark emission; 0 disables periodic watermarks.",
+)
+
+TIME_CHARACTERISTIC = ConfigOption(
+    # Flink 1.x's StreamPipelineOptions (removed in 2.0): read by the deprecated
+    # env.get_stream_time_characteristic only
+    "pipeline.time-characteristic", ConfigType.ENUM, "EventTime",
+    "Flink 1.x's time characteristic of the job (deprecated since 1.12; has no effect but "
+    "on the watermark interval set with it).",
+    choices=("ProcessingTime", "IngestionTime", "EventTime"),
 )
 
 OPERATOR_CHAINING = ConfigOption(

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from flink_py.common import config_options as options
 from flink_py.common.checkpointing_mode import CheckpointingMode
 from flink_py.common.configuration import Configuration, GlobalConfiguration
+from flink_py.common.deprecation import warn_flink_1x
 from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
@@ -144,6 +145,46 @@ class StreamExecutionEnvironment:
 
     def is_chaining_enabled(self) -> bool:
         return self._configuration.get(options.OPERATOR_CHAINING)
+
+    def set_stream_time_characteristic(self, characteristic: "TimeCharacteristic"
+                                       ) -> "StreamExecutionEnvironment":
+        """Flink 1.x's time characteristic (deprecated since 1.12, removed in 2.0); as in
+        1.12–1.20 it sets the periodic watermark interval: 0 for ProcessingTime, 200 ms for
+        EventTime and IngestionTime. Streams get their timestamps and watermarks from a
+        WatermarkStrategy either way (a DeprecationWarning says so).
+
+        Example::
+
+            >>> import warnings
+            >>> from flink_py.datastream.time_characteristic import TimeCharacteristic
+            >>> env = StreamExecutionEnvironment()
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore", DeprecationWarning)
+            ...     _ = env.set_stream_time_characteristic(TimeCharacteristic.ProcessingTime)
+            >>> env.get_config().get_auto_watermark_interval()
+            0
+
+        :param characteristic: The time characteristic.
+        :return: This object.
+        """
+        from flink_py.datastream.time_characteristic import (
+            AUTO_WATERMARK_INTERVALS, TimeCharacteristic)
+        if not isinstance(characteristic, TimeCharacteristic):
+            raise InvalidProgramError(
+                f"set_stream_time_characteristic expects a TimeCharacteristic, got "
+                f"{characteristic!r}")
+        warn_flink_1x(
+            "set_stream_time_characteristic", "event time is the default: give the stream a "
+            "WatermarkStrategy (assign_timestamps_and_watermarks) and choose event- or "
+            "processing-time windows")
+        self._configuration.set(options.TIME_CHARACTERISTIC, characteristic.name)
+        self._config.set_auto_watermark_interval(AUTO_WATERMARK_INTERVALS[characteristic])
+        return self
+
+    def get_stream_time_characteristic(self) -> "TimeCharacteristic":
+        """Flink 1.x's time characteristic (EventTime unless set otherwise)."""
+        from flink_py.datastream.time_characteristic import TimeCharacteristic
+        return TimeCharacteristic[self._configuration.get(options.TIME_CHARACTERISTIC)]
 
     def configure(self, configuration: Configuration) -> "StreamExecutionEnvironment":
         """Sets every option the configuration contains (Flink's keys:
@@ -356,6 +397,9 @@ class StreamExecutionEnvironment:
             raise InvalidProgramError(
                 f"set_state_backend expects a StateBackend (HashMapStateBackend, "
                 f"EmbeddedRocksDBStateBackend, ...), got {state_backend!r}")
+        warn_flink_1x("env.set_state_backend", "set 'state.backend.type' (and "
+                      "'execution.checkpointing.dir') in the Configuration given to "
+                      "get_execution_environment")
         state_backend._configure(self._configuration)
         self._state_backend = state_backend
         return self
@@ -399,6 +443,8 @@ class StreamExecutionEnvironment:
         :param restart_strategy_configuration: from :class:`RestartStrategies`.
         :return: This object.
         """
+        warn_flink_1x("env.set_restart_strategy", "set 'restart-strategy.type' and its "
+                      "options in the Configuration given to get_execution_environment")
         self._config.set_restart_strategy(restart_strategy_configuration)
         return self
 
