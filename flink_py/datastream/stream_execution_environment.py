@@ -380,6 +380,9 @@ class StreamExecutionEnvironment:
         or EmbeddedRocksDBStateBackend; the Flink 1.x names (MemoryStateBackend,
         FsStateBackend, RocksDBStateBackend) set the checkpoint storage as well.
 
+        Flink 1.x API (PyFlink 2 has no such method): a DeprecationWarning suggests
+        ``state.backend.type`` in the configuration instead.
+
         Example::
 
             >>> from flink_py.datastream.state_backend import EmbeddedRocksDBStateBackend
@@ -433,6 +436,9 @@ class StreamExecutionEnvironment:
                              ) -> "StreamExecutionEnvironment":
         """Sets the restart strategy (``restart-strategy.*``) used when a task fails.
 
+        Flink 1.x API (PyFlink 2 has no such method): a DeprecationWarning suggests the
+        ``restart-strategy.*`` options in the configuration instead.
+
         Example::
 
             >>> env = StreamExecutionEnvironment()
@@ -443,9 +449,9 @@ class StreamExecutionEnvironment:
         :param restart_strategy_configuration: from :class:`RestartStrategies`.
         :return: This object.
         """
+        self._config.set_restart_strategy(restart_strategy_configuration)
         warn_flink_1x("env.set_restart_strategy", "set 'restart-strategy.type' and its "
                       "options in the Configuration given to get_execution_environment")
-        self._config.set_restart_strategy(restart_strategy_configuration)
         return self
 
     def get_restart_strategy(self) -> RestartStrategyConfiguration:
