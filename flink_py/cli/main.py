@@ -405,7 +405,7 @@ def main() -> None:
                                  "local: an embedded MiniCluster in this process.")
 @click.option("-pyfs", "--pyFiles", "py_files", multiple=True, metavar="<pythonFiles>",
               help="Files (.py/.zip/.whl) or directories to ship with the program and put "
-                   "on its path, comma-separated.")
+                   "on its path, comma-separated (python.files).")
 @click.option("-pyreq", "--pyRequirements", "py_requirements", default=None,
               metavar="<requirementsFile>[#<requirementsCacheDir>]",
               help="A requirements.txt the TaskManagers pip-install for the job "

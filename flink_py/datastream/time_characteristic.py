@@ -7,7 +7,9 @@ processing-time windows, ...), and windows name their time domain
 (``TumblingEventTimeWindows`` or ``TumblingProcessingTimeWindows``). What
 ``env.set_stream_time_characteristic`` still did in 1.12–1.20 is what it does here: set the
 periodic watermark interval (0 for ProcessingTime, 200 ms otherwise), with a
-DeprecationWarning.
+DeprecationWarning. Unlike 1.x, IngestionTime does not stamp the records of legacy sources:
+give such a stream ``WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+IngestionTimeAssigner())``.
 
 Example::
 
