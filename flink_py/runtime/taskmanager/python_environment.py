@@ -114,6 +114,10 @@ def extract_archive(data: bytes, name: str, target: str) -> None:
                 for member in archive.namelist():
                     check(member)
                 archive.extractall(target)
+                for info in archive.infolist():  # permissions, as Flink restores them
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode and not info.is_dir():
+                        os.chmod(os.path.join(target, info.filename), mode)
     except (zipfile.BadZipFile, tarfile.TarError) as exc:
         raise PythonDependencyError(
             f"{name!r} is not a zip or tar archive (python.files/python.archives take zip, "

@@ -110,6 +110,16 @@ def test_archives_become_the_working_directory_until_the_job_ends(tmp_path: Path
     assert os.getcwd() == cwd
 
 
+def test_zip_members_keep_their_permissions(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("bin/run.sh")
+        info.external_attr = 0o755 << 16
+        archive.writestr(info, "#!/bin/sh\necho ok\n")
+    extract_archive(buffer.getvalue(), "env.zip", str(tmp_path / "env"))
+    assert os.stat(tmp_path / "env" / "bin" / "run.sh").st_mode & 0o777 == 0o755
+
+
 def test_client_errors_name_the_option_and_the_path(tmp_path: Path) -> None:
     (tmp_path / "a.zip").write_bytes(_zip({"x": "1"}))
     with pytest.raises(InvalidProgramError, match=r"python.files: '.*nope.py' does not exist"):
