@@ -86,13 +86,21 @@ class TaskExecutor:
             job_master.update_task_execution_state(task.attempt_id, state, error)
 
         loader = self.user_code_loader
+        fetched: List[Dict[str, bytes]] = []
+
+        def fetch_artifacts() -> Dict[str, bytes]:
+            # one request for both: the code and the Python dependencies of the job
+            if not fetched:
+                fetched.append(job_master.request_user_artifacts())
+            return fetched[0]
 
         def load_user_code() -> None:
             if loader is not None:
-                loader.prepare(tdd.job_id, job_master.request_user_artifacts)
+                loader.prepare(tdd.job_id, fetch_artifacts)
             if python_environment is not None:
-                PYTHON_ENVIRONMENTS.open(tdd.job_id, job_master.request_user_artifacts)
+                PYTHON_ENVIRONMENTS.open(tdd.job_id, fetch_artifacts)
                 python_environment.set()
+            fetched.clear()
         responder = self.checkpoint_responder
         if responder is None and hasattr(job_master, "acknowledge_checkpoint") and \
                 hasattr(job_master, "decline_checkpoint"):

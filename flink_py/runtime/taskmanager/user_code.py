@@ -4,7 +4,9 @@
 task of a job loads its functions, the worker fetches the job's archives from the JobMaster
 once, extracts them under its work directory and puts them first on ``sys.path``. A slot
 runs one job at a time, so when the next job arrives the previous job's modules are dropped
-from ``sys.modules``: a resubmitted job with changed code runs the new code.
+from ``sys.modules``: a resubmitted job with changed code runs the new code. The artifacts of
+the job's Python dependencies (``python.files``, ...) are left to
+:mod:`flink_py.runtime.taskmanager.python_environment`.
 """
 
 from __future__ import annotations
