@@ -52,6 +52,7 @@ from flink_py.common.configuration import Configuration, GlobalConfiguration, pa
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
 from flink_py.datastream import stream_execution_environment as env_module
+from flink_py.runtime.taskmanager.python_environment import executable_differs
 from flink_py.errors import FlinkPyError, InvalidProgramError, JobExecutionError
 
 _RULE = "-" * 62
@@ -480,6 +481,9 @@ def _python_dependency_options(configuration: Configuration, py_files: Tuple[str
             if not value.strip():
                 _fail(f"{option.key} (-pyreq/-pyarch/-pyexec) needs a value.")
             configuration.set(option, value.strip())
+    if py_executable is not None and executable_differs(py_executable.strip()):
+        click.echo(f"Warning: -pyexec {py_executable.strip()!r} is not used: flink_py runs the "
+                   f"job's functions in the TaskManagers' own Python.", err=True)
     try:  # a missing file fails here, before the program runs
         python_dependency_artifacts(configuration)
     except InvalidProgramError as exc:

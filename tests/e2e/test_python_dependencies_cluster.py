@@ -108,6 +108,17 @@ def test_dependencies_given_to_flink_run_reach_the_slot_workers(
     assert _results(done.stdout) == EXPECTED
 
 
+def test_flink_run_accepts_pyexec_and_warns_that_the_taskmanagers_python_runs_the_job(
+        cluster: ProcessCluster, dependencies: List[str], tmp_path: Path) -> None:
+    done = cluster.flink("run", "-pyexec", "venv/bin/python", _program(tmp_path),
+                         *dependencies, "--api", timeout_s=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _results(done.stdout) == EXPECTED
+    assert "-pyexec 'venv/bin/python' is not used" in done.stderr
+    assert "python.executable is 'venv/bin/python'" in "".join(
+        cluster.log(f"taskmanager-{i}") for i in range(len(cluster.task_managers)))
+
+
 def test_flink_run_fails_early_on_a_missing_dependency(
         cluster: ProcessCluster, tmp_path: Path) -> None:
     done = cluster.flink("run", "-pyarch", str(tmp_path / "missing.zip"), _program(tmp_path))
