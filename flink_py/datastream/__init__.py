@@ -49,6 +49,8 @@ _EXPORTS = {
     "CheckpointStorage": "checkpoint_storage", "JobManagerCheckpointStorage": "checkpoint_storage",
     "FileSystemCheckpointStorage": "checkpoint_storage",
     "CustomCheckpointStorage": "checkpoint_storage",
+    "AsyncDataStream": "async_data_stream", "AsyncFunction": "functions",
+    "AsyncRetryPredicate": "functions", "AsyncRetryStrategy": "functions",
 }
 
 __all__ = sorted(_EXPORTS)
