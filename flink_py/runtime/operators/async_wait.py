@@ -35,7 +35,6 @@ operator asks its task to run every step on the task's own thread.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -80,6 +79,9 @@ class AsyncWaitOperator(StreamOperator):
         #: the loop's running calls (asyncio keeps only weak references to tasks)
         self._tasks: Set["asyncio.Task[None]"] = set()
         self._closed = False
+        #: (entry, results, error, timed out) of the calls that ended, for the next mail
+        self._outcomes: Deque[Tuple[RecordEntry, Any, Optional[BaseException], bool]] = deque()
+        self._outcomes_lock = threading.Lock()
 
     def attach_mailbox(self, mailbox: Any) -> None:
         """Called by the task before ``open``: completions come back as its mails."""
@@ -235,8 +237,12 @@ class AsyncWaitOperator(StreamOperator):
             if timer is not None:
                 timer.cancel()
         if not self._closed:
-            self._mailbox.put_mail(functools.partial(
-                self._call_done, entry, results, error, entry.timed_out))
+            with self._outcomes_lock:
+                outcomes = self._outcomes
+                outcomes.append((entry, results, error, entry.timed_out))
+                first = len(outcomes) == 1
+            if first:  # one mail takes every outcome that arrives until it runs
+                self._mailbox.put_mail(self._take_outcomes)
 
     @staticmethod
     def _expire(entry: RecordEntry, task: "asyncio.Task[None]") -> None:
@@ -273,6 +279,14 @@ class AsyncWaitOperator(StreamOperator):
 
     # -- on the task's thread (mails) ---------------------------------------------------------
 
+    def _take_outcomes(self) -> None:
+        with self._outcomes_lock:
+            outcomes = list(self._outcomes)
+            self._outcomes.clear()
+        for entry, results, error, timed_out in outcomes:
+            self._call_done(entry, results, error, timed_out)
+        self._emit_completed()
+
     def _call_done(self, entry: RecordEntry, results: Any, error: Optional[BaseException],
                    timed_out: bool) -> None:
         if self._closed:
@@ -294,7 +308,6 @@ class AsyncWaitOperator(StreamOperator):
             raise self.user_error(error, f"{method}() of class '{self._class_name}' for "
                                          f"input {entry.value!r}")
         self._queue.complete(entry, list(results))
-        self._emit_completed()
 
     def _emit_completed(self) -> None:
         elements = self._queue.pop_completed()
