@@ -385,6 +385,12 @@ def test_in_flight_calls_are_checkpointed_and_issued_again_on_restore(tmp_path: 
     assert all(attempt == 1 for v, attempt in results if v > 3)
 
 
+def test_python_operators_around_it_hand_over_floats_as_in_pyflink(tmp_path: Path) -> None:
+    # PyFlink chains the async operator with the Python operators before and after it: a
+    # FLOAT stays 110.1 across those hand-overs
+    assert_prints_as_pyflink("async_float_chaining.py", tmp_path)
+
+
 def test_the_operator_chains_with_its_neighbours() -> None:
     env = _env()
     numbers = env.from_collection([1], type_info=Types.INT())
