@@ -349,6 +349,32 @@ def test_arguments_are_checked_where_the_operator_is_added() -> None:
     assert AsyncRetryStrategy.no_restart() is async_retry_strategies.NO_RETRY_STRATEGY
 
 
+class HangingCounted(AsyncFunction):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    async def async_invoke(self, value: int) -> List[int]:
+        shared(self.token, "calls", Calls).start()
+        await asyncio.sleep(3600)
+        return [value]
+
+
+def test_cancelling_a_job_waiting_for_its_calls_at_the_end_of_input_ends_it(token: str) -> None:
+    from flink_py.common.job_status import JobStatus
+    env = _env()
+    numbers = env.from_collection([1, 2], type_info=Types.INT())
+    # no timeout: the end of input waits for the calls, which never end by themselves
+    AsyncDataStream.unordered_wait(numbers, HangingCounted(token), Time.seconds(0)).print()
+    client = env.execute_async(f"hanging {token}")
+    calls = shared(token, "calls", Calls)
+    wait_until(lambda: calls.running == 2, "both calls in flight")
+    client.cancel()
+    wait_until(lambda: client.get_job_status().result() is JobStatus.CANCELED,
+               "the job CANCELED")
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith(
+        "AsyncIO of") and "async wait operator" in t.name], "the event loop's thread to end")
+
+
 # -- checkpoints ------------------------------------------------------------------------------
 
 

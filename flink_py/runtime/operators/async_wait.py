@@ -35,12 +35,14 @@ operator asks its task to run every step on the task's own thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections import deque
 from collections.abc import Iterable
 from itertools import repeat
 from typing import Any, Deque, List, Optional, Set, Tuple
 
+from flink_py.api.functions import AsyncFunction
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.operators.async_queue import (
     OrderedStreamElementQueue, RecordEntry, UnorderedStreamElementQueue)
@@ -101,7 +103,9 @@ class AsyncWaitOperator(StreamOperator):
             raise self.user_error(exc, "open()")
         function = self.function
         self._invoke = function.async_invoke
-        self._timeout_function = function.timeout
+        # an object that only looks like an AsyncFunction gets the default timeout()
+        self._timeout_function = getattr(function, "timeout", None) or functools.partial(
+            AsyncFunction.timeout, function)
         self._class_name = type(function).__name__
         predicate = self._strategy.get_retry_predicate()
         self._result_predicate = predicate.result_predicate()
