@@ -9,24 +9,29 @@ in-process MiniCluster unpickles them by reference); what they share with a test
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import queue as queues
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
 from flink_py.common import Time, Types, Watermark
 from flink_py.common.configuration import Configuration
+from flink_py.common.job_status import JobStatus
 from flink_py.common.restart_strategy import RestartStrategies
 from flink_py.datastream import (
     AsyncDataStream, AsyncFunction, AsyncRetryStrategy, ProcessFunction,
     StreamExecutionEnvironment)
 from flink_py.datastream import async_retry_predicates, async_retry_strategies
-from flink_py.datastream.functions import CheckpointListener, RuntimeContext, SourceFunction
+from flink_py.datastream.functions import (
+    CheckpointListener, RuntimeContext, SinkFunction, SourceFunction)
 from flink_py.errors import InvalidProgramError
+from flink_py.runtime.minicluster import MiniCluster
 from flink_py.testing.poll import wait_until
 from flink_py.testing.shared import release, shared
 
@@ -360,7 +365,6 @@ class HangingCounted(AsyncFunction):
 
 
 def test_cancelling_a_job_waiting_for_its_calls_at_the_end_of_input_ends_it(token: str) -> None:
-    from flink_py.common.job_status import JobStatus
     env = _env()
     numbers = env.from_collection([1, 2], type_info=Types.INT())
     # no timeout: the end of input waits for the calls, which never end by themselves
@@ -424,3 +428,64 @@ def test_the_operator_chains_with_its_neighbours() -> None:
     graph = env.get_job_graph("chained")
     assert [v.name for v in graph.vertices.values()] == [
         "Source: Collection Source -> async wait operator -> Sink: Print to Std. Out"]
+
+
+class AnswerInRun(AsyncFunction):
+    """Calls hang in the run ``hang_in`` and answer at once in any other, with the run's name."""
+
+    def __init__(self, run: str, hang_in: str) -> None:
+        self.run = run
+        self.hang_in = hang_in
+
+    async def async_invoke(self, value: int) -> List[Any]:
+        if self.run == self.hang_in:
+            await asyncio.sleep(3600)
+        return [(value, self.run)]
+
+
+class LinesSink(SinkFunction):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def invoke(self, value: Any, context: Any) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{value!r}\n")
+
+
+def _async_job(tmp_path: Path, run: str, parallelism: int, settings: Dict[str, str]) -> Any:
+    env = _env(parallelism)
+    numbers = env.from_sequence(1, 40).uid("numbers")
+    AsyncDataStream.unordered_wait(numbers, AnswerInRun(run, "first"), Time.seconds(0),
+                                   capacity=5).uid("lookup") \
+        .add_sink(LinesSink(str(tmp_path / f"{run}.txt"))).uid("sink")
+    graph = env.get_job_graph(run)
+    graph.job_configuration.update({"restart-strategy.type": "none", **settings})
+    return graph
+
+
+@pytest.mark.parametrize("new_parallelism", [1, 3])
+def test_calls_in_flight_in_a_savepoint_are_issued_again_at_another_parallelism(
+        tmp_path: Path, new_parallelism: int) -> None:
+    with MiniCluster(1, 4) as cluster:
+        dispatcher = cluster.dispatcher
+        first = dispatcher.submit_job(_async_job(tmp_path, "first", 2, {}))
+        master = dispatcher.job_master(first)
+        wait_until(lambda: (lambda counts: counts.get("RUNNING", 0) == sum(counts.values()))(
+            master.task_state_counts()), "all tasks running")
+        done: "queues.Queue[tuple]" = queues.Queue()
+        master.trigger_savepoint(str(tmp_path / "savepoints"),
+                                 lambda path, error: done.put((path, error)))
+        path, error = done.get(timeout=60)
+        assert error is None, error
+        dispatcher.cancel_job(first)  # its calls hang: it would never finish
+        assert dispatcher.request_job_result(first, 60).status is JobStatus.CANCELED
+        assert not (tmp_path / "first.txt").exists()
+        second = dispatcher.submit_job(_async_job(
+            tmp_path, "second", new_parallelism, {"execution.savepoint.path": path}))
+        result = dispatcher.request_job_result(second, 60)
+        assert result.status is JobStatus.FINISHED, result.failure
+    lines = (tmp_path / "second.txt").read_text().splitlines()
+    # every number was in flight in the savepoint (the sources had read them all): each is
+    # answered once, by the resumed job
+    assert sorted(ast.literal_eval(line) for line in lines) == [
+        (v, "second") for v in range(1, 41)]
