@@ -122,20 +122,43 @@ def test_capacity_bounds_the_calls_in_flight_and_every_result_arrives(token: str
     assert calls.most_running == 3
 
 
+class Gate:
+    """Holds calls until the test opens it: each waiting call awaits an asyncio.Event of its
+    event loop, which ``open`` sets from the test's thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.opened = False
+        self.waiting: List[Any] = []
+
+    async def passed(self) -> None:
+        event = asyncio.Event()
+        with self.lock:
+            if self.opened:
+                return
+            self.waiting.append((asyncio.get_running_loop(), event))
+        await event.wait()
+
+    def open(self) -> None:
+        with self.lock:
+            self.opened = True
+            for loop, event in self.waiting:
+                loop.call_soon_threadsafe(event.set)
+
+
 class Gated(AsyncFunction):
-    """Calls wait until the test sets the event ``gate``; counted in ``Calls``."""
+    """Calls wait for the test's ``Gate``; counted in ``Calls``."""
 
     def __init__(self, token: str) -> None:
         self.token = token
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.calls = shared(self.token, "calls", Calls)
-        self.gate = shared(self.token, "gate", threading.Event)
+        self.gate = shared(self.token, "gate", Gate)
 
     async def async_invoke(self, value: int) -> List[int]:
         self.calls.start()
-        while not self.gate.is_set():
-            await asyncio.sleep(0.01)
+        await self.gate.passed()
         self.calls.end()
         return [value]
 
@@ -173,26 +196,28 @@ def test_a_full_queue_holds_the_input_back_until_calls_complete(token: str) -> N
                                          output_type=Types.INT())
     calls = shared(token, "calls", Calls)
     emitted = shared(token, "emitted", lambda: [0])
-    gate = shared(token, "gate", threading.Event)
+    gate = shared(token, "gate", Gate)
     with out.execute_and_collect() as results:
         wait_until(lambda: calls.running == 5, "five calls in flight")
         wait_until(_no_progress(emitted), "the source to stall")
         # what the source's batch, the exchange and the async task's input buffer hold
         assert emitted[0] <= records_per_buffer * 12, emitted[0]
         assert calls.running == 5 and len(calls.starts) == 5
-        gate.set()
+        gate.open()
         assert sorted(results) == list(range(n))
     assert calls.most_running == 5
 
 
-def _no_progress(counter: List[int]) -> Callable[[], bool]:
-    """A condition true once ``counter`` did not change between two polls."""
-    last = [-1]
+def _no_progress(counter: List[int], for_s: float = 0.3) -> Callable[[], bool]:
+    """A condition true once ``counter`` is above 0 and did not change for ``for_s`` s."""
+    last = [-1, time.monotonic()]
 
     def unchanged() -> bool:
-        now = counter[0]
-        same, last[0] = now == last[0], now
-        return same and now > 0
+        now, at = counter[0], time.monotonic()
+        if now != last[0]:
+            last[0], last[1] = now, at
+            return False
+        return now > 0 and at - last[1] >= for_s
     return unchanged
 
 
