@@ -29,7 +29,8 @@ from flink_py.datastream import (
     StreamExecutionEnvironment)
 from flink_py.datastream import async_retry_predicates, async_retry_strategies
 from flink_py.datastream.functions import (
-    CheckpointListener, RuntimeContext, SinkFunction, SourceFunction)
+    CheckpointedFunction, CheckpointListener, RuntimeContext, SinkFunction, SourceFunction)
+from flink_py.datastream.state import ListStateDescriptor
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.minicluster import MiniCluster
 from flink_py.testing.poll import wait_until
@@ -424,12 +425,36 @@ class HangFirstAttempt(AsyncFunction, CheckpointListener):
             raise RuntimeError(f"injected failure after checkpoint {checkpoint_id}")
 
 
-def test_in_flight_calls_are_checkpointed_and_issued_again_on_restore(tmp_path: Path) -> None:
+class Numbers(SourceFunction, CheckpointedFunction):
+    """1 .. 20, as a legacy SourceFunction (its own thread), its position in operator state."""
+
+    def initialize_state(self, context: Any) -> None:
+        self.position_state = context.get_operator_state_store().get_list_state(
+            ListStateDescriptor("position"))
+        self.position = max(self.position_state.get(), default=0)
+
+    def snapshot_state(self, context: Any) -> None:
+        self.position_state.update([self.position])
+
+    def run(self, ctx: Any) -> None:
+        for i in range(self.position + 1, 21):
+            with ctx.get_checkpoint_lock():
+                ctx.collect(i)
+                self.position = i
+
+    def cancel(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("source", ["from_sequence", "legacy"])
+def test_in_flight_calls_are_checkpointed_and_issued_again_on_restore(
+        tmp_path: Path, source: str) -> None:
     env = _env()
     env.enable_checkpointing(50)
     env.get_checkpoint_config().set_checkpoint_storage_dir(f"file://{tmp_path / 'checkpoints'}")
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(2, 50))
-    numbers = env.from_sequence(1, 20)
+    numbers = (env.from_sequence(1, 20) if source == "from_sequence"
+               else env.add_source(Numbers(), type_info=Types.LONG()))
     out = AsyncDataStream.ordered_wait(numbers, HangFirstAttempt(), Time.seconds(0),
                                        capacity=5)
     results = _collect(out)
