@@ -8,10 +8,11 @@ mails touch the queue, the user's ``timeout()`` and the output: no locks.
 
 Capacity and backpressure. At most ``capacity`` records are in the queue with their calls
 issued (running, or done but not yet emitted: an ordered queue holds results behind a slow
-head, as Flink's). A buffer that brings more records than that queues the rest unissued and
-*holds the task's input* (``MailboxProcessor.hold_input``): no more input is taken while
-mails (completions, timers, checkpoint notices, cancellation) still run; each emitted record
-issues the next unissued one, and the input is released once none is left. Unlike Flink's
+head, as Flink's; watermarks do not count, as in PyFlink's queues). A buffer that brings
+more records than that queues the rest unissued and *holds the task's input*
+(``MailboxProcessor.hold_input``): no more input is taken while mails (completions, timers,
+checkpoint notices, cancellation) still run; each emitted record issues the next unissued
+one, and the input is released once none is left. Unlike Flink's
 operator, which yields to the mailbox inside ``processElement``, ours never waits inside a
 buffer: our buffers hold many records, and a checkpoint taken in the middle of one would
 place a source's position past records the operator had not taken.
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -49,6 +51,8 @@ from flink_py.runtime.operators.async_queue import (
 from flink_py.runtime.operators.base import StreamOperator, close_function
 
 __all__ = ["ASYNC_WAIT_STATE_NAME", "AsyncWaitOperator"]
+
+log = logging.getLogger(__name__)
 
 #: the operator state holding the queue's elements (Flink's name)
 ASYNC_WAIT_STATE_NAME = "_async_wait_operator_state_"
@@ -162,7 +166,11 @@ class AsyncWaitOperator(StreamOperator):
             if not loop.is_closed():
                 loop.call_soon_threadsafe(lambda: loop.create_task(self._shut_down(loop)))
             thread.join(LOOP_SHUTDOWN_TIMEOUT_S)
-            if not thread.is_alive():
+            if thread.is_alive():
+                log.warning("%s: the event loop did not stop within %g s of its close (a "
+                            "call blocks it, e.g. with a blocking sleep); its thread is left "
+                            "behind", self.describe(), LOOP_SHUTDOWN_TIMEOUT_S)
+            else:
                 loop.close()
         try:
             close_function(self.function)
