@@ -11,6 +11,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "AsyncDataStream": "async_data_stream", "AsyncFunction": "functions",
+    "AsyncRetryPredicate": "functions", "AsyncRetryStrategy": "functions",
     "BroadcastConnectedStream": "data_stream", "BroadcastStream": "data_stream",
     "BroadcastProcessFunction": "functions", "CoProcessFunction": "functions",
     "KeyedBroadcastProcessFunction": "functions", "KeyedCoProcessFunction": "functions",
@@ -49,8 +51,6 @@ _EXPORTS = {
     "CheckpointStorage": "checkpoint_storage", "JobManagerCheckpointStorage": "checkpoint_storage",
     "FileSystemCheckpointStorage": "checkpoint_storage",
     "CustomCheckpointStorage": "checkpoint_storage",
-    "AsyncDataStream": "async_data_stream", "AsyncFunction": "functions",
-    "AsyncRetryPredicate": "functions", "AsyncRetryStrategy": "functions",
 }
 
 __all__ = sorted(_EXPORTS)
