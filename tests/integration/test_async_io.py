@@ -23,7 +23,6 @@ import pytest
 from flink_py.common import Time, Types, Watermark
 from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
-from flink_py.common.restart_strategy import RestartStrategies
 from flink_py.datastream import (
     AsyncDataStream, AsyncFunction, AsyncRetryStrategy, ProcessFunction,
     StreamExecutionEnvironment)
@@ -449,10 +448,12 @@ class Numbers(SourceFunction, CheckpointedFunction):
 @pytest.mark.parametrize("source", ["from_sequence", "legacy"])
 def test_in_flight_calls_are_checkpointed_and_issued_again_on_restore(
         tmp_path: Path, source: str) -> None:
-    env = _env()
+    env = StreamExecutionEnvironment.get_execution_environment(Configuration({
+        "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": "2",
+        "restart-strategy.fixed-delay.delay": "50 ms"}))
+    env.set_parallelism(1)
     env.enable_checkpointing(50)
     env.get_checkpoint_config().set_checkpoint_storage_dir(f"file://{tmp_path / 'checkpoints'}")
-    env.set_restart_strategy(RestartStrategies.fixed_delay_restart(2, 50))
     numbers = (env.from_sequence(1, 20) if source == "from_sequence"
                else env.add_source(Numbers(), type_info=Types.LONG()))
     out = AsyncDataStream.ordered_wait(numbers, HangFirstAttempt(), Time.seconds(0),
