@@ -673,3 +673,127 @@ class SourceFunction(Function):
     @abc.abstractmethod
     def cancel(self) -> None:
         pass
+
+
+# -- async I/O (flink_py.datastream.async_data_stream, runtime/operators/async_wait.py) ------
+# ``AsyncFunction.async_invoke`` is a coroutine returning the list of results of one input,
+# awaited on an event loop of the operator's own; ``timeout`` is a plain method, called on the
+# task's thread. The strategies PyFlink ships are in flink_py.datastream.async_retry_strategies.
+
+from enum import Enum  # noqa: E402
+from typing import Callable, List  # noqa: E402
+
+class AsyncRetryPredicate(abc.ABC, Generic[OUT]):
+    """When a call is tried again: a predicate on its results and one on its exception."""
+
+    @abc.abstractmethod
+    def result_predicate(self) -> Optional[Callable[[List[OUT]], bool]]:
+        """A predicate on a call's results: true retries the call (None: results never do)."""
+
+    @abc.abstractmethod
+    def exception_predicate(self) -> Optional[Callable[[Exception], bool]]:
+        """A predicate on a call's exception: true retries the call (None: exceptions never
+        do, they fail the job)."""
+
+
+class AsyncRetryStrategy(abc.ABC, Generic[OUT]):
+    """How often and after how long a call is tried again."""
+
+    @abc.abstractmethod
+    def can_retry(self, current_attempts: int) -> bool:
+        """Whether another attempt may follow attempt number ``current_attempts`` (from 1)."""
+
+    @abc.abstractmethod
+    def get_backoff_time_millis(self, current_attempts: int) -> int:
+        """The delay before the attempt after attempt number ``current_attempts``, in ms."""
+
+    @abc.abstractmethod
+    def get_retry_predicate(self) -> AsyncRetryPredicate[OUT]:
+        """When a call is retried."""
+
+    @staticmethod
+    def no_restart() -> "AsyncRetryStrategy":
+        """The strategy that never retries (``async_retry_strategies.NO_RETRY_STRATEGY``)."""
+        from flink_py.datastream import async_retry_strategies
+        return async_retry_strategies.NO_RETRY_STRATEGY
+
+    @staticmethod
+    def fixed_delay(max_attempts: int, backoff_time_millis: int,
+                    result_predicate: Optional[Callable[[List[OUT]], bool]],
+                    exception_predicate: Optional[Callable[[Exception], bool]]
+                    ) -> "AsyncRetryStrategy":
+        """Up to ``max_attempts`` retries, each ``backoff_time_millis`` ms after the last try.
+
+        Example::
+
+            >>> strategy = AsyncRetryStrategy.fixed_delay(3, 100, None, lambda e: True)
+            >>> strategy.can_retry(3), strategy.can_retry(4), strategy.get_backoff_time_millis(1)
+            (True, False, 100)
+        """
+        from flink_py.datastream.async_retry_strategies import FixedDelayRetryStrategy
+        return FixedDelayRetryStrategy(max_attempts, backoff_time_millis, result_predicate,
+                                       exception_predicate)
+
+    @staticmethod
+    def exponential_backoff(max_attempts: int, initial_delay: int, max_retry_delay: int,
+                            multiplier: float,
+                            result_predicate: Optional[Callable[[List[OUT]], bool]],
+                            exception_predicate: Optional[Callable[[Exception], bool]]
+                            ) -> "AsyncRetryStrategy":
+        """Up to ``max_attempts`` retries; the delay starts at ``initial_delay`` ms and grows
+        by ``multiplier`` up to ``max_retry_delay`` ms."""
+        from flink_py.datastream.async_retry_strategies import (
+            ExponentialBackoffDelayRetryStrategy)
+        return ExponentialBackoffDelayRetryStrategy(
+            max_attempts, initial_delay, max_retry_delay, multiplier, result_predicate,
+            exception_predicate)
+
+
+class AsyncFunction(Function, Generic[IN, OUT]):
+    """A function that triggers an asynchronous I/O operation per input.
+
+    ``async_invoke`` is awaited on the operator's event loop without blocking the stream: as
+    long as fewer than ``capacity`` calls are pending, the next input is taken at once.
+
+    Example::
+
+        class Lookup(AsyncFunction):
+            async def async_invoke(self, value):
+                row = await client.get(value)   # any awaitable I/O
+                return [row]
+
+            def timeout(self, value):
+                return [None]                   # instead of failing the job
+    """
+
+    @abc.abstractmethod
+    async def async_invoke(self, value: IN) -> List[OUT]:
+        """Triggers the asynchronous operation for one input; returns its results (a list).
+
+        An exception fails the job (and so restarts it), unless the retry strategy retries it.
+
+        :param value: the input element.
+        """
+
+    def timeout(self, value: IN) -> List[OUT]:
+        """Called when ``async_invoke`` for ``value`` did not complete within the timeout;
+        returns the results to emit instead. By default it raises a ``TimeoutError``, which
+        fails the job."""
+        raise TimeoutError("Async function call has timed out for input: " + str(value))
+
+
+class AsyncFunctionDescriptor:
+    """What ``AsyncDataStream`` records about one async operator (PyFlink's descriptor)."""
+
+    class OutputMode(Enum):
+        ORDERED = 0
+        UNORDERED = 1
+
+    def __init__(self, async_function: Any, timeout: Any, capacity: int,
+                 async_retry_strategy: Any, output_mode: "AsyncFunctionDescriptor.OutputMode"
+                 ) -> None:
+        self.async_function = async_function
+        self.timeout = timeout
+        self.capacity = capacity
+        self.async_retry_strategy = async_retry_strategy
+        self.output_mode = output_mode

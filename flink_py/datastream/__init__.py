@@ -11,6 +11,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "AsyncDataStream": "async_data_stream", "AsyncFunction": "functions",
+    "AsyncRetryPredicate": "functions", "AsyncRetryStrategy": "functions",
     "BroadcastConnectedStream": "data_stream", "BroadcastStream": "data_stream",
     "BroadcastProcessFunction": "functions", "CoProcessFunction": "functions",
     "KeyedBroadcastProcessFunction": "functions", "KeyedCoProcessFunction": "functions",

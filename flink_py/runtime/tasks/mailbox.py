@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, List, Optional, Protocol
+from typing import Any, Callable, List, Optional, Protocol, Set
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.execution.errors import CancelTaskException
@@ -82,6 +82,10 @@ class MailboxProcessor:
         self._accepting_direct = False
         #: the ident of the thread running ``run_mailbox_loop``
         self._loop_thread: Optional[int] = None
+        #: operators that hold the input back (``hold_input``), besides a suspension
+        self._input_holds: Set[Any] = set()
+        #: False once an operator needs all steps on the task's own thread
+        self._producer_steps_allowed = True
 
     def set_writers(self, writers: List[Any]) -> None:
         """The chain's RecordWriters, whose partial buffers the flush deadline is about."""
@@ -144,6 +148,45 @@ class MailboxProcessor:
     def suspended(self) -> bool:
         return self._suspended
 
+    def hold_input(self, holder: Any) -> None:
+        """From a step: ``holder`` (an operator) takes no more input until it releases it;
+        mails still run. Independent of ``suspend_default_action`` (a stop-with-savepoint's
+        suspension is not lifted by an operator's release, nor the other way round)."""
+        self._input_holds.add(holder)
+
+    def release_input(self, holder: Any) -> None:
+        """From a step: ``holder`` takes input again (the loop sees it after this step)."""
+        self._input_holds.discard(holder)
+
+    def _input_blocked(self) -> bool:
+        return self._suspended or bool(self._input_holds)
+
+    def disallow_producer_steps(self) -> None:
+        """Before the loop starts: every step runs on the task's own thread (no in-process
+        hand-off), for an operator that waits for mails inside a step (``yield_until``):
+        on a producer's thread it could wait for a mail the task's thread already took."""
+        self._producer_steps_allowed = False
+
+    def yield_until(self, done: Callable[[], bool], what: str) -> None:
+        """From a step: runs mails, never input, until ``done()`` (Flink's
+        ``MailboxExecutor.yield`` loop); blocks while no mail comes, no busy wait.
+
+        :raises CancelTaskException: when the task was cancelled meanwhile.
+        """
+        self.assert_mailbox_thread(what)
+        inbox = self.inbox
+        while not done():
+            channel, mail = inbox.take(self.next_flush, False)
+            if channel == -1:
+                mail()
+            elif channel == -2:
+                self.next_flush = None
+                for writer in self._writers:
+                    writer.flush()
+            elif channel == -3:
+                raise CancelTaskException("cancelled")
+            self.after_step()
+
     # -- the flush deadline -------------------------------------------------------------------
 
     def after_step(self) -> None:
@@ -184,12 +227,12 @@ class MailboxProcessor:
         inbox = self.inbox
         ownership = self._ownership
         polled = action.polled
-        self._accepting_direct = not polled
+        self._accepting_direct = not polled and self._producer_steps_allowed
         try:
             while not action.finished:
-                poll = polled and not self._suspended
-                channel, mail = inbox.take(0.0 if poll else self.next_flush,
-                                           not self._suspended)
+                blocked = self._input_blocked()
+                poll = polled and not blocked
+                channel, mail = inbox.take(0.0 if poll else self.next_flush, not blocked)
                 ownership.acquire()
                 self._owner = self._loop_thread
                 try:
@@ -227,7 +270,7 @@ class MailboxProcessor:
         if not ownership.acquire(blocking=False):
             return False
         try:
-            if not self._accepting_direct or self._suspended:
+            if not self._accepting_direct or self._input_blocked():
                 return False
             action = self._action
             assert action is not None
