@@ -6,7 +6,10 @@ its JobGraph here. A remote executor (the ``flink run`` client) offers the same 
 
 from __future__ import annotations
 
+import bdb
+import logging
 import queue
+import sys
 import threading
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -16,6 +19,7 @@ from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctio
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import JobResult
 from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.user_traceback import with_user_traceback
 from flink_py.runtime.minicluster import MiniCluster
 
 #: how long a savepoint or stop-with-savepoint of a local job may take (Flink's default
@@ -54,17 +58,56 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
     if failure is None:
         raise JobExecutionError(
             f"Job {result.job_name!r} ({result.job_id}) ended {result.status.name}.")
+    cause = failure.error.to_exception()
+    summary = failure.error.message
+    if isinstance(cause, UserFunctionError) and isinstance(cause.__cause__, bdb.BdbQuit):
+        # `q` at a breakpoint in a user function: the program quits, as pdb's `q` does in
+        # the main thread
+        raise cause.__cause__
+    if isinstance(cause, UserFunctionError) and cause.__cause__ is not None:
+        # The user's exception is the cause, with the user's frames as its traceback: Python
+        # prints them first, then this error's one line naming the operator and subtask.
+        frames = getattr(cause, "user_frames", None)
+        summary = str(cause)
+        cause = cause.__cause__
+        if frames:
+            with_user_traceback(cause, frames)
+    elif cause is None or cause.__traceback__ is None:
+        # no exception here to carry the traceback (a failure of the runtime, or one that did
+        # not unpickle): its text is in the message
+        summary = failure.error.traceback_text or summary
     error = JobExecutionError(
         f"Job execution failed: job {result.job_name!r} ({result.job_id}) "
-        f"{result.status.name} because task {failure.task_name} failed.\n"
-        f"{failure.error.traceback_text or failure.error.message}")
-    cause = failure.error.to_exception()
-    # The user's own exception is the cause; our wrapper only added the operator's name.
-    if isinstance(cause, UserFunctionError) and cause.__cause__ is not None:
-        cause = cause.__cause__
+        f"{result.status.name} because task {failure.task_name} failed: {summary}")
     if cause is not None:
         raise error from cause
     raise error
+
+
+def propagate_trace_to_task_threads() -> None:
+    """Under a debugger that traces this thread only (pdb, ``python -m pdb job.py``), traces
+    the threads started from now on too: the tasks run the user's functions on their own
+    threads, and a breakpoint (``b job.py:12``) in one stops there.
+
+    Nothing is done when this thread is not traced (no cost then), or when threads already
+    get a trace function (debugpy, PyCharm and other thread-aware debuggers set their own).
+    """
+    trace = sys.gettrace()
+    if trace is None or threading.gettrace() is not None:
+        return
+    debugger = getattr(trace, "__self__", None)
+    if isinstance(debugger, bdb.Bdb) and not hasattr(debugger, "_flink_py_interaction_lock"):
+        # two subtasks at a breakpoint at once take turns at the prompt
+        lock = threading.RLock()
+        interaction = debugger.interaction
+
+        def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return interaction(*args, **kwargs)
+
+        debugger._flink_py_interaction_lock = lock  # type: ignore[attr-defined]
+        debugger.interaction = one_at_a_time  # type: ignore[method-assign]
+    threading.settrace(trace)
 
 
 class LocalExecutor:
@@ -78,9 +121,13 @@ class LocalExecutor:
         self._lock = threading.Lock()
 
     def submit(self, job_graph: JobGraph) -> str:
+        propagate_trace_to_task_threads()
         cluster = MiniCluster(1, job_graph.slots_needed(),
                               network_buffers_per_channel=self.network_buffers_per_channel,
                               local_handoff=self.local_handoff)
+        # the failure of a local job reaches the user as execute()'s JobExecutionError; logged
+        # at ERROR it would be printed before it (by logging's last-resort handler) as well
+        cluster.dispatcher.failure_log_level = logging.INFO
         job_id = cluster.dispatcher.submit_job(job_graph)
         with self._lock:
             self._clusters[job_id] = cluster
