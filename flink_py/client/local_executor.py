@@ -9,10 +9,10 @@ from __future__ import annotations
 import bdb
 import logging
 import queue
-import sys
 import threading
 from typing import Any, Callable, Dict, Iterator, Optional
 
+from flink_py.client import debugging
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctionError
@@ -84,32 +84,6 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
     raise error
 
 
-def propagate_trace_to_task_threads() -> None:
-    """Under a debugger that traces this thread only (pdb, ``python -m pdb job.py``), traces
-    the threads started from now on too: the tasks run the user's functions on their own
-    threads, and a breakpoint (``b job.py:12``) in one stops there.
-
-    Nothing is done when this thread is not traced (no cost then), or when threads already
-    get a trace function (debugpy, PyCharm and other thread-aware debuggers set their own).
-    """
-    trace = sys.gettrace()
-    if trace is None or threading.gettrace() is not None:
-        return
-    debugger = getattr(trace, "__self__", None)
-    if isinstance(debugger, bdb.Bdb) and not hasattr(debugger, "_flink_py_interaction_lock"):
-        # two subtasks at a breakpoint at once take turns at the prompt
-        lock = threading.RLock()
-        interaction = debugger.interaction
-
-        def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return interaction(*args, **kwargs)
-
-        debugger._flink_py_interaction_lock = lock  # type: ignore[attr-defined]
-        debugger.interaction = one_at_a_time  # type: ignore[method-assign]
-    threading.settrace(trace)
-
-
 class LocalExecutor:
     """Starts a MiniCluster per job, sized to the slots the job needs."""
 
@@ -121,19 +95,25 @@ class LocalExecutor:
         self._lock = threading.Lock()
 
     def submit(self, job_graph: JobGraph) -> str:
-        propagate_trace_to_task_threads()
+        # under pdb, a breakpoint in a user function stops the task that reaches it
+        debugging.trace_task_threads(str(job_graph.job_id))
         cluster = MiniCluster(1, job_graph.slots_needed(),
                               network_buffers_per_channel=self.network_buffers_per_channel,
                               local_handoff=self.local_handoff)
         # the failure of a local job reaches the user as execute()'s JobExecutionError; logged
         # at ERROR it would be printed before it (by logging's last-resort handler) as well
         cluster.dispatcher.failure_log_level = logging.INFO
-        job_id = cluster.dispatcher.submit_job(job_graph)
+        try:
+            job_id = cluster.dispatcher.submit_job(job_graph)
+        except BaseException:
+            debugging.job_ended(str(job_graph.job_id))
+            raise
         with self._lock:
             self._clusters[job_id] = cluster
 
         def close_when_done() -> None:
             cluster.dispatcher.job_master(job_id).wait_for_termination()
+            debugging.job_ended(job_id)
             cluster.close()
 
         threading.Thread(target=close_when_done, daemon=True,
@@ -165,6 +145,7 @@ class LocalExecutor:
     def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobExecutionResult:
         cluster = self._cluster(job_id)
         result = cluster.dispatcher.request_job_result(job_id, timeout_s)
+        debugging.job_ended(job_id)  # before the program goes on (pdb may restart it)
         cluster.close()
         return job_result_or_raise(result)
 
