@@ -189,6 +189,47 @@ def test_pdb_stops_at_a_breakpoint_in_a_window_function(
     assert "('a', 3)" in output and "('b', 11)" in output, output
 
 
+PARALLEL_JOB = """
+    from flink_py.datastream import StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    doubled = env.from_collection(list(range(6))).rebalance().map(
+        lambda v: v * 10)  # BREAK
+    doubled.print()
+    env.execute("parallel job")
+"""
+
+
+def test_subtasks_at_a_breakpoint_take_turns_at_the_prompt(
+        tmp_path: Path, children: List[Any]) -> None:
+    job = write_job(tmp_path, PARALLEL_JOB)
+    line = line_of(job, "BREAK")
+    child = spawn(tmp_path, "-m", "pdb", str(job))
+    children.append(child)
+    child.expect(PROMPT)
+    pdb_command(child, f"b job.py:{line}", "Breakpoint 1")
+    seen = []
+    while True:
+        output = pdb_command(child, "c", r"")
+        if "The program finished" in output:
+            break
+        assert re.search(rf"> {re.escape(str(job))}\({line}\)", output), output
+        if "<lambda>()" in output:  # not the main thread building the pipeline
+            # (the other subtask's printed records may come before the answer)
+            shown = pdb_command(child, "p __import__('threading').current_thread().name, v",
+                                r"\('Map -> Sink: Print to Std. Out \([12]/2\)', \d\)")
+            found = re.search(r"\('Map -> Sink: Print to Std. Out (\([12]/2\))', (\d)\)",
+                              shown)
+            assert found, shown
+            seen.append((found.group(1), int(found.group(2))))
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    # each record stopped once, in the subtask that got it; both subtasks stopped
+    assert sorted(v for _, v in seen) == list(range(6)), seen
+    assert {subtask for subtask, _ in seen} == {"(1/2)", "(2/2)"}, seen
+
+
 def test_quitting_pdb_in_a_user_function_quits_the_program(
         tmp_path: Path, children: List[Any]) -> None:
     child = debug_with_pdb(tmp_path, children, MAP_JOB)
