@@ -42,6 +42,7 @@ import click
 import flink_py
 from flink_py.cli.program_packager import (
     ProgramPackagingError, find_module_spec, local_py_path, package_program)
+from flink_py.client.python_dependencies import python_dependency_artifacts
 from flink_py.client.remote_executor import RemoteExecutor
 from flink_py.client.rest_cluster_client import (
     DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient,
@@ -51,7 +52,8 @@ from flink_py.common.configuration import Configuration, GlobalConfiguration, pa
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
 from flink_py.datastream import stream_execution_environment as env_module
-from flink_py.errors import FlinkPyError, JobExecutionError
+from flink_py.runtime.taskmanager.python_environment import executable_differs
+from flink_py.errors import FlinkPyError, InvalidProgramError, JobExecutionError
 
 _RULE = "-" * 62
 _RUNNING_HEADER = "------------------ Running/Restarting Jobs -------------------"
@@ -405,7 +407,20 @@ def main() -> None:
                                  "local: an embedded MiniCluster in this process.")
 @click.option("-pyfs", "--pyFiles", "py_files", multiple=True, metavar="<pythonFiles>",
               help="Files (.py/.zip/.whl) or directories to ship with the program and put "
-                   "on its path, comma-separated.")
+                   "on its path, comma-separated (python.files).")
+@click.option("-pyreq", "--pyRequirements", "py_requirements", default=None,
+              metavar="<requirementsFile>[#<requirementsCacheDir>]",
+              help="A requirements.txt the TaskManagers pip-install for the job "
+                   "(python.requirements); after '#', a directory of packages to install "
+                   "from without an index.")
+@click.option("-pyarch", "--pyArchives", "py_archives", default=None,
+              metavar="<archive>[#<targetDir>],...",
+              help="Archives extracted into the working directory of the job's tasks "
+                   "(python.archives), comma-separated.")
+@click.option("-pyexec", "--pyExecutable", "py_executable", default=None,
+              metavar="<pythonInterpreter>",
+              help="The Python interpreter of the job's functions (python.executable; "
+                   "flink_py runs them in the TaskManagers' Python and warns if it differs).")
 @click.option("-s", "--fromSavepoint", "from_savepoint", default=None,
               metavar="<savepointPath>",
               help="Path to a savepoint (or retained checkpoint) to restore the job from.")
@@ -415,12 +430,15 @@ def run(entry_module: Optional[str], python_file: Optional[str],
         python_module: Optional[str], parallelism: Optional[int],
         dynamic_properties: Tuple[str, ...], program: Optional[str], args: Tuple[str, ...],
         detached: bool, jobmanager: Optional[str], target: Optional[str],
-        py_files: Tuple[str, ...], from_savepoint: Optional[str],
-        allow_non_restored_state: bool) -> None:
+        py_files: Tuple[str, ...], py_requirements: Optional[str],
+        py_archives: Optional[str], py_executable: Optional[str],
+        from_savepoint: Optional[str], allow_non_restored_state: bool) -> None:
     """Compiles and runs a program: a .py file, or a module with -c."""
     the_program = _Program(program, entry_module, python_file, python_module, args)
     configuration = _load_configuration(dynamic_properties)
     _parallelism_override(configuration, parallelism)
+    _python_dependency_options(configuration, py_files, py_requirements, py_archives,
+                               py_executable)
     job_settings = _savepoint_restore_settings(configuration, from_savepoint,
                                                allow_non_restored_state)
     target = (target or configuration.get_string("execution.target") or "remote").lower()
@@ -438,7 +456,8 @@ def run(entry_module: Optional[str], python_file: Optional[str],
         client = _client(jobmanager, configuration)
         try:
             with the_program.on_path(extra_path):
-                artifacts = package_program(the_program.file, the_program.module, py_files)
+                # -pyfs travel as python.files (laid out by the TaskManagers)
+                artifacts = package_program(the_program.file, the_program.module)
         except (ProgramPackagingError, ImportError, OSError) as exc:
             _fail(f"Could not package the program's code: {exc}")
         executor = RemoteExecutor(client, detached, artifacts)
@@ -446,6 +465,30 @@ def run(entry_module: Optional[str], python_file: Optional[str],
         def factory(conf: Configuration) -> Any:
             return _ContextExecutor(executor, detached, job_settings)
     _execute_program(the_program, configuration, factory, extra_path)
+
+
+def _python_dependency_options(configuration: Configuration, py_files: Tuple[str, ...],
+                               py_requirements: Optional[str], py_archives: Optional[str],
+                               py_executable: Optional[str]) -> None:
+    """-pyfs/-pyreq/-pyarch/-pyexec as python.files/requirements/archives/executable, as
+    Flink's CLI sets them."""
+    files = [part.strip() for value in py_files for part in value.split(",") if part.strip()]
+    if files:
+        configuration.set(options.PYTHON_FILES, ",".join(files))
+    for option, value in ((options.PYTHON_REQUIREMENTS, py_requirements),
+                          (options.PYTHON_ARCHIVES, py_archives),
+                          (options.PYTHON_EXECUTABLE, py_executable)):
+        if value is not None:
+            if not value.strip():
+                _fail(f"{option.key} (-pyreq/-pyarch/-pyexec) needs a value.")
+            configuration.set(option, value.strip())
+    if py_executable is not None and executable_differs(py_executable.strip()):
+        click.echo(f"Warning: -pyexec {py_executable.strip()!r} is not used: flink_py runs the "
+                   f"job's functions in the TaskManagers' own Python.", err=True)
+    try:  # a missing file fails here, before the program runs
+        python_dependency_artifacts(configuration)
+    except InvalidProgramError as exc:
+        _fail(f"Could not package the program's Python dependencies: {exc}")
 
 
 def _savepoint_restore_settings(configuration: Configuration, from_savepoint: Optional[str],

@@ -67,7 +67,11 @@ __all__ = [
     "PIPELINE_JARS",
     "PIPELINE_NAME",
     "POJO_REGISTERED_CLASSES",
+    "PYTHON_ARCHIVES",
+    "PYTHON_EXECUTABLE",
+    "PYTHON_FILES",
     "PYTHON_OPERATOR_CHAINING",
+    "PYTHON_REQUIREMENTS",
     "RESTART_EXPONENTIAL_ATTEMPTS",
     "RESTART_EXPONENTIAL_INITIAL_BACKOFF",
     "RESTART_EXPONENTIAL_JITTER",
@@ -111,6 +115,7 @@ __all__ = [
     "SSL_REST_ENABLED",
     "SSL_REST_KEY",
     "STATE_BACKEND",
+    "TIME_CHARACTERISTIC",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
     "TASK_MANAGER_BIND_HOST",
@@ -158,6 +163,15 @@ AUTO_WATERMARK_INTERVAL = ConfigOption(
     "The interval of the automatic watermark emission; 0 disables periodic watermarks.",
 )
 
+TIME_CHARACTERISTIC = ConfigOption(
+    # Flink 1.x's StreamPipelineOptions (removed in 2.0): read by the deprecated
+    # env.get_stream_time_characteristic only
+    "pipeline.time-characteristic", ConfigType.ENUM, "EventTime",
+    "Flink 1.x's time characteristic of the job (deprecated since 1.12; has no effect but "
+    "on the watermark interval set with it).",
+    choices=("ProcessingTime", "IngestionTime", "EventTime"),
+)
+
 OPERATOR_CHAINING = ConfigOption(
     "pipeline.operator-chaining.enabled", ConfigType.BOOLEAN, True,
     "Operator chaining allows non-shuffle operations to be co-located in the same thread, "
@@ -172,6 +186,33 @@ PYTHON_OPERATOR_CHAINING = ConfigOption(
     "python.operator-chaining.enabled", ConfigType.BOOLEAN, True,
     "Python operator chaining allows non-shuffle operations to be co-located in the same "
     "thread fully within Python.",
+)
+
+# PyFlink's PythonOptions for a job's Python dependencies: shipped with the job as user
+# artifacts and prepared on every TaskManager (flink_py.runtime.taskmanager.python_environment)
+PYTHON_FILES = ConfigOption(
+    "python.files", ConfigType.STRING, None,
+    "Python files, zip archives or directories (comma-separated) put on the sys.path of the "
+    "job's tasks; the first entry wins over the later ones.",
+)
+
+PYTHON_REQUIREMENTS = ConfigOption(
+    "python.requirements", ConfigType.STRING, None,
+    "A requirements.txt installed with pip for the job's tasks, optionally followed by '#' "
+    "and a directory of the packages to install from without an index.",
+)
+
+PYTHON_ARCHIVES = ConfigOption(
+    "python.archives", ConfigType.STRING, None,
+    "Archives (comma-separated, each optionally '#target-dir') extracted into the working "
+    "directory of the job's tasks.",
+)
+
+PYTHON_EXECUTABLE = ConfigOption(
+    # accepted and recorded; flink_py's tasks run in the TaskManagers' own Python
+    "python.executable", ConfigType.STRING, "python",
+    "The Python interpreter of the job's tasks. flink_py runs them in the TaskManager's "
+    "Python and warns when this names another one.",
 )
 
 OBJECT_REUSE = ConfigOption(

@@ -49,6 +49,8 @@ _EXPORTS = {
     "CheckpointStorage": "checkpoint_storage", "JobManagerCheckpointStorage": "checkpoint_storage",
     "FileSystemCheckpointStorage": "checkpoint_storage",
     "CustomCheckpointStorage": "checkpoint_storage",
+    "TimeCharacteristic": "time_characteristic",  # Flink 1.x
+    "ExternalizedCheckpointCleanup": "checkpoint_config",  # Flink 1.x
 }
 
 __all__ = sorted(_EXPORTS)

@@ -29,6 +29,7 @@ from typing import Any, Optional, Union
 
 from flink_py.common import config_options as options
 from flink_py.common.checkpointing_mode import CheckpointingMode
+from flink_py.common.deprecation import warn_flink_1x
 from flink_py.common.configuration import Configuration
 from flink_py.common.time import Duration
 from flink_py.datastream.checkpoint_storage import CheckpointStorage, FileSystemCheckpointStorage
@@ -269,6 +270,9 @@ class CheckpointConfig:
     def enable_externalized_checkpoints(self, cleanup_mode: ExternalizedCheckpointRetention
                                         ) -> "CheckpointConfig":
         """PyFlink 1.x's name of :meth:`set_externalized_checkpoint_retention`."""
+        warn_flink_1x("enable_externalized_checkpoints",
+                      "use set_externalized_checkpoint_retention(ExternalizedCheckpointRetention"
+                      ".RETAIN_ON_CANCELLATION)")
         return self.set_externalized_checkpoint_retention(cleanup_mode)
 
     def get_externalized_checkpoint_retention(self) -> ExternalizedCheckpointRetention:

@@ -30,6 +30,7 @@ from typing import List, Optional
 
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
+from flink_py.common.deprecation import warn_flink_1x
 from flink_py.datastream.checkpoint_storage import (
     CheckpointStorage, FileSystemCheckpointStorage, JobManagerCheckpointStorage)
 from flink_py.errors import InvalidProgramError
@@ -255,6 +256,9 @@ class MemoryStateBackend(_LegacyStateBackend):
     def __init__(self, checkpoint_path: Optional[str] = None,
                  savepoint_path: Optional[str] = None, max_state_size: Optional[int] = None,
                  using_asynchronous_snapshots: Optional[bool] = None) -> None:
+        warn_flink_1x("MemoryStateBackend", "use HashMapStateBackend() and "
+                      "env.get_checkpoint_config().set_checkpoint_storage("
+                      "JobManagerCheckpointStorage())")
         _optional_bool(using_asynchronous_snapshots, "using_asynchronous_snapshots")
         self._backend = HashMapStateBackend()
         self._storage = JobManagerCheckpointStorage(checkpoint_path, max_state_size)
@@ -286,6 +290,8 @@ class FsStateBackend(_LegacyStateBackend):
                  file_state_size_threshold: Optional[int] = None,
                  write_buffer_size: Optional[int] = None,
                  using_asynchronous_snapshots: Optional[bool] = None) -> None:
+        warn_flink_1x("FsStateBackend", "use HashMapStateBackend() and "
+                      "env.get_checkpoint_config().set_checkpoint_storage_dir(directory)")
         _optional_bool(using_asynchronous_snapshots, "using_asynchronous_snapshots")
         self._backend = HashMapStateBackend()
         self._storage = FileSystemCheckpointStorage(
@@ -321,6 +327,8 @@ class RocksDBStateBackend(_LegacyStateBackend):
     def __init__(self, checkpoint_data_uri: Optional[str] = None,
                  enable_incremental_checkpointing: Optional[bool] = None,
                  checkpoint_stream_backend: Optional[StateBackend] = None) -> None:
+        warn_flink_1x("RocksDBStateBackend", "use EmbeddedRocksDBStateBackend() and "
+                      "env.get_checkpoint_config().set_checkpoint_storage_dir(directory)")
         self._backend = EmbeddedRocksDBStateBackend(enable_incremental_checkpointing)
         if checkpoint_stream_backend is not None:
             if not isinstance(checkpoint_stream_backend, _LegacyStateBackend):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from flink_py.common import config_options as options
 from flink_py.common.checkpointing_mode import CheckpointingMode
 from flink_py.common.configuration import Configuration, GlobalConfiguration
+from flink_py.common.deprecation import warn_flink_1x
 from flink_py.common.execution_config import ExecutionConfig
 from flink_py.common.job_client import JobClient
 from flink_py.common.job_execution_result import JobExecutionResult
@@ -144,6 +146,46 @@ class StreamExecutionEnvironment:
     def is_chaining_enabled(self) -> bool:
         return self._configuration.get(options.OPERATOR_CHAINING)
 
+    def set_stream_time_characteristic(self, characteristic: "TimeCharacteristic"
+                                       ) -> "StreamExecutionEnvironment":
+        """Flink 1.x's time characteristic (deprecated since 1.12, removed in 2.0); as in
+        1.12–1.20 it sets the periodic watermark interval: 0 for ProcessingTime, 200 ms for
+        EventTime and IngestionTime. Streams get their timestamps and watermarks from a
+        WatermarkStrategy either way (a DeprecationWarning says so).
+
+        Example::
+
+            >>> import warnings
+            >>> from flink_py.datastream.time_characteristic import TimeCharacteristic
+            >>> env = StreamExecutionEnvironment()
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore", DeprecationWarning)
+            ...     _ = env.set_stream_time_characteristic(TimeCharacteristic.ProcessingTime)
+            >>> env.get_config().get_auto_watermark_interval()
+            0
+
+        :param characteristic: The time characteristic.
+        :return: This object.
+        """
+        from flink_py.datastream.time_characteristic import (
+            AUTO_WATERMARK_INTERVALS, TimeCharacteristic)
+        if not isinstance(characteristic, TimeCharacteristic):
+            raise InvalidProgramError(
+                f"set_stream_time_characteristic expects a TimeCharacteristic, got "
+                f"{characteristic!r}")
+        warn_flink_1x(
+            "set_stream_time_characteristic", "event time is the default: give the stream a "
+            "WatermarkStrategy (assign_timestamps_and_watermarks) and choose event- or "
+            "processing-time windows")
+        self._configuration.set(options.TIME_CHARACTERISTIC, characteristic.name)
+        self._config.set_auto_watermark_interval(AUTO_WATERMARK_INTERVALS[characteristic])
+        return self
+
+    def get_stream_time_characteristic(self) -> "TimeCharacteristic":
+        """Flink 1.x's time characteristic (EventTime unless set otherwise)."""
+        from flink_py.datastream.time_characteristic import TimeCharacteristic
+        return TimeCharacteristic[self._configuration.get(options.TIME_CHARACTERISTIC)]
+
     def configure(self, configuration: Configuration) -> "StreamExecutionEnvironment":
         """Sets every option the configuration contains (Flink's keys:
         ``execution.checkpointing.*``, ``state.backend.type``, ``restart-strategy.*``,
@@ -182,6 +224,108 @@ class StreamExecutionEnvironment:
         _log.warning("%s(%s): flink_py runs no JVM, so jars and classpaths do not apply; "
                      "the job uses flink_py's Python connectors instead.", method,
                      ", ".join(added))
+
+    def add_python_file(self, file_path: str) -> None:
+        """Adds a Python dependency for the job's functions: a ``.py`` file, a zip/tar
+        archive, a ``.whl``/``.egg`` or a directory (``python.files``).
+
+        It is shipped with the job and put first on ``sys.path`` of every task: a file's
+        module becomes importable, a directory's modules (the directory goes on the path
+        itself, as in PyFlink: to ship package ``pkg``, add its parent directory), an
+        archive's root after extraction. The file added last wins.
+
+        Example::
+
+            >>> env = StreamExecutionEnvironment()
+            >>> env.add_python_file("/tmp/helpers.py")
+            >>> env.add_python_file("/tmp/libs")
+            >>> env.get_configuration().get_string("python.files")
+            '/tmp/libs,/tmp/helpers.py'
+
+        :param file_path: The path of the python dependency.
+        """
+        file_path = self._dependency_path(file_path, "add_python_file", "file_path")
+        current = self._configuration.get(options.PYTHON_FILES)
+        self._configuration.set(options.PYTHON_FILES,
+                                f"{file_path},{current}" if current else file_path)
+
+    def set_python_requirements(self, requirements_file_path: str,
+                                requirements_cache_dir: Optional[str] = None) -> None:
+        """Specifies a requirements.txt of third-party packages the job's functions import
+        (``python.requirements``).
+
+        Each TaskManager installs them with pip into a directory of their own (once per
+        content of the file and the cache directory) and puts it on the tasks' ``sys.path``.
+        With ``requirements_cache_dir`` (made with ``pip download -d cached_dir -r
+        requirements.txt``) it is shipped too and pip installs from it only, without an
+        index: clusters without internet access.
+
+        :param requirements_file_path: The path of "requirements.txt" file.
+        :param requirements_cache_dir: The path of the local directory which contains the
+            installation packages.
+        """
+        value = self._dependency_path(requirements_file_path, "set_python_requirements",
+                                      "requirements_file_path")
+        if requirements_cache_dir is not None:
+            value += "#" + self._dependency_path(requirements_cache_dir,
+                                                 "set_python_requirements",
+                                                 "requirements_cache_dir")
+        self._configuration.set(options.PYTHON_REQUIREMENTS, value)
+
+    def add_python_archive(self, archive_path: str, target_dir: Optional[str] = None) -> None:
+        """Adds an archive (zip, jar, whl, egg, tar, tar.gz, tgz) that is extracted into the
+        working directory of the job's tasks (``python.archives``): into ``target_dir``, or a
+        directory named as the archive file, so functions open its files by relative path.
+
+        Example::
+
+            >>> env = StreamExecutionEnvironment()
+            >>> env.add_python_archive("/tmp/model.zip", "model")
+            >>> env.add_python_archive("/tmp/data.tar.gz")
+            >>> env.get_configuration().get_string("python.archives")
+            '/tmp/model.zip#model,/tmp/data.tar.gz'
+
+        :param archive_path: The archive file path.
+        :param target_dir: Optional, the target dir name that the archive file extracted to.
+        """
+        archive_path = self._dependency_path(archive_path, "add_python_archive",
+                                             "archive_path")
+        if target_dir is not None:
+            if not isinstance(target_dir, str) or not target_dir or "/" in target_dir \
+                    or target_dir in (".", ".."):
+                raise InvalidProgramError(
+                    f"add_python_archive: target_dir must be a directory name, got "
+                    f"{target_dir!r}")
+            archive_path = f"{archive_path}#{target_dir}"
+        current = self._configuration.get(options.PYTHON_ARCHIVES)
+        self._configuration.set(options.PYTHON_ARCHIVES,
+                                f"{current},{archive_path}" if current else archive_path)
+
+    def set_python_executable(self, python_exec: str) -> None:
+        """Sets the Python interpreter of the job's functions (``python.executable``).
+
+        Recorded as PyFlink does; flink_py's tasks run in the TaskManagers' own Python, so a
+        warning says so when ``python_exec`` names another interpreter.
+
+        :param python_exec: The path of python interpreter.
+        """
+        if not isinstance(python_exec, str) or not python_exec:
+            raise InvalidProgramError(
+                f"set_python_executable expects the path of a Python interpreter, got "
+                f"{python_exec!r}")
+        from flink_py.runtime.taskmanager.python_environment import executable_differs
+        self._configuration.set(options.PYTHON_EXECUTABLE, python_exec)
+        if executable_differs(python_exec):
+            _log.warning("set_python_executable(%r): flink_py runs the job's functions in "
+                         "the TaskManagers' own Python (here %s), not in this interpreter.",
+                         python_exec, sys.executable)
+
+    @staticmethod
+    def _dependency_path(path: Any, method: str, parameter: str) -> str:
+        path = os.fspath(path) if isinstance(path, os.PathLike) else path
+        if not isinstance(path, str) or not path:
+            raise InvalidProgramError(f"{method}: {parameter} must be a path, got {path!r}")
+        return path
 
     # -- checkpointing, state backend, restarts -------------------------------------------
 
@@ -236,6 +380,9 @@ class StreamExecutionEnvironment:
         or EmbeddedRocksDBStateBackend; the Flink 1.x names (MemoryStateBackend,
         FsStateBackend, RocksDBStateBackend) set the checkpoint storage as well.
 
+        Flink 1.x API (PyFlink 2 has no such method): a DeprecationWarning suggests
+        ``state.backend.type`` in the configuration instead.
+
         Example::
 
             >>> from flink_py.datastream.state_backend import EmbeddedRocksDBStateBackend
@@ -253,6 +400,9 @@ class StreamExecutionEnvironment:
             raise InvalidProgramError(
                 f"set_state_backend expects a StateBackend (HashMapStateBackend, "
                 f"EmbeddedRocksDBStateBackend, ...), got {state_backend!r}")
+        warn_flink_1x("env.set_state_backend", "set 'state.backend.type' (and "
+                      "'execution.checkpointing.dir') in the Configuration given to "
+                      "get_execution_environment")
         state_backend._configure(self._configuration)
         self._state_backend = state_backend
         return self
@@ -286,6 +436,9 @@ class StreamExecutionEnvironment:
                              ) -> "StreamExecutionEnvironment":
         """Sets the restart strategy (``restart-strategy.*``) used when a task fails.
 
+        Flink 1.x API (PyFlink 2 has no such method): a DeprecationWarning suggests the
+        ``restart-strategy.*`` options in the configuration instead.
+
         Example::
 
             >>> env = StreamExecutionEnvironment()
@@ -297,6 +450,8 @@ class StreamExecutionEnvironment:
         :return: This object.
         """
         self._config.set_restart_strategy(restart_strategy_configuration)
+        warn_flink_1x("env.set_restart_strategy", "set 'restart-strategy.type' and its "
+                      "options in the Configuration given to get_execution_environment")
         return self
 
     def get_restart_strategy(self) -> RestartStrategyConfiguration:
@@ -465,8 +620,12 @@ class StreamExecutionEnvironment:
 
     def get_job_graph(self, job_name: Optional[str] = None,
                       clear_transformations: bool = False) -> JobGraph:
-        return StreamingJobGraphGenerator(
+        job_graph = StreamingJobGraphGenerator(
             self.get_stream_graph(job_name, clear_transformations)).create_job_graph()
+        # python.files/requirements/archives travel with the job (Flink's distributed cache)
+        from flink_py.client.python_dependencies import python_dependency_artifacts
+        job_graph.user_artifacts.update(python_dependency_artifacts(self._configuration))
+        return job_graph
 
     def register_slot_sharing_group(self, slot_sharing_group: Any
                                     ) -> "StreamExecutionEnvironment":

@@ -24,6 +24,8 @@ from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.execution.environment import Environment, TaskManagerServices
 from flink_py.runtime.network.local import ResultPartitionManager
 from flink_py.runtime.tasks.deployment import TaskDeploymentDescriptor
+from flink_py.runtime.taskmanager.python_environment import (
+    PYTHON_ENVIRONMENTS, has_python_dependencies)
 from flink_py.runtime.taskmanager.user_code import UserCodeLoader
 from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
@@ -69,23 +71,44 @@ class TaskExecutor:
     def submit_task(self, tdd: TaskDeploymentDescriptor, job_master: Any) -> None:
         """Starts the subtask on its own thread; its states go to ``job_master``."""
 
+        # the job's python.files/requirements/archives, held while this task runs
+        python_environment = threading.Event() if has_python_dependencies(
+            tdd.job_configuration) else None
+
         def report(task: StreamTask, state: ExecutionState,
                    error: Optional[SerializedError]) -> None:
             if state.is_terminal:
                 with self._lock:
                     self._tasks.pop(task.attempt_id, None)
+                if python_environment is not None and python_environment.is_set():
+                    python_environment.clear()
+                    PYTHON_ENVIRONMENTS.close(tdd.job_id)
             job_master.update_task_execution_state(task.attempt_id, state, error)
 
         loader = self.user_code_loader
-        load_user_code = None if loader is None else (
-            lambda: loader.prepare(tdd.job_id, job_master.request_user_artifacts))
+        fetched: List[Dict[str, bytes]] = []
+
+        def fetch_artifacts() -> Dict[str, bytes]:
+            # one request for both: the code and the Python dependencies of the job
+            if not fetched:
+                fetched.append(job_master.request_user_artifacts())
+            return fetched[0]
+
+        def load_user_code() -> None:
+            if loader is not None:
+                loader.prepare(tdd.job_id, fetch_artifacts)
+            if python_environment is not None:
+                PYTHON_ENVIRONMENTS.open(tdd.job_id, fetch_artifacts)
+                python_environment.set()
+            fetched.clear()
         responder = self.checkpoint_responder
         if responder is None and hasattr(job_master, "acknowledge_checkpoint") and \
                 hasattr(job_master, "decline_checkpoint"):
             responder = job_master
         environment = Environment(tdd, self.services, responder,
                                   job_master.operator_event_gateway(tdd.job_id),
-                                  load_user_code)
+                                  load_user_code if loader is not None
+                                  or python_environment is not None else None)
         task = StreamTask(environment, report)
         with self._lock:
             self._tasks[tdd.attempt_id] = task

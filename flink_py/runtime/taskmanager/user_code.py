@@ -4,7 +4,9 @@
 task of a job loads its functions, the worker fetches the job's archives from the JobMaster
 once, extracts them under its work directory and puts them first on ``sys.path``. A slot
 runs one job at a time, so when the next job arrives the previous job's modules are dropped
-from ``sys.modules``: a resubmitted job with changed code runs the new code.
+from ``sys.modules``: a resubmitted job with changed code runs the new code. The artifacts of
+the job's Python dependencies (``python.files``, ...) are left to
+:mod:`flink_py.runtime.taskmanager.python_environment`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import zipfile
 from typing import Callable, Dict, List
 
 from flink_py.errors import FlinkPyError
+from flink_py.runtime.taskmanager.python_environment import (
+    ARTIFACT_PREFIX as PYTHON_DEPENDENCY_PREFIX)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ class UserCodeLoader:
             artifacts = fetch()
             roots: List[str] = []
             for name, data in sorted(artifacts.items()):
+                if name.startswith(PYTHON_DEPENDENCY_PREFIX):
+                    continue  # laid out by the PythonEnvironmentManager
                 root = os.path.join(self.work_dir, job_id, os.path.basename(name) + ".d")
                 os.makedirs(root, exist_ok=True)
                 try:
