@@ -310,17 +310,24 @@ class DapClient:
         self._seq = 0
         self.messages: List[Dict[str, Any]] = []
 
-    def request(self, command: str, **arguments: Any) -> Dict[str, Any]:
-        """Sends a request and returns its response (the events before it are kept)."""
+    def send(self, command: str, **arguments: Any) -> int:
+        """Sends a request; returns its sequence number."""
         self._seq += 1
-        seq = self._seq
-        body = json.dumps({"seq": seq, "type": "request", "command": command,
+        body = json.dumps({"seq": self._seq, "type": "request", "command": command,
                            "arguments": arguments}).encode()
         self._sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return self._seq
+
+    def response(self, seq: int) -> Dict[str, Any]:
+        """The response to request ``seq`` (the events before it are kept)."""
         response = self.wait_for(lambda m: m.get("type") == "response"
                                  and m.get("request_seq") == seq)
         assert response["success"], response
         return response
+
+    def request(self, command: str, **arguments: Any) -> Dict[str, Any]:
+        """Sends a request and returns its response."""
+        return self.response(self.send(command, **arguments))
 
     def wait_for(self, matches: Callable[[Dict[str, Any]], bool]) -> Dict[str, Any]:
         """The first message (received so far or next) that ``matches``; it is consumed."""
@@ -347,7 +354,11 @@ class DapClient:
         self._buffer += chunk
 
 
-def _connect(port: int) -> Optional[socket.socket]:
+def _connect(process: subprocess.Popen, port: int) -> Optional[socket.socket]:
+    """A connection to debugpy's port once it listens; fails if the program ended."""
+    if process.poll() is not None:
+        out, err = process.communicate()
+        raise AssertionError(f"debugpy exited with {process.returncode}: {out}{err}")
     try:
         return socket.create_connection(("127.0.0.1", port), timeout=1.0)
     except OSError:
@@ -366,26 +377,20 @@ def test_debugpy_stops_at_a_breakpoint_in_a_udf_on_a_task_thread(tmp_path: Path)
          "--wait-for-client", str(job)],
         cwd=tmp_path, env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        sock = wait_until(lambda: process.poll() is None and _connect(port)
-                          or (process.poll() is not None and _exited(process)),
-                          "debugpy listening", timeout_s=TIMEOUT_S)
+        sock = wait_until(lambda: _connect(process, port), "debugpy listening",
+                          timeout_s=TIMEOUT_S)
         with sock:
             dap = DapClient(sock)
             dap.request("initialize", adapterID="debugpy", clientID="test",
                         linesStartAt1=True, columnsStartAt1=True, pathFormat="path")
             # debugpy answers attach once configurationDone came: send, then wait
-            dap._seq += 1
-            attach_seq = dap._seq
-            body = json.dumps({"seq": attach_seq, "type": "request", "command": "attach",
-                               "arguments": {"justMyCode": True}}).encode()
-            sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            attach = dap.send("attach", justMyCode=True)
             dap.wait_for(lambda m: m.get("type") == "event" and m.get("event") == "initialized")
             placed = dap.request("setBreakpoints", source={"path": str(job)},
                                  breakpoints=[{"line": line}])
             assert placed["body"]["breakpoints"][0]["verified"], placed
             dap.request("configurationDone")
-            dap.wait_for(lambda m: m.get("type") == "response"
-                         and m.get("request_seq") == attach_seq)
+            dap.response(attach)
             stopped = dap.wait_for(lambda m: m.get("event") == "stopped")
             assert stopped["body"]["reason"] == "breakpoint", stopped
             thread_id = stopped["body"]["threadId"]
@@ -409,7 +414,3 @@ def test_debugpy_stops_at_a_breakpoint_in_a_udf_on_a_task_thread(tmp_path: Path)
     assert process.returncode == 0, err
     assert "('a', 1)" in out and "('b', 2)" in out, out
 
-
-def _exited(process: subprocess.Popen) -> None:
-    out, err = process.communicate()
-    raise AssertionError(f"debugpy exited with {process.returncode}: {out}{err}")
