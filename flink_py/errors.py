@@ -30,17 +30,21 @@ class ConfigurationError(FlinkPyError, ValueError):
 class UserFunctionError(FlinkPyError):
     """A user function raised while the job ran.
 
-    The user's exception is the ``__cause__``; the message names the operator and subtask
-    ("in 'Map' (subtask 2/3)") and carries the user's traceback text, so that it survives
-    being shipped between processes.
+    The user's exception is the ``__cause__``; the message, one line, names the operator and
+    subtask ("user function in 'Map' (subtask 2/3) raised ValueError: ..."). The user's frames
+    travel in ``user_frames`` (set when the failure is serialized; see
+    flink_py.runtime.execution.user_traceback), the whole traceback as text next to it.
     """
 
 
 class JobExecutionError(FlinkPyError):
     """A job ended FAILED; raised by ``execute()`` in the client.
 
-    ``__cause__`` is the failure cause when it is available in this process; the message
-    always includes the remote traceback text.
+    ``__cause__`` is the failure cause when it is available in this process: for a failing
+    user function, the user's exception with the user's frames as its traceback (printed
+    first). The message names the job, task, operator and subtask and the user's exception
+    on one line; it carries the remote traceback text only where there is no cause to
+    carry it (a failure of the runtime, or an exception that did not unpickle here).
     """
 
 

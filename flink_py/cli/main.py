@@ -316,10 +316,11 @@ class _ContextEnvironment:
 
 
 def _program_error_text(exc: BaseException) -> str:
-    """A failed program's error: a job's failure carries the remote traceback in its
-    message; any other error shows its traceback from the program's own frames on."""
+    """A failed program's error: a job's failure shows the user's frames (its cause's
+    traceback) and then its one line naming task, operator and subtask, without the
+    client's frames; any other error shows its traceback from the program's own frames on."""
     if isinstance(exc, JobExecutionError):
-        return "".join(traceback.format_exception_only(type(exc), exc))
+        return "".join(traceback.format_exception(type(exc), exc, None))
     tb = exc.__traceback__
     this_file = os.path.abspath(__file__)
     while tb is not None and (tb.tb_frame.f_globals.get("__name__") == "runpy"

@@ -6,16 +6,20 @@ its JobGraph here. A remote executor (the ``flink run`` client) offers the same 
 
 from __future__ import annotations
 
+import bdb
+import logging
 import queue
 import threading
 from typing import Any, Callable, Dict, Iterator, Optional
 
+from flink_py.client import debugging
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctionError
 from flink_py.graph.job_graph import JobGraph
 from flink_py.runtime.dispatcher.dispatcher import JobResult
 from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.user_traceback import with_user_traceback
 from flink_py.runtime.minicluster import MiniCluster
 
 #: how long a savepoint or stop-with-savepoint of a local job may take (Flink's default
@@ -54,14 +58,27 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
     if failure is None:
         raise JobExecutionError(
             f"Job {result.job_name!r} ({result.job_id}) ended {result.status.name}.")
+    cause = failure.error.to_exception()
+    summary = failure.error.message
+    if isinstance(cause, UserFunctionError) and isinstance(cause.__cause__, bdb.BdbQuit):
+        # `q` at a breakpoint in a user function: the program quits, as pdb's `q` does in
+        # the main thread
+        raise cause.__cause__
+    if isinstance(cause, UserFunctionError) and cause.__cause__ is not None:
+        # The user's exception is the cause, with the user's frames as its traceback: Python
+        # prints them first, then this error's one line naming the operator and subtask.
+        frames = getattr(cause, "user_frames", None)
+        summary = str(cause)
+        cause = cause.__cause__
+        if frames:
+            with_user_traceback(cause, frames)
+    elif cause is None or cause.__traceback__ is None:
+        # no exception here to carry the traceback (a failure of the runtime, or one that did
+        # not unpickle): its text is in the message
+        summary = failure.error.traceback_text or summary
     error = JobExecutionError(
         f"Job execution failed: job {result.job_name!r} ({result.job_id}) "
-        f"{result.status.name} because task {failure.task_name} failed.\n"
-        f"{failure.error.traceback_text or failure.error.message}")
-    cause = failure.error.to_exception()
-    # The user's own exception is the cause; our wrapper only added the operator's name.
-    if isinstance(cause, UserFunctionError) and cause.__cause__ is not None:
-        cause = cause.__cause__
+        f"{result.status.name} because task {failure.task_name} failed: {summary}")
     if cause is not None:
         raise error from cause
     raise error
@@ -78,15 +95,25 @@ class LocalExecutor:
         self._lock = threading.Lock()
 
     def submit(self, job_graph: JobGraph) -> str:
+        # under pdb, a breakpoint in a user function stops the task that reaches it
+        debugging.trace_task_threads(str(job_graph.job_id))
         cluster = MiniCluster(1, job_graph.slots_needed(),
                               network_buffers_per_channel=self.network_buffers_per_channel,
                               local_handoff=self.local_handoff)
-        job_id = cluster.dispatcher.submit_job(job_graph)
+        # the failure of a local job reaches the user as execute()'s JobExecutionError; logged
+        # at ERROR it would be printed before it (by logging's last-resort handler) as well
+        cluster.dispatcher.failure_log_level = logging.INFO
+        try:
+            job_id = cluster.dispatcher.submit_job(job_graph)
+        except BaseException:
+            debugging.job_ended(str(job_graph.job_id))
+            raise
         with self._lock:
             self._clusters[job_id] = cluster
 
         def close_when_done() -> None:
             cluster.dispatcher.job_master(job_id).wait_for_termination()
+            debugging.job_ended(job_id)
             cluster.close()
 
         threading.Thread(target=close_when_done, daemon=True,
@@ -118,6 +145,7 @@ class LocalExecutor:
     def job_result(self, job_id: str, timeout_s: Optional[float] = None) -> JobExecutionResult:
         cluster = self._cluster(job_id)
         result = cluster.dispatcher.request_job_result(job_id, timeout_s)
+        debugging.job_ended(job_id)  # before the program goes on (pdb may restart it)
         cluster.close()
         return job_result_or_raise(result)
 

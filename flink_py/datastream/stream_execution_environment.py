@@ -32,7 +32,7 @@ from flink_py.datastream.data_stream import DataStream, _check_type_info
 from flink_py.datastream.execution_mode import RuntimeExecutionMode
 from flink_py.datastream.functions import SourceFunction
 from flink_py.datastream.state_backend import StateBackend
-from flink_py.errors import InvalidProgramError
+from flink_py.errors import InvalidProgramError, JobExecutionError
 from flink_py.graph.job_graph import JobGraph, StreamingJobGraphGenerator
 from flink_py.graph.stream_graph import StreamGraph, StreamGraphGenerator
 from flink_py.graph.transformations import SourceTransformation, Transformation
@@ -671,7 +671,12 @@ class StreamExecutionEnvironment:
         job_graph = self.get_job_graph(job_name or DEFAULT_JOB_NAME, clear_transformations=True)
         executor = self._get_executor()
         job_id = executor.submit(job_graph)
-        return executor.job_result(job_id)
+        try:
+            return executor.job_result(job_id)
+        except JobExecutionError as error:
+            # the client's frames are of no use to the user: the traceback shows the user's
+            # frames (the cause's), then execute() failing with the job, task and operator
+            raise error.with_traceback(None)
 
     def _execute_and_collect(self, collect_id: str, job_name: Optional[str]) -> Any:
         job_graph = self.get_job_graph(job_name or DEFAULT_JOB_NAME, clear_transformations=True)

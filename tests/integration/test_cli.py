@@ -201,10 +201,15 @@ def test_run_a_failing_program(cluster: Cluster, tmp_path: Path) -> None:
                         result.stdout)
     err = lines(result.stderr)
     assert err[:4] == ["", "-" * 60, " The program finished with the following exception:", ""]
-    assert err[4].startswith("flink_py.errors.JobExecutionError: Job execution failed: job "
-                             "'failing cli job'")
+    # the user's frames first (once), then the job's failure on one line
+    assert err[4] == "Traceback (most recent call last):"
+    assert re.fullmatch(rf'  File "{re.escape(str(program))}", line \d+, in explode', err[5])
+    assert sum(", in explode" in line for line in err) == 1
     assert "UserBoom: no twos please, got 2" in err
-    assert any(re.search(r'failing.py", line \d+, in explode', line) for line in err)
+    assert err[-1].startswith("flink_py.errors.JobExecutionError: Job execution failed: job "
+                              "'failing cli job'")
+    assert err[-1].endswith("failed: user function in 'Map' (subtask 1/1) raised UserBoom: "
+                            "no twos please, got 2")
 
 
 def test_run_a_module_with_parallelism_ships_its_package(

@@ -48,6 +48,9 @@ class JobResult:
 class Dispatcher:
     """The cluster's entry point for jobs."""
 
+    #: the level of the log line of a FAILED job (each JobMaster's ``failure_log_level``)
+    failure_log_level: int = logging.ERROR
+
     def __init__(self, resource_manager: ResourceManager,
                  slot_request_timeout_s: float = 300.0,
                  configuration: Optional[Configuration] = None,
@@ -106,6 +109,7 @@ class Dispatcher:
             master = JobMaster(job_graph, self.resource_manager, self.slot_request_timeout_s,
                                configuration=self.configuration,
                                checkpoint_coordinator_factory=self.checkpoint_coordinator_factory)
+            master.failure_log_level = self.failure_log_level
             self._jobs[job_id] = master
             self._submission_digests[job_id] = submission_digest
         master.start()

@@ -9,7 +9,8 @@ from typing import Optional
 import cloudpickle
 
 from flink_py.common import pickling
-from flink_py.errors import FlinkPyError
+from flink_py.errors import FlinkPyError, UserFunctionError
+from flink_py.runtime.execution.user_traceback import user_frames
 
 
 class CancelTaskException(FlinkPyError):
@@ -32,6 +33,10 @@ class SerializedError:
             chain = []
             current: Optional[BaseException] = exc
             while current is not None and len(chain) < 8:
+                if (isinstance(current, UserFunctionError) and current.__cause__ is not None
+                        and not hasattr(current, "user_frames")):
+                    # the user's frames travel with the wrapper (a traceback does not pickle)
+                    current.user_frames = user_frames(current.__cause__)
                 chain.append(current)
                 current = current.__cause__
             data: Optional[bytes] = pickling.dumps(chain)

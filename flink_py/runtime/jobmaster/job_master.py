@@ -106,6 +106,10 @@ def job_configuration(cluster: Optional[Configuration], job_graph: JobGraph) -> 
 class JobMaster:
     """Schedules and supervises one job."""
 
+    #: the level of the log line of a FAILED job (INFO where a local client raises the
+    #: failure to the user anyway)
+    failure_log_level: int = logging.ERROR
+
     def __init__(self, job_graph: JobGraph, resource_manager: ResourceManager,
                  slot_request_timeout_s: float = 300.0,
                  on_terminal: Optional[Callable[["JobMaster"], None]] = None,
@@ -906,8 +910,8 @@ class JobMaster:
         self._end_time_ms = _now_ms()
         if final is JobStatus.FAILED:
             # one line a user finds in the log, e.g. for a detached job that failed at once
-            log.error("Job %s (%s) FAILED: %s", self.job_name, self.job_id,
-                      self._root_cause_line())
+            log.log(self.failure_log_level, "Job %s (%s) FAILED: %s", self.job_name,
+                    self.job_id, self._root_cause_line())
         if self.checkpoint_coordinator is not None:
             try:
                 self.checkpoint_coordinator.shutdown(final.name)

@@ -9,7 +9,6 @@ that can be decided once is decided in ``open``.
 
 from __future__ import annotations
 
-import traceback
 from typing import Any, Callable, Dict, Optional
 
 from flink_py.api.functions import Function, RuntimeContext
@@ -354,9 +353,7 @@ class StreamOperator:
         """
         if isinstance(exc, (UserFunctionError, CancelTaskException)):
             return exc
-        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        error = UserFunctionError(
-            f"{what} in {self.describe()} raised {type(exc).__name__}: {exc}\n{trace}")
+        error = UserFunctionError(f"{what} in {self.describe()} raised {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         error.__suppress_context__ = True
         return error
