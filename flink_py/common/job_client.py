@@ -6,19 +6,19 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Optional
 
+from flink_py.common.completable_future import CompletableFuture
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
 
 
 def _completed(value: Any) -> "Future[Any]":
-    future: "Future[Any]" = Future()
-    future.set_result(value)
-    return future
+    return CompletableFuture.completed(value)
 
 
 class JobClient:
-    """Status, cancellation and result of one job. Methods return futures, as PyFlink's do.
+    """Status, cancellation and result of one job. Methods return futures
+    (:class:`~flink_py.common.CompletableFuture`), as PyFlink's do.
 
     :param executor: the client side of the cluster running the job (an object with
         ``job_status(job_id)``, ``cancel(job_id)``, ``job_result(job_id)``,
@@ -76,7 +76,7 @@ class JobClient:
         return self._in_background("result", lambda: self._executor.job_result(self._job_id))
 
     def _in_background(self, what: str, call: Callable[[], Any]) -> "Future[Any]":
-        future: "Future[Any]" = Future()
+        future: "Future[Any]" = CompletableFuture()
 
         def run() -> None:
             try:

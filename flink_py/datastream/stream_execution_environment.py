@@ -144,6 +144,33 @@ class StreamExecutionEnvironment:
     def is_chaining_enabled(self) -> bool:
         return self._configuration.get(options.OPERATOR_CHAINING)
 
+    def is_chaining_of_operators_with_different_max_parallelism_enabled(self) -> bool:
+        """Whether operators of different max parallelism may be chained
+        (``pipeline.operator-chaining.chain-operators-with-different-max-parallelism``,
+        true unless configured otherwise)."""
+        return self._configuration.get(options.CHAIN_OPERATORS_WITH_DIFFERENT_MAX_PARALLELISM)
+
+    def enable_changelog_state_backend(self, enabled: bool) -> "StreamExecutionEnvironment":
+        """Records the preference for the state changelog (``state.changelog.enabled``).
+        flink_py has no changelog: enabling it logs a warning and checkpoints stay full or
+        incremental as configured.
+
+        :param enabled: Whether to enable the changelog.
+        :return: This object.
+        """
+        if not isinstance(enabled, bool):
+            raise InvalidProgramError(
+                f"enable_changelog_state_backend expects a bool, got {enabled!r}")
+        if enabled:
+            _log.warning("enable_changelog_state_backend(True): flink_py has no state "
+                         "changelog; checkpoints stay full or incremental as configured")
+        self._configuration.set(options.STATE_CHANGELOG_ENABLED, enabled)
+        return self
+
+    def is_changelog_state_backend_enabled(self) -> Optional[bool]:
+        """The changelog preference: None when the program never set it."""
+        return self._configuration.get(options.STATE_CHANGELOG_ENABLED)
+
     def configure(self, configuration: Configuration) -> "StreamExecutionEnvironment":
         """Sets every option the configuration contains (Flink's keys:
         ``execution.checkpointing.*``, ``state.backend.type``, ``restart-strategy.*``,

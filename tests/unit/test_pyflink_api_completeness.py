@@ -153,42 +153,9 @@ LEFT_OUT: Dict[str, str] = {
         "not built yet: user-defined metrics (issue 14, operations)",
     "pyflink.datastream.functions.RuntimeContext.get_metrics_group":
         "not built yet: user-defined metrics (issue 14, operations)",
-    # -- to close next (most used first)
-    "pyflink.common.CompletableFuture": "not built yet: JobClient's futures are plain Futures",
-    "pyflink.common.ConfigOption": "not built yet: typed configuration options",
-    "pyflink.common.ConfigOptions": "not built yet: typed configuration options",
-    "pyflink.common.config_options.ConfigOptions": "not built yet: typed configuration options",
-    "pyflink.common.Configuration.from_dict": "not built yet: to close on wt-api",
-    "pyflink.common.Configuration.parse_list_value": "not built yet: to close on wt-api",
-    "pyflink.common.JobClient.get_accumulators": "not built yet: accumulators",
-    "pyflink.common.TypeSerializer": "not built yet: exported from flink_py.common",
-    "pyflink.common.serialization.RowFieldExtractorSchema": "not built yet: to close on wt-api",
-    "pyflink.datastream.BroadcastConnectedStream.__init__": "not built yet: PyFlink's names",
-    "pyflink.datastream.BroadcastStream.__init__": "not built yet: PyFlink's names",
-    "pyflink.datastream.KeyedStream.broadcast": "not built yet: PyFlink's signature",
-    "pyflink.datastream.DataStream.project": "not built yet: to close on wt-api",
-    "pyflink.datastream.KeyedStream.project": "not built yet: to close on wt-api",
-    "pyflink.datastream.StreamExecutionEnvironment.enable_changelog_state_backend":
-        "not built yet: to close on wt-api",
-    "pyflink.datastream.StreamExecutionEnvironment.is_changelog_state_backend_enabled":
-        "not built yet: to close on wt-api",
-    "pyflink.datastream.StreamExecutionEnvironment."
-    "is_chaining_of_operators_with_different_max_parallelism_enabled": "not built yet: to close on wt-api",
-    "pyflink.datastream.connectors.DeliveryGuarantee": "not built yet: to close on wt-api",
-    "pyflink.datastream.connectors.base.DeliveryGuarantee": "not built yet: to close on wt-api",
-    "pyflink.datastream.functions.TimerService": "not built yet: exported there",
-    "pyflink.datastream.state.AggregatingStateDescriptor.get_agg_function": "not built yet: to close on wt-api",
-    "pyflink.datastream.state.ReducingStateDescriptor.get_reduce_function": "not built yet: to close on wt-api",
-    "pyflink.datastream.state.BroadcastState": "not built yet: exported there",
-    "pyflink.datastream.state.ReadOnlyBroadcastState": "not built yet: exported there",
-    "pyflink.datastream.state.OperatorStateStore": "not built yet: exported there",
-    "pyflink.datastream.state.StateTtlConfig.__init__": "not built yet: PyFlink's signature",
-    "pyflink.datastream.state.StateTtlConfig.get_cleanup_strategies": "not built yet: to close on wt-api",
-    "pyflink.datastream.state.StateTtlConfig.get_ttl_time_characteristic": "not built yet: to close on wt-api",
-    "pyflink.datastream.window.ContinuousEventTimeTrigger.register_next_fire_timestamp":
-        "not built yet: public",
-    "pyflink.datastream.window.ContinuousProcessingTimeTrigger.register_next_fire_timestamp":
-        "not built yet: public",
+    "pyflink.common.JobClient.get_accumulators":
+        "not built yet: accumulators (a job of Python functions has none in PyFlink either; "
+        "they come from Java operators)",
 }
 
 #: Names another helper's branch adds: path -> the branch. The lead clears an entry when it
