@@ -57,6 +57,11 @@ class RuntimeContext(abc.ABC):
         """All global job parameters."""
         raise NotImplementedError
 
+    def get_metrics_group(self) -> Any:
+        """The root :class:`~flink_py.metrics.MetricGroup` of this parallel instance, for
+        user-defined counters, gauges, meters and distributions."""
+        raise NotImplementedError
+
     # Keyed state (on a keyed stream only): see flink_py.api.state.
 
     def get_state(self, state_descriptor: Any) -> Any:

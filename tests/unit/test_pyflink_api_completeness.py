@@ -149,10 +149,6 @@ LEFT_OUT: Dict[str, str] = {
         "not built yet: watermark alignment (pausing sources that run ahead)",
     "pyflink.common.watermark_strategy.WatermarkStrategy.with_watermark_alignment":
         "not built yet: watermark alignment (pausing sources that run ahead)",
-    "pyflink.datastream.RuntimeContext.get_metrics_group":
-        "not built yet: user-defined metrics (issue 14, operations)",
-    "pyflink.datastream.functions.RuntimeContext.get_metrics_group":
-        "not built yet: user-defined metrics (issue 14, operations)",
     "pyflink.common.JobClient.get_accumulators":
         "not built yet: accumulators (a job of Python functions has none in PyFlink either; "
         "they come from Java operators)",
