@@ -32,3 +32,6 @@ from flink_py.common.configuration import ConfigOption  # noqa: E402
 from flink_py.common.serializer import TypeSerializer  # noqa: E402
 
 __all__ += ["CompletableFuture", "ConfigOption", "ConfigOptions", "TypeSerializer"]
+from flink_py.common.input_dependency_constraint import InputDependencyConstraint  # noqa: E402
+
+__all__ += ["InputDependencyConstraint"]

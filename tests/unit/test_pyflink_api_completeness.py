@@ -104,8 +104,6 @@ LEFT_OUT: Dict[str, str] = {
         "JVM-only: PyFlink converts values from the internal format of its Java bridge",
     "pyflink.datastream.StreamExecutionEnvironment.create_input":
         "JVM-only: takes a Java InputFormat",
-    "pyflink.common.InputDependencyConstraint":
-        "JVM-only: a scheduling hint of the DataSet API's JVM scheduler, removed in Flink 2",
     "pyflink.datastream.connectors.Source":
         "JVM-only: PyFlink's wrapper of a Java Source; ours are Python classes",
     "pyflink.datastream.connectors.base.Source":
@@ -144,7 +142,8 @@ LEFT_OUT: Dict[str, str] = {
     "pyflink.datastream.KeyedStream.cache":
         "not built yet: caching a batch result for later jobs of the same environment",
     "pyflink.datastream.StreamExecutionEnvironment.register_cached_file":
-        "not built yet: the distributed cache",
+        "JVM-only: registers a file in the DistributedCache of Java functions; PyFlink's "
+        "Python RuntimeContext has no way to read it",
     "pyflink.common.WatermarkStrategy.with_watermark_alignment":
         "not built yet: watermark alignment (pausing sources that run ahead)",
     "pyflink.common.watermark_strategy.WatermarkStrategy.with_watermark_alignment":

@@ -96,3 +96,8 @@ def test_type_serializer_is_pyflinks_base_of_the_serializers() -> None:
     IntSerializer().serialize(7, stream)
     stream.seek(0)
     assert IntSerializer().deserialize(stream) == 7
+
+
+def test_input_dependency_constraint_has_pyflinks_members() -> None:
+    from flink_py.common import InputDependencyConstraint
+    assert [c.name for c in InputDependencyConstraint] == ["ANY", "ALL"]
