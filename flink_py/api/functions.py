@@ -423,6 +423,10 @@ class KeyedStateStore(abc.ABC):
         pass
 
 
+# PyFlink's RuntimeContext is a KeyedStateStore (it gives keyed state).
+KeyedStateStore.register(RuntimeContext)
+
+
 class WindowFunction(Function, Generic[IN, OUT, KEY, W]):
     """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` returns or yields
     the outputs."""

@@ -16,7 +16,8 @@ PyFlink's when each has a default (or is ``*args``/``**kwargs``); ours may give 
 a parameter PyFlink requires (every PyFlink call passes it); and a PyFlink callable that
 takes a Java object (a parameter named ``j_*``) is compared on presence only, as no program
 passes one. A constructor (``__init__``) is compared with what calling the class takes,
-whether ours defines ``__init__``, ``__new__`` or neither.
+whether ours defines ``__init__``, ``__new__`` or neither. A class must also derive from
+PyFlink's public base classes (so ``isinstance`` checks hold), where flink_py has them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _OK = "ok"
 _MISSING = "missing"
 _SIGNATURE = "signature"
 _KIND = "kind"
+_BASES = "bases"
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,9 @@ class Item:
 
     :param path: the PyFlink path, e.g. ``pyflink.datastream.DataStream.map``.
     :param module: the PyFlink module it belongs to, e.g. ``pyflink.datastream``.
-    :param status: ``ok``, ``missing``, ``signature`` (present, other parameters) or
-        ``kind`` (present, but e.g. a method where PyFlink has a staticmethod).
+    :param status: ``ok``, ``missing``, ``signature`` (present, other parameters),
+        ``kind`` (present, but e.g. a method where PyFlink has a staticmethod) or ``bases``
+        (a class that does not derive from a PyFlink base class flink_py has).
     :param detail: what differs, for anything but ``ok``.
     """
 
@@ -181,8 +184,26 @@ def _compare_member(path: str, module: str, cls: type, name: str,
     return Item(path, module, _OK)
 
 
+def _missing_bases(module_name: str, ours: type, bases: Iterable[str],
+                   classes: Mapping[str, List[str]]) -> List[str]:
+    """The PyFlink base classes (of ``bases``, by name) that flink_py has and ``ours`` does
+    not derive from. A base PyFlink does not list publicly (``JavaFunctionWrapper``), or
+    that flink_py lacks (reported as missing by itself), is not checked."""
+    missing = []
+    for base in bases:
+        modules = classes.get(base, [])
+        for candidate in sorted(modules, key=lambda m: m != module_name):
+            our_module, _ = _import(_ours(candidate))
+            our_base = getattr(our_module, base, None) if our_module is not None else None
+            if inspect.isclass(our_base):
+                if not issubclass(ours, our_base):
+                    missing.append(base)
+                break
+    return missing
+
+
 def _compare_name(module_name: str, our_module: Any, name: str,
-                  theirs: Mapping[str, Any]) -> List[Item]:
+                  theirs: Mapping[str, Any], classes: Mapping[str, List[str]]) -> List[Item]:
     path = f"{module_name}.{name}"
     members = theirs.get("members", {})
     obj = getattr(our_module, name, None) if our_module is not None else None
@@ -198,7 +219,10 @@ def _compare_name(module_name: str, our_module: Any, name: str,
                          f"{type(obj).__name__}")] + [
                 Item(f"{path}.{member}", module_name, _MISSING, "ours is not a class")
                 for member in members]
-        return [Item(path, module_name, _OK)] + [
+        bases = _missing_bases(module_name, obj, theirs.get("bases", []), classes)
+        head = Item(path, module_name, _BASES, f"ours does not derive from {', '.join(bases)}") \
+            if bases else Item(path, module_name, _OK)
+        return [head] + [
             _compare_member(f"{path}.{member}", module_name, obj, member, described)
             for member, described in members.items()]
     if kind == "function":
@@ -214,11 +238,16 @@ def _compare_name(module_name: str, our_module: Any, name: str,
 
 def compare(fixture: Mapping[str, Any]) -> List[Item]:
     """Every item of the recorded PyFlink API ``fixture``, matched against flink_py."""
+    classes: Dict[str, List[str]] = {}
+    for module_name, names in fixture["modules"].items():
+        for name, described in names.items():
+            if described.get("kind") in ("class", "enum"):
+                classes.setdefault(name, []).append(module_name)
     items: List[Item] = []
     for module_name, names in fixture["modules"].items():
         our_module, _ = _import(_ours(module_name))
         for name, described in names.items():
-            items.extend(_compare_name(module_name, our_module, name, described))
+            items.extend(_compare_name(module_name, our_module, name, described, classes))
     return items
 
 

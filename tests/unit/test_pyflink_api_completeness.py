@@ -229,9 +229,11 @@ def test_every_entry_gives_a_reason() -> None:
 
 
 def test_the_comparison_sees_differences() -> None:
-    """The comparison itself: a missing name, another signature, another kind."""
+    """The comparison itself: a missing name, another signature, another kind, a missing
+    base class."""
     fixture = {"modules": {"pyflink.common.time": {
-        "Time": {"kind": "class", "bases": ["object"], "members": {
+        "Duration": {"kind": "class", "bases": ["object"], "members": {}},
+        "Time": {"kind": "class", "bases": ["Duration"], "members": {
             "seconds": {"kind": "staticmethod",
                         "parameters": [["seconds", "POSITIONAL_OR_KEYWORD", False]]},
             "hours": {"kind": "method",
@@ -246,7 +248,8 @@ def test_the_comparison_sees_differences() -> None:
         "y": {"kind": "method", "parameters": None}}}}}}
     status = {i.path: i.status for i in pyflink_api.compare(fixture)}
     assert status == {
-        "pyflink.common.time.Time": "ok",
+        "pyflink.common.time.Duration": "ok",
+        "pyflink.common.time.Time": "bases",  # ours does not derive from Duration
         "pyflink.common.time.Time.seconds": "ok",
         "pyflink.common.time.Time.hours": "kind",
         "pyflink.common.time.Time.of_weeks": "missing",

@@ -298,3 +298,17 @@ def test_delivery_guarantee_is_flinks() -> None:
 def test_timer_service_is_in_functions_as_in_pyflink() -> None:
     from flink_py.datastream import TimerService
     assert functions.TimerService is TimerService
+
+
+def test_class_relationships_are_pyflinks() -> None:
+    from flink_py.common import TypeSerializer
+    from flink_py.datastream.functions import KeyedStateStore, RuntimeContext
+    from flink_py.datastream.window import (
+        CountWindow, CountWindowSerializer, GlobalWindow, GlobalWindowSerializer,
+        TimeWindowSerializer)
+    assert issubclass(RuntimeContext, KeyedStateStore)
+    for serializer, window in ((TimeWindowSerializer(), TimeWindow(5, 10)),
+                               (CountWindowSerializer(), CountWindow(3)),
+                               (GlobalWindowSerializer(), GlobalWindow.get())):
+        assert isinstance(serializer, TypeSerializer)
+        assert serializer.from_bytes(serializer.to_bytes(window)) == window
