@@ -128,9 +128,9 @@ class StateTtlConfig:
         def update_ttl_on_read_and_write(self) -> "StateTtlConfig.Builder":
             return self.set_update_type(StateTtlConfig.UpdateType.OnReadAndWrite)
 
-        def set_state_visibility(self, visibility: "StateTtlConfig.StateVisibility"
+        def set_state_visibility(self, state_visibility: "StateTtlConfig.StateVisibility"
                                  ) -> "StateTtlConfig.Builder":
-            self._visibility = visibility
+            self._visibility = state_visibility
             return self
 
         def return_expired_if_not_cleaned_up(self) -> "StateTtlConfig.Builder":

@@ -8,6 +8,7 @@ definition time, so that a wrong argument is reported where it was written.
 
 from __future__ import annotations
 
+import enum
 import functools
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
@@ -508,6 +509,15 @@ class DataStreamSink:
 
 class KeyedStream(DataStream):
     """A DataStream partitioned by key: rolling aggregations and keyed operators."""
+
+    class AccumulateType(enum.Enum):
+        """The rolling aggregations (PyFlink's names and values)."""
+
+        MIN = 1
+        MAX = 2
+        MIN_BY = 3
+        MAX_BY = 4
+        SUM = 5
 
     def __init__(self, env: "StreamExecutionEnvironment", partition: Transformation,
                  key_selector: Callable[[Any], Any], key_type: TypeInformation,

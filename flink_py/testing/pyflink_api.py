@@ -7,8 +7,9 @@ attribute, enum member); per callable, its parameters as ``[name, kind, has_defa
 
 :func:`compare` looks each one up at the same path in flink_py (``pyflink.X`` is
 ``flink_py.X``) and says, per item, whether it is there with the same signature. An item is
-a module-level name (``pyflink.common.Duration``) or a class member
-(``pyflink.common.Duration.of_millis``).
+a module-level name (``pyflink.common.Duration``), a class member
+(``pyflink.common.Duration.of_millis``), a nested class (``pyflink.datastream.ProcessFunction.
+Context``) or one of its members.
 
 Signatures are compared on names, order, kinds and whether a parameter has a default. Three
 allowances, all invisible to a PyFlink program: ours may take more parameters after
@@ -202,29 +203,57 @@ def _missing_bases(module_name: str, ours: type, bases: Iterable[str],
     return missing
 
 
+def _paths(path: str, theirs: Mapping[str, Any]) -> List[str]:
+    """``path`` and the paths of every member under it (nested classes' too)."""
+    paths = [path]
+    for member, described in theirs.get("members", {}).items():
+        paths.extend(_paths(f"{path}.{member}", described))
+    return paths
+
+
+def _all_missing(path: str, module: str, theirs: Mapping[str, Any], head: Item,
+                 detail: str) -> List[Item]:
+    return [head] + [Item(p, module, _MISSING, detail) for p in _paths(path, theirs)[1:]]
+
+
+def _compare_class(path: str, module: str, obj: Any, theirs: Mapping[str, Any],
+                   classes: Mapping[str, List[str]]) -> List[Item]:
+    """The class itself (is it one, with PyFlink's bases) and each of its members, nested
+    classes included."""
+    if not inspect.isclass(obj):
+        return _all_missing(path, module, theirs, Item(
+            path, module, _KIND, f"PyFlink's is a class, ours a {type(obj).__name__}"),
+            "ours is not a class")
+    bases = _missing_bases(module, obj, theirs.get("bases", []), classes)
+    items = [Item(path, module, _BASES, f"ours does not derive from {', '.join(bases)}")
+             if bases else Item(path, module, _OK)]
+    for member, described in theirs.get("members", {}).items():
+        member_path = f"{path}.{member}"
+        if described.get("kind") in ("class", "enum"):
+            nested = getattr(obj, member, None)
+            if nested is None:
+                detail = f"{obj.__qualname__} has no {member}"
+                items.extend(_all_missing(member_path, module, described,
+                                          Item(member_path, module, _MISSING, detail), detail))
+            else:
+                items.extend(_compare_class(member_path, module, nested, described, classes))
+        else:
+            items.append(_compare_member(member_path, module, obj, member, described))
+    return items
+
+
 def _compare_name(module_name: str, our_module: Any, name: str,
                   theirs: Mapping[str, Any], classes: Mapping[str, List[str]]) -> List[Item]:
     path = f"{module_name}.{name}"
-    members = theirs.get("members", {})
     obj = getattr(our_module, name, None) if our_module is not None else None
     if obj is None:
         where = f"no module {_ours(module_name)}" if our_module is None \
             else f"{_ours(module_name)} has no {name}"
-        return [Item(path, module_name, _MISSING, where)] + [
-            Item(f"{path}.{member}", module_name, _MISSING, where) for member in members]
+        return _all_missing(path, module_name, theirs, Item(path, module_name, _MISSING, where),
+                            where)
     kind = theirs["kind"]
     if kind in ("class", "enum"):
-        if not inspect.isclass(obj):
-            return [Item(path, module_name, _KIND, f"PyFlink's is a class, ours a "
-                         f"{type(obj).__name__}")] + [
-                Item(f"{path}.{member}", module_name, _MISSING, "ours is not a class")
-                for member in members]
-        bases = _missing_bases(module_name, obj, theirs.get("bases", []), classes)
-        head = Item(path, module_name, _BASES, f"ours does not derive from {', '.join(bases)}") \
-            if bases else Item(path, module_name, _OK)
-        return [head] + [
-            _compare_member(f"{path}.{member}", module_name, obj, member, described)
-            for member, described in members.items()]
+        return _compare_class(path, module_name, obj, theirs, classes)
     if kind == "function":
         if not callable(obj):
             return [Item(path, module_name, _KIND, "PyFlink's is a function, ours is not "

@@ -112,6 +112,9 @@ LEFT_OUT: Dict[str, str] = {
         "JVM-only: PyFlink's wrapper of a Java Sink; ours are Python classes",
     "pyflink.datastream.connectors.base.Sink":
         "JVM-only: PyFlink's wrapper of a Java Sink; ours are Python classes",
+    "pyflink.datastream.connectors.file_system.FileSink.BulkFormatBuilder":
+        "JVM-only: builds a FileSink around a Java BulkWriter.Factory (PyFlink's Parquet, ORC "
+        "and Avro writers)",
     "pyflink.datastream.connectors.file_system.FileSink.get_transformer":
         "JVM-only: hands PyFlink's Java FileSink a preprocessing transformation",
     "pyflink.datastream.connectors.base.SupportsPreprocessing":

@@ -1,5 +1,6 @@
 """pyflink.datastream names added for API completeness: project, the broadcast classes'
-and KeyedStream.broadcast's PyFlink signatures, BroadcastState / ReadOnlyBroadcastState /
+and KeyedStream.broadcast's PyFlink signatures, KeyedBroadcastProcessFunction's contexts,
+KeyedStream.AccumulateType, BroadcastState / ReadOnlyBroadcastState /
 OperatorStateStore, StateTtlConfig's PyFlink constructor, getters and cleanup strategies,
 the state descriptors' function getters, the continuous triggers' public
 register_next_fire_timestamp, the environment's changelog and max-parallelism chaining
@@ -18,7 +19,7 @@ from flink_py.datastream import functions
 from flink_py.datastream.connectors import DeliveryGuarantee
 from flink_py.datastream.connectors import base as connectors_base
 from flink_py.datastream.functions import (
-    AggregateFunction, BroadcastProcessFunction, ReduceFunction)
+    AggregateFunction, BroadcastProcessFunction, KeyedBroadcastProcessFunction, ReduceFunction)
 from flink_py.datastream.state import (
     AggregatingStateDescriptor, BroadcastState, MapStateDescriptor, OperatorStateStore,
     ReadOnlyBroadcastState, ReducingStateDescriptor, StateTtlConfig)
@@ -312,3 +313,42 @@ def test_class_relationships_are_pyflinks() -> None:
                                (GlobalWindowSerializer(), GlobalWindow.get())):
         assert isinstance(serializer, TypeSerializer)
         assert serializer.from_bytes(serializer.to_bytes(window)) == window
+
+
+class _KeyedRulesWithTimers(KeyedBroadcastProcessFunction):
+    """Uses the keyed contexts: the current key and timers in process_element, the time
+    domain and the key in on_timer."""
+
+    def process_element(self, value: Any, ctx: Any) -> Iterator:
+        ctx.timer_service().register_event_time_timer(value[1] + 10)
+        yield "element", ctx.get_current_key(), value[1]
+
+    def process_broadcast_element(self, value: Any, ctx: Any) -> Iterator:
+        return iter(())
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator:
+        yield "timer", ctx.get_current_key(), timestamp, ctx.time_domain().name
+
+
+def test_keyed_broadcast_process_function_contexts() -> None:
+    from flink_py.common import WatermarkStrategy
+    assert issubclass(KeyedBroadcastProcessFunction.OnTimerContext,
+                      KeyedBroadcastProcessFunction.ReadOnlyContext)
+    env = _env()
+    rules = env.from_collection([("r", 1)]).broadcast(RULES)
+    readings = env.from_collection([("a", 1), ("b", 5)]).assign_timestamps_and_watermarks(
+        WatermarkStrategy.for_monotonous_timestamps()
+        .with_timestamp_assigner(lambda value, ts: value[1]))
+    out = list(readings.key_by(lambda v: v[0]).connect(rules)
+               .process(_KeyedRulesWithTimers()).execute_and_collect())
+    assert sorted(out) == [("element", "a", 1), ("element", "b", 5),
+                           ("timer", "a", 11, "EVENT_TIME"), ("timer", "b", 15, "EVENT_TIME")]
+
+
+def test_accumulate_type_and_builder_parameter_names_are_pyflinks() -> None:
+    assert [(t.name, t.value) for t in KeyedStream.AccumulateType] == [
+        ("MIN", 1), ("MAX", 2), ("MIN_BY", 3), ("MAX_BY", 4), ("SUM", 5)]
+    config = StateTtlConfig.new_builder(Time.seconds(1)).set_state_visibility(
+        state_visibility=StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp).build()
+    assert config.get_state_visibility() is \
+        StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp
