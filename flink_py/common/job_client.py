@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 from flink_py.common.completable_future import CompletableFuture
 from flink_py.common.job_execution_result import JobExecutionResult
@@ -69,6 +69,17 @@ class JobClient:
         return self._in_background(
             "savepoint",
             lambda: self._executor.trigger_savepoint(self._job_id, savepoint_directory))
+
+    def get_accumulators(self) -> "Future[Dict[str, Any]]":
+        """A future of the job's accumulators, name to value: those of its result once it
+        has FINISHED, none before (no flink_py function adds any, as no Python function
+        can in PyFlink; PyFlink's come from Java operators)."""
+        def read() -> Dict[str, Any]:
+            if self._executor.job_status(self._job_id) is JobStatus.FINISHED:
+                return self._executor.job_result(self._job_id).get_all_accumulator_results()
+            return {}
+
+        return self._in_background("accumulators", read)
 
     def get_job_execution_result(self) -> "Future[JobExecutionResult]":
         """A future that completes with the result when the job has finished (or raises

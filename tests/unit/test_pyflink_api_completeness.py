@@ -151,9 +151,6 @@ LEFT_OUT: Dict[str, str] = {
         "not built yet: watermark alignment (pausing sources that run ahead)",
     "pyflink.common.watermark_strategy.WatermarkStrategy.with_watermark_alignment":
         "not built yet: watermark alignment (pausing sources that run ahead)",
-    "pyflink.common.JobClient.get_accumulators":
-        "not built yet: accumulators (a job of Python functions has none in PyFlink either; "
-        "they come from Java operators)",
 }
 
 #: Names another helper's branch adds: path -> the branch. The lead clears an entry when it

@@ -88,6 +88,9 @@ def test_job_client_futures_are_completable_futures() -> None:
     assert result_future.exception() is None
     status = client.get_job_status()
     assert isinstance(status, CompletableFuture) and status.done()
+    accumulators = client.get_accumulators()
+    assert isinstance(accumulators, CompletableFuture)
+    assert accumulators.result(timeout=60) == result.get_all_accumulator_results() == {}
 
 
 def test_type_serializer_is_pyflinks_base_of_the_serializers() -> None:
