@@ -20,7 +20,7 @@ import abc
 import enum
 from typing import Any, Dict, Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
-from flink_py.api.functions import ReduceFunction
+from flink_py.api.functions import ReduceFunction as _ReduceFunction
 from flink_py.common.time import Duration, Time
 from flink_py.errors import InvalidProgramError
 
@@ -339,7 +339,7 @@ class ReducingStateDescriptor(StateDescriptor):
 
     def __init__(self, name: str, reduce_function: Any, type_info: Any = None) -> None:
         super().__init__(name, type_info)
-        if isinstance(reduce_function, ReduceFunction):
+        if isinstance(reduce_function, _ReduceFunction):
             self._reduce_function = reduce_function
             self.reduce_function = reduce_function.reduce
         elif callable(reduce_function):
@@ -357,7 +357,7 @@ class ReducingStateDescriptor(StateDescriptor):
         return self._reduce_function
 
 
-class _CallableReduceFunction(ReduceFunction):
+class _CallableReduceFunction(_ReduceFunction):
     """A ReduceFunction whose ``reduce`` calls a plain callable."""
 
     def __init__(self, function: Any) -> None:
