@@ -3,9 +3,10 @@
 ``tests/fixtures/pyflink_api/pyflink_2.3.0_api.json`` (recorded by ``record_api.py`` next to
 it, from real PyFlink) lists every public class, function and method of ``pyflink.common``
 and ``pyflink.datastream`` (with ``functions``, ``state``, ``window``, the connectors and the
-formats) and ``pyflink.metrics``, nested classes included, with its parameters. Each must be in flink_py at the same path (``pyflink.X`` is
-``flink_py.X``) with PyFlink's parameters (see :mod:`flink_py.testing.pyflink_api` for how
-signatures are compared), or be named here:
+formats) and ``pyflink.metrics``, nested classes included, with its parameters. Each must
+be in flink_py at the same path (``pyflink.X`` is ``flink_py.X``) with PyFlink's parameters
+(see :mod:`flink_py.testing.pyflink_api` for how signatures are compared), or be named
+here:
 
 * ``LEFT_OUT``: what flink_py does not have, with the reason: ``JVM-only: ...`` (it hands
   a Java object to PyFlink's JVM, which flink_py has not) or ``not built yet: ...`` (a to-do,

@@ -175,7 +175,8 @@ def test_state_ttl_config_constructor_is_pyflinks() -> None:
                             Time.milliseconds(250), strategies)
     assert config.is_enabled() and config.ttl_ms == 250
     assert config.get_cleanup_strategies() is strategies
-    with pytest.raises(InvalidProgramError, match="expects a StateTtlConfig.UpdateType, got .OnCreateAndWrite."):
+    with pytest.raises(InvalidProgramError,
+                       match="expects a StateTtlConfig.UpdateType, got .OnCreateAndWrite."):
         StateTtlConfig("OnCreateAndWrite",  # type: ignore[arg-type]
                        StateTtlConfig.StateVisibility.NeverReturnExpired,
                        StateTtlConfig.TtlTimeCharacteristic.ProcessingTime,
