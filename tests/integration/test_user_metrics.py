@@ -1,15 +1,17 @@
 """User-defined metrics (``runtime_context.get_metrics_group()``), as PyFlink programs
-register them in ``open``: counters, meters, distributions, gauges and subgroups."""
+register them in ``open``: counters, meters, distributions, gauges and subgroups; triggers
+and evictors get the same group from their contexts' ``get_metric_group()``."""
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Iterator, List
 
 import pytest
 
 from flink_py.common import Types
 from flink_py.datastream import StreamExecutionEnvironment
-from flink_py.datastream.functions import MapFunction, RuntimeContext
+from flink_py.datastream.functions import MapFunction, ProcessWindowFunction, RuntimeContext
+from flink_py.datastream.window import Evictor, GlobalWindows, Trigger, TriggerResult
 from flink_py.errors import InvalidProgramError
 from flink_py.metrics import Counter, Distribution, Meter, MetricGroup
 from flink_py.metrics.local import LocalMeter, LocalMetricGroup
@@ -87,3 +89,49 @@ def test_metrics_reject_bad_arguments() -> None:
         group.gauge("g", 3)  # type: ignore[arg-type]
     with pytest.raises(InvalidProgramError, match="positive int, got 0"):
         group.meter("m", 0)
+
+
+class _CountingTrigger(Trigger):
+    """Fires for every element, counting them in the operator's metric group."""
+
+    def on_element(self, element: Any, timestamp: int, window: Any, ctx: Any) -> TriggerResult:
+        ctx.get_metric_group().counter("trigger_elements").inc()
+        return TriggerResult.FIRE
+
+    def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
+        return TriggerResult.CONTINUE
+
+    def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
+        return TriggerResult.CONTINUE
+
+    def clear(self, window: Any, ctx: Any) -> None:
+        pass
+
+
+class _CountingEvictor(Evictor):
+    """Keeps everything, counting its calls in the operator's metric group."""
+
+    def evict_before(self, elements: Any, size: int, window: Any, ctx: Any) -> None:
+        ctx.get_metric_group().counter("evictor_calls").inc()
+
+    def evict_after(self, elements: Any, size: int, window: Any, ctx: Any) -> None:
+        pass
+
+
+class _ReportCounts(ProcessWindowFunction):
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.group = runtime_context.get_metrics_group()
+
+    def process(self, key: Any, context: Any, elements: Any) -> Iterator:
+        yield (key, len(list(elements)), self.group.counter("trigger_elements").get_count(),
+               self.group.counter("evictor_calls").get_count())
+
+
+def test_triggers_and_evictors_share_the_operators_metric_group() -> None:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    out = list(env.from_collection([("a", 1), ("a", 2), ("a", 3)])
+               .key_by(lambda v: v[0]).window(GlobalWindows.create())
+               .trigger(_CountingTrigger()).evictor(_CountingEvictor())
+               .process(_ReportCounts()).execute_and_collect())
+    assert out == [("a", 1, 1, 1), ("a", 2, 2, 2), ("a", 3, 3, 3)]
