@@ -18,15 +18,19 @@ a parameter PyFlink requires (every PyFlink call passes it); and a PyFlink calla
 takes a Java object (a parameter named ``j_*``) is compared on presence only, as no program
 passes one. A constructor (``__init__``) is compared with what calling the class takes,
 whether ours defines ``__init__``, ``__new__`` or neither. A class must also derive from
-PyFlink's public base classes (so ``isinstance`` checks hold), where flink_py has them.
+PyFlink's public base classes (so ``isinstance`` checks hold), where flink_py has them, and
+a method that does nothing but raise an error (other than ``NotImplementedError``, an
+interface's) does not count as present.
 """
 
 from __future__ import annotations
 
+import ast
 import enum
 import importlib
 import inspect
 import json
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -42,6 +46,7 @@ _MISSING = "missing"
 _SIGNATURE = "signature"
 _KIND = "kind"
 _BASES = "bases"
+_RAISES = "raises"
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,9 @@ class Item:
     :param path: the PyFlink path, e.g. ``pyflink.datastream.DataStream.map``.
     :param module: the PyFlink module it belongs to, e.g. ``pyflink.datastream``.
     :param status: ``ok``, ``missing``, ``signature`` (present, other parameters),
-        ``kind`` (present, but e.g. a method where PyFlink has a staticmethod) or ``bases``
-        (a class that does not derive from a PyFlink base class flink_py has).
+        ``kind`` (present, but e.g. a method where PyFlink has a staticmethod), ``bases``
+        (a class that does not derive from a PyFlink base class flink_py has) or ``raises``
+        (a method that does nothing but raise, e.g. "not supported yet").
     :param detail: what differs, for anything but ``ok``.
     """
 
@@ -184,7 +190,38 @@ def _compare_member(path: str, module: str, cls: type, name: str,
         difference = _compare_parameters(theirs.get("parameters"), _signature(function))
         if difference:
             return Item(path, module, _SIGNATURE, difference)
+        refusal = _only_raises(function)
+        if refusal:
+            return Item(path, module, _RAISES, f"ours only raises {refusal}")
     return Item(path, module, _OK)
+
+
+def _only_raises(function: Any) -> str:
+    """The exception a function does nothing but raise (its body, without the docstring, is
+    one ``raise``), e.g. ``InvalidProgramError`` for "not supported yet"; ``""`` for a
+    function that does something. ``NotImplementedError`` does not count: that is an
+    interface's method, which PyFlink's abstract classes have too."""
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return ""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    definition = tree.body[0] if tree.body else None
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    body = definition.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return ""
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    name = raised.id if isinstance(raised, ast.Name) else \
+        raised.attr if isinstance(raised, ast.Attribute) else ""
+    return "" if name in ("", "NotImplementedError") else name
 
 
 def _missing_bases(module_name: str, ours: type, bases: Iterable[str],
