@@ -216,6 +216,17 @@ class DataStream:
         return DataStream._one_input(self, "Projection", functools.partial(
             simple.StreamMap, "Projection", _Projection(field_indexes)), output_type)
 
+    def cache(self) -> "CachedDataStream":
+        """Caches this stream's records for the later jobs of the environment (BATCH
+        execution only): the first job that runs it computes it, later ones read the cache
+        (see :mod:`flink_py.datastream.cache`).
+
+        :return: The cached stream; ``invalidate()`` drops its cache.
+        """
+        from flink_py.datastream.cache import CacheTransformation
+        t = CacheTransformation(self._env, self._transformation)
+        return CachedDataStream(self._env, t)
+
     def flat_map(self, func: Union[Callable, FlatMapFunction],
                  output_type: Optional[TypeInformation] = None) -> "DataStream":
         """Applies ``func`` to every record; it returns or yields any number of results."""
@@ -646,6 +657,11 @@ class KeyedStream(DataStream):
         """As :meth:`DataStream.broadcast` (PyFlink's signature on a keyed stream)."""
         return super().broadcast(*args)
 
+    def cache(self) -> "CachedDataStream":
+        """Caches the keyed stream's records (as partitioned by key) for later jobs, as
+        :meth:`DataStream.cache`; the cached stream is not keyed."""
+        return super().cache()
+
 
 class ConnectedStreams:
     """Two streams joined for a co-operator (``map1``/``map2``, ``flat_map1``/``flat_map2``)."""
@@ -715,6 +731,15 @@ class ConnectedStreams:
                 f"flat_map2), got {type(func).__name__} {func!r}")
         return self._two_input("Co-Flat Map", functools.partial(
             simple.CoStreamFlatMap, "Co-Flat Map", func), output_type)
+
+
+class CachedDataStream(DataStream):
+    """A stream whose records are cached for the later jobs of its environment
+    (``DataStream.cache()``)."""
+
+    def invalidate(self) -> None:
+        """Drops the cache: the next job that uses this stream computes it again."""
+        self._transformation.invalidate()  # type: ignore[attr-defined]
 
 
 class BroadcastStream:

@@ -475,6 +475,8 @@ class StreamExecutionEnvironment:
     def get_stream_graph(self, job_name: Optional[str] = None,
                          clear_transformations: bool = False) -> StreamGraph:
         """The StreamGraph of the program defined so far."""
+        from flink_py.datastream.cache import refresh_caches
+        refresh_caches(self._transformations, self._runtime_mode())
         graph = StreamGraphGenerator(
             self._transformations, job_name or DEFAULT_JOB_NAME,
             default_parallelism=self.get_parallelism(),
@@ -548,5 +550,8 @@ class StreamExecutionEnvironment:
         return executor.collect(job_id, collect_id)
 
     def close(self) -> None:
-        """Releases the environment's resources (nothing is kept between jobs here)."""
+        """Releases the environment's resources: its transformations and the caches of
+        ``DataStream.cache()``."""
+        from flink_py.datastream.cache import clear_caches
+        clear_caches(self)
         self._transformations = []

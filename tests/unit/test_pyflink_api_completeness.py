@@ -149,10 +149,6 @@ LEFT_OUT: Dict[str, str] = {
         "not built yet: issue 13 (connectors), pluggable split assigners",
     "pyflink.datastream.connectors.file_system.StreamingFileSink":
         "not built yet: issue 13 (connectors), the 1.x StreamingFileSink (FileSink is built)",
-    "pyflink.datastream.DataStream.cache":
-        "not built yet: caching a batch result for later jobs of the same environment",
-    "pyflink.datastream.KeyedStream.cache":
-        "not built yet: caching a batch result for later jobs of the same environment",
     "pyflink.datastream.StreamExecutionEnvironment.register_cached_file":
         "JVM-only: registers a file in the DistributedCache of Java functions; PyFlink's "
         "Python RuntimeContext has no way to read it",
