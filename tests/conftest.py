@@ -64,3 +64,13 @@ def rpc_security() -> Iterator[SecurityContext]:
             security_context.uninstall()
         else:
             security_context.install(previous)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Prints the PyFlink API coverage that ``test_pyflink_api_completeness`` measured, when
+    it ran in this session."""
+    from flink_py.testing import pyflink_api
+    for lines in pyflink_api.REPORTS:
+        terminalreporter.write_sep("-", "PyFlink API coverage")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -57,6 +57,11 @@ class RuntimeContext(abc.ABC):
         """All global job parameters."""
         raise NotImplementedError
 
+    def get_metrics_group(self) -> Any:
+        """The root :class:`~flink_py.metrics.MetricGroup` of this parallel instance, for
+        user-defined counters, gauges, meters and distributions."""
+        raise NotImplementedError
+
     # Keyed state (on a keyed stream only): see flink_py.api.state.
 
     def get_state(self, state_descriptor: Any) -> Any:
@@ -353,8 +358,31 @@ class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction,
                                     Generic[KEY, IN1, IN2, OUT]):
     """A keyed stream connected with a broadcast stream; keyed state and timers too."""
 
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext):
+        """``process_element``'s context: the broadcast state read-only, the current key
+        and its timers."""
+
+        @abc.abstractmethod
+        def timer_service(self) -> Any:
+            """The TimerService of the current key."""
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any:
+            """The key of the record being processed."""
+
+    class OnTimerContext(ReadOnlyContext):
+        """``on_timer``'s context: also the time domain of the timer that fired."""
+
+        @abc.abstractmethod
+        def time_domain(self) -> Any:
+            """The TimeDomain (EVENT_TIME or PROCESSING_TIME) of the firing timer."""
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any:
+            """The key of the firing timer."""
+
     @abc.abstractmethod
-    def process_element(self, value: Any, ctx: "BaseBroadcastProcessFunction.ReadOnlyContext"
+    def process_element(self, value: Any, ctx: "KeyedBroadcastProcessFunction.ReadOnlyContext"
                         ) -> Iterable[Any]:
         pass
 
@@ -364,7 +392,8 @@ class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction,
                                   ) -> Iterable[Any]:
         pass
 
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterable[Any]:
+    def on_timer(self, timestamp: int, ctx: "KeyedBroadcastProcessFunction.OnTimerContext"
+                 ) -> Iterable[Any]:
         return ()
 
 
@@ -416,6 +445,10 @@ class KeyedStateStore(abc.ABC):
     @abc.abstractmethod
     def get_aggregating_state(self, state_descriptor: Any) -> Any:
         pass
+
+
+# PyFlink's RuntimeContext is a KeyedStateStore (it gives keyed state).
+KeyedStateStore.register(RuntimeContext)
 
 
 class WindowFunction(Function, Generic[IN, OUT, KEY, W]):

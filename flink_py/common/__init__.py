@@ -24,3 +24,14 @@ __all__ = [
     "TimestampAssigner", "TypeInformation", "Types", "Watermark", "WatermarkGenerator",
     "WatermarkOutput", "WatermarkStrategy",
 ]
+
+# PyFlink's other names of pyflink.common
+from flink_py.common.completable_future import CompletableFuture  # noqa: E402
+from flink_py.common.config_option_builder import ConfigOptions  # noqa: E402
+from flink_py.common.configuration import ConfigOption  # noqa: E402
+from flink_py.common.serializer import TypeSerializer  # noqa: E402
+
+__all__ += ["CompletableFuture", "ConfigOption", "ConfigOptions", "TypeSerializer"]
+from flink_py.common.input_dependency_constraint import InputDependencyConstraint  # noqa: E402
+
+__all__ += ["InputDependencyConstraint"]

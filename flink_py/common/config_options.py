@@ -15,15 +15,18 @@ Example::
 
 from __future__ import annotations
 
+from flink_py.common.config_option_builder import ConfigOptions
 from flink_py.common.configuration import PORT_RANGE, ConfigOption, ConfigType
 
 __all__ = [
+    "ConfigOptions",
     "ALIGNED_CHECKPOINT_TIMEOUT",
     "ALL_OPTIONS",
     "AUTO_GENERATE_UIDS",
     "AUTO_WATERMARK_INTERVAL",
     "BUFFER_TIMEOUT",
     "BUFFER_TIMEOUT_ENABLED",
+    "CHAIN_OPERATORS_WITH_DIFFERENT_MAX_PARALLELISM",
     "CHECKPOINTING_INTERVAL",
     "CHECKPOINTING_MODE",
     "CHECKPOINTING_TIMEOUT",
@@ -115,13 +118,14 @@ __all__ = [
     "SSL_REST_ENABLED",
     "SSL_REST_KEY",
     "STATE_BACKEND",
-    "TIME_CHARACTERISTIC",
+    "STATE_CHANGELOG_ENABLED",
     "TASK_CANCELLATION_INTERVAL",
     "TASK_CANCELLATION_TIMEOUT",
     "TASK_MANAGER_BIND_HOST",
     "TASK_MANAGER_DATA_PORT",
     "TASK_MANAGER_HOST",
     "TASK_MANAGER_RPC_PORT",
+    "TIME_CHARACTERISTIC",
     "TOLERABLE_FAILED_CHECKPOINTS",
     "option_for_key",
 ]
@@ -177,6 +181,19 @@ OPERATOR_CHAINING = ConfigOption(
     "Operator chaining allows non-shuffle operations to be co-located in the same thread, "
     "avoiding serialization and de-serialization.",
     deprecated_keys=("pipeline.operator-chaining",),
+)
+
+CHAIN_OPERATORS_WITH_DIFFERENT_MAX_PARALLELISM = ConfigOption(
+    "pipeline.operator-chaining.chain-operators-with-different-max-parallelism",
+    ConfigType.BOOLEAN, True,
+    "Whether operators of different max parallelism may be chained (when false, they are "
+    "not; Flink's default is true).",
+)
+
+STATE_CHANGELOG_ENABLED = ConfigOption(
+    "state.changelog.enabled", ConfigType.BOOLEAN, None,
+    "Whether to enable the state changelog (FLIP-158). flink_py accepts the setting and has "
+    "no changelog: its checkpoints are full or incremental as configured.",
 )
 
 PYTHON_OPERATOR_CHAINING = ConfigOption(

@@ -576,6 +576,31 @@ class Configuration:
             for key, value in other.items():
                 self._set_raw(key, value)
 
+    @classmethod
+    def from_dict(cls, map: Mapping[str, str]) -> "Configuration":  # noqa: A002 (PyFlink's)
+        """A new configuration holding the key/value pairs of ``map``.
+
+        :param map: The keys and their values.
+        """
+        if not isinstance(map, Mapping):
+            raise ConfigurationError(
+                f"Configuration.from_dict expects a dict of keys to values, got {map!r}")
+        return cls(map)
+
+    @staticmethod
+    def parse_list_value(value: str) -> List[Any]:
+        """A list option's value as a list: a YAML flow list (``[a, b]``) or Flink's flat
+        form ``a;b;c``, as PyFlink's ``Configuration.parse_list_value``.
+
+        :param value: The value as stored.
+        """
+        if not value:
+            return []
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, list):
+            return parsed
+        return value.split(";")
+
     # ---------------------------------------------------------------- PyFlink's accessors
 
     def get_string(self, key: str, default_value: str | None = None) -> str | None:

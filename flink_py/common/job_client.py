@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
+from flink_py.common.completable_future import CompletableFuture
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_id import JobID
 from flink_py.common.job_status import JobStatus
 
 
 def _completed(value: Any) -> "Future[Any]":
-    future: "Future[Any]" = Future()
-    future.set_result(value)
-    return future
+    return CompletableFuture.completed(value)
 
 
 class JobClient:
-    """Status, cancellation and result of one job. Methods return futures, as PyFlink's do.
+    """Status, cancellation and result of one job. Methods return futures
+    (:class:`~flink_py.common.CompletableFuture`), as PyFlink's do.
 
     :param executor: the client side of the cluster running the job (an object with
         ``job_status(job_id)``, ``cancel(job_id)``, ``job_result(job_id)``,
@@ -70,13 +70,24 @@ class JobClient:
             "savepoint",
             lambda: self._executor.trigger_savepoint(self._job_id, savepoint_directory))
 
+    def get_accumulators(self) -> "Future[Dict[str, Any]]":
+        """A future of the job's accumulators, name to value: those of its result once it
+        has FINISHED, none before (no flink_py function adds any, as no Python function
+        can in PyFlink; PyFlink's come from Java operators)."""
+        def read() -> Dict[str, Any]:
+            if self._executor.job_status(self._job_id) is JobStatus.FINISHED:
+                return self._executor.job_result(self._job_id).get_all_accumulator_results()
+            return {}
+
+        return self._in_background("accumulators", read)
+
     def get_job_execution_result(self) -> "Future[JobExecutionResult]":
         """A future that completes with the result when the job has finished (or raises
         the job's failure)."""
         return self._in_background("result", lambda: self._executor.job_result(self._job_id))
 
     def _in_background(self, what: str, call: Callable[[], Any]) -> "Future[Any]":
-        future: "Future[Any]" = Future()
+        future: "Future[Any]" = CompletableFuture()
 
         def run() -> None:
             try:

@@ -12,7 +12,7 @@ from typing import Any
 from flink_py.errors import InvalidProgramError
 
 __all__ = ["SerializationSchema", "DeserializationSchema", "SimpleStringSchema",
-           "ByteArraySchema", "Encoder"]
+           "ByteArraySchema", "Encoder", "RowFieldExtractorSchema"]
 
 
 def _python_codec(charset_name: str, what: str) -> str:
@@ -74,6 +74,60 @@ class ByteArraySchema(SerializationSchema, DeserializationSchema):
 
     def deserialize(self, message: bytes) -> bytes:
         return bytes(message)
+
+
+class RowFieldExtractorSchema(SerializationSchema):
+    """One field of a :class:`~flink_py.common.Row`, which must already be bytes, as the
+    serialized record (e.g. a Kafka record's key); a ``None`` row or field is ``b""``.
+
+    Example::
+
+        >>> from flink_py.common import Row
+        >>> RowFieldExtractorSchema(1).serialize(Row(b"key", b"value"))
+        b'value'
+
+    :param field_index: The zero-based index of the field.
+    """
+
+    def __init__(self, field_index: int) -> None:
+        if isinstance(field_index, bool) or not isinstance(field_index, int):
+            raise InvalidProgramError(
+                f"RowFieldExtractorSchema: field_index must be an int, got {field_index!r}")
+        if field_index < 0:
+            raise ValueError(f"Field index must be non-negative, got: {field_index}")
+        self._field_index = field_index
+
+    def get_field_index(self) -> int:
+        return self._field_index
+
+    def serialize(self, element: Any) -> bytes:
+        if element is None:
+            return b""
+        from flink_py.common.types import Row
+        if not isinstance(element, Row):
+            raise InvalidProgramError(
+                f"RowFieldExtractorSchema expects a Row, got {type(element).__name__} "
+                f"{element!r}")
+        if self._field_index >= len(element):
+            raise ValueError(f"Cannot access field {self._field_index} in Row with arity "
+                             f"{len(element)}")
+        field = element[self._field_index]
+        if field is None:
+            return b""
+        if not isinstance(field, (bytes, bytearray)):
+            raise ValueError(f"Field at index {self._field_index} must be of type bytes, but "
+                             f"was {type(field).__name__} {field!r}")
+        return bytes(field)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RowFieldExtractorSchema) and \
+            other._field_index == self._field_index
+
+    def __hash__(self) -> int:
+        return self._field_index
+
+    def __repr__(self) -> str:
+        return f"RowFieldExtractorSchema({self._field_index})"
 
 
 class Encoder:

@@ -8,6 +8,7 @@ definition time, so that a wrong argument is reported where it was written.
 
 from __future__ import annotations
 
+import enum
 import functools
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
@@ -69,6 +70,16 @@ def _key_selector(key_selector: Any, input_type: TypeInformation) -> Callable[[A
         return _index_key_selector(key_selector)
     fn = _check_function(key_selector, KeySelector, "get_key", "key_by")
     return fn.get_key if isinstance(fn, KeySelector) else fn
+
+
+class _Projection:
+    """The function of ``project``: a tuple of the fields at the given positions."""
+
+    def __init__(self, field_indexes: tuple) -> None:
+        self.field_indexes = tuple(field_indexes)
+
+    def __call__(self, value: Any) -> tuple:
+        return tuple(value[i] for i in self.field_indexes)
 
 
 class DataStream:
@@ -181,6 +192,40 @@ class DataStream:
         output_type = _check_type_info(output_type, "map") or Types.PICKLED_BYTE_ARRAY()
         return self._one_input("Map", functools.partial(simple.StreamMap, "Map", func),
                                output_type)
+
+    def project(self, *field_indexes: int) -> "DataStream":
+        """Keeps the given fields of each tuple, in the given order (a field may come more
+        than once): ``project(2, 0)`` turns ``(a, b, c)`` into ``(c, a)``. Only a stream of
+        declared tuple type (``Types.TUPLE([...])``) can be projected, as in PyFlink.
+
+        :param field_indexes: The positions of the fields to keep.
+        :return: The stream of the smaller tuples, of the matching tuple type.
+        """
+        input_type = self.get_type()
+        if not isinstance(input_type, TupleTypeInfo):
+            raise InvalidProgramError(
+                f"Only Tuple DataStreams can be projected: the type of '{self.get_name()}' is "
+                f"{input_type!r}; declare it with output_type=Types.TUPLE([...])")
+        if not field_indexes:
+            raise InvalidProgramError("project needs at least one field index")
+        for index in field_indexes:
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise InvalidProgramError(
+                    f"project takes field positions (ints), got {index!r}")
+        output_type = Types.TUPLE([input_type.field_type(i) for i in field_indexes])
+        return DataStream._one_input(self, "Projection", functools.partial(
+            simple.StreamMap, "Projection", _Projection(field_indexes)), output_type)
+
+    def cache(self) -> "CachedDataStream":
+        """Caches this stream's records for the later jobs of the environment (BATCH
+        execution only): the first job that runs it computes it, later ones read the cache
+        (see :mod:`flink_py.datastream.cache`).
+
+        :return: The cached stream; ``invalidate()`` drops its cache.
+        """
+        from flink_py.datastream.cache import CacheTransformation
+        t = CacheTransformation(self._env, self._transformation)
+        return CachedDataStream(self._env, t)
 
     def flat_map(self, func: Union[Callable, FlatMapFunction],
                  output_type: Optional[TypeInformation] = None) -> "DataStream":
@@ -476,6 +521,15 @@ class DataStreamSink:
 class KeyedStream(DataStream):
     """A DataStream partitioned by key: rolling aggregations and keyed operators."""
 
+    class AccumulateType(enum.Enum):
+        """The rolling aggregations (PyFlink's names and values)."""
+
+        MIN = 1
+        MAX = 2
+        MIN_BY = 3
+        MAX_BY = 4
+        SUM = 5
+
     def __init__(self, env: "StreamExecutionEnvironment", partition: Transformation,
                  key_selector: Callable[[Any], Any], key_type: TypeInformation,
                  original: DataStream) -> None:
@@ -599,6 +653,15 @@ class KeyedStream(DataStream):
         """The whole record with the largest value of a field so far (earlier on ties)."""
         return self._aggregate("max_by", position_to_max_by)
 
+    def broadcast(self, *args: Any) -> Any:
+        """As :meth:`DataStream.broadcast` (PyFlink's signature on a keyed stream)."""
+        return super().broadcast(*args)
+
+    def cache(self) -> "CachedDataStream":
+        """Caches the keyed stream's records (as partitioned by key) for later jobs, as
+        :meth:`DataStream.cache`; the cached stream is not keyed."""
+        return super().cache()
+
 
 class ConnectedStreams:
     """Two streams joined for a co-operator (``map1``/``map2``, ``flat_map1``/``flat_map2``)."""
@@ -670,20 +733,39 @@ class ConnectedStreams:
             simple.CoStreamFlatMap, "Co-Flat Map", func), output_type)
 
 
+class CachedDataStream(DataStream):
+    """A stream whose records are cached for the later jobs of its environment
+    (``DataStream.cache()``)."""
+
+    def invalidate(self) -> None:
+        """Drops the cache: the next job that uses this stream computes it again."""
+        self._transformation.invalidate()  # type: ignore[attr-defined]
+
+
 class BroadcastStream:
     """A stream broadcast with broadcast state descriptors (``DataStream.broadcast(d, ...)``)."""
 
-    def __init__(self, stream: DataStream, descriptors: List[Any]) -> None:
-        self.stream = stream
-        self.descriptors = descriptors
+    def __init__(self, input_stream: DataStream, broadcast_state_descriptors: List[Any]
+                 ) -> None:
+        self.stream = input_stream
+        self.descriptors = list(broadcast_state_descriptors)
 
 
 class BroadcastConnectedStream:
     """A (keyed or non-keyed) stream connected with a BroadcastStream."""
 
-    def __init__(self, stream: DataStream, broadcast_stream: BroadcastStream) -> None:
-        self.stream = stream
+    def __init__(self, non_broadcast_stream: DataStream, broadcast_stream: BroadcastStream,
+                 broadcast_state_descriptors: Optional[List[Any]] = None) -> None:
+        """:param broadcast_state_descriptors: the descriptors of the broadcast state (None:
+            those ``broadcast_stream`` was made with)."""
+        self.stream = non_broadcast_stream
         self.broadcast_stream = broadcast_stream
+        if broadcast_state_descriptors is not None and \
+                list(broadcast_state_descriptors) != broadcast_stream.descriptors:
+            raise InvalidProgramError(
+                f"BroadcastConnectedStream: broadcast_state_descriptors "
+                f"{broadcast_state_descriptors!r} are not those of the broadcast stream "
+                f"{broadcast_stream.descriptors!r}")
 
     def process(self, func: Any, output_type: Optional[TypeInformation] = None) -> DataStream:
         """Applies a BroadcastProcessFunction, or a KeyedBroadcastProcessFunction when the

@@ -6,3 +6,4 @@ name ``flink_py.datastream.functions`` keep working.
 """
 
 from flink_py.api.functions import *  # noqa: F401,F403
+from flink_py.api.timerservice import TimerService  # noqa: F401,E402 (PyFlink has it here)

@@ -186,6 +186,33 @@ class StreamExecutionEnvironment:
         from flink_py.datastream.time_characteristic import TimeCharacteristic
         return TimeCharacteristic[self._configuration.get(options.TIME_CHARACTERISTIC)]
 
+    def is_chaining_of_operators_with_different_max_parallelism_enabled(self) -> bool:
+        """Whether operators of different max parallelism may be chained
+        (``pipeline.operator-chaining.chain-operators-with-different-max-parallelism``,
+        true unless configured otherwise)."""
+        return self._configuration.get(options.CHAIN_OPERATORS_WITH_DIFFERENT_MAX_PARALLELISM)
+
+    def enable_changelog_state_backend(self, enabled: bool) -> "StreamExecutionEnvironment":
+        """Records the preference for the state changelog (``state.changelog.enabled``).
+        flink_py has no changelog: enabling it logs a warning and checkpoints stay full or
+        incremental as configured.
+
+        :param enabled: Whether to enable the changelog.
+        :return: This object.
+        """
+        if not isinstance(enabled, bool):
+            raise InvalidProgramError(
+                f"enable_changelog_state_backend expects a bool, got {enabled!r}")
+        if enabled:
+            _log.warning("enable_changelog_state_backend(True): flink_py has no state "
+                         "changelog; checkpoints stay full or incremental as configured")
+        self._configuration.set(options.STATE_CHANGELOG_ENABLED, enabled)
+        return self
+
+    def is_changelog_state_backend_enabled(self) -> Optional[bool]:
+        """The changelog preference: None when the program never set it."""
+        return self._configuration.get(options.STATE_CHANGELOG_ENABLED)
+
     def configure(self, configuration: Configuration) -> "StreamExecutionEnvironment":
         """Sets every option the configuration contains (Flink's keys:
         ``execution.checkpointing.*``, ``state.backend.type``, ``restart-strategy.*``,
@@ -603,6 +630,8 @@ class StreamExecutionEnvironment:
     def get_stream_graph(self, job_name: Optional[str] = None,
                          clear_transformations: bool = False) -> StreamGraph:
         """The StreamGraph of the program defined so far."""
+        from flink_py.datastream.cache import refresh_caches
+        refresh_caches(self._transformations, self._runtime_mode())
         graph = StreamGraphGenerator(
             self._transformations, job_name or DEFAULT_JOB_NAME,
             default_parallelism=self.get_parallelism(),
@@ -685,5 +714,8 @@ class StreamExecutionEnvironment:
         return executor.collect(job_id, collect_id)
 
     def close(self) -> None:
-        """Releases the environment's resources (nothing is kept between jobs here)."""
+        """Releases the environment's resources: its transformations and the caches of
+        ``DataStream.cache()``."""
+        from flink_py.datastream.cache import clear_caches
+        clear_caches(self)
         self._transformations = []

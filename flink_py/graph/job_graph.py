@@ -2,8 +2,10 @@
 
 Chaining rule (Flink's): an edge is chained when the downstream operator has exactly that one
 input edge, the partitioning is forward, both sides have the same parallelism and slot sharing
-group, the downstream operator's strategy is ALWAYS, the upstream's is not NEVER, and chaining
-is enabled for the job. Every other edge becomes a JobEdge: a network exchange.
+group, the downstream operator's strategy is ALWAYS, the upstream's is not NEVER, chaining
+is enabled for the job, and either both sides have the same max parallelism or
+``pipeline.operator-chaining.chain-operators-with-different-max-parallelism`` is true (the
+default). Every other edge becomes a JobEdge: a network exchange.
 """
 
 from __future__ import annotations
@@ -195,6 +197,8 @@ def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:
             and down.num_inputs == 1
             and edge.partitioner.ship_strategy == "FORWARD"
             and up.parallelism == down.parallelism
+            and (graph.chain_operators_with_different_max_parallelism
+                 or up.max_parallelism == down.max_parallelism)
             and up.slot_sharing_group == down.slot_sharing_group
             and down.chaining_strategy is ChainingStrategy.ALWAYS
             and up.chaining_strategy is not ChainingStrategy.NEVER)

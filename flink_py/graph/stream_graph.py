@@ -76,6 +76,14 @@ class _Endpoint:
     output_tag: Optional[str] = None
 
 
+def _configured(job_configuration: Dict[str, str], option_name: str) -> Any:
+    """The value of the option named ``option_name`` in ``config_options``, read from a
+    job's configuration (Flink's keys and string values)."""
+    from flink_py.common import config_options
+    from flink_py.common.configuration import Configuration
+    return Configuration(job_configuration).get(getattr(config_options, option_name))
+
+
 class StreamGraph:
     """The operators of a job and how records flow between them."""
 
@@ -96,6 +104,9 @@ class StreamGraph:
         self.job_parameters = dict(job_parameters or {})
         #: the job's settings as Flink's keys; the JobGraph carries them to the JobMaster
         self.job_configuration = dict(job_configuration or {})
+        #: Flink's ``pipeline.operator-chaining.chain-operators-with-different-max-parallelism``
+        self.chain_operators_with_different_max_parallelism = _configured(
+            self.job_configuration, "CHAIN_OPERATORS_WITH_DIFFERENT_MAX_PARALLELISM")
         self.nodes: Dict[int, StreamNode] = {}
 
     def add_edge(self, source_id: int, target_id: int, input_index: int,

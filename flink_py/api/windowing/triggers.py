@@ -229,7 +229,7 @@ class ContinuousEventTimeTrigger(Trigger[Any, TimeWindow]):
         ctx.register_event_time_timer(window.max_timestamp())
         fire_timestamp = ctx.get_partitioned_state(self.state_desc)
         if fire_timestamp.get() is None:
-            self._register_next_fire_timestamp(
+            self.register_next_fire_timestamp(
                 timestamp - timestamp % self.interval, window, ctx, fire_timestamp)
         return TriggerResult.CONTINUE
 
@@ -244,7 +244,7 @@ class ContinuousEventTimeTrigger(Trigger[Any, TimeWindow]):
         fire_timestamp = ctx.get_partitioned_state(self.state_desc)
         if fire_timestamp.get() == time:
             fire_timestamp.clear()
-            self._register_next_fire_timestamp(time, window, ctx, fire_timestamp)
+            self.register_next_fire_timestamp(time, window, ctx, fire_timestamp)
             return TriggerResult.FIRE
         return TriggerResult.CONTINUE
 
@@ -264,10 +264,13 @@ class ContinuousEventTimeTrigger(Trigger[Any, TimeWindow]):
             ctx.delete_event_time_timer(timestamp)
             fire_timestamp.clear()
 
-    def _register_next_fire_timestamp(self, time: int, window: TimeWindow,
-                                      ctx: Trigger.TriggerContext, fire_timestamp: Any) -> None:
+    def register_next_fire_timestamp(self, time: int, window: TimeWindow,
+                                     ctx: Trigger.TriggerContext,
+                                     fire_timestamp_state: Any) -> None:
+        """Registers the next firing after ``time``: one interval later, at most the window's
+        last timestamp; ``fire_timestamp_state`` (the trigger's reducing state) keeps it."""
         next_fire_timestamp = min(time + self.interval, window.max_timestamp())
-        fire_timestamp.add(next_fire_timestamp)
+        fire_timestamp_state.add(next_fire_timestamp)
         ctx.register_event_time_timer(next_fire_timestamp)
 
     def __repr__(self) -> str:
@@ -291,7 +294,7 @@ class ContinuousProcessingTimeTrigger(Trigger[Any, TimeWindow]):
         fire_timestamp = ctx.get_partitioned_state(self.state_desc)
         now = ctx.get_current_processing_time()
         if fire_timestamp.get() is None:
-            self._register_next_fire_timestamp(
+            self.register_next_fire_timestamp(
                 now - now % self.interval, window, ctx, fire_timestamp)
         return TriggerResult.CONTINUE
 
@@ -300,7 +303,7 @@ class ContinuousProcessingTimeTrigger(Trigger[Any, TimeWindow]):
         fire_timestamp = ctx.get_partitioned_state(self.state_desc)
         if fire_timestamp.get() == time:
             fire_timestamp.clear()
-            self._register_next_fire_timestamp(time, window, ctx, fire_timestamp)
+            self.register_next_fire_timestamp(time, window, ctx, fire_timestamp)
             return TriggerResult.FIRE
         return TriggerResult.CONTINUE
 
@@ -324,10 +327,13 @@ class ContinuousProcessingTimeTrigger(Trigger[Any, TimeWindow]):
             ctx.delete_processing_time_timer(timestamp)
             fire_timestamp.clear()
 
-    def _register_next_fire_timestamp(self, time: int, window: TimeWindow,
-                                      ctx: Trigger.TriggerContext, fire_timestamp: Any) -> None:
+    def register_next_fire_timestamp(self, time: int, window: TimeWindow,
+                                     ctx: Trigger.TriggerContext,
+                                     fire_timestamp_state: Any) -> None:
+        """Registers the next firing after ``time``: one interval later, at most the window's
+        last timestamp; ``fire_timestamp_state`` (the trigger's reducing state) keeps it."""
         next_fire_timestamp = min(time + self.interval, window.max_timestamp())
-        fire_timestamp.add(next_fire_timestamp)
+        fire_timestamp_state.add(next_fire_timestamp)
         ctx.register_processing_time_timer(next_fire_timestamp)
 
     def __repr__(self) -> str:

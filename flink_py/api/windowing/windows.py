@@ -13,6 +13,8 @@ import struct
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional
 
+from flink_py.common.serializer import TypeSerializer
+
 if TYPE_CHECKING:
     from flink_py.api.windowing.assigners import MergingWindowAssigner
 
@@ -166,7 +168,7 @@ class GlobalWindow(Window):
 _GLOBAL_WINDOW = GlobalWindow()
 
 
-class TimeWindowSerializer:
+class TimeWindowSerializer(TypeSerializer):
     """Writes a :class:`TimeWindow` as two big-endian longs (start, end), as Flink does."""
 
     _FORMAT = struct.Struct(">qq")
@@ -178,7 +180,7 @@ class TimeWindowSerializer:
         return TimeWindow(*self._FORMAT.unpack(stream.read(16)))
 
 
-class CountWindowSerializer:
+class CountWindowSerializer(TypeSerializer):
     """Writes a :class:`CountWindow` as one big-endian long (its id)."""
 
     _FORMAT = struct.Struct(">q")
@@ -190,7 +192,7 @@ class CountWindowSerializer:
         return CountWindow(self._FORMAT.unpack(stream.read(8))[0])
 
 
-class GlobalWindowSerializer:
+class GlobalWindowSerializer(TypeSerializer):
     """Writes the :class:`GlobalWindow` as a single zero byte, as Flink does."""
 
     def serialize(self, element: GlobalWindow, stream: BytesIO) -> None:

@@ -86,6 +86,18 @@ class StreamingRuntimeContext(RuntimeContext):
     def get_job_parameters(self) -> Dict[str, str]:
         return dict(self._job_parameters)
 
+    #: the metric group, made on the first get_metrics_group()
+    _metrics_group: Any = None
+
+    def get_metrics_group(self) -> Any:
+        """The metrics of this operator instance, scoped ``<task name>.<subtask index>``
+        (kept in the instance; flink_py reports no metrics yet)."""
+        if self._metrics_group is None:
+            from flink_py.metrics.local import LocalMetricGroup
+            self._metrics_group = LocalMetricGroup(
+                [self.operator_name or self._task_name, str(self._subtask_index)])
+        return self._metrics_group
+
     # -- keyed state ----------------------------------------------------------------------
 
     #: the operator's keyed state backend; None for an operator that is not keyed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from flink_py.api.state import BroadcastState as ApiBroadcastState
 from flink_py.api.state import MapState, MapStateDescriptor
 from flink_py.api.time_domain import TimeDomain
 from flink_py.errors import InvalidProgramError
@@ -21,8 +22,9 @@ from flink_py.runtime.operators.simple import SideOutputCollector, SimpleTimerSe
 from flink_py.runtime.operators.timers import InternalTimerService
 
 
-class BroadcastState(MapState):
-    """The broadcast state of one descriptor: a plain dict (no key scoping)."""
+class BroadcastState(MapState, ApiBroadcastState):
+    """The broadcast state of one descriptor: a plain dict (no key scoping). In
+    ``process_element`` it is read-only (PyFlink's ``ReadOnlyBroadcastState``)."""
 
     def __init__(self, name: str) -> None:
         self.name = name

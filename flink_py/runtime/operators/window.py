@@ -131,15 +131,21 @@ class _PerWindowStateStore(KeyedStateStore):
 class _TriggerContext(Trigger.OnMergeContext):
     """What triggers use: clocks, timers and state, in the namespace of ``window``."""
 
-    def __init__(self, timers: InternalTimerService, backend: Any) -> None:
+    def __init__(self, timers: InternalTimerService, backend: Any,
+                 runtime_context: Any = None) -> None:
         self._timers = timers
         self._states = _StateCache(backend)
+        self._runtime_context = runtime_context
         self.window: Any = None
         #: the windows being merged into ``window`` (only during ``on_merge``)
         self.merged_windows: Optional[List[Any]] = None
 
     def get_current_processing_time(self) -> int:
         return self._timers.current_processing_time()
+
+    def get_metric_group(self) -> Any:
+        """The window operator's metric group (its runtime context's), as in Flink."""
+        return _metric_group(self._runtime_context, "triggers")
 
     def get_current_watermark(self) -> int:
         return self._timers.current_watermark
@@ -180,12 +186,24 @@ class _WindowAssignerContext(WindowAssigner.WindowAssignerContext):
         return self._operator.runtime_context
 
 
+def _metric_group(runtime_context: Any, what: str) -> Any:
+    if runtime_context is None:
+        raise NotImplementedError(f"metric groups are not available to {what} here: the "
+                                  f"context has no runtime context")
+    return runtime_context.get_metrics_group()
+
+
 class _EvictorContext(Evictor.EvictorContext):
-    def __init__(self, timers: InternalTimerService) -> None:
+    def __init__(self, timers: InternalTimerService, runtime_context: Any = None) -> None:
         self._timers = timers
+        self._runtime_context = runtime_context
 
     def get_current_processing_time(self) -> int:
         return self._timers.current_processing_time()
+
+    def get_metric_group(self) -> Any:
+        """The window operator's metric group (its runtime context's), as in Flink."""
+        return _metric_group(self._runtime_context, "evictors")
 
     def get_current_watermark(self) -> int:
         return self._timers.current_watermark
@@ -338,10 +356,10 @@ class WindowOperator(StreamOperator):
         self._contents = _state_of_own(backend, self.contents_descriptor)
         self._merging_windows_state = _state_of_own(backend, MapStateDescriptor(
             MERGING_WINDOW_SET_STATE_NAME)) if self._merging else None
-        self._trigger_context = _TriggerContext(self.timers, backend)
+        self._trigger_context = _TriggerContext(self.timers, backend, self.runtime_context)
         self._assigner_context = _WindowAssignerContext(self)
         self._window_context = _WindowContext(self.timers, backend, self.runtime_context)
-        self._evictor_context = _EvictorContext(self.timers)
+        self._evictor_context = _EvictorContext(self.timers, self.runtime_context)
         self._collector: Optional[SideOutputCollector] = None
         self._late_tag_id = (None if self.late_data_output_tag is None
                              else self.late_data_output_tag.tag_id)

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from flink_py.api.functions import FunctionInitializationContext, FunctionSnapshotContext
 from flink_py.api.state import ListState, ListStateDescriptor
+from flink_py.api.state import OperatorStateStore as ApiOperatorStateStore
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
@@ -54,7 +55,7 @@ class PartitionableListState(ListState):
         self.elements = []
 
 
-class OperatorStateStore:
+class OperatorStateStore(ApiOperatorStateStore):
     """The operator state of one operator instance (``get_list_state``, ...)."""
 
     def __init__(self, restored: Optional[OperatorStateSnapshot] = None) -> None:

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "flink_py.common.config_option_builder",
     "flink_py.common.config_options",
     "flink_py.common.configuration",
     "flink_py.common.execution_config",
