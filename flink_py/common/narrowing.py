@@ -20,15 +20,22 @@ the Python values to Java, which narrows integers as Java casts do (``2**40`` as
 ``execute_and_collect`` hands a FLOAT to Python as the text of Java's ``Float.toString``
 (:func:`collect_converter`), so ``110.1`` comes back as ``110.1``.
 
-Each function decides once per type and returns None when the type changes nothing, so
-that callers keep their plain paths for such types.
+Each function decides once per type and returns None when the type takes any value (none
+or PICKLED_BYTE_ARRAY), so that callers keep their plain paths for untyped streams. Every
+other typed value is checked against its type where it is converted
+(:mod:`flink_py.common.type_check`): a record of the wrong kind or shape fails there.
 
 >>> from flink_py.common.typeinfo import Types
 >>> narrow = boundary_converter(Types.TUPLE([Types.STRING(), Types.FLOAT()]))
 >>> narrow(("Alice", 110.1))
 ('Alice', 110.0999984741211)
->>> boundary_converter(Types.TUPLE([Types.STRING(), Types.DOUBLE()])) is None
-True
+>>> boundary_converter(Types.TUPLE([Types.STRING(), Types.DOUBLE()]))(("Bob", 1))
+('Bob', 1.0)
+>>> boundary_converter(Types.TUPLE([Types.STRING(), Types.DOUBLE()]))(("Bob", 1, 2))
+Traceback (most recent call last):
+...
+flink_py.errors.DeclaredTypeError: value ('Bob', 1, 2) does not match declared type \
+Types.TUPLE([Types.STRING(), Types.DOUBLE()]): 3 fields, expected 2
 >>> source_converter(Types.INT())(2 ** 40)
 0
 >>> collect_converter(Types.FLOAT())(110.0999984741211)
@@ -40,11 +47,13 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common import typeinfo as t
+from flink_py.common.type_check import _a, _kind_check, basic_check, mismatch
 from flink_py.common.types import Row
-from flink_py.errors import InvalidProgramError
+from flink_py.errors import DeclaredTypeError, InvalidProgramError
 
 __all__ = ["boundary_converter", "batch_converter", "source_converter", "collect_converter"]
 
@@ -124,27 +133,52 @@ def _integer_wrapper(basic_type: t.BasicType) -> Converter:
     return wrap
 
 
+def _then(first: Optional[Converter], second: Optional[Converter]) -> Optional[Converter]:
+    """``second`` applied to what ``first`` returns (either may be None: nothing to do)."""
+    if first is None or second is None:
+        return first or second
+    if _is_check(first) and _is_check(second):
+        def check_both(value: Any) -> Any:
+            second(first(value))
+            return value
+        return _checks_only(check_both)
+    return lambda value: second(first(value))
+
+
 def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter]],
-               rows: bool) -> Optional[Converter]:
+               rows: bool, strict: bool = False) -> Optional[Converter]:
     """The converter of ``type_info`` built from ``basic`` for its basic types; ``rows``:
-    Rows come back named by their type (PyFlink's row coder), so ROW always converts."""
+    Rows come back named by their type (PyFlink's row coder), so ROW always converts;
+    ``strict``: every value is checked against its type (:mod:`flink_py.common.type_check`),
+    raising :class:`~flink_py.errors.DeclaredTypeError` for one that does not match."""
     def of(field_type: Any) -> Optional[Converter]:
-        return _composite(field_type, basic, rows)
+        return _composite(field_type, basic, rows, strict)
 
     if type_info is None:
         return None
     if isinstance(type_info, t.ExternalTypeInfo):
         return of(type_info._type_info)
     if isinstance(type_info, t.BasicTypeInfo):
-        return basic(type_info._basic_type)
+        narrow = basic(type_info._basic_type)
+        return _then(basic_check(type_info), narrow) if strict else narrow
     if isinstance(type_info, t.TupleTypeInfo):
         fields = [of(f) for f in type_info.get_field_types()]
-        if not any(fields):
+        if not any(fields) and not strict:
             return None
+        arity = len(fields)
         plan = [(i, f) for i, f in enumerate(fields) if f is not None]
+
+        def check_shape(value: Any) -> None:
+            if not isinstance(value, tuple):
+                raise mismatch(value, type_info, f"{_a(type(value))}, expected a tuple")
+            if len(value) != arity:
+                raise mismatch(value, type_info, f"{len(value)} fields, expected {arity}")
+
         if all(_is_check(f) for f in fields):
             def check_fields(value: Any) -> Any:
                 if value is not None:
+                    if strict and (type(value) is not tuple or len(value) != arity):
+                        check_shape(value)
                     for i, f in plan:
                         f(value[i])
                 return value
@@ -153,15 +187,22 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         def tuple_fields(value: Any) -> Any:
             if value is None:
                 return None
-            out = list(value)
+            if strict and (type(value) is not tuple or len(value) != arity):
+                check_shape(value)
+            out = None
             for i, f in plan:
-                out[i] = f(out[i])
-            return tuple(out)
+                field = value[i]
+                converted = f(field)
+                if converted is not field:
+                    if out is None:
+                        out = list(value)
+                    out[i] = converted
+            return value if out is None else tuple(out)
 
         return tuple_fields
     if isinstance(type_info, t.RowTypeInfo):
         fields = [of(f) for f in type_info.get_field_types()]
-        if not any(fields) and not rows:
+        if not any(fields) and not rows and not strict:
             return None
         names = type_info.get_field_names()
         plan = [(i, f) for i, f in enumerate(fields) if f is not None]
@@ -172,13 +213,22 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
             if isinstance(value, Row):
                 kind = value.get_row_kind()
                 out = list(value._values)
+                if strict and len(out) != len(names):
+                    raise mismatch(value, type_info,
+                                   f"{len(out)} fields, expected {len(names)}")
             else:
                 if not isinstance(value, (tuple, list)) or len(value) != len(names):
+                    if strict:
+                        raise mismatch(value, type_info, (
+                            f"{len(value)} fields, expected {len(names)}"
+                            if isinstance(value, (tuple, list)) else
+                            f"{_a(type(value))}, expected a Row"))
                     raise InvalidProgramError(
                         f"{value!r} does not match the row type with fields {names}")
                 kind, out = None, list(value)
             for i, f in plan:
-                out[i] = f(out[i])
+                if out[i] is not None:  # a row's fields are nullable
+                    out[i] = f(out[i])
             row = Row(*out)
             row.set_field_names(list(names))
             if kind is not None:
@@ -188,34 +238,69 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         return row_fields
     if isinstance(type_info, t.PrimitiveArrayTypeInfo) and \
             type_info._element_type == t.Types.BYTE():
-        return None  # bytes
+        if not strict:
+            return None  # bytes
+        return _kind_check(type_info, (bytes, bytearray), "bytes")
     element_type = getattr(type_info, "_element_type", getattr(type_info, "elem_type", None))
     if isinstance(type_info, (t.PrimitiveArrayTypeInfo, t.BasicArrayTypeInfo,
                               t.ObjectArrayTypeInfo, t.ListTypeInfo)):
         element = of(element_type)
-        if element is None:
+        if element is None and not strict:
             return None
+        element = element or _accept_any
+
+        def check_list(value: Any) -> None:
+            if not isinstance(value, list):
+                raise mismatch(value, type_info, f"{_a(type(value))}, expected a list")
+
         if _is_check(element):
             def check_elements(value: Any) -> Any:
                 if value is not None:
+                    if strict and type(value) is not list:
+                        check_list(value)
                     for e in value:
                         element(e)
                 return value
             return _checks_only(check_elements)
-        return lambda value: None if value is None else [element(e) for e in value]
+
+        def elements(value: Any) -> Any:
+            if value is None:
+                return None
+            if strict and type(value) is not list:
+                check_list(value)
+            return [element(e) for e in value]
+        return elements
     if isinstance(type_info, t.MapTypeInfo):
         key, val = of(type_info._key_type_info), of(type_info._value_type_info)
-        if key is None and val is None:
+        if key is None and val is None and not strict:
             return None
         key = key or _identity
         val = val or _identity
-        return lambda value: None if value is None else {
-            key(k): val(v) for k, v in value.items()}
-    return None
+
+        def entries(value: Any) -> Any:
+            if value is None:
+                return None
+            if strict and not isinstance(value, dict):
+                raise mismatch(value, type_info, f"{_a(type(value))}, expected a dict")
+            converted, changed = {}, type(value) is not dict
+            for k, v in value.items():
+                k2, v2 = key(k), val(v)
+                changed = changed or k2 is not k or v2 is not v
+                converted[k2] = v2
+            return converted if changed else value
+        return entries
+    return basic_check(type_info) if strict else None
 
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _accept_any(value: Any) -> Any:
+    return value
+
+
+_checks_only(_accept_any)
 
 
 def _boundary_basic(basic_type: t.BasicType) -> Optional[Converter]:
@@ -252,7 +337,7 @@ def boundary_converter(type_info: Any) -> Optional[Converter]:
     :return: a function from a value to the value read back, or None if no value changes.
     :raises OverflowError: (from the function) for an integer out of its type's range.
     """
-    return _composite(type_info, _boundary_basic, rows=True)
+    return _composite(type_info, _boundary_basic, rows=True, strict=True)
 
 
 def batch_converter(type_info: Any) -> Optional[BatchConverter]:
@@ -271,27 +356,40 @@ Types.INT() (expected -2147483648 to 2147483647)
     if convert is None:
         return None
     basic = type_info._basic_type if isinstance(type_info, t.BasicTypeInfo) else None
+    # the exact Python types a buffer of one basic type may hold unchanged and unchecked
+    exact = _EXACT_TYPES.get(basic, frozenset()) if basic is not None else frozenset()
     if basic is t.BasicType.FLOAT:
         def floats(values: list) -> list:
-            try:
-                return array("f", values).tolist()  # C's cast per value, in one call
-            except TypeError:  # None among them
-                return [convert(v) for v in values]
+            if not exact.issuperset(map(type, values)):
+                return [convert(v) for v in values]  # None or a value of the wrong type
+            return array("f", values).tolist()  # C's cast per value, in one call
         return floats
     if basic in _INTEGERS:
         bits = _INTEGERS[basic][0]
         low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
         def integers(values: list) -> list:
-            try:
-                fits = not values or (low <= min(values) and max(values) <= high)
-            except TypeError:  # None among them
-                fits = False
-            if not fits:
-                for v in values:
-                    convert(v)
+            if not values or (exact.issuperset(map(type, values))
+                              and low <= min(values) and max(values) <= high):
+                return values
+            for v in values:
+                convert(v)
             return values
         return integers
+    if exact:
+        if _is_check(convert):
+            def check_kinds(values: list) -> list:
+                if not exact.issuperset(map(type, values)):
+                    for v in values:
+                        convert(v)
+                return values
+            return check_kinds
+
+        def convert_kinds(values: list) -> list:
+            if exact.issuperset(map(type, values)):
+                return values
+            return [convert(v) for v in values]
+        return convert_kinds
     if _is_check(convert):
         def check_all(values: list) -> list:
             for v in values:
@@ -301,6 +399,17 @@ Types.INT() (expected -2147483648 to 2147483647)
     return lambda values: [convert(v) for v in values]
 
 
+#: basic type -> the Python types its values may have that pass through its check unchanged
+_EXACT_TYPES: Dict[t.BasicType, frozenset] = {
+    t.BasicType.BYTE: frozenset([int, bool]), t.BasicType.SHORT: frozenset([int, bool]),
+    t.BasicType.INT: frozenset([int, bool]), t.BasicType.LONG: frozenset([int, bool]),
+    t.BasicType.BIG_INT: frozenset([int, bool]), t.BasicType.FLOAT: frozenset([float, int]),
+    t.BasicType.DOUBLE: frozenset([float]), t.BasicType.STRING: frozenset([str]),
+    t.BasicType.CHAR: frozenset([str]), t.BasicType.BOOLEAN: frozenset([bool]),
+    t.BasicType.BIG_DEC: frozenset([Decimal]),
+}
+
+
 def source_converter(type_info: Any) -> Optional[Converter]:
     """What a value of ``type_info`` becomes when ``from_collection`` hands it to Java.
 
@@ -308,7 +417,7 @@ def source_converter(type_info: Any) -> Optional[Converter]:
         changes (rows are made by ``from_collection`` itself).
     :raises InvalidProgramError: (from the function) for an integer beyond a Java long.
     """
-    return _composite(type_info, _source_basic, rows=False)
+    return _composite(type_info, _source_basic, rows=False, strict=True)
 
 
 def collect_converter(type_info: Any) -> Optional[Converter]:
@@ -339,5 +448,10 @@ def convert_collection(items: Any, type_info: Any) -> Any:
         if not items or (-(1 << (bits - 1)) <= min(items[0], items[-1])
                          and max(items[0], items[-1]) < (1 << (bits - 1))):
             return items
-    converted: List[Any] = [convert(item) for item in items]
+    converted: List[Any] = []
+    for index, item in enumerate(items):
+        try:
+            converted.append(convert(item))
+        except DeclaredTypeError as exc:
+            raise InvalidProgramError(f"from_collection: item {index}: {exc}") from None
     return converted

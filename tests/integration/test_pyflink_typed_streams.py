@@ -87,8 +87,10 @@ def test_integers_out_of_range_fail_where_pyflink_fails(tmp_path, args, outcome,
     assert done.returncode != 0, done.stdout
     assert done.stdout == ""
     if text.startswith("OverflowError: "):
-        # Python's own error, as PyFlink's coder raises it (we add the value and the range)
-        assert text in done.stderr
+        # Python's own error, as PyFlink's coder raises it (we add the operator that made
+        # the record, the value and the range)
+        kind, _, message = text.partition(": ")
+        assert f"{kind}: record made in operator 'Map' (subtask 1/1): {message}" in done.stderr
     else:
         # PyFlink fails in Java when the job is defined; flink_py says why in its own words
         assert "InvalidProgramError: from_collection: " in done.stderr

@@ -1,0 +1,151 @@
+"""Whether a value matches its declared type, for the places that convert typed records.
+
+PyFlink writes a typed record with its type's serializer wherever the record leaves a Python
+chain; most values of the wrong kind fail there (``TypeError: an integer is required``,
+``Expected tuple, got list``), but some pass silently changed: a 3-tuple declared as a
+2-field TUPLE loses its third field, a float declared as INT is truncated, and a Java source
+(``from_collection``) takes any value. flink_py checks every typed record once, where it
+already converts it (:mod:`flink_py.common.narrowing`), and fails for each of these, naming
+the value, the declared type and what differs (:class:`~flink_py.errors.DeclaredTypeError`).
+
+What passes is what PyFlink's serializers take without losing anything: a bool as an
+integer, an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
+serializer writes a null (any top-level value, a ROW field, a LIST or BASIC_ARRAY element,
+a MAP value).
+
+>>> from flink_py.common.typeinfo import Types
+>>> type_expression(Types.TUPLE([Types.INT(), Types.ROW_NAMED(["a"], [Types.STRING()])]))
+"Types.TUPLE([Types.INT(), Types.ROW_NAMED(['a'], [Types.STRING()])])"
+>>> basic_check(Types.INT())("a")
+Traceback (most recent call last):
+...
+flink_py.errors.DeclaredTypeError: value 'a' does not match declared type Types.INT(): \
+a str, expected an int
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from flink_py.common import typeinfo as t
+from flink_py.common.time import Instant
+from flink_py.errors import DeclaredTypeError
+
+__all__ = ["type_expression", "mismatch", "basic_check", "DeclaredTypeError"]
+
+Converter = Callable[[Any], Any]
+
+
+def type_expression(type_info: Any) -> str:
+    """The ``Types.…`` call that makes ``type_info``, as a program writes it."""
+    if isinstance(type_info, t.ExternalTypeInfo):
+        return type_expression(type_info._type_info)
+    if isinstance(type_info, t.BasicTypeInfo):
+        return f"Types.{type_info._basic_type.name}()"
+    if isinstance(type_info, t.RowTypeInfo):
+        fields = ", ".join(type_expression(f) for f in type_info.get_field_types())
+        if type_info._field_names:
+            return f"Types.ROW_NAMED({list(type_info.get_field_names())!r}, [{fields}])"
+        return f"Types.ROW([{fields}])"
+    if isinstance(type_info, t.TupleTypeInfo):
+        fields = ", ".join(type_expression(f) for f in type_info.get_field_types())
+        return f"Types.TUPLE([{fields}])"
+    if isinstance(type_info, t.MapTypeInfo):
+        return (f"Types.MAP({type_expression(type_info._key_type_info)}, "
+                f"{type_expression(type_info._value_type_info)})")
+    if isinstance(type_info, t.ListTypeInfo):
+        return f"Types.LIST({type_expression(type_info.elem_type)})"
+    for kind, name in ((t.PrimitiveArrayTypeInfo, "PRIMITIVE_ARRAY"),
+                       (t.BasicArrayTypeInfo, "BASIC_ARRAY"),
+                       (t.ObjectArrayTypeInfo, "OBJECT_ARRAY")):
+        if isinstance(type_info, kind):
+            return f"Types.{name}({type_expression(type_info._element_type)})"
+    for kind, name in ((t.DateTypeInfo, "SQL_DATE"), (t.TimeTypeInfo, "SQL_TIME"),
+                       (t.TimestampTypeInfo, "SQL_TIMESTAMP"),
+                       (t.PickledBytesTypeInfo, "PICKLED_BYTE_ARRAY")):
+        if isinstance(type_info, kind):
+            return f"Types.{name}()"
+    return repr(type_info)
+
+
+def mismatch(value: Any, type_info: Any, reason: str) -> DeclaredTypeError:
+    """The error for ``value`` that does not match ``type_info`` because of ``reason``."""
+    return DeclaredTypeError(
+        f"value {value!r} does not match declared type {type_expression(type_info)}: "
+        f"{reason}")
+
+
+def _a(kind: type) -> str:
+    name = kind.__name__
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def _kind_check(type_info: Any, kinds: Tuple[type, ...], expected: str,
+                exclude: Tuple[type, ...] = ()) -> Converter:
+    def check(value: Any) -> Any:
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, exclude)):
+            raise mismatch(value, type_info, f"{_a(type(value))}, expected {expected}")
+        return value
+    check.checks_only = True  # type: ignore[attr-defined]
+    return check
+
+
+def _to_float(type_info: Any) -> Converter:
+    """An int comes back from a DOUBLE's serializer as a float."""
+    def check(value: Any) -> Any:
+        if type(value) is float or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            return float(value)
+        raise mismatch(value, type_info, f"{_a(type(value))}, expected a float or an int")
+    return check
+
+
+def _to_decimal(type_info: Any) -> Converter:
+    """PyFlink writes a BIG_DEC as ``str(value)``: an int or a float comes back a Decimal."""
+    def check(value: Any) -> Any:
+        if value is None or type(value) is Decimal:
+            return value
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            return Decimal(str(value))
+        raise mismatch(value, type_info, f"{_a(type(value))}, expected a Decimal")
+    return check
+
+
+_INTEGER_TYPES = (t.BasicType.BYTE, t.BasicType.SHORT, t.BasicType.INT, t.BasicType.LONG,
+                  t.BasicType.BIG_INT)
+
+
+def basic_check(type_info: Any) -> Optional[Converter]:
+    """The check of a basic, date or time type (None for a type that takes any value); it
+    returns the value as the type's serializer gives it back, or raises
+    :class:`~flink_py.errors.DeclaredTypeError`. Integer ranges and FLOAT's 32 bits are
+    :mod:`flink_py.common.narrowing`'s."""
+    if isinstance(type_info, t.BasicTypeInfo):
+        basic = type_info._basic_type
+        if basic in _INTEGER_TYPES:
+            return _kind_check(type_info, (int,), "an int")
+        if basic is t.BasicType.DOUBLE:
+            return _to_float(type_info)
+        if basic is t.BasicType.FLOAT:
+            return _kind_check(type_info, (int, float), "a float or an int")
+        if basic in (t.BasicType.STRING, t.BasicType.CHAR):
+            return _kind_check(type_info, (str,), "a str")
+        if basic is t.BasicType.BOOLEAN:
+            return _kind_check(type_info, (bool,), "a bool")
+        if basic is t.BasicType.BIG_DEC:
+            return _to_decimal(type_info)
+        if basic is t.BasicType.INSTANT:
+            return _kind_check(type_info, (Instant,), "an Instant")
+        return None
+    kinds: Dict[type, Tuple[Tuple[type, ...], str, Tuple[type, ...]]] = {
+        t.DateTypeInfo: ((datetime.date,), "a datetime.date", ()),
+        t.TimeTypeInfo: ((datetime.time,), "a datetime.time", ()),
+        t.TimestampTypeInfo: ((datetime.datetime,), "a datetime.datetime", ()),
+    }
+    for kind, (accepted, expected, exclude) in kinds.items():
+        if isinstance(type_info, kind):
+            return _kind_check(type_info, accepted, expected, exclude)
+    return None
