@@ -48,6 +48,7 @@ import math
 import struct
 from array import array
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common import typeinfo as t
@@ -395,8 +396,43 @@ Types.INT() (expected -2147483648 to 2147483647)
             for v in values:
                 convert(v)
             return values
-        return check_all
-    return lambda values: [convert(v) for v in values]
+        slow: BatchConverter = check_all
+    else:
+        slow = lambda values: [convert(v) for v in values]  # noqa: E731
+    if isinstance(type_info, t.TupleTypeInfo):
+        return _tuple_batches(type_info, slow) or slow
+    return slow
+
+
+def _tuple_batches(type_info: Any, slow: BatchConverter) -> Optional[BatchConverter]:
+    """For a TUPLE of basic fields that no value of the right kind changes (not FLOAT): a
+    buffer check that runs in C (the types, lengths and integer ranges of each column), and
+    ``slow``, the per-record path, for a buffer that does not pass it."""
+    columns = []
+    for i, field in enumerate(type_info.get_field_types()):
+        basic = field._basic_type if isinstance(field, t.BasicTypeInfo) else None
+        if basic is None or basic is t.BasicType.FLOAT or basic not in _EXACT_TYPES:
+            return None
+        bits = _INTEGERS[basic][0] if basic in _INTEGERS else None
+        bounds = None if bits is None else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+        columns.append((itemgetter(i), _EXACT_TYPES[basic], bounds))
+    shape = {len(columns)}
+
+    def tuples(values: list) -> list:
+        if not values or not _TUPLE_ONLY.issuperset(map(type, values)) or \
+                not shape.issuperset(map(len, values)):
+            return slow(values)
+        for column, exact, bounds in columns:
+            if not exact.issuperset(map(type, map(column, values))):
+                return slow(values)
+            if bounds is not None and not (bounds[0] <= min(map(column, values))
+                                           and max(map(column, values)) <= bounds[1]):
+                return slow(values)
+        return values
+    return tuples
+
+
+_TUPLE_ONLY = frozenset([tuple])
 
 
 #: basic type -> the Python types its values may have that pass through its check unchanged
