@@ -12,6 +12,8 @@ same change without the bytes:
   with PyFlink's ``OverflowError`` ("value too large to convert to int32_t");
 * ``Types.ROW(...)``: the value comes back as a Row named by its type (``f0``, ``f1``, ...
   unless named);
+* ``Types.SQL_TIME()``, ``SQL_TIMESTAMP()``: the value keeps milliseconds
+  (``05.678901`` comes back ``05.678``), there and in a typed source;
 * tuples, rows, lists, arrays and maps apply their fields' rules.
 
 A Java source (``from_collection`` with a ``type_info``) converts differently: PyFlink hands
@@ -52,11 +54,13 @@ from operator import itemgetter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common import typeinfo as t
-from flink_py.common.type_check import _a, _kind_check, basic_check, mismatch
+from flink_py.common.type_check import (
+    _a, _kind_check, basic_check, mismatch, type_expression)
 from flink_py.common.types import Row
 from flink_py.errors import DeclaredTypeError, InvalidProgramError
 
-__all__ = ["boundary_converter", "batch_converter", "source_converter", "collect_converter"]
+__all__ = ["boundary_converter", "batch_converter", "source_converter", "collect_converter",
+           "check_source_type", "convert_collection"]
 
 Converter = Callable[[Any], Any]
 BatchConverter = Callable[[list], list]
@@ -147,21 +151,24 @@ def _then(first: Optional[Converter], second: Optional[Converter]) -> Optional[C
 
 
 def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter]],
-               rows: bool, strict: bool = False) -> Optional[Converter]:
+               rows: bool, strict: bool = False, nullable: bool = False
+               ) -> Optional[Converter]:
     """The converter of ``type_info`` built from ``basic`` for its basic types; ``rows``:
     Rows come back named by their type (PyFlink's row coder), so ROW always converts;
     ``strict``: every value is checked against its type (:mod:`flink_py.common.type_check`),
-    raising :class:`~flink_py.errors.DeclaredTypeError` for one that does not match."""
-    def of(field_type: Any) -> Optional[Converter]:
-        return _composite(field_type, basic, rows, strict)
+    raising :class:`~flink_py.errors.DeclaredTypeError` for one that does not match;
+    ``nullable``: where a None is a null (a ROW field, a LIST element, a MAP value), which
+    Java's serializers of the primitive types (INT, DOUBLE, ...) reject elsewhere."""
+    def of(field_type: Any, nullable: bool = False) -> Optional[Converter]:
+        return _composite(field_type, basic, rows, strict, nullable)
 
     if type_info is None:
         return None
     if isinstance(type_info, t.ExternalTypeInfo):
-        return of(type_info._type_info)
+        return of(type_info._type_info, nullable)
     if isinstance(type_info, t.BasicTypeInfo):
         narrow = basic(type_info._basic_type)
-        return _then(basic_check(type_info), narrow) if strict else narrow
+        return _then(basic_check(type_info, nullable), narrow) if strict else narrow
     if isinstance(type_info, t.TupleTypeInfo):
         fields = [of(f) for f in type_info.get_field_types()]
         if not any(fields) and not strict:
@@ -202,7 +209,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
 
         return tuple_fields
     if isinstance(type_info, t.RowTypeInfo):
-        fields = [of(f) for f in type_info.get_field_types()]
+        fields = [of(f, nullable=True) for f in type_info.get_field_types()]
         if not any(fields) and not rows and not strict:
             return None
         names = type_info.get_field_names()
@@ -245,7 +252,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
     element_type = getattr(type_info, "_element_type", getattr(type_info, "elem_type", None))
     if isinstance(type_info, (t.PrimitiveArrayTypeInfo, t.BasicArrayTypeInfo,
                               t.ObjectArrayTypeInfo, t.ListTypeInfo)):
-        element = of(element_type)
+        element = of(element_type, nullable=not isinstance(type_info, t.PrimitiveArrayTypeInfo))
         if element is None and not strict:
             return None
         element = element or _accept_any
@@ -272,7 +279,8 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
             return [element(e) for e in value]
         return elements
     if isinstance(type_info, t.MapTypeInfo):
-        key, val = of(type_info._key_type_info), of(type_info._value_type_info)
+        key = of(type_info._key_type_info)
+        val = of(type_info._value_type_info, nullable=True)
         if key is None and val is None and not strict:
             return None
         key = key or _identity
@@ -290,7 +298,16 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                 converted[k2] = v2
             return converted if changed else value
         return entries
+    if strict and isinstance(type_info, (t.TimeTypeInfo, t.TimestampTypeInfo)):
+        return _then(basic_check(type_info), _to_millis)
     return basic_check(type_info) if strict else None
+
+
+def _to_millis(value: Any) -> Any:
+    """SQL_TIME and SQL_TIMESTAMP keep milliseconds (PyFlink's coders, Java's source)."""
+    if value is None or not value.microsecond % 1000:
+        return value
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def _identity(value: Any) -> Any:
@@ -373,9 +390,7 @@ Types.INT() (expected -2147483648 to 2147483647)
             if not values or (exact.issuperset(map(type, values))
                               and low <= min(values) and max(values) <= high):
                 return values
-            for v in values:
-                convert(v)
-            return values
+            return [convert(v) for v in values]  # a bool comes back an int
         return integers
     if exact:
         if _is_check(convert):
@@ -437,9 +452,9 @@ _TUPLE_ONLY = frozenset([tuple])
 
 #: basic type -> the Python types its values may have that pass through its check unchanged
 _EXACT_TYPES: Dict[t.BasicType, frozenset] = {
-    t.BasicType.BYTE: frozenset([int, bool]), t.BasicType.SHORT: frozenset([int, bool]),
-    t.BasicType.INT: frozenset([int, bool]), t.BasicType.LONG: frozenset([int, bool]),
-    t.BasicType.BIG_INT: frozenset([int, bool]), t.BasicType.FLOAT: frozenset([float, int]),
+    t.BasicType.BYTE: frozenset([int]), t.BasicType.SHORT: frozenset([int]),
+    t.BasicType.INT: frozenset([int]), t.BasicType.LONG: frozenset([int]),
+    t.BasicType.BIG_INT: frozenset([int]), t.BasicType.FLOAT: frozenset([float, int]),
     t.BasicType.DOUBLE: frozenset([float]), t.BasicType.STRING: frozenset([str]),
     t.BasicType.CHAR: frozenset([str]), t.BasicType.BOOLEAN: frozenset([bool]),
     t.BasicType.BIG_DEC: frozenset([Decimal]),
@@ -463,6 +478,40 @@ def collect_converter(type_info: Any) -> Optional[Converter]:
         (rows come named by their type, ``f0``, ``f1``, ... unless named).
     """
     return _composite(type_info, _collect_basic, rows=True)
+
+
+def _holds_char(type_info: Any) -> bool:
+    if isinstance(type_info, t.BasicTypeInfo):
+        return type_info._basic_type is t.BasicType.CHAR
+    fields = getattr(type_info, "get_field_types", None)
+    if isinstance(type_info, (t.TupleTypeInfo, t.RowTypeInfo)) and fields is not None:
+        return any(_holds_char(f) for f in fields())
+    return False
+
+
+def check_source_type(type_info: Any) -> None:
+    """Fails for the declared types PyFlink's ``from_collection`` cannot hand to Java (it
+    fails when called, with a Py4JJavaError): LIST, PICKLED_BYTE_ARRAY,
+    PRIMITIVE_ARRAY(BYTE), and CHAR in a record.
+
+    >>> from flink_py.common.typeinfo import Types
+    >>> check_source_type(Types.LIST(Types.STRING()))
+    Traceback (most recent call last):
+    ...
+    flink_py.errors.InvalidProgramError: from_collection: PyFlink cannot make a collection \
+source of Types.LIST(Types.STRING()) values; declare no type_info (the values are pickled) \
+or another type
+    """
+    if type_info is None:
+        return
+    unsupported = isinstance(type_info, (t.ListTypeInfo, t.PickledBytesTypeInfo)) or (
+        isinstance(type_info, t.PrimitiveArrayTypeInfo)
+        and type_info._element_type == t.Types.BYTE()) or _holds_char(type_info)
+    if unsupported:
+        raise InvalidProgramError(
+            f"from_collection: PyFlink cannot make a collection source of "
+            f"{type_expression(type_info)} values; declare no type_info (the values are "
+            f"pickled) or another type")
 
 
 def convert_collection(items: Any, type_info: Any) -> Any:

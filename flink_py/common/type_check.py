@@ -9,9 +9,11 @@ already converts it (:mod:`flink_py.common.narrowing`), and fails for each of th
 the value, the declared type and what differs (:class:`~flink_py.errors.DeclaredTypeError`).
 
 What passes is what PyFlink's serializers take without losing anything: a bool as an
-integer, an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
-serializer writes a null (any top-level value, a ROW field, a LIST or BASIC_ARRAY element,
-a MAP value).
+integer (it comes back 1 or 0), an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
+serializer writes a null: a STRING, BIG_DEC, date, time or INSTANT anywhere, any value in a
+ROW field, a LIST or BASIC_ARRAY element or a MAP value; a None INT, DOUBLE, ... elsewhere
+fails in Java in PyFlink ("Cannot invoke "java.lang.Integer.intValue()" because "record" is
+null"), and here where it is made.
 
 >>> from flink_py.common.typeinfo import Types
 >>> type_expression(Types.TUPLE([Types.INT(), Types.ROW_NAMED(["a"], [Types.STRING()])]))
@@ -78,28 +80,42 @@ def mismatch(value: Any, type_info: Any, reason: str) -> DeclaredTypeError:
 
 
 def _a(kind: type) -> str:
+    if kind is type(None):
+        return "None"
     name = kind.__name__
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 
 def _kind_check(type_info: Any, kinds: Tuple[type, ...], expected: str,
-                exclude: Tuple[type, ...] = ()) -> Converter:
+                exclude: Tuple[type, ...] = (), nullable: bool = True) -> Converter:
     def check(value: Any) -> Any:
-        if value is not None and (not isinstance(value, kinds) or isinstance(value, exclude)):
+        if (value is None and not nullable) or (value is not None and (
+                not isinstance(value, kinds) or isinstance(value, exclude))):
             raise mismatch(value, type_info, f"{_a(type(value))}, expected {expected}")
         return value
     check.checks_only = True  # type: ignore[attr-defined]
     return check
 
 
-def _to_float(type_info: Any) -> Converter:
+def _to_float(type_info: Any, nullable: bool) -> Converter:
     """An int comes back from a DOUBLE's serializer as a float."""
     def check(value: Any) -> Any:
-        if type(value) is float or value is None:
+        if type(value) is float or (value is None and nullable):
             return value
         if isinstance(value, (int, float)):
             return float(value)
         raise mismatch(value, type_info, f"{_a(type(value))}, expected a float or an int")
+    return check
+
+
+def _to_int(type_info: Any, nullable: bool) -> Converter:
+    """A bool comes back from an integer type's serializer as an int (``True`` as 1)."""
+    def check(value: Any) -> Any:
+        if type(value) is int or (value is None and nullable):
+            return value
+        if isinstance(value, int):
+            return int(value)
+        raise mismatch(value, type_info, f"{_a(type(value))}, expected an int")
     return check
 
 
@@ -118,23 +134,32 @@ _INTEGER_TYPES = (t.BasicType.BYTE, t.BasicType.SHORT, t.BasicType.INT, t.BasicT
                   t.BasicType.BIG_INT)
 
 
-def basic_check(type_info: Any) -> Optional[Converter]:
+def basic_check(type_info: Any, nullable: bool = True) -> Optional[Converter]:
     """The check of a basic, date or time type (None for a type that takes any value); it
     returns the value as the type's serializer gives it back, or raises
     :class:`~flink_py.errors.DeclaredTypeError`. Integer ranges and FLOAT's 32 bits are
-    :mod:`flink_py.common.narrowing`'s."""
+    :mod:`flink_py.common.narrowing`'s.
+
+    :param nullable: whether None passes for a primitive type (BYTE, SHORT, INT, LONG,
+        FLOAT, DOUBLE, BOOLEAN, CHAR): where the value is a ROW field, a LIST element or a
+        MAP value; elsewhere Java's serializers of these types fail for a null."""
     if isinstance(type_info, t.BasicTypeInfo):
         basic = type_info._basic_type
+        if basic is t.BasicType.BIG_INT:
+            return _to_int(type_info, True)
         if basic in _INTEGER_TYPES:
-            return _kind_check(type_info, (int,), "an int")
+            return _to_int(type_info, nullable)
         if basic is t.BasicType.DOUBLE:
-            return _to_float(type_info)
+            return _to_float(type_info, nullable)
         if basic is t.BasicType.FLOAT:
-            return _kind_check(type_info, (int, float), "a float or an int")
-        if basic in (t.BasicType.STRING, t.BasicType.CHAR):
+            return _kind_check(type_info, (int, float), "a float or an int",
+                               nullable=nullable)
+        if basic is t.BasicType.STRING:
             return _kind_check(type_info, (str,), "a str")
+        if basic is t.BasicType.CHAR:
+            return _kind_check(type_info, (str,), "a str", nullable=nullable)
         if basic is t.BasicType.BOOLEAN:
-            return _kind_check(type_info, (bool,), "a bool")
+            return _kind_check(type_info, (bool,), "a bool", nullable=nullable)
         if basic is t.BasicType.BIG_DEC:
             return _to_decimal(type_info)
         if basic is t.BasicType.INSTANT:
