@@ -20,7 +20,8 @@ A Java source (``from_collection`` with a ``type_info``) converts differently: P
 the Python values to Java, which narrows integers as Java casts do (``2**40`` as INT is
 ``0``) and rejects what does not fit a Java long (:func:`source_converter`).
 ``execute_and_collect`` hands a FLOAT to Python as the text of Java's ``Float.toString``
-(:func:`collect_converter`), so ``110.1`` comes back as ``110.1``.
+(:func:`collect_converter`), so ``110.1`` comes back as ``110.1``, and a SQL_TIME in whole
+seconds.
 
 Each function decides once per type and returns None when the type takes any value (none
 or PICKLED_BYTE_ARRAY), so that callers keep their plain paths for untyped streams. Every
@@ -300,7 +301,14 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         return entries
     if strict and isinstance(type_info, (t.TimeTypeInfo, t.TimestampTypeInfo)):
         return _then(basic_check(type_info), _to_millis)
+    if basic is _collect_basic and isinstance(type_info, t.TimeTypeInfo):
+        return _whole_seconds
     return basic_check(type_info) if strict else None
+
+
+def _whole_seconds(value: Any) -> Any:
+    """PyFlink's collect makes a SQL_TIME from Java's time of day in whole seconds."""
+    return value if value is None or not value.microsecond else value.replace(microsecond=0)
 
 
 def _to_millis(value: Any) -> Any:

@@ -9,7 +9,7 @@ already converts it (:mod:`flink_py.common.narrowing`), and fails for each of th
 the value, the declared type and what differs (:class:`~flink_py.errors.DeclaredTypeError`).
 
 What passes is what PyFlink's serializers take without losing anything: a bool as an
-integer (it comes back 1 or 0), an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
+integer (it comes back 1 or 0), 1 or 0 as a BOOLEAN, an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
 serializer writes a null: a STRING, BIG_DEC, date, time or INSTANT anywhere, any value in a
 ROW field, a LIST or BASIC_ARRAY element or a MAP value; a None INT, DOUBLE, ... elsewhere
 fails in Java in PyFlink ("Cannot invoke "java.lang.Integer.intValue()" because "record" is
@@ -119,6 +119,17 @@ def _to_int(type_info: Any, nullable: bool) -> Converter:
     return check
 
 
+def _to_bool(type_info: Any, nullable: bool) -> Converter:
+    """PyFlink writes a BOOLEAN as a byte: an int 1 or 0 comes back True or False."""
+    def check(value: Any) -> Any:
+        if type(value) is bool or (value is None and nullable):
+            return value
+        if type(value) is int and value in (0, 1):
+            return bool(value)
+        raise mismatch(value, type_info, f"{_a(type(value))}, expected a bool")
+    return check
+
+
 def _to_decimal(type_info: Any) -> Converter:
     """PyFlink writes a BIG_DEC as ``str(value)``: an int or a float comes back a Decimal."""
     def check(value: Any) -> Any:
@@ -159,7 +170,7 @@ def basic_check(type_info: Any, nullable: bool = True) -> Optional[Converter]:
         if basic is t.BasicType.CHAR:
             return _kind_check(type_info, (str,), "a str", nullable=nullable)
         if basic is t.BasicType.BOOLEAN:
-            return _kind_check(type_info, (bool,), "a bool", nullable=nullable)
+            return _to_bool(type_info, nullable)
         if basic is t.BasicType.BIG_DEC:
             return _to_decimal(type_info)
         if basic is t.BasicType.INSTANT:
