@@ -35,6 +35,7 @@ STRICTER_THAN_PYFLINK = {
     (T2, "(1, 2, 3)", "network"): "3 fields, expected 2",  # PyFlink gives (1, 2)
     (T2, "(1,)", "network"): "1 fields, expected 2",  # PyFlink's worker segfaults
     ("Types.INT()", "1.5", "network"): "a float, expected an int",  # PyFlink gives 1
+    (R2, "Row(1, 2, 3)", "network"): "3 fields, expected 2",  # PyFlink: Row(f0=1, f1=2)
     ("Types.STRING()", '["a", 1]', "source"): "an int, expected a str",  # "a", then 1
     (T2, "[(1, 2, 3)]", "source"): "3 fields, expected 2",
 }
