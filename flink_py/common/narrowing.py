@@ -20,8 +20,8 @@ A Java source (``from_collection`` with a ``type_info``) converts differently: P
 the Python values to Java, which narrows integers as Java casts do (``2**40`` as INT is
 ``0``) and rejects what does not fit a Java long (:func:`source_converter`).
 ``execute_and_collect`` hands a FLOAT to Python as the text of Java's ``Float.toString``
-(:func:`collect_converter`), so ``110.1`` comes back as ``110.1``, and a SQL_TIME in whole
-seconds.
+(:func:`collect_converter`), so ``110.1`` comes back as ``110.1``, a SQL_TIME in whole
+seconds and a PRIMITIVE_ARRAY(BYTE) as a list of ints.
 
 Each function decides once per type and returns None when the type takes any value (none
 or PICKLED_BYTE_ARRAY), so that callers keep their plain paths for untyped streams. Every
@@ -244,6 +244,8 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         return row_fields
     if isinstance(type_info, t.PrimitiveArrayTypeInfo) and \
             type_info._element_type == t.Types.BYTE():
+        if basic is _collect_basic:
+            return _java_bytes
         if not strict:
             return None  # bytes
         return _kind_check(type_info, (bytes, bytearray), "bytes")
@@ -301,6 +303,11 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
     if basic is _collect_basic and isinstance(type_info, t.TimeTypeInfo):
         return _whole_seconds
     return basic_check(type_info) if strict else None
+
+
+def _java_bytes(value: Any) -> Any:
+    """PyFlink's collect gives a PRIMITIVE_ARRAY(BYTE) as a list of Java's (signed) bytes."""
+    return None if value is None else [b - 256 if b > 127 else b for b in value]
 
 
 def _whole_seconds(value: Any) -> Any:

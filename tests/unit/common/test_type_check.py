@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from flink_py.common import Row, Types
-from flink_py.common.narrowing import batch_converter, boundary_converter, check_source_type
+from flink_py.common.narrowing import (
+    batch_converter, boundary_converter, check_source_type, collect_converter)
 from flink_py.common.time import Instant
 from flink_py.common.type_check import type_expression
 from flink_py.errors import DeclaredTypeError, InvalidProgramError
@@ -96,3 +97,12 @@ def test_from_collection_accepts_the_others():
     for type_info in (None, Types.STRING(), Types.TUPLE([Types.LIST(Types.STRING())]),
                       Types.BASIC_ARRAY(Types.INT()), Types.MAP(Types.STRING(), Types.INT())):
         check_source_type(type_info)
+
+
+def test_collect_gives_times_in_whole_seconds_and_bytes_as_a_list_of_ints():
+    # what PyFlink's execute_and_collect makes of the Java objects (tests/fixtures/pyflink/
+    # typed_values.txt shows both)
+    assert collect_converter(Types.SQL_TIME())(datetime.time(3, 4, 5, 678000)) == \
+        datetime.time(3, 4, 5)
+    assert collect_converter(Types.PRIMITIVE_ARRAY(Types.BYTE()))(b"\x01\x02\xff") == \
+        [1, 2, -1]
