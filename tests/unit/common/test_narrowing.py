@@ -93,9 +93,11 @@ def test_rows_come_back_named_by_their_type_with_their_kind():
     assert out.get_row_kind() is RowKind.DELETE
     named = boundary_converter(Types.ROW_NAMED(["name", "score"], [Types.STRING(),
                                                                    Types.FLOAT()]))
-    assert named(("Alice", 110.1)) == Row(name="Alice", score=110.0999984741211)
+    assert named(Row("Alice", 110.1)) == Row(name="Alice", score=110.0999984741211)
     with pytest.raises(DeclaredTypeError, match="1 fields, expected 2"):
-        named(("Alice",))
+        named(Row("Alice"))
+    with pytest.raises(DeclaredTypeError, match="a tuple, expected a Row"):
+        named(("Alice", 110.1))  # PyFlink's row coder reads a Row's fields by name
 
 
 def test_a_typed_source_narrows_integers_as_java_casts_a_long():
