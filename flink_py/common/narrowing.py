@@ -56,7 +56,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flink_py.common import typeinfo as t
 from flink_py.common.type_check import (
-    _a, _kind_check, basic_check, mismatch, type_expression)
+    _a, _kind_check, basic_check, in_context, mismatch, type_expression)
 from flink_py.common.types import Row
 from flink_py.errors import DeclaredTypeError, InvalidProgramError
 
@@ -169,7 +169,11 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
         return of(type_info._type_info, nullable)
     if isinstance(type_info, t.BasicTypeInfo):
         narrow = basic(type_info._basic_type)
-        return _then(basic_check(type_info, nullable), narrow) if strict else narrow
+        if not strict:
+            return narrow
+        check = basic_check(type_info, nullable)
+        # a check of the value as given goes first (before the type's own check converts it)
+        return _then(narrow, check) if getattr(narrow, "first", False) else _then(check, narrow)
     if isinstance(type_info, t.TupleTypeInfo):
         fields = [of(f) for f in type_info.get_field_types()]
         if not any(fields) and not strict:
@@ -191,7 +195,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                     for i, f in plan:
                         f(value[i])
                 return value
-            return _checks_only(check_fields)
+            return in_context(type_info, _checks_only(check_fields))
 
         def tuple_fields(value: Any) -> Any:
             if value is None:
@@ -208,7 +212,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                     out[i] = converted
             return value if out is None else tuple(out)
 
-        return tuple_fields
+        return in_context(type_info, tuple_fields)
     if isinstance(type_info, t.RowTypeInfo):
         fields = [of(f, nullable=True) for f in type_info.get_field_types()]
         if not any(fields) and not rows and not strict:
@@ -241,7 +245,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                 row.set_row_kind(kind)
             return row
 
-        return row_fields
+        return in_context(type_info, row_fields)
     if isinstance(type_info, t.PrimitiveArrayTypeInfo) and \
             type_info._element_type == t.Types.BYTE():
         if basic is _collect_basic:
@@ -269,7 +273,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                     for e in value:
                         element(e)
                 return value
-            return _checks_only(check_elements)
+            return in_context(type_info, _checks_only(check_elements))
 
         def elements(value: Any) -> Any:
             if value is None:
@@ -277,7 +281,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
             if strict and type(value) is not list:
                 check_list(value)
             return [element(e) for e in value]
-        return elements
+        return in_context(type_info, elements)
     if isinstance(type_info, t.MapTypeInfo):
         key = of(type_info._key_type_info)
         val = of(type_info._value_type_info, nullable=True)
@@ -297,7 +301,7 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                 changed = changed or k2 is not k or v2 is not v
                 converted[k2] = v2
             return converted if changed else value
-        return entries
+        return in_context(type_info, entries)
     if strict and isinstance(type_info, (t.TimeTypeInfo, t.TimestampTypeInfo)):
         return _then(basic_check(type_info), _to_millis)
     if basic is _collect_basic and isinstance(type_info, t.TimeTypeInfo):
@@ -346,7 +350,23 @@ def _source_basic(basic_type: t.BasicType) -> Optional[Converter]:
         return to_float32
     if basic_type in _INTEGERS:
         return _integer_wrapper(basic_type)
+    if basic_type is t.BasicType.DOUBLE:
+        return _java_double
     return None
+
+
+def _java_double(value: Any) -> Any:
+    # Java's DOUBLE converter takes only a Double: PyFlink's source gets null for an int
+    # and fails in Java ("Cannot invoke "java.lang.Double.doubleValue()" because "record"
+    # is null")
+    if isinstance(value, int):
+        raise mismatch(value, t.Types.DOUBLE(), f"{_a(type(value))}, expected a float (a "
+                                                f"typed source does not convert an int)")
+    return value
+
+
+_java_double.first = True  # type: ignore[attr-defined]
+_checks_only(_java_double)
 
 
 def _collect_basic(basic_type: t.BasicType) -> Optional[Converter]:
@@ -559,6 +579,10 @@ def convert_collection(items: Any, type_info: Any) -> Any:
             return items
     converted: List[Any] = []
     for index, item in enumerate(items):
+        if item is None:  # PyFlink's readPythonObjects: "obj" is null
+            raise InvalidProgramError(
+                f"from_collection: item {index}: None is no value of the declared type "
+                f"{type_expression(type_info)} (a typed source cannot hold a null)")
         try:
             converted.append(convert(item))
         except DeclaredTypeError as exc:

@@ -35,7 +35,7 @@ from flink_py.common import typeinfo as t
 from flink_py.common.time import Instant
 from flink_py.errors import DeclaredTypeError
 
-__all__ = ["type_expression", "mismatch", "basic_check", "DeclaredTypeError"]
+__all__ = ["type_expression", "mismatch", "in_context", "basic_check", "DeclaredTypeError"]
 
 Converter = Callable[[Any], Any]
 
@@ -74,9 +74,26 @@ def type_expression(type_info: Any) -> str:
 
 def mismatch(value: Any, type_info: Any, reason: str) -> DeclaredTypeError:
     """The error for ``value`` that does not match ``type_info`` because of ``reason``."""
-    return DeclaredTypeError(
+    error = DeclaredTypeError(
         f"value {value!r} does not match declared type {type_expression(type_info)}: "
         f"{reason}")
+    error.value = value  # type: ignore[attr-defined]
+    return error
+
+
+def in_context(type_info: Any, convert: Converter) -> Converter:
+    """``convert`` of a record holding fields or elements, whose error for one of them names
+    the whole record and its type too."""
+    def within(value: Any) -> Any:
+        try:
+            return convert(value)
+        except DeclaredTypeError as exc:
+            if getattr(exc, "value", None) is value:
+                raise
+            raise mismatch(value, type_info, f"in it, {exc}") from None
+    if getattr(convert, "checks_only", False):
+        within.checks_only = True  # type: ignore[attr-defined]
+    return within
 
 
 def _a(kind: type) -> str:
