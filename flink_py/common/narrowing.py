@@ -109,6 +109,18 @@ def _range_checker(basic_type: t.BasicType) -> Converter:
     return _checks_only(check)
 
 
+def _fits_or(basic_type: t.BasicType, slow: Converter) -> Converter:
+    """An int in the range of ``basic_type`` as it is (one call), anything else by ``slow``."""
+    bits = _INTEGERS[basic_type][0]
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+    def fits(value: Any) -> Any:
+        if type(value) is int and low <= value <= high:
+            return value
+        return slow(value)
+    return fits
+
+
 def _checks_only(converter: Converter) -> Converter:
     """Marks a converter that returns its value unchanged (it only raises): callers can keep
     the value instead of building a new one."""
@@ -173,7 +185,10 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
             return narrow
         check = basic_check(type_info, nullable)
         # a check of the value as given goes first (before the type's own check converts it)
-        return _then(narrow, check) if getattr(narrow, "first", False) else _then(check, narrow)
+        both = _then(narrow, check) if getattr(narrow, "first", False) else _then(check, narrow)
+        if basic is _boundary_basic and type_info._basic_type in _INTEGERS and both:
+            return _fits_or(type_info._basic_type, both)
+        return both
     if isinstance(type_info, t.TupleTypeInfo):
         fields = [of(f) for f in type_info.get_field_types()]
         if not any(fields) and not strict:
@@ -236,16 +251,19 @@ def _composite(type_info: Any, basic: Callable[[t.BasicType], Optional[Converter
                     raise InvalidProgramError(
                         f"{value!r} does not match the row type with fields {names}")
                 kind, out = None, list(value)
-            for i, f in plan:
-                if out[i] is not None:  # a row's fields are nullable
-                    out[i] = f(out[i])
+            try:
+                for i, f in plan:
+                    if out[i] is not None:  # a row's fields are nullable
+                        out[i] = f(out[i])
+            except DeclaredTypeError as exc:  # name the row too
+                raise mismatch(value, type_info, f"in it, {exc}") from None
             row = Row(*out)
             row.set_field_names(list(names))
             if kind is not None:
                 row.set_row_kind(kind)
             return row
 
-        return in_context(type_info, row_fields)
+        return row_fields
     if isinstance(type_info, t.PrimitiveArrayTypeInfo) and \
             type_info._element_type == t.Types.BYTE():
         if basic is _collect_basic:
