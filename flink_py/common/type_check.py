@@ -4,16 +4,17 @@ PyFlink writes a typed record with its type's serializer wherever the record lea
 chain; most values of the wrong kind fail there (``TypeError: an integer is required``,
 ``Expected tuple, got list``), but some pass silently changed: a 3-tuple declared as a
 2-field TUPLE loses its third field, a float declared as INT is truncated, and a Java source
-(``from_collection``) takes any value. flink_py checks every typed record once, where it
+(``from_collection``) turns an int declared as STRING into its text. flink_py checks every typed record once, where it
 already converts it (:mod:`flink_py.common.narrowing`), and fails for each of these, naming
 the value, the declared type and what differs (:class:`~flink_py.errors.DeclaredTypeError`).
 
 What passes is what PyFlink's serializers take without losing anything: a bool as an
-integer (it comes back 1 or 0), 1 or 0 as a BOOLEAN, an int as a FLOAT or DOUBLE (it comes back a float), None where the type's
-serializer writes a null: a STRING, BIG_DEC, date, time or INSTANT anywhere, any value in a
-ROW field, a LIST or BASIC_ARRAY element or a MAP value; a None INT, DOUBLE, ... elsewhere
-fails in Java in PyFlink ("Cannot invoke "java.lang.Integer.intValue()" because "record" is
-null"), and here where it is made.
+integer (it comes back 1 or 0), 1 or 0 as a BOOLEAN, an int as a FLOAT or DOUBLE (it comes
+back a float; not in a typed source, whose Java converter fails for it), None where the
+type's serializer writes a null: a STRING, BIG_DEC, date, time or INSTANT anywhere, any
+value in a ROW field, a LIST or BASIC_ARRAY element or a MAP value. A None INT, DOUBLE, ...
+elsewhere fails in Java in PyFlink ("Cannot invoke "java.lang.Integer.intValue()" because
+"record" is null"), and here where it is made.
 
 >>> from flink_py.common.typeinfo import Types
 >>> type_expression(Types.TUPLE([Types.INT(), Types.ROW_NAMED(["a"], [Types.STRING()])]))
