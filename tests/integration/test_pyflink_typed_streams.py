@@ -152,7 +152,8 @@ _KNOWN_DIFFERENCES = {
 def test_each_types_kind_through_sources_maps_state_and_collect(tmp_path):
     # FLOAT ... PICKLED_BYTE_ARRAY through a typed from_collection, a typed map printed by
     # Java and sent over the network, typed ValueState and execute_and_collect, with the
-    # Python type of each value (and of its elements) as the next operator gets it
+    # Python type of each value (and of its elements) as the next operator gets it. Two
+    # PyFlink runs printed the same lines in different interleavings: compared per identifier
     done = run_on_flink_py("typed_values.py", tmp_path)
     assert done.returncode == 0, done.stderr
     expected = by_identifier(
