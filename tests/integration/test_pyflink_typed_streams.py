@@ -141,9 +141,10 @@ def test_integers_out_of_range_fail_where_pyflink_fails(tmp_path, args, outcome,
 
 #: print identifiers whose lines differ from PyFlink's, and why
 _KNOWN_DIFFERENCES = {
-    # PyFlink's Python state keeps the written object in its cache (state.cache-size, 1000
-    # keys) and reads it back narrowed only after the cache let it go; flink_py's typed
-    # state narrows a FLOAT on every write, on both backends
+    # PyFlink's Python state hands back the object written in the same bundle (its bag
+    # state's added elements, kept for up to state.cache-size keys) and reads it back from
+    # Java, narrowed, only after the bundle commits (size or time, so run-dependent);
+    # flink_py's typed state narrows a FLOAT on every write, on both backends
     "STATE_FLOAT": ("same element: 110.0999984741211 float",
                     "next element: 110.0999984741211 float"),
 }
