@@ -23,6 +23,12 @@ class InvalidFieldReferenceError(InvalidProgramError):
     """A field position or name that the record type does not have."""
 
 
+class DeclaredTypeError(FlinkPyError, TypeError):
+    """A record that does not match the type its operator declared (``output_type=``,
+    ``type_info=``): the message names the value, the declared type and what differs, and,
+    once the job runs, the operator and subtask that made the record."""
+
+
 class ConfigurationError(FlinkPyError, ValueError):
     """A configuration value that is missing or malformed."""
 

@@ -23,7 +23,7 @@ from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.restart_strategy import (  # RestartStrategies: for the doctests
     RestartStrategies, RestartStrategyConfiguration)
 from flink_py.common.typeinfo import RowTypeInfo, TypeInformation, Types
-from flink_py.common.narrowing import convert_collection
+from flink_py.common.narrowing import check_source_type, convert_collection
 from flink_py.common.types import to_row
 from flink_py.common.watermark_strategy import WatermarkStrategy
 from flink_py.datastream.checkpoint_config import CheckpointConfig
@@ -508,6 +508,7 @@ class StreamExecutionEnvironment:
                 f"from_collection expects a collection of records, got "
                 f"{type(collection).__name__} {collection!r}")
         items = collection if isinstance(collection, range) else list(collection)
+        check_source_type(_check_type_info(type_info, "from_collection"))
         type_info = _check_type_info(type_info, "from_collection") or Types.PICKLED_BYTE_ARRAY()
         if isinstance(type_info, RowTypeInfo):
             # As PyFlink: records declared as rows reach the functions as Row objects.

@@ -23,7 +23,8 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.job_id import JobID
 from flink_py.errors import InvalidProgramError
 from flink_py.graph.ids import IntermediateDataSetID, JobVertexID, OperatorID
-from flink_py.graph.python_chaining import main_output_conversion, side_output_conversions
+from flink_py.graph.python_chaining import (
+    main_output_conversion, prints_rows_in_python, side_output_conversions)
 from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode, computes_keys
 from flink_py.graph.stream_graph_hasher import traverse_stream_graph_and_generate_hashes
 from flink_py.graph.transformations import ChainingStrategy
@@ -63,6 +64,9 @@ class ChainedOperatorConfig:
     converted_output_type: Any = None
     #: side output tag id -> its declared type: side outputs always leave a Python operator
     converted_side_output_types: Dict[str, Any] = field(default_factory=dict)
+    #: the ROW type of its main output when a chained ``print()`` prints it: each record must
+    #: be a Row (graph/python_chaining.py, prints_rows_in_python); None otherwise
+    prints_rows: Any = None
 
 
 def _pickled_keys(node: Any) -> bool:
@@ -253,7 +257,8 @@ class StreamingJobGraphGenerator:
                                         pickled_keys=_pickled_keys(n),
                                         converted_output_type=main_output_conversion(n, graph),
                                         converted_side_output_types=side_output_conversions(
-                                            n, graph))
+                                            n, graph),
+                                        prints_rows=prints_rows_in_python(n, graph))
             for n in order}
         for node in order:
             for edge in node.out_edges:

@@ -34,7 +34,8 @@ from typing import Any, Dict, Optional
 from flink_py.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
 from flink_py.graph.transformations import ChainingStrategy
 
-__all__ = ["is_python_chained", "main_output_conversion", "side_output_conversions"]
+__all__ = ["is_python_chained", "main_output_conversion", "side_output_conversions",
+           "prints_rows_in_python"]
 
 
 def _made(node: StreamNode) -> Any:
@@ -99,3 +100,16 @@ def side_output_conversions(node: StreamNode, graph: StreamGraph) -> Dict[str, A
     """Side output tag id -> the tag's type, for the side outputs the node has consumers of."""
     return {e.output_tag: graph.side_output_types[e.output_tag] for e in node.out_edges
             if e.output_tag is not None and e.output_tag in graph.side_output_types}
+
+
+def prints_rows_in_python(node: StreamNode, graph: StreamGraph) -> Optional[Any]:
+    """The node's ROW type when its main output goes, as Python objects, to the Python map
+    in which PyFlink's ``print()`` of a ROW stream formats rows (it fails for a value not a
+    Row); None otherwise."""
+    from flink_py.common.typeinfo import RowTypeInfo
+    from flink_py.runtime.operators.sinks import PrintSink
+    if isinstance(node.output_type, RowTypeInfo) and any(
+            e.output_tag is None and _made(graph.nodes[e.target_id]) is PrintSink
+            and is_python_chained(e, graph) for e in node.out_edges):
+        return node.output_type
+    return None

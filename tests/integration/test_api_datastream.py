@@ -901,9 +901,17 @@ def test_tuples_given_a_row_type_become_rows():
     assert list(rows.map(lambda r: (r.word, r["count"], r[0])).execute_and_collect()) == \
         [("a", 1, "a"), ("b", 2, "b")]
     env = new_env()
-    made = env.from_collection([("x", 7)]).map(lambda t: t, output_type=row_type)
+    made = env.from_collection([("x", 7)]).map(lambda t: Row(*t), output_type=row_type)
     (row,) = list(made.execute_and_collect())
     assert isinstance(row, Row) and row.word == "x" and row.count == 7
+    # a map's tuple is no Row: PyFlink's row coder fails for it (AttributeError: 'tuple'
+    # object has no attribute 'get_fields_by_names'), flink_py in the map that made it
+    env = new_env()
+    made = env.from_collection([("x", 7)]).map(lambda t: t, output_type=row_type)
+    with pytest.raises(Exception, match=r"record made in operator 'Map' \(subtask 1/1\): "
+                                        r"value \('x', 7\) does not match declared type "
+                                        r"Types.ROW_NAMED.*a tuple, expected a Row"):
+        list(made.execute_and_collect())
 
 
 # -- rich functions and the RuntimeContext ---------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from flink_py.common.key_groups import KeyGroupRange
-from flink_py.common.narrowing import batch_converter
+from flink_py.common.narrowing import batch_converter, require_rows
+from flink_py.errors import DeclaredTypeError
 from flink_py.graph.job_graph import ChainConfig
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
@@ -39,16 +40,27 @@ def _late_bound(operator: StreamOperator) -> EmitFn:
     return emit
 
 
-def _converting(convert: Callable[[list], list], emit: EmitFn) -> EmitFn:
-    """Sends each buffer on as its declared type's serializer would give it back."""
+def _converting(convert: Callable[[list], list], emit: EmitFn,
+                operator: StreamOperator) -> EmitFn:
+    """Sends each buffer on as its declared type's serializer would give it back; a record
+    that does not match the type fails ``operator``, the one that made it."""
     def emit_converted(values: list, timestamps: Optional[list]) -> None:
-        emit(convert(values), timestamps)
+        try:
+            converted = convert(values)
+        except (DeclaredTypeError, OverflowError) as exc:
+            raise type(exc)(f"record made in operator {operator.describe()}: {exc}") from None
+        emit(converted, timestamps)
     return emit_converted
 
 
-def _with_conversion(type_info: Any, emit: EmitFn) -> EmitFn:
-    convert = batch_converter(type_info)
-    return emit if convert is None or emit is _discard else _converting(convert, emit)
+def _with_conversion(type_info: Any, emit: EmitFn, operator: StreamOperator,
+                     printed_rows: Any = None) -> EmitFn:
+    """``emit`` converting (and checking) each buffer where PyFlink serializes it; with
+    ``printed_rows`` (a ROW type), checking that each record is a Row."""
+    convert = (require_rows(printed_rows) if printed_rows is not None
+               else batch_converter(type_info))
+    return emit if convert is None or emit is _discard else _converting(convert, emit,
+                                                                        operator)
 
 
 def _fan_out_watermark(targets: List[Callable[[Any], None]]) -> Callable[[Any], None]:
@@ -109,11 +121,12 @@ class OperatorChain:
             # Where PyFlink would serialize the records (graph/python_chaining.py), they
             # change as there: FLOAT narrowed to 32 bits, integers checked against their range.
             main_fan_out = _fan_out(main)
-            main_emit = _with_conversion(config.converted_output_type, main_fan_out)
+            main_emit = _with_conversion(config.converted_output_type, main_fan_out, operator,
+                                         config.prints_rows)
             if main_emit is not main_fan_out:
                 converting.add(config.node_id)
             side_emits = {t: _with_conversion(config.converted_side_output_types.get(t),
-                                              _fan_out(e)) for t, e in side.items()}
+                                              _fan_out(e), operator) for t, e in side.items()}
             output = Output(main_emit, side_emits,
                             _fan_out_watermark(watermark_targets),
                             _fan_out_watermark(status_targets))
