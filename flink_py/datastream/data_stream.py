@@ -653,9 +653,36 @@ class KeyedStream(DataStream):
         """The whole record with the largest value of a field so far (earlier on ties)."""
         return self._aggregate("max_by", position_to_max_by)
 
+    # A keyed stream's partitioning is its key: PyFlink refuses to replace it (with a plain
+    # Exception; ours is an InvalidProgramError, which is one).
+    def _cannot_override_partitioning(self) -> Any:
+        raise InvalidProgramError("Cannot override partitioning for KeyedStream.")
+
+    def shuffle(self) -> "DataStream":
+        return self._cannot_override_partitioning()
+
+    def rescale(self) -> "DataStream":
+        return self._cannot_override_partitioning()
+
+    def rebalance(self) -> "DataStream":
+        return self._cannot_override_partitioning()
+
+    def forward(self) -> "DataStream":
+        return self._cannot_override_partitioning()
+
     def broadcast(self, *args: Any) -> Any:
-        """As :meth:`DataStream.broadcast` (PyFlink's signature on a keyed stream)."""
-        return super().broadcast(*args)
+        """Not supported: the partitioning of a KeyedStream cannot be overridden."""
+        return self._cannot_override_partitioning()
+
+    def partition_custom(self, partitioner: Union[Callable, Partitioner],
+                         key_selector: Union[Callable, KeySelector]) -> "DataStream":
+        return self._cannot_override_partitioning()
+
+    def print(self, sink_identifier: Optional[str] = None) -> "DataStreamSink":
+        """Prints the records, as :meth:`DataStream.print`, except that PyFlink's keyed
+        stream ignores ``sink_identifier`` (its lines carry no ``ident> ``), and so does
+        this one, so that the same program prints the same lines."""
+        return super().print()
 
     def cache(self) -> "CachedDataStream":
         """Caches the keyed stream's records (as partitioned by key) for later jobs, as

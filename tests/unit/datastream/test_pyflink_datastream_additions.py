@@ -113,10 +113,12 @@ def test_broadcast_classes_take_pyflinks_constructor_parameters() -> None:
         BroadcastConnectedStream(env.from_collection(["x"]), stream, [])
 
 
-def test_keyed_stream_broadcast_takes_pyflinks_varargs() -> None:
+def test_keyed_stream_broadcast_is_refused_as_pyflink_refuses_it() -> None:
+    # PyFlink's KeyedStream.broadcast(*args) raises whatever it is given
     env = _env()
     keyed = env.from_collection([("a", 1)]).key_by(lambda v: v[0])
-    assert isinstance(keyed.broadcast(RULES), BroadcastStream)
+    with pytest.raises(InvalidProgramError, match="Cannot override partitioning"):
+        keyed.broadcast(RULES)
 
 
 def test_operator_state_store_is_pyflinks() -> None:
