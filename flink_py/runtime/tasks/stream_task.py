@@ -421,9 +421,6 @@ class StreamTask:
             # returned) emits the final watermark: all event time completes (Flink's
             # advanceToEndOfEventTime at the end of data).
             head.output.emit_watermark(MAX_WATERMARK)
-        # timers already due fire before the operators finish (Flink quiesces the timer
-        # service and runs the ones in flight); later ones are dropped at shutdown
-        self.processing_time_service.fire_due_timers()
         chain.end_input_of_successors()
         chain.finish()
         for writer in chain.writers:
