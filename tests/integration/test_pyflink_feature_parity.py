@@ -16,8 +16,7 @@ per print identifier (``ID`` at parallelism 1, ``ID:3`` for subtask 3 otherwise)
 * ``UNROUTED``: sorted, with the subtask number left out: a non-keyed exchange to several
   subtasks (rebalance) starts at a random channel in Flink, so which subtask prints a line
   varies between runs.
-* ``EXACT``: the whole output byte for byte, for a program with one print sink that reads
-  its records in a fixed order.
+* ``IGNORED``: lines PyFlink prints in some runs and not in others (said why).
 """
 
 from __future__ import annotations
@@ -29,31 +28,39 @@ import pytest
 
 from tests.integration.test_pyflink_typed_streams import FIXTURES, run_on_flink_py
 
-ORDERED, SORTED, UNROUTED = "ordered", "sorted", "unrouted"
+ORDERED, SORTED, UNROUTED, IGNORED = "ordered", "sorted", "unrouted", "ignored"
 PARALLELISMS = (1, 2, 4)
 
 #: what PyFlink varies between runs, per program and print identifier (else ORDERED)
 MODES: Dict[str, Dict[str, str]] = {
     "parity_keyed_state.py": {},
     "parity_timers.py": {
-        # a processing-time timer at 0 fires whenever the timer thread gets to it: between
-        # two records or after the last
-        "PROCESSING_TIME": SORTED,
+        # PyFlink's key_by is a Python operator (adding the key) at the job's parallelism:
+        # at N each keyed subtask reads N channels, and its records' order varied between runs
+        "EVENT_TIME": SORTED,
+        # a processing-time timer at 0 fires whenever Flink's timer thread gets to it:
+        # between two records, after the last, or never when the input ended first (Flink
+        # drops the timers not yet running when an operator finishes); flink_py races alike
+        "PROCESSING_TIMER_FIRED": IGNORED,
     },
     "parity_windows.py": {
         # window_all runs at parallelism 1; its print sink, at N, is fed by a rebalance
         "WINDOW_ALL": UNROUTED,
     },
     "parity_joins.py": {
-        # two sources: orders and payments interleave differently in every run
-        "CO_MAP": SORTED,
-        "CO_FLAT_MAP": SORTED,
+        # two sources: orders and payments interleave differently in every run; the
+        # co-map runs at N after sources at 1 (rebalance)
+        "CO_MAP": UNROUTED,
+        "CO_FLAT_MAP": UNROUTED,
         "INNER_JOIN": SORTED,
         "INNER_JOIN_UNTYPED": SORTED,
     },
     "parity_broadcast.py": {
-        # the rules and the elements come from two sources
-        "BROADCAST": SORTED,
+        # the rules and the elements come from two sources, into a non-keyed operator at N
+        # after a source at 1 (rebalance)
+        "BROADCAST": UNROUTED,
+        # as EVENT_TIME of parity_timers.py (key_by at N before the keyed operator)
+        "KEYED_BROADCAST": SORTED,
         # non-keyed map after a source at parallelism 1 (rebalance)
         "BROADCAST_PARTITIONING": UNROUTED,
     },
@@ -77,8 +84,27 @@ TIMER_TIES: Dict[str, Tuple[str, ...]] = {
                           "ALLOWED_LATENESS"),
 }
 
-#: cases that differ only in which subtask prints a line (key routing: wt-parity)
-ROUTING: Dict[Tuple[str, int], str] = {}
+#: cases that differ only in which subtask prints a line: untyped (pickled) keys land on
+#: other subtasks than in PyFlink (key routing: wt-parity), typed ones already do not
+_ROUTING = "key routing: wt-parity"
+#: BATCH mode at parallelism 1: the same lines, keyed results in another key order (Flink
+#: sorts a batch job's keyed input by the serialized key: wt-parity)
+_BATCH_ORDER = "BATCH key order: wt-parity"
+ROUTING: Dict[Tuple[str, int], str] = {
+    ("parity_keyed_state.py", 2): _ROUTING, ("parity_keyed_state.py", 4): _ROUTING,
+    ("parity_timers.py", 2): _ROUTING, ("parity_timers.py", 4): _ROUTING,
+    ("parity_joins.py", 2): _ROUTING, ("parity_joins.py", 4): _ROUTING,
+    ("parity_batch.py", 1): _BATCH_ORDER,
+}
+
+#: real differences, too big for this change: strict xfails
+KNOWN: Dict[Tuple[str, int], str] = {
+    # PyFlink's BATCH jobs run on the adaptive batch scheduler, which chooses each operator's
+    # parallelism from its input's size (env.set_parallelism(N) is only the upper bound): a
+    # small job runs at 1, its print sinks without "N> ". flink_py runs it at N.
+    ("parity_batch.py", 2): "BATCH mode: PyFlink runs a small job at parallelism 1",
+    ("parity_batch.py", 4): "BATCH mode: PyFlink runs a small job at parallelism 1",
+}
 
 
 def _base(identifier: str) -> str:
@@ -92,6 +118,8 @@ def normalized(lines: List[str], modes: Dict[str, str]) -> Dict[str, List[str]]:
         identifier, sep, rest = line.partition("> ")
         assert sep, f"a line without a print identifier: {line!r}"
         mode = modes.get(_base(identifier), ORDERED)
+        if mode == IGNORED:
+            continue
         if mode == UNROUTED:
             grouped[_base(identifier)].append(rest)
         else:
@@ -111,9 +139,9 @@ def _cases(names: Dict[str, object]) -> List[object]:
     for program in names:
         for parallelism in PARALLELISMS:
             marks = []
-            if (program, parallelism) in ROUTING:
-                marks.append(pytest.mark.xfail(reason=ROUTING[(program, parallelism)],
-                                               strict=False))
+            if (program, parallelism) in KNOWN:
+                marks.append(pytest.mark.xfail(reason=KNOWN[(program, parallelism)],
+                                               strict=True))
             cases.append(pytest.param(program, parallelism, marks=marks,
                                       id=f"{program[len('parity_'):-3]}-p{parallelism}"))
     return cases
@@ -126,8 +154,23 @@ def test_feature_prints_as_pyflink(program, parallelism, tmp_path):
     modes = dict(MODES[program])
     modes.update({identifier: SORTED for identifier in TIMER_TIES.get(program, ())
                   if modes.get(identifier, ORDERED) == ORDERED})
-    assert normalized(done.stdout.splitlines(), modes) == \
-        normalized(expected_lines(program, parallelism), modes)
+    ours, theirs = done.stdout.splitlines(), expected_lines(program, parallelism)
+    if (program, parallelism) in ROUTING and normalized(ours, modes) != normalized(theirs, modes):
+        # an expected failure only if the same lines came, on other subtasks or in another
+        # order; any other difference fails
+        assert _unrouted(ours, modes) == _unrouted(theirs, modes)
+        pytest.xfail(ROUTING[(program, parallelism)])
+    assert normalized(ours, modes) == normalized(theirs, modes)
+
+
+def _unrouted(lines: List[str], modes: Dict[str, str]) -> List[str]:
+    """Every compared line without its subtask number, sorted."""
+    kept = []
+    for line in lines:
+        identifier, _, rest = line.partition("> ")
+        if modes.get(_base(identifier), ORDERED) != IGNORED:
+            kept.append(f"{_base(identifier)}> {rest}")
+    return sorted(kept)
 
 
 @pytest.mark.xfail(reason="same-timestamp timers of different keys fire in registration "
