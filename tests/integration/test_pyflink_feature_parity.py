@@ -17,6 +17,8 @@ per print identifier (``ID`` at parallelism 1, ``ID:3`` for subtask 3 otherwise)
   subtasks (rebalance) starts at a random channel in Flink, so which subtask prints a line
   varies between runs.
 * ``IGNORED``: lines PyFlink prints in some runs and not in others (said why).
+* ``EXACT``: the whole stdout byte for byte, for ``parity_single_sink.py`` (one print sink
+  at parallelism 1 reading one channel).
 """
 
 from __future__ import annotations
@@ -181,3 +183,11 @@ def test_same_timestamp_timers_fire_in_flinks_heap_order(tmp_path):
     assert done.returncode == 0, done.stderr
     assert normalized(done.stdout.splitlines(), MODES[program]) == \
         normalized(expected_lines(program, 1), MODES[program])
+
+
+def test_a_single_sink_program_prints_as_pyflink_byte_for_byte(tmp_path):
+    # one print sink at parallelism 1 reading one channel: PyFlink's output was the same in
+    # every run, so the whole stdout is compared (EXACT)
+    done = run_on_flink_py("parity_single_sink.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (FIXTURES / "parity_single_sink.txt").read_text()
