@@ -37,8 +37,10 @@ PARALLELISMS = (1, 2, 4)
 MODES: Dict[str, Dict[str, str]] = {
     "parity_keyed_state.py": {},
     "parity_timers.py": {
-        # PyFlink's key_by is a Python operator (adding the key) at the job's parallelism:
-        # at N each keyed subtask reads N channels, and its records' order varied between runs
+        # at N the keyed subtasks after the (Python) timestamp assigner read their records in
+        # an order that varied between PyFlink runs (PyFlink's key_by adds a Python operator
+        # there, apparently at the job's parallelism, so a keyed subtask reads N channels);
+        # straight after the source (parity_keyed_state.py) the order was the same each run
         "EVENT_TIME": SORTED,
         # a processing-time timer at 0 fires whenever Flink's timer thread gets to it:
         # between two records, after the last, or never when the input ended first (Flink
@@ -61,7 +63,7 @@ MODES: Dict[str, Dict[str, str]] = {
         # the rules and the elements come from two sources, into a non-keyed operator at N
         # after a source at 1 (rebalance)
         "BROADCAST": UNROUTED,
-        # as EVENT_TIME of parity_timers.py (key_by at N before the keyed operator)
+        # as EVENT_TIME of parity_timers.py: varied between runs at 2
         "KEYED_BROADCAST": SORTED,
         # non-keyed map after a source at parallelism 1 (rebalance)
         "BROADCAST_PARTITIONING": UNROUTED,
