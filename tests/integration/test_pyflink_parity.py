@@ -11,7 +11,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from tests.integration.test_pyflink_typed_streams import FIXTURES, run_on_flink_py
+import pytest
+
+from flink_py.datastream.stream_execution_environment import local_default_parallelism
+from tests.integration.test_pyflink_typed_streams import FIXTURES, by_identifier, run_on_flink_py
 
 
 def _printed(program: str, tmp_path: Path) -> List[str]:
@@ -50,3 +53,22 @@ def test_batch_keyed_input_is_sorted_by_serialized_key_as_in_pyflink(tmp_path):
     # (the same in two PyFlink runs), compared per subtask and pipeline.
     printed = _by_pipeline(_printed("batch_key_order.py", tmp_path))
     assert printed == _by_pipeline(_recorded("batch_key_order.py"))
+
+
+def test_local_environment_runs_at_the_number_of_cores_when_the_program_sets_none(tmp_path):
+    if local_default_parallelism() != 2:
+        pytest.skip("default_parallelism.txt was recorded on 2 cores; this machine has "
+                    f"{local_default_parallelism()}")
+    done = run_on_flink_py("default_parallelism.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    # keys 0 and 1 both land on subtask 0 of 2 (typed INT): one print identifier, in order
+    assert done.stdout.splitlines() == _recorded("default_parallelism.py")
+
+
+def test_parallelism_default_in_the_configuration_wins_over_the_cores(tmp_path):
+    done = run_on_flink_py("default_parallelism.py", tmp_path, "config")
+    assert done.returncode == 0, done.stderr
+    expected = (FIXTURES / "default_parallelism_config.txt").read_text().splitlines()
+    # get_parallelism() is printed first; the subtasks' lines interleave: per identifier
+    assert done.stdout.splitlines()[0] == expected[0] == "config get_parallelism() = 3"
+    assert by_identifier(done.stdout.splitlines()[1:]) == by_identifier(expected[1:])
