@@ -6,7 +6,7 @@ the sink identifiers ``high`` and ``low``.
 
 Usage::
 
-    python examples/side_output.py [--threshold <temperature>]
+    python examples/side_output.py [--threshold <temperature>] [--parallelism <n>]
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     params = ParameterTool.from_args(sys.argv[1:] if argv is None else argv)
     threshold = params.get_float("threshold", 32.0)
     env = StreamExecutionEnvironment.get_execution_environment()
+    if params.has("parallelism"):
+        env.set_parallelism(params.get_int("parallelism"))
 
     low_tag = OutputTag("low-temperature", SENSOR_READING)
     high = (env.from_collection(READINGS, type_info=SENSOR_READING)

@@ -6,7 +6,7 @@ Start a text server first, in another terminal, and type lines into it::
 
 then run::
 
-    python examples/socket_word_count.py --port 9999 [--host localhost]
+    python examples/socket_word_count.py --port 9999 [--host localhost] [--parallelism <n>]
 
 Every word is printed with its running count, as ``(word,count)``. The input is unbounded:
 the job runs until the server closes the connection (stop ``nc``) or you press Ctrl-C.
@@ -41,6 +41,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     port = params.get_int("port")
 
     env = StreamExecutionEnvironment.get_execution_environment()
+    if params.has("parallelism"):
+        env.set_parallelism(params.get_int("parallelism"))
     counts = (env.socket_text_stream(host, port)
               .flat_map(split, output_type=Types.TUPLE([Types.STRING(), Types.INT()]))
               .key_by(lambda word_count: word_count[0])

@@ -12,14 +12,13 @@ for ``str`` and ``bytes``, so two processes would disagree on a key's subtask.
 
 PyFlink itself does not hand the user's key to Flink directly: its ``key_by`` wraps the key in
 a one-field ``Row`` (``KeyByKeySelector``), holding the key's Java value when ``key_type`` is
-given and ``pickle.dumps(key)`` bytes when it is not (``Types.PICKLED_BYTE_ARRAY()``).
+given and ``cloudpickle.dumps(key)`` bytes when it is not (``Types.PICKLED_BYTE_ARRAY()``).
 :func:`pyflink_key_by_hash_code` computes the hash of that wrapper; pass it as the
 ``hash_function`` of :class:`KeyGroupAssigner` to place keys exactly as a PyFlink job does.
 """
 
 from __future__ import annotations
 
-import pickle
 import struct
 import sys
 from array import array
@@ -57,8 +56,8 @@ DEFAULT_LOWER_BOUND_MAX_PARALLELISM = 1 << 7
 #: Inclusive upper bound of any (max) parallelism (Flink: ``1 << 15``).
 UPPER_BOUND_MAX_PARALLELISM = 1 << 15
 
-#: Protocol of the pickled bytes PyFlink hashes for untyped keys (Python 3.8-3.13 default).
-PICKLE_PROTOCOL = 4
+#: Protocol of the pickled bytes PyFlink hashes for untyped keys (``cloudpickle.dumps``).
+PICKLE_PROTOCOL = 5
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -264,7 +263,13 @@ def _row_hash_code(row: Any) -> int:
 
 
 def _pickled_hash_code(value: Any) -> int:
-    return java_bytes_hash_code(pickle.dumps(value, protocol=PICKLE_PROTOCOL))
+    return java_bytes_hash_code(_pickled_key_bytes(value))
+
+
+def _pickled_key_bytes(value: Any) -> bytes:
+    # key_hash builds on this module; imported here, where it is first needed
+    from flink_py.common.key_hash import pickled_key_bytes
+    return pickled_key_bytes(value)
 
 
 _EXACT_TYPE_HASHERS: dict[type, Callable[[Any], int]] = {
@@ -298,7 +303,7 @@ def java_hash_code(key: Any) -> int:
                             starting from field 0's hash)
     ``Row``                 Flink ``Row.hashCode()``: row kind byte and fields
     ``list`` / ``dict``     ``java.util.List`` / ``java.util.Map`` ``hashCode()``
-    anything else           ``Arrays.hashCode`` of ``pickle.dumps(key, protocol=4)``
+    anything else           ``Arrays.hashCode`` of ``cloudpickle.dumps(key)`` (protocol 5)
     ======================  ===============================================================
 
     A Python ``int`` is mapped by its range: a key typed ``Types.LONG()`` that happens to
@@ -341,7 +346,10 @@ def pyflink_key_by_hash_code(key: Any, *, pickled: bool = False) -> int:
     PyFlink's ``KeyByKeySelector`` wraps the user's key in a one-field Java ``Row`` of kind
     INSERT. With ``key_type`` given, the field is the key's Java value
     (``pickled=False``); without it, the key type is ``Types.PICKLED_BYTE_ARRAY()`` and the
-    field is the ``pickle.dumps(key)`` bytes (``pickled=True``).
+    field is the ``cloudpickle.dumps(key)`` bytes (``pickled=True``). The hash of a key
+    declared with a ``key_type`` depends on that type (``Types.LONG()`` and ``Types.INT()``
+    differ): :class:`flink_py.common.key_hash.KeyByKeyHash` computes it from the type; here
+    the type is guessed from the Python value.
 
     :param key: The key returned by the key selector.
     :param pickled: Whether the job called ``key_by`` without a ``key_type``.
@@ -352,7 +360,7 @@ def pyflink_key_by_hash_code(key: Any, *, pickled: bool = False) -> int:
         >>> pyflink_key_by_hash_code("hello") == 62 + java_hash_code("hello")
         True
     """
-    field = pickle.dumps(key, protocol=PICKLE_PROTOCOL) if pickled else key
+    field = _pickled_key_bytes(key) if pickled else key
     return _to_int32(31 * _ROW_KIND_INSERT + 31 + _row_field_hash_code(field))
 
 
@@ -607,7 +615,8 @@ class KeyGroupAssigner:
     Everything that does not depend on the record is decided in ``__init__``: the bounds are
     checked once and the subtask of every key group is tabulated. Results for ``str`` and
     ``int`` keys are memoised in dicts bounded to ``cache_size`` entries (cleared when full),
-    and both ``bool`` keys are precomputed; other keys are hashed on every call.
+    and ``bool`` keys in a third (a hash function for typed keys may not take every type,
+    so nothing is hashed before a key arrives); other keys are hashed on every call.
 
     :param max_parallelism: Number of key groups (1..32768).
     :param parallelism: Number of subtasks (1..max_parallelism).
@@ -631,7 +640,7 @@ class KeyGroupAssigner:
         "_subtask_of_key_group",
         "_str_cache",
         "_int_cache",
-        "_bool_subtasks",
+        "_bool_cache",
         "_cache_size",
     )
 
@@ -654,7 +663,7 @@ class KeyGroupAssigner:
         self._str_cache: dict[str, int] = {}
         self._int_cache: dict[int, int] = {}
         self._cache_size = cache_size
-        self._bool_subtasks = (self._compute(False), self._compute(True))
+        self._bool_cache: dict[bool, int] = {}
 
     def _compute(self, key: Any) -> int:
         return self._subtask_of_key_group[murmur_hash(self._hash(key)) % self.max_parallelism]
@@ -673,7 +682,7 @@ class KeyGroupAssigner:
         elif key_type is int:
             cache = self._int_cache
         elif key_type is bool:
-            return self._bool_subtasks[key]
+            cache = self._bool_cache
         else:
             return self._subtask_of_key_group[
                 murmur_hash(self._hash(key)) % self.max_parallelism

@@ -296,9 +296,8 @@ class DataStream:
         """
         selector = _key_selector(key_selector, self.get_type())
         _check_type_info(key_type, "key_by")
-        pickled = key_type is None or key_type == Types.PICKLED_BYTE_ARRAY()
         partition = PartitionTransformation(
-            self._transformation, p.KeyGroupStreamPartitioner(selector, "key_by", pickled))
+            self._transformation, p.KeyGroupStreamPartitioner(selector, "key_by", key_type))
         return KeyedStream(self._env, partition, selector,
                            key_type or Types.PICKLED_BYTE_ARRAY(), self)
 

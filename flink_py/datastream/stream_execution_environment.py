@@ -47,6 +47,15 @@ _log = logging.getLogger(__name__)
 _context_executor_factory: Optional[Callable[[Configuration], Any]] = None
 
 
+def local_default_parallelism() -> int:
+    """The parallelism of a local environment whose program sets none: the number of CPU
+    cores this process may run on (Java's ``Runtime.availableProcessors()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no sched_getaffinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
 class StreamExecutionEnvironment:
     """The context in which a streaming program is defined and executed.
 
@@ -81,6 +90,10 @@ class StreamExecutionEnvironment:
         if configuration is not None:
             base.add_all(configuration)
         executor = _context_executor_factory(base) if _context_executor_factory else None
+        if executor is None and not base.contains(options.DEFAULT_PARALLELISM):
+            # a local environment runs at the number of cores unless parallelism.default is
+            # configured (Flink's createLocalEnvironment); a cluster's default stays its own
+            base.set(options.DEFAULT_PARALLELISM, local_default_parallelism())
         return StreamExecutionEnvironment(base, executor)
 
     # -- settings -----------------------------------------------------------------------------

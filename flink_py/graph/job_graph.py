@@ -56,9 +56,9 @@ class ChainedOperatorConfig:
     keyed: bool = False
     #: what checkpoints and savepoints map this operator's state to (stable across runs)
     operator_id: Optional[OperatorID] = None
-    #: whether the key_by feeding it hashes pickled keys (no ``key_type``): its keyed state
-    #: must place keys into key groups by the same hash the partitioner routed with
-    pickled_keys: bool = True
+    #: the key hash of the key_by feeding it (by its ``key_type``; None: pickled keys): its
+    #: keyed state must place keys into key groups by the same hash the partitioner routed with
+    key_hash: Any = None
     #: the declared type whose serializer PyFlink sends this operator's main output through
     #: (graph/python_chaining.py); None where records stay Python objects
     converted_output_type: Any = None
@@ -69,10 +69,13 @@ class ChainedOperatorConfig:
     prints_rows: Any = None
 
 
-def _pickled_keys(node: Any) -> bool:
-    """False when a typed ``key_by`` (``key_type`` given) feeds ``node``: its partitioner
-    hashes the key's value, not its pickled bytes."""
-    return all(getattr(edge.partitioner, "pickled_key", True) for edge in node.in_edges)
+def _key_hash(node: Any) -> Any:
+    """The key hash of the (first) ``key_by`` feeding ``node``, None if no key_by does."""
+    for edge in node.in_edges:
+        key_hash = getattr(edge.partitioner, "key_hash", None)
+        if key_hash is not None:
+            return key_hash
+    return None
 
 
 @dataclass
@@ -254,7 +257,7 @@ class StreamingJobGraphGenerator:
         configs: Dict[int, ChainedOperatorConfig] = {
             n.id: ChainedOperatorConfig(n.id, n.name, n.uid, n.operator_factory,
                                         operator_id=operator_ids[n.id],
-                                        pickled_keys=_pickled_keys(n),
+                                        key_hash=_key_hash(n),
                                         converted_output_type=main_output_conversion(n, graph),
                                         converted_side_output_types=side_output_conversions(
                                             n, graph),

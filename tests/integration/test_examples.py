@@ -73,7 +73,7 @@ def test_example_is_importable_with_main(name: str) -> None:
 
 
 def test_main_runs_with_argv_when_imported(text_file: Path) -> None:
-    code = f"from examples.batch_word_count import main; main(['--input', {str(text_file)!r}])"
+    code = f"from examples.batch_word_count import main; main(['--input', {str(text_file)!r}, '--parallelism', '1'])"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=TIMEOUT_S)
     assert Counter(stdout_lines(result)) == Counter(
@@ -83,7 +83,8 @@ def test_main_runs_with_argv_when_imported(text_file: Path) -> None:
 # -- word_count ---------------------------------------------------------------------------------
 
 def test_word_count_file_parallelism_1_prints_running_counts_in_order(text_file: Path) -> None:
-    lines = stdout_lines(run_example("word_count", "--input", str(text_file)))
+    lines = stdout_lines(run_example("word_count", "--input", str(text_file),
+                                     "--parallelism", "1"))
     assert lines == rolling_counts(WORDS)
     assert lines[:5] == ["(to,1)", "(be,1)", "(or,1)", "(not,1)", "(to,2)"]
 
@@ -120,7 +121,7 @@ def test_word_count_file_parallelism_2_prefixes_the_subtask_of_each_key(text_fil
 
 
 def test_word_count_default_input_prints_banner_and_counts_hamlet() -> None:
-    lines = stdout_lines(run_example("word_count"))
+    lines = stdout_lines(run_example("word_count", "--parallelism", "1"))
     assert lines[:2] == ["Executing word_count example with default input data.",
                          DEFAULT_INPUT_BANNER]
     counts = lines[2:]
@@ -140,7 +141,8 @@ def test_word_count_missing_input_file_fails_naming_the_path(tmp_path: Path) -> 
 # -- batch_word_count ---------------------------------------------------------------------------
 
 def test_batch_word_count_prints_one_final_count_per_word(text_file: Path) -> None:
-    lines = stdout_lines(run_example("batch_word_count", "--input", str(text_file)))
+    lines = stdout_lines(run_example("batch_word_count", "--input", str(text_file),
+                                     "--parallelism", "1"))
     assert Counter(lines) == Counter(f"({w},{n})" for w, n in Counter(WORDS).items())
     assert len(lines) == len(set(WORDS))
 
@@ -156,7 +158,7 @@ def test_batch_word_count_parallelism_2(text_file: Path) -> None:
 
 
 def test_batch_word_count_default_input() -> None:
-    lines = stdout_lines(run_example("batch_word_count"))
+    lines = stdout_lines(run_example("batch_word_count", "--parallelism", "1"))
     assert lines[:2] == ["Executing batch_word_count example with default input data.",
                          DEFAULT_INPUT_BANNER]
     words = [line[1:-1].split(",")[0] for line in lines[2:]]
@@ -198,7 +200,7 @@ class LineServer:
 def test_socket_word_count_counts_the_lines_of_a_server() -> None:
     with LineServer(["hello world", "hello flink", "  flink  streams hello "]) as server:
         result = run_example("socket_word_count", "--host", "127.0.0.1",
-                             "--port", str(server.port))
+                             "--port", str(server.port), "--parallelism", "1")
     assert server.error is None
     assert stdout_lines(result) == ["(hello,1)", "(world,1)", "(hello,2)", "(flink,1)",
                                     "(flink,2)", "(streams,1)", "(hello,3)"]
@@ -206,7 +208,8 @@ def test_socket_word_count_counts_the_lines_of_a_server() -> None:
 
 def test_socket_word_count_host_defaults_to_localhost() -> None:
     with LineServer(["a b a"]) as server:
-        result = run_example("socket_word_count", "--port", str(server.port))
+        result = run_example("socket_word_count", "--port", str(server.port),
+                             "--parallelism", "1")
     assert server.error is None
     assert stdout_lines(result) == ["(a,1)", "(b,1)", "(a,2)"]
 
@@ -318,7 +321,7 @@ def test_partitioning_unknown_mode_is_an_error() -> None:
 # -- union_connect ------------------------------------------------------------------------------
 
 def test_union_connect() -> None:
-    lines = stdout_lines(run_example("union_connect"))
+    lines = stdout_lines(run_example("union_connect", "--parallelism", "1"))
     assert Counter(lines) == Counter([
         "union> (sensor_1,35.8)", "union> (sensor_2,15.4)", "union> (sensor_6,15.4)",
         "union> (sensor_7,6.7)", "union> (sensor_10,38.1)",
@@ -347,7 +350,7 @@ def test_union_connect_parallelism_2_prefixes_subtasks() -> None:
 # -- side_output --------------------------------------------------------------------------------
 
 def test_side_output_splits_high_and_low_readings() -> None:
-    lines = stdout_lines(run_example("side_output"))
+    lines = stdout_lines(run_example("side_output", "--parallelism", "1"))
     assert Counter(lines) == Counter([
         "high> +I[sensor_1,1547718199,35.8]", "high> +I[sensor_10,1547718205,38.1]",
         "low> +I[sensor_6,1547718201,15.4]", "low> +I[sensor_7,1547718202,6.7]",
@@ -355,7 +358,7 @@ def test_side_output_splits_high_and_low_readings() -> None:
 
 
 def test_side_output_threshold_argument() -> None:
-    lines = stdout_lines(run_example("side_output", "--threshold", "10"))
+    lines = stdout_lines(run_example("side_output", "--threshold", "10", "--parallelism", "1"))
     assert Counter(lines) == Counter([
         "high> +I[sensor_1,1547718199,35.8]", "high> +I[sensor_6,1547718201,15.4]",
         "high> +I[sensor_10,1547718205,38.1]", "low> +I[sensor_7,1547718202,6.7]",

@@ -63,6 +63,7 @@ def cluster() -> Iterator[MiniCluster]:
 
 def _flaky_job(tmp_path: Any, failures: int, settings: Dict[str, str]) -> JobGraph:
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)  # local environments default to the cores
     env.from_collection(list(range(10))).map(FlakyMap(str(tmp_path / "attempts"), failures)) \
         .add_sink(FileSink(str(tmp_path / "out")))
     graph = env.get_job_graph("flaky")
@@ -115,6 +116,7 @@ def test_region_failover_restarts_only_the_failed_pipeline(cluster: MiniCluster,
                                                            tmp_path: Any) -> None:
     release = str(tmp_path / "release")
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)  # local environments default to the cores
     env.add_source(WaitForFileSource(5, release)).name("steady") \
         .add_sink(FileSink(str(tmp_path / "steady")))
     env.from_collection(list(range(5))).name("flaky") \

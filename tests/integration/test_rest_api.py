@@ -96,12 +96,14 @@ def bounded_job(name: str = "bounded job") -> JobGraph:
 
 def failing_job(name: str = "failing job") -> JobGraph:
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)  # local environments default to the cores
     env.from_collection([1, 2, 3, 4]).map(fail_on_three).add_sink(DiscardingSink())
     return env.get_job_graph(name)
 
 
 def unbounded_job(name: str = "unbounded job") -> JobGraph:
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)  # local environments default to the cores
     env.add_source(UntilCancelledSource()).map(plus_one).add_sink(DiscardingSink())
     return env.get_job_graph(name)
 

@@ -482,6 +482,7 @@ def test_a_source_cancelled_by_its_task_manager_ends_canceled_not_finished() -> 
     # function then returns from run(); that must not read as the end of a bounded input,
     # which finished the task, and with it (every task chained) the whole job, as FINISHED.
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)  # local environments default to the cores
     env.add_source(TicksUntilCancelled()).map(lambda x: x) \
         .add_sink(lambda value, context=None: None)
     graph = env.get_job_graph("cancelled by its TaskManager")

@@ -20,6 +20,7 @@ from flink_py.runtime.io.checkpoint_barrier_handler import CheckpointBarrierHand
 from flink_py.runtime.network.events import (
     CancelCheckpointMarker, CheckpointBarrier, EndOfPartition, Watermark, WatermarkStatus)
 from flink_py.runtime.network.local import InputInbox
+from flink_py.runtime.io.sorting_input import sorting_input_for
 from flink_py.runtime.io.watermark_valve import StatusWatermarkValve
 
 __all__ = ["StreamInputProcessor"]
@@ -62,6 +63,10 @@ class StreamInputProcessor:
         #: the head's input ending (``flink stop`` without drain finishes no operator)
         self.end_input_at_end_of_partition = True
         self._ended_inputs: Set[int] = set()
+        #: BATCH: a keyed head's input is held back and replayed sorted by key at its end,
+        #: the watermarks (and statuses) that arrived meanwhile after it
+        self._sorting = sorting_input_for(head)
+        self._held_events: List[Tuple[int, Any]] = []
 
     # -- the mailbox default action -----------------------------------------------------------
 
@@ -105,7 +110,13 @@ class StreamInputProcessor:
 
     def _process_item(self, channel: int, item: Any) -> None:
         kind = type(item)
-        if kind is tuple:
+        if self._sorting is not None and (kind is tuple or kind is Watermark
+                                          or kind is WatermarkStatus):
+            if kind is tuple:
+                self._sorting.add(item[0], item[1])
+            else:
+                self._held_events.append((channel, item))
+        elif kind is tuple:
             handler = self.barrier_handler
             if handler.recording:
                 handler.process_buffer(item, channel)
@@ -137,9 +148,20 @@ class StreamInputProcessor:
         if self._open_per_input[input_index] == 0 and self.end_input_at_end_of_partition \
                 and input_index not in self._ended_inputs:
             self._ended_inputs.add(input_index)
+            self._replay_sorted_input(input_index)
             self.head.end_input(input_index)
         if self._open_channels == 0:
             self.finished = True
+
+    def _replay_sorted_input(self, input_index: int) -> None:
+        sorting = self._sorting
+        if sorting is None:
+            return
+        self._sorting = None  # what follows (the held events) is processed as it comes
+        sorting.replay(self._process[input_index])
+        held, self._held_events = self._held_events, []
+        for channel, event in held:
+            self._process_item(channel, event)
 
     def end_open_inputs(self) -> None:
         """``flink stop --drain`` at the savepoint's barriers: every input of the head that

@@ -8,11 +8,12 @@ producer's connected consumers, in consumer subtask order.
 
 from __future__ import annotations
 
-import functools
 import random
 from typing import Any, Callable, List, Optional, Tuple
 
-from flink_py.common.key_groups import KeyGroupAssigner, pyflink_key_by_hash_code
+from flink_py.common.key_groups import KeyGroupAssigner
+from flink_py.common.key_hash import KeyByKeyHash
+from flink_py.common.typeinfo import TypeInformation
 from flink_py.errors import UserFunctionError
 
 Routed = List[Tuple[int, list, Optional[list]]]
@@ -136,13 +137,14 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
     ship_strategy = "HASH"
 
     def __init__(self, key_selector: Callable[[Any], Any], operator_name: str = "key_by",
-                 pickled_key: bool = True) -> None:
+                 key_type: Optional[TypeInformation] = None) -> None:
         super().__init__()
         self.key_selector = key_selector
         self.operator_name = operator_name
         # Keys are placed as PyFlink places them: hashed as the one-field Row PyFlink's
-        # key_by hands to Flink, holding the pickled key unless a key_type was declared.
-        self.pickled_key = pickled_key
+        # key_by hands to Flink, holding the pickled key unless a key_type was declared, and
+        # the key's Java value of that type if one was (flink_py.common.key_hash).
+        self.key_hash = KeyByKeyHash(key_type)
         #: whether the consumer computes every key itself; if not, keys are computed here even
         #: for a single channel, so that a bad key fails as in Flink (which always extracts it)
         self.consumer_computes_keys = False
@@ -152,7 +154,7 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         super().setup(num_channels, max_parallelism)
         self._assigner = KeyGroupAssigner(
             max_parallelism, num_channels,
-            hash_function=functools.partial(pyflink_key_by_hash_code, pickled=self.pickled_key))
+            hash_function=self.key_hash)
 
     def route(self, values: list, timestamps: Optional[list]) -> Routed:
         n = self.num_channels

@@ -236,9 +236,6 @@ class StreamGroupedReduce(UdfOperator):
     def end_input(self, input_index: int = 0) -> None:
         if not self.batch_mode or not self._values:
             return
-        # BATCH execution sorts by key, so the final values come out in key order.
-        try:
-            keys = sorted(self._values)
-        except TypeError:
-            keys = list(self._values)
-        self.output.emit([self._values[k] for k in keys], None)
+        # BATCH execution sorts the input by key (runtime/io/sorting_input.py): the keys were
+        # first seen in that order, and the final values come out in it.
+        self.output.emit(list(self._values.values()), None)

@@ -16,7 +16,7 @@ from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.operators.base import (
     EmitFn, Output, StreamingRuntimeContext, StreamOperator, _discard)
 from flink_py.runtime.state.heap_keyed_state_backend import HeapKeyedStateBackend
-from flink_py.runtime.state.keyed_state_backend import key_hash_function
+from flink_py.runtime.state.keyed_state_backend import DEFAULT_KEY_HASH
 from flink_py.runtime.state.state_backend import HashMapStateBackend, load_state_backend
 from flink_py.runtime.tasks.fusion import build_fused_function, fusion_stage
 
@@ -131,7 +131,8 @@ class OperatorChain:
                             _fan_out_watermark(watermark_targets),
                             _fan_out_watermark(status_targets))
             # keyed state is placed by the hash its key_by routed with (typed or pickled)
-            operator.key_hash_function = key_hash_function(config.pickled_keys)
+            operator.key_hash_function = (DEFAULT_KEY_HASH if config.key_hash is None
+                                          else config.key_hash)
             operator.setup(runtime_context_factory(), output,
                            HeapKeyedStateBackend(max_parallelism, key_groups,
                                                  operator.key_hash_function))

@@ -201,7 +201,7 @@ def test_pyflink_key_by_hash_wraps_key_in_a_row() -> None:
     # PyFlink's KeyByKeySelector hands Flink Row.of(key): 31 * 0 + (31 + (31 + key.hashCode())).
     assert pyflink_key_by_hash_code("hello") == java_hash_code(_FakeRow("hello")) == 99162384
     assert pyflink_key_by_hash_code(None) == 31
-    pickled = pickle.dumps("hello", protocol=4)
+    pickled = pickle.dumps("hello", protocol=5)  # cloudpickle.dumps, as PyFlink
     assert pyflink_key_by_hash_code("hello", pickled=True) == 62 + java_bytes_hash_code(pickled)
 
 
@@ -210,7 +210,7 @@ def test_other_objects_hash_their_pickled_bytes() -> None:
     assert java_hash_code(Point(1, 2)) == java_hash_code((1, 2))  # still a tuple
 
     key = frozenset({1})
-    assert java_hash_code(key) == java_bytes_hash_code(pickle.dumps(key, protocol=4))
+    assert java_hash_code(key) == java_bytes_hash_code(pickle.dumps(key, protocol=5))
 
 
 def test_hash_codes_are_stable_32_bit_and_not_python_hash() -> None:

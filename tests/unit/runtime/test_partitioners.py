@@ -12,6 +12,7 @@ import pytest
 from flink_py.common.key_groups import (
     PICKLE_PROTOCOL, assign_to_key_group, compute_operator_index_for_key_group, java_hash_code,
     murmur_hash, pyflink_key_by_hash_code)
+from flink_py.common.typeinfo import Types
 from flink_py.errors import UserFunctionError
 from flink_py.runtime.network.partitioners import (
     BroadcastPartitioner, CustomPartitionerWrapper, ForwardPartitioner, GlobalPartitioner,
@@ -265,7 +266,7 @@ def _pyflink_key_hash(key, pickled: bool) -> int:
     """The hashCode Flink sees for a PyFlink key_by key, derived independently.
 
     PyFlink's key_by hands Flink a one-field Row (kind INSERT = 0) holding the key's Java value,
-    or ``pickle.dumps(key)`` bytes when no key_type was given. Flink >= 1.13
+    or ``cloudpickle.dumps(key)`` bytes (protocol 5) when no key_type was given. Flink >= 1.13
     ``RowUtils.deepHashCodeRow``: ``31 * kind + deepHashCodeArray(fields)``, where
     ``deepHashCodeArray`` folds ``31 * h + Arrays.deepHashCode(new Object[] {field})`` from 1;
     so a one-field row hashes to ``31 + (31 + hashCode(field))``.
@@ -303,8 +304,11 @@ def _expected_channel(key, channels: int, max_parallelism: int, pickled: bool) -
 def test_key_group_partitioner_routes_each_key_to_its_key_groups_subtask(
         channels: int, max_parallelism: int, pickled: bool) -> None:
     """Keys are placed as a PyFlink job places them (see flink_py.common.key_groups)."""
-    records = [(key, i) for i in range(6) for key in KEYS + list(range(20))]
-    partitioner = _setup(KeyGroupStreamPartitioner(lambda r: r[0], "key_by", pickled),
+    # a typed key_by declares one key type: Types.STRING() for string keys
+    keys = KEYS + (list(range(20)) if pickled else [str(i) for i in range(20)])
+    records = [(key, i) for i in range(6) for key in keys]
+    key_type = None if pickled else Types.STRING()
+    partitioner = _setup(KeyGroupStreamPartitioner(lambda r: r[0], "key_by", key_type),
                          channels, max_parallelism)
     buffers = [records[i:i + 13] for i in range(0, len(records), 13)]
     values, stamps = _collect(partitioner, buffers, channels, with_timestamps=True)
