@@ -423,6 +423,20 @@ class _RemoteCollectGateway:
         if not ack.ok:  # the job's results are no longer collected (cancelled, ended)
             raise CancelTaskException(ack.message)
 
+    def report_watermark(self, watermark_group: str, reporter: Tuple[str, int],
+                         watermark: int) -> int:
+        operator_id, subtask_index = reporter
+        answer = invoke(self._address, "ReportWatermark", self._stub.ReportWatermark,
+                        pb.ReportedWatermark(job_id=self._job_id,
+                                             watermark_group=watermark_group,
+                                             source_operator_id=str(operator_id),
+                                             subtask_index=subtask_index,
+                                             watermark=watermark),
+                        DEFAULT_RPC_TIMEOUT_S)
+        if not answer.ok:  # the JobMaster no longer runs the job (cancelled, ended)
+            raise CancelTaskException(answer.message)
+        return answer.group_watermark
+
 
 class RemoteJobMasterGateway:
     """The JobMaster of one job, as the tasks in a slot worker reach it."""
@@ -538,6 +552,16 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         except CancelTaskException as exc:
             return pb.Ack(ok=False, message=str(exc))
         return pb.Ack(ok=True)
+
+    def ReportWatermark(self, request: Any, context: Any) -> Any:
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.WatermarkAlignment(ok=False, message=str(exc))
+        group_watermark = master.watermark_alignment.report(
+            request.watermark_group, (request.source_operator_id, request.subtask_index),
+            request.watermark)
+        return pb.WatermarkAlignment(ok=True, group_watermark=group_watermark)
 
     def RequestUserArtifacts(self, request: Any, context: Any) -> Any:
         try:

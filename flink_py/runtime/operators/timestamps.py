@@ -32,6 +32,8 @@ from flink_py.runtime.network.events import WatermarkStatus
 from flink_py.runtime.operators.base import (
     MAX_WATERMARK, MIN_WATERMARK, Output, StreamingRuntimeContext, StreamOperator)
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
+from flink_py.runtime.operators.watermark_alignment import (
+    SourceWatermarkAlignment, alignment_for)
 
 __all__ = [
     "AutoWatermarkInterval", "SourceWithWatermarks", "TimestampsAndWatermarksOperator",
@@ -91,7 +93,7 @@ class _WatermarkEmitter(WatermarkOutput):
         elif is_watermark:
             self._operator._forward_watermark(value)
         else:
-            self._operator.output.emit_watermark_status(value)
+            self._operator._forward_watermark_status(value)
 
     def send_deferred(self) -> None:
         deferred, self.deferred = self.deferred, []
@@ -99,7 +101,7 @@ class _WatermarkEmitter(WatermarkOutput):
             if is_watermark:
                 self._operator._forward_watermark(value)
             else:
-                self._operator.output.emit_watermark_status(value)
+                self._operator._forward_watermark_status(value)
 
 
 class TimestampsAndWatermarksOperator(StreamOperator):
@@ -220,9 +222,19 @@ class TimestampsAndWatermarksOperator(StreamOperator):
     def process_watermark_status(self, status: Any) -> None:
         """Upstream idleness is dropped too: this operator's generator decides it."""
 
+    #: told of every watermark and idleness forwarded (a source's watermark alignment)
+    watermark_listener: Any = None
+
     def _forward_watermark(self, timestamp: int) -> None:
         self.current_watermark = timestamp
         self.output.emit_watermark(timestamp)
+        if self.watermark_listener is not None:
+            self.watermark_listener.on_watermark_emitted(timestamp)
+
+    def _forward_watermark_status(self, status: Any) -> None:
+        self.output.emit_watermark_status(status)
+        if self.watermark_listener is not None:
+            self.watermark_listener.on_idle(status is WatermarkStatus.IDLE)
 
     def _schedule_periodic_emit(self) -> None:
         service = self.processing_time_service
@@ -277,6 +289,13 @@ class SourceWithWatermarks(StreamSource):
         self.bounded = source.bounded
         self.watermarks = TimestampsAndWatermarksOperator(
             source.name, watermark_strategy, auto_watermark_interval_ms)
+        self._mailbox: Any = None
+        #: the source's watermark alignment, if its strategy has one (made in open)
+        self.alignment: Optional[SourceWatermarkAlignment] = None
+
+    def attach_mailbox(self, mailbox: Any) -> None:
+        """The task's mailbox: watermark alignment pauses the source through it."""
+        self._mailbox = mailbox
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
@@ -294,6 +313,11 @@ class SourceWithWatermarks(StreamSource):
             operator.processing_time_service = self.processing_time_service
         self.watermarks.open()
         self.source.open()
+        self.alignment = alignment_for(self.watermarks.watermark_strategy._alignment, self,
+                                       self._mailbox)
+        if self.alignment is not None:
+            self.watermarks.watermark_listener = self.alignment
+            self.alignment.start()
 
     # The wrapped source holds the state (its read position): checkpoints are its.
 
@@ -346,8 +370,12 @@ class SourceWithWatermarks(StreamSource):
     def finish(self) -> None:
         self.source.finish()
         self.watermarks.finish()
+        if self.alignment is not None:
+            self.alignment.finish()  # reports MAX: it holds its group back no more
 
     def close(self) -> None:
+        if self.alignment is not None:
+            self.alignment.close()
         errors: List[BaseException] = []
         for operator in (self.source, self.watermarks):
             try:
