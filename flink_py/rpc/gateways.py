@@ -401,8 +401,9 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
 COLLECT_TIMEOUT_S = 600.0
 
 
-class _RemoteCollectGateway:
-    """A task's way to its JobMaster's collect buffers (``execute_and_collect``)."""
+class _RemoteOperatorEventGateway:
+    """A task's way to its JobMaster's coordinators: the collect buffers
+    (``execute_and_collect``) and the watermark alignment groups."""
 
     def __init__(self, stub: Any, address: str, job_id: str) -> None:
         self._stub = stub
@@ -498,7 +499,7 @@ class RemoteJobMasterGateway:
         return dict(answer.artifacts)
 
     def operator_event_gateway(self, job_id: str) -> Any:
-        return _RemoteCollectGateway(self._stub, self.address, job_id)
+        return _RemoteOperatorEventGateway(self._stub, self.address, job_id)
 
 
 class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
