@@ -9,6 +9,7 @@ tests/e2e/test_watermark_alignment_cluster.py.
 
 from __future__ import annotations
 
+import doctest
 import threading
 import time
 from pathlib import Path
@@ -191,6 +192,11 @@ def test_a_finished_source_does_not_hold_its_group_back(token: str) -> None:
 
 
 # -- the coordinator --------------------------------------------------------------------------
+
+
+def test_the_coordinator_docstring_example_runs() -> None:
+    from flink_py.runtime.jobmaster import watermark_alignment
+    assert doctest.testmod(watermark_alignment).failed == 0
 
 
 def test_the_group_watermark_is_the_smallest_last_report_and_moves_with_it() -> None:

@@ -26,12 +26,9 @@ gRPC call of about a millisecond.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 from flink_py.common.watermark_strategy import WatermarkAlignmentParams
-
-log = logging.getLogger(__name__)
 
 __all__ = ["SourceWatermarkAlignment", "alignment_for"]
 
