@@ -11,7 +11,9 @@ upstream are dropped, except the final ``MAX_WATERMARK`` that ends a bounded inp
 mode only that final watermark is emitted, as in Flink.
 
 ``SourceWithWatermarks`` applies a strategy inside a source (``env.from_source``), as Flink's
-SourceOperator does: records get timestamps and watermarks as they leave the source.
+SourceOperator does: records get timestamps and watermarks as they leave the source, and a
+strategy ``with_watermark_alignment`` pauses the source while it is too far ahead of its
+group (watermark_alignment.py).
 
 Buffers are processed a whole at a time: timestamps are assigned by one comprehension and
 checked by one pass over their types; the built-in generators take the buffer's largest
@@ -223,7 +225,7 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         """Upstream idleness is dropped too: this operator's generator decides it."""
 
     #: told of every watermark and idleness forwarded (a source's watermark alignment)
-    watermark_listener: Any = None
+    watermark_listener: Optional[SourceWatermarkAlignment] = None
 
     def _forward_watermark(self, timestamp: int) -> None:
         self.current_watermark = timestamp
