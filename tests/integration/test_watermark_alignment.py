@@ -194,9 +194,13 @@ def test_a_finished_source_does_not_hold_its_group_back(token: str) -> None:
 # -- the coordinator --------------------------------------------------------------------------
 
 
-def test_the_coordinator_docstring_example_runs() -> None:
-    from flink_py.runtime.jobmaster import watermark_alignment
-    assert doctest.testmod(watermark_alignment).failed == 0
+def test_the_docstring_examples_run() -> None:
+    """The coordinator's, and the pausable clock's (a paused source is not idle)."""
+    from flink_py.runtime.jobmaster import watermark_alignment as coordinator
+    from flink_py.runtime.operators import watermark_alignment as source_side
+    for module in (coordinator, source_side):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_the_group_watermark_is_the_smallest_last_report_and_moves_with_it() -> None:

@@ -106,6 +106,21 @@ class _WatermarkEmitter(WatermarkOutput):
                 self._operator._forward_watermark_status(value)
 
 
+class _WithInputActivityClock:
+    """The runtime context, as a generator supplier sees it, with another input activity
+    clock (Flink's ``WatermarkGeneratorSupplier.Context.getInputActivityClock``)."""
+
+    def __init__(self, context: Any, clock: Callable[[], int]) -> None:
+        self._context = context
+        self._clock = clock
+
+    def get_input_activity_clock(self) -> Callable[[], int]:
+        return self._clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
 class TimestampsAndWatermarksOperator(StreamOperator):
     """Assigns timestamps and generates watermarks with a WatermarkStrategy.
 
@@ -116,6 +131,10 @@ class TimestampsAndWatermarksOperator(StreamOperator):
     :param auto_watermark_interval_ms: How often periodic generators are asked for a
         watermark (``pipeline.auto-watermark-interval``); 0 disables periodic emission.
     """
+
+    #: the clock idleness is measured with, if not the wall clock (set before ``open``: a
+    #: source's watermark alignment stops it while the source is paused)
+    input_activity_clock: Optional[Callable[[], int]] = None
 
     def __init__(self, name: str, watermark_strategy: WatermarkStrategy,
                  auto_watermark_interval_ms: int = DEFAULT_AUTO_WATERMARK_INTERVAL_MS) -> None:
@@ -131,10 +150,12 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         # BATCH mode needs no progress: only the final watermark of the input (Flink's
         # emitProgressiveWatermarks).
         progressive = ctx is None or ctx.runtime_mode != "BATCH"
+        generator_context = (ctx if self.input_activity_clock is None
+                             else _WithInputActivityClock(ctx, self.input_activity_clock))
         try:
             assigner = strategy.create_timestamp_assigner(ctx)
-            self.generator = (strategy.create_watermark_generator(ctx) if progressive
-                              else NoWatermarksGenerator())
+            self.generator = (strategy.create_watermark_generator(generator_context)
+                              if progressive else NoWatermarksGenerator())
         except Exception as exc:
             raise self.user_error(exc, "creating the timestamp assigner / watermark generator")
         self._extract = (None if type(assigner) is RecordTimestampAssigner
@@ -313,12 +334,15 @@ class SourceWithWatermarks(StreamSource):
     def open(self) -> None:
         for operator in (self.watermarks, self.source):
             operator.processing_time_service = self.processing_time_service
-        self.watermarks.open()
-        self.source.open()
         self.alignment = alignment_for(self.watermarks.watermark_strategy._alignment, self,
                                        self._mailbox)
         if self.alignment is not None:
+            # while paused for alignment the source reads nothing: that is not idleness
+            self.watermarks.input_activity_clock = self.alignment.input_activity_clock
             self.watermarks.watermark_listener = self.alignment
+        self.watermarks.open()
+        self.source.open()
+        if self.alignment is not None:
             self.alignment.start()
 
     # The wrapped source holds the state (its read position): checkpoints are its.

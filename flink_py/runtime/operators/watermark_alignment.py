@@ -18,6 +18,10 @@ watermark and every answer, as Flink's. Records already read when the watermark 
 limit still go out: a source overshoots by at most what it reads in one
 ``pipeline.auto-watermark-interval``.
 
+While paused, the source's input activity clock stands still (Flink's
+``PausableRelativeClock``): a source waiting for its group is not idle, or it would report
+MAX and stop holding the others back.
+
 Unlike Flink, the report is a call from the task's thread whose answer comes back with it
 (Flink sends a ``ReportedWatermarkEvent`` and gets a ``WatermarkAlignmentEvent`` on the
 coordinator's own timer): one round trip per update interval, which on a cluster is a local
@@ -26,15 +30,49 @@ gRPC call of about a millisecond.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Optional
 
 from flink_py.common.watermark_strategy import WatermarkAlignmentParams
 
-__all__ = ["SourceWatermarkAlignment", "alignment_for"]
+__all__ = ["PausableRelativeClock", "SourceWatermarkAlignment", "alignment_for"]
 
 #: Java's Long.MIN_VALUE / MAX_VALUE
 _UNINITIALIZED = -(2 ** 63)
 _MAX_WATERMARK = 2 ** 63 - 1
+
+
+class PausableRelativeClock:
+    """Monotonic nanoseconds that do not advance while paused (Flink's
+    ``PausableRelativeClock``): the input activity clock of an aligned source.
+
+    >>> now = [0]
+    >>> clock = PausableRelativeClock(lambda: now[0])
+    >>> now[0] = 10; clock()
+    10
+    >>> clock.pause(); now[0] = 50; clock()
+    10
+    >>> clock.unpause(); now[0] = 60; clock()
+    20
+    """
+
+    def __init__(self, clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self._clock = clock
+        self._paused_at: Optional[int] = None
+        self._paused_nanos = 0
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = self._clock()
+
+    def unpause(self) -> None:
+        if self._paused_at is not None:
+            self._paused_nanos += self._clock() - self._paused_at
+            self._paused_at = None
+
+    def __call__(self) -> int:
+        now = self._paused_at if self._paused_at is not None else self._clock()
+        return now - self._paused_nanos
 
 
 class SourceWatermarkAlignment:
@@ -63,6 +101,8 @@ class SourceWatermarkAlignment:
         #: the largest watermark the group allows this source (no limit before an answer)
         self.max_desired_watermark = _MAX_WATERMARK
         self.paused = False
+        #: the source's input activity clock (for idleness): stopped while paused
+        self.input_activity_clock = PausableRelativeClock()
         self._timer: Any = None
         self._closed = False
 
@@ -120,10 +160,12 @@ class SourceWatermarkAlignment:
         if not self.paused:
             self.paused = True
             self._mailbox.hold_input(self)
+            self.input_activity_clock.pause()
 
     def _resume(self) -> None:
         self.paused = False
         self._mailbox.release_input(self)
+        self.input_activity_clock.unpause()
 
     def finish(self) -> None:
         """The source's input ended: it reports MAX, so it holds its group back no more."""
