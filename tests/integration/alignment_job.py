@@ -2,7 +2,7 @@
 
 Both are NumberSequenceSources of ``RECORDS`` numbers with timestamps ``n * STEP_MS``, so
 both cover the same event time; a process function chained to each records, per record,
-``(source, number, time.monotonic_ns(), current watermark)``. The slow one takes
+``(source, number, time.monotonic_ns(), current watermark, process id)``. The slow one takes
 ``SLOW_SLEEP_S`` per record, the fast one ``FAST_SLEEP_S``: the fast source's event time
 runs at most ``STEP_MS / FAST_SLEEP_S`` ms per second, ten times the slow one's.
 
@@ -11,9 +11,9 @@ emitted its first watermark, so that how far apart the two tasks start does not 
 before its first watermark a source does not report to its group (as in Flink), and the
 fast source would run unaligned meanwhile.
 
-Run as a program (``flink run alignment_job.py --gate PATH [--unaligned]``) it prints the
-collected rows as one JSON line after ``ROWS ``. The monotonic clock is the machine's, so
-the rows of tasks in different processes compare.
+Run as a program (``flink run alignment_job.py --gate PATH [--unaligned]
+[--separate-slots]``) it prints the collected rows as one JSON line after ``ROWS ``. The
+monotonic clock is the machine's, so the rows of tasks in different processes compare.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class RecordWatermarks(ProcessFunction):
                            what="the slow source's first watermark", timeout_s=60)
                 self.gate_passed = True
         time.sleep(self.sleep_s)  # the source's pace
-        yield self.source, value, time.monotonic_ns(), watermark
+        yield self.source, value, time.monotonic_ns(), watermark, os.getpid()
 
 
 def strategy(aligned: bool) -> WatermarkStrategy:
@@ -88,13 +88,20 @@ def strategy(aligned: bool) -> WatermarkStrategy:
     return result
 
 
-def build(env: StreamExecutionEnvironment, gate: str, aligned: bool = True) -> DataStream:
+def build(env: StreamExecutionEnvironment, gate: str, aligned: bool = True,
+          separate_slots: bool = False) -> DataStream:
+    """The job; with ``separate_slots`` the fast source runs in a slot of its own (on a
+    cluster: another process than the slow one's)."""
     env.set_parallelism(1)
     env.get_config().set_auto_watermark_interval(AUTO_WATERMARK_INTERVAL_MS)
     slow = env.from_source(NumberSequenceSource(0, RECORDS - 1), strategy(aligned), "slow") \
         .process(RecordWatermarks("slow", SLOW_SLEEP_S, gate, opens_gate=True))
-    fast = env.from_source(NumberSequenceSource(0, RECORDS - 1), strategy(aligned), "fast") \
-        .process(RecordWatermarks("fast", FAST_SLEEP_S, gate, opens_gate=False))
+    fast = env.from_source(NumberSequenceSource(0, RECORDS - 1), strategy(aligned), "fast")
+    if separate_slots:
+        fast = fast.slot_sharing_group("fast")
+    fast = fast.process(RecordWatermarks("fast", FAST_SLEEP_S, gate, opens_gate=False))
+    if separate_slots:
+        fast = fast.slot_sharing_group("fast")
     return slow.union(fast)
 
 
@@ -119,9 +126,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gate", required=True)
     parser.add_argument("--unaligned", action="store_true")
+    parser.add_argument("--separate-slots", action="store_true")
     args = parser.parse_args()
     env = StreamExecutionEnvironment.get_execution_environment()
-    with build(env, args.gate, not args.unaligned).execute_and_collect("alignment") as rows:
+    stream = build(env, args.gate, not args.unaligned, args.separate_slots)
+    with stream.execute_and_collect("alignment") as rows:
         print("ROWS " + json.dumps([list(r) for r in rows]))
 
 
