@@ -44,11 +44,11 @@ from flink_py.runtime.jobmaster.execution import (
 from flink_py.runtime.jobmaster.failover_strategy import VertexKey, failover_strategy_from
 from flink_py.runtime.jobmaster.task_gateways import (
     AsyncCheckpointGateway, OperatorEventGateway)
-from flink_py.runtime.jobmaster.watermark_alignment import WatermarkAlignmentCoordinator
 from flink_py.runtime.jobmaster.job_view import (
     JobFailure, JobView, SubtaskView, VertexView, WaitingForSlots)
 from flink_py.runtime.jobmaster.restart_strategy import restart_strategy_from
 from flink_py.runtime.jobmaster.stop_with_savepoint import StopWithSavepointTermination
+from flink_py.runtime.jobmaster.watermark_alignment import WatermarkAlignmentCoordinator
 from flink_py.runtime.resourcemanager.resource_manager import (
     NoResourceAvailableError, PendingSlotRequest, ResourceManager, SlotAllocation)
 from flink_py.runtime.state.handles import JobManagerTaskRestore, TaskStateSnapshot
