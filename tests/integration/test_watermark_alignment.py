@@ -19,7 +19,8 @@ import pytest
 
 from flink_py.common import Duration, Types, WatermarkStrategy
 from flink_py.common.job_status import JobStatus
-from flink_py.datastream import ProcessFunction, SinkFunction, StreamExecutionEnvironment
+from flink_py.datastream import (
+    CheckpointListener, ProcessFunction, SinkFunction, StreamExecutionEnvironment)
 from flink_py.datastream.connectors.number_seq import NumberSequenceSource
 from flink_py.runtime.jobmaster.watermark_alignment import (
     MAX_WATERMARK, WatermarkAlignmentCoordinator)
@@ -189,6 +190,52 @@ def test_a_finished_source_does_not_hold_its_group_back(token: str) -> None:
         .process(_Paced(token, 499), output_type=Types.LONG())
     short.union(paced).add_sink(_Sink(token))
     assert _run_to_the_end(env, token) == sorted(list(range(50)) + list(range(500)))
+
+
+class _CountingCheckpoints(ProcessFunction, CheckpointListener):
+    """Counts its records; at each completed checkpoint notes how many it had."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.records = 0
+
+    def process_element(self, value: int, ctx: ProcessFunction.Context) -> Iterator[int]:
+        self.records += 1
+        yield value
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        with _LOCK:
+            _SUNK.setdefault(self.token, []).append(self.records)
+
+
+def test_a_source_paused_for_alignment_still_takes_checkpoints(token: str) -> None:
+    """The unthrottled source is paused for good behind the stalled one (not idle: no
+    idleness configured); checkpoints still complete in its task, records or not."""
+    _RELEASE[token] = threading.Event()
+    env = _env()
+    env.enable_checkpointing(50)
+    stalled = env.from_source(_StallingSource(5, token), _aligned(), "stalled")
+    paused = env.from_source(NumberSequenceSource(0, 10 ** 9), _aligned(), "paused") \
+        .process(_CountingCheckpoints(token), output_type=Types.LONG())
+    stalled.union(paused).add_sink(_Sink(token + "-sink"))
+    client = env.execute_async(f"paused {token}")
+    try:
+        def paused_through_two_checkpoints() -> bool:
+            with _LOCK:
+                counts = list(_SUNK.get(token, []))
+            return len(counts) >= 3 and counts[-1] == counts[-2] == counts[-3] > 0
+        wait_until(paused_through_two_checkpoints,
+                   what="two checkpoints completed while the source was paused",
+                   timeout_s=JOB_DEADLINE_S)
+    finally:
+        _RELEASE[token].set()
+        client.cancel()
+        wait_until(lambda: client.get_job_status().result().is_globally_terminal_state(),
+                   what="the job CANCELED")
+        _RELEASE.pop(token)
+        with _LOCK:
+            _SUNK.pop(token, None)
+            _SUNK.pop(token + "-sink", None)
 
 
 # -- the coordinator --------------------------------------------------------------------------
