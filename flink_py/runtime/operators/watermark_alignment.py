@@ -19,8 +19,8 @@ limit still go out: a source overshoots by at most what it reads in one
 ``pipeline.auto-watermark-interval``.
 
 While paused, the source's input activity clock stands still (Flink's
-``PausableRelativeClock``): a source waiting for its group is not idle, or it would report
-MAX and stop holding the others back.
+``PausableRelativeClock``): a source waiting for its group is not idle (it would mark its
+output idle downstream and report MAX), it was stopped.
 
 Unlike Flink, the report is a call from the task's thread whose answer comes back with it
 (Flink sends a ``ReportedWatermarkEvent`` and gets a ``WatermarkAlignmentEvent`` on the
