@@ -41,7 +41,7 @@ from flink_py.errors import InvalidProgramError
 __all__ = [
     "AscendingTimestampsWatermarks", "BoundedOutOfOrdernessWatermarks", "NoWatermarksGenerator",
     "RecordTimestampAssigner", "TimestampAssigner", "Watermark", "WatermarkGenerator",
-    "WatermarkOutput", "WatermarkStrategy", "WatermarksWithIdleness",
+    "WatermarkAlignmentParams", "WatermarkOutput", "WatermarkStrategy", "WatermarksWithIdleness",
 ]
 
 #: Java's Long.MIN_VALUE: the "record timestamp" of a record that has none
@@ -218,6 +218,33 @@ class WatermarksWithIdleness(WatermarkGenerator):
         return self._clock() - self._start_of_inactivity_nanos > self.max_idle_time_nanos
 
 
+class WatermarkAlignmentParams:
+    """What ``with_watermark_alignment`` configured (Flink's ``WatermarkAlignmentParams``).
+
+    :param watermark_group: the group whose sources are aligned with each other.
+    :param max_allowed_watermark_drift_ms: how far (ms) a source's watermark may run ahead
+        of the group's smallest before the source pauses.
+    :param update_interval_ms: how often (ms) a source reports its watermark and learns the
+        group's smallest.
+    """
+
+    __slots__ = ("watermark_group", "max_allowed_watermark_drift_ms", "update_interval_ms")
+
+    #: Flink's default update interval (``WatermarkAlignmentParams``): 1 s
+    DEFAULT_UPDATE_INTERVAL_MS = 1000
+
+    def __init__(self, watermark_group: str, max_allowed_watermark_drift_ms: int,
+                 update_interval_ms: int = DEFAULT_UPDATE_INTERVAL_MS) -> None:
+        self.watermark_group = watermark_group
+        self.max_allowed_watermark_drift_ms = max_allowed_watermark_drift_ms
+        self.update_interval_ms = update_interval_ms
+
+    def __repr__(self) -> str:
+        return (f"WatermarkAlignmentParams(group {self.watermark_group!r}, max drift "
+                f"{self.max_allowed_watermark_drift_ms} ms, update interval "
+                f"{self.update_interval_ms} ms)")
+
+
 class TimestampAssigner(abc.ABC):
     """Extracts an event timestamp (ms since the epoch) from a record."""
 
@@ -288,6 +315,9 @@ class WatermarkStrategy:
                     .with_idleness(Duration.of_minutes(1)))
     """
 
+    #: set by ``with_watermark_alignment`` (a class default: strategies pickled before it)
+    _alignment: Optional[WatermarkAlignmentParams] = None
+
     def __init__(self, generator_supplier: GeneratorSupplier,
                  timestamp_assigner: Optional[TimestampAssigner] = None,
                  idle_timeout: Optional[Duration] = None, description: str = "custom") -> None:
@@ -300,6 +330,7 @@ class WatermarkStrategy:
         self._timestamp_assigner = timestamp_assigner
         self._idle_timeout = idle_timeout
         self._description = description
+        self._alignment = None
 
     # -- what the runtime calls ----------------------------------------------------------------
 
@@ -368,6 +399,43 @@ class WatermarkStrategy:
         _millis(idle_timeout, "idle_timeout")
         return self._copy(_idle_timeout=idle_timeout)
 
+    def with_watermark_alignment(self, watermark_group: str,
+                                 max_allowed_watermark_drift: Duration,
+                                 update_interval: Optional[Duration] = None
+                                 ) -> "WatermarkStrategy":
+        """A strategy that keeps a source from running ahead of the others in its group.
+
+        Every ``update_interval`` each parallel instance of a source given to ``from_source``
+        with this strategy reports its current watermark to the group's coordinator in the
+        JobMaster and learns the group's smallest (idle and finished sources do not count).
+        An instance whose watermark is more than ``max_allowed_watermark_drift`` ahead of
+        that stops reading, until an update lets it go on. The group may hold completely
+        different sources (e.g. a file and a number sequence).
+
+        Example::
+
+            >>> strategy = (WatermarkStrategy
+            ...     .for_bounded_out_of_orderness(Duration.of_seconds(20))
+            ...     .with_watermark_alignment("alignment-group-1", Duration.of_seconds(20),
+            ...                               Duration.of_seconds(1)))
+
+        :param watermark_group: A group of sources to align watermarks.
+        :param max_allowed_watermark_drift: Maximal drift, before we pause consuming from the
+            source (a Duration, zero or more).
+        :param update_interval: How often tasks notify the coordinator of their watermark
+            and learn the group's; None for the default, 1 s.
+        :return: A new WatermarkStrategy with watermark alignment configured.
+        """
+        if not isinstance(watermark_group, str) or not watermark_group:
+            raise InvalidProgramError(
+                f"watermark_group must be a non-empty string, got {watermark_group!r}")
+        drift = _millis(max_allowed_watermark_drift, "max_allowed_watermark_drift",
+                        allow_zero=True)
+        interval = (WatermarkAlignmentParams.DEFAULT_UPDATE_INTERVAL_MS
+                    if update_interval is None else _millis(update_interval, "update_interval"))
+        return self._copy(_alignment=WatermarkAlignmentParams(watermark_group, drift,
+                                                              interval))
+
     @staticmethod
     def for_monotonous_timestamps() -> "WatermarkStrategy":
         """Watermarks for ascending timestamps: the watermark is the largest timestamp seen
@@ -408,7 +476,7 @@ class WatermarkStrategy:
         """Whether applying this strategy leaves a stream as it is (no watermarks, no
         assigner, no idleness): a source need not apply it."""
         return (self._generator_supplier is _no_watermarks and self._timestamp_assigner is None
-                and self._idle_timeout is None)
+                and self._idle_timeout is None and self._alignment is None)
 
     def __repr__(self) -> str:
         parts = [self._description]
@@ -416,6 +484,9 @@ class WatermarkStrategy:
             parts.append("with timestamp assigner")
         if self._idle_timeout is not None:
             parts.append(f"idleness {self._idle_timeout.to_milliseconds()} ms")
+        if self._alignment is not None:
+            parts.append(f"aligned in group {self._alignment.watermark_group!r} (max drift "
+                         f"{self._alignment.max_allowed_watermark_drift_ms} ms)")
         return f"WatermarkStrategy({', '.join(parts)})"
 
 

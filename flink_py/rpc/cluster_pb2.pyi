@@ -134,6 +134,30 @@ class CollectBatch(_message.Message):
     end: bool
     def __init__(self, job_id: _Optional[str] = ..., collect_id: _Optional[str] = ..., values: _Optional[bytes] = ..., end: _Optional[bool] = ...) -> None: ...
 
+class ReportedWatermark(_message.Message):
+    __slots__ = ("job_id", "watermark_group", "source_operator_id", "subtask_index", "watermark")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_GROUP_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBTASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    watermark_group: str
+    source_operator_id: str
+    subtask_index: int
+    watermark: int
+    def __init__(self, job_id: _Optional[str] = ..., watermark_group: _Optional[str] = ..., source_operator_id: _Optional[str] = ..., subtask_index: _Optional[int] = ..., watermark: _Optional[int] = ...) -> None: ...
+
+class WatermarkAlignment(_message.Message):
+    __slots__ = ("ok", "message", "group_watermark")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    message: str
+    group_watermark: int
+    def __init__(self, ok: _Optional[bool] = ..., message: _Optional[str] = ..., group_watermark: _Optional[int] = ...) -> None: ...
+
 class AcknowledgeCheckpointRequest(_message.Message):
     __slots__ = ("job_id", "attempt_id", "checkpoint_id", "metrics", "subtask_state")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

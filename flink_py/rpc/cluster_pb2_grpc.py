@@ -260,6 +260,11 @@ class JobMasterGatewayStub:
                 request_serializer=flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.SerializeToString,
                 response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
                 _registered_method=True)
+        self.ReportWatermark = channel.unary_unary(
+                '/flink_py.rpc.JobMasterGateway/ReportWatermark',
+                request_serializer=flink__py_dot_rpc_dot_cluster__pb2.ReportedWatermark.SerializeToString,
+                response_deserializer=flink__py_dot_rpc_dot_cluster__pb2.WatermarkAlignment.FromString,
+                _registered_method=True)
 
 
 class JobMasterGatewayServicer:
@@ -296,6 +301,13 @@ class JobMasterGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportWatermark(self, request, context):
+        """Watermark alignment: a source reports its watermark, the answer is its group's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobMasterGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -323,6 +335,11 @@ def add_JobMasterGatewayServicer_to_server(servicer, server):
                     servicer.SendCollectBatch,
                     request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.FromString,
                     response_serializer=flink__py_dot_rpc_dot_cluster__pb2.Ack.SerializeToString,
+            ),
+            'ReportWatermark': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportWatermark,
+                    request_deserializer=flink__py_dot_rpc_dot_cluster__pb2.ReportedWatermark.FromString,
+                    response_serializer=flink__py_dot_rpc_dot_cluster__pb2.WatermarkAlignment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -460,6 +477,33 @@ class JobMasterGateway:
             '/flink_py.rpc.JobMasterGateway/SendCollectBatch',
             flink__py_dot_rpc_dot_cluster__pb2.CollectBatch.SerializeToString,
             flink__py_dot_rpc_dot_cluster__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportWatermark(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flink_py.rpc.JobMasterGateway/ReportWatermark',
+            flink__py_dot_rpc_dot_cluster__pb2.ReportedWatermark.SerializeToString,
+            flink__py_dot_rpc_dot_cluster__pb2.WatermarkAlignment.FromString,
             options,
             channel_credentials,
             insecure,

@@ -401,8 +401,9 @@ class TaskExecutorServicer(pb_grpc.TaskExecutorGatewayServicer):
 COLLECT_TIMEOUT_S = 600.0
 
 
-class _RemoteCollectGateway:
-    """A task's way to its JobMaster's collect buffers (``execute_and_collect``)."""
+class _RemoteOperatorEventGateway:
+    """A task's way to its JobMaster's coordinators: the collect buffers
+    (``execute_and_collect``) and the watermark alignment groups."""
 
     def __init__(self, stub: Any, address: str, job_id: str) -> None:
         self._stub = stub
@@ -422,6 +423,20 @@ class _RemoteCollectGateway:
                      COLLECT_TIMEOUT_S)
         if not ack.ok:  # the job's results are no longer collected (cancelled, ended)
             raise CancelTaskException(ack.message)
+
+    def report_watermark(self, watermark_group: str, reporter: Tuple[str, int],
+                         watermark: int) -> int:
+        operator_id, subtask_index = reporter
+        answer = invoke(self._address, "ReportWatermark", self._stub.ReportWatermark,
+                        pb.ReportedWatermark(job_id=self._job_id,
+                                             watermark_group=watermark_group,
+                                             source_operator_id=str(operator_id),
+                                             subtask_index=subtask_index,
+                                             watermark=watermark),
+                        DEFAULT_RPC_TIMEOUT_S)
+        if not answer.ok:  # the JobMaster no longer runs the job (cancelled, ended)
+            raise CancelTaskException(answer.message)
+        return answer.group_watermark
 
 
 class RemoteJobMasterGateway:
@@ -484,7 +499,7 @@ class RemoteJobMasterGateway:
         return dict(answer.artifacts)
 
     def operator_event_gateway(self, job_id: str) -> Any:
-        return _RemoteCollectGateway(self._stub, self.address, job_id)
+        return _RemoteOperatorEventGateway(self._stub, self.address, job_id)
 
 
 class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
@@ -538,6 +553,16 @@ class JobMasterServicer(pb_grpc.JobMasterGatewayServicer):
         except CancelTaskException as exc:
             return pb.Ack(ok=False, message=str(exc))
         return pb.Ack(ok=True)
+
+    def ReportWatermark(self, request: Any, context: Any) -> Any:
+        try:
+            master = self.dispatcher.job_master(request.job_id)
+        except FlinkPyError as exc:
+            return pb.WatermarkAlignment(ok=False, message=str(exc))
+        group_watermark = master.watermark_alignment.report(
+            request.watermark_group, (request.source_operator_id, request.subtask_index),
+            request.watermark)
+        return pb.WatermarkAlignment(ok=True, group_watermark=group_watermark)
 
     def RequestUserArtifacts(self, request: Any, context: Any) -> Any:
         try:

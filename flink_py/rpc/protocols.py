@@ -23,12 +23,19 @@ from flink_py.runtime.resourcemanager.registration import (
 
 
 class OperatorEventGateway(Protocol):
-    """Task -> its job's operator coordinators (today: the collect sink's buffers)."""
+    """Task -> its job's operator coordinators: the collect sink's buffers, the watermark
+    alignment groups."""
 
     def send_collect_batch(self, collect_id: str, values: list) -> None:
         ...
 
     def send_collect_end(self, collect_id: str) -> None:
+        ...
+
+    def report_watermark(self, watermark_group: str, reporter: Tuple[str, int],
+                         watermark: int) -> int:
+        """A source's current watermark in its alignment group (``Long.MAX_VALUE`` when
+        idle or finished); returns the group's combined (smallest) watermark."""
         ...
 
 

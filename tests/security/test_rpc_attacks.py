@@ -136,7 +136,7 @@ def test_every_rpc_without_the_secret_is_refused_before_anything_is_unpickled(
                "slot worker": _slot_worker_addresses(cluster)}
     methods = _methods()
     assert {service for service, _ in methods} == set(SERVED_BY)
-    assert len(methods) == 19  # a new RPC is covered here without editing this test
+    assert len(methods) == 20  # a new RPC is covered here without editing this test
 
     outcomes: Dict[str, str] = {}
     for service, method in methods:
@@ -158,7 +158,7 @@ def test_every_rpc_without_the_secret_is_refused_before_anything_is_unpickled(
                         outcomes[f"{method.name} {how} {address}"] = exc.code().name
                     else:  # e.g. RequestUserArtifacts handing out the job's code
                         outcomes[f"{method.name} {how} {address}"] = f"ANSWERED {answer!r:.80}"
-    assert len(outcomes) == 2 * (9 + 10 * cluster.slots)
+    assert len(outcomes) == 2 * (10 + 10 * cluster.slots)
     assert set(outcomes.values()) == {"UNAUTHENTICATED"}, outcomes
 
     assert not os.path.exists(marker)  # no payload was unpickled, in any daemon

@@ -152,10 +152,6 @@ LEFT_OUT: Dict[str, str] = {
     "pyflink.datastream.StreamExecutionEnvironment.register_cached_file":
         "JVM-only: registers a file in the DistributedCache of Java functions; PyFlink's "
         "Python RuntimeContext has no way to read it",
-    "pyflink.common.WatermarkStrategy.with_watermark_alignment":
-        "not built yet: watermark alignment (pausing sources that run ahead)",
-    "pyflink.common.watermark_strategy.WatermarkStrategy.with_watermark_alignment":
-        "not built yet: watermark alignment (pausing sources that run ahead)",
 }
 
 #: Names another helper's branch adds: path -> the branch. The lead clears an entry when it

@@ -48,6 +48,7 @@ from flink_py.runtime.jobmaster.job_view import (
     JobFailure, JobView, SubtaskView, VertexView, WaitingForSlots)
 from flink_py.runtime.jobmaster.restart_strategy import restart_strategy_from
 from flink_py.runtime.jobmaster.stop_with_savepoint import StopWithSavepointTermination
+from flink_py.runtime.jobmaster.watermark_alignment import WatermarkAlignmentCoordinator
 from flink_py.runtime.resourcemanager.resource_manager import (
     NoResourceAvailableError, PendingSlotRequest, ResourceManager, SlotAllocation)
 from flink_py.runtime.state.handles import JobManagerTaskRestore, TaskStateSnapshot
@@ -132,7 +133,9 @@ class JobMaster:
         # with checkpointing the client sees results once a checkpoint covers them
         self.collect = CollectCoordinator(checkpointed=bool(
             (self.configuration.get(options.CHECKPOINTING_INTERVAL) or 0) > 0))
-        self._event_gateway = OperatorEventGateway(self.collect)
+        #: the job's watermark alignment groups (with_watermark_alignment)
+        self.watermark_alignment = WatermarkAlignmentCoordinator()
+        self._event_gateway = OperatorEventGateway(self.collect, self.watermark_alignment)
         self.main_thread_executor = MainThreadExecutor(f"JobMaster {self.job_id}",
                                                        on_error=self._on_mail_error)
         self._rpc = ThreadPoolExecutor(RPC_THREADS, thread_name_prefix=f"JobMaster-rpc "

@@ -4,10 +4,11 @@ gets for each task."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable, Optional
 
 from flink_py.graph.ids import ExecutionAttemptID
 from flink_py.runtime.jobmaster.collect import CollectCoordinator
+from flink_py.runtime.jobmaster.watermark_alignment import WatermarkAlignmentCoordinator
 from flink_py.runtime.resourcemanager.resource_manager import SlotAllocation
 
 if TYPE_CHECKING:
@@ -17,14 +18,20 @@ if TYPE_CHECKING:
 class OperatorEventGateway:
     """What tasks of a job use to reach its JobMaster's operator coordinators."""
 
-    def __init__(self, collect: CollectCoordinator) -> None:
+    def __init__(self, collect: CollectCoordinator,
+                 watermark_alignment: Optional[WatermarkAlignmentCoordinator] = None) -> None:
         self._collect = collect
+        self._watermark_alignment = watermark_alignment or WatermarkAlignmentCoordinator()
 
     def send_collect_batch(self, collect_id: str, values: list) -> None:
         self._collect.buffer(collect_id).put(values)
 
     def send_collect_end(self, collect_id: str) -> None:
         self._collect.buffer(collect_id).end()
+
+    def report_watermark(self, watermark_group: str, reporter: Hashable,
+                         watermark: int) -> int:
+        return self._watermark_alignment.report(watermark_group, reporter, watermark)
 
 
 class AsyncCheckpointGateway:

@@ -11,7 +11,9 @@ upstream are dropped, except the final ``MAX_WATERMARK`` that ends a bounded inp
 mode only that final watermark is emitted, as in Flink.
 
 ``SourceWithWatermarks`` applies a strategy inside a source (``env.from_source``), as Flink's
-SourceOperator does: records get timestamps and watermarks as they leave the source.
+SourceOperator does: records get timestamps and watermarks as they leave the source, and a
+strategy ``with_watermark_alignment`` pauses the source while it is too far ahead of its
+group (watermark_alignment.py).
 
 Buffers are processed a whole at a time: timestamps are assigned by one comprehension and
 checked by one pass over their types; the built-in generators take the buffer's largest
@@ -32,6 +34,8 @@ from flink_py.runtime.network.events import WatermarkStatus
 from flink_py.runtime.operators.base import (
     MAX_WATERMARK, MIN_WATERMARK, Output, StreamingRuntimeContext, StreamOperator)
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
+from flink_py.runtime.operators.watermark_alignment import (
+    SourceWatermarkAlignment, alignment_for)
 
 __all__ = [
     "AutoWatermarkInterval", "SourceWithWatermarks", "TimestampsAndWatermarksOperator",
@@ -91,7 +95,7 @@ class _WatermarkEmitter(WatermarkOutput):
         elif is_watermark:
             self._operator._forward_watermark(value)
         else:
-            self._operator.output.emit_watermark_status(value)
+            self._operator._forward_watermark_status(value)
 
     def send_deferred(self) -> None:
         deferred, self.deferred = self.deferred, []
@@ -99,7 +103,22 @@ class _WatermarkEmitter(WatermarkOutput):
             if is_watermark:
                 self._operator._forward_watermark(value)
             else:
-                self._operator.output.emit_watermark_status(value)
+                self._operator._forward_watermark_status(value)
+
+
+class _WithInputActivityClock:
+    """The runtime context, as a generator supplier sees it, with another input activity
+    clock (Flink's ``WatermarkGeneratorSupplier.Context.getInputActivityClock``)."""
+
+    def __init__(self, context: Any, clock: Callable[[], int]) -> None:
+        self._context = context
+        self._clock = clock
+
+    def get_input_activity_clock(self) -> Callable[[], int]:
+        return self._clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 class TimestampsAndWatermarksOperator(StreamOperator):
@@ -112,6 +131,10 @@ class TimestampsAndWatermarksOperator(StreamOperator):
     :param auto_watermark_interval_ms: How often periodic generators are asked for a
         watermark (``pipeline.auto-watermark-interval``); 0 disables periodic emission.
     """
+
+    #: the clock idleness is measured with, if not the wall clock (set before ``open``: a
+    #: source's watermark alignment stops it while the source is paused)
+    input_activity_clock: Optional[Callable[[], int]] = None
 
     def __init__(self, name: str, watermark_strategy: WatermarkStrategy,
                  auto_watermark_interval_ms: int = DEFAULT_AUTO_WATERMARK_INTERVAL_MS) -> None:
@@ -127,10 +150,12 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         # BATCH mode needs no progress: only the final watermark of the input (Flink's
         # emitProgressiveWatermarks).
         progressive = ctx is None or ctx.runtime_mode != "BATCH"
+        generator_context = (ctx if self.input_activity_clock is None
+                             else _WithInputActivityClock(ctx, self.input_activity_clock))
         try:
             assigner = strategy.create_timestamp_assigner(ctx)
-            self.generator = (strategy.create_watermark_generator(ctx) if progressive
-                              else NoWatermarksGenerator())
+            self.generator = (strategy.create_watermark_generator(generator_context)
+                              if progressive else NoWatermarksGenerator())
         except Exception as exc:
             raise self.user_error(exc, "creating the timestamp assigner / watermark generator")
         self._extract = (None if type(assigner) is RecordTimestampAssigner
@@ -220,9 +245,19 @@ class TimestampsAndWatermarksOperator(StreamOperator):
     def process_watermark_status(self, status: Any) -> None:
         """Upstream idleness is dropped too: this operator's generator decides it."""
 
+    #: told of every watermark and idleness forwarded (a source's watermark alignment)
+    watermark_listener: Optional[SourceWatermarkAlignment] = None
+
     def _forward_watermark(self, timestamp: int) -> None:
         self.current_watermark = timestamp
         self.output.emit_watermark(timestamp)
+        if self.watermark_listener is not None:
+            self.watermark_listener.on_watermark_emitted(timestamp)
+
+    def _forward_watermark_status(self, status: Any) -> None:
+        self.output.emit_watermark_status(status)
+        if self.watermark_listener is not None:
+            self.watermark_listener.on_idle(status is WatermarkStatus.IDLE)
 
     def _schedule_periodic_emit(self) -> None:
         service = self.processing_time_service
@@ -277,6 +312,13 @@ class SourceWithWatermarks(StreamSource):
         self.bounded = source.bounded
         self.watermarks = TimestampsAndWatermarksOperator(
             source.name, watermark_strategy, auto_watermark_interval_ms)
+        self._mailbox: Any = None
+        #: the source's watermark alignment, if its strategy has one (made in open)
+        self.alignment: Optional[SourceWatermarkAlignment] = None
+
+    def attach_mailbox(self, mailbox: Any) -> None:
+        """The task's mailbox: watermark alignment pauses the source through it."""
+        self._mailbox = mailbox
 
     def setup(self, runtime_context: StreamingRuntimeContext, output: Output,
               keyed_state_backend: Any = None) -> None:
@@ -292,8 +334,16 @@ class SourceWithWatermarks(StreamSource):
     def open(self) -> None:
         for operator in (self.watermarks, self.source):
             operator.processing_time_service = self.processing_time_service
+        self.alignment = alignment_for(self.watermarks.watermark_strategy._alignment, self,
+                                       self._mailbox)
+        if self.alignment is not None:
+            # while paused for alignment the source reads nothing: that is not idleness
+            self.watermarks.input_activity_clock = self.alignment.input_activity_clock
+            self.watermarks.watermark_listener = self.alignment
         self.watermarks.open()
         self.source.open()
+        if self.alignment is not None:
+            self.alignment.start()
 
     # The wrapped source holds the state (its read position): checkpoints are its.
 
@@ -346,8 +396,12 @@ class SourceWithWatermarks(StreamSource):
     def finish(self) -> None:
         self.source.finish()
         self.watermarks.finish()
+        if self.alignment is not None:
+            self.alignment.finish()  # reports MAX: it holds its group back no more
 
     def close(self) -> None:
+        if self.alignment is not None:
+            self.alignment.close()
         errors: List[BaseException] = []
         for operator in (self.source, self.watermarks):
             try:

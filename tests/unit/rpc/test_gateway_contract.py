@@ -4,7 +4,8 @@ TaskExecutor: the JobMaster's calls reach the TaskExecutor with the same argumen
 holds the object or a RemoteTaskExecutorGateway to a servicer in front of it (the endpoint is
 an in-process fake of the Protocol that records calls). JobMaster: a task's checkpoint
 acknowledgements and declines reach the JobMaster's CheckpointCoordinator (a fake of
-CheckpointCoordinatorProtocol) on its main thread, directly or through JobMasterServicer.
+CheckpointCoordinatorProtocol) on its main thread, directly or through JobMasterServicer; a
+source's watermark report gets its alignment group's watermark back either way.
 ResourceManager: a TaskManager's registration, heartbeats, lost slots and disconnection reach a
 real ResourceManager alike through the in-process ResourceManagerEndpoint and over gRPC.
 """
@@ -203,6 +204,16 @@ def test_job_master_gateway_hands_checkpoint_messages_to_the_coordinator_on_its_
                                     ("ack", (attempt, 4, 0, None)),
                                     ("decline", (attempt, 5, "no room"))]
     assert coordinator.threads == {f"JobMaster {job_id}"}
+
+
+def test_job_master_gateway_answers_a_watermark_report_with_its_group_watermark(
+        job_master) -> None:
+    gateway, _, job_id = job_master
+    events = gateway.operator_event_gateway(job_id)
+    assert events.report_watermark("g", ("source-a", 0), 2_000) == 2_000
+    assert events.report_watermark("g", ("source-b", 1), 1_500) == 1_500
+    assert events.report_watermark("g", ("source-b", 1), 2 ** 63 - 1) == 2_000  # finished
+    assert events.report_watermark("other", ("source-a", 0), -5) == -5
 
 
 @pytest.fixture(params=["in-process", "grpc"])
