@@ -90,15 +90,6 @@ TIMER_TIES: Dict[str, Tuple[str, ...]] = {
                           "ALLOWED_LATENESS"),
 }
 
-#: BATCH mode at parallelism 1: the same lines, in another order. Flink sorts a batch job's
-#: keyed input by the serialized key (flink_py does too) and, when the key changes, fires the
-#: previous key's timers (BatchExecutionInternalTimeService), so windows and timers come out key
-#: by key; flink_py fires every timer at the end of input, in timestamp order.
-_BATCH_TIMERS = "BATCH mode: timers fire at the end of input, not when the key changes"
-ROUTING: Dict[Tuple[str, int], str] = {
-    ("parity_batch.py", 1): _BATCH_TIMERS,
-}
-
 #: real differences, too big for this change: strict xfails
 KNOWN: Dict[Tuple[str, int], str] = {
     # PyFlink's BATCH jobs run on the adaptive batch scheduler, which chooses each operator's
@@ -157,22 +148,7 @@ def test_feature_prints_as_pyflink(program, parallelism, tmp_path):
     modes.update({identifier: SORTED for identifier in TIMER_TIES.get(program, ())
                   if modes.get(identifier, ORDERED) == ORDERED})
     ours, theirs = done.stdout.splitlines(), expected_lines(program, parallelism)
-    if (program, parallelism) in ROUTING and normalized(ours, modes) != normalized(theirs, modes):
-        # an expected failure only if the same lines came, on other subtasks or in another
-        # order; any other difference fails
-        assert _unrouted(ours, modes) == _unrouted(theirs, modes)
-        pytest.xfail(ROUTING[(program, parallelism)])
     assert normalized(ours, modes) == normalized(theirs, modes)
-
-
-def _unrouted(lines: List[str], modes: Dict[str, str]) -> List[str]:
-    """Every compared line without its subtask number, sorted."""
-    kept = []
-    for line in lines:
-        identifier, _, rest = line.partition("> ")
-        if modes.get(_base(identifier), ORDERED) != IGNORED:
-            kept.append(f"{_base(identifier)}> {rest}")
-    return sorted(kept)
 
 
 @pytest.mark.xfail(reason="same-timestamp timers of different keys fire in registration "

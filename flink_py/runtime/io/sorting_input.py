@@ -6,6 +6,9 @@ for equal keys, by timestamp (:mod:`flink_py.common.key_sort`). :class:`SortingI
 that for the one-input keyed head of a task: buffers are collected, and replayed sorted when
 the head's input ends, before the watermarks that arrived meanwhile. Records of equal key
 and timestamp keep their arrival order (Flink's in-memory sort gives no order to those).
+After each key's records, that key's timers fire (Flink's BatchExecutionInternalTimeService
+fires them when the current key changes), so a BATCH job's windows and timers come out key
+by key.
 """
 
 from __future__ import annotations
@@ -67,19 +70,24 @@ class SortingInput:
             raise UserFunctionError(
                 f"key selector of '{self._operator_name}' failed: {exc!r}") from exc
 
-    def replay(self, process: Callable[[list, Optional[list]], None]) -> None:
+    def replay(self, process: Callable[[list, Optional[list]], None],
+               key_done: Optional[Callable[[], None]] = None) -> None:
         """Hands every held record to ``process``, sorted by key bytes then timestamp, in
-        buffers of up to :data:`REPLAY_BATCH` records (with timestamps where they had one)."""
+        buffers of up to :data:`REPLAY_BATCH` records of one key (with timestamps where they
+        had one); ``key_done`` is called after the last record of each key (Flink's BATCH
+        execution fires that key's timers then)."""
         records = self._records
         self._records = []
         records.sort(key=lambda r: (r[0], r[1]))  # stable: ties keep their arrival order
         start = 0
         while start < len(records):
-            stamped = records[start][2]
+            stamped, key = records[start][2], records[start][0]
             end = start + 1
             limit = min(start + REPLAY_BATCH, len(records))
-            while end < limit and records[end][2] == stamped:
+            while end < limit and records[end][2] == stamped and records[end][0] == key:
                 end += 1
             chunk = records[start:end]
             process([r[3] for r in chunk], [r[1] for r in chunk] if stamped else None)
             start = end
+            if key_done is not None and (start == len(records) or records[start][0] != key):
+                key_done()

@@ -269,6 +269,13 @@ class StreamOperator:
                 self.keyed_state_backend, self.processing_time_service)
         return manager.get_internal_timer_service(name, target)
 
+    def fire_timers_of_current_key(self) -> None:
+        """BATCH execution, after the last record of a key of the sorted input: fires that
+        key's timers (:meth:`InternalTimerService.fire_timers_of_current_key`)."""
+        manager = self.time_service_manager
+        if manager is not None:
+            manager.fire_timers_of_current_key()
+
     def snapshot_broadcast_state(self) -> Dict[str, list]:
         """Broadcast state to snapshot: name -> list of ``(key, value)`` (none by default)."""
         return {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from typing import Any, Dict, Optional
 
-from flink_py.runtime.operators.base import MIN_WATERMARK
+from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK
 from flink_py.runtime.state.timer_queue import KeyGroupedTimerQueue
 
 
@@ -111,6 +111,25 @@ class InternalTimerService:
                 set_key(entry[1])
                 on_event_time(InternalTimer(*entry))
 
+    def fire_timers_of_current_key(self) -> None:
+        """BATCH execution, after the last record of a key (its input is sorted by key, so
+        every queued timer is that key's): fires its event-time timers as at the end of
+        time, then its processing-time timers, as Flink's BatchExecutionInternalTimeService
+        does when the current key changes; the watermark is then back at its start."""
+        self.advance_watermark(MAX_WATERMARK)
+        self.current_watermark = MIN_WATERMARK
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+            self._scheduled_time = None
+        pop = self._processing_timers.pop_due
+        set_key = self._backend.set_current_key
+        entry = pop(MAX_WATERMARK)
+        while entry is not None:
+            set_key(entry[1])
+            self._target.on_processing_time(InternalTimer(*entry))
+            entry = pop(MAX_WATERMARK)
+
     def _schedule(self, timestamp: int) -> None:
         if self._scheduled is not None:
             self._scheduled.cancel()
@@ -161,6 +180,12 @@ class InternalTimeServiceManager:
     def advance_watermark(self, watermark: int) -> None:
         for service in self._services.values():
             service.advance_watermark(watermark)
+
+    def fire_timers_of_current_key(self) -> None:
+        """BATCH execution: every service fires the timers of the key whose records ended
+        (:meth:`InternalTimerService.fire_timers_of_current_key`)."""
+        for service in self._services.values():
+            service.fire_timers_of_current_key()
 
     def close(self) -> None:
         for service in self._services.values():

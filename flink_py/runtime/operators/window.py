@@ -786,6 +786,15 @@ class WindowOperator(StreamOperator):
         collector.flush_to(self.output)
         super().process_watermark(watermark)
 
+    def fire_timers_of_current_key(self) -> None:
+        # as process_watermark: what the timers emit is collected, then flushed
+        collector = self._collector = SideOutputCollector(True)
+        try:
+            super().fire_timers_of_current_key()
+        finally:
+            self._collector = None
+        collector.flush_to(self.output)
+
     # -- cleanup timers -----------------------------------------------------------------------
 
     def _cleanup_time(self, window: Any) -> int:

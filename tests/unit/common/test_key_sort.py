@@ -60,5 +60,15 @@ def test_sorting_input_replays_by_key_then_timestamp_keeping_ties_in_order() -> 
     sorting.add([("a", 3), ("b", 4), ("a", 5)], [5, 20, 5])
     replayed = []
     sorting.replay(lambda values, stamps: replayed.append((values, stamps)))
-    assert replayed == [([("a", 3), ("a", 5), ("a", 2), ("b", 1), ("b", 4)],
-                         [5, 5, 10, 20, 20])]
+    assert replayed == [([("a", 3), ("a", 5), ("a", 2)], [5, 5, 10]),
+                        ([("b", 1), ("b", 4)], [20, 20])]
+
+
+def test_sorting_input_says_when_each_key_ends() -> None:
+    # Flink's BATCH execution fires a key's timers when the current key changes
+    sorting = SortingInput(lambda r: r[0], Types.STRING(), "keyed")
+    sorting.add([("b", 1), ("a", 2), ("b", 3)], None)
+    events = []
+    sorting.replay(lambda values, stamps: events.append([v[1] for v in values]),
+                   lambda: events.append("key done"))
+    assert events == [[2], "key done", [1, 3], "key done"]
