@@ -47,9 +47,16 @@ _log = logging.getLogger(__name__)
 _context_executor_factory: Optional[Callable[[Configuration], Any]] = None
 
 
+#: Set by ``set_default_local_parallelism`` (Java's static defaultLocalParallelism).
+_default_local_parallelism: Optional[int] = None
+
+
 def local_default_parallelism() -> int:
-    """The parallelism of a local environment whose program sets none: the number of CPU
-    cores this process may run on (Java's ``Runtime.availableProcessors()``)."""
+    """The parallelism of a local environment whose program sets none: the one given to
+    ``set_default_local_parallelism``, else the number of CPU cores this process may run on
+    (Java's ``Runtime.availableProcessors()``)."""
+    if _default_local_parallelism is not None:
+        return _default_local_parallelism
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # no sched_getaffinity on this platform
@@ -115,6 +122,27 @@ class StreamExecutionEnvironment:
     def get_parallelism(self) -> int:
         parallelism = self._config.get_parallelism()
         return parallelism if parallelism > 0 else 1
+
+    def get_default_local_parallelism(self) -> int:
+        """Gets the default parallelism that will be used for the local execution
+        environment (the number of cores unless set).
+
+        :return: The default local parallelism.
+        """
+        return local_default_parallelism()
+
+    def set_default_local_parallelism(self, parallelism: int) -> None:
+        """Sets the default parallelism that will be used for the local execution
+        environment: environments that ``get_execution_environment`` creates from now on
+        (as in Flink, where it is static) and that configure no ``parallelism.default``.
+
+        :param parallelism: The parallelism to use as the default local parallelism.
+        """
+        global _default_local_parallelism
+        if isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1:
+            raise InvalidProgramError(
+                f"default local parallelism must be a positive int, got {parallelism!r}")
+        _default_local_parallelism = parallelism
 
     def set_max_parallelism(self, max_parallelism: int) -> "StreamExecutionEnvironment":
         """The number of key groups: the upper limit of rescaling keyed state."""

@@ -72,3 +72,17 @@ def test_parallelism_default_in_the_configuration_wins_over_the_cores(tmp_path):
     # get_parallelism() is printed first; the subtasks' lines interleave: per identifier
     assert done.stdout.splitlines()[0] == expected[0] == "config get_parallelism() = 3"
     assert by_identifier(done.stdout.splitlines()[1:]) == by_identifier(expected[1:])
+
+
+def test_set_default_local_parallelism_applies_to_environments_created_after_it(tmp_path):
+    if local_default_parallelism() != 2:
+        pytest.skip("default_local_parallelism.txt was recorded on 2 cores")
+    printed = _printed("default_local_parallelism.py", tmp_path)
+    expected = _recorded("default_local_parallelism.py")
+    assert printed[:2] == expected[:2]
+    # the map reads a rebalance, which starts at a random channel in Flink: the records
+    # and the three subtasks are compared, not which subtask printed which record
+    assert sorted(line.split("> ")[1] for line in printed[2:]) == \
+        sorted(line.split("> ")[1] for line in expected[2:])
+    assert {line.split("> ")[0] for line in printed[2:]} == \
+        {line.split("> ")[0] for line in expected[2:]} == {"1", "2", "3"}

@@ -157,10 +157,6 @@ LEFT_OUT: Dict[str, str] = {
 #: Names another helper's branch adds: path -> the branch. The lead clears an entry when it
 #: merges the branch (then the entry is stale and fails the test).
 PENDING: Dict[str, str] = {
-    "pyflink.datastream.StreamExecutionEnvironment.get_default_local_parallelism":
-        "wt-parity",
-    "pyflink.datastream.StreamExecutionEnvironment.set_default_local_parallelism":
-        "wt-parity",
 }
 
 _HELPER_BRANCHES = {"wt-async", "wt-parity", "wt-fixtures", "wt-types", "wt-env", "wt-debug"}
