@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from flink_py.common.serializer import needs_narrowing, serializer_for
 from flink_py.api.state import (
     AggregatingState, ListState, MapState, ReducingState, StateDescriptor, StateTtlConfig,
     ValueState)
@@ -40,12 +39,6 @@ class _Stamped:
         return f"_Stamped({self.value!r}, {self.stamp})"
 
 
-def _normalizer(type_info: Any) -> Optional[Callable[[Any], Any]]:
-    if type_info is None or not needs_narrowing(type_info):
-        return None
-    return serializer_for(type_info).normalize
-
-
 class _StateBase:
     """Key/namespace scoping and TTL shared by every state kind."""
 
@@ -63,16 +56,16 @@ class _StateBase:
         self._return_expired = bool(self._ttl_ms) and (
             ttl.state_visibility  # type: ignore[union-attr]
             is StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp)
-        #: a declared type holding a FLOAT: values are stored as they come back from its
-        #: serializer (narrowed to 32 bits, as PyFlink's typed state); None otherwise
-        self._normalize = _normalizer(getattr(descriptor, "value_type_info", None)
-                                      if descriptor.kind == "map" else descriptor.type_info)
-        #: no namespace, no TTL, nothing to narrow: reads and writes go straight to the table
-        self._direct = not self._ttl_ms and self._normalize is None
+        # A typed value is kept as the object written, also a FLOAT, as PyFlink's Python
+        # state hands it back from its cache (what PyFlink's own event_time_timer and
+        # state_access examples print); it is narrowed only where it is serialized: in
+        # snapshots and restores, and in the rocksdb backend.
+        #: no namespace, no TTL: reads and writes go straight to the table
+        self._direct = not self._ttl_ms
 
     def set_current_namespace(self, namespace: Any) -> None:
         self._namespace = namespace
-        self._direct = namespace is None and not self._ttl_ms and self._normalize is None
+        self._direct = namespace is None and not self._ttl_ms
 
     # raw access to the stored value of the current key and namespace ------------------------
 
@@ -162,8 +155,6 @@ class HeapValueState(_StateBase, ValueState):
         elif value is None:
             self.clear()
         else:
-            if self._normalize is not None:
-                value = self._normalize(value)
             self._store(value)
 
 
@@ -204,8 +195,6 @@ class HeapListState(_StateBase, ListState):
     def add(self, value: Any) -> None:
         if value is None:
             raise ValueError("ListState.add(None): null values are not allowed")
-        if self._normalize is not None:
-            value = self._normalize(value)
         if self._ttl_ms:  # a new stamp for the new element only
             self._load()  # drops expired elements
             stored = self._raw_get()
@@ -232,8 +221,6 @@ class HeapListState(_StateBase, ListState):
         values = list(values or [])
         if any(v is None for v in values):
             raise ValueError("ListState.update: null values are not allowed")
-        if self._normalize is not None:
-            values = [self._normalize(v) for v in values]
         if values:
             self._store(values)
         else:
@@ -254,7 +241,7 @@ class HeapReducingState(_StateBase, ReducingState):
     def add(self, value: Any) -> None:
         current = self._load()
         reduced = value if current is None else self._reduce(current, value)
-        self._store(reduced if self._normalize is None else self._normalize(reduced))
+        self._store(reduced)
 
     def _merge(self, a: Any, b: Any) -> Any:
         return self._reduce(a, b)
@@ -310,8 +297,6 @@ class HeapMapState(_StateBase, MapState):
         return None if mapping is None else self._entry(mapping, key)[1]
 
     def put(self, key: Any, value: Any) -> None:
-        if self._normalize is not None:
-            value = self._normalize(value)
         self._map(True)[key] = _Stamped(value, _now_ms()) if self._ttl_ms else value  # type: ignore[index]
 
     def put_all(self, dict_value: Dict[Any, Any]) -> None:
