@@ -139,17 +139,6 @@ def test_integers_out_of_range_fail_where_pyflink_fails(tmp_path, args, outcome,
         assert "does not fit a Java long" in done.stderr
 
 
-#: print identifiers whose lines differ from PyFlink's, and why
-_KNOWN_DIFFERENCES = {
-    # PyFlink's Python state hands back the object written in the same bundle (its bag
-    # state's added elements, kept for up to state.cache-size keys) and reads it back from
-    # Java, narrowed, only after the bundle commits (size or time, so run-dependent);
-    # flink_py's typed state narrows a FLOAT on every write, on both backends
-    "STATE_FLOAT": ("same element: 110.0999984741211 float",
-                    "next element: 110.0999984741211 float"),
-}
-
-
 def test_each_types_kind_through_sources_maps_state_and_collect(tmp_path):
     # FLOAT ... PICKLED_BYTE_ARRAY through a typed from_collection, a typed map printed by
     # Java and sent over the network, typed ValueState and execute_and_collect, with the
@@ -159,8 +148,5 @@ def test_each_types_kind_through_sources_maps_state_and_collect(tmp_path):
     assert done.returncode == 0, done.stderr
     expected = by_identifier(
         (FIXTURES / "typed_values.txt").read_text().splitlines())
-    ours = by_identifier(done.stdout.splitlines())
-    for identifier, lines in _KNOWN_DIFFERENCES.items():
-        assert ours.pop(identifier) == [f"{identifier}> {line}" for line in lines]
-        expected.pop(identifier)
-    assert ours == expected
+    # typed FLOAT state included: PyFlink's Python state hands back the object written
+    assert by_identifier(done.stdout.splitlines()) == expected
