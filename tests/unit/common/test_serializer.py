@@ -56,7 +56,10 @@ def test_a_float_comes_back_narrowed_to_32_bits_as_in_pyflink() -> None:
 
 
 @pytest.mark.parametrize("backend_kind", ["hashmap", "rocksdb"])
-def test_typed_state_narrows_floats_on_both_backends(backend_kind: str, tmp_path: Any) -> None:
+def test_typed_state_narrows_floats_where_it_is_serialized(backend_kind: str,
+                                                           tmp_path: Any) -> None:
+    # rocksdb serializes every write; the hashmap backend hands back the object written, as
+    # PyFlink's cached Python state does (PyFlink's own state_access example sums on it)
     if backend_kind == "rocksdb":
         pytest.importorskip("rocksdict")
         factory: Any = EmbeddedRocksDBStateBackend(local_dir=str(tmp_path))
@@ -74,8 +77,9 @@ def test_typed_state_narrows_floats_on_both_backends(backend_kind: str, tmp_path
     elements.add(110.1)
     mapping.put("a", 110.1)
     untyped.update(110.1)
-    assert value.value() == ("Alice", 110.0999984741211)
-    assert elements.get() == [110.0999984741211]
-    assert mapping.get("a") == 110.0999984741211
+    narrowed = 110.0999984741211 if backend_kind == "rocksdb" else 110.1
+    assert value.value() == ("Alice", narrowed)
+    assert elements.get() == [narrowed]
+    assert mapping.get("a") == narrowed
     assert untyped.value() == 110.1
     backend.dispose()
