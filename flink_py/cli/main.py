@@ -42,7 +42,7 @@ import click
 import flink_py
 from flink_py.cli.program_packager import (
     ProgramPackagingError, find_module_spec, local_py_path, package_program)
-from flink_py.client.python_dependencies import python_dependency_artifacts
+from flink_py.client.python_dependencies import python_dependency_artifacts, split_entries
 from flink_py.client.remote_executor import RemoteExecutor
 from flink_py.client.rest_cluster_client import (
     DEFAULT_TIMEOUT_S, ClusterUnreachableError, JobStatusMessage, RestClusterClient,
@@ -472,7 +472,7 @@ def _python_dependency_options(configuration: Configuration, py_files: Tuple[str
                                py_executable: Optional[str]) -> None:
     """-pyfs/-pyreq/-pyarch/-pyexec as python.files/requirements/archives/executable, as
     Flink's CLI sets them."""
-    files = [part.strip() for value in py_files for part in value.split(",") if part.strip()]
+    files = [entry for value in py_files for entry in split_entries(value)]
     if files:
         configuration.set(options.PYTHON_FILES, ",".join(files))
     for option, value in ((options.PYTHON_REQUIREMENTS, py_requirements),
@@ -487,7 +487,7 @@ def _python_dependency_options(configuration: Configuration, py_files: Tuple[str
                    f"job's functions in the TaskManagers' own Python.", err=True)
     try:  # a missing file fails here, before the program runs
         python_dependency_artifacts(configuration)
-    except InvalidProgramError as exc:
+    except (InvalidProgramError, ProgramPackagingError) as exc:
         _fail(f"Could not package the program's Python dependencies: {exc}")
 
 

@@ -98,6 +98,19 @@ class _ArchiveBuilder:
         return buffer.getvalue()
 
 
+def zip_directory(directory: str, origin: str) -> bytes:
+    """A directory's files as a zip, with the rules of the program's own code: hidden files
+    and directories, virtualenvs, ``site-packages`` and byte code stay out, and the size limit
+    (:data:`MAX_USER_CODE_BYTES`) holds.
+
+    :param origin: What is shipped, for the size-limit error (e.g. ``"python.files 'lib'"``).
+    :raises ProgramPackagingError: if the files are larger than the limit.
+    """
+    builder = _ArchiveBuilder(MAX_USER_CODE_BYTES, origin)
+    builder.add_tree(Path(directory), "")
+    return builder.build()
+
+
 def _is_installed(path: Path) -> bool:
     """Whether ``path`` belongs to an installation (TaskManagers have it, too)."""
     resolved = path.resolve()

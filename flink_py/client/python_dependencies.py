@@ -27,6 +27,7 @@ import os
 import zipfile
 from typing import Any, Dict, List, Optional, Tuple
 
+from flink_py.cli.program_packager import zip_directory
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
 from flink_py.errors import InvalidProgramError
@@ -99,7 +100,9 @@ def python_dependency_artifacts(configuration: Configuration) -> Dict[str, bytes
         name = os.path.basename(os.path.normpath(path))
         artifact = f"{ARTIFACT_PREFIX}files/{index}/{name}"
         directory = os.path.isdir(path)
-        artifacts[artifact] = _zip_directory(path) if directory else _read(path)
+        # a directory is shipped as the program's own code is (cli.program_packager)
+        artifacts[artifact] = zip_directory(path, f"python.files {path!r}") if directory \
+            else _read(path)
         manifest["files"].append({"artifact": artifact, "name": name, "directory": directory})
     requirements = configuration.get(options.PYTHON_REQUIREMENTS)
     if requirements:

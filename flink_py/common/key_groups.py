@@ -267,8 +267,10 @@ def _pickled_hash_code(value: Any) -> int:
 
 
 def _pickled_key_bytes(value: Any) -> bytes:
-    # key_hash builds on this module; imported here, where it is first needed
+    # key_hash builds on this module, so it is imported on first use, then called directly
+    global _pickled_key_bytes
     from flink_py.common.key_hash import pickled_key_bytes
+    _pickled_key_bytes = pickled_key_bytes
     return pickled_key_bytes(value)
 
 

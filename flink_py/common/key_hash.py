@@ -61,6 +61,7 @@ PICKLE_PROTOCOL = 5
 
 _MASK32 = 0xFFFFFFFF
 _OUR_PACKAGE = "flink_py"
+_OUR_PACKAGE_BYTES = _OUR_PACKAGE.encode()
 _PYFLINK_PACKAGE = "pyflink"
 
 Hasher = Callable[[Any], int]
@@ -107,7 +108,7 @@ def pickled_key_bytes(key: Any) -> bytes:
     :return: The pickled key.
     """
     data = pickle.dumps(key, protocol=PICKLE_PROTOCOL)
-    if _OUR_PACKAGE.encode() not in data:
+    if _OUR_PACKAGE_BYTES not in data:
         return data
     buffer = io.BytesIO()
     _PyFlinkNamesPickler(buffer, PICKLE_PROTOCOL).dump(key)

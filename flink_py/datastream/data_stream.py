@@ -683,11 +683,6 @@ class KeyedStream(DataStream):
         this one, so that the same program prints the same lines."""
         return super().print()
 
-    def cache(self) -> "CachedDataStream":
-        """Caches the keyed stream's records (as partitioned by key) for later jobs, as
-        :meth:`DataStream.cache`; the cached stream is not keyed."""
-        return super().cache()
-
 
 class ConnectedStreams:
     """Two streams joined for a co-operator (``map1``/``map2``, ``flat_map1``/``flat_map2``)."""

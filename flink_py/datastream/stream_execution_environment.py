@@ -549,8 +549,9 @@ class StreamExecutionEnvironment:
                 f"from_collection expects a collection of records, got "
                 f"{type(collection).__name__} {collection!r}")
         items = collection if isinstance(collection, range) else list(collection)
-        check_source_type(_check_type_info(type_info, "from_collection"))
-        type_info = _check_type_info(type_info, "from_collection") or Types.PICKLED_BYTE_ARRAY()
+        type_info = _check_type_info(type_info, "from_collection")
+        check_source_type(type_info)
+        type_info = type_info or Types.PICKLED_BYTE_ARRAY()
         if isinstance(type_info, RowTypeInfo):
             # As PyFlink: records declared as rows reach the functions as Row objects.
             names = type_info.get_field_names()

@@ -277,17 +277,14 @@ def test_a_failing_udf_shows_the_users_frame_first_and_once(tmp_path: Path) -> N
         f"({_job_id(err[-1])}) FAILED because task Source: Collection Source -> Map -> Sink: "
         "Print to Std. Out (1/1) failed: user function in 'Map' (subtask 1/1) raised "
         "ValueError: invalid literal for int() with base 10: 'three'")
-    # PyFlink 2.3 (recorded): 276 lines, its Python workers' frames before the user's, which
-    # comes three times (the Java stack traces of the job's causes carry it twice more)
+    # PyFlink 2.3 (recorded in failing_map.stderr.txt): 276 lines, its Python workers'
+    # frames (34 lines) before the user's, which comes three times (the Java stack traces of
+    # the job's causes carry it twice more); ours is a tenth of that at most
     pyflink = (FIXTURES / "failing_map.stderr.txt").read_text()
-    assert pyflink.count(", in parse\n") == 3
-    first_user_line = next(i for i, line in enumerate(pyflink.splitlines())
-                           if line.endswith(", in parse"))
-    assert first_user_line > 30
     assert len(err) <= 16 < len(pyflink.splitlines()) / 10
-    # the records before the failing one may be printed first, or not (PyFlink printed "1";
-    # whether a record is printed before the job fails depends on when its batch goes out)
-    assert (FIXTURES / "failing_map.txt").read_text() == "1\n"
+    # the records before the failing one may be printed first, or not (PyFlink printed "1",
+    # failing_map.txt; whether a record is printed before the job fails depends on when its
+    # batch goes out)
     assert done.stdout in ("", "1\n", "1\n2\n"), done.stdout
 
 

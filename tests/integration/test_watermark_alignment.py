@@ -9,7 +9,6 @@ tests/e2e/test_watermark_alignment_cluster.py.
 
 from __future__ import annotations
 
-import doctest
 import threading
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from flink_py.runtime.jobmaster.watermark_alignment import (
     MAX_WATERMARK, WatermarkAlignmentCoordinator)
 from flink_py.runtime.operators.sources import SourceTaskContext, StreamSource
 from flink_py.testing.poll import wait_until
+from flink_py.testing.doc_examples import assert_examples_hold
 from tests.integration import alignment_job
 from tests.integration.alignment_job import ALLOWED_GAP_MS, RECORDS, StepTimestamps
 
@@ -246,8 +246,7 @@ def test_the_docstring_examples_run() -> None:
     from flink_py.runtime.jobmaster import watermark_alignment as coordinator
     from flink_py.runtime.operators import watermark_alignment as source_side
     for module in (coordinator, source_side):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
+        assert_examples_hold(module)
 
 
 def test_the_group_watermark_is_the_smallest_last_report_and_moves_with_it() -> None:

@@ -158,15 +158,10 @@ class StreamInputProcessor:
         if sorting is None:
             return
         self._sorting = None  # what follows (the held events) is processed as it comes
-        sorting.replay(self._process[input_index], self._fire_timers_of_current_key)
+        sorting.replay(self._process[input_index], self.head.fire_timers_of_current_key)
         held, self._held_events = self._held_events, []
         for channel, event in held:
             self._process_item(channel, event)
-
-    def _fire_timers_of_current_key(self) -> None:
-        fire = getattr(self.head, "fire_timers_of_current_key", None)
-        if fire is not None:
-            fire()
 
     def end_open_inputs(self) -> None:
         """``flink stop --drain`` at the savepoint's barriers: every input of the head that

@@ -163,8 +163,7 @@ class AsyncWaitOperator(StreamOperator):
         loop, thread = self._loop, self._thread
         self._loop = self._thread = None
         if loop is not None and thread is not None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(lambda: loop.create_task(self._shut_down(loop)))
+            asyncio.run_coroutine_threadsafe(self._shut_down(loop), loop)
             thread.join(LOOP_SHUTDOWN_TIMEOUT_S)
             if thread.is_alive():
                 log.warning("%s: the event loop did not stop within %g s of its close (a "

@@ -122,13 +122,7 @@ class InternalTimerService:
             self._scheduled.cancel()
             self._scheduled = None
             self._scheduled_time = None
-        pop = self._processing_timers.pop_due
-        set_key = self._backend.set_current_key
-        entry = pop(MAX_WATERMARK)
-        while entry is not None:
-            set_key(entry[1])
-            self._target.on_processing_time(InternalTimer(*entry))
-            entry = pop(MAX_WATERMARK)
+        self._fire_processing_timers(MAX_WATERMARK)
 
     def _schedule(self, timestamp: int) -> None:
         if self._scheduled is not None:
@@ -140,18 +134,21 @@ class InternalTimerService:
     def _on_processing_time(self, time: int) -> None:
         self._scheduled = None
         self._scheduled_time = None
+        self._fire_processing_timers(max(time, self.current_processing_time()))
+        following = self._processing_timers.peek_time()
+        if following is not None and (self._scheduled_time is None
+                                      or following < self._scheduled_time):
+            self._schedule(following)
+
+    def _fire_processing_timers(self, now: int) -> None:
+        """Fires every processing-time timer with ``timestamp <= now``, in order."""
         pop = self._processing_timers.pop_due
         set_key = self._backend.set_current_key
-        now = max(time, self.current_processing_time())
         entry = pop(now)
         while entry is not None:
             set_key(entry[1])
             self._target.on_processing_time(InternalTimer(*entry))
             entry = pop(now)
-        following = self._processing_timers.peek_time()
-        if following is not None and (self._scheduled_time is None
-                                      or following < self._scheduled_time):
-            self._schedule(following)
 
     def close(self) -> None:
         if self._scheduled is not None:

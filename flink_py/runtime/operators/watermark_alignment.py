@@ -34,12 +34,12 @@ import time
 from typing import Any, Callable, Optional
 
 from flink_py.common.watermark_strategy import WatermarkAlignmentParams
+from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK
 
 __all__ = ["PausableRelativeClock", "SourceWatermarkAlignment", "alignment_for"]
 
-#: Java's Long.MIN_VALUE / MAX_VALUE
-_UNINITIALIZED = -(2 ** 63)
-_MAX_WATERMARK = 2 ** 63 - 1
+#: no watermark emitted yet (Java's Long.MIN_VALUE)
+_UNINITIALIZED = MIN_WATERMARK
 
 
 class PausableRelativeClock:
@@ -99,7 +99,7 @@ class SourceWatermarkAlignment:
         self.latest_watermark = _UNINITIALIZED
         self.idle = False
         #: the largest watermark the group allows this source (no limit before an answer)
-        self.max_desired_watermark = _MAX_WATERMARK
+        self.max_desired_watermark = MAX_WATERMARK
         self.paused = False
         #: the source's input activity clock (for idleness): stopped while paused
         self.input_activity_clock = PausableRelativeClock()
@@ -116,7 +116,7 @@ class SourceWatermarkAlignment:
         self.latest_watermark = watermark
         self.idle = False
         # the final watermark ends the input: nothing is left to hold back
-        if watermark > self.max_desired_watermark and watermark != _MAX_WATERMARK:
+        if watermark > self.max_desired_watermark and watermark != MAX_WATERMARK:
             self._pause()
 
     def on_idle(self, idle: bool) -> None:
@@ -141,7 +141,7 @@ class SourceWatermarkAlignment:
         """Reports the current watermark (MAX when idle or ``finished``) and applies the
         answer: pauses or resumes the source."""
         if finished or self.idle:
-            watermark = _MAX_WATERMARK
+            watermark = MAX_WATERMARK
         elif self.latest_watermark == _UNINITIALIZED:
             return  # Flink's SourceOperator: no report before the first watermark
         else:
@@ -150,7 +150,7 @@ class SourceWatermarkAlignment:
             self.params.watermark_group, self._reporter, watermark)
         if finished:
             return
-        self.max_desired_watermark = min(group_watermark + self._drift, _MAX_WATERMARK)
+        self.max_desired_watermark = min(group_watermark + self._drift, MAX_WATERMARK)
         if self.latest_watermark > self.max_desired_watermark:
             self._pause()
         elif self.paused:

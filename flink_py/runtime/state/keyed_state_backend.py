@@ -15,11 +15,10 @@ Two implementations: ``hashmap`` (heap_keyed_state_backend.py) and ``rocksdb``
 
 from __future__ import annotations
 
-import functools
 from typing import (
     Any, Callable, Dict, List, MutableMapping, Protocol, Tuple, runtime_checkable)
 
-from flink_py.common.key_groups import KeyGroupRange, murmur_hash, pyflink_key_by_hash_code
+from flink_py.common.key_groups import KeyGroupRange, murmur_hash
 from flink_py.common.key_hash import KeyByKeyHash
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.state.handles import KeyedStateHandle
@@ -31,14 +30,6 @@ SnapshotResult = Callable[[], List[KeyedStateHandle]]
 #: the key hash the ``key_by`` partitioner routes with (keys pickled unless typed): state
 #: must be placed by the same hash or a rescaled job would look for keys in the wrong group
 DEFAULT_KEY_HASH: Callable[[Any], int] = KeyByKeyHash(None)
-#: the hash of a typed key_by (``key_type`` given), which hashes the key's value
-TYPED_KEY_HASH: Callable[[Any], int] = functools.partial(
-    pyflink_key_by_hash_code, pickled=False)
-
-
-def key_hash_function(pickled_keys: bool) -> Callable[[Any], int]:
-    """The key hash of a key_by that hashes pickled keys (no ``key_type``) or typed ones."""
-    return DEFAULT_KEY_HASH if pickled_keys else TYPED_KEY_HASH
 
 
 @runtime_checkable

@@ -48,7 +48,7 @@ import tarfile
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from flink_py.errors import FlinkPyError
@@ -132,7 +132,6 @@ class _PreparedJob:
     previous_cwd: Optional[str] = None
     working_dir: Optional[str] = None
     users: int = 0
-    warned: List[str] = field(default_factory=list)
 
 
 class PythonEnvironmentManager:

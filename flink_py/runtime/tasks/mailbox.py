@@ -180,9 +180,7 @@ class MailboxProcessor:
             if channel == -1:
                 mail()
             elif channel == -2:
-                self.next_flush = None
-                for writer in self._writers:
-                    writer.flush()
+                self._flush()
             elif channel == -3:
                 raise CancelTaskException("cancelled")
             self.after_step()

@@ -38,6 +38,9 @@ def test_values_pyflinks_serializers_take_come_back_as_they_give_them(type_info,
     assert boundary_converter(type_info)(value) == back
     assert batch_converter(type_info)([value]) == [back]
     assert type(batch_converter(type_info)([value])[0]) is type(back)
+    # repr too: 2 == 2.0, so equality alone misses a field that was not converted
+    assert repr(boundary_converter(type_info)(value)) == repr(back)
+    assert repr(batch_converter(type_info)([value])[0]) == repr(back)
 
 
 @pytest.mark.parametrize("type_info,value,reason", [

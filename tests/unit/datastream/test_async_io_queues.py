@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 
 import pytest
 
 from flink_py.runtime.operators.async_queue import (
     OrderedStreamElementQueue, RecordEntry, UnorderedStreamElementQueue)
+from flink_py.testing.doc_examples import assert_examples_hold
 
 MODULES = [
     "flink_py.runtime.operators.async_queue",
@@ -20,10 +19,7 @@ MODULES = [
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name: str) -> None:
-    module = importlib.import_module(module_name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0, f"{module_name} has no examples"
-    assert result.failed == 0
+    assert_examples_hold(module_name)
 
 
 def _shown(elements: list) -> list:

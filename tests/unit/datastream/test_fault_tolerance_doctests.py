@@ -3,10 +3,10 @@ hasher, so the docs never lie."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
 
 import pytest
+
+from flink_py.testing.doc_examples import assert_examples_hold
 
 MODULES = [
     "flink_py.datastream.checkpoint_config",
@@ -19,7 +19,4 @@ MODULES = [
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name: str) -> None:
-    module = importlib.import_module(module_name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0, f"{module_name} has no examples"
-    assert result.failed == 0
+    assert_examples_hold(module_name)

@@ -21,7 +21,7 @@ from flink_py.runtime.network.partitioners import (
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.state.checkpoint_streams import MemoryCheckpointStreamFactory
 from flink_py.runtime.state.handles import OperatorSubtaskState
-from flink_py.runtime.state.keyed_state_backend import key_hash_function
+from flink_py.runtime.state.keyed_state_backend import DEFAULT_KEY_HASH
 from flink_py.runtime.tasks.channel_state import (
     read_buffers, recovered_input, resend_recovered_output,
     write_input_channel_state, write_result_subpartition_state)
@@ -139,7 +139,7 @@ class _KeyedHead:
 
     def __init__(self) -> None:
         self.key_selector = lambda x: x % 10
-        self.key_hash_function = key_hash_function(True)
+        self.key_hash_function = DEFAULT_KEY_HASH
 
 
 def test_recovered_keyed_input_keeps_only_the_records_of_the_subtasks_key_groups() -> None:
@@ -151,7 +151,7 @@ def test_recovered_keyed_input_keeps_only_the_records_of_the_subtasks_key_groups
     assert [(h.input_index, h.channel_index, h.ship_strategy) for h in handles] == [
         (0, 0, "HASH"), (0, 1, "HASH")]
     state = OperatorSubtaskState(input_channel_state=handles)
-    hash_function = key_hash_function(True)
+    hash_function = DEFAULT_KEY_HASH
     assigner = KeyGroupAssigner(128, 3, hash_function)
     kept_total = []
     for subtask in range(3):

@@ -4,7 +4,6 @@ task; the client packs them from the configuration (flink_py.client.python_depen
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import io
 import os
@@ -21,6 +20,7 @@ from flink_py.common import Configuration
 from flink_py.errors import InvalidProgramError
 from flink_py.runtime.taskmanager.python_environment import (
     MANIFEST, PythonDependencyError, PythonEnvironmentManager, extract_archive)
+from flink_py.testing.doc_examples import assert_examples_hold
 
 
 def _zip(members: Dict[str, str]) -> bytes:
@@ -161,6 +161,4 @@ MODULES: List[str] = [
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name: str) -> None:
-    result = doctest.testmod(importlib.import_module(module_name),
-                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
+    assert_examples_hold(module_name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import pickle
 import traceback
 from pathlib import Path
@@ -15,6 +14,7 @@ from flink_py.runtime.execution.errors import SerializedError
 from flink_py.runtime.execution.user_traceback import user_frames, with_user_traceback
 from flink_py.runtime.operators.simple import StreamMap
 from flink_py.testing.harness import OneInputStreamOperatorTestHarness
+from flink_py.testing.doc_examples import assert_examples_hold
 
 PROGRAM = '''\
 def helper(values):
@@ -85,4 +85,4 @@ def test_the_users_frames_travel_with_the_serialized_failure(
 
 
 def test_the_module_examples() -> None:
-    assert doctest.testmod(user_traceback).failed == 0
+    assert_examples_hold(user_traceback)
