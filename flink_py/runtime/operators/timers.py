@@ -10,25 +10,13 @@ that state reads and writes see that key's state.
 
 from __future__ import annotations
 
-import heapq
 from typing import Any, Dict, Optional
 
 from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK
-from flink_py.runtime.state.timer_queue import KeyGroupedTimerQueue
+from flink_py.runtime.state.timer_queue import InternalTimer, KeyGroupedTimerQueue
 
-
-class InternalTimer:
-    """A timer that fired: when, for which key, in which namespace (e.g. a window)."""
-
-    __slots__ = ("timestamp", "key", "namespace")
-
-    def __init__(self, timestamp: int, key: Any, namespace: Any) -> None:
-        self.timestamp = timestamp
-        self.key = key
-        self.namespace = namespace
-
-    def __repr__(self) -> str:
-        return f"Timer{{timestamp={self.timestamp}, key={self.key!r}, namespace={self.namespace!r}}}"
+__all__ = ["DEFAULT_TIMER_SERVICE", "InternalTimeServiceManager", "InternalTimer",
+           "InternalTimerService"]
 
 
 #: the name of an operator's timer service when it has one (Flink's "user-timers")
@@ -65,12 +53,7 @@ class InternalTimerService:
     # -- registration (for the current key) ----------------------------------------------------
 
     def register_event_time_timer(self, namespace: Any, timestamp: int) -> None:
-        # _TimerQueue.add inlined: one timer per event is the common case (W5)
-        entry = (timestamp, self._backend.current_key, namespace)
-        queue = self._event_timers
-        if entry not in queue.live:
-            queue.live.add(entry)
-            heapq.heappush(queue.heap, (timestamp, next(queue._sequence), entry))
+        self._event_timers.add(timestamp, self._backend.current_key, namespace)
 
     def delete_event_time_timer(self, namespace: Any, timestamp: int) -> None:
         self._event_timers.remove(timestamp, self._backend.current_key, namespace)
@@ -97,19 +80,16 @@ class InternalTimerService:
     def advance_watermark(self, watermark: int) -> None:
         """Fires every event-time timer with ``timestamp <= watermark``, in order."""
         self.current_watermark = watermark
-        # _TimerQueue.pop_due inlined. Timers the callbacks register (or delete) go to the
-        # same heap and set, so a due one registered while firing fires in this loop too.
-        heap = self._event_timers.heap
-        live = self._event_timers.live
-        heappop = heapq.heappop
+        # Timers the callbacks register (or delete) go to the same heap, so a due one
+        # registered while firing fires in this loop too.
+        pop_due = self._event_timers.pop_due
         set_key = self._backend.set_current_key
         on_event_time = self._target.on_event_time
-        while heap and heap[0][0] <= watermark:
-            entry = heappop(heap)[2]
-            if entry in live:
-                live.remove(entry)
-                set_key(entry[1])
-                on_event_time(InternalTimer(*entry))
+        timer = pop_due(watermark)
+        while timer is not None:
+            set_key(timer.key)
+            on_event_time(timer)
+            timer = pop_due(watermark)
 
     def fire_timers_of_current_key(self) -> None:
         """BATCH execution, after the last record of a key (its input is sorted by key, so
@@ -144,11 +124,11 @@ class InternalTimerService:
         """Fires every processing-time timer with ``timestamp <= now``, in order."""
         pop = self._processing_timers.pop_due
         set_key = self._backend.set_current_key
-        entry = pop(now)
-        while entry is not None:
-            set_key(entry[1])
-            self._target.on_processing_time(InternalTimer(*entry))
-            entry = pop(now)
+        timer = pop(now)
+        while timer is not None:
+            set_key(timer.key)
+            self._target.on_processing_time(timer)
+            timer = pop(now)
 
     def close(self) -> None:
         if self._scheduled is not None:

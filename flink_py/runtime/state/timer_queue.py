@@ -1,77 +1,206 @@
-"""Timer queues created by a keyed state backend (Flink's KeyGroupedInternalPriorityQueue).
+"""Timer queues created by a keyed state backend (Flink's ``HeapPriorityQueueSet``).
 
-A queue holds ``(timestamp, key, namespace)`` timers of one timer service and one time
-domain. It is a heap with a set for deduplication (registering a timer twice keeps one) and
-lazy deletion. The backend that created a queue snapshots it with the keyed state, per key
-group (the timer's key decides its group), so timers rescale with their keys.
+A queue holds the timers of one timer service and one time domain. It is Flink's heap,
+operation for operation, because the heap decides the order in which timers with the same
+timestamp fire (windows of several keys ending together, timers of many keys at one
+instant), and a program must print what Flink prints:
 
-Both backends keep timers on the heap (Flink's ``state.backend.rocksdb.timer-service.factory:
-HEAP``): timers are few per key and hot, and being in the keyed snapshot is what matters for
-recovery.
+* a binary heap in an array whose head is at index 1, ordered by timestamp only;
+* ``add`` appends and sifts up while the timer is strictly earlier than its parent;
+* removing the element at an index (``poll`` removes the head) moves the last element there,
+  sifts it down (to the first child unless the second is strictly earlier, while the child is
+  strictly earlier) and, if it did not move, up;
+* deletion is eager (each timer knows its index), and a set of ``(timestamp, key,
+  namespace)`` keeps one timer per triple: registering one twice keeps the first.
+
+That order was checked against Flink 2.3's own ``HeapPriorityQueueSet`` on a JVM and against
+PyFlink programs (``tests/unit/state/test_timer_queue.py``). Flink's heap backend (the
+default) keeps every timer of a task in this one heap, whatever its key group; a snapshot
+writes each key group's timers in heap-array order and a restore adds them back key group by
+key group, as here. Both our backends keep timers on the heap (Flink's
+``state.backend.rocksdb.timer-service.factory: HEAP``); Flink's RocksDB timer store, which
+orders ties by serialized key, is not reproduced.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-from typing import Any, Iterator, List, Optional, Set, Tuple
+import os
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-#: a live timer: ``(timestamp, key, namespace)``
+__all__ = ["InternalTimer", "KeyGroupedTimerQueue", "PyInternalTimer", "PyTimerQueue",
+           "TimerKey"]
+
+#: a timer as snapshots carry it: ``(timestamp, key, namespace)``
 TimerKey = Tuple[int, Any, Any]
 
 
-class KeyGroupedTimerQueue:
-    """A heap of timers with a set for deduplication; deletion is lazy.
+class PyInternalTimer:
+    """A timer: when, for which key, in which namespace (e.g. a window). ``index`` is its
+    place in the heap of the queue holding it (0 once it left the queue)."""
 
-    Heap entries are ``(timestamp, sequence, (timestamp, key, namespace))``: the sequence
-    keeps keys and namespaces (which need not be comparable) out of the ordering, and the
-    entry tuple is the very object in ``live``, so popping builds no tuple to look it up.
+    __slots__ = ("timestamp", "key", "namespace", "index")
 
-    >>> queue = KeyGroupedTimerQueue("timers/event")
+    def __init__(self, timestamp: int, key: Any, namespace: Any) -> None:
+        self.timestamp = timestamp
+        self.key = key
+        self.namespace = namespace
+        self.index = 0
+
+    def __repr__(self) -> str:
+        return f"Timer{{timestamp={self.timestamp}, key={self.key!r}, namespace={self.namespace!r}}}"
+
+
+class PyTimerQueue:
+    """Flink's ``HeapPriorityQueueSet`` of timers (see the module).
+
+    ``heap[0]`` is unused so that the index arithmetic is Flink's: the children of ``i`` are
+    ``2i`` and ``2i + 1``.
+
+    >>> queue = PyTimerQueue("timers/event")
     >>> queue.add(20, "a", None); queue.add(10, "b", None); queue.add(10, "b", None)
+    True
+    True
+    False
     >>> len(queue), queue.peek_time()
     (2, 10)
     >>> queue.pop_due(15)
-    (10, 'b', None)
+    Timer{timestamp=10, key='b', namespace=None}
     >>> queue.pop_due(15) is None
     True
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.heap: List[Tuple[int, int, TimerKey]] = []
-        self.live: Set[TimerKey] = set()
-        self._sequence = itertools.count()
+        self.heap: List[Any] = [None]
+        #: the dedup map: (timestamp, key, namespace) -> the timer in the heap
+        self.timers: Dict[TimerKey, PyInternalTimer] = {}
 
-    def add(self, timestamp: int, key: Any, namespace: Any) -> None:
-        entry = (timestamp, key, namespace)
-        if entry not in self.live:
-            self.live.add(entry)
-            heapq.heappush(self.heap, (timestamp, next(self._sequence), entry))
+    def add(self, timestamp: int, key: Any, namespace: Any) -> bool:
+        """Adds the timer unless the queue holds it; True if it was added."""
+        timers = self.timers
+        triple = (timestamp, key, namespace)
+        if triple in timers:
+            return False
+        timer = timers[triple] = PyInternalTimer(timestamp, key, namespace)
+        heap = self.heap
+        index = len(heap)
+        heap.append(timer)
+        # sift up: strictly earlier than the parent
+        parent_index = index >> 1
+        while parent_index:
+            parent = heap[parent_index]
+            if timestamp >= parent.timestamp:
+                break
+            heap[index] = parent
+            parent.index = index
+            index = parent_index
+            parent_index >>= 1
+        heap[index] = timer
+        timer.index = index
+        return True
 
-    def remove(self, timestamp: int, key: Any, namespace: Any) -> None:
-        self.live.discard((timestamp, key, namespace))
+    def remove(self, timestamp: int, key: Any, namespace: Any) -> bool:
+        """Removes the timer if the queue holds it; True if it did."""
+        timer = self.timers.pop((timestamp, key, namespace), None)
+        if timer is None:
+            return False
+        self._remove_at(timer.index)
+        return True
+
+    def peek(self) -> Optional[PyInternalTimer]:
+        """The head: the earliest timer (None when empty)."""
+        heap = self.heap
+        return heap[1] if len(heap) > 1 else None
 
     def peek_time(self) -> Optional[int]:
-        """The earliest live timer's timestamp (None when empty)."""
+        """The earliest timer's timestamp (None when empty)."""
         heap = self.heap
-        while heap and heap[0][2] not in self.live:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        return heap[1].timestamp if len(heap) > 1 else None
 
-    def pop_due(self, time: int) -> Optional[TimerKey]:
-        """The earliest live timer with ``timestamp <= time``, removed; None if none is due."""
+    def poll(self) -> PyInternalTimer:
+        """Removes and returns the head (the queue must not be empty)."""
+        timer = self._remove_at(1)
+        del self.timers[(timer.timestamp, timer.key, timer.namespace)]
+        return timer
+
+    def pop_due(self, time: int) -> Optional[PyInternalTimer]:
+        """The head if its ``timestamp <= time``, removed; None if no timer is due."""
         heap = self.heap
-        live = self.live
-        while heap and heap[0][0] <= time:
-            entry = heapq.heappop(heap)[2]
-            if entry in live:
-                live.remove(entry)
-                return entry
+        if len(heap) > 1 and heap[1].timestamp <= time:
+            return self.poll()
         return None
 
+    def _remove_at(self, index: int) -> PyInternalTimer:
+        heap = self.heap
+        removed = heap[index]
+        removed.index = 0
+        last = heap.pop()
+        if last is removed:
+            return removed
+        heap[index] = last
+        last.index = index
+        self._sift_down(index)
+        if heap[index] is last:
+            self._sift_up(index)
+        return removed
+
+    def _sift_up(self, index: int) -> None:
+        heap = self.heap
+        timer = heap[index]
+        timestamp = timer.timestamp
+        parent_index = index >> 1
+        while parent_index:
+            parent = heap[parent_index]
+            if timestamp >= parent.timestamp:
+                break
+            heap[index] = parent
+            parent.index = index
+            index = parent_index
+            parent_index >>= 1
+        heap[index] = timer
+        timer.index = index
+
+    def _sift_down(self, index: int) -> None:
+        heap = self.heap
+        size = len(heap) - 1
+        timer = heap[index]
+        timestamp = timer.timestamp
+        child_index = index << 1
+        while child_index <= size:
+            child = heap[child_index]
+            if child_index < size:
+                second = heap[child_index + 1]
+                if second.timestamp < child.timestamp:
+                    child_index += 1
+                    child = second
+            if child.timestamp >= timestamp:
+                break
+            heap[index] = child
+            child.index = index
+            index = child_index
+            child_index = index << 1
+        heap[index] = timer
+        timer.index = index
+
     def __iter__(self) -> Iterator[TimerKey]:
-        return iter(list(self.live))
+        """The timers in heap-array order (the order a snapshot writes them in)."""
+        return iter([(t.timestamp, t.key, t.namespace) for t in self.heap[1:]])
 
     def __len__(self) -> int:
-        return len(self.live)
+        return len(self.heap) - 1
+
+
+def _compiled() -> Any:
+    if os.environ.get("FLINK_PY_PURE_PYTHON"):
+        return None
+    try:
+        from flink_py.runtime.state import _timer_heap  # type: ignore[attr-defined]
+    except ImportError:  # not built (no compiler at install time): the Python classes
+        return None
+    return _timer_heap
+
+
+_COMPILED = _compiled()
+#: the timer queue and the timer it holds: compiled when built, else the Python classes
+KeyGroupedTimerQueue: Any = _COMPILED.TimerHeap if _COMPILED else PyTimerQueue
+InternalTimer: Any = _COMPILED.InternalTimer if _COMPILED else PyInternalTimer

@@ -1,0 +1,366 @@
+/* The timer queue of flink_py/runtime/state/timer_queue.py, compiled: Flink's
+ * HeapPriorityQueueSet, operation for operation (see that module for the rules and why
+ * they matter). The pure Python class there is the reference and the fallback; both are
+ * tested against the order Flink's own heap printed on a JVM
+ * (tests/unit/runtime/test_timer_queue.py). */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+/* -- InternalTimer ------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    long long timestamp;
+    PyObject *key;
+    PyObject *namespace;
+    Py_ssize_t index; /* place in the heap, 0 once it left */
+} Timer;
+
+static PyTypeObject TimerType;
+
+static void Timer_dealloc(Timer *self) {
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->key);
+    Py_CLEAR(self->namespace);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Timer_traverse(Timer *self, visitproc visit, void *arg) {
+    Py_VISIT(self->key);
+    Py_VISIT(self->namespace);
+    return 0;
+}
+
+static int Timer_clear(Timer *self) {
+    Py_CLEAR(self->key);
+    Py_CLEAR(self->namespace);
+    return 0;
+}
+
+static Timer *timer_new(long long timestamp, PyObject *key, PyObject *namespace) {
+    Timer *timer = PyObject_GC_New(Timer, &TimerType);
+    if (timer == NULL) return NULL;
+    timer->timestamp = timestamp;
+    Py_INCREF(key);
+    timer->key = key;
+    Py_INCREF(namespace);
+    timer->namespace = namespace;
+    timer->index = 0;
+    PyObject_GC_Track(timer);
+    return timer;
+}
+
+static PyObject *Timer_py_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"timestamp", "key", "namespace", NULL};
+    long long timestamp;
+    PyObject *key, *namespace;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "LOO", names, &timestamp, &key, &namespace))
+        return NULL;
+    return (PyObject *)timer_new(timestamp, key, namespace);
+}
+
+static PyObject *Timer_repr(Timer *self) {
+    return PyUnicode_FromFormat("Timer{timestamp=%lld, key=%R, namespace=%R}",
+                                self->timestamp, self->key, self->namespace);
+}
+
+static PyMemberDef Timer_members[] = {
+    {"timestamp", T_LONGLONG, offsetof(Timer, timestamp), READONLY, NULL},
+    {"key", T_OBJECT, offsetof(Timer, key), READONLY, NULL},
+    {"namespace", T_OBJECT, offsetof(Timer, namespace), READONLY, NULL},
+    {"index", T_PYSSIZET, offsetof(Timer, index), READONLY, NULL},
+    {NULL}};
+
+static PyTypeObject TimerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "flink_py.runtime.state._timer_heap.InternalTimer",
+    .tp_doc = "A timer: when, for which key, in which namespace (e.g. a window).",
+    .tp_basicsize = sizeof(Timer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Timer_py_new,
+    .tp_dealloc = (destructor)Timer_dealloc,
+    .tp_traverse = (traverseproc)Timer_traverse,
+    .tp_clear = (inquiry)Timer_clear,
+    .tp_repr = (reprfunc)Timer_repr,
+    .tp_members = Timer_members,
+};
+
+/* -- TimerHeap ---------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;
+    PyObject *timers;   /* dict: (timestamp, key, namespace) -> Timer (the dedup map) */
+    Timer **heap;       /* heap[1..size]; heap[0] unused, so the arithmetic is Flink's */
+    Py_ssize_t size;
+    Py_ssize_t capacity;
+} TimerHeap;
+
+static int heap_reserve(TimerHeap *self, Py_ssize_t needed) {
+    if (needed < self->capacity) return 0;
+    Py_ssize_t capacity = self->capacity < 64 ? 64 : self->capacity * 2;
+    while (capacity <= needed) capacity *= 2;
+    Timer **grown = PyMem_Realloc(self->heap, (size_t)capacity * sizeof(Timer *));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->heap = grown;
+    self->capacity = capacity;
+    return 0;
+}
+
+static void sift_up(Timer **heap, Py_ssize_t index) {
+    Timer *timer = heap[index];
+    long long timestamp = timer->timestamp;
+    Py_ssize_t parent_index = index >> 1;
+    while (parent_index > 0 && timestamp < heap[parent_index]->timestamp) {
+        heap[index] = heap[parent_index];
+        heap[index]->index = index;
+        index = parent_index;
+        parent_index >>= 1;
+    }
+    heap[index] = timer;
+    timer->index = index;
+}
+
+static void sift_down(Timer **heap, Py_ssize_t size, Py_ssize_t index) {
+    Timer *timer = heap[index];
+    long long timestamp = timer->timestamp;
+    Py_ssize_t child_index = index << 1;
+    while (child_index <= size) {
+        if (child_index < size
+                && heap[child_index + 1]->timestamp < heap[child_index]->timestamp)
+            child_index++;
+        if (heap[child_index]->timestamp >= timestamp) break;
+        heap[index] = heap[child_index];
+        heap[index]->index = index;
+        index = child_index;
+        child_index = index << 1;
+    }
+    heap[index] = timer;
+    timer->index = index;
+}
+
+/* Takes the timer at ``index`` out of the heap and returns it (the heap's reference). */
+static Timer *remove_at(TimerHeap *self, Py_ssize_t index) {
+    Timer **heap = self->heap;
+    Timer *removed = heap[index];
+    Timer *last = heap[self->size];
+    heap[self->size] = NULL;
+    self->size--;
+    removed->index = 0;
+    if (last != removed) {
+        heap[index] = last;
+        last->index = index;
+        sift_down(heap, self->size, index);
+        if (heap[index] == last) sift_up(heap, index);
+    }
+    return removed;
+}
+
+static PyObject *triple_of(Timer *timer) {
+    PyObject *timestamp = PyLong_FromLongLong(timer->timestamp);
+    if (timestamp == NULL) return NULL;
+    PyObject *triple = PyTuple_Pack(3, timestamp, timer->key, timer->namespace);
+    Py_DECREF(timestamp);
+    return triple;
+}
+
+static int TimerHeap_init(TimerHeap *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"name", NULL};
+    PyObject *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U", names, &name)) return -1;
+    Py_INCREF(name);
+    Py_XSETREF(self->name, name);
+    if (self->timers == NULL && (self->timers = PyDict_New()) == NULL) return -1;
+    return 0;
+}
+
+static void TimerHeap_dealloc(TimerHeap *self) {
+    PyObject_GC_UnTrack(self);
+    for (Py_ssize_t i = 1; i <= self->size; i++) Py_XDECREF(self->heap[i]);
+    PyMem_Free(self->heap);
+    Py_CLEAR(self->name);
+    Py_CLEAR(self->timers);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int TimerHeap_traverse(TimerHeap *self, visitproc visit, void *arg) {
+    Py_VISIT(self->timers);
+    for (Py_ssize_t i = 1; i <= self->size; i++) Py_VISIT(self->heap[i]);
+    return 0;
+}
+
+static int TimerHeap_clear(TimerHeap *self) {
+    Py_ssize_t size = self->size;
+    self->size = 0;
+    for (Py_ssize_t i = 1; i <= size; i++) Py_CLEAR(self->heap[i]);
+    Py_CLEAR(self->timers);
+    return 0;
+}
+
+static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "add() takes (timestamp, key, namespace), got %zd arguments", nargs);
+        return NULL;
+    }
+    long long timestamp = PyLong_AsLongLong(args[0]);
+    if (timestamp == -1 && PyErr_Occurred()) return NULL;
+    PyObject *triple = PyTuple_Pack(3, args[0], args[1], args[2]);
+    if (triple == NULL) return NULL;
+    int known = PyDict_Contains(self->timers, triple);
+    if (known != 0) {
+        Py_DECREF(triple);
+        if (known < 0) return NULL;
+        Py_RETURN_FALSE;
+    }
+    if (heap_reserve(self, self->size + 1) < 0) {
+        Py_DECREF(triple);
+        return NULL;
+    }
+    Timer *timer = timer_new(timestamp, args[1], args[2]);
+    if (timer == NULL) {
+        Py_DECREF(triple);
+        return NULL;
+    }
+    int failed = PyDict_SetItem(self->timers, triple, (PyObject *)timer);
+    Py_DECREF(triple);
+    if (failed) {
+        Py_DECREF(timer);
+        return NULL;
+    }
+    self->size++;
+    self->heap[self->size] = timer; /* the heap keeps the reference */
+    sift_up(self->heap, self->size);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *TimerHeap_remove(TimerHeap *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "remove() takes (timestamp, key, namespace), got %zd arguments", nargs);
+        return NULL;
+    }
+    PyObject *triple = PyTuple_Pack(3, args[0], args[1], args[2]);
+    if (triple == NULL) return NULL;
+    PyObject *found = PyDict_GetItemWithError(self->timers, triple); /* borrowed */
+    if (found == NULL) {
+        Py_DECREF(triple);
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_FALSE;
+    }
+    Timer *removed = remove_at(self, ((Timer *)found)->index);
+    int failed = PyDict_DelItem(self->timers, triple);
+    Py_DECREF(triple);
+    Py_DECREF(removed);
+    if (failed) return NULL;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *poll_head(TimerHeap *self) {
+    /* out of the dedup map first: a key's __eq__ may raise, and then the heap is unchanged */
+    PyObject *triple = triple_of(self->heap[1]);
+    if (triple == NULL) return NULL;
+    int failed = PyDict_DelItem(self->timers, triple);
+    Py_DECREF(triple);
+    if (failed) return NULL;
+    return (PyObject *)remove_at(self, 1); /* the heap's reference, handed over */
+}
+
+static PyObject *TimerHeap_poll(TimerHeap *self, PyObject *unused) {
+    if (self->size == 0) {
+        PyErr_SetString(PyExc_IndexError, "poll from an empty timer queue");
+        return NULL;
+    }
+    return poll_head(self);
+}
+
+static PyObject *TimerHeap_pop_due(TimerHeap *self, PyObject *arg) {
+    long long time = PyLong_AsLongLong(arg);
+    if (time == -1 && PyErr_Occurred()) return NULL;
+    if (self->size == 0 || self->heap[1]->timestamp > time) Py_RETURN_NONE;
+    return poll_head(self);
+}
+
+static PyObject *TimerHeap_peek(TimerHeap *self, PyObject *unused) {
+    if (self->size == 0) Py_RETURN_NONE;
+    Py_INCREF(self->heap[1]);
+    return (PyObject *)self->heap[1];
+}
+
+static PyObject *TimerHeap_peek_time(TimerHeap *self, PyObject *unused) {
+    if (self->size == 0) Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->heap[1]->timestamp);
+}
+
+static PyObject *TimerHeap_iter(TimerHeap *self) {
+    PyObject *triples = PyList_New(self->size);
+    if (triples == NULL) return NULL;
+    for (Py_ssize_t i = 1; i <= self->size; i++) {
+        PyObject *triple = triple_of(self->heap[i]);
+        if (triple == NULL) {
+            Py_DECREF(triples);
+            return NULL;
+        }
+        PyList_SET_ITEM(triples, i - 1, triple);
+    }
+    PyObject *iterator = PyObject_GetIter(triples);
+    Py_DECREF(triples);
+    return iterator;
+}
+
+static Py_ssize_t TimerHeap_len(TimerHeap *self) { return self->size; }
+
+static PyMethodDef TimerHeap_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))TimerHeap_add, METH_FASTCALL,
+     "add(timestamp, key, namespace): adds the timer unless held; True if added."},
+    {"remove", (PyCFunction)(void (*)(void))TimerHeap_remove, METH_FASTCALL,
+     "remove(timestamp, key, namespace): removes the timer if held; True if it was."},
+    {"poll", (PyCFunction)TimerHeap_poll, METH_NOARGS, "Removes and returns the head."},
+    {"pop_due", (PyCFunction)TimerHeap_pop_due, METH_O,
+     "pop_due(time): the head if its timestamp <= time, removed; else None."},
+    {"peek", (PyCFunction)TimerHeap_peek, METH_NOARGS, "The head (None when empty)."},
+    {"peek_time", (PyCFunction)TimerHeap_peek_time, METH_NOARGS,
+     "The head's timestamp (None when empty)."},
+    {NULL}};
+
+static PyMemberDef TimerHeap_members[] = {
+    {"name", T_OBJECT, offsetof(TimerHeap, name), READONLY, NULL},
+    {NULL}};
+
+static PySequenceMethods TimerHeap_as_sequence = {.sq_length = (lenfunc)TimerHeap_len};
+
+static PyTypeObject TimerHeapType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "flink_py.runtime.state._timer_heap.TimerHeap",
+    .tp_doc = "Flink's HeapPriorityQueueSet of timers (see flink_py.runtime.state.timer_queue).",
+    .tp_basicsize = sizeof(TimerHeap),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)TimerHeap_init,
+    .tp_dealloc = (destructor)TimerHeap_dealloc,
+    .tp_traverse = (traverseproc)TimerHeap_traverse,
+    .tp_clear = (inquiry)TimerHeap_clear,
+    .tp_iter = (getiterfunc)TimerHeap_iter,
+    .tp_methods = TimerHeap_methods,
+    .tp_members = TimerHeap_members,
+    .tp_as_sequence = &TimerHeap_as_sequence,
+};
+
+static struct PyModuleDef timer_heap_module = {
+    PyModuleDef_HEAD_INIT, "_timer_heap",
+    "Flink's heap timer queue, compiled (flink_py.runtime.state.timer_queue).", -1, NULL};
+
+PyMODINIT_FUNC PyInit__timer_heap(void) {
+    if (PyType_Ready(&TimerType) < 0 || PyType_Ready(&TimerHeapType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&timer_heap_module);
+    if (module == NULL) return NULL;
+    if (PyModule_AddObjectRef(module, "InternalTimer", (PyObject *)&TimerType) < 0
+            || PyModule_AddObjectRef(module, "TimerHeap", (PyObject *)&TimerHeapType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
