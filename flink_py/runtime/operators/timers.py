@@ -3,7 +3,8 @@ timers fired by the wall clock (through the task's ProcessingTimeService).
 
 A timer is ``(timestamp, key, namespace)`` and is registered for the operator's current key.
 Registering the same timer twice keeps one; deleting one that fired or never existed is a
-no-op. Event-time timers fire, in timestamp order, once the watermark reaches their timestamp
+no-op. Event-time timers fire, in timestamp order (equal timestamps in the order of Flink's
+heap, :mod:`flink_py.runtime.state.timer_queue`), once the watermark reaches their timestamp
 (``timestamp <= watermark``); before a timer's callback runs, the key is made current so
 that state reads and writes see that key's state.
 """

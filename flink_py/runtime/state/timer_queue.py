@@ -83,20 +83,8 @@ class PyTimerQueue:
             return False
         timer = timers[triple] = PyInternalTimer(timestamp, key, namespace)
         heap = self.heap
-        index = len(heap)
         heap.append(timer)
-        # sift up: strictly earlier than the parent
-        parent_index = index >> 1
-        while parent_index:
-            parent = heap[parent_index]
-            if timestamp >= parent.timestamp:
-                break
-            heap[index] = parent
-            parent.index = index
-            index = parent_index
-            parent_index >>= 1
-        heap[index] = timer
-        timer.index = index
+        self._sift_up(len(heap) - 1)
         return True
 
     def remove(self, timestamp: int, key: Any, namespace: Any) -> bool:
