@@ -2,6 +2,8 @@
 
 Prints a table with the ratio engine/plain (higher is better; 1.0 = as fast as the loop)
 and the issue's target for each. Each side runs ``--repeat`` times; the best run counts.
+Then (unless ``--no-bytewax``) W1–W4 against Bytewax 0.21 with both engines' start-up time
+and peak RSS (``bytewax_runner.py``), then the cluster benchmarks (unless ``--no-cluster``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,20 +32,27 @@ def main(argv: List[str] | None = None) -> int:
                         help="skip the benchmarks on real JobManager/TaskManager processes")
     parser.add_argument("--recovery-runs", type=int, default=5,
                         help="SIGKILLs per recovery benchmark (the median counts)")
+    parser.add_argument("--bytewax", action=argparse.BooleanOptionalAction, default=True,
+                        help="compare W1-W4 with Bytewax 0.21, installed into a venv of its "
+                             "own (benchmarks/bytewax_runner.py); on by default")
     args = parser.parse_args(argv)
     r = args.repeat
     rows = []
 
     n1 = int(2_000_000 * args.scale)
-    rows.append((w.Result("W1 stateless chain (p=1)", n1,
-                          best_of(r, lambda: w.w1_engine(n1)),
-                          best_of(r, lambda: w.w1_plain(n1))), 0.8))
+    # W1-W4 at p=1 are also flink_py's side of the Bytewax comparison
+    p1: Dict[str, w.Result] = {}
+    p1["W1"] = w.Result("W1 stateless chain (p=1)", n1,
+                        best_of(r, lambda: w.w1_engine(n1)),
+                        best_of(r, lambda: w.w1_plain(n1)))
+    rows.append((p1["W1"], 0.8))
 
     n2 = int(1_000_000 * args.scale)
     expected2 = w.w2_expected(n2)
-    rows.append((w.Result("W2 keyed rolling reduce (p=1)", n2,
-                          best_of(r, lambda: w.w2_engine(n2, expected2)),
-                          best_of(r, lambda: w.w2_plain(n2, expected2))), 0.5))
+    p1["W2"] = w.Result("W2 keyed rolling reduce (p=1)", n2,
+                        best_of(r, lambda: w.w2_engine(n2, expected2)),
+                        best_of(r, lambda: w.w2_plain(n2, expected2)))
+    rows.append((p1["W2"], 0.5))
 
     # W2 with checkpoints every 1 s (filesystem storage in a temp dir) against without, per
     # backend; and rocksdb against hashmap (no checkpoints)
@@ -66,17 +75,19 @@ def main(argv: List[str] | None = None) -> int:
     n4 = int(1_000_000 * args.scale)
     path, expected4 = w.make_words_file(n4)
     try:
-        rows.append((w.Result("W4 word count (p=1)", n4,
-                              best_of(r, lambda: w.w4_engine(path, expected4)),
-                              best_of(r, lambda: w.w4_plain(path, expected4))), 0.5))
+        p1["W4"] = w.Result("W4 word count (p=1)", n4,
+                            best_of(r, lambda: w.w4_engine(path, expected4)),
+                            best_of(r, lambda: w.w4_plain(path, expected4)))
+        rows.append((p1["W4"], 0.5))
     finally:
         os.unlink(path)
 
     n5 = int(1_000_000 * args.scale)
     n3 = int(1_000_000 * args.scale)
-    rows.append((w.Result("W3 event-time tumbling window (p=1)", n3,
-                          best_of(r, lambda: w.w3_engine(n3)),
-                          best_of(r, lambda: w.w3_plain(n3))), 0.3))
+    p1["W3"] = w.Result("W3 event-time tumbling window (p=1)", n3,
+                        best_of(r, lambda: w.w3_engine(n3)),
+                        best_of(r, lambda: w.w3_plain(n3)))
+    rows.append((p1["W3"], 0.3))
 
     rows.append((w.Result("W5 keyed state + timers (p=1)", n5,
                           best_of(r, lambda: w.w5_engine(n5)),
@@ -93,6 +104,12 @@ def main(argv: List[str] | None = None) -> int:
             target_text, met = f"{target:>7.2f}", "yes" if result.ratio >= target else "NO"
         print(f"{result.name:40} {result.records:>10,} {result.engine_rate:>14,.0f} "
               f"{result.plain_rate:>14,.0f} {result.ratio:>7.2f} {target_text}  {met}")
+    if args.bytewax:
+        from benchmarks import bytewax_runner
+        print()
+        compared = bytewax_runner.run(r, args.scale, measured=p1)
+        if compared is not None:
+            bytewax_runner.print_tables(*compared)
     if not args.no_cluster:
         from benchmarks import cluster
         print()
