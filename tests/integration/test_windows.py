@@ -162,6 +162,17 @@ def test_tumbling_windows_fire_in_watermark_order_with_the_window_end_as_timesta
     ])
 
 
+def test_an_allowed_lateness_reaching_past_the_end_of_time_registers_no_cleanup_timer():
+    # max timestamp + lateness overflows a Java long: Flink's cleanup time is then
+    # Long.MAX_VALUE, for which it registers no timer (the window's state stays)
+    env = new_env()
+    windowed = (events(env, [("a", 1000), ("a", 2500), ("a", 7000)]).key_by(lambda e: e[0])
+                .window(TumblingEventTimeWindows.of(Time.seconds(5)))
+                .allowed_lateness(2 ** 63 - 2)
+                .process(WindowContents()))
+    assert collect(windowed) == [("a", 0, 5000, [1000, 2500]), ("a", 5000, 10000, [7000])]
+
+
 def test_tumbling_windows_with_an_offset():
     env = new_env()
     windowed = (events(env, [("a", 1000), ("a", 2500), ("a", 7000)]).key_by(lambda e: e[0])

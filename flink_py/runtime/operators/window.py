@@ -553,7 +553,9 @@ class WindowOperator(StreamOperator):
                     if registered_for.get(key) is window:
                         continue  # this key's timers for this window are in place
                     register(window, max_timestamp)  # (the timer service deduplicates)
-                    if lateness:
+                    # the cleanup timer, unless it would be at or past Long.MAX_VALUE
+                    # (_register_cleanup_timer's rule)
+                    if lateness and max_timestamp + lateness < MAX_LONG_VALUE:
                         register(window, max_timestamp + lateness)
                     registered_for[key] = window
                 if not taken:

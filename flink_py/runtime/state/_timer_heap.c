@@ -208,7 +208,15 @@ static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_
         return NULL;
     }
     long long timestamp = PyLong_AsLongLong(args[0]);
-    if (timestamp == -1 && PyErr_Occurred()) return NULL;
+    if (timestamp == -1 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_OverflowError,
+                         "a timer's timestamp must fit a Java long (%lld..%lld), got %R",
+                         LLONG_MIN, LLONG_MAX, args[0]);
+        }
+        return NULL;
+    }
     PyObject *triple = PyTuple_Pack(3, args[0], args[1], args[2]);
     if (triple == NULL) return NULL;
     int known = PyDict_Contains(self->timers, triple);

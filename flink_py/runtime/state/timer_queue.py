@@ -30,6 +30,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 __all__ = ["InternalTimer", "KeyGroupedTimerQueue", "PyInternalTimer", "PyTimerQueue",
            "TimerKey"]
 
+_MAX_LONG = 2 ** 63 - 1
+_MIN_LONG = -2 ** 63
+
 #: a timer as snapshots carry it: ``(timestamp, key, namespace)``
 TimerKey = Tuple[int, Any, Any]
 
@@ -81,6 +84,9 @@ class PyTimerQueue:
         triple = (timestamp, key, namespace)
         if triple in timers:
             return False
+        if not _MIN_LONG <= timestamp <= _MAX_LONG:
+            raise OverflowError(f"a timer's timestamp must fit a Java long "
+                                f"({_MIN_LONG}..{_MAX_LONG}), got {timestamp}")
         timer = timers[triple] = PyInternalTimer(timestamp, key, namespace)
         heap = self.heap
         heap.append(timer)

@@ -133,3 +133,12 @@ def test_the_compiled_queue_does_what_the_python_one_does_over_long_random_runs(
                 (b and (b.timestamp, b.key, b.namespace)), step
         assert len(python) == len(compiled)
     assert list(python) == list(compiled)
+
+
+@pytest.mark.parametrize("queue_class", IMPLEMENTATIONS)
+def test_a_timestamp_outside_a_java_long_is_refused_with_its_value(queue_class):
+    queue = queue_class("timers/event")
+    assert queue.add(2 ** 63 - 1, "k", None) and queue.add(-2 ** 63, "k", None)
+    with pytest.raises(OverflowError, match="must fit a Java long .*got 9223372036854775808"):
+        queue.add(2 ** 63, "k", None)
+    assert len(queue) == 2
