@@ -377,6 +377,9 @@ class WindowOperator(StreamOperator):
         self._event_time_fast_path = (
             self._is_event_time and not self._merging and self.evictor is None
             and trigger_type is EventTimeTrigger)
+        # ... and so does the firing of their timers (_fire_event_time_timer)
+        self._event_time_fast_firing = (self._is_event_time and not self._merging
+                                        and trigger_type is EventTimeTrigger)
         self._tumbling = ((self.window_assigner._size, self.window_assigner._offset)
                           if type(self.window_assigner) is TumblingEventTimeWindows else None)
         self._window_cache: Dict[int, TimeWindow] = {}
@@ -524,10 +527,15 @@ class WindowOperator(StreamOperator):
         registered_for = self._timers_registered_for
         if len(registered_for) > 100_000:
             registered_for.clear()
+        # The heap tables take the key with the element, so the key is made current only
+        # where something reads it: a timer's registration, the general path, a late element.
+        # Serialized state (rocksdb) adds through the state object, which reads it.
+        key_for_add = not getattr(backend, "heap_tables", False)
         try:
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
-                set_key(key)
+                if key_for_add:
+                    set_key(key)
                 # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
                 if tumbling is not None and timestamp > MIN_LONG_VALUE:
                     size, offset = tumbling
@@ -547,11 +555,13 @@ class WindowOperator(StreamOperator):
                         continue  # late: its state is (or will be) gone
                     taken = True
                     if max_timestamp <= watermark:  # FIRE now: the general path
+                        set_key(key)
                         self._process_window(value, timestamp, key, window, value)
                         continue
                     add(key, window, value)
                     if registered_for.get(key) is window:
                         continue  # this key's timers for this window are in place
+                    set_key(key)
                     register(window, max_timestamp)  # (the timer service deduplicates)
                     # the cleanup timer, unless it would be at or past Long.MAX_VALUE
                     # (_register_cleanup_timer's rule)
@@ -559,6 +569,7 @@ class WindowOperator(StreamOperator):
                         register(window, max_timestamp + lateness)
                     registered_for[key] = window
                 if not taken:
+                    set_key(key)
                     self._late_element(value, timestamp)
         except Exception as exc:
             raise self.user_error(exc)
@@ -723,9 +734,31 @@ class WindowOperator(StreamOperator):
 
     def on_event_time(self, timer: InternalTimer) -> None:
         try:
-            self._on_timer(timer, self.trigger.on_event_time, self._is_event_time)
+            if self._event_time_fast_firing:
+                self._fire_event_time_timer(timer)
+            else:
+                self._on_timer(timer, self.trigger.on_event_time, self._is_event_time)
         except Exception as exc:
             raise self.user_error(exc)
+
+    def _fire_event_time_timer(self, timer: InternalTimer) -> None:
+        """``_on_timer`` for event-time windows that do not merge, with the EventTimeTrigger,
+        its calls inlined: FIRE when the timer is at the window's max timestamp, then the
+        cleanup at the cleanup time. The trigger's ``clear`` (deleting the timer at the max
+        timestamp) is left out: that timer fired already, at or before this one, and
+        deleting a timer the queue no longer holds changes nothing."""
+        window = timer.namespace
+        timestamp = timer.timestamp
+        contents = self._contents
+        contents.set_current_namespace(window)
+        max_timestamp = window.max_timestamp()  # (a user's assigner may have its own windows)
+        if timestamp == max_timestamp:
+            self._emit_window_contents(window)
+        if timestamp == min(max_timestamp + self.allowed_lateness, MAX_LONG_VALUE):
+            contents.clear()
+            context = self._window_context
+            context.set_window(window)
+            self.window_function.clear(window, context)
 
     def on_processing_time(self, timer: InternalTimer) -> None:
         own_collector = self._collector is None
