@@ -27,10 +27,12 @@ VOID_NAMESPACE = None
 class _KeyedTimerService(TimerService):
     """The user's TimerService: timers in the void namespace, for the current key."""
 
-    __slots__ = ("_timers",)
+    __slots__ = ("_timers", "_add_event_time_timer", "_backend")
 
     def __init__(self, timers: InternalTimerService) -> None:
         self._timers = timers
+        self._add_event_time_timer = timers.event_time_timer_adder()
+        self._backend = timers.keyed_state_backend
 
     def current_processing_time(self) -> int:
         return self._timers.current_processing_time()
@@ -44,7 +46,7 @@ class _KeyedTimerService(TimerService):
     def register_event_time_timer(self, timestamp: int) -> None:
         if type(timestamp) is not int:  # once per record in W5: the common case is one check
             timestamp = _timestamp(timestamp)
-        self._timers.register_event_time_timer(VOID_NAMESPACE, timestamp)
+        self._add_event_time_timer(timestamp, self._backend.current_key, VOID_NAMESPACE)
 
     def delete_processing_time_timer(self, timestamp: int) -> None:
         self._timers.delete_processing_time_timer(VOID_NAMESPACE, _timestamp(timestamp))
@@ -116,7 +118,18 @@ class TimerFiringMixin:
     def on_event_time(self, timer: InternalTimer) -> None:
         collector = self._timer_output
         if collector is not None:  # fired by a watermark: its shared collector
-            self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
+            # _run_on_timer inlined: a watermark fires many timers (one per record in W5)
+            ctx = self._on_timer_context()
+            timestamp = ctx._timestamp = timer.timestamp
+            ctx._time_domain = TimeDomain.EVENT_TIME
+            try:
+                results = self._on_timer(timestamp, ctx)  # type: ignore[attr-defined]
+                if results is not None and not (type(results) is tuple and not results):
+                    collector.add_all(results, timestamp)
+            except Exception as exc:
+                raise self.user_error(exc, "on_timer()")  # type: ignore[attr-defined]
+            finally:
+                ctx._time_domain = None
             return
         collector = SideOutputCollector(True)
         self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)

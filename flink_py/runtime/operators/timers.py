@@ -56,6 +56,17 @@ class InternalTimerService:
     def register_event_time_timer(self, namespace: Any, timestamp: int) -> None:
         self._event_timers.add(timestamp, self._backend.current_key, namespace)
 
+    @property
+    def keyed_state_backend(self) -> Any:
+        """The backend whose current key the timers are registered for."""
+        return self._backend
+
+    def event_time_timer_adder(self) -> Any:
+        """``add(timestamp, key, namespace)`` of the event-time queue, for a caller that
+        registers a timer per record and knows the key (one call less than
+        :meth:`register_event_time_timer`)."""
+        return self._event_timers.add
+
     def delete_event_time_timer(self, namespace: Any, timestamp: int) -> None:
         self._event_timers.remove(timestamp, self._backend.current_key, namespace)
 
