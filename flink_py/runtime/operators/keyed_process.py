@@ -118,18 +118,7 @@ class TimerFiringMixin:
     def on_event_time(self, timer: InternalTimer) -> None:
         collector = self._timer_output
         if collector is not None:  # fired by a watermark: its shared collector
-            # _run_on_timer inlined: a watermark fires many timers (one per record in W5)
-            ctx = self._on_timer_context()
-            timestamp = ctx._timestamp = timer.timestamp
-            ctx._time_domain = TimeDomain.EVENT_TIME
-            try:
-                results = self._on_timer(timestamp, ctx)  # type: ignore[attr-defined]
-                if results is not None and not (type(results) is tuple and not results):
-                    collector.add_all(results, timestamp)
-            except Exception as exc:
-                raise self.user_error(exc, "on_timer()")  # type: ignore[attr-defined]
-            finally:
-                ctx._time_domain = None
+            self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
             return
         collector = SideOutputCollector(True)
         self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
