@@ -23,12 +23,14 @@ per print identifier (``ID`` at parallelism 1, ``ID:3`` for subtask 3 otherwise)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
 import pytest
 
-from tests.integration.test_pyflink_typed_streams import FIXTURES, run_on_flink_py
+from tests.integration.test_pyflink_typed_streams import FIXTURES, _ported, run_on_flink_py
 
 ORDERED, SORTED, UNROUTED, IGNORED = "ordered", "sorted", "unrouted", "ignored"
 PARALLELISMS = (1, 2, 4)
@@ -158,3 +160,22 @@ def test_a_single_sink_program_prints_as_pyflink_byte_for_byte(tmp_path):
     done = run_on_flink_py("parity_single_sink.py", tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (FIXTURES / "parity_single_sink.txt").read_text()
+
+
+def test_the_python_timer_queue_fires_ties_as_the_compiled_one(tmp_path):
+    # the pure Python queue (FLINK_PY_PURE_PYTHON=1, and what a machine without a C compiler
+    # runs) in a whole job: every window sink in PyFlink's order, as above
+    program = "parity_windows.py"
+    script, env = _ported(program, tmp_path)
+    env["FLINK_PY_PURE_PYTHON"] = "1"
+    chosen = subprocess.run(
+        [sys.executable, "-c", "from flink_py.runtime.state import timer_queue as q; "
+                               "print(q.KeyGroupedTimerQueue.__name__)"],
+        capture_output=True, text=True, timeout=60, env=env, check=True)
+    assert chosen.stdout.strip() == "PyTimerQueue"
+    done = subprocess.run([sys.executable, str(script), "1"], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    modes = MODES[program]
+    assert normalized(done.stdout.splitlines(), modes) == \
+        normalized(expected_lines(program, 1), modes)
