@@ -404,10 +404,14 @@ def run_job(cluster: ProcessCluster, jm: int, workers: Sequence[Worker], pids: S
         cluster_start = total_cpu_seconds(pids)
         cpu_start, window_start = cpu_seconds(jm), time.monotonic()
         target = first["completed"] + args.checkpoints
-        wait_until(lambda: counts()["completed"] >= target,
-                   f"{args.checkpoints} more completed checkpoints of job {job_id}",
-                   timeout_s=args.checkpoints * (args.checkpoint_interval_ms / 1000.0 + 60.0),
-                   interval_s=1.0)
+        try:
+            wait_until(lambda: counts()["completed"] >= target,
+                       f"{args.checkpoints} more completed checkpoints of job {job_id}",
+                       timeout_s=args.checkpoints * (args.checkpoint_interval_ms / 1000.0
+                                                     + args.checkpoint_wait_s),
+                       interval_s=1.0)
+        except AssertionError as exc:  # a saturated host: report what did complete
+            figures.skipped = str(exc)
         window = time.monotonic() - window_start
         cpu = cpu_seconds(jm) - cpu_start
         figures.cluster_running_cpu_per_s = (total_cpu_seconds(pids) - cluster_start) / window
@@ -446,7 +450,7 @@ def print_table(results: Sequence[Figures], interval_ms: int) -> None:
         rows.append((name, values))
 
     row("slots (= job parallelism)", [str(r.task_managers * r.slots) for r in results])
-    row("job", [r.job if not r.skipped else f"skipped: {r.skipped}" for r in results])
+    row("job", [r.job for r in results])
     row("all TaskManagers registered (s)", [f"{r.register_s:.1f}" for r in results])
     row("JM idle CPU, no TaskManager (ms/s)", [f"{1000 * r.jm_idle_cpu_per_s:.1f}"
                                                for r in results])
@@ -483,6 +487,9 @@ def print_table(results: Sequence[Figures], interval_ms: int) -> None:
     row("whole cluster CPU, job running (cores)", [f"{r.cluster_running_cpu_per_s:.2f}"
                                                    for r in results])
     row("cancel -> CANCELED (s)", [f"{r.cancel_s:.2f}" for r in results])
+    for r in results:
+        if r.skipped:
+            print(f"{r.task_managers}x{r.slots}: {r.skipped}")
     width = max(len(name) for name, _ in rows)
     col = max(10, *(len(v) for _, values in rows for v in values)) if rows else 10
     col = min(col, 24)
@@ -506,6 +513,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--settle-s", type=float, default=3.0)
     parser.add_argument("--checkpoints", type=int, default=5)
     parser.add_argument("--checkpoint-interval-ms", type=int, default=2000)
+    parser.add_argument("--checkpoint-wait-s", type=float, default=40.0,
+                        help="how long past its interval each checkpoint may take before "
+                             "the run gives up waiting (and reports what completed)")
     parser.add_argument("--record-period-s", type=float, default=0.02,
                         help="each source subtask emits one record per this period")
     parser.add_argument("--max-thread-share", type=float, default=0.5,
