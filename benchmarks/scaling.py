@@ -194,6 +194,15 @@ def available_memory_kib() -> int:
 # -- the cluster ----------------------------------------------------------------------------
 
 
+def rest_or_none(cluster: ProcessCluster, path: str) -> Any:
+    """A REST GET, or None when it fails (a JobManager starved by a saturated host answers
+    late): a poll then counts it as "not yet"."""
+    try:
+        return cluster.rest(path)
+    except OSError:  # timeouts and refused connections (URLError is an OSError)
+        return None
+
+
 @dataclass
 class Worker:
     pid: int
@@ -320,8 +329,8 @@ def measure(base: str, args: argparse.Namespace, task_managers: int) -> Figures:
             cluster.start_task_manager()
 
         def registered() -> bool:
-            overview = cluster.rest("/overview")
-            return overview["slots-total"] == parallelism and \
+            overview = rest_or_none(cluster, "/overview")
+            return overview is not None and overview["slots-total"] == parallelism and \
                 overview["taskmanagers"] == task_managers
         wait_until(registered, f"{task_managers} TaskManagers with {parallelism} slots",
                    timeout_s=START_TIMEOUT_S, interval_s=0.2)
@@ -371,7 +380,10 @@ def run_job(cluster: ProcessCluster, jm: int, workers: Sequence[Worker], pids: S
     seen: Dict[str, float] = {}
 
     def all_running() -> bool:
-        job = next(j for j in cluster.rest("/jobs/overview")["jobs"] if j["jid"] == job_id)
+        overview = rest_or_none(cluster, "/jobs/overview")
+        if overview is None:
+            return False
+        job = next(j for j in overview["jobs"] if j["jid"] == job_id)
         if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
             raise AssertionError(f"the job ended {job['state']}: "
                                  f"{cluster.rest(f'/jobs/{job_id}/exceptions')}")
@@ -398,8 +410,12 @@ def run_job(cluster: ProcessCluster, jm: int, workers: Sequence[Worker], pids: S
         figures.worker_fds_mean = busy["fds"]
         figures.jm_threads = status_fields(jm)["threads"]
 
+        def statistics_now() -> Dict[str, Any]:
+            return wait_until(lambda: rest_or_none(cluster, f"/jobs/{job_id}/checkpoints"),
+                              "the checkpoint statistics", timeout_s=120.0, interval_s=1.0)
+
         def counts() -> Dict[str, Any]:
-            return cluster.rest(f"/jobs/{job_id}/checkpoints")["counts"]
+            return statistics_now()["counts"]
         first = counts()
         cluster_start = total_cpu_seconds(pids)
         cpu_start, window_start = cpu_seconds(jm), time.monotonic()
@@ -415,7 +431,7 @@ def run_job(cluster: ProcessCluster, jm: int, workers: Sequence[Worker], pids: S
         window = time.monotonic() - window_start
         cpu = cpu_seconds(jm) - cpu_start
         figures.cluster_running_cpu_per_s = (total_cpu_seconds(pids) - cluster_start) / window
-        stats = cluster.rest(f"/jobs/{job_id}/checkpoints")
+        stats = statistics_now()
         done = stats["counts"]["completed"] - first["completed"]
         figures.checkpoints_completed = stats["counts"]["completed"]
         figures.checkpoints_failed = stats["counts"]["failed"]
@@ -426,7 +442,8 @@ def run_job(cluster: ProcessCluster, jm: int, workers: Sequence[Worker], pids: S
     finally:
         cancelled = time.monotonic()
         client.cancel_job(job_id)
-        wait_until(lambda: cluster.rest(f"/jobs/{job_id}/status")["status"] == "CANCELED",
+        wait_until(lambda: (rest_or_none(cluster, f"/jobs/{job_id}/status") or {}).get(
+                       "status") == "CANCELED",
                    f"job {job_id} CANCELED", timeout_s=CANCEL_TIMEOUT_S, interval_s=0.1)
         figures.cancel_s = time.monotonic() - cancelled
 
