@@ -163,6 +163,8 @@ class JobMaster:
         #: the CheckpointCoordinator (a main-thread component), when checkpointing is on
         self.checkpoint_coordinator: Optional[CheckpointCoordinatorProtocol] = (
             checkpoint_coordinator_factory(self) if checkpoint_coordinator_factory else None)
+        #: the vertex views of the last JobView, reused by the next where nothing changed
+        self._vertex_views: Dict[Any, VertexView] = {}
         self._view = self._build_view()
 
     # -- gateway (any thread): enqueue and return ---------------------------------------------
@@ -347,6 +349,13 @@ class JobMaster:
         future: Future = self._rpc.submit(fn, *args)
 
         def done(f: Future) -> None:
+            if on_success is None and not f.cancelled() and f.exception() is None:
+                # Nothing to do on the main thread: no mail (and so no view rebuilt, which
+                # costs O(subtasks)). A checkpoint's triggers and confirmations are such
+                # calls, one per task: their mails made the JobMaster's work per checkpoint
+                # grow with the square of the subtasks (docs/scaling.md).
+                return
+
             def mail() -> None:
                 exc = f.exception()
                 if exc is not None:
@@ -368,14 +377,35 @@ class JobMaster:
         self._status_timestamps = {**self._status_timestamps, status.name: _now_ms()}
 
     def _build_view(self) -> JobView:
+        """A new JobView; the vertex and subtask views of the last one are reused where
+        their attempt did not change (it is rebuilt after every mail, and a checkpoint is
+        hundreds of mails that change no subtask: building every SubtaskView anew made each
+        mail cost O(subtasks)). A subtask view is reused only while its execution holds the
+        very objects it shows: a transition replaces ``state_timestamps``, a new attempt is
+        a new Execution with a new attempt id, a deployment sets ``assigned_slot``."""
         vertices = []
         for ejv in self.execution_graph.job_vertices.values():
-            vertices.append(VertexView(ejv.job_vertex, tuple(
-                SubtaskView(ev.subtask_index, ev.current_execution.attempt_number,
-                            ev.current_execution.attempt_id, ev.current_execution.state,
-                            ev.current_execution.state_timestamps,
-                            ev.current_execution.assigned_slot)
-                for ev in ejv.task_vertices)))
+            old = self._vertex_views.get(ejv.job_vertex.id)
+            reusable = old is not None and old.job_vertex is ejv.job_vertex and \
+                len(old.subtasks) == len(ejv.task_vertices)
+            subtasks = []
+            changed = not reusable
+            for index, ev in enumerate(ejv.task_vertices):
+                execution = ev.current_execution
+                view = old.subtasks[index] if reusable else None  # type: ignore[union-attr]
+                if view is None or view.attempt_id is not execution.attempt_id or \
+                        view.state is not execution.state or \
+                        view.state_timestamps is not execution.state_timestamps or \
+                        view.location is not execution.assigned_slot:
+                    view = SubtaskView(ev.subtask_index, execution.attempt_number,
+                                       execution.attempt_id, execution.state,
+                                       execution.state_timestamps, execution.assigned_slot)
+                    changed = True
+                subtasks.append(view)
+            vertex = VertexView(ejv.job_vertex, tuple(subtasks)) if changed else old
+            assert vertex is not None
+            self._vertex_views[ejv.job_vertex.id] = vertex
+            vertices.append(vertex)
         return JobView(self._status, dict(self._status_timestamps), self.start_time_ms,
                        self._end_time_ms, self._failure, tuple(self._exceptions),
                        tuple(vertices), self._num_restarts, self._waiting_for_slots())

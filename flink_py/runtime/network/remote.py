@@ -104,9 +104,11 @@ IO_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
 #: Largest frame a server accepts from a consumer (requests and credits are tiny).
 MAX_CONTROL_FRAME = 64 * 1024
-#: While idle, the server checks this often whether its subpartition was released, because
-#: ``Subpartition.release`` does not notify the listener (see ``_StreamConnection``).
-RELEASE_CHECK_INTERVAL_S = 0.2
+#: While idle, the server checks this often whether its subpartition was released. Only a
+#: safety net: ``Subpartition.release`` wakes the server (its listener). Each idle stream's
+#: thread wakes this often, and a key_by at parallelism P has P * (P - 1) streams: at 0.2 s
+#: those wake-ups alone took a core at P = 64 (docs/scaling.md).
+RELEASE_CHECK_INTERVAL_S = 5.0
 #: A server batches at most this many payload bytes into one send.
 MAX_BATCH_BYTES = 1 << 20
 #: A consumer returns credits once this fraction of its credits is used up.
@@ -127,7 +129,17 @@ _SERVER_LABEL = b"data-server"
 #: A server logs at most this many refused connections per window, then a count.
 REFUSAL_LOG_BURST = 10
 REFUSAL_LOG_WINDOW_S = 60.0
+#: A consumer's receive buffer grows to this, doubling from ``_INITIAL_RECEIVE_BUFFER``
+#: each time a receive fills it (a busy stream); a frame larger than it gets a buffer of its
+#: size.
 _RECEIVE_BUFFER = 1 << 18
+#: Where a consumer's receive buffer starts. Each buffer is zeroed, so resident, at once:
+#: at 256 KiB on both ends a connection held 512 KiB, and a key_by at parallelism P has
+#: P * (P - 1) connections (8 GiB at P = 128, docs/scaling.md), most of them nearly idle.
+_INITIAL_RECEIVE_BUFFER = 1 << 14
+#: The server reads only requests and credits (MAX_CONTROL_FRAME at most): a small buffer,
+#: grown for a larger request.
+_CONTROL_RECEIVE_BUFFER = 1 << 10
 _THREAD_JOIN_S = 5.0
 
 
@@ -337,12 +349,20 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class _FrameReader:
-    """Reads frames from a socket through one reusable buffer (many frames per receive)."""
+    """Reads frames from a socket through one reusable buffer (many frames per receive).
 
-    def __init__(self, sock: socket.socket, max_frame: Optional[int] = None) -> None:
+    The buffer starts at ``initial_size`` and doubles, up to ``max_size``, whenever a
+    receive fills all the room it had: an idle stream keeps a small buffer, a busy one gets
+    large receives after a few.
+    """
+
+    def __init__(self, sock: socket.socket, max_frame: Optional[int] = None,
+                 initial_size: int = _INITIAL_RECEIVE_BUFFER,
+                 max_size: int = _RECEIVE_BUFFER) -> None:
         self._sock = sock
         self._max_frame = max_frame
-        self._buffer = bytearray(_RECEIVE_BUFFER)
+        self._max_size = max(max_size, initial_size)
+        self._buffer = bytearray(initial_size)
         self._view = memoryview(self._buffer)
         self._start = 0
         self._end = 0
@@ -390,16 +410,30 @@ class _FrameReader:
             self._buffer[:pending] = self._view[start:end]
             self._start, self._end = start, end = 0, pending
         if needed > len(self._buffer):
-            grown = bytearray(needed)
-            grown[:pending] = self._view[:pending]
-            self._view.release()
-            self._buffer, self._view = grown, memoryview(grown)
+            self._resize(needed)
+            start, end = self._start, self._end
+        room = len(self._buffer) - end
         received = self._sock.recv_into(self._view[end:])
         if received == 0:
             if self._start != self._end:
                 raise ConnectionError("connection closed inside a frame")
             raise EOFError
         self._end = end + received
+        if received == room and len(self._buffer) < self._max_size:
+            self._resize(min(len(self._buffer) * 2, self._max_size))
+
+    def size(self) -> int:
+        """The buffer's size now (bytes)."""
+        return len(self._buffer)
+
+    def _resize(self, size: int) -> None:
+        """A buffer of ``size`` bytes with the unparsed bytes moved to its front."""
+        start, end = self._start, self._end
+        grown = bytearray(size)
+        grown[:end - start] = self._view[start:end]
+        self._view.release()
+        self._buffer, self._view = grown, memoryview(grown)
+        self._start, self._end = 0, end - start
 
 
 class _TlsFrameReader(_FrameReader):
@@ -579,10 +613,11 @@ class _StreamConnection:
     The thread waits (``selectors``) on the consumer's socket, for credits and for the
     consumer going away, and on a wake-up socket pair that the subpartition's listener
     interface (``channel_available``, called on the producer's thread) writes to. It owns
-    the credit count. ``Subpartition.release`` does not tell the listener, so the thread
-    checks whether the subpartition was released each time it wakes, and wakes at least every
-    ``RELEASE_CHECK_INTERVAL_S``. (It is a listener in its own right rather than an
-    ``InputInbox``, so that one thread can wait for data and for the socket at once.)
+    the credit count. ``Subpartition.release`` tells the listener, and the thread checks
+    whether the subpartition was released each time it wakes: at once when it starts
+    streaming (a release before it became the listener told nobody), and at least every
+    ``RELEASE_CHECK_INTERVAL_S`` as a safety net. (It is a listener in its own right rather
+    than an ``InputInbox``, so that one thread can wait for data and for the socket at once.)
     """
 
     def __init__(self, server: DataServer, sock: socket.socket, peer: Any) -> None:
@@ -625,7 +660,8 @@ class _StreamConnection:
         try:
             if not self._authenticate():
                 return
-            reader = _FrameReader(self._sock, MAX_CONTROL_FRAME)
+            reader = _FrameReader(self._sock, MAX_CONTROL_FRAME, _CONTROL_RECEIVE_BUFFER,
+                                  _CONTROL_RECEIVE_BUFFER)
             if self._open(reader):
                 self._stream(reader)
             self._linger()
@@ -773,7 +809,9 @@ class _StreamConnection:
         sub = self._subpartition
         assert sub is not None
         frames: List[Tuple[int, bytes]] = []
-        data_available = False
+        # True: the first turn waits for nothing, so that a subpartition released before
+        # this became its listener (which told nobody) is found at once
+        data_available = True
         pending: Optional[Callable[[], int]] = getattr(self._sock, "pending", None)
         with selectors.DefaultSelector() as selector:
             selector.register(self._sock, selectors.EVENT_READ, False)

@@ -26,8 +26,9 @@ from flink_py.runtime.network.events import (
 from flink_py.runtime.execution.errors import CancelTaskException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.remote import (
-    PROTOCOL_VERSION, DataServer, RemoteChannelError, RemoteInputChannel,
-    UnserializableRecordError, secure_client_socket)
+    _INITIAL_RECEIVE_BUFFER, _RECEIVE_BUFFER, ITEM, PROTOCOL_VERSION, RELEASE_CHECK_INTERVAL_S,
+    DataServer, RemoteChannelError, RemoteInputChannel, UnserializableRecordError,
+    _FrameReader, secure_client_socket)
 from flink_py.security import context as security_context
 from flink_py.security.context import SecurityContext
 from flink_py.testing.poll import wait_until
@@ -353,6 +354,21 @@ def test_a_released_producer_cancels_the_consumer_promptly(exchange) -> None:
     wait_until(lambda: len(ex.server) == 0, "the server closing the stream")
 
 
+def test_a_producer_released_before_its_consumer_connects_cancels_it_promptly(
+        exchange) -> None:
+    # The release told no listener (there was none yet): the stream must find it when it
+    # starts, not at its next periodic check (RELEASE_CHECK_INTERVAL_S, 5 s).
+    ex = exchange()
+    sub = ex.subpartition()
+    sub.release()
+    started = time.monotonic()
+    channel, inbox = ex.channel(credits=2)
+    with pytest.raises(CancelTaskException, match="released"):
+        _next_item(channel, inbox)
+    assert time.monotonic() - started < min(2.0, RELEASE_CHECK_INTERVAL_S / 2)
+    wait_until(lambda: len(ex.server) == 0, "the server closing the stream")
+
+
 def test_release_of_a_producer_with_items_in_flight_cancels_the_consumer(exchange) -> None:
     ex = exchange(capacity=2)
     sub = ex.subpartition()
@@ -575,3 +591,48 @@ def test_a_producer_process_that_dies_fails_the_consumer() -> None:
         process.join(DEADLINE_S)
         control.close()
     process.close()
+
+
+# -- receive buffers ---------------------------------------------------------------------------
+
+
+def _frames(payloads: List[bytes]) -> bytes:
+    return b"".join(struct.pack("!IB", len(p), ITEM) + p for p in payloads)
+
+
+def _read_frames(reader: _FrameReader, count: int) -> List[bytes]:
+    payloads: List[bytes] = []
+    while len(payloads) < count:
+        frames: List[Tuple[int, bytes]] = []  # read() returns at once if given frames
+        reader.read(frames)
+        payloads.extend(payload for _, payload in frames)
+    return payloads
+
+
+def test_a_receive_buffer_starts_small_and_grows_only_while_its_stream_is_busy() -> None:
+    # A connection's buffers are resident from the start, and a key_by at parallelism P
+    # has P * (P - 1) connections, most of them nearly idle: an idle one keeps a small buffer.
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(DEADLINE_S)
+        reader = _FrameReader(a)
+        assert reader.size() == _INITIAL_RECEIVE_BUFFER
+        b.sendall(_frames([b"x" * 100]))
+        assert _read_frames(reader, 1) == [b"x" * 100]
+        assert reader.size() == _INITIAL_RECEIVE_BUFFER
+
+        payloads = [bytes([i % 251]) * 3000 for i in range(600)]  # ~1.8 MB, no frame large
+        sender = threading.Thread(target=b.sendall, args=(_frames(payloads),), daemon=True)
+        sender.start()
+        assert _read_frames(reader, len(payloads)) == payloads
+        sender.join(DEADLINE_S)
+        assert reader.size() == _RECEIVE_BUFFER
+
+
+def test_a_control_reader_of_fixed_size_still_takes_a_larger_frame() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(DEADLINE_S)
+        reader = _FrameReader(a, 64 * 1024, 1024, 1024)
+        b.sendall(_frames([b"c" * 9, b"r" * 5000, b"c" * 9]))
+        assert _read_frames(reader, 3) == [b"c" * 9, b"r" * 5000, b"c" * 9]
