@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from flink_py.common import config_options as options
 from flink_py.common.configuration import Configuration
@@ -44,6 +44,8 @@ from flink_py.runtime.resourcemanager.registration import (
 log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
+#: how long a worker whose stdout closed before it was ready may take to exit
+WORKER_EXIT_TIMEOUT_S = 10.0
 #: how often a slot worker killed by a signal while starting is started again at start-up
 WORKER_START_ATTEMPTS = 3
 
@@ -232,14 +234,21 @@ class TaskManagerRunner:
             env.update(self.security.secret.environment())
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    env=env)
-        ready = _read_ready_line(process, WORKER_START_TIMEOUT_S)
+        ready, ended = _read_ready_line(process, WORKER_START_TIMEOUT_S)
         if ready is None:
-            if process.poll() is None:
+            if not ended:  # no READY in time, and the worker still runs
                 process.kill()
                 process.wait()
                 raise FlinkPyError(f"slot worker {slot} did not start within "
                                    f"{WORKER_START_TIMEOUT_S:.0f} s")
-            raise SlotWorkerStartError(slot, process.wait())
+            # Its stdout closed: it is ending. A killed process closes its files before it
+            # can be waited for, so poll() may still say "running" here: wait for its code.
+            try:
+                code = process.wait(timeout=WORKER_EXIT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+            raise SlotWorkerStartError(slot, code)
         rpc_port, data_port = ready
         log.info("Slot worker %d started (pid %d, rpc port %d, data port %d)", slot,
                  process.pid, rpc_port, data_port)
@@ -441,14 +450,17 @@ class TaskManagerRunner:
             shutil.rmtree(worker.work_dir, ignore_errors=True)
 
 
-def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tuple]:
-    """Reads the worker's ``READY <rpc> <data>`` line, or None if it died or timed out.
+def _read_ready_line(process: subprocess.Popen, timeout_s: float
+                     ) -> Tuple[Optional[tuple], bool]:
+    """Reads the worker's ``READY <rpc> <data>`` line: ``(ports, False)``, or ``(None, True)``
+    when its stdout ended first (it died), ``(None, False)`` when ``timeout_s`` passed.
 
     Afterwards the worker's stdout (what its tasks print, e.g. ``print()`` sinks) is copied to
     ours, which the scripts send to the TaskManager's ``.out`` file, as in Flink.
     """
     result: List[tuple] = []
     ready = threading.Event()
+    ended = threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
@@ -462,11 +474,14 @@ def _read_ready_line(process: subprocess.Popen, timeout_s: float) -> Optional[tu
                     continue
             out.write(raw)
             out.flush()
-        ready.set()  # EOF: the worker ended
+        ended.set()  # EOF: the worker ended
+        ready.set()
 
     threading.Thread(target=read, daemon=True, name=f"stdout of pid {process.pid}").start()
     ready.wait(timeout_s)
-    return result[0] if result else None
+    if result:
+        return result[0], False
+    return None, ended.is_set()
 
 
 def _hardware() -> Dict[str, int]:
