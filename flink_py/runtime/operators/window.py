@@ -374,12 +374,11 @@ class WindowOperator(StreamOperator):
             or (trigger_type is ProcessingTimeTrigger and not self._is_event_time))
         # The common case gets a loop of its own: event-time windows that do not merge, the
         # default trigger, no evictor (see _process_batch_event_time).
-        self._event_time_fast_path = (
-            self._is_event_time and not self._merging and self.evictor is None
-            and trigger_type is EventTimeTrigger)
-        # ... and so does the firing of their timers (_fire_event_time_timer)
+        # Their timers fire through one inlined step (_fire_event_time_timer), with or
+        # without an evictor.
         self._event_time_fast_firing = (self._is_event_time and not self._merging
                                         and trigger_type is EventTimeTrigger)
+        self._event_time_fast_path = self._event_time_fast_firing and self.evictor is None
         self._tumbling = ((self.window_assigner._size, self.window_assigner._offset)
                           if type(self.window_assigner) is TumblingEventTimeWindows else None)
         self._window_cache: Dict[int, TimeWindow] = {}
@@ -754,7 +753,7 @@ class WindowOperator(StreamOperator):
         max_timestamp = window.max_timestamp()  # (a user's assigner may have its own windows)
         if timestamp == max_timestamp:
             self._emit_window_contents(window)
-        if timestamp == min(max_timestamp + self.allowed_lateness, MAX_LONG_VALUE):
+        if timestamp == self._cleanup_time(window):
             contents.clear()
             context = self._window_context
             context.set_window(window)

@@ -14,7 +14,7 @@ instant), and a program must print what Flink prints:
   namespace)`` keeps one timer per triple: registering one twice keeps the first.
 
 That order was checked against Flink 2.3's own ``HeapPriorityQueueSet`` on a JVM and against
-PyFlink programs (``tests/unit/state/test_timer_queue.py``). Flink's heap backend (the
+PyFlink programs (``tests/unit/runtime/test_timer_queue.py``). Flink's heap backend (the
 default) keeps every timer of a task in this one heap, whatever its key group; a snapshot
 writes each key group's timers in heap-array order and a restore adds them back key group by
 key group, as here. Both our backends keep timers on the heap (Flink's
