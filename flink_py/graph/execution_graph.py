@@ -154,6 +154,10 @@ class ExecutionGraph:
         """The subtasks producing ``result_id``, by subtask index."""
         return self._producers[result_id]
 
+    def consumer_vertex_of(self, result_id: IntermediateDataSetID) -> JobVertexID:
+        """The id of the vertex consuming ``result_id``."""
+        return self._consumers[result_id].id
+
     def consumer_max_parallelism(self, result_id: IntermediateDataSetID) -> int:
         """The current max parallelism of the vertex consuming ``result_id``."""
         return self._consumers[result_id].max_parallelism

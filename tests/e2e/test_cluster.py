@@ -286,6 +286,7 @@ def test_killing_a_task_manager_fails_its_job(tmp_path: Any) -> None:
         # (or its slot workers, which cancel their tasks when their TaskManager dies)
         assert (f"TaskManager with id {victim_id} timed out" in root
                 or f"closed by remote task manager '{victim_data}'" in root
+                or f"ran on TaskManager ({victim_id})" in root  # the partner it lost
                 or f"cancelled by its TaskManager ({victim_id})" in root), root
         # The lost TaskManager and its slot are gone once its heartbeat timed out.
         wait_until(lambda: cluster.rest("/overview")["taskmanagers"] == 1

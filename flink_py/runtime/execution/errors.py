@@ -17,6 +17,27 @@ class CancelTaskException(FlinkPyError):
     """Raised inside a task whose exchange was released (cancellation or failover)."""
 
 
+class PartnerLostException(CancelTaskException):
+    """Raised inside a task that stops because the other end of one of its channels went
+    away: the ``lost`` end (``"producer"`` or ``"consumer"``) of subpartition
+    ``producer_subtask -> consumer_subtask`` of result ``result_id``. The JobMaster, which
+    knows where that partner runs, names its TaskManager in the job's failure."""
+
+    def __init__(self, message: str, result_id: str, producer_subtask: int,
+                 consumer_subtask: int, lost: str) -> None:
+        super().__init__(message)
+        if lost not in ("producer", "consumer"):
+            raise ValueError(f"lost must be 'producer' or 'consumer', got {lost!r}")
+        self.result_id = result_id
+        self.producer_subtask = producer_subtask
+        self.consumer_subtask = consumer_subtask
+        self.lost = lost
+
+    def __reduce__(self):  # extra constructor arguments: pickle them all
+        return (type(self), (str(self), self.result_id, self.producer_subtask,
+                             self.consumer_subtask, self.lost))
+
+
 @dataclass
 class SerializedError:
     """A failure as it crosses processes: the text always, the exception when it pickles."""

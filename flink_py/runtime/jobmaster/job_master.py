@@ -27,7 +27,7 @@ from flink_py.common.configuration import Configuration
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import FlinkPyError
 from flink_py.graph.execution_graph import ConsumedGate, ExecutionGraph, ExecutionVertex
-from flink_py.graph.ids import ExecutionAttemptID
+from flink_py.graph.ids import ExecutionAttemptID, IntermediateDataSetID
 from flink_py.graph.job_graph import JobGraph
 from flink_py.rpc.gateways import RpcError, RpcRefusedError
 from flink_py.runtime.checkpoint.coordinator import restored_vertices
@@ -36,7 +36,7 @@ from flink_py.runtime.checkpoint.coordinator_protocol import (
 from flink_py.runtime.checkpoint.gateways import CheckpointMetrics
 from flink_py.runtime.checkpoint.state_assignment import RestoredVertex
 from flink_py.runtime.concurrent.main_thread_executor import MainThreadExecutor, ScheduledMail
-from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.errors import PartnerLostException, SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.jobmaster.collect import CollectCoordinator
 from flink_py.runtime.jobmaster.execution import (
@@ -638,15 +638,39 @@ class JobMaster:
         if target is S.CANCELED and execution.state is not S.CANCELING:
             # Nobody asked: its TaskManager or slot worker is going away (Flink fails it).
             message = (f"{ev.task_name_with_subtask} was cancelled by its TaskManager ({where}) "
-                       f"while {execution.state.name}, without the JobMaster asking: its "
-                       f"TaskManager or slot worker is shutting down or was lost")
-            self._execution_failed(ev, error or SerializedError(message, message), where)
+                       f"while {execution.state.name}, without the JobMaster asking: "
+                       + (self._partner_lost(error) if error is not None else
+                          "its TaskManager or slot worker is shutting down or was lost"))
+            self._execution_failed(ev, SerializedError(
+                message, error.traceback_text if error is not None else message,
+                error.exception_bytes if error is not None else None), where)
             return
         if target is S.FAILED:
             self._execution_failed(ev, error or SerializedError("unknown failure", ""), where)
             return
         execution.transition_to(target)
         self._progress()
+
+    def _partner_lost(self, error: SerializedError) -> str:
+        """The reason a task gave for stopping by itself, with the TaskManager of the partner
+        it lost when it names one (that TaskManager is what went away, not the reporter's)."""
+        lost = error.to_exception()
+        if not isinstance(lost, PartnerLostException):
+            return error.message
+        graph = self.execution_graph
+        result_id = IntermediateDataSetID(lost.result_id)
+        try:
+            if lost.lost == "producer":
+                partner = graph.producers_of(result_id)[lost.producer_subtask]
+            else:
+                consumer = graph.consumer_vertex_of(result_id)
+                partner = graph.job_vertices[consumer].task_vertices[lost.consumer_subtask]
+        except (KeyError, IndexError):  # not this job's result: say what the task said
+            return error.message
+        slot = partner.current_execution.assigned_slot
+        where = f"TaskManager ({slot.resource_id})" if slot is not None else "no TaskManager"
+        return (f"{error.message}: its {lost.lost} {partner.task_name_with_subtask} ran on "
+                f"{where}")
 
     def _execution_failed(self, ev: ExecutionVertex, error: SerializedError,
                           location: str) -> None:

@@ -51,6 +51,9 @@ class Subpartition:
         #: and the sending thread only ships bytes (as Flink's RecordWriter serializes)
         self._serializer: Optional[Callable[[Any], bytes]] = None
         self._released = False
+        #: what a producer adding to the released subpartition raises, if more is known than
+        #: "the consumer is gone" (see ``release``)
+        self._release_cause: Optional[CancelTaskException] = None
         #: how many priority events are at the head of the queue, not yet taken
         self.priority_pending = 0
 
@@ -68,7 +71,7 @@ class Subpartition:
             while len(self._items) >= self.capacity and not self._released:
                 self._cond.wait()
             if self._released:
-                raise CancelTaskException("the consumer of this partition is gone")
+                raise self._stopped_producer()
             self._items.append(item)
             notify = self._listener if len(self._items) == 1 else None
         if notify is not None:
@@ -82,7 +85,7 @@ class Subpartition:
         capacity by one, so a backpressured producer still sends its barrier at once."""
         with self._cond:
             if self._released:
-                raise CancelTaskException("the consumer of this partition is gone")
+                raise self._stopped_producer()
             overtaken = [item for item in self._items if type(item) in _DATA_TYPES]
             # behind the priority events not taken yet, so that those keep their order
             self._items.insert(self.priority_pending, event)
@@ -127,12 +130,20 @@ class Subpartition:
         if pending:
             inbox.channel_available(channel)
 
-    def release(self) -> None:
-        """Drops the contents and wakes a blocked producer, which then stops."""
+    def _stopped_producer(self) -> CancelTaskException:
+        cause = self._release_cause
+        if cause is not None:
+            return type(cause)(*cause.__reduce__()[1])  # a fresh one: no traceback piles up
+        return CancelTaskException("the consumer of this partition is gone")
+
+    def release(self, cause: Optional[CancelTaskException] = None) -> None:
+        """Drops the contents and wakes a blocked producer, which then stops (raising
+        ``cause`` if given)."""
         with self._cond:
             if self._released:
                 return
             self._released = True
+            self._release_cause = cause
             self._direct = None
             self._items.clear()
             self._cond.notify_all()

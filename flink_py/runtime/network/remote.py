@@ -73,7 +73,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition
-from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.execution.errors import PartnerLostException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.security import context as security_context
 from flink_py.security.cluster_secret import ClusterSecret
@@ -733,6 +733,7 @@ class _StreamConnection:
             log.warning(message)
             self._send_final(ERROR, message.encode("utf-8"))
             return False
+        self._key = key
         self._description = (f"stream of job {key[0]} result {key[1]} subpartition "
                              f"{key[2]}->{key[3]} to {self._peer}")
         sub = self._await_producer(reader, key)
@@ -932,7 +933,10 @@ class _StreamConnection:
         if self._subpartition is not None and not self._stream_ended:
             # The consumer is gone before the end of the stream: stop the producer.
             log.info("%s: consumer disconnected, releasing the subpartition", self._description)
-            self._subpartition.release()
+            _, result_id, producer, consumer = self._key
+            self._subpartition.release(PartnerLostException(
+                f"the consumer of {self._description} disconnected", result_id, producer,
+                consumer, "consumer"))
         self._sock.close()
         self._server._forget(self)
 
@@ -1202,7 +1206,9 @@ class RemoteInputChannel:
                 more = bool(self._payloads)
         if failure is not None:
             if failure == "released":
-                raise CancelTaskException(f"the producer of {self._description} was released")
+                raise PartnerLostException(
+                    f"the producer of {self._description} was released", self.result_id,
+                    self.producer_subtask, self.consumer_subtask, "producer")
             raise RemoteChannelError(failure)
         if payload is _END_MARK:
             return END_OF_PARTITION, more

@@ -293,7 +293,10 @@ class StreamTask:
             self._transition(ExecutionState.FINISHED)
         elif self._cancelled or isinstance(error, CancelTaskException):
             self._release_exchange()
-            self._transition(ExecutionState.CANCELED)
+            # Not asked to cancel: a partner went away (its producer was released, say); the
+            # reason goes with the report, so the job's failure names who went away.
+            self._transition(ExecutionState.CANCELED, None if self._cancelled
+                             else SerializedError.of(error))  # type: ignore[arg-type]
         else:
             log.info("%s failed: %s", self.tdd.task_name_with_subtask, error)
             # Report before releasing the exchange: the tasks that then fail or cancel for

@@ -23,7 +23,7 @@ from flink_py.errors import FlinkPyError
 from flink_py.runtime.checkpoint.options import CheckpointOptions
 from flink_py.runtime.network.events import (
     END_OF_PARTITION, CheckpointBarrier, EndOfPartition, Watermark)
-from flink_py.runtime.execution.errors import CancelTaskException
+from flink_py.runtime.execution.errors import CancelTaskException, PartnerLostException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.remote import (
     _INITIAL_RECEIVE_BUFFER, _RECEIVE_BUFFER, ITEM, PROTOCOL_VERSION, RELEASE_CHECK_INTERVAL_S,
@@ -346,8 +346,12 @@ def test_a_released_producer_cancels_the_consumer_promptly(exchange) -> None:
 
     released_at = time.monotonic()
     sub.release()  # the producer was cancelled or failed
-    with pytest.raises(CancelTaskException, match="released"):
+    with pytest.raises(PartnerLostException, match="released") as lost:
         _next_item(channel, inbox)
+    # which partner was lost, for the JobMaster to name where it ran
+    assert (lost.value.lost, lost.value.producer_subtask, lost.value.consumer_subtask) == \
+        ("producer", channel.producer_subtask, channel.consumer_subtask)
+    assert lost.value.result_id == channel.result_id
     assert time.monotonic() - released_at < 2.0
     with pytest.raises(CancelTaskException):  # it stays cancelled
         channel.poll()
@@ -425,7 +429,13 @@ def test_a_consumer_that_disconnects_stops_a_producer_blocked_in_add(exchange) -
     # the socket closed without a word, as when the consumer's process dies
 
     producer.finish()
-    assert isinstance(producer.error, CancelTaskException)
+    assert isinstance(producer.error, PartnerLostException), producer.error
+    assert (producer.error.lost, producer.error.result_id, producer.error.producer_subtask,
+            producer.error.consumer_subtask) == ("consumer", "result", 0, 0)
+    # it survives the trip to the JobMaster
+    again = pickle.loads(pickle.dumps(producer.error))
+    assert (type(again), str(again), again.lost) == (PartnerLostException, str(producer.error),
+                                                    "consumer")
 
 
 def test_a_bad_request_is_answered_with_an_error(exchange) -> None:

@@ -18,7 +18,7 @@ from flink_py.common.job_status import JobStatus
 from flink_py.datastream import StreamExecutionEnvironment
 from flink_py.graph.ids import ExecutionAttemptID, ResourceID
 from flink_py.rpc.gateways import RpcError
-from flink_py.runtime.execution.errors import SerializedError
+from flink_py.runtime.execution.errors import PartnerLostException, SerializedError
 from flink_py.runtime.execution.execution_state import ExecutionState
 from flink_py.runtime.jobmaster.job_master import JobMaster
 from flink_py.runtime.resourcemanager.resource_manager import ResourceManager, SlotDescription
@@ -261,3 +261,40 @@ def test_a_lost_worker_gives_back_only_its_own_slots(master_factory) -> None:
     assert [a.slot_index for a in rm.allocations_of(resource_id)] == [1 - lost_slot]
     for attempt_id in running_on:
         tm.held_cancels[attempt_id].succeed()
+
+
+@pytest.mark.parametrize("lost", ["consumer", "producer"])
+def test_a_task_that_stops_because_its_partner_went_away_names_where_the_partner_ran(
+        master_factory, lost: str) -> None:
+    # A killed TaskManager's tasks vanish; a task on a surviving TaskManager may notice first
+    # (its remote consumer disconnected, or its remote producer was released) and report
+    # CANCELED without being asked. The job's failure must name the lost TaskManager, where
+    # the partner ran, and not only the reporter's, which is alive.
+    rm = ResourceManager()
+    a, b = ScriptedTaskExecutor("a"), ScriptedTaskExecutor("b")
+    ids = {a: _register(rm, a), b: _register(rm, b)}
+    master = master_factory(rm)
+    wait_until(lambda: all(state is S.RUNNING for _, state in _states(master).values()),
+               timeout_s=DEADLINE_S, what="the job running")
+    graph = master.execution_graph
+    source = next(ev for ev in graph.all_execution_vertices if not ev.consumed)
+    produced = source.produced[0]
+    consumers = graph.job_vertices[graph.consumer_vertex_of(produced.result_id)].task_vertices
+    # a source and a consumer in different TaskManagers
+    consumer = next(c for c in consumers if c.current_execution.assigned_slot.task_executor
+                    is not source.current_execution.assigned_slot.task_executor)
+    reporter, partner = (source, consumer) if lost == "consumer" else (consumer, source)
+    error = PartnerLostException(f"the {lost} went away", str(produced.result_id),
+                                 source.subtask_index, consumer.subtask_index, lost)
+    master.update_task_execution_state(reporter.attempt_id, S.CANCELED,
+                                       SerializedError.of(error))
+    wait_until(lambda: master.view().exception_history, timeout_s=DEADLINE_S,
+               what="the failure recorded")
+    root = master.view().exception_history[0]
+    partner_tm = ids[partner.current_execution.assigned_slot.task_executor]
+    reporter_tm = ids[reporter.current_execution.assigned_slot.task_executor]
+    assert root.location == str(reporter_tm)
+    assert root.error.message == (
+        f"{reporter.task_name_with_subtask} was cancelled by its TaskManager ({reporter_tm}) "
+        f"while RUNNING, without the JobMaster asking: PartnerLostException: the {lost} went "
+        f"away: its {lost} {partner.task_name_with_subtask} ran on TaskManager ({partner_tm})")
