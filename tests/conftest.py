@@ -13,10 +13,17 @@ from typing import Iterator, List
 
 import pytest
 
+from flink_py.client import local_executor
 from flink_py.security import context as security_context
 from flink_py.security.context import SecurityContext
 from flink_py.testing.poll import wait_until
 from flink_py.testing.shared import release
+
+# The suite's in-process jobs share objects with their tests (flink_py.testing.shared), which
+# slot processes cannot see: they run in threads unless a test asks for processes
+# (python.execution-mode: process). Programs the tests run as subprocesses get the real
+# default: slot processes at parallelism > 1.
+local_executor.DEFAULT_EXECUTION_MODE = "thread"
 
 
 @pytest.fixture

@@ -15,12 +15,13 @@ a trace function of their own: thread-aware debuggers (debugpy, PyCharm) set one
 from __future__ import annotations
 
 import bdb
+import os
 import sys
 import threading
 from types import FrameType
 from typing import Any, Callable, Optional, Set
 
-__all__ = ["trace_task_threads", "job_ended"]
+__all__ = ["trace_task_threads", "job_ended", "debugger_active"]
 
 TraceFunction = Callable[[FrameType, str, Any], Any]
 
@@ -41,6 +42,22 @@ class _TaskThreadTrace:
 
 _lock = threading.Lock()
 _current: Optional[_TaskThreadTrace] = None
+
+
+def debugger_active() -> Optional[str]:
+    """What says a debugger is (or may soon be) at work in this process, or None: a trace
+    function (pdb, an IDE), debugpy or pydevd loaded, ``breakpoint()`` hooked or redirected.
+    A local job then runs in this process, where breakpoints in its functions can stop."""
+    if sys.gettrace() is not None or threading.gettrace() is not None:
+        return "a trace function is set"
+    for module in ("debugpy", "pydevd"):
+        if module in sys.modules:
+            return f"{module} is loaded"
+    if sys.breakpointhook is not sys.__breakpointhook__:
+        return "breakpoint() is hooked"
+    if os.environ.get("PYTHONBREAKPOINT", "0") not in ("", "0"):
+        return "PYTHONBREAKPOINT is set"
+    return None
 
 
 def trace_task_threads(job_id: str) -> None:

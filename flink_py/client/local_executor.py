@@ -13,6 +13,8 @@ import threading
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from flink_py.client import debugging
+from flink_py.common import config_options as options
+from flink_py.common.configuration import Configuration
 from flink_py.common.job_execution_result import JobExecutionResult
 from flink_py.common.job_status import JobStatus
 from flink_py.errors import JobCancellationError, JobExecutionError, UserFunctionError
@@ -25,6 +27,8 @@ from flink_py.runtime.minicluster import MiniCluster
 #: how long a savepoint or stop-with-savepoint of a local job may take (Flink's default
 #: checkpoint timeout, 10 min, bounds the savepoint itself)
 SAVEPOINT_TIMEOUT_S = 600.0
+
+log = logging.getLogger(__name__)
 
 
 def await_savepoint(trigger: Callable[[Callable[[Optional[str], Optional[SerializedError]],
@@ -84,22 +88,57 @@ def job_result_or_raise(result: JobResult) -> JobExecutionResult:
     raise error
 
 
+#: ``python.execution-mode`` when the job's configuration leaves it unset (None: chosen per
+#: job by :func:`choose_execution_mode`); the test suite sets "thread", as its jobs share
+#: objects with the tests
+DEFAULT_EXECUTION_MODE: Optional[str] = None
+
+
+def choose_execution_mode(job_graph: JobGraph, configured: Optional[str]) -> str:
+    """``"process"`` (slot worker processes) or ``"thread"`` (this process) for a local job:
+    as configured, else processes when some vertex runs at parallelism > 1 and no debugger is
+    active (see :func:`flink_py.client.debugging.debugger_active`)."""
+    mode = configured or DEFAULT_EXECUTION_MODE
+    if mode is not None:
+        return mode
+    parallel = any(v.parallelism > 1 for v in job_graph.vertices.values())
+    if not parallel:
+        return "thread"
+    reason = debugging.debugger_active()
+    if reason is not None:
+        log.info("job %r runs in this process, not in slot processes: %s", job_graph.job_name,
+                 reason)
+        return "thread"
+    return "process"
+
+
 class LocalExecutor:
-    """Starts a MiniCluster per job, sized to the slots the job needs."""
+    """Starts a MiniCluster per job, sized to the slots the job needs: in this process, or
+    with slot worker processes (``python.execution-mode``)."""
 
     def __init__(self, network_buffers_per_channel: int = 10,
-                 local_handoff: bool = True) -> None:
+                 local_handoff: bool = True,
+                 configuration: Optional[Configuration] = None) -> None:
         self.network_buffers_per_channel = network_buffers_per_channel
         self.local_handoff = local_handoff
-        self._clusters: Dict[str, MiniCluster] = {}
+        self.configuration = configuration if configuration is not None else Configuration()
+        self._clusters: Dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def submit(self, job_graph: JobGraph) -> str:
+    def _start_cluster(self, job_graph: JobGraph) -> Any:
+        mode = choose_execution_mode(
+            job_graph, self.configuration.get(options.PYTHON_EXECUTION_MODE))
+        if mode == "process":
+            from flink_py.runtime.process_minicluster import ProcessMiniCluster
+            return ProcessMiniCluster(job_graph.slots_needed(), self.configuration)
         # under pdb, a breakpoint in a user function stops the task that reaches it
         debugging.trace_task_threads(str(job_graph.job_id))
-        cluster = MiniCluster(1, job_graph.slots_needed(),
-                              network_buffers_per_channel=self.network_buffers_per_channel,
-                              local_handoff=self.local_handoff)
+        return MiniCluster(1, job_graph.slots_needed(),
+                           network_buffers_per_channel=self.network_buffers_per_channel,
+                           local_handoff=self.local_handoff)
+
+    def submit(self, job_graph: JobGraph) -> str:
+        cluster = self._start_cluster(job_graph)
         # the failure of a local job reaches the user as execute()'s JobExecutionError; logged
         # at ERROR it would be printed before it (by logging's last-resort handler) as well
         cluster.dispatcher.failure_log_level = logging.INFO

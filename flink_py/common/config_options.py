@@ -225,6 +225,18 @@ PYTHON_ARCHIVES = ConfigOption(
     "directory of the job's tasks.",
 )
 
+PYTHON_EXECUTION_MODE = ConfigOption(
+    # PyFlink's key (its default is "process"). Unset here: a local job at parallelism > 1
+    # runs in slot worker processes, one at parallelism 1 or under a debugger in this process.
+    "python.execution-mode", ConfigType.ENUM, None,
+    "Where a local job's Python functions run: 'process' (slot worker processes, as on a "
+    "cluster: a parallel job uses several cores) or 'thread' (threads of the program's own "
+    "process: breakpoints work, and functions share the program's objects). Unset: "
+    "'process' when the job's parallelism is above 1 and no debugger is active, else "
+    "'thread'. A job on a cluster always runs in its TaskManagers' slot processes.",
+    choices=("process", "thread"),
+)
+
 PYTHON_EXECUTABLE = ConfigOption(
     # accepted and recorded; flink_py's tasks run in the TaskManagers' own Python
     "python.executable", ConfigType.STRING, "python",

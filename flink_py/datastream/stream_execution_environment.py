@@ -725,7 +725,8 @@ class StreamExecutionEnvironment:
                 network_buffers_per_channel=(
                     self._configuration.get(options.NETWORK_BUFFERS_PER_CHANNEL)
                     + self._configuration.get(options.NETWORK_EXTRA_BUFFERS_PER_GATE)),
-                local_handoff=self._configuration.get(options.NETWORK_LOCAL_HANDOFF))
+                local_handoff=self._configuration.get(options.NETWORK_LOCAL_HANDOFF),
+                configuration=self._configuration)
         return self._executor
 
     def execute_async(self, job_name: str = DEFAULT_JOB_NAME) -> JobClient:

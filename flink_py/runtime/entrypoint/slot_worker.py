@@ -65,10 +65,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ("--work-dir", {"default": None,
                         "help": "where jobs' code goes; the TaskManager that made it deletes "
                                 "it (default: a new temp directory, deleted at exit)"}),
+        ("--log-level", {"default": "INFO", "choices": ["DEBUG", "INFO", "WARNING", "ERROR"],
+                         "help": "what is logged to stderr (a local job's workers: WARNING)"}),
     ])
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
+    level = getattr(logging, args.log_level)
+    logging.basicConfig(level=level, stream=sys.stderr, force=True,
                         format=LOG_FORMAT.replace("[]", f"[slot {args.slot}]"))
-    logging.getLogger("flink_py").setLevel(logging.INFO)
+    logging.getLogger("flink_py").setLevel(level)
     logging.getLogger("grpc").setLevel(logging.WARNING)
     bind_host = config.get(options.TASK_MANAGER_BIND_HOST)
     try:  # the TaskManager's secret, from the environment it gave us

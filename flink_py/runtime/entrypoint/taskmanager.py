@@ -17,6 +17,7 @@ itself). At start a TaskManager deletes the work directories that TaskManagers t
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ from flink_py.runtime.entrypoint.common import (
     signal_ready, take_ready_file, wait_for_termination_signal)
 from flink_py.runtime.resourcemanager.registration import (
     SlotRegistration, TaskExecutorRegistration)
+from flink_py.security.context import SecurityContext
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +182,17 @@ class TaskManagerRunner:
     """Starts and supervises the slot workers; registers and heartbeats."""
 
     def __init__(self, configuration: Configuration, config_dir: Optional[str],
-                 dynamic: Sequence[str]) -> None:
+                 dynamic: Sequence[str], security: Optional[SecurityContext] = None) -> None:
+        """:param security: the context to use, already installed in this process (a local
+            cluster's); by default the configuration's is resolved and installed."""
         self.configuration = configuration
         self.config_dir = config_dir
         self.dynamic = list(dynamic)
+        #: added to the slot workers' environment, and to their command line
+        self.worker_env: Dict[str, str] = {}
+        self.worker_args: List[str] = []
         # before anything can listen or call: the JobManager's secret (never created here)
-        self.security = install_security(configuration, config_dir)
+        self.security = security or install_security(configuration, config_dir)
         # checked here too, so that a refused address fails the TaskManager at once with the
         # reason, not later as slot workers that did not start
         self.security.check_bind_address(options.TASK_MANAGER_BIND_HOST.key,
@@ -229,7 +236,9 @@ class TaskManagerRunner:
             command += ["--configDir", self.config_dir]
         for item in self.dynamic:
             command += ["-D", item]
+        command += self.worker_args
         env = dict(os.environ)
+        env.update(self.worker_env)
         if self.security.secret is not None:  # in the environment: ps shows command lines
             env.update(self.security.secret.environment())
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -411,16 +420,18 @@ class TaskManagerRunner:
 
     def start(self) -> None:
         remove_orphaned_work_dirs()
-        workers: List[_Worker] = []
-        try:
-            for slot in range(self.num_slots):
-                workers.append(self._start_worker_at_start_up(slot))
-        except FlinkPyError:
+        # all at once: each spends most of its start importing, on a core of its own
+        with concurrent.futures.ThreadPoolExecutor(self.num_slots) as pool:
+            starts = [pool.submit(self._start_worker_at_start_up, slot)
+                      for slot in range(self.num_slots)]
+        workers = [f.result() for f in starts if f.exception() is None]
+        failures = [f.exception() for f in starts if f.exception() is not None]
+        if failures:
             for worker in workers:
                 worker.process.kill()
                 worker.process.wait()
                 shutil.rmtree(worker.work_dir, ignore_errors=True)
-            raise
+            raise failures[0]  # type: ignore[misc]
         with self._lock:
             self._workers = {w.slot: w for w in workers}
         for worker in workers:
