@@ -8,6 +8,7 @@ function, on the task thread that runs it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -363,7 +364,10 @@ def _connect(process: subprocess.Popen, port: int) -> Optional[socket.socket]:
 
 
 def test_debugpy_stops_at_a_breakpoint_in_a_udf_on_a_task_thread(tmp_path: Path) -> None:
-    pytest.importorskip("debugpy")
+    # find_spec, not importorskip: debugpy loaded into the suite's process would make every
+    # later local job look debugged (debugging.debugger_active)
+    if importlib.util.find_spec("debugpy") is None:
+        pytest.skip("debugpy is not installed")
     job = write_job(tmp_path, KEYED_PROCESS_JOB)
     line = line_of(job, "BREAK")
     with socket.socket() as probe:

@@ -74,6 +74,9 @@ def test_a_parallel_job_runs_its_subtasks_in_slot_processes_with_the_same_result
 def test_the_mode_is_chosen_by_parallelism_and_debugger_unless_configured(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local_executor, "DEFAULT_EXECUTION_MODE", None)
+    for debugger in ("debugpy", "pydevd"):  # loaded by an earlier test, they would count
+        monkeypatch.delitem(sys.modules, debugger, raising=False)
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
 
     def graph(parallelism: int) -> Any:
         env = _env("thread", parallelism)
