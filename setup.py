@@ -8,4 +8,7 @@ setup(ext_modules=[
     # Flink's heap timer queue (flink_py/runtime/state/timer_queue.py is the fallback)
     Extension("flink_py.runtime.state._timer_heap", ["flink_py/runtime/state/_timer_heap.c"],
               optional=True),
+    # KeyGroupStreamPartitioner's routing loop (partitioners.py's loops are the fallback)
+    Extension("flink_py.runtime.network._key_router",
+              ["flink_py/runtime/network/_key_router.c"], optional=True),
 ])

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 import cloudpickle
 
@@ -38,11 +38,13 @@ class ClusterResult:
     name: str
     value: float
     unit: str
-    target: float
+    target: Optional[float]  # None: measured only
     higher_is_better: bool = True
 
     @property
-    def met(self) -> bool:
+    def met(self) -> Optional[bool]:
+        if self.target is None:
+            return None
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
@@ -146,8 +148,12 @@ def print_cluster_table(results: List[ClusterResult]) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
-        target = f"{'>=' if r.higher_is_better else '<='}{r.target:g}{r.unit}"
-        print(f"{r.name:58} {r.value:>7.2f}{r.unit} {target:>8}  {'yes' if r.met else 'NO'}")
+        if r.target is None:
+            target, met = "-", "-"
+        else:
+            target = f"{'>=' if r.higher_is_better else '<='}{r.target:.3g}{r.unit}"
+            met = "yes" if r.met else "NO"
+        print(f"{r.name:58} {r.value:>7.2f}{r.unit} {target:>8}  {met}")
 
 
 if __name__ == "__main__":

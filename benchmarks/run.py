@@ -3,7 +3,9 @@
 Prints a table with the ratio engine/plain (higher is better; 1.0 = as fast as the loop)
 and the issue's target for each. Each side runs ``--repeat`` times; the best run counts.
 Then (unless ``--no-bytewax``) W1–W4 against Bytewax 0.21 with both engines' start-up time
-and peak RSS (``bytewax_runner.py``), then the cluster benchmarks (unless ``--no-cluster``).
+and peak RSS (``bytewax_runner.py``), then local parallelism (``local_parallel.py``: -p 2 in
+slot worker processes against -p 1, and one record's crossing between processes), then the
+cluster benchmarks (unless ``--no-cluster``).
 """
 
 from __future__ import annotations
@@ -110,8 +112,12 @@ def main(argv: List[str] | None = None) -> int:
         compared = bytewax_runner.run(r, args.scale, measured=p1)
         if compared is not None:
             bytewax_runner.print_tables(*compared)
+    from benchmarks import cluster, local_parallel
+    print()
+    cluster.print_cluster_table(local_parallel.run_local_parallel_benchmarks(min(r, 3),
+                                                                             args.scale)
+                                + local_parallel.record_crossing(min(r, 3), args.scale))
     if not args.no_cluster:
-        from benchmarks import cluster
         print()
         cluster.print_cluster_table(cluster.run_cluster_benchmarks(min(r, 3), args.scale))
         from benchmarks import recovery

@@ -700,6 +700,12 @@ class KeyGroupAssigner:
                 cache[key] = subtask
         return subtask
 
+    def memos(self) -> tuple[dict[int, int], dict[str, int]]:
+        """The memo dicts of exact ``int`` and ``str`` keys (key -> subtask), which
+        :meth:`subtask_of` fills: a compiled router reads them and calls :meth:`subtask_of`
+        on a miss."""
+        return self._int_cache, self._str_cache
+
     def key_group_range_of(self, subtask_index: int) -> KeyGroupRange:
         """The key groups owned by subtask ``subtask_index``."""
         return compute_key_group_range_for_operator_index(

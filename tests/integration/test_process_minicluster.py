@@ -71,6 +71,22 @@ def test_a_parallel_job_runs_its_subtasks_in_slot_processes_with_the_same_result
         assert finals == {k: sum(v for v in range(1, 2001) if v % 5 == k) for k in range(5)}
 
 
+def _gc_thresholds(value: int) -> tuple:
+    import gc
+    return (os.getpid(), gc.get_threshold())
+
+
+def test_slot_processes_collect_young_garbage_less_often_than_the_program() -> None:
+    from flink_py.runtime.entrypoint.slot_worker import WORKER_GC_THRESHOLDS
+    import gc
+    program = gc.get_threshold()
+    with _env("process").from_sequence(1, 10).map(_gc_thresholds).execute_and_collect() as out:
+        seen = set(out)
+    assert {thresholds for _, thresholds in seen} == {WORKER_GC_THRESHOLDS}
+    assert os.getpid() not in {pid for pid, _ in seen}
+    assert gc.get_threshold() == program  # the program's own interpreter is left as it was
+
+
 def test_the_mode_is_chosen_by_parallelism_and_debugger_unless_configured(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local_executor, "DEFAULT_EXECUTION_MODE", None)

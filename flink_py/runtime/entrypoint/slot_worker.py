@@ -16,6 +16,7 @@ fresh one in its place (a thread stuck in user code cannot be stopped otherwise)
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -53,6 +54,10 @@ def _exit_on_fatal_error(task: Any, message: str) -> None:
 #: the exit code of a worker whose JobMaster asked for its restart (a task it cancelled did
 #: not end within task.cancellation.timeout): the same fatal condition
 RESTART_EXIT_CODE = EXIT_CODE_TASK_NOT_CANCELLABLE
+
+
+#: the worker's gc thresholds (generation 0, 1, 2); Python's defaults are (700, 10, 10)
+WORKER_GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -113,6 +118,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log.error("cannot start: %s", exc)
         return 1
     print(f"READY {rpc_port} {data_server.address[1]}", flush=True)
+    # Records in flight between tasks (buffers queued in subpartitions) keep thousands of
+    # young tuples alive at once, so the default threshold (700) collects every few records'
+    # worth of buffers: W2 at -p 2 ran 12% faster with this one. A worker is ours, not the
+    # program's (thread mode leaves the program's interpreter as it is).
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the TaskManager, which stops us

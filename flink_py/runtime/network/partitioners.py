@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, List, Optional, Tuple
 
+from flink_py.common.compiled import load_compiled
 from flink_py.common.key_groups import KeyGroupAssigner
 from flink_py.common.key_hash import KeyByKeyHash
 from flink_py.common.typeinfo import TypeInformation
@@ -168,6 +169,8 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
                     raise UserFunctionError(
                         f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
             return [(0, values, timestamps)]
+        if _KEY_ROUTER is not None:
+            return self._route_compiled(values, timestamps, key, n)
         if timestamps is not None:
             subtask_of = self._assigner.subtask_of  # type: ignore[union-attr]
             try:
@@ -177,6 +180,27 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
                     f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
             return _bucket_by_channel(values, timestamps, channels, n)
         return self._route_values(values, key, n)
+
+    def _route_compiled(self, values: list, timestamps: Optional[list],
+                        key: Callable[[Any], Any], n: int) -> Routed:
+        # The loop below and _route_values' in C (_key_router.c): the same keys, the same
+        # assigner (its memo dicts, its subtask_of on a miss), the same buckets.
+        assigner = self._assigner
+        int_memo, str_memo = assigner.memos()  # type: ignore[union-attr]
+        if type(values) is not list:
+            values = list(values)
+        if timestamps is not None and type(timestamps) is not list:
+            timestamps = list(timestamps)
+        try:
+            buckets, ts_buckets = _KEY_ROUTER.bucket_by_key(  # type: ignore[union-attr]
+                values, timestamps, key, assigner.subtask_of,  # type: ignore[union-attr]
+                int_memo, str_memo, n)
+        except Exception as exc:
+            raise UserFunctionError(
+                f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
+        if ts_buckets is None:
+            return [(c, b, None) for c, b in enumerate(buckets) if b]
+        return [(c, b, ts_buckets[c]) for c, b in enumerate(buckets) if b]
 
     def _route_values(self, values: list, key: Callable[[Any], Any], n: int) -> Routed:
         # One pass: key, channel (the assigner memoizes the channel of int and str keys),
@@ -218,6 +242,10 @@ class CustomPartitionerWrapper(StreamPartitioner):
                     f"custom partitioner returned {c!r} for record {v!r}; expected an int "
                     f"in [0, {n})")
         return _bucket_by_channel(values, timestamps, channels, n)
+
+
+#: the compiled routing loop of KeyGroupStreamPartitioner, or None (the Python loops)
+_KEY_ROUTER: Any = load_compiled("flink_py.runtime.network._key_router")
 
 
 def _bucket_by_channel(values: list, timestamps: Optional[list], channels: List[int],

@@ -24,8 +24,9 @@ orders ties by serialized key, is not reproduced.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from flink_py.common.compiled import load_compiled
 
 __all__ = ["InternalTimer", "KeyGroupedTimerQueue", "PyInternalTimer", "PyTimerQueue",
            "TimerKey"]
@@ -184,17 +185,7 @@ class PyTimerQueue:
         return len(self.heap) - 1
 
 
-def _compiled() -> Any:
-    if os.environ.get("FLINK_PY_PURE_PYTHON"):
-        return None
-    try:
-        from flink_py.runtime.state import _timer_heap  # type: ignore[attr-defined]
-    except ImportError:  # not built (no compiler at install time): the Python classes
-        return None
-    return _timer_heap
-
-
-_COMPILED = _compiled()
+_COMPILED = load_compiled("flink_py.runtime.state._timer_heap")
 #: the timer queue and the timer it holds: compiled when built, else the Python classes
 KeyGroupedTimerQueue: Any = _COMPILED.TimerHeap if _COMPILED else PyTimerQueue
 InternalTimer: Any = _COMPILED.InternalTimer if _COMPILED else PyInternalTimer
