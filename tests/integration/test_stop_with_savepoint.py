@@ -476,10 +476,15 @@ def test_a_task_failing_after_the_savepoint_completed_fails_the_stop_and_the_job
     assert "FAILED" in error.message
     assert error.message.endswith(f"A global fail-over is triggered to recover the job "
                                   f"{master.job_id}.")
-    # the global fail-over restarts the job
-    wait_until(lambda: master.view().num_restarts >= 1 and master.status is JobStatus.RUNNING,
-               what="the job restarted", timeout_s=DEADLINE_S)
-    assert any("Inconsistent execution state" in f.error.message
-               for f in master.view().exception_history)
+    # the global fail-over is recorded and restarts the job. The stop's future completes in
+    # the mail that records it, before that mail publishes the job's view: wait for the view
+    # (one read, so that the history and the restarts are of the same view)
+    def recorded_and_restarted() -> bool:
+        view = master.view()
+        return view.num_restarts >= 1 and master.status is JobStatus.RUNNING and any(
+            "Inconsistent execution state" in f.error.message for f in view.exception_history)
+
+    wait_until(recorded_and_restarted, what="the fail-over recorded and the job restarted",
+               timeout_s=DEADLINE_S)
     master.cancel()
     assert master.wait_for_termination(DEADLINE_S)
