@@ -8,6 +8,7 @@ SIGKILL, and the programs of the stdout tests run as ``python program.py``.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from flink_py.datastream.checkpointing_mode import CheckpointingMode
 from flink_py.datastream.functions import (
     CheckpointedFunction, CheckpointListener, FunctionInitializationContext,
     FunctionSnapshotContext, MapFunction)
+from flink_py.runtime.entrypoint.slot_worker import WORKER_GC_THRESHOLDS
 from flink_py.testing.poll import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,13 +74,10 @@ def test_a_parallel_job_runs_its_subtasks_in_slot_processes_with_the_same_result
 
 
 def _gc_thresholds(value: int) -> tuple:
-    import gc
     return (os.getpid(), gc.get_threshold())
 
 
 def test_slot_processes_collect_young_garbage_less_often_than_the_program() -> None:
-    from flink_py.runtime.entrypoint.slot_worker import WORKER_GC_THRESHOLDS
-    import gc
     program = gc.get_threshold()
     with _env("process").from_sequence(1, 10).map(_gc_thresholds).execute_and_collect() as out:
         seen = set(out)

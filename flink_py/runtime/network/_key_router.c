@@ -22,15 +22,10 @@ static Py_ssize_t channel_of(PyObject *key, PyObject *int_cache, PyObject *str_c
     }
     if (cache != NULL) {
         PyObject *hit = PyDict_GetItemWithError(cache, key); /* borrowed */
-        if (hit != NULL) {
-            Py_ssize_t c = PyLong_AsSsize_t(hit);
-            if (c == -1 && PyErr_Occurred()) {
-                return -1;
-            }
-            if (c >= 0 && c < n) {
-                return c;
-            }
-        } else if (PyErr_Occurred()) {
+        if (hit != NULL) {  /* put there by subtask_of: checked below when it was computed */
+            return PyLong_AsSsize_t(hit);
+        }
+        if (PyErr_Occurred()) {
             return -1;
         }
     }

@@ -183,7 +183,7 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     def _route_compiled(self, values: list, timestamps: Optional[list],
                         key: Callable[[Any], Any], n: int) -> Routed:
-        # The loop below and _route_values' in C (_key_router.c): the same keys, the same
+        # route's two Python loops in one, in C (_key_router.c): the same keys, the same
         # assigner (its memo dicts, its subtask_of on a miss), the same buckets.
         assigner = self._assigner
         int_memo, str_memo = assigner.memos()  # type: ignore[union-attr]
@@ -198,9 +198,8 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         except Exception as exc:
             raise UserFunctionError(
                 f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
-        if ts_buckets is None:
-            return [(c, b, None) for c, b in enumerate(buckets) if b]
-        return [(c, b, ts_buckets[c]) for c, b in enumerate(buckets) if b]
+        return [(c, b, None if ts_buckets is None else ts_buckets[c])
+                for c, b in enumerate(buckets) if b]
 
     def _route_values(self, values: list, key: Callable[[Any], Any], n: int) -> Routed:
         # One pass: key, channel (the assigner memoizes the channel of int and str keys),

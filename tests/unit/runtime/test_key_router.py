@@ -106,7 +106,7 @@ def test_a_failing_key_selector_fails_naming_the_operator_in_both(
         assert isinstance(info.value.__cause__, KeyError), router
 
 
-def test_an_unhashable_key_fails_in_both(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unhashable_key_routes_and_an_unpicklable_one_fails_in_both(monkeypatch: pytest.MonkeyPatch) -> None:
     # untyped keys are hashed from their pickle, so an unhashable object still routes; a
     # key that cannot be pickled fails the same way in both loops
     for router in (None, _key_router):
