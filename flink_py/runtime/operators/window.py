@@ -530,14 +530,22 @@ class WindowOperator(StreamOperator):
         # where something reads it: a timer's registration, the general path, a late element.
         # Serialized state (rocksdb) adds through the state object, which reads it.
         key_for_add = not getattr(backend, "heap_tables", False)
+        # An aggregate into heap tables is inlined (aggregate_into of _contents_adder without
+        # the call): it is most of this loop's work per element.
+        table = None
+        if not key_for_add and self.contents_kind == CONTENTS_AGGREGATE:
+            table = self._contents._ns_table
+            aggregate_add = self.contents_function.add
+            create_accumulator = self.contents_function.create_accumulator
+        size, offset = tumbling if tumbling is not None else (0, 0)
+        min_long = MIN_LONG_VALUE
         try:
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
                 if key_for_add:
                     set_key(key)
                 # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
-                if tumbling is not None and timestamp > MIN_LONG_VALUE:
-                    size, offset = tumbling
+                if tumbling is not None and timestamp > min_long:
                     start = timestamp - (timestamp - offset) % size
                     window = cache.get(start)
                     if window is None:
@@ -557,7 +565,15 @@ class WindowOperator(StreamOperator):
                         set_key(key)
                         self._process_window(value, timestamp, key, window, value)
                         continue
-                    add(key, window, value)
+                    if table is not None:
+                        windows_of_key = table.get(key)
+                        if windows_of_key is None:
+                            windows_of_key = table[key] = {}
+                        accumulator = windows_of_key.get(window)
+                        windows_of_key[window] = aggregate_add(
+                            value, create_accumulator() if accumulator is None else accumulator)
+                    else:
+                        add(key, window, value)
                     if registered_for.get(key) is window:
                         continue  # this key's timers for this window are in place
                     set_key(key)
