@@ -48,7 +48,13 @@ static Timer *timer_new(long long timestamp, PyObject *key, PyObject *namespace)
     Py_INCREF(namespace);
     timer->namespace = namespace;
     timer->index = 0;
-    PyObject_GC_Track(timer);
+    /* CPython's rule for tuples: an object that refers only to untracked objects (ints, str,
+     * None, untracked tuples) cannot be part of a reference cycle, so the collector need not
+     * see it. Timers of int or str keys in the void namespace (a KeyedProcessFunction's)
+     * are most of a timer-heavy job's live objects; keeping them off the collector's lists
+     * saves it traversing every pending timer at each collection. */
+    if (PyObject_GC_IsTracked(key) || PyObject_GC_IsTracked(namespace))
+        PyObject_GC_Track(timer);
     return timer;
 }
 
@@ -234,6 +240,9 @@ static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_
         Py_DECREF(triple);
         return NULL;
     }
+    /* the dedup map's key, by the same rule (the collector would untrack it only later) */
+    if (!PyObject_GC_IsTracked((PyObject *)timer) && !PyObject_GC_IsTracked(args[0]))
+        PyObject_GC_UnTrack(triple);
     int failed = PyDict_SetItem(self->timers, triple, (PyObject *)timer);
     Py_DECREF(triple);
     if (failed) {

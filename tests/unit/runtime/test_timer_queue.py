@@ -142,3 +142,28 @@ def test_a_timestamp_outside_a_java_long_is_refused_with_its_value(queue_class):
     with pytest.raises(OverflowError, match="must fit a Java long .*got 9223372036854775808"):
         queue.add(2 ** 63, "k", None)
     assert len(queue) == 2
+
+
+@pytest.mark.skipif(_timer_heap is None, reason="_timer_heap was not built")
+def test_compiled_timers_of_atomic_keys_stay_off_the_collector_and_cycles_are_still_collected():
+    import gc
+    import weakref
+
+    heap = _timer_heap.TimerHeap("timers/event")
+    heap.add(5, 7, None)
+    assert not gc.is_tracked(heap.peek())  # an int key in the void namespace: no cycle possible
+    heap.poll()
+    heap.add(5, ("k", 1), None)
+    assert not gc.is_tracked(heap.peek())
+
+    class Key:  # a key that refers back to the heap holding its timer: a reference cycle
+        pass
+
+    key = Key()
+    key.heap = heap
+    heap.add(6, key, None)
+    assert gc.is_tracked(heap.pop_due(5)) is False and gc.is_tracked(heap.peek())
+    collected = weakref.ref(key)
+    del key, heap
+    gc.collect()
+    assert collected() is None
