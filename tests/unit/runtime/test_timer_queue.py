@@ -153,7 +153,10 @@ def test_compiled_timers_of_atomic_keys_stay_off_the_collector_and_cycles_are_st
     heap.add(5, 7, None)
     assert not gc.is_tracked(heap.peek())  # an int key in the void namespace: no cycle possible
     heap.poll()
-    heap.add(5, ("k", 1), None)
+    key = tuple(["k", 1])  # a new tuple is tracked until a collection finds it atomic
+    gc.collect()
+    assert not gc.is_tracked(key)
+    heap.add(5, key, None)
     assert not gc.is_tracked(heap.peek())
 
     class Key:  # a key that refers back to the heap holding its timer: a reference cycle
@@ -162,7 +165,8 @@ def test_compiled_timers_of_atomic_keys_stay_off_the_collector_and_cycles_are_st
     key = Key()
     key.heap = heap
     heap.add(6, key, None)
-    assert gc.is_tracked(heap.pop_due(5)) is False and gc.is_tracked(heap.peek())
+    assert not gc.is_tracked(heap.pop_due(5))
+    assert gc.is_tracked(heap.peek())
     collected = weakref.ref(key)
     del key, heap
     gc.collect()
