@@ -511,6 +511,70 @@ class WindowOperator(StreamOperator):
         FIRE at once if the watermark is already past it, which takes the general path),
         tumbling windows computed inline and reused, timers registered only once."""
         collector = self._collector = SideOutputCollector(True)
+        try:
+            if (self._tumbling is not None and not self.allowed_lateness
+                    and self.contents_kind == CONTENTS_AGGREGATE
+                    and getattr(self.keyed_state_backend, "heap_tables", False)):
+                self._tumbling_aggregate_into_tables(values, timestamps)
+            else:
+                self._event_time_elements(values, timestamps)
+        except Exception as exc:
+            raise self.user_error(exc)
+        finally:
+            self._collector = None
+        collector.flush_to(self.output)
+
+    def _tumbling_aggregate_into_tables(self, values: list, timestamps: list) -> None:
+        """The most common window job (tumbling windows, an ``aggregate``/``reduce``, no
+        allowed lateness, the heap backend), per element: the window, the accumulator in the
+        heap table, a timer once per key and window. An element that is late or fires at once
+        (its window's end is not past the watermark), or has no timestamp, takes
+        :meth:`_event_time_elements`."""
+        key_of = self.key_selector
+        set_key = self.keyed_state_backend.set_current_key
+        timers = self.timers
+        register = timers.register_event_time_timer
+        watermark = timers.current_watermark
+        cache = self._window_cache
+        registered_for = self._timers_registered_for
+        if len(registered_for) > 100_000:
+            registered_for.clear()
+        table = self._contents._ns_table
+        aggregate_add = self.contents_function.add
+        create_accumulator = self.contents_function.create_accumulator
+        size, offset = self._tumbling
+        min_long = MIN_LONG_VALUE
+        # the window of the previous element (the watermark does not move within a batch, so
+        # a window found open stays open): [window_start, window_end)
+        window_start = window_end = max_timestamp = 0
+        window = None
+        for value, timestamp in zip(values, timestamps):
+            if not window_start <= timestamp < window_end:
+                start = timestamp - (timestamp - offset) % size
+                if timestamp <= min_long or start + size - 1 <= watermark:
+                    self._event_time_elements([value], [timestamp])
+                    continue
+                window = cache.get(start)
+                if window is None:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    window = cache[start] = TimeWindow(start, start + size)
+                window_start, window_end = start, start + size
+                max_timestamp = window_end - 1
+            key = key_of(value)
+            windows_of_key = table.get(key)
+            if windows_of_key is None:
+                windows_of_key = table[key] = {}
+            accumulator = windows_of_key.get(window)
+            windows_of_key[window] = aggregate_add(
+                value, create_accumulator() if accumulator is None else accumulator)
+            if registered_for.get(key) is not window:
+                set_key(key)
+                register(window, max_timestamp)  # (the timer service deduplicates)
+                registered_for[key] = window
+
+    def _event_time_elements(self, values: list, timestamps: list) -> None:
+        """The loop of :meth:`_process_batch_event_time` for any assigner and contents."""
         key_of = self.key_selector
         backend = self.keyed_state_backend
         set_key = backend.set_current_key
@@ -539,58 +603,52 @@ class WindowOperator(StreamOperator):
             create_accumulator = self.contents_function.create_accumulator
         size, offset = tumbling if tumbling is not None else (0, 0)
         min_long = MIN_LONG_VALUE
-        try:
-            for value, timestamp in zip(values, timestamps):
-                key = key_of(value)
-                if key_for_add:
+        for value, timestamp in zip(values, timestamps):
+            key = key_of(value)
+            if key_for_add:
+                set_key(key)
+            # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
+            if tumbling is not None and timestamp > min_long:
+                start = timestamp - (timestamp - offset) % size
+                window = cache.get(start)
+                if window is None:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    window = cache[start] = TimeWindow(start, start + size)
+                windows: Iterable[Any] = (window,)
+            else:
+                windows = assign(value, timestamp, assigner_context)
+            taken = False
+            for window in windows:
+                max_timestamp = window[1] - 1
+                if max_timestamp + lateness <= watermark:
+                    continue  # late: its state is (or will be) gone
+                taken = True
+                if max_timestamp <= watermark:  # FIRE now: the general path
                     set_key(key)
-                # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
-                if tumbling is not None and timestamp > min_long:
-                    start = timestamp - (timestamp - offset) % size
-                    window = cache.get(start)
-                    if window is None:
-                        if len(cache) > 4096:
-                            cache.clear()
-                        window = cache[start] = TimeWindow(start, start + size)
-                    windows: Iterable[Any] = (window,)
+                    self._process_window(value, timestamp, key, window, value)
+                    continue
+                if table is not None:
+                    windows_of_key = table.get(key)
+                    if windows_of_key is None:
+                        windows_of_key = table[key] = {}
+                    accumulator = windows_of_key.get(window)
+                    windows_of_key[window] = aggregate_add(
+                        value, create_accumulator() if accumulator is None else accumulator)
                 else:
-                    windows = assign(value, timestamp, assigner_context)
-                taken = False
-                for window in windows:
-                    max_timestamp = window[1] - 1
-                    if max_timestamp + lateness <= watermark:
-                        continue  # late: its state is (or will be) gone
-                    taken = True
-                    if max_timestamp <= watermark:  # FIRE now: the general path
-                        set_key(key)
-                        self._process_window(value, timestamp, key, window, value)
-                        continue
-                    if table is not None:
-                        windows_of_key = table.get(key)
-                        if windows_of_key is None:
-                            windows_of_key = table[key] = {}
-                        accumulator = windows_of_key.get(window)
-                        windows_of_key[window] = aggregate_add(
-                            value, create_accumulator() if accumulator is None else accumulator)
-                    else:
-                        add(key, window, value)
-                    if registered_for.get(key) is window:
-                        continue  # this key's timers for this window are in place
-                    set_key(key)
-                    register(window, max_timestamp)  # (the timer service deduplicates)
-                    # the cleanup timer, unless it would be at or past Long.MAX_VALUE
-                    # (_register_cleanup_timer's rule)
-                    if lateness and max_timestamp + lateness < MAX_LONG_VALUE:
-                        register(window, max_timestamp + lateness)
-                    registered_for[key] = window
-                if not taken:
-                    set_key(key)
-                    self._late_element(value, timestamp)
-        except Exception as exc:
-            raise self.user_error(exc)
-        finally:
-            self._collector = None
-        collector.flush_to(self.output)
+                    add(key, window, value)
+                if registered_for.get(key) is window:
+                    continue  # this key's timers for this window are in place
+                set_key(key)
+                register(window, max_timestamp)  # (the timer service deduplicates)
+                # the cleanup timer, unless it would be at or past Long.MAX_VALUE
+                # (_register_cleanup_timer's rule)
+                if lateness and max_timestamp + lateness < MAX_LONG_VALUE:
+                    register(window, max_timestamp + lateness)
+                registered_for[key] = window
+            if not taken:
+                set_key(key)
+                self._late_element(value, timestamp)
 
     def _process_window(self, value: Any, timestamp: Optional[int], key: Any,
                         window: Any, element: Any) -> None:
