@@ -84,6 +84,9 @@ class _Context(KeyedProcessFunction.OnTimerContext):
         return self._time_domain
 
 
+_EVENT_TIME = TimeDomain.EVENT_TIME
+
+
 class TimerFiringMixin:
     """``on_timer`` for the operators whose functions have timers (``self.timers``, an
     InternalTimerService, or None when not keyed), for Flink's TimestampedCollector rules:
@@ -101,33 +104,33 @@ class TimerFiringMixin:
         """The context ``on_timer`` gets (subclasses may adjust it first)."""
         return self._ctx  # type: ignore[attr-defined]
 
-    def _run_on_timer(self, timer: InternalTimer, domain: TimeDomain,
-                      collector: SideOutputCollector, timestamp: Optional[int]) -> None:
+    def on_event_time(self, timer: InternalTimer, domain: TimeDomain = _EVENT_TIME) -> None:
+        """Runs ``on_timer`` for ``timer`` (of ``domain``: processing-time timers come here
+        too). A watermark's timers (nearly every timer of a timer-heavy job) go to its shared
+        collector, in this one call per timer; any other timer gets a collector of its own."""
+        collector = self._timer_output
+        if collector is None:
+            self._timer_output = collector = SideOutputCollector(domain is _EVENT_TIME)
+            try:
+                self.on_event_time(timer, domain)
+            finally:
+                self._timer_output = None
+            collector.flush_to(self.output)  # type: ignore[attr-defined]
+            return
         ctx = self._on_timer_context()
-        ctx._timestamp = timer.timestamp
+        timestamp = ctx._timestamp = timer.timestamp
         ctx._time_domain = domain
         try:
-            results = self._on_timer(timer.timestamp, ctx)  # type: ignore[attr-defined]
+            results = self._on_timer(timestamp, ctx)  # type: ignore[attr-defined]
             if results is not None and not (type(results) is tuple and not results):
-                collector.add_all(results, timestamp)
+                collector.add_all(results, timestamp if domain is _EVENT_TIME else None)
         except Exception as exc:
             raise self.user_error(exc, "on_timer()")  # type: ignore[attr-defined]
         finally:
             ctx._time_domain = None
 
-    def on_event_time(self, timer: InternalTimer) -> None:
-        collector = self._timer_output
-        if collector is not None:  # fired by a watermark: its shared collector
-            self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
-            return
-        collector = SideOutputCollector(True)
-        self._run_on_timer(timer, TimeDomain.EVENT_TIME, collector, timer.timestamp)
-        collector.flush_to(self.output)  # type: ignore[attr-defined]
-
     def on_processing_time(self, timer: InternalTimer) -> None:
-        collector = SideOutputCollector(False)
-        self._run_on_timer(timer, TimeDomain.PROCESSING_TIME, collector, None)
-        collector.flush_to(self.output)  # type: ignore[attr-defined]
+        self.on_event_time(timer, TimeDomain.PROCESSING_TIME)
 
     def process_watermark(self, watermark: int) -> None:
         if self.timers is not None:

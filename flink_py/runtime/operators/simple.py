@@ -148,6 +148,7 @@ class SideOutputCollector:
         """Adds one invocation's results (an iterable or None)."""
         if results is None:
             return
+        main, main_ts = self.main, self.main_ts
         for r in results:
             if type(r) is tuple and len(r) == 2 and type(r[0]) is OutputTag:
                 bucket = self.side.get(r[0].tag_id)
@@ -156,9 +157,9 @@ class SideOutputCollector:
                 bucket[0].append(r[1])
                 bucket[1].append(timestamp)
             else:
-                self.main.append(r)
-                if self.main_ts is not None:
-                    self.main_ts.append(timestamp)
+                main.append(r)
+                if main_ts is not None:
+                    main_ts.append(timestamp)
 
     def flush_to(self, output: Any) -> None:
         if self.main:
