@@ -11,4 +11,7 @@ setup(ext_modules=[
     # KeyGroupStreamPartitioner's routing loop (partitioners.py's loops are the fallback)
     Extension("flink_py.runtime.network._key_router",
               ["flink_py/runtime/network/_key_router.c"], optional=True),
+    # non-blocking socket calls that keep the GIL (socket_io.py falls back to socket methods)
+    Extension("flink_py.runtime.network._socket_io",
+              ["flink_py/runtime/network/_socket_io.c"], optional=True),
 ])

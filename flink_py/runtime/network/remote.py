@@ -75,6 +75,7 @@ from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition
 from flink_py.runtime.execution.errors import PartnerLostException
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
+from flink_py.runtime.network.socket_io import send_all
 from flink_py.security import context as security_context
 from flink_py.security.cluster_secret import ClusterSecret
 from flink_py.security.tls import TlsFiles
@@ -652,7 +653,7 @@ class _StreamConnection:
         with self._wake_lock:  # never write to a closed (possibly reused) descriptor
             if self._wake_send is not None:
                 try:
-                    self._wake_send.send(b"\0")
+                    send_all(self._wake_send, b"\0")
                 except BlockingIOError:  # wake-ups are pending already: one is enough
                     pass
 
@@ -866,7 +867,7 @@ class _StreamConnection:
             item, more = sub.poll()
             if item is None:
                 if parts:
-                    self._sock.sendall(b"".join(parts))
+                    send_all(self._sock, b"".join(parts))
                 if sub.released:
                     self._send_released()
                 return False
@@ -874,7 +875,7 @@ class _StreamConnection:
             if type(item) is EndOfPartition:
                 parts.append(_END_FRAME)
                 self._stream_ended = True
-                self._sock.sendall(b"".join(parts))
+                send_all(self._sock, b"".join(parts))
                 return False
             if type(item) is bytes:  # serialized by the producer as it was added
                 payload = item
@@ -883,7 +884,7 @@ class _StreamConnection:
                     payload = dumps(item)
                 except Exception as exc:  # a record that cannot cross processes
                     if parts:
-                        self._sock.sendall(b"".join(parts))
+                        send_all(self._sock, b"".join(parts))
                     self._send_unserializable(item, exc)
                     return False
             parts.append(pack(len(payload), ITEM))
@@ -892,7 +893,7 @@ class _StreamConnection:
             if not more:
                 break
         if parts:
-            self._sock.sendall(b"".join(parts))
+            send_all(self._sock, b"".join(parts))
         return more
 
     def _send_released(self) -> None:
@@ -910,7 +911,7 @@ class _StreamConnection:
 
     def _send_final(self, kind: int, payload: bytes) -> None:
         self._stream_ended = True
-        self._sock.sendall(_frame(kind, payload))
+        send_all(self._sock, _frame(kind, payload))
 
     def _linger(self) -> None:
         """Half-closes and waits for the consumer to close: closing a socket with unread
@@ -1229,7 +1230,7 @@ class RemoteInputChannel:
                 return
             try:
                 if self._tls_lock is None:
-                    sock.sendall(self._credit_frame)
+                    send_all(sock, self._credit_frame)
                 else:
                     with self._tls_lock:
                         sock.sendall(self._credit_frame)
