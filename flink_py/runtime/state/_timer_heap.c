@@ -16,7 +16,7 @@ typedef struct {
     PyObject *key;
     PyObject *namespace;
     Py_ssize_t index; /* place in the heap, 0 once it left */
-    PyObject *dedup_key; /* its (timestamp, key, namespace) in the queue's dedup map while held */
+    Py_hash_t hash;   /* of (timestamp, key, namespace), computed once */
 } Timer;
 
 static PyTypeObject TimerType;
@@ -25,34 +25,61 @@ static void Timer_dealloc(Timer *self) {
     PyObject_GC_UnTrack(self);
     Py_CLEAR(self->key);
     Py_CLEAR(self->namespace);
-    Py_CLEAR(self->dedup_key);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Timer_traverse(Timer *self, visitproc visit, void *arg) {
     Py_VISIT(self->key);
     Py_VISIT(self->namespace);
-    Py_VISIT(self->dedup_key);
     return 0;
 }
 
 static int Timer_clear(Timer *self) {
     Py_CLEAR(self->key);
     Py_CLEAR(self->namespace);
-    Py_CLEAR(self->dedup_key);
     return 0;
 }
 
+/* The hash of (timestamp, key, namespace): CPython's tuple hash (xxHash's rounds) over the
+ * timestamp itself and the hashes of the key and the namespace. */
+static Py_hash_t hash_of(long long timestamp, PyObject *key, PyObject *namespace) {
+#if SIZEOF_PY_UHASH_T > 4
+    const Py_uhash_t prime1 = 11400714785074694791ULL, prime2 = 14029467366897019727ULL,
+                     prime5 = 2870177450012600261ULL;
+#define ROTATE(x) ((x << 31) | (x >> 33))
+#else
+    const Py_uhash_t prime1 = 2654435761UL, prime2 = 2246822519UL, prime5 = 374761393UL;
+#define ROTATE(x) ((x << 13) | (x >> 19))
+#endif
+    Py_hash_t item_hashes[3];
+    item_hashes[0] = (Py_hash_t)timestamp; /* (no int object made for it) */
+    if ((item_hashes[1] = PyObject_Hash(key)) == -1) return -1;
+    if ((item_hashes[2] = PyObject_Hash(namespace)) == -1) return -1;
+    Py_uhash_t acc = prime5;
+    for (int i = 0; i < 3; i++) {
+        acc += (Py_uhash_t)item_hashes[i] * prime2;
+        acc = ROTATE(acc);
+        acc *= prime1;
+    }
+#undef ROTATE
+    acc += 3 ^ (prime5 ^ 3527539UL);
+    if (acc == (Py_uhash_t)-1) return 1546275796;
+    return (Py_hash_t)acc;
+}
+
 static Timer *timer_new(long long timestamp, PyObject *key, PyObject *namespace) {
+    /* hashed first: an unhashable key fails here, before anything was made */
+    Py_hash_t hash = hash_of(timestamp, key, namespace);
+    if (hash == -1) return NULL;
     Timer *timer = PyObject_GC_New(Timer, &TimerType);
     if (timer == NULL) return NULL;
+    timer->hash = hash;
     timer->timestamp = timestamp;
     Py_INCREF(key);
     timer->key = key;
     Py_INCREF(namespace);
     timer->namespace = namespace;
     timer->index = 0;
-    timer->dedup_key = NULL;
     /* CPython's rule for tuples: an object that refers only to untracked objects (ints, str,
      * None, untracked tuples) cannot be part of a reference cycle, so the collector need not
      * see it. Timers of int or str keys in the void namespace (a KeyedProcessFunction's)
@@ -77,6 +104,31 @@ static PyObject *Timer_repr(Timer *self) {
                                 self->timestamp, self->key, self->namespace);
 }
 
+/* Flink's TimerHeapInternalTimer: equal when timestamp, key and namespace are equal. A timer
+ * is its own key in its queue's dedup map. */
+static Py_hash_t Timer_hash(Timer *self) { return self->hash; }
+
+static PyObject *Timer_richcompare(PyObject *a, PyObject *b, int op) {
+    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(b, &TimerType)
+            || !PyObject_TypeCheck(a, &TimerType))
+        Py_RETURN_NOTIMPLEMENTED;
+    Timer *x = (Timer *)a, *y = (Timer *)b;
+    int equal = 1;
+    if (x != y) {
+        equal = x->timestamp == y->timestamp && x->hash == y->hash;
+        if (equal) {
+            equal = PyObject_RichCompareBool(x->key, y->key, Py_EQ);
+            if (equal < 0) return NULL;
+        }
+        if (equal) {
+            equal = PyObject_RichCompareBool(x->namespace, y->namespace, Py_EQ);
+            if (equal < 0) return NULL;
+        }
+    }
+    if (op == Py_NE) equal = !equal;
+    return PyBool_FromLong(equal);
+}
+
 static PyMemberDef Timer_members[] = {
     {"timestamp", T_LONGLONG, offsetof(Timer, timestamp), READONLY, NULL},
     {"key", T_OBJECT, offsetof(Timer, key), READONLY, NULL},
@@ -95,6 +147,8 @@ static PyTypeObject TimerType = {
     .tp_traverse = (traverseproc)Timer_traverse,
     .tp_clear = (inquiry)Timer_clear,
     .tp_repr = (reprfunc)Timer_repr,
+    .tp_hash = (hashfunc)Timer_hash,
+    .tp_richcompare = Timer_richcompare,
     .tp_members = Timer_members,
 };
 
@@ -111,7 +165,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     PyObject *name;
-    PyObject *timers;   /* dict: (timestamp, key, namespace) -> Timer (the dedup map) */
+    PyObject *timers;   /* dict: Timer -> itself (the dedup map: equal timers are one) */
     HeapEntry *heap;    /* heap[1..size]; heap[0] unused, so the arithmetic is Flink's */
     Py_ssize_t size;
     Py_ssize_t capacity;
@@ -234,26 +288,16 @@ static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_
         return NULL;
     }
     if (heap_reserve(self, self->size + 1) < 0) return NULL;
-    PyObject *triple = PyTuple_Pack(3, args[0], args[1], args[2]);
-    if (triple == NULL) return NULL;
     Timer *timer = timer_new(timestamp, args[1], args[2]);
-    if (timer == NULL) {
-        Py_DECREF(triple);
-        return NULL;
-    }
-    /* the dedup map's key, by the same rule (the collector would untrack it only later) */
-    if (!PyObject_GC_IsTracked((PyObject *)timer) && !PyObject_GC_IsTracked(args[0]))
-        PyObject_GC_UnTrack(triple);
-    /* one probe of the dedup map (the triple is hashed once): a timer already held for the
-     * triple stays, and the new one is dropped */
-    PyObject *held = PyDict_SetDefault(self->timers, triple, (PyObject *)timer); /* borrowed */
-    if (held != (PyObject *)timer) {
-        Py_DECREF(triple);
+    if (timer == NULL) return NULL;
+    /* one probe of the dedup map: a timer already held equal to this one stays, and the new
+     * one is dropped */
+    PyObject *held = PyDict_SetDefault(self->timers, (PyObject *)timer, (PyObject *)timer);
+    if (held != (PyObject *)timer) { /* (borrowed) */
         Py_DECREF(timer);
         if (held == NULL) return NULL;
         Py_RETURN_FALSE;
     }
-    timer->dedup_key = triple; /* so that polling it needs no new triple */
     self->size++;
     self->heap[self->size].timestamp = timestamp;
     self->heap[self->size].timer = timer; /* the heap keeps the reference */
@@ -266,18 +310,18 @@ static PyObject *TimerHeap_remove(TimerHeap *self, PyObject *const *args, Py_ssi
         PyErr_Format(PyExc_TypeError, "remove() takes (timestamp, key, namespace), got %zd arguments", nargs);
         return NULL;
     }
-    PyObject *triple = PyTuple_Pack(3, args[0], args[1], args[2]);
-    if (triple == NULL) return NULL;
-    PyObject *found = PyDict_GetItemWithError(self->timers, triple); /* borrowed */
+    long long timestamp = PyLong_AsLongLong(args[0]);
+    if (timestamp == -1 && PyErr_Occurred()) return NULL;
+    Timer *probe = timer_new(timestamp, args[1], args[2]);
+    if (probe == NULL) return NULL;
+    PyObject *found = PyDict_GetItemWithError(self->timers, (PyObject *)probe); /* borrowed */
+    Py_DECREF(probe);
     if (found == NULL) {
-        Py_DECREF(triple);
         if (PyErr_Occurred()) return NULL;
         Py_RETURN_FALSE;
     }
     Timer *removed = remove_at(self, ((Timer *)found)->index);
-    int failed = PyDict_DelItem(self->timers, triple);
-    Py_DECREF(triple);
-    Py_CLEAR(removed->dedup_key);
+    int failed = PyDict_DelItem(self->timers, (PyObject *)removed);
     Py_DECREF(removed);
     if (failed) return NULL;
     Py_RETURN_TRUE;
@@ -285,9 +329,7 @@ static PyObject *TimerHeap_remove(TimerHeap *self, PyObject *const *args, Py_ssi
 
 static PyObject *poll_head(TimerHeap *self) {
     /* out of the dedup map first: a key's __eq__ may raise, and then the heap is unchanged */
-    Timer *head = self->heap[1].timer;
-    if (PyDict_DelItem(self->timers, head->dedup_key) < 0) return NULL;
-    Py_CLEAR(head->dedup_key);
+    if (PyDict_DelItem(self->timers, (PyObject *)self->heap[1].timer) < 0) return NULL;
     return (PyObject *)remove_at(self, 1); /* the heap's reference, handed over */
 }
 

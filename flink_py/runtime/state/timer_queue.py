@@ -53,6 +53,16 @@ class PyInternalTimer:
     def __repr__(self) -> str:
         return f"Timer{{timestamp={self.timestamp}, key={self.key!r}, namespace={self.namespace!r}}}"
 
+    # Flink's TimerHeapInternalTimer: equal when timestamp, key and namespace are
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PyInternalTimer):
+            return NotImplemented
+        return (self.timestamp == other.timestamp and self.key == other.key
+                and self.namespace == other.namespace)
+
+    def __hash__(self) -> int:
+        return hash((self.timestamp, self.key, self.namespace))
+
 
 class PyTimerQueue:
     """Flink's ``HeapPriorityQueueSet`` of timers (see the module).

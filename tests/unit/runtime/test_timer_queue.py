@@ -171,3 +171,33 @@ def test_compiled_timers_of_atomic_keys_stay_off_the_collector_and_cycles_are_st
     del key, heap
     gc.collect()
     assert collected() is None
+
+
+TIMER_TYPES = [pytest.param(timer_queue.PyInternalTimer, id="python")]
+if _timer_heap is not None:
+    TIMER_TYPES.append(pytest.param(_timer_heap.InternalTimer, id="compiled"))
+
+
+@pytest.mark.parametrize("timer_type", TIMER_TYPES)
+def test_timers_are_equal_when_timestamp_key_and_namespace_are(timer_type):
+    # Flink's TimerHeapInternalTimer.equals/hashCode; the compiled queue's dedup map relies
+    # on it (a timer is its own key there)
+    timer = timer_type(5, ("k", 1), ("w", 0, 10))
+    same = timer_type(5, ("k", 1), ("w", 0, 10))
+    assert timer == same and not timer != same and hash(timer) == hash(same)
+    for other in (timer_type(6, ("k", 1), ("w", 0, 10)), timer_type(5, ("k", 2), ("w", 0, 10)),
+                  timer_type(5, ("k", 1), ("w", 0, 11)), timer_type(5, ("k", 1), None)):
+        assert timer != other and not timer == other
+    assert timer != (5, ("k", 1), ("w", 0, 10))
+    assert len({timer, same, timer_type(-5, "k", None), timer_type(-5, "k", None)}) == 2
+
+
+@pytest.mark.parametrize("queue_class", IMPLEMENTATIONS)
+def test_an_unhashable_key_is_refused_and_the_queue_is_unchanged(queue_class):
+    queue = queue_class("timers/event")
+    queue.add(1, "a", None)
+    with pytest.raises(TypeError):
+        queue.add(2, ["not", "hashable"], None)
+    with pytest.raises(TypeError):
+        queue.remove(1, {"not": "hashable"}, None)
+    assert len(queue) == 1 and _name(queue.poll()) == "a@1"
