@@ -34,11 +34,6 @@ from flink_py.common import Configuration  # noqa: E402
 from flink_py.datastream import StreamExecutionEnvironment  # noqa: E402
 
 
-def cpu_pair(i: int) -> Tuple[int, int]:
-    """A few µs of Python per record (``workloads.cpu_heavy``), keyed by ``i % 1000``."""
-    return (i % 1000, w.cpu_heavy(i))
-
-
 def _env(mode: str, parallelism: int) -> StreamExecutionEnvironment:
     config = Configuration()
     config.set_string("python.execution-mode", mode)
@@ -90,7 +85,7 @@ def run_local_parallel_benchmarks(repeat: int, scale: float) -> List[ClusterResu
     expected = {}
     for i in range(n):
         expected[i % 1000] = expected.get(i % 1000, 0) + w.cpu_heavy(i)
-    results += _ratio_rows("CPU-bound keyed", n, _keyed_job(n, cpu_pair, expected), 1.8,
+    results += _ratio_rows("CPU-bound keyed", n, _keyed_job(n, w.cpu_pair, expected), 1.8,
                            repeat)
     n = int(4_000_000 * scale)
     results += _ratio_rows("W2 keyed reduce", n, _keyed_job(n, w.w2_pair, w.w2_expected(n)),

@@ -101,6 +101,13 @@ def cpu_heavy(x: int) -> int:
     return total
 
 
+def cpu_pair(i: int) -> tuple:
+    """A few µs of Python per record (:func:`cpu_heavy`), keyed by ``i % 1000``. (Here, not
+    in local_parallel.py: slot workers import the module a job's functions come from, and
+    that one brings the cluster benchmarks' harness, 50 ms of imports a job does not need.)"""
+    return (i % 1000, cpu_heavy(i))
+
+
 # -- W2: keyed rolling reduce -----------------------------------------------------------------
 
 def w2_key(t: tuple) -> int:
