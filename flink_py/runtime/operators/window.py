@@ -35,6 +35,7 @@ and what remains is written back.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from flink_py.api.functions import (
@@ -482,21 +483,16 @@ class WindowOperator(StreamOperator):
     # -- elements -------------------------------------------------------------------------------
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
-        if self._event_time_fast_path and timestamps is not None:
-            self._process_batch_event_time(values, timestamps)
-            return
         collector = self._collector = SideOutputCollector(True)
-        key_of = self.key_selector
-        backend = self.keyed_state_backend
-        set_key = backend.set_current_key
-        process = self._process_merging if self._merging else self._process
         try:
-            if timestamps is None:
-                for value in values:
-                    set_key(key_of(value))
-                    process(value, None)
+            if self._event_time_fast_path and timestamps is not None:
+                self._process_batch_event_time(values, timestamps)
             else:
-                for value, timestamp in zip(values, timestamps):
+                key_of = self.key_selector
+                set_key = self.keyed_state_backend.set_current_key
+                process = self._process_merging if self._merging else self._process
+                for value, timestamp in zip(values, timestamps if timestamps is not None
+                                            else itertools.repeat(None)):
                     set_key(key_of(value))
                     process(value, timestamp)
         except Exception as exc:
@@ -506,23 +502,19 @@ class WindowOperator(StreamOperator):
         collector.flush_to(self.output)
 
     def _process_batch_event_time(self, values: list, timestamps: list) -> None:
-        """``process_batch`` for non-merging event-time windows with the EventTimeTrigger: the
-        trigger's ``on_element`` inlined (register a timer at the window's max timestamp;
-        FIRE at once if the watermark is already past it, which takes the general path),
-        tumbling windows computed inline and reused, timers registered only once."""
-        collector = self._collector = SideOutputCollector(True)
-        try:
-            if (self._tumbling is not None and not self.allowed_lateness
-                    and self.contents_kind == CONTENTS_AGGREGATE
-                    and getattr(self.keyed_state_backend, "heap_tables", False)):
-                self._tumbling_aggregate_into_tables(values, timestamps)
-            else:
-                self._event_time_elements(values, timestamps)
-        except Exception as exc:
-            raise self.user_error(exc)
-        finally:
-            self._collector = None
-        collector.flush_to(self.output)
+        """``process_batch``'s loop for non-merging event-time windows with the
+        EventTimeTrigger: the trigger's ``on_element`` inlined (register a timer at the
+        window's max timestamp; FIRE at once if the watermark is already past it, which takes
+        the general path), tumbling windows computed inline and reused, timers registered
+        only once."""
+        if len(self._timers_registered_for) > 100_000:  # (a bound on what it remembers)
+            self._timers_registered_for.clear()
+        if (self._tumbling is not None and not self.allowed_lateness
+                and self.contents_kind == CONTENTS_AGGREGATE
+                and getattr(self.keyed_state_backend, "heap_tables", False)):
+            self._tumbling_aggregate_into_tables(values, timestamps)
+        else:
+            self._event_time_elements(values, timestamps)
 
     def _tumbling_aggregate_into_tables(self, values: list, timestamps: list) -> None:
         """The most common window job (tumbling windows, an ``aggregate``/``reduce``, no
@@ -537,8 +529,6 @@ class WindowOperator(StreamOperator):
         watermark = timers.current_watermark
         cache = self._window_cache
         registered_for = self._timers_registered_for
-        if len(registered_for) > 100_000:
-            registered_for.clear()
         table = self._contents._ns_table
         aggregate_add = self.contents_function.add
         create_accumulator = self.contents_function.create_accumulator
@@ -588,8 +578,6 @@ class WindowOperator(StreamOperator):
         tumbling = self._tumbling
         cache = self._window_cache
         registered_for = self._timers_registered_for
-        if len(registered_for) > 100_000:
-            registered_for.clear()
         # The heap tables take the key with the element, so the key is made current only
         # where something reads it: a timer's registration, the general path, a late element.
         # Serialized state (rocksdb) adds through the state object, which reads it.
