@@ -89,11 +89,11 @@ def main(argv: List[str] | None = None) -> int:
     p1["W3"] = w.Result("W3 event-time tumbling window (p=1)", n3,
                         best_of(r, lambda: w.w3_engine(n3)),
                         best_of(r, lambda: w.w3_plain(n3)))
-    rows.append((p1["W3"], 0.3))
+    rows.append((p1["W3"], 0.5))  # issue 11; and >= 1.16 M records/s (PyFlink's Java SQL)
 
     rows.append((w.Result("W5 keyed state + timers (p=1)", n5,
                           best_of(r, lambda: w.w5_engine(n5)),
-                          best_of(r, lambda: w.w5_plain(n5))), None))
+                          best_of(r, lambda: w.w5_plain(n5))), 0.35))  # issue 11
 
     header = (f"{'workload':40} {'records':>10} {'engine rec/s':>14} {'plain rec/s':>14} "
               f"{'ratio':>7} {'target':>7}  met")
