@@ -585,6 +585,22 @@ class FailingOnTimer(KeyedProcessFunction):
         raise UserError(f"cannot handle the timer of {ctx.get_current_key()!r}")
 
 
+class TimerAt(KeyedProcessFunction):
+    """Registers an event-time timer at whatever the record carries."""
+
+    def process_element(self, value: Any, ctx: Any) -> Any:
+        ctx.timer_service().register_event_time_timer(value[1])
+        yield value
+
+
+@pytest.mark.parametrize("bad", [1.5, "10", True, None])
+def test_an_event_time_timer_at_what_is_not_a_timestamp_fails_the_job_naming_it(bad):
+    # the compiled registrar and the Python TimerService refuse the same values the same way
+    error = run_failing(lambda env: env.from_collection([("k", 5), ("k", bad)])
+                        .key_by(lambda r: r[0]).process(TimerAt()))
+    assert f"a timer's timestamp must be an int of milliseconds, got {bad!r}" in str(error)
+
+
 def test_an_exception_in_an_event_time_on_timer_fails_the_job_naming_on_timer():
     error = run_failing(lambda env: env.from_collection(["k"]).key_by(lambda x: x)
                         .process(FailingOnTimer(TimeDomain.EVENT_TIME)).name("Timeouts"))

@@ -272,23 +272,21 @@ static int TimerHeap_clear(TimerHeap *self) {
     return 0;
 }
 
-static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "add() takes (timestamp, key, namespace), got %zd arguments", nargs);
-        return NULL;
-    }
-    long long timestamp = PyLong_AsLongLong(args[0]);
+/* add(timestamp, key, namespace): True if added, False if an equal timer is held */
+static PyObject *heap_add(TimerHeap *self, PyObject *timestamp_object, PyObject *key,
+                          PyObject *namespace) {
+    long long timestamp = PyLong_AsLongLong(timestamp_object);
     if (timestamp == -1 && PyErr_Occurred()) {
         if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
             PyErr_Clear();
             PyErr_Format(PyExc_OverflowError,
                          "a timer's timestamp must fit a Java long (%lld..%lld), got %R",
-                         LLONG_MIN, LLONG_MAX, args[0]);
+                         LLONG_MIN, LLONG_MAX, timestamp_object);
         }
         return NULL;
     }
     if (heap_reserve(self, self->size + 1) < 0) return NULL;
-    Timer *timer = timer_new(timestamp, args[1], args[2]);
+    Timer *timer = timer_new(timestamp, key, namespace);
     if (timer == NULL) return NULL;
     /* one probe of the dedup map: a timer already held equal to this one stays, and the new
      * one is dropped */
@@ -303,6 +301,14 @@ static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_
     self->heap[self->size].timer = timer; /* the heap keeps the reference */
     sift_up(self->heap, self->size);
     Py_RETURN_TRUE;
+}
+
+static PyObject *TimerHeap_add(TimerHeap *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "add() takes (timestamp, key, namespace), got %zd arguments", nargs);
+        return NULL;
+    }
+    return heap_add(self, args[0], args[1], args[2]);
 }
 
 static PyObject *TimerHeap_remove(TimerHeap *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -413,16 +419,126 @@ static PyTypeObject TimerHeapType = {
     .tp_as_sequence = &TimerHeap_as_sequence,
 };
 
+/* -- EventTimeRegistrar ------------------------------------------------------------------ */
+
+/* ``register_event_time_timer(timestamp)`` of a keyed TimerService, in C: adds the timer for
+ * the backend's current key in one namespace. A KeyedProcessFunction calls it once per record
+ * (W5), and a Python method around ``add`` cost a frame each time. A timestamp that is not an
+ * exact int goes through ``validate`` first (which raises for what is not a timestamp). */
+typedef struct {
+    PyObject_HEAD
+    TimerHeap *heap;
+    PyObject *backend;
+    PyObject *namespace;
+    PyObject *validate;
+    vectorcallfunc vectorcall;
+} Registrar;
+
+static PyObject *current_key_name; /* "current_key", interned */
+
+static PyObject *Registrar_vectorcall(PyObject *callable, PyObject *const *args,
+                                      size_t nargsf, PyObject *kwnames) {
+    Registrar *self = (Registrar *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "register_event_time_timer() takes (timestamp)");
+        return NULL;
+    }
+    PyObject *timestamp = args[0];
+    Py_INCREF(timestamp);
+    if (!PyLong_CheckExact(timestamp)) {
+        Py_SETREF(timestamp, PyObject_CallOneArg(self->validate, timestamp));
+        if (timestamp == NULL) return NULL;
+    }
+    PyObject *key = PyObject_GetAttr(self->backend, current_key_name);
+    if (key == NULL) {
+        Py_DECREF(timestamp);
+        return NULL;
+    }
+    PyObject *added = heap_add(self->heap, timestamp, key, self->namespace);
+    Py_DECREF(key);
+    Py_DECREF(timestamp);
+    if (added == NULL) return NULL;
+    Py_DECREF(added);
+    Py_RETURN_NONE;
+}
+
+static PyTypeObject RegistrarType;
+
+static PyObject *Registrar_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"heap", "backend", "namespace", "validate", NULL};
+    PyObject *heap, *backend, *namespace, *validate;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OOO", names, &TimerHeapType, &heap,
+                                     &backend, &namespace, &validate))
+        return NULL;
+    if (!PyCallable_Check(validate)) {
+        PyErr_Format(PyExc_TypeError, "validate must be callable, got %R", validate);
+        return NULL;
+    }
+    Registrar *self = (Registrar *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    Py_INCREF(heap);
+    self->heap = (TimerHeap *)heap;
+    Py_INCREF(backend);
+    self->backend = backend;
+    Py_INCREF(namespace);
+    self->namespace = namespace;
+    Py_INCREF(validate);
+    self->validate = validate;
+    self->vectorcall = Registrar_vectorcall;
+    return (PyObject *)self;
+}
+
+static int Registrar_traverse(Registrar *self, visitproc visit, void *arg) {
+    Py_VISIT(self->heap);
+    Py_VISIT(self->backend);
+    Py_VISIT(self->namespace);
+    Py_VISIT(self->validate);
+    return 0;
+}
+
+static int Registrar_clear(Registrar *self) {
+    Py_CLEAR(self->heap);
+    Py_CLEAR(self->backend);
+    Py_CLEAR(self->namespace);
+    Py_CLEAR(self->validate);
+    return 0;
+}
+
+static void Registrar_dealloc(Registrar *self) {
+    PyObject_GC_UnTrack(self);
+    Registrar_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject RegistrarType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "flink_py.runtime.state._timer_heap.EventTimeRegistrar",
+    .tp_doc = "EventTimeRegistrar(heap, backend, namespace, validate): "
+              "register_event_time_timer(timestamp) for backend.current_key.",
+    .tp_basicsize = sizeof(Registrar),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Registrar, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_new = Registrar_new,
+    .tp_dealloc = (destructor)Registrar_dealloc,
+    .tp_traverse = (traverseproc)Registrar_traverse,
+    .tp_clear = (inquiry)Registrar_clear,
+};
+
 static struct PyModuleDef timer_heap_module = {
     PyModuleDef_HEAD_INIT, "_timer_heap",
     "Flink's heap timer queue, compiled (flink_py.runtime.state.timer_queue).", -1, NULL};
 
 PyMODINIT_FUNC PyInit__timer_heap(void) {
-    if (PyType_Ready(&TimerType) < 0 || PyType_Ready(&TimerHeapType) < 0) return NULL;
+    if (PyType_Ready(&TimerType) < 0 || PyType_Ready(&TimerHeapType) < 0
+            || PyType_Ready(&RegistrarType) < 0)
+        return NULL;
+    if ((current_key_name = PyUnicode_InternFromString("current_key")) == NULL) return NULL;
     PyObject *module = PyModule_Create(&timer_heap_module);
     if (module == NULL) return NULL;
     if (PyModule_AddObjectRef(module, "InternalTimer", (PyObject *)&TimerType) < 0
-            || PyModule_AddObjectRef(module, "TimerHeap", (PyObject *)&TimerHeapType) < 0) {
+            || PyModule_AddObjectRef(module, "TimerHeap", (PyObject *)&TimerHeapType) < 0
+            || PyModule_AddObjectRef(module, "EventTimeRegistrar", (PyObject *)&RegistrarType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

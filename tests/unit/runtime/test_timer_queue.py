@@ -201,3 +201,44 @@ def test_an_unhashable_key_is_refused_and_the_queue_is_unchanged(queue_class):
     with pytest.raises(TypeError):
         queue.remove(1, {"not": "hashable"}, None)
     assert len(queue) == 1 and _name(queue.poll()) == "a@1"
+
+
+@pytest.mark.skipif(_timer_heap is None, reason="_timer_heap was not built")
+def test_the_compiled_registrar_adds_for_the_current_key_as_add_does():
+    from flink_py.errors import InvalidProgramError
+    from flink_py.runtime.operators.keyed_process import _timestamp
+
+    class Backend:
+        current_key = "a"
+
+    backend = Backend()
+    heap = _timer_heap.TimerHeap("timers/event")
+    register = _timer_heap.EventTimeRegistrar(heap, backend, None, _timestamp)
+    assert register(10) is None
+    backend.current_key = ("k", 2)
+    register(5)
+    register(5)  # held already: one timer per (timestamp, key, namespace)
+    backend.current_key = "a"
+    register(7)
+
+    class Millis(int):
+        pass
+
+    register(Millis(3))  # an int subclass is a timestamp, as int(value)
+    assert [(t.timestamp, t.key) for t in iter(lambda: heap.pop_due(100), None)] == [
+        (3, "a"), (5, ("k", 2)), (7, "a"), (10, "a")]
+    with pytest.raises(InvalidProgramError, match="must be an int of milliseconds, got True"):
+        register(True)
+    with pytest.raises(InvalidProgramError, match="got 1.5"):
+        register(1.5)
+    with pytest.raises(OverflowError, match="Java long"):
+        register(2 ** 63)
+    with pytest.raises(TypeError, match="takes \\(timestamp\\)"):
+        register()
+    with pytest.raises(TypeError, match="takes \\(timestamp\\)"):
+        register(1, timestamp=2)
+    with pytest.raises(AttributeError):
+        _timer_heap.EventTimeRegistrar(heap, object(), None, _timestamp)(1)
+    with pytest.raises(TypeError):
+        _timer_heap.EventTimeRegistrar(object(), backend, None, _timestamp)
+    assert len(heap) == 0
