@@ -292,7 +292,8 @@ class _FunctionTimestampAssigner(TimestampAssigner):
     def __init__(self, function: Callable[..., int], takes_record_timestamp: bool) -> None:
         self.function = function
         self.takes_record_timestamp = takes_record_timestamp
-        # the function itself where it takes both arguments: one call less per record
+        # the function itself where it takes both arguments: one call less per record (the
+        # method below stays for the ABC, and is what the instance attribute stands for)
         self.extract_timestamp = function if takes_record_timestamp else (  # type: ignore
             lambda value, record_timestamp: function(value))
 

@@ -14,11 +14,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional
 
 from flink_py.runtime.operators.base import MAX_WATERMARK, MIN_WATERMARK
-from flink_py.runtime.state.timer_queue import InternalTimer, KeyGroupedTimerQueue
-from flink_py.runtime.state.timer_queue import _COMPILED as _TIMER_HEAP
-
-_COMPILED_HEAP = getattr(_TIMER_HEAP, "TimerHeap", None)
-_EVENT_TIME_REGISTRAR = getattr(_TIMER_HEAP, "EventTimeRegistrar", None)
+from flink_py.runtime.state.timer_queue import (
+    EventTimeRegistrar, InternalTimer, KeyGroupedTimerQueue)
 
 __all__ = ["DEFAULT_TIMER_SERVICE", "InternalTimeServiceManager", "InternalTimer",
            "InternalTimerService"]
@@ -76,9 +73,9 @@ class InternalTimerService:
         """``register(timestamp)``: an event-time timer in ``namespace`` for the current key,
         run in C (``_timer_heap.EventTimeRegistrar``; a timestamp that is not an int goes
         through ``validate``). None when the queue is not the compiled one."""
-        if type(self._event_timers) is not _COMPILED_HEAP:
+        if EventTimeRegistrar is None or type(self._event_timers) is not KeyGroupedTimerQueue:
             return None
-        return _EVENT_TIME_REGISTRAR(self._event_timers, self._backend, namespace, validate)
+        return EventTimeRegistrar(self._event_timers, self._backend, namespace, validate)
 
     def delete_event_time_timer(self, namespace: Any, timestamp: int) -> None:
         self._event_timers.remove(timestamp, self._backend.current_key, namespace)

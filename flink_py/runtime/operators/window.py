@@ -544,14 +544,11 @@ class WindowOperator(StreamOperator):
                 if timestamp <= min_long or start + size - 1 <= watermark:
                     self._event_time_elements([value], [timestamp])
                     continue
-                window = cache.get(start)
-                if window is None:
-                    if len(cache) > 4096:
-                        cache.clear()
-                    window = cache[start] = TimeWindow(start, start + size)
+                window = cache.get(start) or self._new_tumbling_window(start)
                 window_start, window_end = start, start + size
                 max_timestamp = window_end - 1
             key = key_of(value)
+            # _contents_adder's aggregate_into, inlined: it is most of the work per element
             windows_of_key = table.get(key)
             if windows_of_key is None:
                 windows_of_key = table[key] = {}
@@ -562,6 +559,16 @@ class WindowOperator(StreamOperator):
                 set_key(key)
                 register(window, max_timestamp)  # (the timer service deduplicates)
                 registered_for[key] = window
+
+    def _new_tumbling_window(self, start: int) -> TimeWindow:
+        """The tumbling window starting at ``start``, made and cached (the cache of the event
+        time loops, which reuse one window object per start, bounded)."""
+        size = self._tumbling[0]  # type: ignore[index]
+        cache = self._window_cache
+        if len(cache) > 4096:
+            cache.clear()
+        window = cache[start] = TimeWindow(start, start + size)
+        return window
 
     def _event_time_elements(self, values: list, timestamps: list) -> None:
         """The loop of :meth:`_process_batch_event_time` for any assigner and contents."""
@@ -582,13 +589,6 @@ class WindowOperator(StreamOperator):
         # where something reads it: a timer's registration, the general path, a late element.
         # Serialized state (rocksdb) adds through the state object, which reads it.
         key_for_add = not getattr(backend, "heap_tables", False)
-        # An aggregate into heap tables is inlined (aggregate_into of _contents_adder without
-        # the call): it is most of this loop's work per element.
-        table = None
-        if not key_for_add and self.contents_kind == CONTENTS_AGGREGATE:
-            table = self._contents._ns_table
-            aggregate_add = self.contents_function.add
-            create_accumulator = self.contents_function.create_accumulator
         size, offset = tumbling if tumbling is not None else (0, 0)
         min_long = MIN_LONG_VALUE
         for value, timestamp in zip(values, timestamps):
@@ -598,12 +598,7 @@ class WindowOperator(StreamOperator):
             # A record without a timestamp (MIN_LONG) goes to the assigner, which rejects it.
             if tumbling is not None and timestamp > min_long:
                 start = timestamp - (timestamp - offset) % size
-                window = cache.get(start)
-                if window is None:
-                    if len(cache) > 4096:
-                        cache.clear()
-                    window = cache[start] = TimeWindow(start, start + size)
-                windows: Iterable[Any] = (window,)
+                windows: Iterable[Any] = (cache.get(start) or self._new_tumbling_window(start),)
             else:
                 windows = assign(value, timestamp, assigner_context)
             taken = False
@@ -616,15 +611,7 @@ class WindowOperator(StreamOperator):
                     set_key(key)
                     self._process_window(value, timestamp, key, window, value)
                     continue
-                if table is not None:
-                    windows_of_key = table.get(key)
-                    if windows_of_key is None:
-                        windows_of_key = table[key] = {}
-                    accumulator = windows_of_key.get(window)
-                    windows_of_key[window] = aggregate_add(
-                        value, create_accumulator() if accumulator is None else accumulator)
-                else:
-                    add(key, window, value)
+                add(key, window, value)
                 if registered_for.get(key) is window:
                     continue  # this key's timers for this window are in place
                 set_key(key)

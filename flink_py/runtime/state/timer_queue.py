@@ -28,8 +28,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from flink_py.common.compiled import load_compiled
 
-__all__ = ["InternalTimer", "KeyGroupedTimerQueue", "PyInternalTimer", "PyTimerQueue",
-           "TimerKey"]
+__all__ = ["EventTimeRegistrar", "InternalTimer", "KeyGroupedTimerQueue", "PyInternalTimer",
+           "PyTimerQueue", "TimerKey"]
 
 _MAX_LONG = 2 ** 63 - 1
 _MIN_LONG = -2 ** 63
@@ -199,3 +199,6 @@ _COMPILED = load_compiled("flink_py.runtime.state._timer_heap")
 #: the timer queue and the timer it holds: compiled when built, else the Python classes
 KeyGroupedTimerQueue: Any = _COMPILED.TimerHeap if _COMPILED else PyTimerQueue
 InternalTimer: Any = _COMPILED.InternalTimer if _COMPILED else PyInternalTimer
+#: ``EventTimeRegistrar(queue, backend, namespace, validate)`` of the compiled queue (None
+#: without it): ``register(timestamp)`` for the backend's current key, in C
+EventTimeRegistrar: Any = _COMPILED.EventTimeRegistrar if _COMPILED else None
