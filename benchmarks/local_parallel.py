@@ -6,6 +6,8 @@
   Target 1.8.
 - W2 (``key_by`` -> rolling ``reduce``, almost no work per record) the same way: the keyed
   exchange is the cost. Target 1.5.
+- W2 again with its keys placed so that no record crosses slots, then so that every record
+  does: what routing costs within a slot, and what crossing costs.
 - Threads at -p 2 (``python.execution-mode: thread``) against -p 1, to show what the
   processes buy: one GIL, so no second core.
 
@@ -90,7 +92,22 @@ def run_local_parallel_benchmarks(repeat: int, scale: float) -> List[ClusterResu
     n = int(4_000_000 * scale)
     results += _ratio_rows("W2 keyed reduce", n, _keyed_job(n, w.w2_pair, w.w2_expected(n)),
                            1.5, repeat)
+    results += _placement_rows(n, repeat)
     return results
+
+
+def _placement_rows(n: int, repeat: int) -> List[ClusterResult]:
+    """W2 with keys placed so that no record crosses slots, or every record does: how much
+    of the keyed exchange's cost is routing within a slot, and how much is crossing."""
+    rows: List[ClusterResult] = []
+    for crossing, label in ((False, "none crosses"), (True, "all cross")):
+        pair = w.w2_placed_pair(n, 2, crossing)
+        build = _keyed_job(n, pair, w.expected_sums(n, pair))
+        p1_net, _ = _run(build, "thread", 1, repeat)
+        p2_net, _ = _run(build, "process", 2, repeat)
+        rows.append(ClusterResult(f"  W2 keys placed, {label} ({n / p2_net:,.0f} / "
+                                  f"{n / p1_net:,.0f})", p1_net / p2_net, "x", None))
+    return rows
 
 
 def record_crossing(repeat: int, scale: float) -> List[ClusterResult]:

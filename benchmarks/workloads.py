@@ -129,6 +129,39 @@ def w2_pair(i: int) -> tuple:
     return (i % 1000, i)
 
 
+def w2_placed_pair(n: int, parallelism: int, crossing: bool) -> Callable[[int], tuple]:
+    """W2's pair function with keys placed by subtask: the records of source subtask ``s``
+    (``from_sequence`` gives it the ``s``-th share of ``0..n-1``) get keys whose key group
+    belongs to reduce subtask ``s`` (``crossing=False``: every record stays in its slot, as
+    slot sharing places source ``s`` and reduce ``s`` together) or to ``s + 1`` (``True``:
+    every record crosses to another slot). Splits the keyed exchange's cost into routing
+    and crossing."""
+    from flink_py.runtime.network.partitioners import KeyGroupStreamPartitioner
+    partitioner = KeyGroupStreamPartitioner(w2_key)
+    partitioner.setup(parallelism, 128)
+    routed = {c: [v[0] for v in values]
+              for c, values, _ in partitioner.route([(k, 0) for k in range(1000)], None)}
+    size = min(len(keys) for keys in routed.values())
+    keys_of_share = [routed[(s + crossing) % parallelism][:size] for s in range(parallelism)]
+    bounds = [n * (s + 1) // parallelism for s in range(parallelism)]
+
+    def placed_pair(i: int) -> tuple:
+        share = 0
+        while i >= bounds[share]:
+            share += 1
+        return (keys_of_share[share][i % size], i)
+    return placed_pair
+
+
+def expected_sums(n: int, pair: Callable[[int], tuple]) -> Dict[Any, int]:
+    """The final sum per key of ``pair(i)[1]`` over ``0..n-1`` (what W2 ends with)."""
+    sums: Dict[Any, int] = {}
+    for i in range(n):
+        key, value = pair(i)
+        sums[key] = sums.get(key, 0) + value
+    return sums
+
+
 class LastPerKeySink(SinkFunction):
     """Keeps the last value per key; prints a checksum at close so results can be checked."""
 
