@@ -38,7 +38,7 @@ from startup_job import peak_rss_kib  # this file's folder is on sys.path, as a 
 #: the functions and constants of workloads.py that the dataflows call
 WORKLOAD_NAMES = (
     "w1_double", "w1_divisible",
-    "w2_pair", "w2_key", "w2_sum", "w2_expected",
+    "w2_pair", "w2_key", "w2_sum", "w2_expected", "expected_sums",
     "W3_KEYS", "W3_WINDOW_MS", "w3_event", "w3_key", "w3_timestamp", "w3_windows",
     "w3_expected_count",
     "w4_split", "w4_word",

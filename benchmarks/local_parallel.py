@@ -84,10 +84,8 @@ def _ratio_rows(name: str, n: int, build: Callable[[StreamExecutionEnvironment],
 def run_local_parallel_benchmarks(repeat: int, scale: float) -> List[ClusterResult]:
     results: List[ClusterResult] = []
     n = int(2_000_000 * scale)
-    expected = {}
-    for i in range(n):
-        expected[i % 1000] = expected.get(i % 1000, 0) + w.cpu_heavy(i)
-    results += _ratio_rows("CPU-bound keyed", n, _keyed_job(n, w.cpu_pair, expected), 1.8,
+    results += _ratio_rows("CPU-bound keyed", n,
+                           _keyed_job(n, w.cpu_pair, w.expected_sums(n, w.cpu_pair)), 1.8,
                            repeat)
     n = int(4_000_000 * scale)
     results += _ratio_rows("W2 keyed reduce", n, _keyed_job(n, w.w2_pair, w.w2_expected(n)),

@@ -119,10 +119,7 @@ def w2_sum(a: tuple, b: tuple) -> tuple:
 
 
 def w2_expected(n: int) -> Dict[int, int]:
-    sums: Dict[int, int] = {}
-    for i in range(n):
-        sums[i % 1000] = sums.get(i % 1000, 0) + i
-    return sums
+    return expected_sums(n, w2_pair)
 
 
 def w2_pair(i: int) -> tuple:
@@ -136,9 +133,10 @@ def w2_placed_pair(n: int, parallelism: int, crossing: bool) -> Callable[[int], 
     slot sharing places source ``s`` and reduce ``s`` together) or to ``s + 1`` (``True``:
     every record crosses to another slot). Splits the keyed exchange's cost into routing
     and crossing."""
+    from flink_py.common.key_groups import compute_default_max_parallelism
     from flink_py.runtime.network.partitioners import KeyGroupStreamPartitioner
     partitioner = KeyGroupStreamPartitioner(w2_key)
-    partitioner.setup(parallelism, 128)
+    partitioner.setup(parallelism, compute_default_max_parallelism(parallelism))
     routed = {c: [v[0] for v in values]
               for c, values, _ in partitioner.route([(k, 0) for k in range(1000)], None)}
     size = min(len(keys) for keys in routed.values())
