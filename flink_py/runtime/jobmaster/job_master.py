@@ -641,9 +641,11 @@ class JobMaster:
                        f"while {execution.state.name}, without the JobMaster asking: "
                        + (self._partner_lost(error) if error is not None else
                           "its TaskManager or slot worker is shutting down or was lost"))
+            # The message leads the text the job's exceptions show (REST root-exception):
+            # the task's own traceback names only the reporter, not who went away.
             self._execution_failed(ev, SerializedError(
-                message, error.traceback_text if error is not None else message,
-                error.exception_bytes if error is not None else None), where)
+                message, f"{message}\nCaused by: {error.traceback_text}" if error is not None
+                else message, error.exception_bytes if error is not None else None), where)
             return
         if target is S.FAILED:
             self._execution_failed(ev, error or SerializedError("unknown failure", ""), where)

@@ -298,3 +298,6 @@ def test_a_task_that_stops_because_its_partner_went_away_names_where_the_partner
         f"{reporter.task_name_with_subtask} was cancelled by its TaskManager ({reporter_tm}) "
         f"while RUNNING, without the JobMaster asking: PartnerLostException: the {lost} went "
         f"away: its {lost} {partner.task_name_with_subtask} ran on TaskManager ({partner_tm})")
+    # and it leads what REST's root-exception shows, ahead of the reporter's own traceback
+    assert root.error.traceback_text.startswith(root.error.message + "\nCaused by: ")
+    assert "PartnerLostException" in root.error.traceback_text
