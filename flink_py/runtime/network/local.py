@@ -18,6 +18,16 @@ the subpartition (events included, by the same code the consumer's own thread ru
 the new buffer. Events are always queued; a buffer for a channel blocked by barrier alignment,
 or for a busy or suspended consumer, is queued too, so each channel stays FIFO.
 
+A source's thread that ran a step of a consumer holds a *lease* on that consumer's inbox
+(Flink has no counterpart: its task threads do not share a GIL). While the lease is younger
+than ``LEASE_AGE_LIMIT_S``, a channel that becomes available (a buffer from another process,
+say) does not wake the consumer's thread: the producer runs the consumer's queued steps after
+each of its own steps (``MailboxProcessor.help_as_producer``), and while it waits for room in
+a full subpartition it wakes for them too. So one thread runs a slot's Python instead of two
+taking turns with the GIL. The lease only ever delays a wake-up: a consumer with a leased
+inbox never sleeps longer than the age limit, and a source drops its leases when it is
+suspended.
+
 The one exception to FIFO is a priority event (the barrier of an unaligned checkpoint): it goes
 to the head of the queue, overtaking the buffers still waiting there, which the producer
 persists as its result-subpartition state (they are still delivered, after the barrier).
@@ -34,6 +44,24 @@ from flink_py.runtime.execution.errors import CancelTaskException
 
 #: what a data buffer is in a queue: ``(values, timestamps)``, or its bytes for a remote reader
 _DATA_TYPES = (tuple, bytes)
+
+#: how long a producer's lease on a consumer's inbox may hold back the consumer's wake-ups
+#: (see the module docstring): the most a consumer waits for a busy or blocked producer
+LEASE_AGE_LIMIT_S = 0.02
+
+#: ``held``: the consumers' mailboxes whose inboxes this thread leases (a set, set up by the
+#: thread's mailbox loop; absent on threads that run none)
+LEASES = threading.local()
+
+
+def drop_thread_leases() -> None:
+    """Before this thread waits for its own input: the consumers it leases wake for
+    themselves again."""
+    leases = getattr(LEASES, "held", None)
+    if leases:
+        for mailbox in leases:
+            mailbox.inbox.drop_lease()
+        leases.clear()
 
 
 class Subpartition:
@@ -67,6 +95,10 @@ class Subpartition:
             serializer = self._serializer
             if serializer is not None:
                 item = serializer(item)
+        if len(self._items) >= self.capacity:
+            leases = getattr(LEASES, "held", None)
+            if leases:
+                self._wait_for_room_helping(list(leases))
         with self._cond:
             while len(self._items) >= self.capacity and not self._released:
                 self._cond.wait()
@@ -76,6 +108,25 @@ class Subpartition:
             notify = self._listener if len(self._items) == 1 else None
         if notify is not None:
             notify[0].channel_available(notify[1])
+
+    def _wait_for_room_helping(self, leased: List[Any]) -> None:
+        """Waits for room, running the queued steps of the consumers this thread leases
+        meanwhile: their inboxes wake this wait instead of their own threads."""
+        for mailbox in leased:
+            mailbox.inbox.redirect_wake_ups(self._cond)
+        try:
+            while True:
+                helped = [mailbox.help_as_producer() for mailbox in leased]
+                with self._cond:
+                    if len(self._items) < self.capacity or self._released:
+                        return
+                    # checked under our lock: a wake-up redirected to us after it is not lost
+                    if any(helped) or any(m.can_be_helped() for m in leased):
+                        continue
+                    self._cond.wait()
+        finally:
+            for mailbox in leased:
+                mailbox.inbox.redirect_wake_ups(None)
 
     def add_priority_event(self, event: Any) -> List[Any]:
         """Puts ``event`` at the head of the queue, ahead of the buffers still waiting (Flink's
@@ -261,11 +312,61 @@ class InputInbox:
         self._mails: Deque[Callable[[], None]] = deque()
         self._closed = False
         self._flush_requested = False
+        #: when a producer's thread last took or renewed its lease (0.0: no lease)
+        self._leased_since = 0.0
+        #: while the leasing producer waits for room: the condition to wake instead of ours
+        self._redirect: Optional[threading.Condition] = None
 
     def channel_available(self, channel: int) -> None:
         with self._cond:
             self._available.append(channel)
+            redirect = self._redirect
+            if redirect is None and not self._lease_fresh():
+                self._cond.notify()
+        if redirect is not None:
+            with redirect:
+                redirect.notify_all()
+
+    # -- a producer's lease (see the module docstring) ----------------------------------------
+
+    def _lease_fresh(self) -> bool:
+        since = self._leased_since
+        return bool(since) and time.monotonic() - since < LEASE_AGE_LIMIT_S
+
+    def take_lease(self) -> None:
+        """A producer's thread will run our steps: from now on our thread sleeps at most
+        ``LEASE_AGE_LIMIT_S`` at a time (woken here to start doing so)."""
+        with self._cond:
+            self._leased_since = time.monotonic()
             self._cond.notify()
+
+    def renew_lease(self) -> None:
+        """The leasing producer's thread is still running our steps."""
+        self._leased_since = time.monotonic()
+
+    def drop_lease(self) -> None:
+        with self._cond:
+            self._leased_since = 0.0
+            if self._available or self._mails or self._flush_requested:
+                self._cond.notify()
+
+    def redirect_wake_ups(self, condition: Optional[threading.Condition]) -> None:
+        with self._cond:
+            self._redirect = condition
+            if condition is None and self._available and not self._lease_fresh():
+                self._cond.notify()
+
+    def has_data_for_producer(self) -> bool:
+        """What ``poll_available`` would hand out a channel for."""
+        return bool(self._available) and not self._mails and not self._closed
+
+    def poll_available(self) -> int:
+        """A channel with data for the leasing producer to run, or -1 (none, or mails go
+        first: those are the task's own thread's)."""
+        with self._cond:
+            if self._mails or self._closed or not self._available:
+                return -1
+            return self._available.popleft()
 
     def put_mail(self, mail: Callable[[], None]) -> None:
         """Queues a callable to run on the task thread, ahead of data."""
@@ -297,12 +398,22 @@ class InputInbox:
                 if self._mails:
                     return -1, self._mails.popleft()
                 if self._available and take_data:
+                    if self._lease_fresh():
+                        # the leasing producer runs it (it left us a step ago): wait for it,
+                        # at most until the lease is too old
+                        wait = self._leased_since + LEASE_AGE_LIMIT_S - time.monotonic()
+                        if deadline is not None:
+                            wait = min(wait, deadline - time.monotonic())
+                        if wait > 0:
+                            self._cond.wait(wait)
+                            continue
                     return self._available.popleft(), None
                 if self._flush_requested:
                     self._flush_requested = False
                     return -4, None
                 if deadline is None:
-                    self._cond.wait()
+                    # a wake-up the lease held back comes at most this much later
+                    self._cond.wait(LEASE_AGE_LIMIT_S if self._leased_since else None)
                 else:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:

@@ -12,7 +12,10 @@ which holds it for each step and releases it while it waits for input; or, for t
 hand-off, a producer's thread that finds the consumer idle (a non-blocking try-lock succeeds)
 and runs the consumer's default action for the buffer it brings, by the very code path the
 consumer's thread would run ("the producer runs one mailbox step of the idle consumer": see
-``try_run_step_as_producer``). ``assert_mailbox_thread`` (Flink's ``isMailboxThread()`` check)
+``try_run_step_as_producer``). Having run one, the producer's thread leases the consumer's
+inbox and runs the consumer's further queued steps itself between its own
+(``help_as_producer``; the lease is described in runtime/network/local.py).
+``assert_mailbox_thread`` (Flink's ``isMailboxThread()`` check)
 asserts that the calling thread holds the ownership; entry points that are not per record
 (mails, checkpoints, timers, chain open/close) call it.
 
@@ -29,7 +32,7 @@ from typing import Any, Callable, List, Optional, Protocol, Set
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.execution.errors import CancelTaskException
-from flink_py.runtime.network.local import InputInbox
+from flink_py.runtime.network.local import LEASES, InputInbox, drop_thread_leases
 
 __all__ = ["MailboxDefaultAction", "MailboxOwnershipError", "MailboxProcessor"]
 
@@ -226,10 +229,20 @@ class MailboxProcessor:
         ownership = self._ownership
         polled = action.polled
         self._accepting_direct = not polled and self._producer_steps_allowed
+        # Only a source's thread leases: it runs without waiting for input, so the leased
+        # consumers' steps get done between its own. (Any other task would drop its leases
+        # before every wait for input, and re-taking one wakes the consumer's thread.)
+        leases: Set[MailboxProcessor] = set()
+        LEASES.held = leases if polled else None
         try:
             while not action.finished:
                 blocked = self._input_blocked()
                 poll = polled and not blocked
+                if leases:
+                    for consumer in list(leases):
+                        consumer.help_as_producer()
+                    if not poll:  # suspended: we may wait, so they must not wait for us
+                        drop_thread_leases()
                 channel, mail = inbox.take(0.0 if poll else self.next_flush, not blocked)
                 ownership.acquire()
                 self._owner = self._loop_thread
@@ -252,6 +265,8 @@ class MailboxProcessor:
                     self._owner = None
                     ownership.release()
         finally:
+            drop_thread_leases()
+            LEASES.held = None
             with ownership:
                 self._accepting_direct = False
         if self._direct_error is not None:
@@ -277,6 +292,10 @@ class MailboxProcessor:
                 if not action.try_process_directly(channel, buffer):
                     return False
                 self.after_step()
+                leases = getattr(LEASES, "held", None)
+                if leases is not None and self not in leases:
+                    self.inbox.take_lease()
+                    leases.add(self)
                 if action.finished:
                     self.inbox.request_flush_deadline()  # wakes the loop, which returns
             except BaseException as exc:  # ours, not the producer's: fail on our thread
@@ -287,6 +306,48 @@ class MailboxProcessor:
         finally:
             self._owner = None
             ownership.release()
+
+    def can_be_helped(self) -> bool:
+        """``help_as_producer`` would run a step now: we are idle, accept producers' steps,
+        and have a queued channel and no mail."""
+        return (self._accepting_direct and not self._ownership.locked()
+                and not self._input_blocked() and self.inbox.has_data_for_producer())
+
+    def help_as_producer(self, limit: int = 64) -> bool:
+        """On the thread of a producer that leases our inbox: runs up to ``limit`` of our
+        queued default-action steps (never mails: those stay our own thread's) if we are
+        idle; renews the lease. Returns whether it ran any."""
+        inbox = self.inbox
+        inbox.renew_lease()
+        ownership = self._ownership
+        if not ownership.acquire(blocking=False):
+            return False
+        ran = 0
+        try:
+            if not self._accepting_direct:
+                return False
+            action = self._action
+            assert action is not None
+            self._owner = threading.get_ident()
+            try:
+                while ran < limit and not self._input_blocked():
+                    channel = inbox.poll_available()
+                    if channel < 0:
+                        break
+                    action.run_default_action(channel)
+                    ran += 1
+                    self.after_step()
+                    if action.finished:
+                        inbox.request_flush_deadline()  # wakes the loop, which returns
+                        break
+            except BaseException as exc:  # ours, not the producer's: fail on our thread
+                self._direct_error = exc
+                self._accepting_direct = False
+                inbox.put_mail(self._raise_direct_error)
+        finally:
+            self._owner = None
+            ownership.release()
+        return ran > 0
 
     def _raise_direct_error(self) -> None:
         error = self._direct_error

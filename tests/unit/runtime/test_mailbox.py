@@ -173,3 +173,113 @@ def test_closing_the_inbox_cancels_the_loop() -> None:
     inbox.close()
     with pytest.raises(CancelTaskException):
         mailbox.run_mailbox_loop(ChannelAction(mailbox, 1))
+
+
+# -- a producer's lease on the consumer's inbox (runtime/network/local.py) --------------------
+
+def _start(mailbox: MailboxProcessor, action: Any, name: str) -> threading.Thread:
+    thread = threading.Thread(target=mailbox.run_mailbox_loop, args=(action,), name=name)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def lease_age(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Sets the lease age limit: long where a test asserts which thread runs a step (so a
+    descheduled thread cannot let the lease expire), short where it must expire."""
+    from flink_py.runtime.network import local
+    return lambda seconds: monkeypatch.setattr(local, "LEASE_AGE_LIMIT_S", seconds)
+
+
+def test_a_producer_that_ran_a_consumer_step_runs_its_next_queued_steps_too(
+        lease_age: Callable[[float], None]) -> None:
+    lease_age(DEADLINE_S)
+    consumer_inbox = InputInbox()
+    consumer = MailboxProcessor(consumer_inbox, [], 100, "consumer")
+    taken = ChannelAction(consumer, 2)
+    consumer_loop = _start(consumer, taken, "consumer thread")
+    wait_until(lambda: consumer._accepting_direct, "the consumer waiting for input")
+
+    def on_step(step: int) -> None:
+        if step == 0:
+            assert consumer.try_run_step_as_producer(0, "direct")
+        elif step == 1:  # a buffer arrives (from another process, say) under the lease
+            consumer_inbox.channel_available(0)
+    producer = MailboxProcessor(InputInbox(), [], 100, "producer")
+    producer_loop = _start(producer, PolledAction(producer, 4, on_step), "producer thread")
+    producer_loop.join(DEADLINE_S)
+    consumer_loop.join(DEADLINE_S)
+    assert not consumer_loop.is_alive()
+    assert taken.seen == ["direct", ("queued", 0)]
+    assert taken.threads == ["producer thread", "producer thread"]
+
+
+def test_a_blocked_producer_holds_the_consumers_wake_up_back_only_briefly(
+        lease_age: Callable[[float], None]) -> None:
+    lease_age(0.05)
+    consumer_inbox = InputInbox()
+    consumer = MailboxProcessor(consumer_inbox, [], 100, "consumer")
+    taken = ChannelAction(consumer, 2)
+    consumer_loop = _start(consumer, taken, "consumer thread")
+    wait_until(lambda: consumer._accepting_direct, "the consumer waiting for input")
+    unblock = threading.Event()
+
+    def on_step(step: int) -> None:
+        if step == 0:
+            assert consumer.try_run_step_as_producer(0, "direct")
+        elif step == 1:
+            unblock.wait(DEADLINE_S)  # a user function that blocks with the lease held
+    producer = MailboxProcessor(InputInbox(), [], 100, "producer")
+    producer_loop = _start(producer, PolledAction(producer, 3, on_step), "producer thread")
+    try:
+        wait_until(lambda: len(taken.seen) == 1, "the producer's direct step")
+        consumer_inbox.channel_available(0)
+        # the consumer's own thread takes it once the lease is too old, the producer still
+        # blocked
+        wait_until(lambda: len(taken.seen) == 2, "the consumer's own step", timeout_s=2.0)
+        assert not unblock.is_set()
+        assert taken.threads == ["producer thread", "consumer thread"]
+    finally:
+        unblock.set()
+        producer_loop.join(DEADLINE_S)
+        consumer_loop.join(DEADLINE_S)
+    assert not consumer_loop.is_alive() and not producer_loop.is_alive()
+
+
+def test_a_producer_waiting_for_room_runs_the_leased_consumers_steps(
+        lease_age: Callable[[float], None]) -> None:
+    lease_age(DEADLINE_S)
+    from flink_py.runtime.network.local import Subpartition
+    consumer_inbox = InputInbox()
+    consumer = MailboxProcessor(consumer_inbox, [], 100, "consumer")
+    taken = ChannelAction(consumer, 2)
+    consumer_loop = _start(consumer, taken, "consumer thread")
+    wait_until(lambda: consumer._accepting_direct, "the consumer waiting for input")
+    full = Subpartition(1)
+    full.add(("waiting", None))
+    added = threading.Event()
+
+    def on_step(step: int) -> None:
+        if step == 0:
+            assert consumer.try_run_step_as_producer(0, "direct")
+        elif step == 1:
+            full.add(("second", None))  # waits for room
+            added.set()
+    producer = MailboxProcessor(InputInbox(), [], 100, "producer")
+    producer_loop = _start(producer, PolledAction(producer, 3, on_step), "producer thread")
+    try:
+        wait_until(lambda: len(taken.seen) == 1, "the producer's direct step")
+        wait_until(lambda: consumer_inbox._redirect is not None,
+                   "the producer waiting for room")
+        consumer_inbox.channel_available(0)
+        wait_until(lambda: len(taken.seen) == 2, "the consumer's queued step")
+        assert taken.threads == ["producer thread", "producer thread"]
+        assert not added.is_set()
+        assert full.poll()[0] == ("waiting", None)
+        wait_until(added.is_set, "room for the producer")
+    finally:
+        if not added.is_set():
+            full.poll()
+        producer_loop.join(DEADLINE_S)
+        consumer_loop.join(DEADLINE_S)
+    assert not consumer_loop.is_alive() and not producer_loop.is_alive()
