@@ -51,6 +51,11 @@ class StreamInputProcessor:
         self._process: List[ProcessBatch] = (
             [head.process_batch1, head.process_batch2] if two_inputs
             else [head.process_batch, head.process_batch])
+        # A buffer of a keyed exchange carries its records' keys (RecordWriter): a head that
+        # takes them does not key each record again.
+        with_keys = None if two_inputs else getattr(head, "process_batch_with_keys", None)
+        self._process_with_keys: List[Optional[Callable[[list, Optional[list], list], None]]] \
+            = [with_keys, with_keys]
         self._valves = self._watermark_valves(head, two_inputs, channels)
         inputs = sorted({i for i, _ in channels})
         self._open_per_input: Dict[int, int] = {
@@ -120,7 +125,13 @@ class StreamInputProcessor:
             handler = self.barrier_handler
             if handler.recording:
                 handler.process_buffer(item, channel)
-            self._process[self.channels[channel][0]](item[0], item[1])
+            index = self.channels[channel][0]
+            if len(item) == 3:
+                with_keys = self._process_with_keys[index]
+                if with_keys is not None:
+                    with_keys(item[0], item[1], item[2])
+                    return
+            self._process[index](item[0], item[1])
         elif kind is Watermark:
             valve, index_in_input = self._valves[channel]
             valve.input_watermark(item.timestamp, index_in_input)

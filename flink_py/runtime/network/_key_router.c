@@ -1,8 +1,10 @@
 /* The per-record loop of KeyGroupStreamPartitioner (flink_py/runtime/network/partitioners.py),
  * compiled: key each record with the user's key selector, find the key's channel in the
  * KeyGroupAssigner's memo dicts (exact int and str keys) or ask the assigner, and append the
- * record (and its timestamp) to that channel's bucket. partitioners.py's Python loop is the
- * reference and the fallback; tests run both (tests/unit/runtime/test_key_router.py).
+ * record (and its timestamp, and its key when asked: the keys travel with the buffer so that
+ * the consumer need not key each record again) to that channel's bucket. partitioners.py's
+ * Python loop is the reference and the fallback; tests run both
+ * (tests/unit/runtime/test_key_router.py).
  *
  * Nothing here decides where a key goes: a memo miss calls the assigner's subtask_of, which
  * hashes as PyFlink does and fills the memo. */
@@ -62,16 +64,25 @@ static PyObject *new_buckets(Py_ssize_t n) {
 }
 
 PyDoc_STRVAR(bucket_by_key_doc,
-"bucket_by_key(values, timestamps, key_selector, subtask_of, int_cache, str_cache, n)\n"
+"bucket_by_key(values, timestamps, key_selector, subtask_of, int_cache, str_cache, n,\n"
+"              with_keys=False)\n"
 "--\n\n"
 "Splits ``values`` (a list) into ``n`` lists by the channel of each value's key; returns\n"
-"``(buckets, timestamp_buckets)``, the second None when ``timestamps`` is None. The key\n"
-"selector's exception propagates as raised.");
+"``(buckets, timestamp_buckets)``, the second None when ``timestamps`` is None, and with\n"
+"``with_keys`` ``(buckets, timestamp_buckets, key_buckets)``. The key selector's exception\n"
+"propagates as raised.");
 
 static PyObject *bucket_by_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 7) {
-        PyErr_Format(PyExc_TypeError, "bucket_by_key takes 7 arguments, got %zd", nargs);
+    if (nargs != 7 && nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "bucket_by_key takes 7 or 8 arguments, got %zd", nargs);
         return NULL;
+    }
+    int with_keys = 0;
+    if (nargs == 8) {
+        with_keys = PyObject_IsTrue(args[7]);
+        if (with_keys < 0) {
+            return NULL;
+        }
     }
     PyObject *values = args[0], *timestamps = args[1], *key_selector = args[2];
     PyObject *subtask_of = args[3], *int_cache = args[4], *str_cache = args[5];
@@ -101,11 +112,19 @@ static PyObject *bucket_by_key(PyObject *module, PyObject *const *args, Py_ssize
     if (buckets == NULL) {
         return NULL;
     }
-    PyObject *ts_buckets = NULL;
+    PyObject *ts_buckets = NULL, *key_buckets = NULL;
     if (timestamps != Py_None) {
         ts_buckets = new_buckets(n);
         if (ts_buckets == NULL) {
             Py_DECREF(buckets);
+            return NULL;
+        }
+    }
+    if (with_keys) {
+        key_buckets = new_buckets(n);
+        if (key_buckets == NULL) {
+            Py_DECREF(buckets);
+            Py_XDECREF(ts_buckets);
             return NULL;
         }
     }
@@ -119,11 +138,14 @@ static PyObject *bucket_by_key(PyObject *module, PyObject *const *args, Py_ssize
             goto error;
         }
         Py_ssize_t c = channel_of(key, int_cache, str_cache, subtask_of, n);
-        Py_DECREF(key);
-        if (c < 0 || PyList_Append(PyList_GET_ITEM(buckets, c), value) < 0) {
+        if (c < 0 || PyList_Append(PyList_GET_ITEM(buckets, c), value) < 0 ||
+                (key_buckets != NULL &&
+                 PyList_Append(PyList_GET_ITEM(key_buckets, c), key) < 0)) {
+            Py_DECREF(key);
             Py_DECREF(value);
             goto error;
         }
+        Py_DECREF(key);
         Py_DECREF(value);
         if (ts_buckets != NULL) {
             if (i >= PyList_GET_SIZE(timestamps)) {
@@ -136,13 +158,17 @@ static PyObject *bucket_by_key(PyObject *module, PyObject *const *args, Py_ssize
             }
         }
     }
-    PyObject *result = PyTuple_Pack(2, buckets, ts_buckets != NULL ? ts_buckets : Py_None);
+    PyObject *result = key_buckets != NULL
+        ? PyTuple_Pack(3, buckets, ts_buckets != NULL ? ts_buckets : Py_None, key_buckets)
+        : PyTuple_Pack(2, buckets, ts_buckets != NULL ? ts_buckets : Py_None);
     Py_DECREF(buckets);
     Py_XDECREF(ts_buckets);
+    Py_XDECREF(key_buckets);
     return result;
 error:
     Py_DECREF(buckets);
     Py_XDECREF(ts_buckets);
+    Py_XDECREF(key_buckets);
     return NULL;
 }
 

@@ -28,6 +28,8 @@ class StreamPartitioner:
     is_pointwise = False
     #: broadcast-like partitioners send every record to every channel
     is_broadcast = False
+    #: set up to route by a key and hand each channel its records' keys (``route_with_keys``)
+    carries_keys = False
 
     def __init__(self) -> None:
         self.num_channels = 1
@@ -156,6 +158,43 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         self._assigner = KeyGroupAssigner(
             max_parallelism, num_channels,
             hash_function=self.key_hash)
+        # One channel routes without keying (the consumer keys each record itself).
+        self.carries_keys = num_channels > 1
+
+    def route_with_keys(self, values: list, timestamps: Optional[list]
+                        ) -> List[Tuple[int, list, Optional[list], list]]:
+        """``route`` that also hands each channel the keys of its records, in order: the
+        key selector's results travel with the buffer so that a keyed consumer does not
+        call it again (only when ``carries_keys``: more than one channel)."""
+        key = self.key_selector
+        n = self.num_channels
+        try:
+            if _KEY_ROUTER is not None:
+                assigner = self._assigner
+                int_memo, str_memo = assigner.memos()  # type: ignore[union-attr]
+                if type(values) is not list:
+                    values = list(values)
+                if timestamps is not None and type(timestamps) is not list:
+                    timestamps = list(timestamps)
+                buckets, ts_buckets, key_buckets = _KEY_ROUTER.bucket_by_key(
+                    values, timestamps, key, assigner.subtask_of,  # type: ignore[union-attr]
+                    int_memo, str_memo, n, True)
+            else:
+                keys = [key(v) for v in values]
+                subtask_of = self._assigner.subtask_of  # type: ignore[union-attr]
+                buckets, key_buckets = [[] for _ in range(n)], [[] for _ in range(n)]
+                ts_buckets = None if timestamps is None else [[] for _ in range(n)]
+                for i, (v, k) in enumerate(zip(values, keys)):
+                    c = subtask_of(k)
+                    buckets[c].append(v)
+                    key_buckets[c].append(k)
+                    if ts_buckets is not None:
+                        ts_buckets[c].append(timestamps[i])  # type: ignore[index]
+        except Exception as exc:
+            raise UserFunctionError(
+                f"key selector of '{self.operator_name}' failed: {exc!r}") from exc
+        return [(c, b, None if ts_buckets is None else ts_buckets[c], key_buckets[c])
+                for c, b in enumerate(buckets) if b]
 
     def route(self, values: list, timestamps: Optional[list]) -> Routed:
         n = self.num_channels

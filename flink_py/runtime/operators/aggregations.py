@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 from flink_py.common.types import Row
 from flink_py.errors import InvalidFieldReferenceError, UserFunctionError
@@ -207,7 +207,11 @@ class StreamGroupedReduce(UdfOperator):
                            inline_tuple_sum=inline, numeric=_NUMERIC_TYPES)
 
     def process_batch(self, values: list, timestamps: Optional[list]) -> None:
-        key_of = self.key_selector
+        self.process_batch_with_keys(values, timestamps, map(self.key_selector, values))
+
+    def process_batch_with_keys(self, values: list, timestamps: Optional[list],
+                                keys: Iterable[Any]) -> None:
+        """``process_batch`` given the records' keys (a keyed exchange sends them along)."""
         reduce = self._reduce
         if isinstance(reduce, _FieldAggregator):
             reduce = reduce.fast
@@ -217,8 +221,7 @@ class StreamGroupedReduce(UdfOperator):
         out: list = []
         append = out.append
         try:
-            for v in values:
-                k = key_of(v)
+            for v, k in zip(values, keys):  # keys may be lazy: the selector's errors land here
                 prev = get(k, _MISSING)
                 if prev is _MISSING:
                     r = v if first is None else first(v)

@@ -46,10 +46,11 @@ class ChannelStateError(FlinkPyError):
 
 
 def _buffer(item: Any) -> Buffer:
-    """A queued item as a ``(values, timestamps)`` buffer (a remote-bound one is bytes)."""
+    """A queued item as a ``(values, timestamps)`` buffer (a remote-bound one is bytes; the
+    keys a keyed exchange's buffer carries are not state: the consumer keys them again)."""
     if type(item) is bytes:
-        return pickle.loads(item)
-    return item
+        item = pickle.loads(item)
+    return item if len(item) == 2 else (item[0], item[1])
 
 
 def _write(factory: Any, buffers: List[Any]) -> Any:

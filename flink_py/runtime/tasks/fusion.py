@@ -47,8 +47,14 @@ def fusion_stage(operator: "StreamOperator") -> Optional[FusionStage]:
 
 
 def build_fused_function(operators: List["StreamOperator"], stages: List[FusionStage],
-                         emit: Callable[[list, Optional[list]], None]) -> Callable[[list], None]:
-    """Generates ``fused(values)`` running ``operators`` in one loop, emitting to ``emit``."""
+                         emit: Callable[[list, Optional[list]], None],
+                         with_keys: bool = False) -> Callable[..., None]:
+    """Generates ``fused(values)`` running ``operators`` in one loop, emitting to ``emit``;
+    with ``with_keys`` (the first stage a reduce), ``fused(values, keys)``, where ``keys``
+    are the records' keys as the exchange routed them (the reduce does not key again)."""
+    if with_keys and stages[0].kind != "reduce":
+        raise ValueError(f"keys can only be handed to a fused reduce, not to a "
+                         f"{stages[0].kind!r} stage")
     namespace: Dict[str, Any] = {"_MISSING": _MISSING, "operators": operators, "emit": emit}
     ends_in_sink = stages[-1].kind == "sink"
     body: List[str] = []
@@ -87,7 +93,8 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
             if first is not None:
                 namespace[f"first{i}"] = first
             inline = stage.extra.get("inline_tuple_sum")
-            line(f"k{i} = key{i}(v)")
+            if not (with_keys and i == 0):  # else the loop binds k0 from the keys
+                line(f"k{i} = key{i}(v)")
             line(f"p{i} = get{i}(k{i}, _MISSING)")
             if inline is not None:
                 # sum over tuples of a known arity: straight-line code, no call per record
@@ -116,14 +123,15 @@ def build_fused_function(operators: List["StreamOperator"], stages: List[FusionS
     if not ends_in_sink:
         line("append(v)")
 
-    source = ["def fused(values):"]
+    source = ["def fused(values, keys):" if with_keys else "def fused(values):"]
     # Bind everything the loop uses to locals: LOAD_FAST instead of a dict lookup per use.
     source += [f"    {name} = _g['{name}']" for name in namespace
                if name not in ("operators", "_stage_of")]
     if not ends_in_sink:
         source += ["    out = []", "    append = out.append"]
     source += prologue
-    source += ["    try:", "        for v in values:"]
+    source += ["    try:", "        for v, k0 in zip(values, keys):" if with_keys
+               else "        for v in values:"]
     first_body_line = len(source) + 1  # line numbers start at 1
     source += body
     source += ["    except Exception as exc:",

@@ -202,6 +202,31 @@ class OperatorChain:
                         operators, [fusion_stage(op) for op in operators], emit)
 
             head.process_batch = process_batch  # type: ignore[method-assign]
+            if stages[0].kind == "reduce":
+                head.process_batch_with_keys = self._fused_with_keys(  # type: ignore
+                    operators, stages, emit, type(head).process_batch_with_keys.__get__(head))
+
+    @staticmethod
+    def _fused_with_keys(operators: list, stages: list, emit: Callable[..., None],
+                         unfused: Callable[..., None]) -> Callable[..., None]:
+        """The fused reduce's entry for buffers that carry their keys (a keyed exchange's:
+        see StreamInputProcessor), built on first use; ``unfused`` is the reduce's own
+        ``process_batch_with_keys``, for buffers with timestamps."""
+        holder: list = [None, 1]
+
+        def process_batch_with_keys(values: list, timestamps: Optional[list],
+                                    keys: list) -> None:
+            if timestamps is not None:
+                unfused(values, timestamps, keys)
+                return
+            if holder[0] is None:
+                holder[0] = build_fused_function(operators, stages, emit, with_keys=True)
+            holder[0](values, keys)
+            if holder[1]:  # as process_batch: rebuilt once the first buffer was seen
+                holder[1] = 0
+                holder[0] = build_fused_function(
+                    operators, [fusion_stage(op) for op in operators], emit, with_keys=True)
+        return process_batch_with_keys
 
     # -- checkpoints: the task's mailbox thread calls these -------------------------------
 

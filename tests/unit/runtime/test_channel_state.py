@@ -115,8 +115,9 @@ def test_output_state_for_rescaled_consumers_is_routed_again_by_the_partitioner(
                                                           pickled=True))
     received = []
     for channel, sub in enumerate(new.channels):
-        for values, _ in _drain(sub):
+        for values, _, keys in _drain(sub):  # a keyed exchange's buffers carry the keys
             assert all(assigner.subtask_of(v % 10) == channel for v in values)
+            assert keys == [v % 10 for v in values]
             received.extend(values)
     assert sorted(received) == records
 

@@ -148,3 +148,46 @@ def test_the_compiled_loop_is_what_key_by_uses_when_built() -> None:
     if partitioners._KEY_ROUTER is None:
         pytest.skip("FLINK_PY_PURE_PYTHON chose the Python loops")
     assert partitioners._KEY_ROUTER is _key_router
+
+
+def _route_with_keys(partitioner: KeyGroupStreamPartitioner, values: list,
+                     timestamps: Optional[list], router: Any,
+                     monkeypatch: pytest.MonkeyPatch) -> list:
+    with monkeypatch.context() as patch:
+        patch.setattr(partitioners, "_KEY_ROUTER", router)
+        return partitioner.route_with_keys(values, timestamps)
+
+
+@pytest.mark.parametrize("with_timestamps", [False, True])
+def test_keys_travel_with_their_records_in_both_loops(
+        with_timestamps: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # route_with_keys routes as route does and hands each channel the key of each of its
+    # records, in order, as the key selector returned it (the same object)
+    rng = random.Random(7)
+    compiled, python = _partitioner(3, 128), _partitioner(3, 128)
+    assert compiled.carries_keys
+    for _ in range(10):
+        values = _records(rng, rng.randrange(1, 300))
+        timestamps = [rng.randrange(-10, 10) for _ in values] if with_timestamps else None
+        routed = _route(python, values, timestamps, None, monkeypatch)
+        for router, partitioner in ((None, python), (_key_router, compiled)):
+            with_keys = _route_with_keys(partitioner, values, timestamps, router, monkeypatch)
+            assert [(c, b, t) for c, b, t, _ in with_keys] == routed
+            for _, bucket, _, keys in with_keys:
+                assert len(keys) == len(bucket)
+                assert all(k is r[0] for k, r in zip(keys, bucket))
+
+
+def test_one_channel_does_not_carry_keys() -> None:
+    # the single consumer keys each record itself: nothing is gained by sending keys
+    assert not _partitioner(1, 128).carries_keys
+
+
+def test_a_failing_key_selector_fails_the_same_way_with_keys(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for router in (None, _key_router):
+        partitioner = _partitioner(2, 128)
+        partitioner.key_selector = lambda r: r["missing"]
+        with pytest.raises(UserFunctionError, match="my-key-by") as info:
+            _route_with_keys(partitioner, [{"present": 1}], None, router, monkeypatch)
+        assert isinstance(info.value.__cause__, KeyError), router
