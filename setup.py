@@ -11,6 +11,10 @@ setup(ext_modules=[
     # KeyGroupStreamPartitioner's routing loop (partitioners.py's loops are the fallback)
     Extension("flink_py.runtime.network._key_router",
               ["flink_py/runtime/network/_key_router.c"], optional=True),
+    # the columnar encoding of buffers that cross processes (buffer_codec.py: pickle, and
+    # its Python decoder, are the fallback)
+    Extension("flink_py.runtime.network._buffer_codec",
+              ["flink_py/runtime/network/_buffer_codec.c"], optional=True),
     # non-blocking socket calls that keep the GIL (socket_io.py falls back to socket methods)
     Extension("flink_py.runtime.network._socket_io",
               ["flink_py/runtime/network/_socket_io.c"], optional=True),

@@ -27,6 +27,7 @@ from typing import Callable, List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from flink_py.runtime.network import buffer_codec  # noqa: E402
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition  # noqa: E402
 from flink_py.runtime.network.local import (  # noqa: E402
     InputInbox, ResultPartitionManager, Subpartition)
@@ -147,6 +148,17 @@ def pickle_time(buffers: List[tuple]) -> Tuple[float, float]:
     for p in payloads:
         pickle.loads(p)
     return dumped - start, time.perf_counter() - dumped
+
+
+def codec_time(buffers: List[tuple]) -> Tuple[float, float]:
+    """(encode s, loads s) of ``buffers`` in the columnar encoding (``buffer_codec``), as
+    the DataServer sends a buffer that fits it; pickle where one does not."""
+    start = time.perf_counter()
+    payloads = [buffer_codec.encode(v, t, None) or _dumps((v, t)) for v, t in buffers]
+    encoded = time.perf_counter()
+    for p in payloads:
+        buffer_codec.loads(p)
+    return encoded - start, time.perf_counter() - encoded
 
 
 def main(argv: List[str] | None = None) -> int:

@@ -74,6 +74,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.network.events import END_OF_PARTITION, EndOfPartition
 from flink_py.runtime.execution.errors import PartnerLostException
+from flink_py.runtime.network.buffer_codec import encode as encode_buffer, loads as loads_item
 from flink_py.runtime.network.local import InputInbox, ResultPartitionManager, Subpartition
 from flink_py.runtime.network.socket_io import send_all
 from flink_py.security import context as security_context
@@ -313,10 +314,14 @@ def _dumps(item: Any) -> bytes:
 
 
 def serialize_buffer(buffer: tuple) -> bytes:
-    """A data buffer as the bytes of an ITEM frame (on the producer's thread).
+    """A data buffer as the bytes of an ITEM frame (on the producer's thread): its columnar
+    encoding when its records fit one (``buffer_codec``), else its pickle.
 
     :raises UnserializableRecordError: naming the record that pickle refused.
     """
+    columnar = encode_buffer(buffer[0], buffer[1], buffer[2] if len(buffer) == 3 else None)
+    if columnar is not None:
+        return columnar
     try:
         return _dumps(buffer)
     except Exception as exc:
@@ -1172,7 +1177,7 @@ class RemoteInputChannel:
         overtaken, self._overtaken = self._overtaken, []
         buffers = []
         for payload in overtaken:
-            item = pickle.loads(payload)
+            item = loads_item(payload)
             if type(item) is tuple:
                 buffers.append(item)
         return buffers
@@ -1215,12 +1220,12 @@ class RemoteInputChannel:
             return END_OF_PARTITION, more
         if type(payload) is _Priority:  # sent without a credit: none goes back
             self._overtaken = payload.overtaken
-            return pickle.loads(payload.payload), more
+            return loads_item(payload.payload), more
         if not self._end_received:
             self._unreturned += 1
             if self._unreturned >= self._credit_batch:
                 self._return_credits()
-        return pickle.loads(payload), more
+        return loads_item(payload), more
 
     def _return_credits(self) -> None:
         self._unreturned = 0

@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from flink_py.common.key_groups import KeyGroupAssigner, KeyGroupRange
 from flink_py.errors import FlinkPyError
+from flink_py.runtime.network import buffer_codec
 from flink_py.runtime.network.record_writer import RecordWriter
 from flink_py.runtime.state.checkpoint_streams import CheckpointedStateScope
 from flink_py.runtime.state.handles import (
@@ -49,7 +50,7 @@ def _buffer(item: Any) -> Buffer:
     """A queued item as a ``(values, timestamps)`` buffer (a remote-bound one is bytes; the
     keys a keyed exchange's buffer carries are not state: the consumer keys them again)."""
     if type(item) is bytes:
-        item = pickle.loads(item)
+        item = buffer_codec.loads(item)
     return item if len(item) == 2 else (item[0], item[1])
 
 

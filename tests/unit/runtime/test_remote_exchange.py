@@ -21,6 +21,7 @@ import pytest
 
 from flink_py.errors import FlinkPyError
 from flink_py.runtime.checkpoint.options import CheckpointOptions
+from flink_py.runtime.network import buffer_codec
 from flink_py.runtime.network.events import (
     END_OF_PARTITION, CheckpointBarrier, EndOfPartition, Watermark)
 from flink_py.runtime.execution.errors import CancelTaskException, PartnerLostException
@@ -304,7 +305,7 @@ def test_a_priority_barrier_overtakes_both_queues_without_a_credit(exchange) -> 
                "the consumer holding its credits and the subpartition full")
     barrier = CheckpointBarrier(1, 0, CheckpointOptions.for_checkpoint(unaligned=True))
     # the producer persists these (serialized already, as they were added for this reader)
-    assert [pickle.loads(b) for b in sub.add_priority_event(barrier)] == items[credits:]
+    assert [buffer_codec.loads(b) for b in sub.add_priority_event(barrier)] == items[credits:]
     wait_until(lambda: len(channel) == credits + 1, what="the barrier without a credit")
     assert _next_item(channel, inbox) == barrier
     assert channel.take_overtaken() == items[:credits]  # the consumer records these
