@@ -1,0 +1,295 @@
+"""The logical plan of a Table and its translation onto DataStream operators.
+
+A plan is a tree of :class:`PlanNode`; each node knows its output columns (names, types)
+and whether its output is insert-only or an updating changelog. ``translate`` builds the
+DataStream program: ``Values`` a collection source, ``Project`` a map, ``Filter`` a filter,
+``GroupAggregate`` a keyed operator -- in streaming mode a keyed process function whose
+accumulators are keyed ValueState (checkpointed like any DataStream state) and which emits
+``+I`` for a new group and ``-U``/``+U`` when its result changes (nothing when it does not,
+as Flink's GroupAggFunction); in batch mode a keyed reduce of accumulators, which BATCH
+execution emits once per key at the end of input.
+
+Records travel as tuples of column values; behind an updating node, as ``(kind, values)``
+with ``kind`` a :class:`RowKind` value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from flink_py.common.types import RowKind
+from flink_py.table import types as t
+from flink_py.table.errors import TableException, ValidationException
+from flink_py.table.expressions import Aggregate, Resolved, Scope, numeric_result_type
+
+INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE = (RowKind.INSERT.value,
+                                               RowKind.UPDATE_BEFORE.value,
+                                               RowKind.UPDATE_AFTER.value,
+                                               RowKind.DELETE.value)
+
+
+class PlanNode:
+    """A node of the logical plan."""
+
+    names: List[str]
+    data_types: List[t.DataType]
+    updating: bool = False
+    inputs: Sequence["PlanNode"] = ()
+
+    def scope(self) -> Scope:
+        return Scope(self.names, self.data_types)
+
+    def explain(self, indent: int = 0) -> str:
+        lines = ["  " * indent + self.describe()]
+        for child in self.inputs:
+            lines.append(child.explain(indent + 1))
+        return "\n".join(lines)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class Values(PlanNode):
+    def __init__(self, rows: List[tuple], names: List[str], data_types: List[t.DataType]
+                 ) -> None:
+        self.rows, self.names, self.data_types = rows, names, data_types
+
+    def describe(self) -> str:
+        return f"Values(tuples=[{len(self.rows)} rows], fields=[{', '.join(self.names)}])"
+
+
+class StreamSource(PlanNode):
+    """A DataStream as a table (``from_data_stream``)."""
+
+    def __init__(self, stream: Any, names: List[str], data_types: List[t.DataType]) -> None:
+        self.stream, self.names, self.data_types = stream, names, data_types
+
+    def describe(self) -> str:
+        return f"DataStreamScan(fields=[{', '.join(self.names)}])"
+
+
+class Project(PlanNode):
+    def __init__(self, child: PlanNode, exprs: List[Resolved], names: List[str]) -> None:
+        self.inputs = (child,)
+        self.exprs, self.names = exprs, names
+        self.data_types = [e.data_type for e in exprs]
+        self.updating = child.updating
+
+    def describe(self) -> str:
+        return f"Project(fields=[{', '.join(self.names)}])"
+
+
+class Filter(PlanNode):
+    def __init__(self, child: PlanNode, condition: Resolved) -> None:
+        if not isinstance(condition.data_type, (t.BooleanType, t.NullType)):
+            raise ValidationException(
+                f"A filter condition must be BOOLEAN, got '{condition.data_type.sql()}'")
+        self.inputs = (child,)
+        self.condition = condition
+        self.names, self.data_types = child.names, child.data_types
+        self.updating = child.updating
+
+
+class AggSpec:
+    """One aggregate of a group aggregation: its function, its argument's evaluator (None for
+    COUNT(*)) and the result type (Flink's: COUNT is BIGINT NOT NULL, SUM and AVG keep an
+    integer argument's type, MIN/MAX the argument's)."""
+
+    def __init__(self, call: Aggregate, scope: Scope) -> None:
+        if call.distinct:
+            raise TableException("DISTINCT aggregates are not supported yet")
+        self.function = call.function
+        self.arg: Optional[Resolved] = call.arg.resolve(scope) if call.arg is not None else None
+        arg_type = self.arg.data_type if self.arg is not None else None
+        if self.function == "count":
+            self.data_type: t.DataType = t.BigIntType(False)
+        elif self.function in ("sum", "sum0", "avg"):
+            if arg_type is None or not (isinstance(arg_type, (t._IntegerType, t.FloatType,
+                                                              t.DoubleType))):
+                raise ValidationException(
+                    f"{self.function.upper()} expects a numeric argument, got "
+                    f"'{arg_type.sql() if arg_type else '*'}'")
+            widened = numeric_result_type(arg_type, arg_type)
+            self.data_type = widened.nullable() if self.function != "sum0" else \
+                widened.not_null()
+        elif self.function in ("min", "max"):
+            assert arg_type is not None
+            self.data_type = arg_type.nullable()
+        else:
+            raise ValidationException(f"unknown aggregate function {self.function!r}")
+
+    def describe(self) -> str:
+        return f"{self.function.upper()}({'*' if self.arg is None else '$'})"
+
+
+class GroupAggregate(PlanNode):
+    """``GROUP BY keys`` with aggregates; output columns: the keys, then the aggregates."""
+
+    def __init__(self, child: PlanNode, keys: List[Resolved], key_names: List[str],
+                 aggs: List[AggSpec], agg_names: List[str]) -> None:
+        if child.updating:
+            raise TableException(
+                "an aggregation over an updating (changelog) input is not supported yet")
+        self.inputs = (child,)
+        self.keys, self.aggs = keys, aggs
+        self.names = key_names + agg_names
+        self.data_types = [k.data_type for k in keys] + [a.data_type for a in aggs]
+        self.updating = True
+
+    def describe(self) -> str:
+        return (f"GroupAggregate(groupBy=[{', '.join(self.names[:len(self.keys)])}], "
+                f"select=[{', '.join(a.describe() for a in self.aggs)}])")
+
+
+# -- accumulators ----------------------------------------------------------------------------
+
+def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
+                                               Callable[[list, list], list],
+                                               Callable[[list], tuple]]:
+    """(create the accumulators of one row, merge two, the results of accumulators).
+
+    Each accumulator is a value: COUNT an int; SUM/MIN/MAX the value or None (no non-NULL
+    input yet); AVG a [sum, count] pair.
+    """
+    args = [s.arg.evaluate if s.arg is not None else None for s in specs]
+    functions = [s.function for s in specs]
+    wraps = [_wrapper(s.data_type) for s in specs]
+
+    def create(row: tuple) -> list:
+        accs: list = []
+        for fn, arg in zip(functions, args):
+            v = arg(row) if arg is not None else 1
+            if fn == "count":
+                accs.append(0 if v is None else 1)
+            elif fn == "avg":
+                accs.append(None if v is None else (v, 1))
+            elif fn == "sum0":
+                accs.append(0 if v is None else v)
+            else:
+                accs.append(v)
+        return accs
+
+    def merge(a: list, b: list) -> list:
+        out = []
+        for fn, x, y, wrap in zip(functions, a, b, wraps):
+            if fn == "count":
+                out.append(x + y)
+            elif x is None:
+                out.append(y)
+            elif y is None:
+                out.append(x)
+            elif fn in ("sum", "sum0"):
+                out.append(wrap(x + y))
+            elif fn == "min":
+                out.append(x if x <= y else y)
+            elif fn == "max":
+                out.append(x if x >= y else y)
+            else:  # avg
+                out.append((x[0] + y[0], x[1] + y[1]))
+        return out
+
+    integer = [isinstance(s.data_type, t._IntegerType) for s in specs]
+
+    def results(accs: list) -> tuple:
+        out = []
+        for fn, acc, is_int, wrap in zip(functions, accs, integer, wraps):
+            if fn == "avg" and acc is not None:
+                total, count = acc
+                if is_int:  # Flink's AVG of an integer type is that type, truncated
+                    q = abs(total) // count
+                    out.append(wrap(q if total >= 0 else -q))
+                else:
+                    out.append(wrap(total / count))
+            else:
+                out.append(acc)
+        return tuple(out)
+    return create, merge, results
+
+
+def _wrapper(dt: t.DataType) -> Callable[[Any], Any]:
+    from flink_py.table.expressions import _wrap
+    if isinstance(dt, (t._IntegerType, t.FloatType, t.DoubleType)):
+        return _wrap(dt)
+    return lambda v: v
+
+
+def sources(node: PlanNode) -> List[PlanNode]:
+    """The leaves of the plan."""
+    if not node.inputs:
+        return [node]
+    return [leaf for child in node.inputs for leaf in sources(child)]
+
+
+def translate(node: PlanNode, env: Any, batch: bool) -> Any:
+    """The DataStream of ``node``'s records in ``env``."""
+    if isinstance(node, Values):
+        return env.from_collection(list(node.rows))
+    if isinstance(node, StreamSource):
+        from flink_py.table.conversions import to_values
+        if node.stream.get_execution_environment() is not env:
+            raise TableException("a table made from a DataStream runs in that stream's "
+                                 "StreamExecutionEnvironment only")
+        return node.stream.map(to_values)
+    if isinstance(node, Project):
+        stream = translate(node.inputs[0], env, batch)
+        fns = [e.evaluate for e in node.exprs]
+        if node.updating:
+            return stream.map(lambda kv: (kv[0], tuple(f(kv[1]) for f in fns)))
+        if len(fns) == 1:
+            f0 = fns[0]
+            return stream.map(lambda row: (f0(row),))
+        return stream.map(lambda row: tuple(f(row) for f in fns))
+    if isinstance(node, Filter):
+        stream = translate(node.inputs[0], env, batch)
+        cond = node.condition.evaluate
+        if node.updating:
+            return stream.filter(lambda kv: cond(kv[1]) is True)
+        return stream.filter(lambda row: cond(row) is True)
+    if isinstance(node, GroupAggregate):
+        return _translate_group_aggregate(node, env, batch)
+    raise TableException(f"cannot translate {node.describe()}")
+
+
+def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> Any:
+    stream = translate(node.inputs[0], env, batch)
+    key_fns = [k.evaluate for k in node.keys]
+    create, merge, results = _accumulate(node.aggs)
+
+    def key_of(row: tuple) -> tuple:
+        return tuple(f(row) for f in key_fns)
+
+    if batch:
+        def to_acc(row: tuple) -> tuple:
+            return (key_of(row), create(row))
+
+        def merge_accs(a: tuple, b: tuple) -> tuple:
+            return (a[0], merge(a[1], b[1]))
+        return (stream.map(to_acc).key_by(lambda ka: ka[0]).reduce(merge_accs)
+                .map(lambda ka: (INSERT, ka[0] + results(ka[1]))))
+
+    from flink_py.datastream.functions import KeyedProcessFunction
+    from flink_py.datastream.state import ValueStateDescriptor
+    from flink_py.common.typeinfo import Types
+
+    class GroupAggFunction(KeyedProcessFunction):
+        """Accumulators per group in keyed state; emits the group's changelog."""
+
+        def open(self, runtime_context: Any) -> None:
+            self.accs = runtime_context.get_state(
+                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+
+        def process_element(self, row: tuple, ctx: Any) -> Any:
+            key = ctx.get_current_key()
+            previous = self.accs.value()
+            current = create(row) if previous is None else merge(previous, create(row))
+            self.accs.update(current)
+            after = key + results(current)
+            if previous is None:
+                yield (INSERT, after)
+                return
+            before = key + results(previous)
+            if before != after:
+                yield (UPDATE_BEFORE, before)
+                yield (UPDATE_AFTER, after)
+
+    return stream.key_by(key_of).process(GroupAggFunction())

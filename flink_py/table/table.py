@@ -1,0 +1,212 @@
+"""``Table`` and ``GroupedTable`` (``pyflink.table.Table``): relational operations that build
+a logical plan (``planner``), run when ``execute()`` is called."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
+
+from flink_py.table import types as t
+from flink_py.table.errors import ValidationException
+from flink_py.table.expressions import Alias, ColumnRef, Expression, InputRef, Resolved, col
+from flink_py.table.planner import AggSpec, Filter, GroupAggregate, PlanNode, Project
+
+if TYPE_CHECKING:
+    from flink_py.table.table_environment import TableEnvironment
+    from flink_py.table.table_result import TableResult
+
+__all__ = ["Table", "GroupedTable", "TableSchema"]
+
+ExprLike = Union[Expression, str]
+
+
+def _as_expression(e: ExprLike) -> Expression:
+    if isinstance(e, Expression):
+        return e
+    if isinstance(e, str):
+        return col(e.strip())
+    raise ValidationException(f"expected an Expression or a column name, got {e!r}")
+
+
+def project(child: PlanNode, exprs: Sequence[Expression], unnamed: str) -> Project:
+    """A projection of ``exprs`` over ``child``; an expression without a name gets
+    ``unnamed.format(i)`` (``_c{}`` for the Table API, ``EXPR${}`` for SQL)."""
+    scope = child.scope()
+    resolved = [e.resolve(scope) for e in exprs]
+    names = [r.name if r.name is not None else
+             (_api_cast_name(e) if unnamed == "_c{}" else None) or unnamed.format(i)
+             for i, (e, r) in enumerate(zip(exprs, resolved))]
+    return Project(child, resolved, _unique(names))
+
+
+def _api_cast_name(e: Expression) -> Optional[str]:
+    """The Table API names an unaliased cast of a column ``<column>-<TYPE>`` (seen in
+    PyFlink 2.3: ``col('a').cast(DataTypes.BIGINT())`` is ``a-BIGINT``)."""
+    from flink_py.table.expressions import Cast
+    if isinstance(e, Cast) and isinstance(e.child, ColumnRef):
+        return f"{e.child.name}-{e.data_type.sql()}"
+    return None
+
+
+def _unique(names: List[str]) -> List[str]:
+    seen: dict = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n}{seen[n] - 1}")
+        else:
+            seen[n] = 1
+            out.append(n)
+    return out
+
+
+def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
+                   select: Sequence[Expression], unnamed: str) -> PlanNode:
+    """``GROUP BY keys SELECT select``: a GroupAggregate of the keys and every aggregate
+    call in ``select``, then the select's projection over them."""
+    scope = child.scope()
+    resolved_keys = [k.resolve(scope) for k in keys]
+    key_names = [r.name if r.name is not None else f"$f{i}"
+                 for i, r in enumerate(resolved_keys)]
+    calls = []
+    for e in select:
+        calls += e.aggregates()
+    specs = [AggSpec(c, scope) for c in calls]
+    agg = GroupAggregate(child, resolved_keys, key_names, specs,
+                         [f"$agg{i}" for i in range(len(specs))])
+    # the select's expressions over the aggregate's output: keys by name or expression,
+    # each aggregate call by its position
+    rewritten = [_rewrite(e, keys, resolved_keys, calls, len(keys), agg) for e in select]
+    out = []
+    for e, original in zip(rewritten, select):
+        r = e.resolve(agg.scope())
+        out.append(Resolved(r.data_type, r.evaluate, original.name_hint()))
+    names = [r.name if r.name is not None else unnamed.format(i) for i, r in enumerate(out)]
+    return Project(agg, out, _unique(names))
+
+
+def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Resolved],
+             calls: List[Any], offset: int, agg: GroupAggregate) -> Expression:
+    from flink_py.table.expressions import Aggregate, Call, Cast
+    for i, k in enumerate(keys):
+        if e is k or (isinstance(e, ColumnRef) and isinstance(k, ColumnRef)
+                      and e.name.lower() == k.name.lower()):
+            return InputRef(i, resolved_keys[i].data_type, resolved_keys[i].name)
+    if isinstance(e, Aggregate):
+        index = next(i for i, c in enumerate(calls) if c is e)
+        return InputRef(offset + index, agg.data_types[offset + index])
+    if isinstance(e, Alias):
+        return Alias(_rewrite(e.child, keys, resolved_keys, calls, offset, agg), e.name)
+    if isinstance(e, Cast):
+        return Cast(_rewrite(e.child, keys, resolved_keys, calls, offset, agg), e.data_type)
+    if isinstance(e, Call):
+        return Call(e.function, [_rewrite(a, keys, resolved_keys, calls, offset, agg)
+                                 for a in e.args])
+    if isinstance(e, ColumnRef):
+        raise ValidationException(
+            f"Expression '{e.name}' is not being grouped: select only grouping keys and "
+            f"aggregates")
+    return e
+
+
+class TableSchema:
+    """A table's columns, as ``Table.get_schema()`` returns (PyFlink's ``TableSchema``)."""
+
+    def __init__(self, names: Sequence[str], data_types: Sequence[t.DataType]) -> None:
+        self._names, self._types = list(names), list(data_types)
+
+    def get_field_names(self) -> List[str]:
+        return list(self._names)
+
+    def get_field_data_types(self) -> List[t.DataType]:
+        return list(self._types)
+
+    def get_field_count(self) -> int:
+        return len(self._names)
+
+    def get_field_data_type(self, field: Union[int, str]) -> Optional[t.DataType]:
+        if isinstance(field, int):
+            return self._types[field] if 0 <= field < len(self._types) else None
+        return self._types[self._names.index(field)] if field in self._names else None
+
+    def to_row_data_type(self) -> t.RowType:
+        return t.RowType([t.RowField(n, dt) for n, dt in zip(self._names, self._types)])
+
+    def __str__(self) -> str:
+        lines = ["root"] + [f" |-- {n}: {dt.sql()}" for n, dt in zip(self._names, self._types)]
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class Table:
+    """A relational table: the result of a query, built lazily; ``execute()`` runs it."""
+
+    def __init__(self, plan: PlanNode, t_env: "TableEnvironment") -> None:
+        self._plan = plan
+        self._t_env = t_env
+
+    # -- relational operations ---------------------------------------------------------------
+    def select(self, *fields: ExprLike) -> "Table":
+        """Projects the given expressions (aggregates are allowed without ``group_by``: a
+        global aggregation)."""
+        exprs = [_as_expression(f) for f in fields]
+        if any(e.aggregates() for e in exprs):
+            return Table(aggregate_plan(self._plan, [], exprs, "_c{}"), self._t_env)
+        return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+
+    def filter(self, predicate: ExprLike) -> "Table":
+        """The rows for which ``predicate`` is TRUE (not FALSE, not NULL)."""
+        condition = _as_expression(predicate).resolve(self._plan.scope())
+        return Table(Filter(self._plan, condition), self._t_env)
+
+    where = filter
+
+    def alias(self, field: str, *fields: str) -> "Table":
+        """The same table with its columns renamed, in order."""
+        names = [field, *fields]
+        if len(names) != len(self._plan.names):
+            raise ValidationException(
+                f"Aliasing more fields than we actually have: {len(names)} names for "
+                f"{len(self._plan.names)} columns")
+        exprs = [Alias(col(old), new) for old, new in zip(self._plan.names, names)]
+        return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+
+    def group_by(self, *fields: ExprLike) -> "GroupedTable":
+        """Groups the rows by the given keys; follow with ``select``."""
+        return GroupedTable(self, [_as_expression(f) for f in fields])
+
+    # -- schema and execution ----------------------------------------------------------------
+    def get_schema(self) -> TableSchema:
+        return TableSchema(self._plan.names, self._plan.data_types)
+
+    def print_schema(self) -> None:
+        """Prints the schema as Flink does: ``(\\n  `a` BIGINT,\\n ...)``."""
+        columns = [f"  `{n}` {dt.sql()}" for n, dt in zip(self._plan.names,
+                                                          self._plan.data_types)]
+        print("(\n" + ",\n".join(columns) + "\n)")
+
+    def explain(self) -> str:
+        """The logical plan of this table."""
+        return "== Optimized Logical Plan ==\n" + self._plan.explain() + "\n"
+
+    def execute(self) -> "TableResult":
+        """Runs the query and returns its result (collect or print it)."""
+        return self._t_env._execute_plan(self._plan)
+
+    def __str__(self) -> str:
+        return f"UnnamedTable${id(self) & 0xFFFF}"
+
+
+class GroupedTable:
+    """A table grouped by keys (``Table.group_by``)."""
+
+    def __init__(self, table: Table, keys: List[Expression]) -> None:
+        self._table, self._keys = table, keys
+
+    def select(self, *fields: ExprLike) -> Table:
+        """The keys and aggregates per group."""
+        exprs = [_as_expression(f) for f in fields]
+        plan = aggregate_plan(self._table._plan, self._keys, exprs, "_c{}")
+        return Table(plan, self._table._t_env)
