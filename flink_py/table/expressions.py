@@ -331,7 +331,12 @@ class Aggregate(Expression):
 
     def __init__(self, function: str, arg: Optional[Expression], distinct: bool = False
                  ) -> None:
-        self.function, self.arg, self.distinct = function, arg, distinct
+        self.function, self.arg, self.is_distinct = function, arg, distinct
+
+    @property
+    def distinct(self) -> "Aggregate":
+        """This aggregate over the distinct values only (``col('v').count.distinct``)."""
+        return Aggregate(self.function, self.arg, True)
 
     def resolve(self, scope: Scope) -> Resolved:
         raise ValidationException(

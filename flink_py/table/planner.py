@@ -96,8 +96,7 @@ class AggSpec:
     integer argument's type, MIN/MAX the argument's)."""
 
     def __init__(self, call: Aggregate, scope: Scope) -> None:
-        if call.distinct:
-            raise TableException("DISTINCT aggregates are not supported yet")
+        self.distinct = call.is_distinct
         self.function = call.function
         self.arg: Optional[Resolved] = call.arg.resolve(scope) if call.arg is not None else None
         arg_type = self.arg.data_type if self.arg is not None else None
@@ -119,7 +118,8 @@ class AggSpec:
             raise ValidationException(f"unknown aggregate function {self.function!r}")
 
     def describe(self) -> str:
-        return f"{self.function.upper()}({'*' if self.arg is None else '$'})"
+        inner = "*" if self.arg is None else ("DISTINCT $" if self.distinct else "$")
+        return f"{self.function.upper()}({inner})"
 
 
 class GroupAggregate(PlanNode):
@@ -145,21 +145,29 @@ class GroupAggregate(PlanNode):
 
 def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
                                                Callable[[list, list], list],
-                                               Callable[[list], tuple]]:
-    """(create the accumulators of one row, merge two, the results of accumulators).
+                                               Callable[[list], tuple], list]:
+    """(the accumulators of one row, the merge of two, the results of accumulators, the
+    accumulators of no row -- the identity of the merge).
 
     Each accumulator is a value: COUNT an int; SUM/MIN/MAX the value or None (no non-NULL
-    input yet); AVG a [sum, count] pair.
+    input yet); AVG a (sum, count) pair; a DISTINCT aggregate a dict of each distinct
+    non-NULL value to how many rows had it.
     """
     args = [s.arg.evaluate if s.arg is not None else None for s in specs]
     functions = [s.function for s in specs]
+    distinct = [s.distinct for s in specs]
     wraps = [_wrapper(s.data_type) for s in specs]
+    integer = [isinstance(s.data_type, t._IntegerType) for s in specs]
+    zero = [{} if d else (0 if fn in ("count", "sum0") else None)
+            for fn, d in zip(functions, distinct)]
 
     def create(row: tuple) -> list:
         accs: list = []
-        for fn, arg in zip(functions, args):
+        for fn, arg, d in zip(functions, args, distinct):
             v = arg(row) if arg is not None else 1
-            if fn == "count":
+            if d:
+                accs.append({} if v is None else {v: 1})
+            elif fn == "count":
                 accs.append(0 if v is None else 1)
             elif fn == "avg":
                 accs.append(None if v is None else (v, 1))
@@ -171,8 +179,13 @@ def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
 
     def merge(a: list, b: list) -> list:
         out = []
-        for fn, x, y, wrap in zip(functions, a, b, wraps):
-            if fn == "count":
+        for fn, x, y, wrap, d in zip(functions, a, b, wraps, distinct):
+            if d:
+                merged = dict(x)
+                for v, n in y.items():
+                    merged[v] = merged.get(v, 0) + n
+                out.append(merged)
+            elif fn == "count":
                 out.append(x + y)
             elif x is None:
                 out.append(y)
@@ -188,22 +201,35 @@ def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
                 out.append((x[0] + y[0], x[1] + y[1]))
         return out
 
-    integer = [isinstance(s.data_type, t._IntegerType) for s in specs]
+    def average(total: Any, count: int, is_int: bool, wrap: Callable[[Any], Any]) -> Any:
+        if is_int:  # Flink's AVG of an integer type is that type, truncated
+            q = abs(total) // count
+            return wrap(q if total >= 0 else -q)
+        return wrap(total / count)
 
     def results(accs: list) -> tuple:
         out = []
-        for fn, acc, is_int, wrap in zip(functions, accs, integer, wraps):
-            if fn == "avg" and acc is not None:
-                total, count = acc
-                if is_int:  # Flink's AVG of an integer type is that type, truncated
-                    q = abs(total) // count
-                    out.append(wrap(q if total >= 0 else -q))
+        for fn, acc, is_int, wrap, d in zip(functions, accs, integer, wraps, distinct):
+            if d:
+                values = list(acc)
+                if fn == "count":
+                    out.append(len(values))
+                elif not values:
+                    out.append(0 if fn == "sum0" else None)
+                elif fn in ("sum", "sum0"):
+                    out.append(wrap(sum(values)))
+                elif fn == "min":
+                    out.append(min(values))
+                elif fn == "max":
+                    out.append(max(values))
                 else:
-                    out.append(wrap(total / count))
+                    out.append(average(sum(values), len(values), is_int, wrap))
+            elif fn == "avg" and acc is not None:
+                out.append(average(acc[0], acc[1], is_int, wrap))
             else:
                 out.append(acc)
         return tuple(out)
-    return create, merge, results
+    return create, merge, results, zero
 
 
 def _wrapper(dt: t.DataType) -> Callable[[Any], Any]:
@@ -253,7 +279,7 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
 def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> Any:
     stream = translate(node.inputs[0], env, batch)
     key_fns = [k.evaluate for k in node.keys]
-    create, merge, results = _accumulate(node.aggs)
+    create, merge, results, zero = _accumulate(node.aggs)
 
     def key_of(row: tuple) -> tuple:
         return tuple(f(row) for f in key_fns)
@@ -264,7 +290,12 @@ def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> A
 
         def merge_accs(a: tuple, b: tuple) -> tuple:
             return (a[0], merge(a[1], b[1]))
-        return (stream.map(to_acc).key_by(lambda ka: ka[0]).reduce(merge_accs)
+        accumulators = stream.map(to_acc)
+        if not key_fns:
+            # a global aggregate gives one row in batch mode even over no input (COUNT 0,
+            # the rest NULL): the accumulators of no row join the input, the merge's identity
+            accumulators = accumulators.union(env.from_collection([((), zero)]))
+        return (accumulators.key_by(lambda ka: ka[0]).reduce(merge_accs)
                 .map(lambda ka: (INSERT, ka[0] + results(ka[1]))))
 
     from flink_py.datastream.functions import KeyedProcessFunction

@@ -187,7 +187,7 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     if not isinstance(select, exp.Select):
         raise TableException(f"only SELECT queries are supported yet, got "
                              f"{type(select).__name__.upper()}")
-    for unsupported in ("joins", "order", "limit", "offset", "windows", "distinct", "with_"):
+    for unsupported in ("joins", "order", "limit", "offset", "windows", "with_"):
         if select.args.get(unsupported):
             raise TableException(f"{unsupported.rstrip('_s').upper()} in a query is not "
                                  f"supported yet")
@@ -229,5 +229,17 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
                 condition.data_type, lambda row, i=width: row[i]))
             return project(filtered, [InputRef(i, filtered.data_types[i], filtered.names[i])
                                       for i in range(width)], "EXPR${}")
+        if select.args.get("distinct"):
+            raise TableException("SELECT DISTINCT over an aggregation is not supported yet")
         return aggregate_plan(plan, keys, items, "EXPR${}")
-    return project(plan, items, "EXPR${}")
+    projected = project(plan, items, "EXPR${}")
+    if select.args.get("distinct"):
+        return distinct_plan(projected)
+    return projected
+
+
+def distinct_plan(plan: PlanNode) -> PlanNode:
+    """``SELECT DISTINCT``: a group aggregation by every column, without aggregates."""
+    from flink_py.table.table import aggregate_plan
+    refs: List[Expression] = [ColumnRef(n) for n in plan.names]
+    return aggregate_plan(plan, refs, refs, "EXPR${}")

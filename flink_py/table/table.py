@@ -173,6 +173,13 @@ class Table:
         exprs = [Alias(col(old), new) for old, new in zip(self._plan.names, names)]
         return Table(project(self._plan, exprs, "_c{}"), self._t_env)
 
+    def distinct(self) -> "Table":
+        """The table without duplicate rows."""
+        from flink_py.table.sql import distinct_plan
+        if self._plan.updating:
+            raise ValidationException("distinct() of an updating table is not supported yet")
+        return Table(distinct_plan(self._plan), self._t_env)
+
     def group_by(self, *fields: ExprLike) -> "GroupedTable":
         """Groups the rows by the given keys; follow with ``select``."""
         return GroupedTable(self, [_as_expression(f) for f in fields])
