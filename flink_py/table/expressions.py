@@ -10,28 +10,48 @@ Java's does). SQL queries are translated into the same trees (``flink_py.table.s
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
+from contextvars import ContextVar
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
 
-__all__ = ["Expression", "col", "lit", "if_then_else", "null_of", "coalesce", "concat"]
+__all__ = ["Expression", "col", "lit", "call", "if_then_else", "null_of", "coalesce",
+           "concat"]
 
 Evaluator = Callable[[tuple], Any]
+
+#: the UDFs registered in the TableEnvironment whose query is being resolved, by lower-case
+#: name (``create_temporary_function``); see ``functions_in_scope``
+FUNCTION_CATALOG: ContextVar[dict] = ContextVar("FUNCTION_CATALOG", default={})
+
+
+@contextlib.contextmanager
+def functions_in_scope(catalog: dict) -> Any:
+    """Resolves the expressions built inside with ``catalog``'s functions."""
+    token = FUNCTION_CATALOG.set(catalog)
+    try:
+        yield
+    finally:
+        FUNCTION_CATALOG.reset(token)
 
 
 class Resolved:
     """A resolved expression: its type, its evaluator, and the name a select gives it when
     it has no alias (None: ``_c<i>`` / ``EXPR$<i>``)."""
 
-    __slots__ = ("data_type", "evaluate", "name", "constant")
+    __slots__ = ("data_type", "evaluate", "name", "constant", "udfs")
 
     def __init__(self, data_type: t.DataType, evaluate: Evaluator,
-                 name: Optional[str] = None, constant: bool = False) -> None:
+                 name: Optional[str] = None, constant: bool = False,
+                 udfs: Tuple[Any, ...] = ()) -> None:
         self.data_type, self.evaluate, self.name, self.constant = (
             data_type, evaluate, name, constant)
+        #: the user-defined functions it calls (the task opens and closes them)
+        self.udfs = udfs
 
 
 class Scope:
@@ -289,7 +309,8 @@ class Alias(Expression):
 
     def resolve(self, scope: Scope) -> Resolved:
         inner = self.child.resolve(scope)
-        return Resolved(inner.data_type, inner.evaluate, self.name, inner.constant)
+        return Resolved(inner.data_type, inner.evaluate, self.name, inner.constant,
+                        inner.udfs)
 
     def aggregates(self) -> List["Aggregate"]:
         return self.child.aggregates()
@@ -316,7 +337,7 @@ class Cast(Expression):
         def evaluate(row: tuple) -> Any:
             v = f(row)
             return None if v is None else convert(v)
-        return Resolved(target, evaluate, None, inner.constant)
+        return Resolved(target, evaluate, None, inner.constant, inner.udfs)
 
     def aggregates(self) -> List["Aggregate"]:
         return self.child.aggregates()
@@ -373,10 +394,69 @@ class Call(Expression):
         if constant:  # constant folding: computed once, here
             value = evaluate(())
             return Resolved(data_type, lambda row: value, None, True)
-        return Resolved(data_type, evaluate, None, False)
+        return Resolved(data_type, evaluate, None, False,
+                        tuple(u for r in resolved for u in r.udfs))
 
     def __repr__(self) -> str:
         return f"Call({self.function}, [{', '.join(map(repr, self.args))}])"
+
+
+class UdfCall(Expression):
+    """A call of a user-defined scalar function (``udf``): the function gets the argument
+    values, NULLs included, and its result must fit its declared result type."""
+
+    def __init__(self, udf: Any, args: Sequence[Expression]) -> None:
+        self.udf, self.args = udf, list(args)
+
+    def aggregates(self) -> List["Aggregate"]:
+        return [a for arg in self.args for a in arg.aggregates()]
+
+    def resolve(self, scope: Scope) -> Resolved:
+        resolved = [a.resolve(scope) for a in self.args]
+        function = self.udf._function
+        result_type = self.udf._result_type
+        name = self.udf._name
+        evals = [r.evaluate for r in resolved]
+        check = _result_checker(result_type, name)
+        call = function.eval
+
+        def evaluate(row: tuple) -> Any:
+            return check(call(*[f(row) for f in evals]))
+        return Resolved(result_type, evaluate, None, False,
+                        tuple(u for r in resolved for u in r.udfs) + (function,))
+
+    def __repr__(self) -> str:
+        return f"{self.udf._name}({', '.join(map(repr, self.args))})"
+
+
+def _result_checker(dt: t.DataType, name: str) -> Callable[[Any], Any]:
+    """Checks (and, for a DOUBLE given an int, converts) a UDF's result."""
+    def bad(value: Any) -> Any:
+        raise ValidationException(f"the function {name!r} returned {value!r} of type "
+                                  f"{type(value).__name__}, which its result type "
+                                  f"{dt.sql()} cannot hold")
+    if _is_integer(dt):
+        lo, hi = dt.min_value, dt.max_value  # type: ignore[attr-defined]
+
+        def check_int(v: Any) -> Any:
+            if v is None or (type(v) is int and lo <= v <= hi):
+                return v
+            return bad(v)
+        return check_int
+    if isinstance(dt, (t.DoubleType, t.FloatType)):
+        wrap = _wrap(dt)
+
+        def check_float(v: Any) -> Any:
+            if v is None:
+                return v
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return wrap(v)
+            return bad(v)
+        return check_float
+    expected = {t.BooleanType: bool, t.VarCharType: str, t.CharType: str}.get(type(dt))
+    if expected is not None:
+        return lambda v: v if v is None or isinstance(v, expected) else bad(v)
+    return lambda v: v
 
 
 # -- the functions ----------------------------------------------------------------------------
@@ -778,6 +858,38 @@ def col(name: str) -> Expression:
 def lit(value: Any, data_type: Optional[t.DataType] = None) -> Expression:
     """A literal value, typed from the Python value unless ``data_type`` is given."""
     return Literal(value, data_type)
+
+
+def call(f: Any, *args: Any) -> Expression:
+    """A call of a UDF, given as the function (``udf``) or the name it was registered under
+    (``create_temporary_function``)."""
+    if isinstance(f, str):
+        return NamedCall(f, [_to_expr(a) for a in args])
+    return f(*args)
+
+
+class NamedCall(Expression):
+    """A call of a function by name: a built-in SQL function or a registered UDF, looked up
+    when the expression is resolved (``Scope.functions``)."""
+
+    def __init__(self, name: str, args: Sequence[Expression]) -> None:
+        self.name, self.args = name, list(args)
+
+    def aggregates(self) -> List["Aggregate"]:
+        return [a for arg in self.args for a in arg.aggregates()]
+
+    def resolve(self, scope: Scope) -> Resolved:
+        udf = FUNCTION_CATALOG.get().get(self.name.lower())
+        if udf is not None:
+            return UdfCall(udf, self.args).resolve(scope)
+        if self.name.lower() in _FUNCTIONS:
+            return Call(self.name.lower(), self.args).resolve(scope)
+        raise ValidationException(
+            f"No match found for function signature {self.name}"
+            f"({', '.join('<' + calcite_name(a.resolve(scope).data_type) + '>' for a in self.args)})")
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(map(repr, self.args))})"
 
 
 def null_of(data_type: t.DataType) -> Expression:

@@ -259,21 +259,62 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
     if isinstance(node, Project):
         stream = translate(node.inputs[0], env, batch)
         fns = [e.evaluate for e in node.exprs]
+        udfs = [u for e in node.exprs for u in e.udfs]
         if node.updating:
-            return stream.map(lambda kv: (kv[0], tuple(f(kv[1]) for f in fns)))
+            def project_change(kv: tuple) -> tuple:
+                return (kv[0], tuple(f(kv[1]) for f in fns))
+            return stream.map(_with_udfs(project_change, udfs, "map"))
         if len(fns) == 1:
             f0 = fns[0]
-            return stream.map(lambda row: (f0(row),))
-        return stream.map(lambda row: tuple(f(row) for f in fns))
+
+            def project_one(row: tuple) -> tuple:
+                return (f0(row),)
+            return stream.map(_with_udfs(project_one, udfs, "map"))
+
+        def project_row(row: tuple) -> tuple:
+            return tuple(f(row) for f in fns)
+        return stream.map(_with_udfs(project_row, udfs, "map"))
     if isinstance(node, Filter):
         stream = translate(node.inputs[0], env, batch)
         cond = node.condition.evaluate
+        udfs = list(node.condition.udfs)
         if node.updating:
-            return stream.filter(lambda kv: cond(kv[1]) is True)
-        return stream.filter(lambda row: cond(row) is True)
+            def keep_change(kv: tuple) -> bool:
+                return cond(kv[1]) is True
+            return stream.filter(_with_udfs(keep_change, udfs, "filter"))
+
+        def keep(row: tuple) -> bool:
+            return cond(row) is True
+        return stream.filter(_with_udfs(keep, udfs, "filter"))
     if isinstance(node, GroupAggregate):
         return _translate_group_aggregate(node, env, batch)
     raise TableException(f"cannot translate {node.describe()}")
+
+
+def _with_udfs(fn: Callable[[Any], Any], udfs: List[Any], kind: str) -> Any:
+    """``fn`` as is, or, when it calls UDFs, as a map/filter function that opens them before
+    the first row and closes them at the end of the task."""
+    if not udfs:
+        return fn
+    from flink_py.datastream.functions import FilterFunction, MapFunction
+    from flink_py.table.udf import close_functions, open_functions
+
+    class OpensUdfs:
+        def open(self, runtime_context: Any) -> None:
+            open_functions(udfs, runtime_context)
+
+        def close(self) -> None:
+            close_functions(udfs)
+
+    class MapWithUdfs(OpensUdfs, MapFunction):
+        def map(self, value: Any) -> Any:
+            return fn(value)
+
+    class FilterWithUdfs(OpensUdfs, FilterFunction):
+        def filter(self, value: Any) -> bool:
+            return fn(value)
+
+    return MapWithUdfs() if kind == "map" else FilterWithUdfs()
 
 
 def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> Any:
@@ -284,9 +325,12 @@ def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> A
     def key_of(row: tuple) -> tuple:
         return tuple(f(row) for f in key_fns)
 
+    udfs = [u for k in node.keys for u in k.udfs] + [
+        u for a in node.aggs if a.arg is not None for u in a.arg.udfs]
     if batch:
-        def to_acc(row: tuple) -> tuple:
+        def to_acc_of(row: tuple) -> tuple:
             return (key_of(row), create(row))
+        to_acc = _with_udfs(to_acc_of, udfs, "map")
 
         def merge_accs(a: tuple, b: tuple) -> tuple:
             return (a[0], merge(a[1], b[1]))
@@ -308,6 +352,12 @@ def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> A
         def open(self, runtime_context: Any) -> None:
             self.accs = runtime_context.get_state(
                 ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+            from flink_py.table.udf import open_functions
+            open_functions(udfs, runtime_context)
+
+        def close(self) -> None:
+            from flink_py.table.udf import close_functions
+            close_functions(udfs)
 
         def process_element(self, row: tuple, ctx: Any) -> Any:
             key = ctx.get_current_key()

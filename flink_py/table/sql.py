@@ -22,7 +22,7 @@ from sqlglot.errors import ParseError, TokenError
 from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
-                                        Literal)
+                                        Literal, NamedCall)
 from flink_py.table.planner import Filter, PlanNode
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
@@ -177,6 +177,8 @@ def to_expression(node: exp.Expression) -> Expression:
                              else Literal(None)])
     if isinstance(node, exp.Cast):
         return Cast(to_expression(node.this), _data_type(node.to))
+    if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
+        return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "
                          f"supported yet")
 

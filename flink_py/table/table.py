@@ -90,7 +90,8 @@ def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Reso
     from flink_py.table.expressions import Aggregate, Call, Cast
     for i, k in enumerate(keys):
         if e is k or (isinstance(e, ColumnRef) and isinstance(k, ColumnRef)
-                      and e.name.lower() == k.name.lower()):
+                      and e.name.lower() == k.name.lower()) or (
+                not isinstance(e, ColumnRef) and repr(e).lower() == repr(k).lower()):
             return InputRef(i, resolved_keys[i].data_type, resolved_keys[i].name)
     if isinstance(e, Aggregate):
         index = next(i for i, c in enumerate(calls) if c is e)
@@ -152,13 +153,15 @@ class Table:
         """Projects the given expressions (aggregates are allowed without ``group_by``: a
         global aggregation)."""
         exprs = [_as_expression(f) for f in fields]
-        if any(e.aggregates() for e in exprs):
-            return Table(aggregate_plan(self._plan, [], exprs, "_c{}"), self._t_env)
-        return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+        with self._t_env._functions_in_scope():
+            if any(e.aggregates() for e in exprs):
+                return Table(aggregate_plan(self._plan, [], exprs, "_c{}"), self._t_env)
+            return Table(project(self._plan, exprs, "_c{}"), self._t_env)
 
     def filter(self, predicate: ExprLike) -> "Table":
         """The rows for which ``predicate`` is TRUE (not FALSE, not NULL)."""
-        condition = _as_expression(predicate).resolve(self._plan.scope())
+        with self._t_env._functions_in_scope():
+            condition = _as_expression(predicate).resolve(self._plan.scope())
         return Table(Filter(self._plan, condition), self._t_env)
 
     where = filter
@@ -215,5 +218,6 @@ class GroupedTable:
     def select(self, *fields: ExprLike) -> Table:
         """The keys and aggregates per group."""
         exprs = [_as_expression(f) for f in fields]
-        plan = aggregate_plan(self._table._plan, self._keys, exprs, "_c{}")
+        with self._table._t_env._functions_in_scope():
+            plan = aggregate_plan(self._table._plan, self._keys, exprs, "_c{}")
         return Table(plan, self._table._t_env)

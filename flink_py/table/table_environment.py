@@ -103,6 +103,7 @@ class TableEnvironment:
         self._config = TableConfig(Configuration(settings.get_configuration()))
         self._stream_env = stream_env
         self._views: Dict[str, PlanNode] = {}
+        self._functions: Dict[str, Any] = {}
         self._current_catalog, self._current_database = DEFAULT_CATALOG, DEFAULT_DATABASE
 
     @staticmethod
@@ -189,6 +190,34 @@ class TableEnvironment:
                                       f"'{self._current_catalog}.{self._current_database}'")
         return self._views[key]
 
+    # -- functions ------------------------------------------------------------------------------
+    def create_temporary_function(self, path: str, function: Any) -> None:
+        """Registers a UDF (``udf(...)``) under ``path`` for SQL and ``call(path, ...)``."""
+        from flink_py.table.udf import UserDefinedScalarFunctionWrapper
+        if not isinstance(function, UserDefinedScalarFunctionWrapper):
+            raise ValidationException(
+                f"create_temporary_function({path!r}, {function!r}): expected a function made "
+                f"with udf(...)")
+        name = path.split(".")[-1].strip("`").lower()
+        if name in self._functions:
+            raise ValidationException(f"Could not register temporary catalog function "
+                                      f"'{self._qualified(path)}' as a function already exists")
+        self._functions[name] = function
+
+    create_temporary_system_function = create_temporary_function
+
+    def drop_temporary_function(self, path: str) -> bool:
+        return self._functions.pop(path.split(".")[-1].strip("`").lower(), None) is not None
+
+    drop_temporary_system_function = drop_temporary_function
+
+    def list_user_defined_functions(self) -> List[str]:
+        return sorted(self._functions)
+
+    def _functions_in_scope(self) -> Any:
+        from flink_py.table.expressions import functions_in_scope
+        return functions_in_scope(self._functions)
+
     # -- SQL ----------------------------------------------------------------------------------
     def sql_query(self, query: str) -> Table:
         """The table a ``SELECT`` query gives."""
@@ -198,7 +227,8 @@ class TableEnvironment:
     def _sql_plan(self, parsed: Any) -> PlanNode:
         from flink_py.table.sql import query_plan
         try:
-            return query_plan(parsed, self._lookup)
+            with self._functions_in_scope():
+                return query_plan(parsed, self._lookup)
         except ValidationException as exc:
             raise ValidationException(f"SQL validation failed. {exc}") from None
 

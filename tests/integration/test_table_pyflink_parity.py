@@ -117,3 +117,29 @@ def test_an_updating_table_is_refused_as_a_data_stream():
     with pytest.raises(TableException, match="doesn't support consuming update changes "
                                              "which is produced by node GroupAggregate"):
         t_env.to_data_stream(counts)
+
+
+def test_python_udfs_called_from_the_table_api_and_sql_print_as_in_pyflink(tmp_path):
+    assert _run("table_udf.py", tmp_path) == _recorded("table_udf.txt")
+
+
+def test_a_udf_result_its_type_cannot_hold_fails_the_job_naming_the_function():
+    from flink_py.table import DataTypes, EnvironmentSettings, TableEnvironment
+    from flink_py.table.expressions import col
+    from flink_py.table.udf import udf
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("parallelism.default", "1")
+    halve = udf(lambda x: x / 2, result_type=DataTypes.BIGINT(), name="halve")
+    table = t_env.from_elements([(3,)], ["a"]).select(halve(col("a")))
+    with pytest.raises(Exception, match=r"the function 'halve' returned 1.5 of type float, "
+                                        r"which its result type BIGINT cannot hold"):
+        list(table.execute().collect())
+
+
+def test_an_unknown_function_is_named_with_its_argument_types():
+    from flink_py.table import EnvironmentSettings, TableEnvironment, ValidationException
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.create_temporary_view("T", t_env.from_elements([(1, "a")], ["id", "k"]))
+    with pytest.raises(ValidationException, match=r"No match found for function signature "
+                                                  r"nope\(<BIGINT>, <VARCHAR\(2147483647\)>\)"):
+        t_env.sql_query("SELECT nope(id, k) FROM T")
