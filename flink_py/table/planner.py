@@ -90,6 +90,26 @@ class Filter(PlanNode):
         self.updating = child.updating
 
 
+class Limit(PlanNode):
+    """``OFFSET o FETCH n`` / ``LIMIT n`` without an order: the first rows that arrive."""
+
+    def __init__(self, child: PlanNode, offset: int, fetch: Optional[int]) -> None:
+        if child.updating:
+            raise TableException("LIMIT/OFFSET over an updating (changelog) input is not "
+                                 "supported yet")
+        for what, value in (("OFFSET", offset), ("FETCH/LIMIT", fetch)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 0):
+                raise ValidationException(f"{what} must be a non-negative integer, got "
+                                          f"{value!r}")
+        self.inputs = (child,)
+        self.offset, self.fetch = offset, fetch
+        self.names, self.data_types = child.names, child.data_types
+
+    def describe(self) -> str:
+        return f"Limit(offset=[{self.offset}], fetch=[{self.fetch}])"
+
+
 class AggSpec:
     """One aggregate of a group aggregation: its function, its argument's evaluator (None for
     COUNT(*)) and the result type (Flink's: COUNT is BIGINT NOT NULL, SUM and AVG keep an
@@ -288,7 +308,35 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return stream.filter(_with_udfs(keep, udfs, "filter"))
     if isinstance(node, GroupAggregate):
         return _translate_group_aggregate(node, env, batch)
+    if isinstance(node, Limit):
+        return _translate_limit(node, env, batch)
     raise TableException(f"cannot translate {node.describe()}")
+
+
+def _translate_limit(node: Limit, env: Any, batch: bool) -> Any:
+    """All rows to one subtask (one key); a count in keyed state (so a restored job goes on
+    counting) lets through rows ``offset`` to ``offset + fetch``."""
+    from flink_py.common.typeinfo import Types
+    from flink_py.datastream.functions import KeyedProcessFunction
+    from flink_py.datastream.state import ValueStateDescriptor
+    if node.fetch is None and not batch:
+        raise TableException("FETCH is missed, which on streaming table is not supported "
+                             "currently.")
+    stream = translate(node.inputs[0], env, batch)
+    start = node.offset
+    end = None if node.fetch is None else node.offset + node.fetch
+
+    class LimitFunction(KeyedProcessFunction):
+        def open(self, runtime_context: Any) -> None:
+            self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+        def process_element(self, row: tuple, ctx: Any) -> Any:
+            seen = self.seen.value() or 0
+            self.seen.update(seen + 1)
+            if seen >= start and (end is None or seen < end):
+                yield row
+
+    return stream.key_by(lambda row: 0).process(LimitFunction())
 
 
 def _with_udfs(fn: Callable[[Any], Any], udfs: List[Any], kind: str) -> Any:

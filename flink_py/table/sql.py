@@ -23,7 +23,7 @@ from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
                                         Literal, NamedCall)
-from flink_py.table.planner import Filter, PlanNode
+from flink_py.table.planner import Filter, Limit, PlanNode
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
@@ -185,11 +185,22 @@ def to_expression(node: exp.Expression) -> Expression:
 
 def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
     """The plan of a ``SELECT``; ``lookup`` gives a registered table's plan by name."""
+    limit, offset = select.args.get("limit"), select.args.get("offset")
+    if limit is not None or offset is not None:
+        inner = select.copy()
+        inner.set("limit", None)
+        inner.set("offset", None)
+        fetch = None
+        if limit is not None:
+            count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
+            fetch = _integer(count, "LIMIT")
+        skip = _integer(offset.expression, "OFFSET") if offset is not None else 0
+        return Limit(query_plan(inner, lookup), skip, fetch)
     from flink_py.table.table import aggregate_plan, project
     if not isinstance(select, exp.Select):
         raise TableException(f"only SELECT queries are supported yet, got "
                              f"{type(select).__name__.upper()}")
-    for unsupported in ("joins", "order", "limit", "offset", "windows", "with_"):
+    for unsupported in ("joins", "order", "windows", "with_"):
         if select.args.get(unsupported):
             raise TableException(f"{unsupported.rstrip('_s').upper()} in a query is not "
                                  f"supported yet")
@@ -238,6 +249,13 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     if select.args.get("distinct"):
         return distinct_plan(projected)
     return projected
+
+
+def _integer(node: Optional[exp.Expression], what: str) -> int:
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        return int(node.this)
+    raise TableException(f"{what} must be an integer literal, got "
+                         f"{node.sql() if node is not None else None}")
 
 
 def distinct_plan(plan: PlanNode) -> PlanNode:

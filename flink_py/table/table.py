@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
 from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
 from flink_py.table.expressions import Alias, ColumnRef, Expression, InputRef, Resolved, col
-from flink_py.table.planner import AggSpec, Filter, GroupAggregate, PlanNode, Project
+from flink_py.table.planner import AggSpec, Filter, GroupAggregate, Limit, PlanNode, Project
 
 if TYPE_CHECKING:
     from flink_py.table.table_environment import TableEnvironment
@@ -110,6 +110,14 @@ def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Reso
     return e
 
 
+def _column_name(f: ExprLike) -> str:
+    if isinstance(f, str):
+        return f.strip()
+    if isinstance(f, ColumnRef):
+        return f.name
+    raise ValidationException(f"expected a column (col(name) or its name), got {f!r}")
+
+
 class TableSchema:
     """A table's columns, as ``Table.get_schema()`` returns (PyFlink's ``TableSchema``)."""
 
@@ -176,6 +184,63 @@ class Table:
         exprs = [Alias(col(old), new) for old, new in zip(self._plan.names, names)]
         return Table(project(self._plan, exprs, "_c{}"), self._t_env)
 
+    def add_columns(self, *fields: ExprLike) -> "Table":
+        """The table with the given expressions as new columns at its end."""
+        exprs = [col(n) for n in self._plan.names] + [_as_expression(f) for f in fields]
+        with self._t_env._functions_in_scope():
+            table = Table(project(self._plan, exprs, "_c{}"), self._t_env)
+        duplicates = set(self._plan.names) & set(table._plan.names[len(self._plan.names):])
+        if len(table._plan.names) != len(set(table._plan.names)) or duplicates:
+            raise ValidationException(f"add_columns: the new columns repeat existing names "
+                                      f"{sorted(duplicates)}: use add_or_replace_columns")
+        return table
+
+    def add_or_replace_columns(self, *fields: ExprLike) -> "Table":
+        """``add_columns``, except that a new column replaces an existing one of its name."""
+        new = [_as_expression(f) for f in fields]
+        new_names = [e.name_hint() for e in new]
+        exprs: List[Expression] = []
+        for name in self._plan.names:
+            if name in new_names:
+                exprs.append(new[new_names.index(name)])
+            else:
+                exprs.append(col(name))
+        exprs += [e for e, n in zip(new, new_names) if n not in self._plan.names]
+        with self._t_env._functions_in_scope():
+            return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+
+    def drop_columns(self, *fields: ExprLike) -> "Table":
+        """The table without the given columns."""
+        names = [_column_name(f) for f in fields]
+        for n in names:
+            self._plan.scope().index_of(n)  # an unknown column is named
+        dropped = {n.lower() for n in names}
+        exprs = [col(n) for n in self._plan.names if n.lower() not in dropped]
+        return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+
+    def rename_columns(self, *fields: Expression) -> "Table":
+        """The table with columns renamed: ``col('a').alias('b')``, ..."""
+        renames = {}
+        for f in fields:
+            if not isinstance(f, Alias) or not isinstance(f.child, ColumnRef):
+                raise ValidationException(f"rename_columns expects col(name).alias(new), got "
+                                          f"{f!r}")
+            self._plan.scope().index_of(f.child.name)
+            renames[f.child.name] = f.name
+        exprs = [Alias(col(n), renames[n]) if n in renames else col(n)
+                 for n in self._plan.names]
+        return Table(project(self._plan, exprs, "_c{}"), self._t_env)
+
+    def limit(self, fetch: int, offset: int = 0) -> "Table":
+        """The first ``fetch`` rows after ``offset`` (in arrival order: no order_by yet)."""
+        return Table(Limit(self._plan, offset, fetch), self._t_env)
+
+    def fetch(self, fetch: int) -> "Table":
+        return Table(Limit(self._plan, 0, fetch), self._t_env)
+
+    def offset(self, offset: int) -> "Table":
+        return Table(Limit(self._plan, offset, None), self._t_env)
+
     def distinct(self) -> "Table":
         """The table without duplicate rows."""
         from flink_py.table.sql import distinct_plan
@@ -206,7 +271,9 @@ class Table:
         return self._t_env._execute_plan(self._plan)
 
     def __str__(self) -> str:
-        return f"UnnamedTable${id(self) & 0xFFFF}"
+        """The table registered under a generated name, which SQL can then use
+        (``t_env.sql_query("SELECT * FROM %s" % table)``), as PyFlink does."""
+        return self._t_env._register_unnamed(self)
 
 
 class GroupedTable:

@@ -104,6 +104,7 @@ class TableEnvironment:
         self._stream_env = stream_env
         self._views: Dict[str, PlanNode] = {}
         self._functions: Dict[str, Any] = {}
+        self._unnamed = 0
         self._current_catalog, self._current_database = DEFAULT_CATALOG, DEFAULT_DATABASE
 
     @staticmethod
@@ -163,6 +164,15 @@ class TableEnvironment:
             raise ValidationException(
                 f"Temporary table '{key}' already exists")
         self._views[key] = table._plan
+
+    def _register_unnamed(self, table: Table) -> str:
+        for name, plan in self._views.items():
+            if plan is table._plan and name.rsplit(".", 1)[1].startswith("UnnamedTable$"):
+                return name.rsplit(".", 1)[1]
+        name = f"UnnamedTable${self._unnamed}"
+        self._unnamed += 1
+        self._views[self._qualified(name)] = table._plan
+        return name
 
     def drop_temporary_view(self, view_path: str) -> bool:
         return self._views.pop(self._qualified(view_path), None) is not None

@@ -35,7 +35,7 @@ def test_tables_from_elements_select_filter_and_sql_print_as_in_pyflink(tmp_path
 
 
 @pytest.mark.parametrize("program", ["table_changelog.py", "table_expressions.py",
-                                     "table_distinct.py"])
+                                     "table_distinct.py", "table_columns_limit.py"])
 def test_streaming_results_and_changelogs_print_as_in_pyflink(program, tmp_path):
     recorded = _recorded(program.replace(".py", ".stream.txt"))
     assert _run(program, tmp_path, "stream") == recorded
@@ -62,7 +62,7 @@ def _with_table_rows_sorted(text: str) -> List[str]:
 
 
 @pytest.mark.parametrize("program", ["table_changelog.py", "table_expressions.py",
-                                     "table_distinct.py"])
+                                     "table_distinct.py", "table_columns_limit.py"])
 def test_batch_results_print_as_in_pyflink_up_to_group_order(program, tmp_path):
     recorded = _recorded(program.replace(".py", ".batch.txt"))
     printed = _run(program, tmp_path, "batch")
