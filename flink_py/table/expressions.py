@@ -206,6 +206,16 @@ class Expression:
         return Call("abs", [self])
 
     @property
+    def asc(self) -> "Expression":
+        """This expression as an ascending sort key (``order_by``)."""
+        return Ordering(self, True)
+
+    @property
+    def desc(self) -> "Expression":
+        """This expression as a descending sort key (``order_by``)."""
+        return Ordering(self, False)
+
+    @property
     def sum(self) -> "Expression":
         return Aggregate("sum", self)
 
@@ -399,6 +409,31 @@ class Call(Expression):
 
     def __repr__(self) -> str:
         return f"Call({self.function}, [{', '.join(map(repr, self.args))}])"
+
+
+class Ordering(Expression):
+    """A sort key: an expression, its direction and where NULLs go (by default as Flink
+    does: NULL is the largest value, last ascending and first descending)."""
+
+    def __init__(self, child: Expression, ascending: bool,
+                 nulls_come_first: Optional[bool] = None) -> None:
+        self.child, self.ascending = child, ascending
+        self.nulls_come_first = (not ascending) if nulls_come_first is None \
+            else nulls_come_first
+
+    @property
+    def nulls_first(self) -> "Ordering":
+        return Ordering(self.child, self.ascending, True)
+
+    @property
+    def nulls_last(self) -> "Ordering":
+        return Ordering(self.child, self.ascending, False)
+
+    def resolve(self, scope: Scope) -> Resolved:
+        return self.child.resolve(scope)
+
+    def __repr__(self) -> str:
+        return f"{self.child!r} {'ASC' if self.ascending else 'DESC'}"
 
 
 class UdfCall(Expression):

@@ -94,9 +94,6 @@ class Limit(PlanNode):
     """``OFFSET o FETCH n`` / ``LIMIT n`` without an order: the first rows that arrive."""
 
     def __init__(self, child: PlanNode, offset: int, fetch: Optional[int]) -> None:
-        if child.updating:
-            raise TableException("LIMIT/OFFSET over an updating (changelog) input is not "
-                                 "supported yet")
         for what, value in (("OFFSET", offset), ("FETCH/LIMIT", fetch)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 0):
@@ -108,6 +105,21 @@ class Limit(PlanNode):
 
     def describe(self) -> str:
         return f"Limit(offset=[{self.offset}], fetch=[{self.fetch}])"
+
+
+class Sort(PlanNode):
+    """``ORDER BY`` keys, then ``OFFSET``/``FETCH``: in batch mode only (a streaming sort
+    needs a time attribute, which Flink requires first)."""
+
+    def __init__(self, child: PlanNode, keys: List[Tuple[Resolved, bool, bool]],
+                 offset: int = 0, fetch: Optional[int] = None) -> None:
+        self.inputs = (child,)
+        self.keys, self.offset, self.fetch = keys, offset, fetch
+        self.names, self.data_types = child.names, child.data_types
+
+    def describe(self) -> str:
+        return (f"Sort(orderBy=[{len(self.keys)} keys], offset=[{self.offset}], "
+                f"fetch=[{self.fetch}])")
 
 
 class AggSpec:
@@ -310,7 +322,57 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return _translate_group_aggregate(node, env, batch)
     if isinstance(node, Limit):
         return _translate_limit(node, env, batch)
+    if isinstance(node, Sort):
+        return _translate_sort(node, env, batch)
     raise TableException(f"cannot translate {node.describe()}")
+
+
+def sort_rows(rows: List[tuple], keys: List[Tuple[Callable[[tuple], Any], bool, bool]]
+              ) -> List[tuple]:
+    """``rows`` in the order of ``keys`` ((value of a row, ascending, NULLs first)): one
+    stable sort per key, the last key first."""
+    for value, ascending, nulls_first in reversed(keys):
+        nulls = [r for r in rows if value(r) is None]
+        others = sorted((r for r in rows if value(r) is not None), key=value,
+                        reverse=not ascending)  # reverse keeps a sort stable
+        rows = nulls + others if nulls_first else others + nulls
+    return rows
+
+
+def _insert_only(child: PlanNode, env: Any, batch: bool, what: str) -> Any:
+    """The rows of ``child`` without row kinds: in batch mode an aggregation's rows are all
+    final (+I); a streaming changelog is refused."""
+    stream = translate(child, env, batch)
+    if not child.updating:
+        return stream
+    if not batch:
+        raise TableException(f"{what} over an updating (changelog) input in streaming mode "
+                             f"is not supported yet")
+    return stream.map(lambda change: change[1])
+
+
+def _translate_sort(node: Sort, env: Any, batch: bool) -> Any:
+    """All rows to one key; BATCH execution's reduce gives their list at the end of input,
+    which is sorted and sliced."""
+    if not batch:
+        if node.fetch is not None:
+            raise TableException("ORDER BY with LIMIT (Top-N) in streaming mode is not "
+                                 "supported yet")
+        raise TableException("Sort on a non-time-attribute field is not supported.")
+    stream = _insert_only(node.inputs[0], env, batch, "ORDER BY")
+    keys = [(r.evaluate, ascending, nulls_first) for r, ascending, nulls_first in node.keys]
+    start = node.offset
+    end = None if node.fetch is None else node.offset + node.fetch
+
+    def gather(a: list, b: list) -> list:
+        a.extend(b)
+        return a
+
+    def sorted_slice(rows: list) -> Any:
+        return sort_rows(rows, keys)[start:end]
+
+    return (stream.map(lambda row: [row]).key_by(lambda rows: 0).reduce(gather)
+            .flat_map(sorted_slice))
 
 
 def _translate_limit(node: Limit, env: Any, batch: bool) -> Any:
@@ -322,7 +384,7 @@ def _translate_limit(node: Limit, env: Any, batch: bool) -> Any:
     if node.fetch is None and not batch:
         raise TableException("FETCH is missed, which on streaming table is not supported "
                              "currently.")
-    stream = translate(node.inputs[0], env, batch)
+    stream = _insert_only(node.inputs[0], env, batch, "LIMIT/OFFSET")
     start = node.offset
     end = None if node.fetch is None else node.offset + node.fetch
 

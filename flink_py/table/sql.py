@@ -23,13 +23,15 @@ from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
                                         Literal, NamedCall)
-from flink_py.table.planner import Filter, Limit, PlanNode
+from flink_py.table.planner import Filter, PlanNode
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
 
 class FlinkDialect(Dialect):
     """Flink SQL's lexical rules for sqlglot."""
+
+    NULL_ORDERING = "nulls_are_large"  # ASC puts NULLs last, DESC first
 
     class Tokenizer(tokens.Tokenizer):
         IDENTIFIERS = ["`"]
@@ -186,21 +188,35 @@ def to_expression(node: exp.Expression) -> Expression:
 def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
     """The plan of a ``SELECT``; ``lookup`` gives a registered table's plan by name."""
     limit, offset = select.args.get("limit"), select.args.get("offset")
-    if limit is not None or offset is not None:
+    order = select.args.get("order")
+    if limit is not None or offset is not None or order is not None:
+        from flink_py.table.table import limit_plan, sort_plan
+        from flink_py.table.expressions import Ordering
         inner = select.copy()
         inner.set("limit", None)
         inner.set("offset", None)
+        inner.set("order", None)
+        plan = query_plan(inner, lookup)
+        if order is not None:
+            keys = []
+            for o in order.expressions:
+                key = to_expression(o.this)  # a column of the query's output
+                keys.append(Ordering(key, not o.args.get("desc"),
+                                     bool(o.args.get("nulls_first"))))
+            plan = sort_plan(plan, keys)
         fetch = None
         if limit is not None:
             count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
             fetch = _integer(count, "LIMIT")
         skip = _integer(offset.expression, "OFFSET") if offset is not None else 0
-        return Limit(query_plan(inner, lookup), skip, fetch)
+        if limit is None and offset is None:
+            return plan
+        return limit_plan(plan, skip, fetch)
     from flink_py.table.table import aggregate_plan, project
     if not isinstance(select, exp.Select):
         raise TableException(f"only SELECT queries are supported yet, got "
                              f"{type(select).__name__.upper()}")
-    for unsupported in ("joins", "order", "windows", "with_"):
+    for unsupported in ("joins", "windows", "with_"):
         if select.args.get(unsupported):
             raise TableException(f"{unsupported.rstrip('_s').upper()} in a query is not "
                                  f"supported yet")

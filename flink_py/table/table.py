@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
 from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
 from flink_py.table.expressions import Alias, ColumnRef, Expression, InputRef, Resolved, col
-from flink_py.table.planner import AggSpec, Filter, GroupAggregate, Limit, PlanNode, Project
+from flink_py.table.planner import (AggSpec, Filter, GroupAggregate, Limit, PlanNode, Project,
+                                    Sort)
 
 if TYPE_CHECKING:
     from flink_py.table.table_environment import TableEnvironment
@@ -108,6 +109,26 @@ def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Reso
             f"Expression '{e.name}' is not being grouped: select only grouping keys and "
             f"aggregates")
     return e
+
+
+def sort_plan(child: PlanNode, keys: Sequence[Expression]) -> Sort:
+    """``ORDER BY keys`` over ``child``."""
+    from flink_py.table.expressions import Ordering
+    scope = child.scope()
+    resolved = []
+    for k in keys:
+        ordering = k if isinstance(k, Ordering) else Ordering(k, True)
+        resolved.append((ordering.child.resolve(scope), ordering.ascending,
+                         ordering.nulls_come_first))
+    return Sort(child, resolved)
+
+
+def limit_plan(child: PlanNode, offset: int, fetch: Optional[int]) -> PlanNode:
+    """``OFFSET``/``FETCH`` over ``child``: part of its sort when it is one."""
+    if isinstance(child, Sort) and child.offset == 0 and child.fetch is None:
+        Limit(child.inputs[0], offset, fetch)  # checks the values
+        return Sort(child.inputs[0], child.keys, offset, fetch)
+    return Limit(child, offset, fetch)
 
 
 def _column_name(f: ExprLike) -> str:
@@ -231,15 +252,23 @@ class Table:
                  for n in self._plan.names]
         return Table(project(self._plan, exprs, "_c{}"), self._t_env)
 
+    def order_by(self, *fields: ExprLike) -> "Table":
+        """The rows sorted by the given keys (``col('a').desc``; ascending by default);
+        batch mode only, as in Flink without a time attribute."""
+        with self._t_env._functions_in_scope():
+            return Table(sort_plan(self._plan, [_as_expression(f) for f in fields]),
+                         self._t_env)
+
     def limit(self, fetch: int, offset: int = 0) -> "Table":
-        """The first ``fetch`` rows after ``offset`` (in arrival order: no order_by yet)."""
-        return Table(Limit(self._plan, offset, fetch), self._t_env)
+        """The first ``fetch`` rows after ``offset``: of the order of a preceding
+        ``order_by``, else in arrival order."""
+        return Table(limit_plan(self._plan, offset, fetch), self._t_env)
 
     def fetch(self, fetch: int) -> "Table":
-        return Table(Limit(self._plan, 0, fetch), self._t_env)
+        return Table(limit_plan(self._plan, 0, fetch), self._t_env)
 
     def offset(self, offset: int) -> "Table":
-        return Table(Limit(self._plan, offset, None), self._t_env)
+        return Table(limit_plan(self._plan, offset, None), self._t_env)
 
     def distinct(self) -> "Table":
         """The table without duplicate rows."""

@@ -143,3 +143,23 @@ def test_an_unknown_function_is_named_with_its_argument_types():
     with pytest.raises(ValidationException, match=r"No match found for function signature "
                                                   r"nope\(<BIGINT>, <VARCHAR\(2147483647\)>\)"):
         t_env.sql_query("SELECT nope(id, k) FROM T")
+
+
+def test_order_by_in_batch_mode_prints_as_in_pyflink(tmp_path):
+    # ASC puts NULLs last and DESC first by default, as Flink does; ties keep input order
+    printed = _run("table_order_by.py", tmp_path, "batch")
+    assert printed == _recorded("table_order_by.batch.txt")
+
+
+def test_a_streaming_sort_without_a_time_attribute_is_refused_as_in_flink(tmp_path):
+    printed = _run("table_order_by.py", tmp_path, "stream").splitlines()
+    # each case's outcome in Flink: its error line, or the table it printed (its row count)
+    flinks = [line for line in _recorded("table_order_by.stream.txt").splitlines()
+              if not line.startswith(("+", "|"))]
+    assert len(printed) == len(flinks) == 7
+    for ours, flink in zip(printed, flinks):
+        if flink.startswith("Sort on"):  # a plain ORDER BY: Flink's own message
+            assert ours == flink
+        else:  # ORDER BY ... LIMIT is Flink's Top-N, a retracting changelog not built yet
+            assert flink.endswith("rows in set")
+            assert ours == "ORDER BY with LIMIT (Top-N) in streaming mode is not supported yet"
