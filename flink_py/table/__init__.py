@@ -4,6 +4,7 @@ DataStream runtime. A first part of issue 12: tables from elements and views, ``
 ``TableResult.print()`` in Flink's tableau form."""
 
 from flink_py.common.types import Row, RowKind
+from flink_py.table.catalog import Schema, TableDescriptor
 from flink_py.table.errors import (SqlParserException, TableException,
                                    ValidationException)
 from flink_py.table.table import GroupedTable, Table, TableSchema
@@ -14,5 +15,6 @@ from flink_py.table.types import DataTypes
 
 __all__ = ["DataTypes", "EnvironmentSettings", "GroupedTable", "ResultKind", "Row",
            "RowKind", "SqlParserException", "StreamTableEnvironment", "Table", "TableConfig",
-           "TableEnvironment", "TableException", "TableResult", "TableSchema",
+           "TableDescriptor", "TableEnvironment", "TableException", "TableResult",
+           "TableSchema", "Schema",
            "ValidationException"]

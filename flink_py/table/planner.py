@@ -58,6 +58,18 @@ class Values(PlanNode):
         return f"Values(tuples=[{len(self.rows)} rows], fields=[{', '.join(self.names)}])"
 
 
+class CatalogSource(PlanNode):
+    """A connector table read (``FROM src`` where ``src`` was made by DDL or a
+    descriptor)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.names, self.data_types = list(table.names), list(table.data_types)
+
+    def describe(self) -> str:
+        return f"TableSourceScan(table=[[{self.table.path.replace('.', ', ')}]])"
+
+
 class StreamSource(PlanNode):
     """A DataStream as a table (``from_data_stream``)."""
 
@@ -282,6 +294,9 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
     """The DataStream of ``node``'s records in ``env``."""
     if isinstance(node, Values):
         return env.from_collection(list(node.rows))
+    if isinstance(node, CatalogSource):
+        from flink_py.table.connectors import source_stream
+        return source_stream(node.table, env)
     if isinstance(node, StreamSource):
         from flink_py.table.conversions import to_values
         if node.stream.get_execution_environment() is not env:

@@ -93,6 +93,33 @@ def _truncate(text: str, width: int) -> str:
     return " " * max(0, width - _display_width(cut)) + cut
 
 
+def column_widths_by_content(names: Sequence[str], rows: Sequence[Sequence[str]]
+                             ) -> List[int]:
+    """Widths from the cells (Flink's ``columnWidthsByContent``, used for the results of
+    statements that are not queries: SHOW, DDL), at most the maximum."""
+    widths = [len(n) for n in names]
+    for row in rows:
+        widths = [max(w, _display_width(c)) for w, c in zip(widths, row)]
+    return [min(w, MAX_COLUMN_WIDTH) for w in widths]
+
+
+def print_content_tableau(names: Sequence[str], rows: Sequence[Sequence[str]],
+                          write: Any = print) -> None:
+    """A small, complete result printed with widths from its content."""
+    if not rows:
+        write("Empty set")
+        return
+    widths = column_widths_by_content(names, rows)
+    border = _border(widths)
+    write(border)
+    write(_line(widths, names))
+    write(border)
+    for row in rows:
+        write(_line(widths, row))
+    write(border)
+    write(f"{len(rows)} {'rows' if len(rows) > 1 else 'row'} in set")
+
+
 def column_widths(names: Sequence[str], data_types: Sequence[t.DataType],
                   row_kind: bool) -> List[int]:
     widths = []

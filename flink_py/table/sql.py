@@ -12,7 +12,7 @@ arithmetic, comparisons, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``, ``CASE``, ``
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 import sqlglot
 from sqlglot import exp, tokens
@@ -272,6 +272,50 @@ def _integer(node: Optional[exp.Expression], what: str) -> int:
         return int(node.this)
     raise TableException(f"{what} must be an integer literal, got "
                          f"{node.sql() if node is not None else None}")
+
+
+def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any:
+    """The connector table a ``CREATE TABLE name (columns) WITH (options)`` defines."""
+    from flink_py.table.catalog import CatalogTable
+    schema = create.this
+    if not isinstance(schema, exp.Schema):
+        raise TableException("CREATE TABLE ... AS / LIKE is not supported yet")
+    table = schema.this
+    path = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+    names: List[str] = []
+    data_types: List[t.DataType] = []
+    for column in schema.expressions:
+        if not isinstance(column, exp.ColumnDef):
+            raise TableException(f"{column.sql(dialect=FlinkDialect)!r} in CREATE TABLE is "
+                                 f"not supported yet (computed and metadata columns, "
+                                 f"constraints, watermarks)")
+        if column.args.get("kind") is None:
+            raise TableException(f"column {column.name!r} has no type (computed columns are "
+                                 f"not supported yet)")
+        dt = _data_type(column.args["kind"])
+        for constraint in column.args.get("constraints") or []:
+            if isinstance(constraint.kind, exp.NotNullColumnConstraint):
+                dt = dt.not_null()
+            else:
+                raise TableException(f"the constraint {constraint.sql()} of column "
+                                     f"{column.name!r} is not supported yet")
+        if column.name in names:
+            raise ValidationException(f"A column named '{column.name}' already exists in the "
+                                      f"table")
+        names.append(column.name)
+        data_types.append(dt)
+    options: dict = {}
+    properties = create.args.get("properties")
+    for prop in (properties.expressions if properties is not None else []):
+        if isinstance(prop, exp.TemporaryProperty):
+            continue
+        if not isinstance(prop, exp.Property):
+            raise TableException(f"{prop.sql(dialect=FlinkDialect)!r} in CREATE TABLE is not "
+                                 f"supported yet")
+        key = prop.this.this if isinstance(prop.this, exp.Literal) else prop.name
+        value = prop.args["value"]
+        options[str(key)] = value.this if isinstance(value, exp.Literal) else value.sql()
+    return CatalogTable(qualified(path), names, data_types, options)
 
 
 def distinct_plan(plan: PlanNode) -> PlanNode:

@@ -295,6 +295,21 @@ class Table:
         """The logical plan of this table."""
         return "== Optimized Logical Plan ==\n" + self._plan.explain() + "\n"
 
+    def execute_insert(self, table_path_or_descriptor: Any, overwrite: bool = False
+                       ) -> "TableResult":
+        """Submits the job that writes this table's rows into a sink table (a path, or a
+        ``TableDescriptor`` for an anonymous one); ``wait()`` on the result for its end."""
+        if overwrite:
+            from flink_py.table.errors import TableException
+            raise TableException("INSERT OVERWRITE is not supported yet")
+        path = table_path_or_descriptor
+        if not isinstance(path, str):
+            path = f"*anonymous_{table_path_or_descriptor.connector}$" \
+                   f"{self._t_env._unnamed}*"
+            self._t_env._unnamed += 1
+            self._t_env.create_temporary_table(path, table_path_or_descriptor)
+        return self._t_env._insert(path, self._plan)
+
     def execute(self) -> "TableResult":
         """Runs the query and returns its result (collect or print it)."""
         return self._t_env._execute_plan(self._plan)

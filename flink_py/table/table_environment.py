@@ -18,7 +18,7 @@ from flink_py.common.types import RowKind
 from flink_py.table.planner import (INSERT, UPDATE_AFTER, PlanNode, StreamSource, Values,
                                     sources, translate)
 from flink_py.table.table import Table
-from flink_py.table.table_result import TableResult
+from flink_py.table.table_result import ResultKind, TableResult
 
 __all__ = ["EnvironmentSettings", "TableConfig", "TableEnvironment",
            "StreamTableEnvironment"]
@@ -103,6 +103,7 @@ class TableEnvironment:
         self._config = TableConfig(Configuration(settings.get_configuration()))
         self._stream_env = stream_env
         self._views: Dict[str, PlanNode] = {}
+        self._tables: Dict[str, Any] = {}  # connector tables (DDL, descriptors)
         self._functions: Dict[str, Any] = {}
         self._unnamed = 0
         self._current_catalog, self._current_database = DEFAULT_CATALOG, DEFAULT_DATABASE
@@ -181,7 +182,8 @@ class TableEnvironment:
         return Table(self._lookup(path), self)
 
     def list_tables(self) -> List[str]:
-        return sorted(k.rsplit(".", 1)[1] for k in self._views)
+        return sorted(k.rsplit(".", 1)[1] for k in list(self._views) + list(self._tables)
+                      if not k.rsplit(".", 1)[1].startswith("UnnamedTable$"))
 
     list_views = list_temporary_views = list_temporary_tables = list_tables
 
@@ -193,8 +195,30 @@ class TableEnvironment:
             parts = [self._current_catalog] + parts
         return ".".join(parts)
 
+    def create_temporary_table(self, path: str, descriptor: Any) -> None:
+        """Registers a connector table from a ``TableDescriptor``."""
+        from flink_py.table.catalog import CatalogTable
+        schema = descriptor.get_schema()
+        if schema is None:
+            raise ValidationException(f"create_temporary_table({path!r}): the descriptor has "
+                                      f"no schema")
+        self._register_table(CatalogTable(self._qualified(path), schema.names,
+                                          schema.data_types, descriptor.get_options()))
+
+    create_table = create_temporary_table
+
+    def _register_table(self, table: Any, if_not_exists: bool = False) -> None:
+        if table.path in self._tables or table.path in self._views:
+            if if_not_exists:
+                return
+            raise ValidationException(f"Temporary table '{table.path}' already exists")
+        self._tables[table.path] = table
+
     def _lookup(self, path: str) -> PlanNode:
         key = self._qualified(path)
+        if key in self._tables:
+            from flink_py.table.planner import CatalogSource
+            return CatalogSource(self._tables[key])
         if key not in self._views:
             raise ValidationException(f"Object '{path}' not found within "
                                       f"'{self._current_catalog}.{self._current_database}'")
@@ -243,22 +267,62 @@ class TableEnvironment:
             raise ValidationException(f"SQL validation failed. {exc}") from None
 
     def execute_sql(self, stmt: str) -> TableResult:
-        """Runs one statement; a query's result streams its rows."""
-        from flink_py.table.sql import parse_statement
+        """Runs one statement: a query (its rows), ``CREATE TABLE``, ``INSERT INTO`` (submits
+        the job; ``wait()`` for it), ``SHOW TABLES``/``VIEWS``/``FUNCTIONS``."""
+        import re
         from sqlglot import exp
+        from flink_py.table.sql import parse_statement
+        show = re.fullmatch(r"\s*SHOW\s+(TABLES|VIEWS|FUNCTIONS|USER\s+FUNCTIONS)\s*;?\s*",
+                            stmt, re.IGNORECASE)
+        if show is not None:
+            return self._show(show.group(1).upper())
         parsed = parse_statement(stmt)
         if isinstance(parsed, exp.Select):
             return self._execute_plan(self._sql_plan(parsed))
-        if isinstance(parsed, exp.Show) or (isinstance(parsed, exp.Command)
-                                            and parsed.name.upper() == "SHOW"):
-            what = (parsed.name if isinstance(parsed, exp.Show) else str(parsed.expression)
-                    ).strip().upper()
-            if what == "TABLES" or what == "VIEWS":
-                rows = [(0, (n,)) for n in self.list_tables()]
-                return TableResult([f"{what.lower()[:-1]} name"], [t.VarCharType(False)],
-                                   lambda: iter(rows), False)
+        if isinstance(parsed, exp.Create) and str(parsed.args.get("kind", "")).upper() == "TABLE":
+            from flink_py.table.sql import catalog_table_of
+            try:
+                table = catalog_table_of(parsed, self._qualified)
+            except ValidationException as exc:
+                raise ValidationException(f"SQL validation failed. {exc}") from None
+            self._register_table(table, bool(parsed.args.get("exists")))
+            return _ok()
+        if isinstance(parsed, exp.Insert):
+            target = parsed.this.this if isinstance(parsed.this, exp.Schema) else parsed.this
+            if parsed.args.get("overwrite"):
+                raise TableException("INSERT OVERWRITE is not supported yet")
+            return self._insert(target.sql(dialect="hive").strip("`"),
+                                self._sql_plan(parsed.expression))
         raise TableException(f"the statement {stmt.strip().split()[0].upper()} is not "
                              f"supported yet")
+
+    def _show(self, what: str) -> TableResult:
+        if what in ("TABLES", "VIEWS"):
+            names = self.list_tables() if what == "TABLES" else sorted(
+                k.rsplit(".", 1)[1] for k in self._views
+                if not k.rsplit(".", 1)[1].startswith("UnnamedTable$"))
+            header = "table name" if what == "TABLES" else "view name"
+        else:
+            names, header = self.list_user_defined_functions(), "function name"
+        rows = [(0, (n,)) for n in names]
+        return TableResult([header], [t.VarCharType(False)], lambda: iter(rows), False,
+                           widths_by_content=True)
+
+    def _insert(self, path: str, plan: PlanNode) -> TableResult:
+        """Submits the job that writes ``plan``'s rows into the sink table ``path``."""
+        from flink_py.table.connectors import check_sink_schema, write_to_sink
+        key = self._qualified(path)
+        table = self._tables.get(key)
+        if table is None:
+            raise ValidationException(f"SQL validation failed. Object '{path}' not found")
+        check_sink_schema(table, plan.names, plan.data_types)
+        env = self._environment_for(plan)
+        streaming = self._settings.is_streaming_mode()
+        write_to_sink(table, translate(plan, env, not streaming), plan.updating)
+        client = env.execute_async(f"insert-into_{key}")
+        rows = [(0, (-1,))]
+        return TableResult([key], [t.BigIntType(False)], lambda: iter(rows), False,
+                           job_client=client, widths_by_content=True)
 
     # -- execution ----------------------------------------------------------------------------
     def _execute_plan(self, plan: PlanNode) -> TableResult:
@@ -378,6 +442,13 @@ class StreamTableEnvironment(TableEnvironment):
                ) -> "StreamTableEnvironment":
         settings = environment_settings or EnvironmentSettings.in_streaming_mode()
         return StreamTableEnvironment(settings, stream_execution_environment)
+
+
+def _ok() -> TableResult:
+    """The result of a DDL statement: ``OK``."""
+    rows = [(0, ("OK",))]
+    return TableResult(["result"], [t.VarCharType(False)], lambda: iter(rows), False,
+                       ResultKind.SUCCESS, widths_by_content=True)
 
 
 def _updating_node(plan: PlanNode) -> PlanNode:

@@ -50,8 +50,12 @@ class TableResult:
 
     def __init__(self, names: List[str], data_types: List[t.DataType],
                  records: Optional[Callable[[], Any]], streaming: bool,
-                 result_kind: ResultKind = ResultKind.SUCCESS_WITH_CONTENT) -> None:
+                 result_kind: ResultKind = ResultKind.SUCCESS_WITH_CONTENT,
+                 job_client: Any = None, widths_by_content: bool = False) -> None:
         self._names, self._types = names, data_types
+        self._job_client = job_client
+        #: a statement's result (SHOW, DDL, INSERT) prints with widths from its content
+        self._widths_by_content = widths_by_content
         self._records = records  # starts the job, returns its (closeable) record iterator
         self._streaming = streaming
         self._result_kind = result_kind
@@ -64,6 +68,8 @@ class TableResult:
 
     def get_job_client(self) -> Any:
         """The job's client, or None for a statement without a job."""
+        if self._job_client is not None:
+            return self._job_client
         iterator = self._start()
         return getattr(iterator, "job_client", None)
 
@@ -74,7 +80,14 @@ class TableResult:
         return self._result_kind
 
     def wait(self, timeout_ms: Optional[int] = None) -> None:
-        """Waits until the job ended; its rows stay available to ``collect``/``print``."""
+        """Waits until the job ended; its rows stay available to ``collect``/``print``.
+
+        :raises JobExecutionError: if the job failed.
+        """
+        if self._job_client is not None:
+            self._job_client.get_job_execution_result().result(
+                None if timeout_ms is None else timeout_ms / 1000)
+            return
         iterator = self._start()
         rows = list(iterator)
         close = getattr(iterator, "close", None)
@@ -97,4 +110,10 @@ class TableResult:
         """Prints the rows in Flink's tableau form (with the ``op`` column in streaming
         mode), as they come."""
         with self.collect() as rows:
+            if self._widths_by_content:
+                from flink_py.table.print_utils import format_value, print_content_tableau
+                cells = [["<NULL>" if v is None else format_value(v) for v in row._values]
+                         for row in rows]
+                print_content_tableau(self._names, cells)
+                return
             print_tableau(self._names, self._types, rows, self._streaming)

@@ -163,3 +163,24 @@ def test_a_streaming_sort_without_a_time_attribute_is_refused_as_in_flink(tmp_pa
         else:  # ORDER BY ... LIMIT is Flink's Top-N, a retracting changelog not built yet
             assert flink.endswith("rows in set")
             assert ours == "ORDER BY with LIMIT (Top-N) in streaming mode is not supported yet"
+
+
+def test_ddl_datagen_print_blackhole_and_insert_print_as_in_pyflink(tmp_path):
+    assert _run("table_ddl_insert.py", tmp_path) == _recorded("table_ddl_insert.txt")
+
+
+def test_a_table_without_a_connector_option_is_refused_naming_it():
+    from flink_py.table import EnvironmentSettings, TableEnvironment, ValidationException
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    with pytest.raises(ValidationException, match=r"Table options do not contain an option "
+                                                  r"key 'connector'.*default_database.t'"):
+        t_env.execute_sql("CREATE TABLE t (a INT) WITH ('format' = 'csv')")
+
+
+def test_an_insert_of_the_wrong_number_of_columns_is_refused():
+    from flink_py.table import EnvironmentSettings, TableEnvironment, ValidationException
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.execute_sql("CREATE TABLE s (a BIGINT) WITH ('connector' = 'blackhole')")
+    t_env.create_temporary_view("T", t_env.from_elements([(1, 2)], ["x", "y"]))
+    with pytest.raises(ValidationException, match="Different number of columns"):
+        t_env.execute_sql("INSERT INTO s SELECT x, y FROM T")

@@ -1,0 +1,113 @@
+"""Tables defined by DDL or a descriptor: ``Schema``, ``TableDescriptor`` (PyFlink's names)
+and the catalog entry they make (``CatalogTable``: columns and connector options)."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from flink_py.table import types as t
+from flink_py.table.errors import ValidationException
+
+__all__ = ["CatalogTable", "Schema", "TableDescriptor"]
+
+
+class Schema:
+    """A table's columns (``Schema.new_builder().column(name, type)...build()``)."""
+
+    def __init__(self, names: List[str], data_types: List[t.DataType],
+                 primary_key: Optional[List[str]] = None) -> None:
+        self.names, self.data_types = names, data_types
+        self.primary_key = primary_key
+
+    class Builder:
+        def __init__(self) -> None:
+            self._names: List[str] = []
+            self._types: List[t.DataType] = []
+            self._primary_key: Optional[List[str]] = None
+
+        def column(self, column_name: str, data_type: t.DataType) -> "Schema.Builder":
+            if column_name in self._names:
+                raise ValidationException(f"Schema: column {column_name!r} is defined twice")
+            if isinstance(data_type, str):
+                from flink_py.table.udf import parse_type
+                data_type = parse_type(data_type)
+            self._names.append(column_name)
+            self._types.append(data_type)
+            return self
+
+        def primary_key(self, *column_names: str) -> "Schema.Builder":
+            self._primary_key = list(column_names)
+            return self
+
+        def from_row_data_type(self, data_type: t.RowType) -> "Schema.Builder":
+            for f in data_type.fields:
+                self.column(f.name, f.data_type)
+            return self
+
+        def build(self) -> "Schema":
+            return Schema(list(self._names), list(self._types), self._primary_key)
+
+    @staticmethod
+    def new_builder() -> "Schema.Builder":
+        return Schema.Builder()
+
+    def __str__(self) -> str:
+        return "(\n" + ",\n".join(f"  `{n}` {dt.sql()}"
+                                  for n, dt in zip(self.names, self.data_types)) + "\n)"
+
+
+class TableDescriptor:
+    """A connector table: ``TableDescriptor.for_connector('print').schema(...).build()``."""
+
+    def __init__(self, connector: str, schema: Optional[Schema],
+                 options: Dict[str, str]) -> None:
+        self.connector, self.schema_, self.options = connector, schema, options
+
+    class Builder:
+        def __init__(self, connector: str) -> None:
+            self._connector = connector
+            self._schema: Optional[Schema] = None
+            self._options: Dict[str, str] = {}
+
+        def schema(self, schema: Schema) -> "TableDescriptor.Builder":
+            self._schema = schema
+            return self
+
+        def option(self, key: str, value: object) -> "TableDescriptor.Builder":
+            self._options[key] = str(value).lower() if isinstance(value, bool) else str(value)
+            return self
+
+        def format(self, format: object, format_option_key: Optional[str] = None  # noqa: A002
+                   ) -> "TableDescriptor.Builder":
+            self._options[format_option_key or "format"] = str(
+                getattr(format, "format", format))
+            return self
+
+        def build(self) -> "TableDescriptor":
+            return TableDescriptor(self._connector, self._schema, dict(self._options))
+
+    @staticmethod
+    def for_connector(connector: str) -> "TableDescriptor.Builder":
+        return TableDescriptor.Builder(connector)
+
+    def get_options(self) -> Dict[str, str]:
+        return {"connector": self.connector, **self.options}
+
+    def get_schema(self) -> Optional[Schema]:
+        return self.schema_
+
+
+class CatalogTable:
+    """A connector table in the catalog."""
+
+    def __init__(self, path: str, names: List[str], data_types: List[t.DataType],
+                 options: Dict[str, str]) -> None:
+        if "connector" not in options:
+            raise ValidationException(
+                f"Table options do not contain an option key 'connector' for discovering a "
+                f"connector. Table: '{path}'")
+        self.path, self.names, self.data_types, self.options = path, names, data_types, options
+
+    @property
+    def connector(self) -> str:
+        return self.options["connector"]
