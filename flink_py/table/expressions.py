@@ -303,6 +303,8 @@ def _literal_type(value: Any) -> t.DataType:
         return t.BooleanType(False)
     if isinstance(value, int):
         # Flink types an integer literal INT when it fits, else BIGINT
+        if not -2 ** 63 <= value < 2 ** 63:
+            raise ValidationException(f"the literal {value} is out of the range of BIGINT")
         return t.IntType(False) if -2 ** 31 <= value < 2 ** 31 else t.BigIntType(False)
     if isinstance(value, float):
         return t.DoubleType(False)

@@ -146,6 +146,9 @@ def to_expression(node: exp.Expression) -> Expression:
             arg = node.this
             distinct = isinstance(arg, exp.Distinct)
             if distinct:
+                if len(arg.expressions) != 1:
+                    raise TableException(f"{name.upper()}(DISTINCT ...) of several "
+                                         f"expressions is not supported yet")
                 arg = arg.expressions[0]
             if isinstance(arg, exp.Star):
                 return Aggregate("count", None, distinct)
@@ -185,10 +188,16 @@ def to_expression(node: exp.Expression) -> Expression:
                          f"supported yet")
 
 
+_TRANSLATED_CLAUSES = {"expressions", "from_", "from", "where", "group", "having", "order",
+                       "limit", "offset", "distinct", "kind"}
+
+
 def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
     """The plan of a ``SELECT``; ``lookup`` gives a registered table's plan by name."""
     limit, offset = select.args.get("limit"), select.args.get("offset")
     order = select.args.get("order")
+    if isinstance(limit, exp.Limit) and limit.args.get("expressions"):
+        raise TableException("LIMIT ... BY is not supported")
     if limit is not None or offset is not None or order is not None:
         from flink_py.table.table import limit_plan, sort_plan
         from flink_py.table.expressions import Ordering
@@ -216,10 +225,23 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     if not isinstance(select, exp.Select):
         raise TableException(f"only SELECT queries are supported yet, got "
                              f"{type(select).__name__.upper()}")
-    for unsupported in ("joins", "windows", "with_"):
-        if select.args.get(unsupported):
-            raise TableException(f"{unsupported.rstrip('_s').upper()} in a query is not "
-                                 f"supported yet")
+    for clause, value in select.args.items():
+        if value and clause not in _TRANSLATED_CLAUSES:
+            # a clause we do not translate is refused, never dropped (JOIN, WINDOW, WITH,
+            # other dialects' SORT BY, QUALIFY, PIVOT, ...)
+            raise TableException(f"{clause.rstrip('_').upper()} in a query is not supported "
+                                 f"yet")
+    source_node = select.args.get("from_") or select.args.get("from")
+    if source_node is not None:
+        for extra, value in source_node.this.args.items():
+            if value and extra not in ("this", "db", "catalog", "alias"):
+                raise TableException(f"{extra.rstrip('s').upper()} on a table in FROM is "
+                                     f"not supported yet")
+    group_node = select.args.get("group")
+    if group_node is not None:
+        for extra, value in group_node.args.items():
+            if value and extra != "expressions":
+                raise TableException(f"GROUP BY ... {extra.upper()} is not supported yet")
     source = select.args.get("from_") or select.args.get("from")
     if source is None:
         raise TableException("a SELECT without FROM is not supported yet")

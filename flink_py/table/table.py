@@ -49,15 +49,20 @@ def _api_cast_name(e: Expression) -> Optional[str]:
 
 
 def _unique(names: List[str]) -> List[str]:
-    seen: dict = {}
-    out = []
+    """The names, a repeated one suffixed with the first number that makes it unique."""
+    taken = set(names)
+    out: List[str] = []
+    used: set = set()
     for n in names:
-        if n in seen:
-            seen[n] += 1
-            out.append(f"{n}{seen[n] - 1}")
-        else:
-            seen[n] = 1
+        if n not in used:
+            used.add(n)
             out.append(n)
+            continue
+        i = 0
+        while f"{n}{i}" in taken or f"{n}{i}" in used:
+            i += 1
+        used.add(f"{n}{i}")
+        out.append(f"{n}{i}")
     return out
 
 
@@ -92,7 +97,7 @@ def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Reso
     for i, k in enumerate(keys):
         if e is k or (isinstance(e, ColumnRef) and isinstance(k, ColumnRef)
                       and e.name.lower() == k.name.lower()) or (
-                not isinstance(e, ColumnRef) and repr(e).lower() == repr(k).lower()):
+                not isinstance(e, ColumnRef) and repr(e) == repr(k)):
             return InputRef(i, resolved_keys[i].data_type, resolved_keys[i].name)
     if isinstance(e, Aggregate):
         index = next(i for i, c in enumerate(calls) if c is e)
@@ -246,8 +251,8 @@ class Table:
             if not isinstance(f, Alias) or not isinstance(f.child, ColumnRef):
                 raise ValidationException(f"rename_columns expects col(name).alias(new), got "
                                           f"{f!r}")
-            self._plan.scope().index_of(f.child.name)
-            renames[f.child.name] = f.name
+            index = self._plan.scope().index_of(f.child.name)
+            renames[self._plan.names[index]] = f.name
         exprs = [Alias(col(n), renames[n]) if n in renames else col(n)
                  for n in self._plan.names]
         return Table(project(self._plan, exprs, "_c{}"), self._t_env)

@@ -155,6 +155,12 @@ class TableEnvironment:
                 if any(type(dt) is not type(known[0]) for dt in known):
                     raise ValidationException(
                         f"column {names[i]!r} mixes {', '.join(sorted({dt.sql() for dt in known}))}")
+                if isinstance(known[0], t.BigIntType):
+                    for r in rows:
+                        if r[i] is not None and not -2 ** 63 <= r[i] < 2 ** 63:
+                            raise ValidationException(
+                                f"column {names[i]!r}: {r[i]} is out of the range of BIGINT; "
+                                f"give the schema with DataTypes.DECIMAL(...)")
                 data_types.append(known[0])
         return Table(Values(rows, names, data_types), self)
 
@@ -467,13 +473,14 @@ def _verified(row: tuple, data_types: List[t.DataType], names: List[str]) -> tup
                                           f"nullable but the element has None")
             continue
         ok = {t.BooleanType: (bool,), t.VarCharType: (str,), t.CharType: (str,),
-              t.FloatType: (float, int), t.DoubleType: (float, int)}.get(type(dt))
+              t.FloatType: (float,), t.DoubleType: (float,)}.get(type(dt))
         if isinstance(dt, t._IntegerType):
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     dt.min_value <= value <= dt.max_value):
                 raise ValidationException(f"field {name!r} of type {dt.sql()} cannot hold "
                                           f"{value!r}")
-        elif ok is not None and not isinstance(value, ok):
+        elif ok is not None and (not isinstance(value, ok) or (
+                isinstance(value, bool) and bool not in ok)):
             raise ValidationException(f"field {name!r} of type {dt.sql()} cannot hold "
                                       f"{value!r} of type {type(value).__name__}")
     if any(isinstance(dt, t.FloatType) for dt in data_types):
