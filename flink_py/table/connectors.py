@@ -11,6 +11,7 @@ change as Flink's print sink does (``+I[3, 24]``, ``id> `` and ``N> `` prefixes)
 
 from __future__ import annotations
 
+import datetime
 import random
 import string
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -20,6 +21,7 @@ from flink_py.table import types as t
 from flink_py.table.catalog import CatalogTable
 from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.print_utils import java_double_string
+from flink_py.table.temporal import print_sink_string
 
 SOURCES = ("datagen",)
 SINKS = ("print", "blackhole")
@@ -108,6 +110,8 @@ def java_string(value: Any, dt: t.DataType) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return java_double_string(value, isinstance(dt, t.FloatType))
+    if isinstance(value, datetime.datetime):
+        return print_sink_string(value)
     return str(value)
 
 

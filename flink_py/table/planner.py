@@ -186,6 +186,8 @@ class AggSpec:
         elif self.function in ("min", "max"):
             assert arg_type is not None
             self.data_type = arg_type.nullable()
+            if isinstance(self.data_type, t.TimestampType):  # a time attribute's MIN is not one
+                self.data_type = self.data_type.as_time_attribute(None)
         else:
             raise ValidationException(f"unknown aggregate function {self.function!r}")
 

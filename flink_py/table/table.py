@@ -292,6 +292,22 @@ class Table:
             raise ValidationException("distinct() of an updating table is not supported yet")
         return Table(distinct_plan(self._plan), self._t_env)
 
+    def window(self, window: Any) -> Any:
+        """Groups rows by a group window: ``window(Tumble.over(lit(5).seconds).on(col('ts'))
+        .alias('w')).group_by(col('w'), ...).select(...)``."""
+        from flink_py.table.window import GroupWindow, GroupWindowedTable
+        if not isinstance(window, GroupWindow):
+            raise ValidationException(f"window() expects a Tumble/Slide/Session window with "
+                                      f"an alias, got {window!r}")
+        return GroupWindowedTable(self, window)
+
+    def over_window(self, *over_windows: Any) -> Any:
+        """Defines over windows: ``over_window(Over.partition_by(col('a')).order_by(
+        col('ts')).preceding(row_interval(2)).alias('w')).select(col('b').max.over(
+        col('w')))``."""
+        from flink_py.table.window import OverWindowedTable
+        return OverWindowedTable(self, list(over_windows))
+
     def group_by(self, *fields: ExprLike) -> "GroupedTable":
         """Groups the rows by the given keys; follow with ``select``."""
         return GroupedTable(self, [_as_expression(f) for f in fields])
