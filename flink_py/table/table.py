@@ -296,9 +296,27 @@ class Table:
                                                           self._plan.data_types)]
         print("(\n" + ",\n".join(columns) + "\n)")
 
-    def explain(self) -> str:
-        """The logical plan of this table."""
-        return "== Optimized Logical Plan ==\n" + self._plan.explain() + "\n"
+    def explain(self, *extra_details: Any) -> str:
+        """The abstract syntax tree of this table and its plans, as Flink prints them.
+
+        :param extra_details: ``ExplainDetail`` values (``CHANGELOG_MODE`` adds each
+            node's changelog mode).
+        """
+        from flink_py.table.explain import explain_plans
+        return explain_plans(self._t_env, [self._plan], extra_details)
+
+    def print_explain(self, *extra_details: Any) -> None:
+        print(self.explain(*extra_details))
+
+    def __getattr__(self, name: str) -> Expression:
+        """A column as an expression (``table.a``), as PyFlink's Table gives it."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        plan = self.__dict__.get("_plan")
+        if plan is not None and name in plan.names:
+            return col(name)
+        raise AttributeError(f"'Table' object has no attribute '{name}' (and no column of "
+                             f"that name)")
 
     def execute_insert(self, table_path_or_descriptor: Any, overwrite: bool = False
                        ) -> "TableResult":
