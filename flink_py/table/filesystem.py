@@ -117,7 +117,7 @@ def _options(table: CatalogTable, source: bool) -> Tuple[str, str, Dict[str, str
             unsupported.append(key)
     if unsupported:
         raise ValidationException(
-            f"Unsupported options found for 'filesystem'.\n\nUnsupported options:\n\n"
+            "Unsupported options found for 'filesystem'.\n\nUnsupported options:\n\n"
             + "\n".join(sorted(unsupported)))
     if "partition.default-name" in options:
         raise TableException("partitioned filesystem tables are not supported yet")
@@ -437,7 +437,7 @@ def _json_parser(names: List[str], data_types: List[t.DataType], options: Dict[s
                 continue
             try:
                 row.append(convert(v))
-            except FormatError as exc:
+            except FormatError:
                 if not ignore:
                     raise FormatError(f"Failed to deserialize JSON '{line}'.") from FormatError(
                         f"Fail to deserialize at field: {name}.")

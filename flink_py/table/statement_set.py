@@ -1,6 +1,6 @@
 """``StatementSet`` (``pyflink.table.StatementSet``): several INSERTs run as one job, and the
-SQL forms of it (``EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END;``, and ``BEGIN
-STATEMENT SET;`` ... ``END;`` through ``execute_sql``).
+SQL form of it (``EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END;``); the SQL
+client's ``BEGIN STATEMENT SET;`` is refused by ``execute_sql`` with Flink's message.
 
 The INSERTs' queries are translated into one StreamExecutionEnvironment, each ending in its
 sink, and submitted as one job named as Flink names it (``insert-into_<sink>,<sink>``); its
@@ -92,13 +92,21 @@ class StatementSet:
         _add_sinks(self._t_env, inserts)
 
 
+_UNSUPPORTED_STATEMENT = (
+    "Unsupported SQL query! executeSql() only accepts a single SQL statement of type CREATE "
+    "TABLE, DROP TABLE, ALTER TABLE, CREATE DATABASE, DROP DATABASE, ALTER DATABASE, CREATE "
+    "FUNCTION, DROP FUNCTION, ALTER FUNCTION, CREATE CATALOG, DROP CATALOG, USE CATALOG, USE "
+    "[CATALOG.]DATABASE, SHOW CATALOGS, SHOW DATABASES, SHOW TABLES, SHOW [USER] FUNCTIONS, "
+    "SHOW PARTITIONSCREATE VIEW, DROP VIEW, SHOW VIEWS, INSERT, DESCRIBE, LOAD MODULE, UNLOAD "
+    "MODULE, USE MODULES, SHOW [FULL] MODULES.")
 _NO_INSERTS = "No operators defined in streaming topology. Cannot generate StreamGraph."
 
 
 def anonymous_sink(t_env: "TableEnvironment", descriptor: Any) -> str:
     """Registers a TableDescriptor's table under an anonymous name, as Flink names it."""
-    path = f"*anonymous_{descriptor.connector}${t_env._unnamed}*"
-    t_env._unnamed += 1
+    number = t_env.__dict__.get("_anonymous_tables", 0) + 1  # Flink counts from 1
+    t_env.__dict__["_anonymous_tables"] = number
+    path = f"*anonymous_{descriptor.connector}${number}*"
     t_env.create_temporary_table(path, descriptor)
     return path
 
@@ -156,11 +164,14 @@ def execute_inserts(t_env: "TableEnvironment", inserts: List[Insert]) -> TableRe
     if not inserts:
         raise TableException(_NO_INSERTS)
     env, tables = _add_sinks(t_env, inserts)
-    names = [table.path for table in tables]
+    names = [table.path.rsplit(".", 1)[-1] if table.path.rsplit(".", 1)[-1].startswith(
+        "*anonymous_") else table.path for table in tables]  # as Flink names them
     client = env.execute_async("insert-into_" + ",".join(names))
     row = [(0, tuple(-1 for _ in names))]
-    return TableResult(names, [t.BigIntType(False) for _ in names], lambda: iter(row), False,
-                       job_client=client, widths_by_content=True)
+    result = TableResult(names, [t.BigIntType() for _ in names], lambda: iter(row), False,
+                         job_client=client, widths_by_content=True)
+    result._raw_content = True  # type: ignore[attr-defined]  # Flink prints "-1, -1"
+    return result
 
 
 # -- SQL: EXECUTE STATEMENT SET, BEGIN STATEMENT SET; ... END;, EXPLAIN ---------------------
@@ -201,20 +212,9 @@ def split_statements(text: str) -> List[str]:
 
 def special_statement(t_env: "TableEnvironment", stmt: str) -> Optional[TableResult]:
     """The result of a statement-set or EXPLAIN statement, or None for any other."""
-    from flink_py.table.table_environment import _ok
-    pending: Optional[List[Insert]] = getattr(t_env, "_pending_statement_set", None)
-    if pending is not None:
-        if _END.fullmatch(stmt):
-            t_env._pending_statement_set = None  # type: ignore[attr-defined]
-            return execute_inserts(t_env, pending)
-        if re.match(r"\s*INSERT\b", stmt, re.IGNORECASE):
-            pending.append(insert_of_sql(t_env, stmt.strip().rstrip(";")))
-            return _ok()
-        raise TableException(f"Only 'INSERT' statement is allowed in Statement Set, got: "
-                             f"{stmt.strip()}")
-    if _BEGIN_SET.fullmatch(stmt):
-        t_env._pending_statement_set = []  # type: ignore[attr-defined]
-        return _ok()
+    if _BEGIN_SET.fullmatch(stmt) or _END.fullmatch(stmt):
+        # the SQL client's statement-set block; TableEnvironment.execute_sql refuses it
+        raise TableException(_UNSUPPORTED_STATEMENT)
     match = _EXECUTE_SET.fullmatch(stmt)
     if match is not None:
         inserts = []
@@ -229,6 +229,8 @@ def special_statement(t_env: "TableEnvironment", stmt: str) -> Optional[TableRes
         from flink_py.table.explain import explain_statement
         text = explain_statement(t_env, match.group(1).strip().rstrip(";"), ())
         rows = [(0, (text,))]
-        return TableResult(["result"], [t.VarCharType(False)], lambda: iter(rows), False,
-                           widths_by_content=True)
+        result = TableResult(["result"], [t.VarCharType()], lambda: iter(rows), False,
+                             widths_by_content=True)
+        result._raw_content = True  # type: ignore[attr-defined]  # printed as it is
+        return result
     return None

@@ -86,7 +86,9 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
     out = []
     for e, original in zip(rewritten, select):
         r = e.resolve(agg.scope())
-        out.append(Resolved(r.data_type, r.evaluate, original.name_hint()))
+        kept = Resolved(r.data_type, r.evaluate, original.name_hint())
+        kept.expr, kept.input_names = r.expr, r.input_names  # for explain
+        out.append(kept)
     names = [r.name if r.name is not None else unnamed.format(i) for i, r in enumerate(out)]
     return Project(agg, out, _unique(names))
 
@@ -327,10 +329,8 @@ class Table:
             raise TableException("INSERT OVERWRITE is not supported yet")
         path = table_path_or_descriptor
         if not isinstance(path, str):
-            path = f"*anonymous_{table_path_or_descriptor.connector}$" \
-                   f"{self._t_env._unnamed}*"
-            self._t_env._unnamed += 1
-            self._t_env.create_temporary_table(path, table_path_or_descriptor)
+            from flink_py.table.statement_set import anonymous_sink
+            path = anonymous_sink(self._t_env, table_path_or_descriptor)
         return self._t_env._insert(path, self._plan)
 
     def execute(self) -> "TableResult":

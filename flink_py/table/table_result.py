@@ -110,6 +110,10 @@ class TableResult:
         """Prints the rows in Flink's tableau form (with the ``op`` column in streaming
         mode), as they come."""
         with self.collect() as rows:
+            if getattr(self, "_raw_content", False):  # EXPLAIN: the text as it is
+                for row in rows:
+                    print(", ".join(str(v) for v in row._values))
+                return
             if self._widths_by_content:
                 from flink_py.table.print_utils import format_value, print_content_tableau
                 cells = [["<NULL>" if v is None else format_value(v) for v in row._values]
