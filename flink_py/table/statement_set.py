@@ -99,7 +99,7 @@ _UNSUPPORTED_STATEMENT = (
     "[CATALOG.]DATABASE, SHOW CATALOGS, SHOW DATABASES, SHOW TABLES, SHOW [USER] FUNCTIONS, "
     "SHOW PARTITIONSCREATE VIEW, DROP VIEW, SHOW VIEWS, INSERT, DESCRIBE, LOAD MODULE, UNLOAD "
     "MODULE, USE MODULES, SHOW [FULL] MODULES.")
-_NO_INSERTS = "No operators defined in streaming topology. Cannot generate StreamGraph."
+_NO_INSERTS = "No operators defined in streaming topology. Cannot execute."
 
 
 def anonymous_sink(t_env: "TableEnvironment", descriptor: Any) -> str:
