@@ -125,10 +125,25 @@ class TableDescriptor:
             self._options[key] = str(value).lower() if isinstance(value, bool) else str(value)
             return self
 
-        def format(self, format: object, format_option_key: Optional[str] = None  # noqa: A002
+        def format(self, format: object, format_option: object = None  # noqa: A002
                    ) -> "TableDescriptor.Builder":
-            self._options[format_option_key or "format"] = str(
-                getattr(format, "format", format))
+            """The format: an identifier (``'csv'``) or a ``FormatDescriptor``, whose
+            options become ``'<format>.<key>'`` options; ``format_option`` is the key of the
+            format option (``'format'`` by default; ``'key.format'`` gives the options the
+            prefix ``key.``)."""
+            key = "format" if format_option is None else (
+                format_option if isinstance(format_option, str) else format_option.key())
+            if isinstance(format, str):
+                self._options[key] = format
+                return self
+            from flink_py.table.table_descriptor import FormatDescriptor
+            if not isinstance(format, FormatDescriptor):
+                raise ValidationException(f"format expects a format identifier or a "
+                                          f"FormatDescriptor, got {format!r}")
+            prefix = key[:-len("format")] if key.endswith("format") else ""
+            self._options[key] = format.get_format()
+            for option, value in format.get_options().items():
+                self._options[f"{prefix}{format.get_format()}.{option}"] = value
             return self
 
         def build(self) -> "TableDescriptor":
@@ -143,6 +158,15 @@ class TableDescriptor:
 
     def get_schema(self) -> Optional[Schema]:
         return self.schema_
+
+    def __str__(self) -> str:
+        """As Flink's: the schema, then ``WITH (...)`` of the options (in a Java HashMap's
+        order)."""
+        from flink_py.table.table_descriptor import java_hash_order
+        options = self.get_options()
+        lines = ",\n".join(f"  '{k}' = '{options[k]}'" for k in java_hash_order(options))
+        schema = str(self.schema_) if self.schema_ is not None else ""
+        return f"{schema}\nWITH (\n{lines}\n)"
 
 
 class CatalogTable:

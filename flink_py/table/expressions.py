@@ -44,7 +44,7 @@ class Resolved:
     """A resolved expression: its type, its evaluator, and the name a select gives it when
     it has no alias (None: ``_c<i>`` / ``EXPR$<i>``)."""
 
-    __slots__ = ("data_type", "evaluate", "name", "constant", "udfs")
+    __slots__ = ("data_type", "evaluate", "name", "constant", "udfs", "expr", "input_names")
 
     def __init__(self, data_type: t.DataType, evaluate: Evaluator,
                  name: Optional[str] = None, constant: bool = False,
@@ -53,6 +53,10 @@ class Resolved:
             data_type, evaluate, name, constant)
         #: the user-defined functions it calls (the task opens and closes them)
         self.udfs = udfs
+        #: the expression it was resolved from, and the names of the columns it reads
+        #: (set by Expression.resolve; explain prints the expression)
+        self.expr: Optional["Expression"] = None
+        self.input_names: Optional[List[str]] = None
 
 
 class Scope:
@@ -335,6 +339,21 @@ class Expression:
     # -- resolution --------------------------------------------------------------------------
     def resolve(self, scope: Scope) -> Resolved:
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # every resolve() records the expression and its input's columns on its result
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("resolve")
+        if own is None:
+            return
+
+        def resolve(self: "Expression", scope: Scope) -> Resolved:
+            resolved = own(self, scope)
+            if isinstance(resolved, Resolved):
+                resolved.expr, resolved.input_names = self, list(scope.names)
+            return resolved
+        resolve.__doc__ = own.__doc__
+        cls.resolve = resolve  # type: ignore[assignment]
 
     def aggregates(self) -> List["Aggregate"]:
         """The aggregate calls in this tree (outermost first)."""

@@ -328,7 +328,7 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return env.from_collection(list(node.rows))
     if isinstance(node, CatalogSource):
         from flink_py.table.connectors import source_stream
-        return source_stream(node.table, env)
+        return source_stream(node.table, env, batch)
     if isinstance(node, StreamSource):
         from flink_py.table.conversions import to_values
         if node.stream.get_execution_environment() is not env:

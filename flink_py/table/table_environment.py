@@ -299,6 +299,10 @@ class TableEnvironment:
                             stmt, re.IGNORECASE)
         if show is not None:
             return self._show(show.group(1).upper())
+        from flink_py.table.statement_set import special_statement
+        special = special_statement(self, stmt)
+        if special is not None:
+            return special
         parsed = parse_statement(stmt)
         if isinstance(parsed, exp.Select):
             return self._execute_plan(self._sql_plan(parsed))
@@ -333,21 +337,19 @@ class TableEnvironment:
 
     def _insert(self, path: str, plan: PlanNode) -> TableResult:
         """Submits the job that writes ``plan``'s rows into the sink table ``path``."""
-        from flink_py.table.connectors import check_sink_schema, write_to_sink
-        from flink_py.table.temporal import sink_casts
-        key = self._qualified(path)
-        table = self._tables.get(key)
-        if table is None:
-            raise ValidationException(f"SQL validation failed. Object '{path}' not found")
-        check_sink_schema(table, plan.names, plan.data_types)
-        plan = sink_casts(plan, table.data_types)
-        env = self._environment_for(plan)
-        streaming = self._settings.is_streaming_mode()
-        write_to_sink(table, translate(plan, env, not streaming), plan.updating)
-        client = env.execute_async(f"insert-into_{key}")
-        rows = [(0, (-1,))]
-        return TableResult([key], [t.BigIntType(False)], lambda: iter(rows), False,
-                           job_client=client, widths_by_content=True)
+        from flink_py.table.statement_set import execute_inserts
+        return execute_inserts(self, [(path, plan)])
+
+    def create_statement_set(self) -> Any:
+        """A StatementSet: INSERTs added to it run together as one job."""
+        from flink_py.table.statement_set import StatementSet
+        return StatementSet(self)
+
+    def explain_sql(self, stmt: str, *extra_details: Any) -> str:
+        """The abstract syntax tree and the plans of a query or INSERT, as Flink prints
+        them (see ``flink_py.table.explain``)."""
+        from flink_py.table.explain import explain_statement
+        return explain_statement(self, stmt, extra_details)
 
     # -- execution ----------------------------------------------------------------------------
     def _execute_plan(self, plan: PlanNode) -> TableResult:
