@@ -283,7 +283,7 @@ class TableEnvironment:
         if show is not None:
             return self._show(show.group(1).upper())
         parsed = parse_statement(stmt)
-        if isinstance(parsed, exp.Select):
+        if isinstance(parsed, (exp.Select, exp.SetOperation)):
             return self._execute_plan(self._sql_plan(parsed))
         if isinstance(parsed, exp.Create) and str(parsed.args.get("kind", "")).upper() == "TABLE":
             from flink_py.table.sql import catalog_table_of
