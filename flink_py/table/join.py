@@ -23,7 +23,8 @@ from flink_py.table.expressions import (Call, Expression, Resolved, Scope, _is_n
                                         common_type)
 from flink_py.table.planner import DELETE, INSERT, UPDATE_AFTER, Filter, PlanNode, translate
 
-__all__ = ["Join", "SetOperation", "where_plan", "join_names"]
+__all__ = ["Join", "JoinChanges", "SetOperation", "UsingJoin", "where_plan", "join_names",
+           "set_operation_plan", "using_join"]
 
 JOIN_TYPES = ("inner", "left", "right", "full")
 
@@ -62,6 +63,24 @@ def columns_used(expr: Expression, scope: Scope) -> set:
     recording = _RecordingScope(scope)
     expr.resolve(recording)
     return recording.used
+
+
+def flink_string(expr: Expression) -> str:
+    """An expression as Flink's Table API prints it in messages: ``equals(k, k)``."""
+    from flink_py.table.expressions import Alias, ColumnRef, Literal
+    if isinstance(expr, ColumnRef):
+        return expr.name
+    if isinstance(expr, Literal):
+        return repr(expr)
+    if isinstance(expr, Alias):
+        return f"as({flink_string(expr.child)}, '{expr.name}')"
+    if isinstance(expr, Call):
+        names = {"and": "and", "or": "or", "not_equals": "notEquals",
+                 "less_than": "lessThan", "less_than_or_equal": "lessThanOrEqual",
+                 "greater_than": "greaterThan", "greater_than_or_equal": "greaterThanOrEqual"}
+        return (f"{names.get(expr.function, expr.function)}"
+                f"({', '.join(flink_string(a) for a in expr.args)})")
+    return repr(expr)
 
 
 def conjuncts(expr: Optional[Expression]) -> List[Expression]:
@@ -195,39 +214,25 @@ def _condition_of(join: Join) -> Callable[[tuple], bool]:
     return lambda row: cond(row) is True
 
 
-def _streaming_join_function(join: Join) -> Any:
-    """The KeyedCoProcessFunction of a streaming join: Flink's StreamingJoinOperator."""
-    from flink_py.common.typeinfo import Types
-    from flink_py.datastream.functions import KeyedCoProcessFunction
-    from flink_py.datastream.state import MapStateDescriptor
-    from flink_py.table.udf import close_functions, open_functions
-    matches = _condition_of(join)
-    left_outer, right_outer = join.left_outer, join.right_outer
-    left_nulls = (None,) * len(join.inputs[0].names)
-    right_nulls = (None,) * len(join.inputs[1].names)
-    udfs = join.udfs
+class JoinChanges:
+    """The changelog logic of Flink's StreamingJoinOperator for one key, on the two sides'
+    states (anything with ``get``/``put``/``remove``/``items`` of row -> ``[count,
+    associations]``: keyed MapState in a job)."""
 
-    class StreamingJoin(KeyedCoProcessFunction):
-        def open(self, runtime_context: Any) -> None:
-            # row -> [how many times it is there, how many rows of the other side it joins]
-            self.states = [runtime_context.get_map_state(MapStateDescriptor(
-                name, Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY()))
-                for name in ("left-records", "right-records")]
-            open_functions(udfs, runtime_context)
+    def __init__(self, join: Join) -> None:
+        self.matches = _condition_of(join)
+        self.left_outer, self.right_outer = join.left_outer, join.right_outer
+        self.left_nulls = (None,) * len(join.inputs[0].names)
+        self.right_nulls = (None,) * len(join.inputs[1].names)
 
-        def close(self) -> None:
-            close_functions(udfs)
-
-        def process_element1(self, change: tuple, ctx: Any) -> Any:
-            return process(self.states[0], self.states[1], change, True)
-
-        def process_element2(self, change: tuple, ctx: Any) -> Any:
-            return process(self.states[1], self.states[0], change, False)
-
-    def process(mine: Any, other: Any, change: tuple, input_is_left: bool) -> List[tuple]:
+    def process(self, mine: Any, other: Any, change: tuple, input_is_left: bool
+                ) -> List[tuple]:
+        """The join's output for ``change`` (``(kind, row)``) of the left input
+        (``input_is_left``) or the right; ``mine`` is that side's state."""
         kind, row = change
-        input_outer = left_outer if input_is_left else right_outer
-        other_outer = right_outer if input_is_left else left_outer
+        input_outer = self.left_outer if input_is_left else self.right_outer
+        other_outer = self.right_outer if input_is_left else self.left_outer
+        left_nulls, right_nulls, matches = self.left_nulls, self.right_nulls, self.matches
         out: List[tuple] = []
 
         def joined(other_row: tuple) -> tuple:
@@ -247,7 +252,7 @@ def _streaming_join_function(join: Join) -> Any:
                 _add(mine, row, 0)
                 return out
             for other_row, entry in associated:
-                if other_outer:
+                if other_outer:  # its NULL-padded row goes with its first match
                     if entry[1] == 0:
                         out.append((DELETE, padded(other_row, not input_is_left)))
                     other.put(other_row, [entry[0], entry[1] + 1])
@@ -269,6 +274,33 @@ def _streaming_join_function(join: Join) -> Any:
                     out.append((INSERT, padded(other_row, not input_is_left)))
                 other.put(other_row, [entry[0], entry[1] - 1])
         return out
+
+
+def _streaming_join_function(join: Join) -> Any:
+    """The KeyedCoProcessFunction of a streaming join: Flink's StreamingJoinOperator."""
+    from flink_py.common.typeinfo import Types
+    from flink_py.datastream.functions import KeyedCoProcessFunction
+    from flink_py.datastream.state import MapStateDescriptor
+    from flink_py.table.udf import close_functions, open_functions
+    logic = JoinChanges(join)
+    udfs = join.udfs
+
+    class StreamingJoin(KeyedCoProcessFunction):
+        def open(self, runtime_context: Any) -> None:
+            # row -> [how many times it is there, how many rows of the other side it joins]
+            self.states = [runtime_context.get_map_state(MapStateDescriptor(
+                name, Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY()))
+                for name in ("left-records", "right-records")]
+            open_functions(udfs, runtime_context)
+
+        def close(self) -> None:
+            close_functions(udfs)
+
+        def process_element1(self, change: tuple, ctx: Any) -> Any:
+            return logic.process(self.states[0], self.states[1], change, True)
+
+        def process_element2(self, change: tuple, ctx: Any) -> Any:
+            return logic.process(self.states[1], self.states[0], change, False)
 
     return StreamingJoin()
 

@@ -330,7 +330,12 @@ class Table:
             raise ValidationException(
                 f"join relations with ambiguous names: [{', '.join(clashes)}]")
         with self._t_env._functions_in_scope():
-            return Table(Join(self._plan, right._plan, join_type, predicate), self._t_env)
+            join = Join(self._plan, right._plan, join_type, predicate)
+        if predicate is not None and not join.left_keys:
+            from flink_py.table.join import flink_string
+            raise ValidationException(f"Invalid join condition: {flink_string(predicate)}. "
+                                      f"At least one equi-join predicate is required.")
+        return Table(join, self._t_env)
 
     def join(self, right: "Table", join_predicate: Optional[ExprLike] = None) -> "Table":
         """The inner join with ``right`` on ``join_predicate`` (every pair without one; a
