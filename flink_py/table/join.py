@@ -404,12 +404,13 @@ def set_operation_types(left: PlanNode, right: PlanNode, sql: bool, what: str
                         ) -> List[t.DataType]:
     """The column types of a set operation: per column the inputs' common type (INT with
     BIGINT is BIGINT), as Flink unifies them."""
+    api_name = {"UNION": "union", "INTERSECT": "intersect", "EXCEPT": "minus"}[what.split()[0]]
     if len(left.names) != len(right.names):
         if sql:
             raise ValidationException(f"Column count mismatch in {what}")
         raise ValidationException(
-            f"The {what.split()[0].lower()} operation on two tables of different column "
-            f"sizes: {len(left.names)} and {len(right.names)} is not supported")
+            f"The {api_name} operation on two tables of different column sizes: "
+            f"{len(left.names)} and {len(right.names)} is not supported")
     types = []
     for i, (a, b) in enumerate(zip(left.data_types, right.data_types)):
         try:
@@ -419,7 +420,7 @@ def set_operation_types(left: PlanNode, right: PlanNode, sql: bool, what: str
                 raise ValidationException(f"Type mismatch in column {i + 1} of {what}") \
                     from None
             raise ValidationException(
-                f"Incompatible types for {what.split()[0].lower()} operation. Could not find "
+                f"Incompatible types for {api_name} operation. Could not find "
                 f"a common type at position {i} for '{a.sql()}' and '{b.sql()}'.") from None
     return types
 
