@@ -367,6 +367,11 @@ class Table:
         from flink_py.table.join import set_operation_plan
         if not isinstance(right, Table):
             raise ValidationException(f"{kind} expects a Table, got {right!r}")
+        if self._t_env._settings.is_streaming_mode() and not (kind == "union" and all_):
+            # the Table API (unlike SQL) builds only UNION ALL on unbounded tables
+            name = {"union": "UNION", "intersect": "INTERSECT", "except": "MINUS"}[kind]
+            raise ValidationException(f"The {name} operation on two unbounded tables is "
+                                      f"currently not supported.")
         return Table(set_operation_plan(self._plan, right._plan, kind, all_, False),
                      self._t_env)
 

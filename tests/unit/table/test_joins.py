@@ -135,3 +135,16 @@ def test_the_table_api_refuses_inputs_that_share_a_column_name_as_pyflink(t_env)
     renamed = right.rename_columns(col('k').alias('rk'))
     assert left.join(renamed, col('k') == col('rk')).get_schema().get_field_names() == [
         'k', 'v', 'rk', 'w']
+
+
+def test_the_table_api_builds_only_union_all_on_streaming_tables(t_env):
+    # PyFlink 2.3: "The UNION operation on two unbounded tables is currently not supported."
+    a = t_env.from_elements([(1, 'a')], ['x', 'y'])
+    b = t_env.from_elements([(2, 'b')], ['x', 'y'])
+    assert a.union_all(b).get_schema().get_field_names() == ['x', 'y']
+    for method, name in (("union", "UNION"), ("intersect", "INTERSECT"),
+                         ("minus", "MINUS"), ("minus_all", "MINUS")):
+        with pytest.raises(ValidationException, match=f"The {name} operation on two "
+                                                      f"unbounded tables is currently not "
+                                                      f"supported."):
+            getattr(a, method)(b)
