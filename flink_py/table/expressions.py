@@ -457,6 +457,8 @@ class Cast(Expression):
         target = self.data_type
         if inner.data_type.is_nullable and not target.is_nullable:
             target = target.nullable()
+        elif not inner.data_type.is_nullable and not isinstance(inner.data_type, t.NullType):
+            target = target.not_null()  # Flink's CAST is nullable only if its input is
         convert = _caster(inner.data_type, target)
         f = inner.evaluate
 

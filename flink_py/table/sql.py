@@ -289,6 +289,8 @@ def relation_plan(node: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pl
             and node.this.name.upper() == "TABLE" and len(node.this.expressions) == 1):
         return Qualify(window_table_function(node.this.expressions[0], lookup), qualifier,
                        columns)
+    if isinstance(node, exp.Values):
+        return Qualify(values_plan(node), qualifier, columns)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
         for extra, value in node.args.items():
             if value and extra not in ("this", "db", "catalog", "alias"):
@@ -360,9 +362,61 @@ def window_table_function(call: exp.Expression, lookup: Callable[[str], PlanNode
 
 
 def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode]) -> PlanNode:
-    """``left`` joined with the relation of ``join``."""
-    raise TableException(f"JOIN is not supported yet: "
-                         f"{join.sql(dialect=FlinkDialect).strip()!r}")
+    """``left`` joined with the relation of ``join``: ``[INNER] JOIN``, ``LEFT|RIGHT|FULL
+    [OUTER] JOIN`` ``ON`` a condition or ``USING (columns)``, ``CROSS JOIN`` and ``, b``
+    (a join without condition, whose WHERE equalities become its key: ``where_plan``)."""
+    from flink_py.table.join import Join, using_join
+    relation = join.this
+    if isinstance(relation, (exp.Lateral, exp.Unnest)) or (
+            isinstance(relation, exp.Table) and not isinstance(relation.this, exp.Identifier)):
+        raise TableException(f"JOIN is not supported yet: "
+                             f"{join.sql(dialect=FlinkDialect).strip()!r}")
+    for extra in ("method", "global", "hint", "match_condition", "pivots"):
+        if join.args.get(extra):
+            raise TableException(f"{str(join.args[extra]).upper()} JOIN is not supported yet: "
+                                 f"{join.sql(dialect=FlinkDialect).strip()!r}")
+    side = (join.args.get("side") or "").upper()
+    kind = (join.args.get("kind") or "").upper()
+    if kind not in ("", "INNER", "OUTER", "CROSS"):
+        raise TableException(f"{kind} JOIN is not supported yet")
+    join_type = {"": "inner", "LEFT": "left", "RIGHT": "right", "FULL": "full"}[side]
+    right = relation_plan(relation, lookup)
+    on, using = join.args.get("on"), join.args.get("using")
+    if kind == "CROSS" and (on is not None or using):
+        raise SqlParserException("SQL parse failed. A CROSS JOIN takes no ON or USING")
+    if using:
+        return using_join(left, right, join_type, [u.name for u in using])
+    if on is None and join_type != "inner":
+        raise SqlParserException(f"SQL parse failed. {side} JOIN needs an ON or USING "
+                                 f"condition")
+    plan = Join(left, right, join_type)
+    if on is None:
+        return plan
+    return Join(left, right, join_type, to_expression(on))
+
+
+def values_plan(node: exp.Values) -> PlanNode:
+    """``VALUES (1, 'a'), (2, 'b')``: a literal row per tuple, each column of its values'
+    common type, named ``EXPR$0``, ... (an alias list renames them)."""
+    from flink_py.table.expressions import Scope, common_type
+    from flink_py.table.planner import Values
+    empty = Scope([], [])
+    rows = []
+    for row in node.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        rows.append([to_expression(e).resolve(empty) for e in items])
+    width = len(rows[0])
+    if any(len(r) != width for r in rows):
+        raise ValidationException("Values passed to VALUES operator must have compatible "
+                                  "types")
+    for r in rows:
+        for resolved in r:
+            if not resolved.constant:
+                raise TableException("VALUES of other than constant expressions is not "
+                                     "supported yet")
+    types = [common_type([r[i].data_type for r in rows]) for i in range(width)]
+    values = [tuple(r[i].evaluate(()) for i in range(width)) for r in rows]
+    return Values(values, [f"EXPR${i}" for i in range(width)], types)
 
 
 def _star(plan: PlanNode, qualifier: Optional[str]) -> List[Expression]:
@@ -371,8 +425,10 @@ def _star(plan: PlanNode, qualifier: Optional[str]) -> List[Expression]:
     qualified = plan.qualified or [(None, n) for n in plan.names]
     if qualifier is not None and qualifier not in {q for q, _ in qualified}:
         raise ValidationException(f"Unknown identifier '{qualifier}'")
+    hidden = getattr(plan, "hidden_in_star", ()) if qualifier is None else ()
     return [InputRef(i, plan.data_types[i], n) for i, ((q, n), _) in
-            enumerate(zip(qualified, plan.names)) if qualifier is None or q == qualifier]
+            enumerate(zip(qualified, plan.names))
+            if (qualifier is None or q == qualifier) and i not in hidden]
 
 
 def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
@@ -405,6 +461,8 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
             return plan
         return limit_plan(plan, skip, fetch)
     from flink_py.table.table import aggregate_plan, project
+    if isinstance(select, (exp.Union, exp.Intersect, exp.Except)):
+        return _set_operation_plan(select, lookup)
     if not isinstance(select, exp.Select):
         raise TableException(f"only SELECT queries are supported yet, got "
                              f"{type(select).__name__.upper()}")
@@ -425,7 +483,8 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
         _NAMED_WINDOWS[named.this.name.lower()] = named
     where = select.args.get("where")
     if where is not None:
-        plan = Filter(plan, to_expression(where.this).resolve(plan.scope()))
+        from flink_py.table.join import where_plan
+        plan = where_plan(plan, to_expression(where.this))
     items: List[Expression] = []
     for e in select.expressions:
         if isinstance(e, exp.Star):
@@ -586,6 +645,44 @@ def _window_aggregation(plan: PlanNode, keys: List[Expression], items: List[Expr
         {"start": lambda e: _named(e, "window_start"),
          "end": lambda e: _named(e, "window_end"),
          "time": lambda e: _named(e, "window_time")}, unnamed)
+
+
+def _set_operation_plan(node: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
+    """``a UNION [ALL] b``, ``INTERSECT [ALL]``, ``EXCEPT [ALL]``."""
+    from flink_py.table.join import set_operation_plan
+    for clause, value in node.args.items():
+        if value and clause not in ("this", "expression", "distinct", "by_name"):
+            raise TableException(f"{clause.upper()} on a set operation is not supported yet")
+    if node.args.get("by_name"):
+        raise TableException("UNION BY NAME is not supported yet")
+    kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
+    left = query_plan(node.this, lookup)
+    right = query_plan(node.expression, lookup)
+    what = f"{kind.upper()}{'' if node.args.get('distinct') else ' ALL'}"
+    from flink_py.table.join import set_operation_types
+    try:
+        set_operation_types(left, right, True, what)
+    except ValidationException as exc:
+        count = "Column count" in str(exc)
+        where_ = _start_position(node.expression if count else node.this)
+        raise ValidationException(f"{where_ + ': ' if where_ else ''}{exc}") from None
+    return set_operation_plan(left, right, kind, not node.args.get("distinct"), True)
+
+
+def _start_position(query: exp.Expression) -> Optional[str]:
+    """Where the select list of ``query`` starts (Calcite's position of a set operation's
+    error): ``At line 1, column 8``."""
+    while isinstance(query, (exp.Union, exp.Intersect, exp.Except)):
+        query = query.this
+    if not isinstance(query, exp.Select) or not query.expressions:
+        return None
+    first = query.expressions[0]
+    tokens_ = [n for n in first.walk() if n.meta and "line" in n.meta]
+    if not tokens_:
+        return None
+    meta = min((n.meta for n in tokens_), key=lambda m: (m["line"], m["col"]))
+    start = meta["col"] - (meta.get("end", 0) - meta.get("start", 0))
+    return f"At line {meta['line']}, column {start}"
 
 
 def _integer(node: Optional[exp.Expression], what: str) -> int:

@@ -156,6 +156,21 @@ def _column_name(f: ExprLike) -> str:
     raise ValidationException(f"expected a column (col(name) or its name), got {f!r}")
 
 
+def _column_names(e: Expression) -> set:
+    """The names of the columns an expression refers to."""
+    if isinstance(e, ColumnRef):
+        return {e.name}
+    names: set = set()
+    for attr in ("child", "arg"):
+        inner = getattr(e, attr, None)
+        if isinstance(inner, Expression):
+            names |= _column_names(inner)
+    for inner in getattr(e, "args", None) or []:
+        if isinstance(inner, Expression):
+            names |= _column_names(inner)
+    return names
+
+
 class TableSchema:
     """A table's columns, as ``Table.get_schema()`` returns (PyFlink's ``TableSchema``)."""
 
@@ -206,7 +221,10 @@ class Table:
 
     def filter(self, predicate: ExprLike) -> "Table":
         """The rows for which ``predicate`` is TRUE (not FALSE, not NULL)."""
+        from flink_py.table.join import Join, where_plan
         with self._t_env._functions_in_scope():
+            if isinstance(self._plan, Join):  # into the join's condition: its key
+                return Table(where_plan(self._plan, _as_expression(predicate)), self._t_env)
             condition = _as_expression(predicate).resolve(self._plan.scope())
         return Table(Filter(self._plan, condition), self._t_env)
 
@@ -309,6 +327,96 @@ class Table:
         col('w')))``."""
         from flink_py.table.window import OverWindowedTable
         return OverWindowedTable(self, list(over_windows))
+
+    # -- joins and set operations ------------------------------------------------------------
+    def _join(self, right: "Table", join_predicate: Optional[ExprLike], join_type: str
+              ) -> "Table":
+        from flink_py.table.join import Join
+        if not isinstance(right, Table):
+            raise ValidationException(f"join expects a Table, got {right!r}")
+        if right._t_env is not self._t_env:
+            raise ValidationException("Only tables from the same TableEnvironment can be "
+                                      "joined.")
+        predicate = _as_expression(join_predicate) if join_predicate is not None else None
+        clashes = [n for n in self._plan.names if n in set(right._plan.names)]
+        if clashes:
+            if predicate is not None:
+                referenced = _column_names(predicate)
+                for n in clashes:
+                    if n in referenced:
+                        raise ValidationException(f"Ambiguous column name: {n}")
+            raise ValidationException(
+                f"join relations with ambiguous names: [{', '.join(clashes)}]")
+        with self._t_env._functions_in_scope():
+            join = Join(self._plan, right._plan, join_type, predicate)
+        if predicate is not None and not join.left_keys:
+            from flink_py.table.join import flink_string
+            raise ValidationException(f"Invalid join condition: {flink_string(predicate)}. "
+                                      f"At least one equi-join predicate is required.")
+        return Table(join, self._t_env)
+
+    def join(self, right: "Table", join_predicate: Optional[ExprLike] = None) -> "Table":
+        """The inner join with ``right`` on ``join_predicate`` (every pair without one; a
+        ``where`` after it is the join's condition). The two tables may not share a column
+        name: rename one side's first.
+
+        Example:
+        ::
+
+            >>> left.join(right, col('a') == col('d')).select(col('a'), col('e'))
+        """
+        return self._join(right, join_predicate, "inner")
+
+    def left_outer_join(self, right: "Table", join_predicate: Optional[ExprLike] = None
+                        ) -> "Table":
+        """The left outer join with ``right``: a left row without a match comes with
+        NULLs for the right's columns."""
+        return self._join(right, join_predicate, "left")
+
+    def right_outer_join(self, right: "Table", join_predicate: ExprLike) -> "Table":
+        """The right outer join with ``right`` on ``join_predicate``."""
+        return self._join(right, join_predicate, "right")
+
+    def full_outer_join(self, right: "Table", join_predicate: ExprLike) -> "Table":
+        """The full outer join with ``right`` on ``join_predicate``."""
+        return self._join(right, join_predicate, "full")
+
+    def _set_operation(self, right: "Table", kind: str, all_: bool) -> "Table":
+        from flink_py.table.join import set_operation_plan
+        if not isinstance(right, Table):
+            raise ValidationException(f"{kind} expects a Table, got {right!r}")
+        if self._t_env._settings.is_streaming_mode() and not (kind == "union" and all_):
+            # the Table API (unlike SQL) builds only UNION ALL on unbounded tables
+            name = {"union": "UNION", "intersect": "INTERSECT", "except": "MINUS"}[kind]
+            raise ValidationException(f"The {name} operation on two unbounded tables is "
+                                      f"currently not supported.")
+        return Table(set_operation_plan(self._plan, right._plan, kind, all_, False),
+                     self._t_env)
+
+    def union_all(self, right: "Table") -> "Table":
+        """The rows of both tables, duplicates kept (the column names are this table's)."""
+        return self._set_operation(right, "union", True)
+
+    def union(self, right: "Table") -> "Table":
+        """The distinct rows of both tables."""
+        return self._set_operation(right, "union", False)
+
+    def intersect(self, right: "Table") -> "Table":
+        """The distinct rows that are in both tables."""
+        return self._set_operation(right, "intersect", False)
+
+    def intersect_all(self, right: "Table") -> "Table":
+        """The rows in both tables, a row as often as it is in both."""
+        return self._set_operation(right, "intersect", True)
+
+    def minus(self, right: "Table") -> "Table":
+        """The distinct rows of this table that are not in ``right`` (SQL's EXCEPT)."""
+        return self._set_operation(right, "except", False)
+
+    def minus_all(self, right: "Table") -> "Table":
+        """The rows of this table, each as often as it is here more than in ``right``
+        (SQL's EXCEPT ALL)."""
+        return self._set_operation(right, "except", True)
 
     def group_by(self, *fields: ExprLike) -> "GroupedTable":
         """Groups the rows by the given keys; follow with ``select``."""

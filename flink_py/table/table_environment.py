@@ -231,7 +231,8 @@ class TableEnvironment:
             table = self._tables[key]
             if table.computed():
                 from flink_py.table.windows import stream_table_plan
-                return stream_table_plan(CatalogSource(table), schema=table)
+                return stream_table_plan(CatalogSource(table), schema=table,
+                                         batch=not self._settings.is_streaming_mode())
             return CatalogSource(table)
         if key not in self._views:
             raise ValidationException(f"Object '{path}' not found within "
@@ -304,7 +305,7 @@ class TableEnvironment:
         if special is not None:
             return special
         parsed = parse_statement(stmt)
-        if isinstance(parsed, exp.Select):
+        if isinstance(parsed, (exp.Select, exp.SetOperation)):
             return self._execute_plan(self._sql_plan(parsed))
         if isinstance(parsed, exp.Create) and str(parsed.args.get("kind", "")).upper() == "TABLE":
             from flink_py.table.sql import catalog_table_of

@@ -306,6 +306,7 @@ def _date_format(name: str, args: List[Any]) -> Tuple[t.DataType, Callable]:
     fmt = _java_format(pattern)
     millis = "SSS" in pattern
     source = args[0].data_type
+    zone = session_zone()  # the planning environment's, not the worker's
 
     def evaluate(row: tuple) -> Any:
         v = f(row)
@@ -314,7 +315,7 @@ def _date_format(name: str, args: List[Any]) -> Tuple[t.DataType, Callable]:
         if isinstance(v, str):
             v = _parse_timestamp(v)
         elif isinstance(source, t.LocalZonedTimestampType):
-            v = v.astimezone(session_zone()).replace(tzinfo=None)
+            v = v.astimezone(zone).replace(tzinfo=None)
         text = v.strftime(fmt)
         return text.replace(f"{v.microsecond:06d}", f"{v.microsecond // 1000:03d}") \
             if millis else text

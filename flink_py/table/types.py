@@ -200,12 +200,16 @@ class TimestampType(DataType):
 
     def sql(self) -> str:
         text = super().sql()
-        return f"{text} *{self.time_attribute}*" if self.time_attribute else text
+        if self.time_attribute and self.__dict__.get("shown", True):
+            return f"{text} *{self.time_attribute}*"
+        return text
 
-    def as_time_attribute(self, kind: Optional[str]) -> "TimestampType":
-        """This type marked as a rowtime or proctime attribute (None: a plain type)."""
+    def as_time_attribute(self, kind: Optional[str], shown: bool = True) -> "TimestampType":
+        """This type marked as a rowtime or proctime attribute (None: a plain type);
+        ``shown`` False for a batch table's rowtime, which Flink does not print as one."""
         clone = self._copy(self._nullable)
         clone.time_attribute = kind  # type: ignore[attr-defined]
+        clone.shown = shown  # type: ignore[attr-defined]
         return clone  # type: ignore[return-value]
 
     def __eq__(self, other: object) -> bool:

@@ -40,13 +40,13 @@ __all__ = ["WatermarkAssigner", "WindowSpec", "WindowTableFunction", "WindowAggr
 _WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
 
-def rowtime_type(dt: t.DataType) -> t.DataType:
+def rowtime_type(dt: t.DataType, batch: bool = False) -> t.DataType:
     if not isinstance(dt, t.TimestampType) or getattr(dt, "precision", 3) > 3:
         raise ValidationException(
             f"Invalid data type of time field for watermark definition. The field must be of "
             f"type TIMESTAMP(p) or TIMESTAMP_LTZ(p), the supported precision 'p' is from 0 to "
             f"3, but the time field type is {dt.sql()}")
-    return dt.as_time_attribute("ROWTIME")  # type: ignore[attr-defined]
+    return dt.as_time_attribute("ROWTIME", not batch)  # type: ignore[attr-defined]
 
 
 def is_rowtime(dt: t.DataType) -> bool:
@@ -60,7 +60,8 @@ def is_proctime(dt: t.DataType) -> bool:
 class WatermarkAssigner(PlanNode):
     """The watermarks of ``WATERMARK FOR <column> AS <expression>`` over ``child``."""
 
-    def __init__(self, child: PlanNode, column: int, watermark: Resolved) -> None:
+    def __init__(self, child: PlanNode, column: int, watermark: Resolved,
+                 batch: bool = False) -> None:
         if not isinstance(watermark.data_type, t.TimestampType):
             raise ValidationException(
                 f"Invalid data type of expression for watermark definition. The field must be "
@@ -69,7 +70,7 @@ class WatermarkAssigner(PlanNode):
         self.column, self.watermark = column, watermark
         self.names = list(child.names)
         self.data_types = list(child.data_types)
-        self.data_types[column] = rowtime_type(child.data_types[column])
+        self.data_types[column] = rowtime_type(child.data_types[column], batch)
         self.qualified = child.qualified
 
     def describe(self) -> str:
@@ -661,7 +662,7 @@ def sequence_names(exprs: Sequence[Any]) -> List[str]:
 
 # -- tables of DataStreams ---------------------------------------------------------------------
 def stream_table_plan(source: PlanNode, schema: Any = None,
-                      fields: Sequence[Any] = ()) -> PlanNode:
+                      fields: Sequence[Any] = (), batch: bool = False) -> PlanNode:
     """The plan of ``from_data_stream(stream, schema)`` or ``(stream, *fields)`` over the
     stream's ``source`` node: Instant fields as TIMESTAMP_LTZ values; the schema's columns
     in declared order (its physical columns found in the stream by name, its computed ones
@@ -695,7 +696,7 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
         for column, watermark in schema.watermarks:
             e = parse_expression(watermark) if isinstance(watermark, str) else watermark
             plan = WatermarkAssigner(plan, plan.scope().index_of(column),
-                                     e.resolve(plan.scope()))
+                                     e.resolve(plan.scope()), batch)
         return plan
     if fields:
         names = [f if isinstance(f, str) else f.name_hint() for f in fields]
