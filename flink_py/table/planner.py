@@ -171,9 +171,9 @@ class GroupAggregate(PlanNode):
 
     def __init__(self, child: PlanNode, keys: List[Resolved], key_names: List[str],
                  aggs: List[AggSpec], agg_names: List[str]) -> None:
-        if child.updating:
-            raise TableException(
-                "an aggregation over an updating (changelog) input is not supported yet")
+        if child.updating:  # it retracts: every UDAF needs retract (udf_plan)
+            from flink_py.table.udf_plan import check_retractable
+            check_retractable(aggs)
         self.inputs = (child,)
         self.keys, self.aggs = keys, aggs
         self.names = key_names + agg_names
@@ -339,6 +339,8 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return _translate_limit(node, env, batch)
     if isinstance(node, Sort):
         return _translate_sort(node, env, batch)
+    if hasattr(node, "translate_to"):  # nodes of other modules translate themselves
+        return node.translate_to(env, batch)
     raise TableException(f"cannot translate {node.describe()}")
 
 
@@ -443,6 +445,10 @@ def _with_udfs(fn: Callable[[Any], Any], udfs: List[Any], kind: str) -> Any:
 
 
 def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> Any:
+    from flink_py.table.udf_plan import has_udafs, translate_general_group_aggregate
+    if node.inputs[0].updating or has_udafs(node.aggs):
+        # UDAFs, or an input that retracts: accumulate/retract per row (udf_plan)
+        return translate_general_group_aggregate(node, env, batch)
     stream = translate(node.inputs[0], env, batch)
     key_fns = [k.evaluate for k in node.keys]
     create, merge, results, zero = _accumulate(node.aggs)
