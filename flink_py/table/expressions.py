@@ -55,21 +55,57 @@ class Resolved:
 
 
 class Scope:
-    """The columns an expression may refer to: names and types, by position."""
+    """The columns an expression may refer to: names and types, by position.
 
-    def __init__(self, names: Sequence[str], data_types: Sequence[t.DataType]) -> None:
+    ``qualified`` gives, per column, the table name or alias it came from in a SQL ``FROM``
+    and its name there (a join's output names a right-side ``a`` ``a0``, but ``b.a`` and an
+    unambiguous ``a`` still find it); without it, columns are found by their names."""
+
+    def __init__(self, names: Sequence[str], data_types: Sequence[t.DataType],
+                 qualified: Optional[Sequence[Tuple[Optional[str], str]]] = None) -> None:
         self.names, self.data_types = list(names), list(data_types)
+        self.qualified = list(qualified) if qualified is not None else None
 
-    def index_of(self, name: str, position: Optional[str] = None) -> int:
+    def index_of(self, name: str, position: Optional[str] = None,
+                 qualifier: Optional[str] = None) -> int:
         """The column's index; ``position`` (``At line 1, column 8``) leads the error."""
+        where = f"{position + ': ' if position else ''}"
+        if qualifier is not None or self.qualified is not None:
+            return self._qualified_index(name, qualifier, where)
         if name in self.names:
             return self.names.index(name)
         lowered = [n.lower() for n in self.names]
         if name.lower() in lowered and lowered.count(name.lower()) == 1:
             return lowered.index(name.lower())
         raise ValidationException(
-            f"{position + ': ' if position else ''}Column '{name}' not found in any table; "
+            f"{where}Column '{name}' not found in any table; "
             f"the input has columns [{', '.join(self.names)}]")
+
+    def _qualified_index(self, name: str, qualifier: Optional[str], where: str) -> int:
+        columns = self.qualified or [(None, n) for n in self.names]
+        if qualifier is not None:
+            tables = {q for q, _ in columns if q is not None}
+            if qualifier not in tables:
+                lowered = {q.lower(): q for q in tables}
+                if qualifier.lower() not in lowered:
+                    raise ValidationException(f"{where}Table '{qualifier}' not found")
+                qualifier = lowered[qualifier.lower()]
+            candidates = [i for i, (q, _) in enumerate(columns) if q == qualifier]
+        else:
+            candidates = list(range(len(columns)))
+        exact = [i for i in candidates if columns[i][1] == name]
+        if not exact:
+            exact = [i for i in candidates if columns[i][1].lower() == name.lower()]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise ValidationException(f"{where}Column '{name}' is ambiguous")
+        if qualifier is not None:
+            raise ValidationException(
+                f"{where}Column '{name}' not found in table '{qualifier}'")
+        raise ValidationException(
+            f"{where}Column '{name}' not found in any table; the input has columns "
+            f"[{', '.join(n for _, n in columns)}]")
 
 
 def _to_expr(value: Any) -> "Expression":
@@ -252,19 +288,21 @@ class Expression:
 
 
 class ColumnRef(Expression):
-    def __init__(self, name: str, position: Optional[str] = None) -> None:
+    def __init__(self, name: str, position: Optional[str] = None,
+                 qualifier: Optional[str] = None) -> None:
         self.name = name
         self.position = position  # where SQL text named it, for errors
+        self.qualifier = qualifier  # the table or alias SQL named it by (``b.a``)
 
     def resolve(self, scope: Scope) -> Resolved:
-        index = scope.index_of(self.name, self.position)
+        index = scope.index_of(self.name, self.position, self.qualifier)
         return Resolved(scope.data_types[index], lambda row: row[index], scope.names[index])
 
     def name_hint(self) -> Optional[str]:
         return self.name
 
     def __repr__(self) -> str:
-        return self.name
+        return f"{self.qualifier}.{self.name}" if self.qualifier else self.name
 
 
 class InputRef(Expression):

@@ -35,9 +35,17 @@ class PlanNode:
     data_types: List[t.DataType]
     updating: bool = False
     inputs: Sequence["PlanNode"] = ()
+    #: per column, the FROM relation's name or alias and the column's name there (SQL's
+    #: ``alias.column``); None outside a FROM clause's scope
+    qualified: Optional[List[Tuple[Optional[str], str]]] = None
 
     def scope(self) -> Scope:
-        return Scope(self.names, self.data_types)
+        return Scope(self.names, self.data_types, self.qualified)
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        """The DataStream of this node's records; nodes defined outside this module
+        implement it (``translate`` handles the ones here)."""
+        raise TableException(f"{type(self).__name__} cannot be translated")
 
     def explain(self, indent: int = 0) -> str:
         lines = ["  " * indent + self.describe()]
@@ -80,6 +88,26 @@ class StreamSource(PlanNode):
         return f"DataStreamScan(fields=[{', '.join(self.names)}])"
 
 
+class Qualify(PlanNode):
+    """A relation of a SQL ``FROM`` under its name or alias (``FROM t AS x``, ``(SELECT ...)
+    AS s(a, b)``): its columns as ``x.column``, renamed when the alias lists names."""
+
+    def __init__(self, child: PlanNode, qualifier: Optional[str],
+                 names: Optional[Sequence[str]] = None) -> None:
+        if names is not None and len(names) != len(child.names):
+            raise ValidationException(
+                f"List of column aliases must have same degree as table; table has "
+                f"{len(child.names)} columns {child.names}, whereas alias list has "
+                f"{len(names)} columns")
+        self.inputs = (child,)
+        self.names = list(names) if names is not None else list(child.names)
+        self.data_types, self.updating = child.data_types, child.updating
+        self.qualified = [(qualifier, n) for n in self.names]
+
+    def describe(self) -> str:
+        return self.inputs[0].describe()
+
+
 class Project(PlanNode):
     def __init__(self, child: PlanNode, exprs: List[Resolved], names: List[str]) -> None:
         self.inputs = (child,)
@@ -99,7 +127,7 @@ class Filter(PlanNode):
         self.inputs = (child,)
         self.condition = condition
         self.names, self.data_types = child.names, child.data_types
-        self.updating = child.updating
+        self.updating, self.qualified = child.updating, child.qualified
 
 
 class Limit(PlanNode):
@@ -171,9 +199,8 @@ class GroupAggregate(PlanNode):
 
     def __init__(self, child: PlanNode, keys: List[Resolved], key_names: List[str],
                  aggs: List[AggSpec], agg_names: List[str]) -> None:
-        if child.updating:  # it retracts: every UDAF needs retract (udf_plan)
-            from flink_py.table.udf_plan import check_retractable
-            check_retractable(aggs)
+        # over an updating child it retracts (udf_plan): a UDAF without retract fails
+        # when a retraction reaches it, as in PyFlink ("Method retract is not implemented")
         self.inputs = (child,)
         self.keys, self.aggs = keys, aggs
         self.names = key_names + agg_names
@@ -292,6 +319,8 @@ def sources(node: PlanNode) -> List[PlanNode]:
 
 def translate(node: PlanNode, env: Any, batch: bool) -> Any:
     """The DataStream of ``node``'s records in ``env``."""
+    if isinstance(node, Qualify):
+        return translate(node.inputs[0], env, batch)
     if isinstance(node, Values):
         return env.from_collection(list(node.rows))
     if isinstance(node, CatalogSource):
@@ -339,9 +368,7 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return _translate_limit(node, env, batch)
     if isinstance(node, Sort):
         return _translate_sort(node, env, batch)
-    if hasattr(node, "translate_to"):  # nodes of other modules translate themselves
-        return node.translate_to(env, batch)
-    raise TableException(f"cannot translate {node.describe()}")
+    return node.to_stream(env, batch)
 
 
 def sort_rows(rows: List[tuple], keys: List[Tuple[Callable[[tuple], Any], bool, bool]]

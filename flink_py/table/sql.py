@@ -22,8 +22,8 @@ from sqlglot.errors import ParseError, TokenError
 from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
-                                        Literal, NamedCall)
-from flink_py.table.planner import Filter, PlanNode
+                                        InputRef, Literal, NamedCall)
+from flink_py.table.planner import Filter, PlanNode, Qualify
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
@@ -110,8 +110,8 @@ def to_expression(node: exp.Expression) -> Expression:
     """A parsed SQL expression as a Table API expression."""
     if isinstance(node, exp.Paren):
         return to_expression(node.this)
-    if isinstance(node, exp.Column):  # qualified or not: one table per query so far
-        return ColumnRef(node.name, position(node.this))
+    if isinstance(node, exp.Column):
+        return ColumnRef(node.name, position(node.this), node.table or None)
     if isinstance(node, exp.Literal):
         if node.is_string:
             return Literal(node.this)
@@ -188,8 +188,64 @@ def to_expression(node: exp.Expression) -> Expression:
                          f"supported yet")
 
 
-_TRANSLATED_CLAUSES = {"expressions", "from_", "from", "where", "group", "having", "order",
-                       "limit", "offset", "distinct", "kind"}
+_TRANSLATED_CLAUSES = {"expressions", "from_", "from", "joins", "where", "group", "having",
+                       "order", "limit", "offset", "distinct", "kind"}
+
+
+def from_plan(select: exp.Select, lookup: Callable[[str], PlanNode]) -> PlanNode:
+    """The plan of a ``SELECT``'s ``FROM`` clause: its first relation, joined with the
+    rest; each relation's columns are in scope as ``name.column`` (``Qualify``)."""
+    source = select.args.get("from_") or select.args.get("from")
+    if source is None:
+        raise TableException("a SELECT without FROM is not supported yet")
+    plan = relation_plan(source.this, lookup)
+    for join in select.args.get("joins") or []:
+        plan = join_plan(plan, join, lookup)
+    return plan
+
+
+def relation_plan(node: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
+    """The plan of one relation in ``FROM``: a table by name or a subquery, under its
+    alias (``AS x`` or ``AS x(a, b)``, which renames its columns)."""
+    alias = node.args.get("alias")
+    qualifier = alias.name if alias is not None and alias.name else None
+    columns = ([c.name for c in alias.columns] if alias is not None and alias.columns
+               else None)
+    if isinstance(node, exp.Subquery):
+        return Qualify(query_plan(node.this, lookup), qualifier, columns)
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+        for extra, value in node.args.items():
+            if value and extra not in ("this", "db", "catalog", "alias"):
+                raise TableException(f"{extra.rstrip('s').upper()} on a table in FROM is "
+                                     f"not supported yet")
+        path = ".".join(p for p in (node.catalog, node.db, node.name) if p)
+        try:
+            plan = lookup(path)
+        except ValidationException:
+            where_ = position(node.this)
+            raise ValidationException(f"{where_ + ': ' if where_ else ''}Object '{path}' "
+                                      f"not found") from None
+        return Qualify(plan, qualifier or node.name, columns)
+    raise TableException(f"{node.sql(dialect=FlinkDialect)!r} in FROM is not supported yet")
+
+
+def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode]) -> PlanNode:
+    """``left`` joined with the relation of ``join``."""
+    if isinstance(join.this, exp.Lateral):  # LATERAL TABLE(f(...)): a table function
+        from flink_py.table.udf_plan import lateral_join_plan
+        return lateral_join_plan(left, join)
+    raise TableException(f"JOIN is not supported yet: "
+                         f"{join.sql(dialect=FlinkDialect).strip()!r}")
+
+
+def _star(plan: PlanNode, qualifier: Optional[str]) -> List[Expression]:
+    """The columns ``*`` (or ``qualifier.*``) selects, by position: a join's output may
+    have two columns of one name."""
+    qualified = plan.qualified or [(None, n) for n in plan.names]
+    if qualifier is not None and qualifier not in {q for q, _ in qualified}:
+        raise ValidationException(f"Unknown identifier '{qualifier}'")
+    return [InputRef(i, plan.data_types[i], n) for i, ((q, n), _) in
+            enumerate(zip(qualified, plan.names)) if qualifier is None or q == qualifier]
 
 
 def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> PlanNode:
@@ -231,37 +287,21 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
             # other dialects' SORT BY, QUALIFY, PIVOT, ...)
             raise TableException(f"{clause.rstrip('_').upper()} in a query is not supported "
                                  f"yet")
-    source_node = select.args.get("from_") or select.args.get("from")
-    if source_node is not None:
-        for extra, value in source_node.this.args.items():
-            if value and extra not in ("this", "db", "catalog", "alias"):
-                raise TableException(f"{extra.rstrip('s').upper()} on a table in FROM is "
-                                     f"not supported yet")
     group_node = select.args.get("group")
     if group_node is not None:
         for extra, value in group_node.args.items():
             if value and extra != "expressions":
                 raise TableException(f"GROUP BY ... {extra.upper()} is not supported yet")
-    source = select.args.get("from_") or select.args.get("from")
-    if source is None:
-        raise TableException("a SELECT without FROM is not supported yet")
-    table = source.this
-    if not isinstance(table, exp.Table):
-        raise TableException("a subquery in FROM is not supported yet")
-    path = ".".join(p for p in (table.catalog, table.db, table.name) if p)
-    try:
-        plan = lookup(path)
-    except ValidationException:
-        where_ = position(table.this)
-        raise ValidationException(f"{where_ + ': ' if where_ else ''}Object '{path}' not "
-                                  f"found") from None
+    plan = from_plan(select, lookup)
     where = select.args.get("where")
     if where is not None:
         plan = Filter(plan, to_expression(where.this).resolve(plan.scope()))
     items: List[Expression] = []
     for e in select.expressions:
         if isinstance(e, exp.Star):
-            items += [ColumnRef(n) for n in plan.names]
+            items += _star(plan, None)
+        elif isinstance(e, exp.Column) and isinstance(e.this, exp.Star):
+            items += _star(plan, e.table)
         else:
             items.append(to_expression(e))
     group = select.args.get("group")
@@ -274,7 +314,6 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
             items_with_having = items + [having_expr]
             grouped = aggregate_plan(plan, keys, items_with_having, "EXPR${}")
             condition = grouped.exprs[-1]  # type: ignore[attr-defined]
-            from flink_py.table.expressions import InputRef
             width = len(items)
             filtered = Filter(grouped, type(condition)(
                 condition.data_type, lambda row, i=width: row[i]))

@@ -82,7 +82,8 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
                          [f"$agg{i}" for i in range(len(specs))])
     # the select's expressions over the aggregate's output: keys by name or expression,
     # each aggregate call by its position
-    rewritten = [_rewrite(e, keys, resolved_keys, calls, len(keys), agg) for e in select]
+    rewritten = [_rewrite(e, keys, resolved_keys, calls, len(keys), agg, scope)
+                 for e in select]
     out = []
     for e, original in zip(rewritten, select):
         r = e.resolve(agg.scope())
@@ -91,28 +92,37 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
     return Project(agg, out, _unique(names))
 
 
+def _same_column(e: ColumnRef, k: ColumnRef, scope: Any) -> bool:
+    """Whether two column references name the same input column (``a`` and ``t.a``)."""
+    try:
+        return (scope.index_of(e.name, None, e.qualifier)
+                == scope.index_of(k.name, None, k.qualifier))
+    except ValidationException:
+        return False
+
+
 def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Resolved],
-             calls: List[Any], offset: int, agg: GroupAggregate) -> Expression:
+             calls: List[Any], offset: int, agg: GroupAggregate, scope: Any) -> Expression:
     from flink_py.table.expressions import Aggregate, Call, Cast, NamedCall, UdfCall
     if isinstance(e, NamedCall) and e.udaf_call() is not None:
         e = e.udaf_call()  # type: ignore[assignment]
     for i, k in enumerate(keys):
         if e is k or (isinstance(e, ColumnRef) and isinstance(k, ColumnRef)
-                      and e.name.lower() == k.name.lower()) or (
+                      and _same_column(e, k, scope)) or (
                 not isinstance(e, ColumnRef) and repr(e) == repr(k)):
             return InputRef(i, resolved_keys[i].data_type, resolved_keys[i].name)
     if isinstance(e, Aggregate):
         index = next(i for i, c in enumerate(calls) if c is e)
         return InputRef(offset + index, agg.data_types[offset + index])
     if isinstance(e, Alias):
-        return Alias(_rewrite(e.child, keys, resolved_keys, calls, offset, agg), e.name)
+        return Alias(_rewrite(e.child, keys, resolved_keys, calls, offset, agg, scope), e.name)
     if isinstance(e, Cast):
-        return Cast(_rewrite(e.child, keys, resolved_keys, calls, offset, agg), e.data_type)
+        return Cast(_rewrite(e.child, keys, resolved_keys, calls, offset, agg, scope), e.data_type)
     if isinstance(e, Call):
-        return Call(e.function, [_rewrite(a, keys, resolved_keys, calls, offset, agg)
+        return Call(e.function, [_rewrite(a, keys, resolved_keys, calls, offset, agg, scope)
                                  for a in e.args])
     if isinstance(e, (NamedCall, UdfCall)):  # a scalar UDF of keys and aggregates
-        args = [_rewrite(a, keys, resolved_keys, calls, offset, agg) for a in e.args]
+        args = [_rewrite(a, keys, resolved_keys, calls, offset, agg, scope) for a in e.args]
         return NamedCall(e.name, args) if isinstance(e, NamedCall) else UdfCall(e.udf, args)
     if isinstance(e, ColumnRef):
         raise ValidationException(

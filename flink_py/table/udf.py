@@ -176,6 +176,10 @@ class UserDefinedScalarFunctionWrapper:
         self._alias_names = names
         return self
 
+    def _set_takes_row_as_input(self) -> "UserDefinedScalarFunctionWrapper":
+        self._takes_row_as_input = True
+        return self
+
 
 def udf(f: Any = None, input_types: Optional[List[t.DataType]] = None,
         result_type: Union[t.DataType, str, None] = None,

@@ -214,16 +214,6 @@ def has_udafs(specs: Sequence[Any]) -> bool:
     return any(getattr(s, "is_udaf", False) for s in specs)
 
 
-def check_retractable(specs: Sequence[Any]) -> None:
-    """An aggregation over an updating input must retract: every UDAF needs ``retract``."""
-    for s in specs:
-        if getattr(s, "is_udaf", False) and not s.udaf._retracts:
-            raise TableException(
-                f"The aggregate function {s.udaf._name!r} has no retract method, which an "
-                f"aggregation over an updating (changelog) input calls: implement "
-                f"retract(accumulator, *args)")
-
-
 class _UdafHandle:
     """A UDAF's accumulator operations on input rows."""
 
@@ -501,7 +491,7 @@ class Correlate(PlanNode):
         kind = "LEFT" if self.left_outer else "INNER"
         return f"Correlate(joinType=[{kind}], select=[{', '.join(self.names)}])"
 
-    def translate_to(self, env: Any, batch: bool) -> Any:
+    def to_stream(self, env: Any, batch: bool) -> Any:
         from flink_py.datastream.functions import FlatMapFunction
         stream = translate(self.inputs[0], env, batch)
         rows = self.call.rows
@@ -542,7 +532,7 @@ class MapRow(PlanNode):
     def describe(self) -> str:
         return f"Calc(select=[{self.function_name}(...) AS ({', '.join(self.names)})])"
 
-    def translate_to(self, env: Any, batch: bool) -> Any:
+    def to_stream(self, env: Any, batch: bool) -> Any:
         from flink_py.datastream.functions import MapFunction
         stream = translate(self.inputs[0], env, batch)
         f = self.call.evaluate
@@ -570,8 +560,6 @@ class TableAggregate(PlanNode):
 
     def __init__(self, child: PlanNode, keys: List[Resolved], key_names: List[str],
                  spec: UdafSpec, fn_names: List[str], fn_types: List[t.DataType]) -> None:
-        if child.updating:
-            check_retractable([spec])
         self.inputs = (child,)
         self.keys, self.spec = keys, spec
         self.names = key_names + fn_names
@@ -583,7 +571,7 @@ class TableAggregate(PlanNode):
         return (f"GroupTableAggregate(groupBy=[{', '.join(self.names[:len(self.keys)])}], "
                 f"select=[{self.spec.describe()}])")
 
-    def translate_to(self, env: Any, batch: bool) -> Any:
+    def to_stream(self, env: Any, batch: bool) -> Any:
         child = self.inputs[0]
         stream = translate(child, env, batch)
         updating = child.updating
@@ -764,17 +752,24 @@ def _result_columns(call: UdafCall) -> Tuple[List[str], List[t.DataType], bool]:
     if call.names is not None:
         if len(call.names) != len(types):
             raise ValidationException(
-                f"The function {call.udaf._name!r} has {len(types)} result fields but "
-                f"{len(call.names)} aliases were given: {', '.join(call.names)}")
+                f"List of column aliases must have same degree as table; the returned table "
+                f"of function '{call!r}' has {len(types)} columns, whereas alias list has "
+                f"{len(call.names)} columns")
         names = list(call.names)
     return names, types, expand
 
 
-def _as_aggregate_call(func: Any, table_aggregate: bool) -> UdafCall:
+def _as_aggregate_call(func: Any, table_aggregate: bool, child: PlanNode) -> UdafCall:
     from flink_py.table.udf import UserDefinedAggregateFunctionWrapper
     what = "flat_aggregate" if table_aggregate else "aggregate"
     if isinstance(func, UserDefinedAggregateFunctionWrapper):
-        func = _call_of(func)
+        # the function itself gets every column, as separate arguments (PyFlink 2.3 passes
+        # with_columns(col('*')) to an aggregate so, unlike to a scalar or table function)
+        func._set_takes_row_as_input()
+        names = getattr(func, "_alias_names", None)
+        call = func(*[InputRef(i, dt, n) for i, (n, dt) in
+                      enumerate(zip(child.names, child.data_types))])
+        func = call.alias(*names) if names else call
     from flink_py.table.expressions import NamedCall
     if isinstance(func, Alias) and isinstance(func.child, NamedCall):
         func = NamedCall(func.child.name, func.child.args, [func.name])
@@ -794,12 +789,21 @@ def _as_aggregate_call(func: Any, table_aggregate: bool) -> UdafCall:
 
 def aggregate_call_plan(child: PlanNode, keys: Sequence[Expression], func: Any) -> PlanNode:
     """``[group_by(keys).]aggregate(f)``: the keys, then the UDAF result's fields."""
-    call = _as_aggregate_call(func, False)
+    call = _as_aggregate_call(func, False, child)
     scope = child.scope()
     resolved_keys = [k.resolve(scope) for k in keys]
     key_names = [r.name if r.name is not None else f"$f{i}"
                  for i, r in enumerate(resolved_keys)]
     names, types, expand = _result_columns(call)
+    if call.names is None:
+        # Flink names the unaliased call TMP_<n> (n counts the unaliased calls before it,
+        # made unique among the input's columns) and its flattened fields TMP_<n>$field
+        used = set(child.names)
+        tmp = f"TMP_{sum(1 for k in keys if not isinstance(k, (ColumnRef, Alias)))}"
+        i = 0
+        while tmp in used:
+            tmp, i = f"{tmp}_{i}", i + 1
+        names = [f"{tmp}${n}" for n in names] if expand else [tmp]
     agg = GroupAggregate(child, resolved_keys, key_names, [UdafSpec(call, scope)], ["$agg0"])
     width = len(keys)
     exprs: List[Resolved] = [Resolved(k.data_type, (lambda row, i=i: row[i]), key_names[i])
@@ -815,10 +819,80 @@ def aggregate_call_plan(child: PlanNode, keys: Sequence[Expression], func: Any) 
 
 def flat_aggregate_plan(child: PlanNode, keys: Sequence[Expression], func: Any) -> PlanNode:
     """``[group_by(keys).]flat_aggregate(f)``: the keys, then the emitted rows' columns."""
-    call = _as_aggregate_call(func, True)
+    call = _as_aggregate_call(func, True, child)
     scope = child.scope()
     resolved_keys = [k.resolve(scope) for k in keys]
     key_names = [r.name if r.name is not None else f"$f{i}"
                  for i, r in enumerate(resolved_keys)]
     names, types, _ = _result_columns(call)
     return TableAggregate(child, resolved_keys, key_names, UdafSpec(call, scope), names, types)
+
+
+def _type_family(dt: t.DataType) -> str:
+    """A type's family as Calcite's signature messages name it (``<CHARACTER>``)."""
+    if isinstance(dt, t.VarCharType):
+        return "CHARACTER"
+    if isinstance(dt, (t._IntegerType, t.FloatType, t.DoubleType, t.DecimalType)):
+        return "NUMERIC"
+    return dt.sql_name
+
+
+def lateral_join_plan(left: PlanNode, join: Any) -> PlanNode:
+    """SQL's ``FROM t, LATERAL TABLE(f(...)) [AS s(a, b)]``, ``CROSS JOIN LATERAL
+    TABLE(...)``, ``[INNER] JOIN LATERAL TABLE(...) ON cond`` and ``LEFT JOIN LATERAL
+    TABLE(...) ON TRUE``: ``left`` correlated with the table function's rows; its columns
+    are in scope as ``s.a`` (the function's own names without an alias list)."""
+    from sqlglot import exp
+    from flink_py.table.expressions import FUNCTION_CATALOG, NamedCall
+    from flink_py.table.sql import FlinkDialect, to_expression
+    from flink_py.table.udf import UserDefinedTableFunctionWrapper
+    lateral = join.this
+    table = lateral.this
+    if not (isinstance(table, exp.Anonymous) and table.name.upper() == "TABLE"
+            and len(table.expressions) == 1):
+        raise TableException(f"{lateral.sql(dialect=FlinkDialect)!r} is not supported yet: "
+                             f"expected LATERAL TABLE(function(...))")
+    inner = table.expressions[0]
+    if not isinstance(inner, exp.Anonymous):  # a built-in function of SQL, not a UDTF
+        name = inner.sql_name() if isinstance(inner, exp.Func) else inner.sql()
+        raise ValidationException(f"Function '{name.lower()}' cannot be used as a table "
+                                  f"function.")
+    args = [to_expression(e) for e in inner.expressions]
+    function = FUNCTION_CATALOG.get().get(inner.name.lower())
+    if function is None:
+        types = [a.resolve(left.scope()).data_type for a in args]
+        raise ValidationException(
+            f"No match found for function signature {inner.name}"
+            f"({', '.join('<' + _type_family(dt) + '>' for dt in types)})")
+    if not isinstance(function, UserDefinedTableFunctionWrapper):
+        raise ValidationException(f"Function '{inner.name}' cannot be used as a table "
+                                  f"function.")
+    alias = lateral.args.get("alias")
+    qualifier = alias.name if alias is not None and alias.name else None
+    names = [c.name for c in alias.columns] if alias is not None and alias.columns else None
+    if names is not None and len(names) != len(function._result_types):
+        raise ValidationException(
+            f"List of column aliases must have same degree as table; the table function "
+            f"{inner.name} has {len(function._result_types)} columns, whereas the alias "
+            f"list has {len(names)} columns")
+    call = TableFunctionCall(function, args, names).resolve_table(left.scope())
+    left_outer = join.args.get("side") is not None and join.side.upper() == "LEFT"
+    if join.side and join.side.upper() not in ("LEFT",):
+        raise TableException(f"{join.side.upper()} JOIN LATERAL TABLE is not supported")
+    on = join.args.get("on")
+    predicate = to_expression(on) if on is not None else None
+    if left_outer and not (isinstance(predicate, Literal) and predicate.value is True):
+        raise TableException("Currently Python correlate does not support conditions in "
+                             "left join.")
+    left_qualified = left.qualified or [(None, n) for n in left.names]
+    qualified = left_qualified + [(qualifier, n) for n in call.names]
+    condition = None
+    if predicate is not None and not left_outer:
+        condition = predicate.resolve(Scope(list(left.names) + call.names,
+                                            list(left.data_types) + call.data_types,
+                                            qualified))
+    node = Correlate(left, call, left_outer, condition)
+    from flink_py.table.table import _unique
+    node.names = _unique(node.names)  # a repeated name is still found as s.name
+    node.qualified = qualified
+    return node

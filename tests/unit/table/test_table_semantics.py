@@ -526,7 +526,6 @@ def test_python_and_between_expressions_is_refused():
     ("SELECT a FROM T JOIN U ON T.a = U.a", "JOIN"),
     ("SELECT a FROM T, U", "JOIN"),
     ("SELECT a FROM T UNION ALL SELECT a FROM T", "UNION"),
-    ("SELECT a FROM (SELECT a FROM T)", "subquery"),
     ("SELECT a FROM T WHERE a IN (1, 2)", "IN"),
     ("SELECT a, COUNT(*) FROM T GROUP BY ROLLUP(a)", "ROLLUP"),
     ("SELECT SUM(a) OVER () FROM T", "OVER"),
@@ -674,3 +673,37 @@ def test_an_exact_numeric_sql_literal_is_decimal_or_refused(t_env):
         assert "DECIMAL" in str(exc)
         return
     assert isinstance(table.get_schema().get_field_data_types()[0], DecimalType)
+
+
+def _rows(table) -> list:
+    with table.execute().collect() as results:
+        return [tuple(r) for r in results]
+
+
+def test_subqueries_and_aliases_in_from_scope_their_columns(t_env):
+    t_env.create_temporary_view("T", t_env.from_elements([(1, "x"), (2, "y"), (3, "x")],
+                                                        ["a", "b"]))
+    assert _rows(t_env.sql_query(
+        "SELECT s.n, b FROM (SELECT a * 10 AS n, b FROM T WHERE a > 1) AS s")) == [
+        (20, "y"), (30, "x")]
+    assert _rows(t_env.sql_query("SELECT x.* FROM T AS x WHERE x.a = 1")) == [(1, "x")]
+    assert _rows(t_env.sql_query("SELECT v, w FROM (SELECT a, b FROM T) AS s(v, w) "
+                                 "WHERE v < 2")) == [(1, "x")]
+    with t_env.sql_query("SELECT x.b, COUNT(*) FROM T x GROUP BY b").execute().collect() as rs:
+        changes = [(r.get_row_kind().short_string(), tuple(r)) for r in rs]
+    assert changes == [("+I", ("x", 1)), ("+I", ("y", 1)), ("-U", ("x", 1)),
+                       ("+U", ("x", 2))]
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT y.a FROM T AS x", "Table 'y' not found"),
+    ("SELECT x.c FROM T AS x", "Column 'c' not found in table 'x'"),
+    ("SELECT a FROM (SELECT a FROM T) AS s(p, q)",
+     "List of column aliases must have same degree as table"),
+    ("SELECT q.* FROM T", "Unknown identifier 'q'"),
+])
+def test_bad_qualified_references_are_named(t_env, query, message):
+    t_env.create_temporary_view("T", t_env.from_elements([(1, "x")], ["a", "b"]))
+    with pytest.raises(ValidationException) as caught:
+        t_env.sql_query(query)
+    assert message in str(caught.value)
