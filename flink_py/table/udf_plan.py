@@ -346,6 +346,8 @@ def translate_general_group_aggregate(node: GroupAggregate, env: Any, batch: boo
         return tuple(f(row) for f in key_fns)
 
     if batch:
+        if has_udafs(node.aggs):
+            _refuse_in_batch_mode()
         return _batch_group_aggregate(stream, node, handles, udfs, key_of, updating, env)
 
     from flink_py.common.typeinfo import Types
@@ -398,6 +400,14 @@ def translate_general_group_aggregate(node: GroupAggregate, env: Any, batch: boo
                 yield (UPDATE_AFTER, after)
 
     return stream.key_by(key_of).process(GroupAggFunction())
+
+
+def _refuse_in_batch_mode() -> None:
+    """PyFlink 2.3 plans a general Python aggregate function in streaming mode only."""
+    raise TableException(
+        "Cannot generate a valid execution plan for the given query: a Python aggregate "
+        "function (udaf/udtaf, func_type 'general') in batch mode; Flink runs these in "
+        "streaming mode only")
 
 
 def _batch_group_aggregate(stream: Any, node: Any, handles: list, udfs: List[Any],
@@ -589,6 +599,7 @@ class TableAggregate(PlanNode):
             return [key + normalize(r) for r in (function.emit_value(acc) or ())]
 
         if batch:  # the rows emitted from each group's final accumulator, at the end
+            _refuse_in_batch_mode()
             emitting = _EmittingHandle(handle, normalize)
             aggregated = _batch_group_aggregate(stream, self, [emitting], udfs, key_of,
                                                 updating, env)
@@ -763,13 +774,10 @@ def _as_aggregate_call(func: Any, table_aggregate: bool, child: PlanNode) -> Uda
     from flink_py.table.udf import UserDefinedAggregateFunctionWrapper
     what = "flat_aggregate" if table_aggregate else "aggregate"
     if isinstance(func, UserDefinedAggregateFunctionWrapper):
-        # the function itself gets every column, as separate arguments (PyFlink 2.3 passes
-        # with_columns(col('*')) to an aggregate so, unlike to a scalar or table function)
-        func._set_takes_row_as_input()
-        names = getattr(func, "_alias_names", None)
-        call = func(*[InputRef(i, dt, n) for i, (n, dt) in
-                      enumerate(zip(child.names, child.data_types))])
-        func = call.alias(*names) if names else call
+        # the function itself gets one Row of every column (keys included), as PyFlink
+        # gives it over a table (over a projection PyFlink 2.3 passes the columns as
+        # separate arguments instead, contrary to its documentation; not copied here)
+        func = _call_of(func)
     from flink_py.table.expressions import NamedCall
     if isinstance(func, Alias) and isinstance(func.child, NamedCall):
         func = NamedCall(func.child.name, func.child.args, [func.name])
