@@ -979,12 +979,12 @@ class NamedCall(Expression):
         from flink_py.table.udf import UserDefinedScalarFunctionWrapper
         udf = FUNCTION_CATALOG.get().get(self.name.lower())
         if udf is not None and not isinstance(udf, UserDefinedScalarFunctionWrapper):
-            kind = ("a table function" if hasattr(udf, "_result_types") else
-                    "an aggregate function")
+            table = hasattr(udf, "_result_types")
+            where = ("LATERAL TABLE(...), join_lateral or flat_map" if table
+                     else "an aggregation")
             raise ValidationException(
-                f"Function '{self.name}' is {kind}: call it in "
-                f"{'LATERAL TABLE(...), join_lateral or flat_map' if 'table' in kind else 'an aggregation'}, "
-                f"not as a scalar function")
+                f"Function '{self.name}' is {'a table' if table else 'an aggregate'} "
+                f"function: call it in {where}, not as a scalar function")
         if udf is not None:
             return UdfCall(udf, self.args).resolve(scope)
         if self.name.lower() in _FUNCTIONS:

@@ -24,8 +24,7 @@ from flink_py.common.types import Row
 from flink_py.table import types as t
 from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, ColumnRef, Expression,
-                                        InputRef, Literal, Resolved, Scope, _result_checker,
-                                        numeric_result_type)
+                                        Literal, Resolved, Scope, _result_checker)
 from flink_py.table.planner import (DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE,
                                     AggSpec, GroupAggregate, PlanNode, Project, _wrapper,
                                     translate)
@@ -550,11 +549,19 @@ class MapRow(PlanNode):
         nulls = (None,) * len(self.names)
         expand, updating = self.expand, self.updating
 
+        name = self.function_name
+
         def values(row: tuple) -> tuple:
             v = f(row)
             if not expand:
                 return (v,)
-            return nulls if v is None else normalize(v)
+            if v is None:
+                return nulls
+            if not isinstance(v, Row):  # PyFlink's row coder takes a Row only
+                raise ValidationException(
+                    f"the function {name!r} returned {v!r} of type {type(v).__name__}, "
+                    f"which its ROW result type cannot hold: return a Row")
+            return normalize(v)
 
         class MapFunctionRow(_opening(list(self.call.udfs), MapFunction)):  # type: ignore
             def map(self, record: tuple) -> tuple:
@@ -851,7 +858,7 @@ def lateral_join_plan(left: PlanNode, join: Any) -> PlanNode:
     TABLE(...) ON TRUE``: ``left`` correlated with the table function's rows; its columns
     are in scope as ``s.a`` (the function's own names without an alias list)."""
     from sqlglot import exp
-    from flink_py.table.expressions import FUNCTION_CATALOG, NamedCall
+    from flink_py.table.expressions import FUNCTION_CATALOG
     from flink_py.table.sql import FlinkDialect, to_expression
     from flink_py.table.udf import UserDefinedTableFunctionWrapper
     lateral = join.this
