@@ -259,3 +259,12 @@ def test_aggregate_of_the_function_itself_gets_one_row_of_every_column():
     final = _final(_changes(t.group_by(col('k')).aggregate(count_sum.alias('c', 's'))
                             .select(col('k'), col('c'), col('s'))), 1)
     assert final == {('a',): ('a', 2, 15), ('b',): ('b', 1, 20)}
+
+
+def test_map_of_a_tuple_for_a_row_result_fails_saying_to_return_a_row():
+    """PyFlink 2.3 fails there too (its row coder: 'tuple' object has no attribute
+    'get_fields_by_names')."""
+    t_env = _env()
+    pair = udf(lambda a: (a, 'x'), result_type='ROW<i BIGINT, s STRING>', name="pair")
+    with pytest.raises(Exception, match="'pair' returned .* return a Row"):
+        list(t_env.from_elements([(1,)], ['a']).map(pair(col('a'))).execute().collect())
