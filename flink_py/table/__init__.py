@@ -5,6 +5,9 @@ DataStream runtime. A first part of issue 12: tables from elements and views, ``
 
 from flink_py.common.types import Row, RowKind
 from flink_py.table.catalog import Schema, TableDescriptor
+from flink_py.table.table_descriptor import FormatDescriptor
+from flink_py.table.explain import ExplainDetail
+from flink_py.table.statement_set import StatementSet
 from flink_py.table.errors import (SqlParserException, TableException,
                                    ValidationException)
 from flink_py.table.table import GroupedTable, Table, TableSchema
@@ -13,8 +16,8 @@ from flink_py.table.table_environment import (EnvironmentSettings, StreamTableEn
 from flink_py.table.table_result import ResultKind, TableResult
 from flink_py.table.types import DataTypes
 
-__all__ = ["DataTypes", "EnvironmentSettings", "GroupedTable", "ResultKind", "Row",
-           "RowKind", "SqlParserException", "StreamTableEnvironment", "Table", "TableConfig",
+__all__ = ["DataTypes", "EnvironmentSettings", "ExplainDetail", "FormatDescriptor", "GroupedTable", "ResultKind", "Row",
+           "RowKind", "SqlParserException", "StatementSet", "StreamTableEnvironment", "Table", "TableConfig",
            "TableDescriptor", "TableEnvironment", "TableException", "TableResult",
            "TableSchema", "Schema",
            "ValidationException"]

@@ -11,6 +11,7 @@ change as Flink's print sink does (``+I[3, 24]``, ``id> `` and ``N> `` prefixes)
 
 from __future__ import annotations
 
+import datetime
 import random
 import string
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -20,9 +21,10 @@ from flink_py.table import types as t
 from flink_py.table.catalog import CatalogTable
 from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.print_utils import java_double_string
+from flink_py.table.temporal import print_sink_string
 
-SOURCES = ("datagen",)
-SINKS = ("print", "blackhole")
+SOURCES = ("datagen", "filesystem")
+SINKS = ("print", "blackhole", "filesystem")
 
 
 def _option_int(options: Dict[str, str], key: str, default: Optional[int] = None
@@ -73,8 +75,11 @@ def _field_generator(name: str, dt: t.DataType, options: Dict[str, str]
                               f"not supported yet")
 
 
-def source_stream(table: CatalogTable, env: Any) -> Any:
+def source_stream(table: CatalogTable, env: Any, batch: bool = False) -> Any:
     """The DataStream of a source table's rows (tuples)."""
+    if table.connector == "filesystem":
+        from flink_py.table import filesystem
+        return filesystem.source_stream(table, env, batch)
     if table.connector != "datagen":
         raise TableException(
             f"Could not find any factory for identifier '{table.connector}' that implements "
@@ -108,13 +113,19 @@ def java_string(value: Any, dt: t.DataType) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return java_double_string(value, isinstance(dt, t.FloatType))
+    if isinstance(value, datetime.datetime):
+        return print_sink_string(value)
     return str(value)
 
 
-def write_to_sink(table: CatalogTable, stream: Any, updating: bool) -> Any:
+def write_to_sink(table: CatalogTable, stream: Any, updating: bool, batch: bool = False
+                  ) -> Any:
     """Adds the sink of ``table`` to ``stream`` (of ``(kind, values)`` pairs when
     ``updating``, else of value tuples)."""
     from flink_py.common.typeinfo import Types
+    if table.connector == "filesystem":
+        from flink_py.table import filesystem
+        return filesystem.write_to_sink(table, stream, updating, batch)
     if table.connector == "blackhole":
         return stream.add_sink(BlackholeSink())
     if table.connector != "print":
@@ -141,6 +152,13 @@ class BlackholeSink(SinkFunction):
 
     def invoke(self, value: Any, context: Any = None) -> None:
         pass
+
+
+def check_sink_changelog(table: CatalogTable, plan: Any, batch: bool) -> None:
+    """Refuses an updating query for a sink that takes inserts only, as Flink does."""
+    if table.connector == "filesystem":
+        from flink_py.table import filesystem
+        filesystem.check_changelog(table, plan, batch)
 
 
 def check_sink_schema(table: CatalogTable, names: List[str], data_types: List[t.DataType]

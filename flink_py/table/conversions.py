@@ -32,6 +32,8 @@ def _data_type(info: TypeInformation, in_tuple: bool) -> t.DataType:
             return factory(nullable=not (in_tuple and primitive))  # type: ignore[call-arg]
         if repr(info) == "BigDecimal":
             return t.DecimalType(38, 18)
+        if repr(info) == "Instant":
+            return t.LocalZonedTimestampType(9)
     if isinstance(info, RowTypeInfo):
         return t.RowType([t.RowField(n, _data_type(f, False)) for n, f in
                           zip(info.get_field_names(), info.get_field_types())])

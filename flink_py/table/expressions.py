@@ -20,7 +20,8 @@ from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
 
 __all__ = ["Expression", "col", "lit", "call", "if_then_else", "null_of", "coalesce",
-           "concat"]
+           "concat", "row_interval", "UNBOUNDED_ROW", "UNBOUNDED_RANGE", "CURRENT_ROW",
+           "CURRENT_RANGE"]
 
 Evaluator = Callable[[tuple], Any]
 
@@ -43,7 +44,7 @@ class Resolved:
     """A resolved expression: its type, its evaluator, and the name a select gives it when
     it has no alias (None: ``_c<i>`` / ``EXPR$<i>``)."""
 
-    __slots__ = ("data_type", "evaluate", "name", "constant", "udfs")
+    __slots__ = ("data_type", "evaluate", "name", "constant", "udfs", "expr", "input_names")
 
     def __init__(self, data_type: t.DataType, evaluate: Evaluator,
                  name: Optional[str] = None, constant: bool = False,
@@ -52,6 +53,10 @@ class Resolved:
             data_type, evaluate, name, constant)
         #: the user-defined functions it calls (the task opens and closes them)
         self.udfs = udfs
+        #: the expression it was resolved from, and the names of the columns it reads
+        #: (set by Expression.resolve; explain prints the expression)
+        self.expr: Optional["Expression"] = None
+        self.input_names: Optional[List[str]] = None
 
 
 class Scope:
@@ -275,9 +280,80 @@ class Expression:
     def avg(self) -> "Expression":
         return Aggregate("avg", self)
 
+    # -- intervals and time attributes (``lit(5).seconds``, ``col('ts').rowtime``) -------------
+    @property
+    def milli(self) -> "Expression":
+        return Call("interval_milli", [self])
+
+    millis = milli
+
+    @property
+    def second(self) -> "Expression":
+        return Call("interval_second", [self])
+
+    seconds = second
+
+    @property
+    def minute(self) -> "Expression":
+        return Call("interval_minute", [self])
+
+    minutes = minute
+
+    @property
+    def hour(self) -> "Expression":
+        return Call("interval_hour", [self])
+
+    hours = hour
+
+    @property
+    def day(self) -> "Expression":
+        return Call("interval_day", [self])
+
+    days = day
+
+    def over(self, alias: Any) -> "Expression":
+        """This aggregate over the over window ``alias`` (``col('w')``) of
+        ``over_window``."""
+        return OverCall(self, alias if isinstance(alias, Expression) else ColumnRef(alias))
+
+    @property
+    def rowtime(self) -> "Expression":
+        """This column as the table's event-time attribute (``from_data_stream`` fields)."""
+        return TimeAttribute(self, "ROWTIME")
+
+    @property
+    def proctime(self) -> "Expression":
+        """A processing-time attribute column of this name (``from_data_stream`` fields)."""
+        return TimeAttribute(self, "PROCTIME")
+
+    @property
+    def start(self) -> "Expression":
+        """The start of the group window this alias names (``col('w').start``)."""
+        return WindowProperty(self, "start")
+
+    @property
+    def end(self) -> "Expression":
+        """The end of the group window this alias names (``col('w').end``)."""
+        return WindowProperty(self, "end")
+
     # -- resolution --------------------------------------------------------------------------
     def resolve(self, scope: Scope) -> Resolved:
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # every resolve() records the expression and its input's columns on its result
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("resolve")
+        if own is None:
+            return
+
+        def resolve(self: "Expression", scope: Scope) -> Resolved:
+            resolved = own(self, scope)
+            if isinstance(resolved, Resolved):
+                resolved.expr, resolved.input_names = self, list(scope.names)
+            return resolved
+        resolve.__doc__ = own.__doc__
+        cls.resolve = resolve  # type: ignore[assignment]
 
     def aggregates(self) -> List["Aggregate"]:
         """The aggregate calls in this tree (outermost first)."""
@@ -440,7 +516,8 @@ class Call(Expression):
             raise ValidationException(f"No match found for function signature "
                                       f"{self.function}(...)")
         data_type, evaluate = builder(self.function, resolved)
-        constant = all(r.constant for r in resolved)
+        constant = (all(r.constant for r in resolved)
+                    and self.function not in _temporal.NON_DETERMINISTIC)
         if constant:  # constant folding: computed once, here
             value = evaluate(())
             return Resolved(data_type, lambda row: value, None, True)
@@ -908,6 +985,9 @@ def _caster(source: t.DataType, target: t.DataType) -> Callable[[Any], Any]:
         if _is_string(source):
             return _string_to_boolean
         return lambda v: bool(v)
+    temporal = _temporal.caster(source, target)
+    if temporal is not None:
+        return temporal
     if target.same_root(source):
         return lambda v: v
     raise ValidationException(f"Cast function cannot convert value of type {source.sql()} "
@@ -1015,3 +1095,137 @@ def coalesce(*args: Any) -> Expression:
 def concat(*args: Union[Expression, str]) -> Expression:
     """The strings joined (NULL if any is NULL)."""
     return Call("concat", [_to_expr(a) for a in args])
+
+
+class TimeAttribute(Expression):
+    """``col('ts').rowtime`` / ``.proctime`` in ``from_data_stream``'s fields."""
+
+    def __init__(self, child: Expression, kind: str) -> None:
+        self.child, self.kind = child, kind
+
+    def name_hint(self) -> Optional[str]:
+        return self.child.name_hint()
+
+    def resolve(self, scope: Scope) -> Resolved:
+        raise ValidationException(f"'{self.child!r}.{self.kind.lower()}' declares a time "
+                                  f"attribute: it is allowed in from_data_stream's fields only")
+
+    def __repr__(self) -> str:
+        return f"{self.child!r}.{self.kind.lower()}"
+
+
+class WindowProperty(Expression):
+    """``w.start``, ``w.end``, ``w.rowtime``, ``w.proctime`` of a group window ``w``; the
+    window aggregation replaces it with its column."""
+
+    def __init__(self, window: Expression, prop: str) -> None:
+        self.window, self.prop = window, prop
+
+    def resolve(self, scope: Scope) -> Resolved:
+        raise ValidationException(f"Window property '{self!r}' is allowed in the select of "
+                                  f"a windowed group_by only")
+
+    def __repr__(self) -> str:
+        return f"{self.window!r}.{self.prop}"
+
+
+def _interval(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
+    import datetime
+    unit = name[len("interval_"):]
+    if len(args) != 1 or not _is_integer(args[0].data_type):
+        raise ValidationException(f"an interval of {unit}s needs an integer, got "
+                                  f"{[a.data_type.sql() for a in args]}")
+    millis = {"milli": 1, "second": 1000, "minute": 60000, "hour": 3600000,
+              "day": 86400000}[unit]
+    f = args[0].evaluate
+
+    def evaluate(row: tuple) -> Any:
+        v = f(row)
+        return None if v is None else datetime.timedelta(milliseconds=v * millis)
+    return t.DayTimeIntervalType(False, unit.upper()), evaluate
+
+
+def _with_temporal(builder: Callable[[str, List[Resolved]], Tuple[t.DataType, Evaluator]]
+                   ) -> Callable[[str, List[Resolved]], Tuple[t.DataType, Evaluator]]:
+    """``builder`` with date-time and interval operands handled first."""
+    def build(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
+        temporal = _temporal.temporal_arithmetic(name, args)
+        return temporal if temporal is not None else builder(name, args)
+    return build
+
+
+from flink_py.table import temporal as _temporal  # noqa: E402 (it imports this module)
+
+for _name in ("plus", "minus"):
+    _FUNCTIONS[_name] = _with_temporal(_FUNCTIONS[_name])
+_FUNCTIONS.update(_temporal.FUNCTIONS)
+_FUNCTIONS.update({f"interval_{u}": _interval for u in ("milli", "second", "minute", "hour",
+                                                        "day")})
+
+
+class OverCall(Expression):
+    """``agg OVER window``: ``window`` an :class:`OverWindowSpec` (SQL) or the alias of an
+    over window (Table API), replaced by the spec when the select is planned."""
+
+    def __init__(self, aggregate: Expression, window: Any) -> None:
+        if not isinstance(aggregate, Aggregate):
+            raise ValidationException(f"OVER applies to an aggregate call, got {aggregate!r}")
+        self.aggregate, self.window = aggregate, window
+
+    def resolve(self, scope: Scope) -> Resolved:
+        raise ValidationException(f"'{self!r}': an OVER aggregate is allowed in a select "
+                                  f"only")
+
+    def __repr__(self) -> str:
+        return f"{self.aggregate!r} OVER {self.window!r}"
+
+
+class OverBound(Expression):
+    """A bound of an over window: ``row_interval(n)``, ``UNBOUNDED_ROW``, ``CURRENT_ROW``,
+    an interval expression for a RANGE."""
+
+    def __init__(self, rows: bool, count: Optional[int]) -> None:
+        self.rows, self.bound = rows, count
+
+    def __repr__(self) -> str:
+        return (f"{'ROWS' if self.rows else 'RANGE'} "
+                f"{'UNBOUNDED' if self.bound is None else self.bound}")
+
+
+def row_interval(rows: int) -> Expression:
+    """A ROWS bound of ``rows`` rows (``Over...preceding(row_interval(2))``)."""
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ValidationException(f"row_interval expects a non-negative int, got {rows!r}")
+    return OverBound(True, rows)
+
+
+UNBOUNDED_ROW = OverBound(True, None)
+UNBOUNDED_RANGE = OverBound(False, None)
+CURRENT_ROW = OverBound(True, 0)
+CURRENT_RANGE = OverBound(False, 0)
+
+
+class OverWindowSpec:
+    """``PARTITION BY ... ORDER BY time ROWS|RANGE BETWEEN <preceding> AND CURRENT ROW``;
+    ``preceding``: a row count (ROWS), an interval expression (RANGE), None (UNBOUNDED)."""
+
+    def __init__(self, partition: List[Expression], order: Expression, rows: bool,
+                 preceding: Any) -> None:
+        self.partition, self.order, self.rows, self.preceding = (partition, order, rows,
+                                                                 preceding)
+
+    def spec(self, scope: Scope) -> Any:
+        from flink_py.table.windows import OverSpec, interval_of
+        if not isinstance(self.order, ColumnRef):
+            raise ValidationException(f"an over window is ordered by a time attribute "
+                                      f"column, got {self.order!r}")
+        index = scope.index_of(self.order.name, self.order.position, self.order.qualifier)
+        preceding = self.preceding
+        if isinstance(preceding, Expression):
+            preceding = interval_of(preceding.resolve(scope), "preceding range")
+        return OverSpec([p.resolve(scope) for p in self.partition], index, self.rows,
+                        preceding)
+
+    def __repr__(self) -> str:
+        return (f"(PARTITION BY {self.partition!r} ORDER BY {self.order!r} "
+                f"{'ROWS' if self.rows else 'RANGE'} {self.preceding!r})")

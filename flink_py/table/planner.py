@@ -186,6 +186,8 @@ class AggSpec:
         elif self.function in ("min", "max"):
             assert arg_type is not None
             self.data_type = arg_type.nullable()
+            if isinstance(self.data_type, t.TimestampType):  # a time attribute's MIN is not one
+                self.data_type = self.data_type.as_time_attribute(None)
         else:
             raise ValidationException(f"unknown aggregate function {self.function!r}")
 
@@ -325,7 +327,7 @@ def translate(node: PlanNode, env: Any, batch: bool) -> Any:
         return env.from_collection(list(node.rows))
     if isinstance(node, CatalogSource):
         from flink_py.table.connectors import source_stream
-        return source_stream(node.table, env)
+        return source_stream(node.table, env, batch)
     if isinstance(node, StreamSource):
         from flink_py.table.conversions import to_values
         if node.stream.get_execution_environment() is not env:

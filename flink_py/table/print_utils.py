@@ -66,11 +66,10 @@ def format_value(value: Any, data_type: Optional[t.DataType] = None) -> str:
     if isinstance(value, float):
         return java_double_string(value, isinstance(data_type, t.FloatType))
     if isinstance(value, datetime.datetime):
-        precision = getattr(data_type, "precision", 6)
-        text = value.strftime("%Y-%m-%d %H:%M:%S")
-        if precision:
-            text += "." + f"{value.microsecond:06d}".ljust(9, "0")[:precision]
-        return text
+        from flink_py.table.temporal import format_timestamp
+        return format_timestamp(value, getattr(data_type, "precision", 6))
+    if isinstance(value, datetime.timedelta):
+        return _interval_string(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):
@@ -81,6 +80,18 @@ def format_value(value: Any, data_type: Optional[t.DataType] = None) -> str:
         return "(" + ", ".join("NULL" if v is None else format_value(v, dt)
                                for v, dt in zip(value, types)) + ")"
     return str(value)
+
+
+def _interval_string(value: datetime.timedelta) -> str:
+    """A day-time interval as Flink prints it: ``+0 00:00:05.000``."""
+    millis = value // datetime.timedelta(milliseconds=1)
+    sign = "-" if millis < 0 else "+"
+    millis = abs(millis)
+    days, rest = divmod(millis, 86400000)
+    hours, rest = divmod(rest, 3600000)
+    minutes, rest = divmod(rest, 60000)
+    seconds, ms = divmod(rest, 1000)
+    return f"{sign}{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}"
 
 
 def _display_width(text: str) -> int:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional
 
 import sqlglot
-from sqlglot import exp, tokens
+from sqlglot import exp, parser, tokens
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
@@ -28,14 +29,77 @@ from flink_py.table.planner import Filter, PlanNode, Qualify
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
 
+#: Flink's windowing table-valued functions (and the legacy group-window functions of the
+#: same names): their arguments may be ``TABLE t [PARTITION BY ...]`` and ``name => value``
+WINDOW_FUNCTIONS = ("TUMBLE", "HOP", "CUMULATE", "SESSION")
+
+
 class FlinkDialect(Dialect):
-    """Flink SQL's lexical rules for sqlglot."""
+    """Flink SQL's lexical rules for sqlglot, and the argument syntax of its window
+    table-valued functions."""
 
     NULL_ORDERING = "nulls_are_large"  # ASC puts NULLs last, DESC first
 
     class Tokenizer(tokens.Tokenizer):
         IDENTIFIERS = ["`"]
         QUOTES = ["'"]
+        # SESSION is a window function in Flink, not a keyword
+        KEYWORDS = {k: v for k, v in tokens.Tokenizer.KEYWORDS.items() if k != "SESSION"}
+
+    class Parser(parser.Parser):
+        def _parse_window_function_args(self, name: str) -> exp.Expression:
+            """``TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND)``, with arguments
+            by position or as ``DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ...``."""
+            args: List[exp.Expression] = []
+            while True:
+                keyword = None
+                if (self._next is not None and self._next.token_type == TokenType.FARROW
+                        and self._curr is not None):
+                    keyword = self._curr.text.upper()
+                    self._advance(2)
+                if self._match(TokenType.TABLE):
+                    value: exp.Expression = self._parse_table_parts()
+                    if self._match(TokenType.PARTITION_BY):
+                        if self._match(TokenType.L_PAREN):
+                            keys = self._parse_csv(self._parse_column)
+                            self._match_r_paren()
+                        else:
+                            keys = [self._parse_column()]
+                        value.set("partition_by", keys)
+                else:
+                    value = self._parse_lambda()
+                args.append(exp.Kwarg(this=exp.var(keyword), expression=value)
+                            if keyword else value)
+                if not self._match(TokenType.COMMA):
+                    break
+            return exp.Anonymous(this=name, expressions=args)
+
+        def _parse_watermark(self) -> exp.Expression:
+            """``WATERMARK FOR <column> AS <expression>`` in CREATE TABLE."""
+            self._match(TokenType.FOR)
+            column = self._parse_column()
+            self._match(TokenType.ALIAS)
+            return self.expression(exp.WatermarkColumnConstraint(
+                this=column, expression=self._parse_disjunction()))
+
+        CONSTRAINT_PARSERS = {**parser.Parser.CONSTRAINT_PARSERS,
+                              "WATERMARK": lambda self: self._parse_watermark()}
+        SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
+
+        FUNCTION_PARSERS = {
+            **parser.Parser.FUNCTION_PARSERS,
+            **{name: (lambda self, name=name: self._parse_window_function_args(name))
+               for name in WINDOW_FUNCTIONS}}
+
+
+def parse_expression(text: str) -> Expression:
+    """A SQL expression (a computed column's, a watermark's) as a Table API expression."""
+    try:
+        node = sqlglot.parse_one(text, read=FlinkDialect)
+    except (ParseError, TokenError) as exc:
+        raise SqlParserException(f"SQL parse failed. Invalid expression {text!r}: "
+                                 f"{exc}") from None
+    return to_expression(node)
 
 
 def parse_statement(statement: str) -> exp.Expression:
@@ -121,6 +185,12 @@ def to_expression(node: exp.Expression) -> Expression:
         return Literal(int(text))
     if isinstance(node, exp.Boolean):
         return Literal(bool(node.this))
+    if isinstance(node, exp.Interval):
+        from flink_py.table.temporal import interval_literal
+        amount = node.this.this if isinstance(node.this, exp.Literal) else node.this.sql()
+        unit = node.unit.name if node.unit is not None else "SECOND"
+        data_type, value = interval_literal(amount, unit)
+        return Literal(value, data_type)
     if isinstance(node, exp.Null):
         return Literal(None)
     if isinstance(node, exp.Alias):
@@ -182,6 +252,8 @@ def to_expression(node: exp.Expression) -> Expression:
                              else Literal(None)])
     if isinstance(node, exp.Cast):
         return Cast(to_expression(node.this), _data_type(node.to))
+    if isinstance(node, exp.Window):
+        return _over_call(node)
     if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
         return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "
@@ -189,7 +261,7 @@ def to_expression(node: exp.Expression) -> Expression:
 
 
 _TRANSLATED_CLAUSES = {"expressions", "from_", "from", "joins", "where", "group", "having",
-                       "order", "limit", "offset", "distinct", "kind"}
+                       "order", "limit", "offset", "distinct", "kind", "windows"}
 
 
 def from_plan(select: exp.Select, lookup: Callable[[str], PlanNode]) -> PlanNode:
@@ -213,6 +285,10 @@ def relation_plan(node: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pl
                else None)
     if isinstance(node, exp.Subquery):
         return Qualify(query_plan(node.this, lookup), qualifier, columns)
+    if (isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous)
+            and node.this.name.upper() == "TABLE" and len(node.this.expressions) == 1):
+        return Qualify(window_table_function(node.this.expressions[0], lookup), qualifier,
+                       columns)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
         for extra, value in node.args.items():
             if value and extra not in ("this", "db", "catalog", "alias"):
@@ -227,6 +303,60 @@ def relation_plan(node: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pl
                                       f"not found") from None
         return Qualify(plan, qualifier or node.name, columns)
     raise TableException(f"{node.sql(dialect=FlinkDialect)!r} in FROM is not supported yet")
+
+
+_TVF_PARAMETERS = {"TUMBLE": ("DATA", "TIMECOL", "SIZE", "OFFSET"),
+                   "HOP": ("DATA", "TIMECOL", "SLIDE", "SIZE", "OFFSET"),
+                   "CUMULATE": ("DATA", "TIMECOL", "STEP", "SIZE", "OFFSET"),
+                   "SESSION": ("DATA", "TIMECOL", "GAP")}
+
+
+def window_table_function(call: exp.Expression, lookup: Callable[[str], PlanNode]
+                          ) -> PlanNode:
+    """``TUMBLE|HOP|CUMULATE|SESSION(TABLE t, DESCRIPTOR(ts), <intervals>)``, arguments by
+    position or by name (``DATA =>``, ``TIMECOL =>``, ``SIZE =>``, ...)."""
+    from flink_py.table.windows import WindowSpec, WindowTableFunction, interval_of
+    name = call.name.upper() if isinstance(call, exp.Anonymous) else ""
+    if name not in _TVF_PARAMETERS:
+        raise TableException(f"the table function {call.sql(dialect=FlinkDialect)!r} in FROM "
+                             f"is not supported yet")
+    parameters = _TVF_PARAMETERS[name]
+    args: dict = {}
+    for i, arg in enumerate(call.expressions):
+        if isinstance(arg, exp.Kwarg):
+            args[arg.this.name.upper()] = arg.expression
+        elif i < len(parameters):
+            args[parameters[i]] = arg
+    missing = [p for p in parameters if p not in args and p != "OFFSET"]
+    if missing:
+        raise ValidationException(f"{name} window table function: missing the argument(s) "
+                                  f"{', '.join(missing)}; it takes ({', '.join(parameters)})")
+    data, descriptor = args["DATA"], args["TIMECOL"]
+    if not isinstance(data, exp.Table):
+        raise ValidationException(f"{name}: the first argument must be TABLE <name>")
+    source = relation_plan(exp.Table(this=data.this, db=data.args.get("db"),
+                                     catalog=data.args.get("catalog")), lookup)
+    if not (isinstance(descriptor, exp.Anonymous) and descriptor.name.upper() == "DESCRIPTOR"
+            and len(descriptor.expressions) == 1):
+        raise ValidationException(f"{name}: the time column must be given as "
+                                  f"DESCRIPTOR(<column>)")
+    column = to_expression(descriptor.expressions[0])
+    scope = source.scope()
+    index = scope.index_of(column.name, column.position)  # type: ignore[attr-defined]
+
+    def millis(key: str) -> int:
+        return interval_of(to_expression(args[key]).resolve(scope), key.lower())
+    offset = millis("OFFSET") if "OFFSET" in args else 0
+    if name == "TUMBLE":
+        spec = WindowSpec(name, index, millis("SIZE"), offset=offset)
+    elif name in ("HOP", "CUMULATE"):
+        spec = WindowSpec(name, index, millis("SIZE"),
+                          millis("SLIDE" if name == "HOP" else "STEP"), offset=offset)
+    else:
+        partition = data.args.get("partition_by") or []
+        spec = WindowSpec(name, index, millis("GAP"), partition=[
+            scope.index_of(to_expression(p).name) for p in partition])  # type: ignore
+    return WindowTableFunction(source, spec)
 
 
 def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode]) -> PlanNode:
@@ -293,6 +423,9 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
             if value and extra != "expressions":
                 raise TableException(f"GROUP BY ... {extra.upper()} is not supported yet")
     plan = from_plan(select, lookup)
+    _NAMED_WINDOWS.clear()
+    for named in select.args.get("windows") or []:
+        _NAMED_WINDOWS[named.this.name.lower()] = named
     where = select.args.get("where")
     if where is not None:
         plan = Filter(plan, to_expression(where.this).resolve(plan.scope()))
@@ -307,6 +440,14 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     group = select.args.get("group")
     having = select.args.get("having")
     keys = [to_expression(g) for g in group.expressions] if group is not None else []
+    windowed = _window_aggregation(plan, keys, items)
+    if windowed is not None:
+        if having is not None:
+            raise TableException("HAVING on a window aggregation is not supported yet")
+        return windowed
+    if any(_has_over(i) for i in items):
+        from flink_py.table.windows import over_plan
+        return over_plan(plan, items, "EXPR${}")
     if keys or any(i.aggregates() for i in items) or having is not None:
         having_expr: Optional[Expression] = (to_expression(having.this)
                                              if having is not None else None)
@@ -328,6 +469,128 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     return projected
 
 
+#: the named windows of the query being translated (``WINDOW w AS (...)``)
+_NAMED_WINDOWS: dict = {}
+
+
+def _over_call(node: exp.Window) -> Expression:
+    """``agg OVER (PARTITION BY ... ORDER BY ts ROWS|RANGE BETWEEN ... AND CURRENT ROW)``
+    or ``agg OVER w``."""
+    from flink_py.table.expressions import OverCall, OverWindowSpec
+    aggregate = to_expression(node.this)
+    window = node
+    alias = node.args.get("alias")
+    if alias is not None and not node.args.get("partition_by") and not node.args.get("order"):
+        window = _NAMED_WINDOWS.get(alias.name.lower())
+        if window is None:
+            raise ValidationException(f"Window '{alias.name}' not found")
+    order = window.args.get("order")
+    if order is None or len(order.expressions) != 1:
+        raise TableException("OVER windows must be ordered by one time attribute "
+                             "(ORDER BY rowtime)")
+    if order.expressions[0].args.get("desc"):
+        raise TableException("OVER windows' ordering in stream mode must be ascending on a "
+                             "time attribute.")
+    spec = window.args.get("spec")
+    rows, preceding = False, None  # Flink's default frame: RANGE UNBOUNDED PRECEDING
+    if spec is not None:
+        rows = spec.args.get("kind", "").upper() == "ROWS"
+        end = spec.args.get("end")
+        if (end or "").upper() != "CURRENT ROW" if isinstance(end, str) else end is not None:
+            raise TableException("OVER windows end at CURRENT ROW only")
+        start = spec.args.get("start")
+        if isinstance(start, str) and start.upper() == "UNBOUNDED":
+            preceding = None
+        elif isinstance(start, str) and start.upper() == "CURRENT ROW":
+            preceding = 0 if rows else to_expression(exp.Interval(
+                this=exp.Literal.string("0"), unit=exp.var("SECOND")))
+        elif rows:
+            preceding = _integer(start, "ROWS ... PRECEDING")
+        else:
+            preceding = to_expression(start)
+    return OverCall(aggregate, OverWindowSpec(
+        [to_expression(p) for p in window.args.get("partition_by") or []],
+        to_expression(order.expressions[0].this), rows, preceding))
+
+
+def _has_over(e: Expression) -> bool:
+    from flink_py.table.expressions import OverCall
+    if isinstance(e, OverCall):
+        return True
+    return any(_has_over(c) for c in _children(e))
+
+
+def _children(e: Expression) -> List[Expression]:
+    from flink_py.table.expressions import Alias, Call, Cast, NamedCall
+    if isinstance(e, (Alias, Cast)):
+        return [e.child]
+    if isinstance(e, (Call, NamedCall)):
+        return list(e.args)
+    return []
+
+
+def _named(e: Expression, name: str) -> bool:
+    return isinstance(e, ColumnRef) and e.name.lower() == name
+
+
+def _window_aggregation(plan: PlanNode, keys: List[Expression], items: List[Expression]
+                        ) -> Optional[PlanNode]:
+    """The plan of a window aggregation -- ``GROUP BY window_start, window_end, ...`` over a
+    window table function, or the legacy ``GROUP BY TUMBLE(ts, INTERVAL ...)`` -- or None
+    for another query."""
+    from flink_py.table.windows import (WindowTableFunction, window_aggregate_plan,
+                                        window_spec)
+
+    def unnamed(i: int, e: Any) -> str:
+        return f"EXPR${i}"
+    legacy = [k for k in keys if isinstance(k, NamedCall)
+              and k.name.upper() in WINDOW_FUNCTIONS]
+    if legacy:
+        if len(legacy) > 1:
+            raise TableException("only one group window per GROUP BY is supported")
+        call = legacy[0]
+        kind = call.name.upper()
+        arity = {"TUMBLE": 2, "HOP": 3, "SESSION": 2}.get(kind)
+        if arity is None or len(call.args) != arity:
+            raise ValidationException(
+                f"{kind}(time_attr, interval{', interval' if kind == 'HOP' else ''}) is the "
+                f"group window function's signature; got {len(call.args)} arguments")
+        if kind == "HOP":
+            spec = window_spec(kind, plan, call.args[0], call.args[2], call.args[1])
+        else:
+            spec = window_spec(kind, plan, call.args[0], call.args[1])
+
+        def prop(suffix: str) -> Callable[[Any], bool]:
+            names = {f"{kind}_{s}" for s in suffix.split("|")}
+            return lambda e: isinstance(e, NamedCall) and e.name.upper() in names
+        regular = [k for k in keys if k is not call]
+        return window_aggregate_plan(plan, spec, regular, items,
+                                     {"start": prop("START"), "end": prop("END"),
+                                      "time": prop("ROWTIME|PROCTIME")}, unnamed)
+    node, filters = plan, []
+    while not isinstance(node, WindowTableFunction):
+        if isinstance(node, Qualify):
+            node = node.inputs[0]
+        elif isinstance(node, Filter):
+            filters.append(node.condition)
+            node = node.inputs[0]
+        else:
+            return None
+    if not (any(_named(k, "window_start") for k in keys)
+            and any(_named(k, "window_end") for k in keys)):
+        return None
+    child = node.inputs[0]
+    for condition in reversed(filters):
+        child = Filter(child, condition)
+    regular = [k for k in keys if not any(_named(k, n) for n in
+                                          ("window_start", "window_end", "window_time"))]
+    return window_aggregate_plan(
+        child, node.spec, regular, items,
+        {"start": lambda e: _named(e, "window_start"),
+         "end": lambda e: _named(e, "window_end"),
+         "time": lambda e: _named(e, "window_time")}, unnamed)
+
+
 def _integer(node: Optional[exp.Expression], what: str) -> int:
     if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
         return int(node.this)
@@ -345,14 +608,39 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
     path = ".".join(p for p in (table.catalog, table.db, table.name) if p)
     names: List[str] = []
     data_types: List[t.DataType] = []
+    columns: List[Any] = []
+    watermarks: List[Any] = []
+    primary_key: Optional[List[str]] = None
     for column in schema.expressions:
+        if isinstance(column, exp.WatermarkColumnConstraint):
+            if watermarks:
+                raise ValidationException("Multiple watermark definitions are not supported "
+                                          "yet.")
+            watermarks.append((column.this.name, to_expression(column.expression)))
+            continue
+        if isinstance(column, exp.PrimaryKey):
+            if not any("NOT ENFORCED" in str(o).upper() for o in
+                       column.args.get("options") or []):
+                raise ValidationException(
+                    "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint. ENFORCED/"
+                    "NOT ENFORCED controls if the constraint checks are performed on the "
+                    "incoming/outgoing data. Flink does not own the data therefore the only "
+                    "supported mode is the NOT ENFORCED mode")
+            primary_key = [e.name for e in column.expressions]
+            continue
         if not isinstance(column, exp.ColumnDef):
             raise TableException(f"{column.sql(dialect=FlinkDialect)!r} in CREATE TABLE is "
-                                 f"not supported yet (computed and metadata columns, "
-                                 f"constraints, watermarks)")
+                                 f"not supported yet")
+        if column.name in [n for n, _ in columns]:
+            raise ValidationException(f"A column named '{column.name}' already exists in the "
+                                      f"table")
+        computed = [c for c in column.args.get("constraints") or []
+                    if isinstance(c.kind, exp.ComputedColumnConstraint)]
+        if computed:
+            columns.append((column.name, to_expression(computed[0].kind.this)))
+            continue
         if column.args.get("kind") is None:
-            raise TableException(f"column {column.name!r} has no type (computed columns are "
-                                 f"not supported yet)")
+            raise TableException(f"column {column.name!r} has no type")
         dt = _data_type(column.args["kind"])
         for constraint in column.args.get("constraints") or []:
             if isinstance(constraint.kind, exp.NotNullColumnConstraint):
@@ -360,11 +648,17 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
             else:
                 raise TableException(f"the constraint {constraint.sql()} of column "
                                      f"{column.name!r} is not supported yet")
-        if column.name in names:
-            raise ValidationException(f"A column named '{column.name}' already exists in the "
-                                      f"table")
         names.append(column.name)
         data_types.append(dt)
+        columns.append((column.name, dt))
+    if primary_key is not None:
+        for k in primary_key:
+            if k not in names:
+                raise ValidationException(f"Could not create a PRIMARY KEY with column '{k}' "
+                                          f"at line 1: it is not a physical column")
+            i = names.index(k)
+            data_types[i] = data_types[i].not_null()
+            columns[[n for n, _ in columns].index(k)] = (k, data_types[i])
     options: dict = {}
     properties = create.args.get("properties")
     for prop in (properties.expressions if properties is not None else []):
@@ -376,7 +670,8 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
         key = prop.this.this if isinstance(prop.this, exp.Literal) else prop.name
         value = prop.args["value"]
         options[str(key)] = value.this if isinstance(value, exp.Literal) else value.sql()
-    return CatalogTable(qualified(path), names, data_types, options)
+    return CatalogTable(qualified(path), names, data_types, options, columns, watermarks,
+                        primary_key)
 
 
 def distinct_plan(plan: PlanNode) -> PlanNode:

@@ -87,7 +87,9 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
     out = []
     for e, original in zip(rewritten, select):
         r = e.resolve(agg.scope())
-        out.append(Resolved(r.data_type, r.evaluate, original.name_hint()))
+        kept = Resolved(r.data_type, r.evaluate, original.name_hint())
+        kept.expr, kept.input_names = r.expr, r.input_names  # for explain
+        out.append(kept)
     names = [r.name if r.name is not None else unnamed.format(i) for i, r in enumerate(out)]
     return Project(agg, out, _unique(names))
 
@@ -301,6 +303,22 @@ class Table:
             raise ValidationException("distinct() of an updating table is not supported yet")
         return Table(distinct_plan(self._plan), self._t_env)
 
+    def window(self, window: Any) -> Any:
+        """Groups rows by a group window: ``window(Tumble.over(lit(5).seconds).on(col('ts'))
+        .alias('w')).group_by(col('w'), ...).select(...)``."""
+        from flink_py.table.window import GroupWindow, GroupWindowedTable
+        if not isinstance(window, GroupWindow):
+            raise ValidationException(f"window() expects a Tumble/Slide/Session window with "
+                                      f"an alias, got {window!r}")
+        return GroupWindowedTable(self, window)
+
+    def over_window(self, *over_windows: Any) -> Any:
+        """Defines over windows: ``over_window(Over.partition_by(col('a')).order_by(
+        col('ts')).preceding(row_interval(2)).alias('w')).select(col('b').max.over(
+        col('w')))``."""
+        from flink_py.table.window import OverWindowedTable
+        return OverWindowedTable(self, list(over_windows))
+
     def group_by(self, *fields: ExprLike) -> "GroupedTable":
         """Groups the rows by the given keys; follow with ``select``."""
         return GroupedTable(self, [_as_expression(f) for f in fields])
@@ -368,9 +386,27 @@ class Table:
                                                           self._plan.data_types)]
         print("(\n" + ",\n".join(columns) + "\n)")
 
-    def explain(self) -> str:
-        """The logical plan of this table."""
-        return "== Optimized Logical Plan ==\n" + self._plan.explain() + "\n"
+    def explain(self, *extra_details: Any) -> str:
+        """The abstract syntax tree of this table and its plans, as Flink prints them.
+
+        :param extra_details: ``ExplainDetail`` values (``CHANGELOG_MODE`` adds each
+            node's changelog mode).
+        """
+        from flink_py.table.explain import explain_plans
+        return explain_plans(self._t_env, [self._plan], extra_details)
+
+    def print_explain(self, *extra_details: Any) -> None:
+        print(self.explain(*extra_details))
+
+    def __getattr__(self, name: str) -> Expression:
+        """A column as an expression (``table.a``), as PyFlink's Table gives it."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        plan = self.__dict__.get("_plan")
+        if plan is not None and name in plan.names:
+            return col(name)
+        raise AttributeError(f"'Table' object has no attribute '{name}' (and no column of "
+                             f"that name)")
 
     def execute_insert(self, table_path_or_descriptor: Any, overwrite: bool = False
                        ) -> "TableResult":
@@ -381,10 +417,8 @@ class Table:
             raise TableException("INSERT OVERWRITE is not supported yet")
         path = table_path_or_descriptor
         if not isinstance(path, str):
-            path = f"*anonymous_{table_path_or_descriptor.connector}$" \
-                   f"{self._t_env._unnamed}*"
-            self._t_env._unnamed += 1
-            self._t_env.create_temporary_table(path, table_path_or_descriptor)
+            from flink_py.table.statement_set import anonymous_sink
+            path = anonymous_sink(self._t_env, table_path_or_descriptor)
         return self._t_env._insert(path, self._plan)
 
     def execute(self) -> "TableResult":

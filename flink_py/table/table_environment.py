@@ -8,6 +8,8 @@ or batch mode, with the configuration set through ``get_config()``.
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from flink_py.common import Configuration
@@ -209,7 +211,9 @@ class TableEnvironment:
             raise ValidationException(f"create_temporary_table({path!r}): the descriptor has "
                                       f"no schema")
         self._register_table(CatalogTable(self._qualified(path), schema.names,
-                                          schema.data_types, descriptor.get_options()))
+                                          schema.data_types, descriptor.get_options(),
+                                          schema.columns, schema.watermarks,
+                                          schema.primary_key))
 
     create_table = create_temporary_table
 
@@ -224,7 +228,11 @@ class TableEnvironment:
         key = self._qualified(path)
         if key in self._tables:
             from flink_py.table.planner import CatalogSource
-            return CatalogSource(self._tables[key])
+            table = self._tables[key]
+            if table.computed():
+                from flink_py.table.windows import stream_table_plan
+                return stream_table_plan(CatalogSource(table), schema=table)
+            return CatalogSource(table)
         if key not in self._views:
             raise ValidationException(f"Object '{path}' not found within "
                                       f"'{self._current_catalog}.{self._current_database}'")
@@ -258,9 +266,18 @@ class TableEnvironment:
     def list_user_defined_functions(self) -> List[str]:
         return sorted(self._functions)
 
+    @contextlib.contextmanager
     def _functions_in_scope(self) -> Any:
+        """Expressions resolved inside see this environment's functions and session time
+        zone (``table.local-time-zone``)."""
         from flink_py.table.expressions import functions_in_scope
-        return functions_in_scope(self._functions)
+        from flink_py.table.temporal import time_zone_in_scope
+        with functions_in_scope(self._functions), time_zone_in_scope(
+                self.get_config().get("table.local-time-zone", "default")):
+            yield
+
+    def set_local_timezone(self, zone: str) -> None:
+        self.get_config().set("table.local-time-zone", zone)
 
     # -- SQL ----------------------------------------------------------------------------------
     def sql_query(self, query: str) -> Table:
@@ -286,6 +303,10 @@ class TableEnvironment:
                             stmt, re.IGNORECASE)
         if show is not None:
             return self._show(show.group(1).upper())
+        from flink_py.table.statement_set import special_statement
+        special = special_statement(self, stmt)
+        if special is not None:
+            return special
         parsed = parse_statement(stmt)
         if isinstance(parsed, exp.Select):
             return self._execute_plan(self._sql_plan(parsed))
@@ -320,19 +341,19 @@ class TableEnvironment:
 
     def _insert(self, path: str, plan: PlanNode) -> TableResult:
         """Submits the job that writes ``plan``'s rows into the sink table ``path``."""
-        from flink_py.table.connectors import check_sink_schema, write_to_sink
-        key = self._qualified(path)
-        table = self._tables.get(key)
-        if table is None:
-            raise ValidationException(f"SQL validation failed. Object '{path}' not found")
-        check_sink_schema(table, plan.names, plan.data_types)
-        env = self._environment_for(plan)
-        streaming = self._settings.is_streaming_mode()
-        write_to_sink(table, translate(plan, env, not streaming), plan.updating)
-        client = env.execute_async(f"insert-into_{key}")
-        rows = [(0, (-1,))]
-        return TableResult([key], [t.BigIntType(False)], lambda: iter(rows), False,
-                           job_client=client, widths_by_content=True)
+        from flink_py.table.statement_set import execute_inserts
+        return execute_inserts(self, [(path, plan)])
+
+    def create_statement_set(self) -> Any:
+        """A StatementSet: INSERTs added to it run together as one job."""
+        from flink_py.table.statement_set import StatementSet
+        return StatementSet(self)
+
+    def explain_sql(self, stmt: str, *extra_details: Any) -> str:
+        """The abstract syntax tree and the plans of a query or INSERT, as Flink prints
+        them (see ``flink_py.table.explain``)."""
+        from flink_py.table.explain import explain_statement
+        return explain_statement(self, stmt, extra_details)
 
     # -- execution ----------------------------------------------------------------------------
     def _execute_plan(self, plan: PlanNode) -> TableResult:
@@ -343,7 +364,9 @@ class TableEnvironment:
             if not plan.updating:
                 stream = stream.map(lambda values: (0, values))
             return stream.execute_and_collect("collect")
-        return TableResult(plan.names, plan.data_types, records, streaming)
+        result = TableResult(plan.names, plan.data_types, records, streaming)
+        result.time_zone = self.get_config().get("table.local-time-zone", "default")
+        return result
 
 
     def _environment_for(self, plan: PlanNode) -> Any:
@@ -371,17 +394,17 @@ class StreamTableEnvironment(TableEnvironment):
 
     def from_data_stream(self, data_stream: Any, *fields: Any) -> Table:
         """The stream as a table: a ``Types.ROW_NAMED`` stream's columns are its fields,
-        a ``Types.TUPLE`` stream's are ``f0``, ``f1``, ...; ``fields`` renames them."""
+        a ``Types.TUPLE`` stream's are ``f0``, ``f1``, ...; ``fields`` renames them, or a
+        ``Schema`` declares the columns (computed ones too) and a watermark."""
+        from flink_py.table.catalog import Schema
         from flink_py.table.conversions import schema_of_stream
+        from flink_py.table.windows import stream_table_plan
         names, data_types = schema_of_stream(data_stream.get_type())
-        if fields:
-            new = [f if isinstance(f, str) else getattr(f, "name", None) for f in fields]
-            if len(new) != len(names) or any(n is None for n in new):
-                raise ValidationException(
-                    f"from_data_stream: {len(fields)} field names for {len(names)} columns "
-                    f"({', '.join(names)})")
-            names = new  # type: ignore[assignment]
-        return Table(StreamSource(data_stream, names, data_types), self)
+        source = StreamSource(data_stream, names, data_types)
+        if len(fields) == 1 and isinstance(fields[0], Schema):
+            with self._functions_in_scope():
+                return Table(stream_table_plan(source, schema=fields[0]), self)
+        return Table(stream_table_plan(source, fields=fields), self)
 
     from_data_stream_legacy = from_data_stream
 

@@ -108,8 +108,13 @@ class TableResult:
 
     def print(self) -> None:
         """Prints the rows in Flink's tableau form (with the ``op`` column in streaming
-        mode), as they come."""
-        with self.collect() as rows:
+        mode), as they come; a TIMESTAMP_LTZ in the session time zone."""
+        from flink_py.table.temporal import time_zone_in_scope
+        with self.collect() as rows, time_zone_in_scope(getattr(self, "time_zone", None)):
+            if getattr(self, "_raw_content", False):  # EXPLAIN: the text as it is
+                for row in rows:
+                    print(", ".join(str(v) for v in row._values))
+                return
             if self._widths_by_content:
                 from flink_py.table.print_utils import format_value, print_content_tableau
                 cells = [["<NULL>" if v is None else format_value(v) for v in row._values]

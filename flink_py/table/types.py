@@ -184,14 +184,36 @@ class DateType(DataType):
 
 
 class TimestampType(DataType):
+    """``TIMESTAMP(p)``: a date-time without a zone, a naive ``datetime.datetime``."""
+
     sql_name = "TIMESTAMP"
 
-    def __init__(self, precision: int = 6, nullable: bool = True) -> None:
+    def __init__(self, precision: int = 6, nullable: bool = True,
+                 time_attribute: Optional[str] = None) -> None:
         super().__init__(nullable)
         self.precision = precision
+        #: "ROWTIME" or "PROCTIME" for a time attribute (Flink prints ``*ROWTIME*``)
+        self.time_attribute = time_attribute
 
     def _params(self) -> str:
         return f"({self.precision})"
+
+    def sql(self) -> str:
+        text = super().sql()
+        return f"{text} *{self.time_attribute}*" if self.time_attribute else text
+
+    def as_time_attribute(self, kind: Optional[str]) -> "TimestampType":
+        """This type marked as a rowtime or proctime attribute (None: a plain type)."""
+        clone = self._copy(self._nullable)
+        clone.time_attribute = kind  # type: ignore[attr-defined]
+        return clone  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        return (type(self) is type(other) and self.precision == other.precision  # type: ignore
+                and self._nullable == other._nullable)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.precision, self._nullable))
 
     def _repr_params(self) -> str:
         return f"{self.precision}, "
@@ -203,8 +225,33 @@ class TimestampType(DataType):
 
 
 class LocalZonedTimestampType(TimestampType):
+    """``TIMESTAMP_LTZ(p)``: an instant, a ``datetime.datetime`` in UTC; it prints in the
+    session time zone (``table.local-time-zone``)."""
+
     sql_name = "TIMESTAMP_LTZ"
     type_name = "LOCALZONEDTIMESTAMP"
+
+
+class DayTimeIntervalType(DataType):
+    """``INTERVAL SECOND(3)`` and the other day-time intervals: a ``datetime.timedelta``."""
+
+    sql_name = "INTERVAL SECOND(3)"
+    print_width = 30
+
+    def __init__(self, nullable: bool = True, unit: str = "SECOND") -> None:
+        super().__init__(nullable)
+        self.unit = unit
+
+    def sql(self) -> str:
+        name = {"DAY": "INTERVAL DAY(2)", "HOUR": "INTERVAL HOUR(2)",
+                "MINUTE": "INTERVAL MINUTE(2)"}.get(self.unit, "INTERVAL SECOND(3)")
+        return name if self._nullable else name + " NOT NULL"
+
+
+class YearMonthIntervalType(DataType):
+    """``INTERVAL MONTH`` / ``INTERVAL YEAR``: a number of months (an ``int``)."""
+
+    sql_name = "INTERVAL MONTH"
 
 
 class RowField:
@@ -335,6 +382,10 @@ class DataTypes:
     @staticmethod
     def TIMESTAMP_LTZ(precision: int = 6, nullable: bool = True) -> DataType:  # noqa: N802
         return LocalZonedTimestampType(precision, nullable)
+
+    @staticmethod
+    def INTERVAL(*args: Any, nullable: bool = True) -> DataType:  # noqa: N802
+        return DayTimeIntervalType(nullable)
 
     @staticmethod
     def FIELD(name: str, data_type: DataType, description: Optional[str] = None  # noqa: N802
