@@ -1029,14 +1029,44 @@ class NamedCall(Expression):
     """A call of a function by name: a built-in SQL function or a registered UDF, looked up
     when the expression is resolved (``Scope.functions``)."""
 
-    def __init__(self, name: str, args: Sequence[Expression]) -> None:
+    def __init__(self, name: str, args: Sequence[Expression],
+                 alias_names: Optional[Sequence[str]] = None) -> None:
         self.name, self.args = name, list(args)
+        self._udaf_call: Optional["Aggregate"] = None
+        #: the names of a table or aggregate function's columns (``.alias('a', 'b')``)
+        self.alias_names = list(alias_names) if alias_names else None
+
+    def alias(self, name: str, *extra_names: str) -> "Expression":
+        if extra_names:  # a table or aggregate function's columns, found when resolved
+            return NamedCall(self.name, self.args, [name, *extra_names])
+        return Alias(self, name)
+
+    def udaf_call(self) -> Optional["Aggregate"]:
+        """The call of the aggregate function (``udaf``) registered under this name, if it
+        is one (one object per NamedCall: the planner finds aggregates by identity)."""
+        from flink_py.table.udf import UserDefinedAggregateFunctionWrapper
+        if self._udaf_call is None:
+            function = FUNCTION_CATALOG.get().get(self.name.lower())
+            if isinstance(function, UserDefinedAggregateFunctionWrapper):
+                self._udaf_call = function(*self.args)
+        return self._udaf_call
 
     def aggregates(self) -> List["Aggregate"]:
+        udaf = self.udaf_call()
+        if udaf is not None:
+            return [udaf]
         return [a for arg in self.args for a in arg.aggregates()]
 
     def resolve(self, scope: Scope) -> Resolved:
+        from flink_py.table.udf import UserDefinedScalarFunctionWrapper
         udf = FUNCTION_CATALOG.get().get(self.name.lower())
+        if udf is not None and not isinstance(udf, UserDefinedScalarFunctionWrapper):
+            table = hasattr(udf, "_result_types")
+            where = ("LATERAL TABLE(...), join_lateral or flat_map" if table
+                     else "an aggregation")
+            raise ValidationException(
+                f"Function '{self.name}' is {'a table' if table else 'an aggregate'} "
+                f"function: call it in {where}, not as a scalar function")
         if udf is not None:
             return UdfCall(udf, self.args).resolve(scope)
         if self.name.lower() in _FUNCTIONS:

@@ -201,9 +201,8 @@ class GroupAggregate(PlanNode):
 
     def __init__(self, child: PlanNode, keys: List[Resolved], key_names: List[str],
                  aggs: List[AggSpec], agg_names: List[str]) -> None:
-        if child.updating:
-            raise TableException(
-                "an aggregation over an updating (changelog) input is not supported yet")
+        # over an updating child it retracts (udf_plan): a UDAF without retract fails
+        # when a retraction reaches it, as in PyFlink ("Method retract is not implemented")
         self.inputs = (child,)
         self.keys, self.aggs = keys, aggs
         self.names = key_names + agg_names
@@ -475,6 +474,10 @@ def _with_udfs(fn: Callable[[Any], Any], udfs: List[Any], kind: str) -> Any:
 
 
 def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> Any:
+    from flink_py.table.udf_plan import has_udafs, translate_general_group_aggregate
+    if node.inputs[0].updating or has_udafs(node.aggs):
+        # UDAFs, or an input that retracts: accumulate/retract per row (udf_plan)
+        return translate_general_group_aggregate(node, env, batch)
     stream = translate(node.inputs[0], env, batch)
     key_fns = [k.evaluate for k in node.keys]
     create, merge, results, zero = _accumulate(node.aggs)

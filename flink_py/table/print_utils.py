@@ -14,6 +14,7 @@ import math
 import unicodedata
 from typing import Any, Iterable, List, Optional, Sequence
 
+from flink_py.common.types import Row
 from flink_py.table import types as t
 
 __all__ = ["format_value", "java_double_string", "print_tableau"]
@@ -73,6 +74,11 @@ def format_value(value: Any, data_type: Optional[t.DataType] = None) -> str:
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):
         return "x'" + bytes(value).hex() + "'"
+    if isinstance(data_type, t.RowType) and isinstance(value, (tuple, Row)):
+        # a ROW value (a UDAF's ROW result): its fields in parentheses, NULL as NULL
+        types = data_type.field_types()
+        return "(" + ", ".join("NULL" if v is None else format_value(v, dt)
+                               for v, dt in zip(value, types)) + ")"
     return str(value)
 
 

@@ -367,6 +367,9 @@ def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode])
     (a join without condition, whose WHERE equalities become its key: ``where_plan``)."""
     from flink_py.table.join import Join, using_join
     relation = join.this
+    if isinstance(relation, exp.Lateral):  # LATERAL TABLE(f(...)): a table function
+        from flink_py.table.udf_plan import lateral_join_plan
+        return lateral_join_plan(left, join)
     if isinstance(relation, (exp.Lateral, exp.Unnest)) or (
             isinstance(relation, exp.Table) and not isinstance(relation.this, exp.Identifier)):
         raise TableException(f"JOIN is not supported yet: "

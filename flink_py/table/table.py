@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
 from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
 from flink_py.table.expressions import Alias, ColumnRef, Expression, InputRef, Resolved, col
-from flink_py.table.planner import (AggSpec, Filter, GroupAggregate, Limit, PlanNode, Project,
-                                    Sort)
+from flink_py.table.planner import Filter, GroupAggregate, Limit, PlanNode, Project, Sort
 
 if TYPE_CHECKING:
     from flink_py.table.table_environment import TableEnvironment
     from flink_py.table.table_result import TableResult
 
-__all__ = ["Table", "GroupedTable", "TableSchema"]
+__all__ = ["Table", "GroupedTable", "TableSchema", "AggregatedTable", "FlatAggregateTable"]
 
 ExprLike = Union[Expression, str]
 
@@ -77,7 +76,8 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
     calls = []
     for e in select:
         calls += e.aggregates()
-    specs = [AggSpec(c, scope) for c in calls]
+    from flink_py.table.udf_plan import agg_spec
+    specs = [agg_spec(c, scope) for c in calls]
     agg = GroupAggregate(child, resolved_keys, key_names, specs,
                          [f"$agg{i}" for i in range(len(specs))])
     # the select's expressions over the aggregate's output: keys by name or expression,
@@ -105,7 +105,9 @@ def _same_column(e: ColumnRef, k: ColumnRef, scope: Any) -> bool:
 
 def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Resolved],
              calls: List[Any], offset: int, agg: GroupAggregate, scope: Any) -> Expression:
-    from flink_py.table.expressions import Aggregate, Call, Cast
+    from flink_py.table.expressions import Aggregate, Call, Cast, NamedCall, UdfCall
+    if isinstance(e, NamedCall) and e.udaf_call() is not None:
+        e = e.udaf_call()  # type: ignore[assignment]
     for i, k in enumerate(keys):
         if e is k or (isinstance(e, ColumnRef) and isinstance(k, ColumnRef)
                       and _same_column(e, k, scope)) or (
@@ -121,6 +123,9 @@ def _rewrite(e: Expression, keys: Sequence[Expression], resolved_keys: List[Reso
     if isinstance(e, Call):
         return Call(e.function, [_rewrite(a, keys, resolved_keys, calls, offset, agg, scope)
                                  for a in e.args])
+    if isinstance(e, (NamedCall, UdfCall)):  # a scalar UDF of keys and aggregates
+        args = [_rewrite(a, keys, resolved_keys, calls, offset, agg, scope) for a in e.args]
+        return NamedCall(e.name, args) if isinstance(e, NamedCall) else UdfCall(e.udf, args)
     if isinstance(e, ColumnRef):
         raise ValidationException(
             f"Expression '{e.name}' is not being grouped: select only grouping keys and "
@@ -213,7 +218,11 @@ class Table:
     def select(self, *fields: ExprLike) -> "Table":
         """Projects the given expressions (aggregates are allowed without ``group_by``: a
         global aggregation)."""
-        exprs = [_as_expression(f) for f in fields]
+        exprs = []
+        for f in fields:  # col('*') is every column
+            e = _as_expression(f)
+            exprs += ([col(n) for n in self._plan.names]
+                      if isinstance(e, ColumnRef) and e.name == "*" else [e])
         with self._t_env._functions_in_scope():
             if any(e.aggregates() for e in exprs):
                 return Table(aggregate_plan(self._plan, [], exprs, "_c{}"), self._t_env)
@@ -422,6 +431,59 @@ class Table:
         """Groups the rows by the given keys; follow with ``select``."""
         return GroupedTable(self, [_as_expression(f) for f in fields])
 
+    # -- table functions, map, aggregate functions (flink_py.table.udf_plan) ----------------
+    def join_lateral(self, table_function_call: Any,
+                     join_predicate: Optional[Expression] = None) -> "Table":
+        """Each row joined with the rows a table function (``udtf``) gives for it, as SQL's
+        inner join with ``LATERAL TABLE``; ``join_predicate`` must hold an equality of an
+        input column and a function column. The function itself (``split.alias('a')``)
+        takes the whole row as one Row argument."""
+        return self._lateral(table_function_call, join_predicate, False)
+
+    def left_outer_join_lateral(self, table_function_call: Any,
+                                join_predicate: Optional[Expression] = None) -> "Table":
+        """``join_lateral``, keeping a row for which the function gives no rows (its
+        columns NULL); the predicate can only be empty or literal TRUE."""
+        return self._lateral(table_function_call, join_predicate, True)
+
+    def _lateral(self, call: Any, predicate: Optional[Expression], left_outer: bool
+                 ) -> "Table":
+        from flink_py.table.udf import UserDefinedTableFunctionWrapper
+        from flink_py.table.udf_plan import correlate_plan
+        if isinstance(call, UserDefinedTableFunctionWrapper) and not hasattr(
+                call, "_alias_names"):
+            raise AttributeError('table_function_call must be followed by a alias function'
+                                 'e.g. table_function.alias("a", "b")')
+        if isinstance(predicate, bool):
+            from flink_py.table.expressions import lit
+            predicate = lit(predicate)
+        with self._t_env._functions_in_scope():
+            return Table(correlate_plan(self._plan, call, predicate, left_outer),
+                         self._t_env)
+
+    def map(self, func: Any) -> "Table":
+        """Each row to the result of a scalar function (``udf``) of it; a ROW result's
+        fields become the columns. The function itself takes the whole row as a Row."""
+        from flink_py.table.udf_plan import map_plan
+        with self._t_env._functions_in_scope():
+            return Table(map_plan(self._plan, func), self._t_env)
+
+    def flat_map(self, func: Any) -> "Table":
+        """Each row to the rows of a table function (``udtf``) of it, its columns only
+        (``f0``, ``f1``, ... unless aliased)."""
+        from flink_py.table.udf_plan import flat_map_plan
+        with self._t_env._functions_in_scope():
+            return Table(flat_map_plan(self._plan, func), self._t_env)
+
+    def aggregate(self, func: Any) -> "AggregatedTable":
+        """A global aggregation by an aggregate function (``udaf``); close it with
+        ``select``. A ROW result's fields are the columns (named by ``alias(...)``)."""
+        return GroupedTable(self, []).aggregate(func)
+
+    def flat_aggregate(self, func: Any) -> "FlatAggregateTable":
+        """A global table aggregation (``udtaf``); close it with ``select``."""
+        return GroupedTable(self, []).flat_aggregate(func)
+
     # -- schema and execution ----------------------------------------------------------------
     def get_schema(self) -> TableSchema:
         return TableSchema(self._plan.names, self._plan.data_types)
@@ -489,3 +551,35 @@ class GroupedTable:
         with self._table._t_env._functions_in_scope():
             plan = aggregate_plan(self._table._plan, self._keys, exprs, "_c{}")
         return Table(plan, self._table._t_env)
+
+    def aggregate(self, func: Any) -> "AggregatedTable":
+        """An aggregation of each group by an aggregate function (``udaf``): the keys, then
+        its result's fields; close it with ``select``."""
+        from flink_py.table.udf_plan import aggregate_call_plan
+        with self._table._t_env._functions_in_scope():
+            plan = aggregate_call_plan(self._table._plan, self._keys, func)
+        return AggregatedTable(Table(plan, self._table._t_env))
+
+    def flat_aggregate(self, func: Any) -> "FlatAggregateTable":
+        """A table aggregation of each group (``udtaf``): the keys, then the columns of the
+        rows the function emits; close it with ``select``."""
+        from flink_py.table.udf_plan import flat_aggregate_plan
+        with self._table._t_env._functions_in_scope():
+            plan = flat_aggregate_plan(self._table._plan, self._keys, func)
+        return FlatAggregateTable(Table(plan, self._table._t_env))
+
+
+class AggregatedTable:
+    """The result of ``aggregate``: its keys and the aggregate's columns, to ``select``
+    from."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def select(self, *fields: ExprLike) -> Table:
+        """Expressions of the keys and the aggregate's columns (no further aggregates)."""
+        return self._table.select(*fields)
+
+
+class FlatAggregateTable(AggregatedTable):
+    """The result of ``flat_aggregate``: its keys and the emitted rows' columns."""

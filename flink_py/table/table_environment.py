@@ -242,11 +242,15 @@ class TableEnvironment:
     # -- functions ------------------------------------------------------------------------------
     def create_temporary_function(self, path: str, function: Any) -> None:
         """Registers a UDF (``udf(...)``) under ``path`` for SQL and ``call(path, ...)``."""
-        from flink_py.table.udf import UserDefinedScalarFunctionWrapper
-        if not isinstance(function, UserDefinedScalarFunctionWrapper):
+        from flink_py.table.udf import (UserDefinedAggregateFunctionWrapper,
+                                        UserDefinedScalarFunctionWrapper,
+                                        UserDefinedTableFunctionWrapper)
+        if not isinstance(function, (UserDefinedScalarFunctionWrapper,
+                                     UserDefinedTableFunctionWrapper,
+                                     UserDefinedAggregateFunctionWrapper)):
             raise ValidationException(
                 f"create_temporary_function({path!r}, {function!r}): expected a function made "
-                f"with udf(...)")
+                f"with udf(...), udtf(...), udaf(...) or udtaf(...)")
         name = path.split(".")[-1].strip("`").lower()
         if name in self._functions:
             raise ValidationException(f"Could not register temporary catalog function "

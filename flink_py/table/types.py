@@ -299,6 +299,31 @@ class RowType(DataType):
         return "<" + ", ".join(f"`{f.name}` {f.data_type.sql()}" for f in self.fields) + ">"
 
 
+class ArrayType(DataType):
+    """``ARRAY<element>`` (so far as a UDAF's accumulator type; no array functions yet)."""
+    sql_name = "ARRAY"
+
+    def __init__(self, element_type: DataType, nullable: bool = True) -> None:
+        super().__init__(nullable)
+        self.element_type = element_type
+
+    def _params(self) -> str:
+        return f"<{self.element_type.sql()}>"
+
+
+class MapType(DataType):
+    """``MAP<key, value>`` (so far as a UDAF's accumulator type; no map functions yet)."""
+    sql_name = "MAP"
+
+    def __init__(self, key_type: DataType, value_type: DataType, nullable: bool = True
+                 ) -> None:
+        super().__init__(nullable)
+        self.key_type, self.value_type = key_type, value_type
+
+    def _params(self) -> str:
+        return f"<{self.key_type.sql()}, {self.value_type.sql()}>"
+
+
 class DataTypes:
     """The factory of data types, as ``pyflink.table.DataTypes``."""
 
@@ -374,6 +399,15 @@ class DataTypes:
     @staticmethod
     def ROW(row_fields: Sequence[RowField] = (), nullable: bool = True) -> DataType:  # noqa: N802,E501
         return RowType(row_fields, nullable)
+
+    @staticmethod
+    def ARRAY(element_type: DataType, nullable: bool = True) -> DataType:  # noqa: N802
+        return ArrayType(element_type, nullable)
+
+    @staticmethod
+    def MAP(key_type: DataType, value_type: DataType, nullable: bool = True  # noqa: N802
+            ) -> DataType:
+        return MapType(key_type, value_type, nullable)
 
 
 def infer_type(value: Any) -> Optional[DataType]:

@@ -524,7 +524,6 @@ def test_python_and_between_expressions_is_refused():
 
 @pytest.mark.parametrize("query, feature", [
     ("SELECT a FROM T NATURAL JOIN U", "NATURAL JOIN"),
-    ("SELECT a FROM T, LATERAL TABLE(f(a))", "JOIN"),
     ("SELECT a FROM T WHERE a IN (1, 2)", "IN"),
     ("SELECT a, COUNT(*) FROM T GROUP BY ROLLUP(a)", "ROLLUP"),
     ("SELECT SUM(a) OVER () FROM T", "OVER"),
