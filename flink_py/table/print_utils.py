@@ -64,6 +64,8 @@ def format_value(value: Any, data_type: Optional[t.DataType] = None) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
         return java_double_string(value, isinstance(data_type, t.FloatType))
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")  # Java's BigDecimal.toPlainString
     if isinstance(value, datetime.datetime):
         precision = getattr(data_type, "precision", 6)
         text = value.strftime("%Y-%m-%d %H:%M:%S")

@@ -12,6 +12,7 @@ arithmetic, comparisons, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``, ``CASE``, ``
 
 from __future__ import annotations
 
+import decimal
 from typing import Any, Callable, List, Optional
 
 import sqlglot
@@ -19,11 +20,14 @@ from sqlglot import exp, tokens
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
+from flink_py.table import decimals
 from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
                                         Literal, NamedCall)
 from flink_py.table.planner import Filter, PlanNode
+from flink_py.table.sql_functions import FlinkParser
+from flink_py.table.sql_functions import translate as translate_builtin
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
@@ -36,6 +40,8 @@ class FlinkDialect(Dialect):
     class Tokenizer(tokens.Tokenizer):
         IDENTIFIERS = ["`"]
         QUOTES = ["'"]
+
+    Parser = FlinkParser  # with Flink's JSON function clauses
 
 
 def parse_statement(statement: str) -> exp.Expression:
@@ -116,8 +122,12 @@ def to_expression(node: exp.Expression) -> Expression:
         if node.is_string:
             return Literal(node.this)
         text = node.this
-        if "." in text or "e" in text.lower():
-            return Literal(float(text))  # Flink types it DECIMAL: not built yet, see module
+        if "e" in text.lower():  # an approximate literal: DOUBLE
+            return Literal(float(text))
+        if "." in text:  # an exact one: DECIMAL of the digits written
+            return Literal(decimal.Decimal(text), decimals.sql_literal_type(text))
+        if not -2 ** 63 <= int(text) < 2 ** 63:
+            raise ValidationException(f"Numeric literal '{text}' out of range")
         return Literal(int(text))
     if isinstance(node, exp.Boolean):
         return Literal(bool(node.this))
@@ -182,6 +192,9 @@ def to_expression(node: exp.Expression) -> Expression:
                              else Literal(None)])
     if isinstance(node, exp.Cast):
         return Cast(to_expression(node.this), _data_type(node.to))
+    builtin = translate_builtin(node, to_expression)
+    if builtin is not None:
+        return builtin
     if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
         return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "
