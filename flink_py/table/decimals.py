@@ -147,6 +147,8 @@ def fitter(dt: t.DecimalType) -> Callable[[Any], Optional[Decimal]]:
             if v is None:
                 return None
         r = quantize(v, quantum, ROUND_HALF_UP, _CONTEXT)
+        if not r:
+            return r.copy_abs()  # BigDecimal has no -0
         return r if -limit < r < limit else None
     return fit
 

@@ -318,10 +318,10 @@ class BuiltinFunctionMethods:
         return _call("instr", self, s)
 
     def locate(self, s: Any, pos: Any = None) -> Any:
-        """The 1-based position of ``s`` in this string (from ``pos``), 0 when absent."""
+        """The 1-based position of this string in ``s`` (from ``pos``), 0 when absent."""
         if pos is None:
-            return _call("locate", s, self)
-        return _call("locate", s, self, pos)
+            return _call("locate", self, s)
+        return _call("locate", self, s, pos)
 
     def repeat(self, n: Any) -> Any:
         return _call("repeat", self, n)

@@ -23,7 +23,8 @@ from flink_py.table.errors import ValidationException
 from flink_py.table.expression import BuiltinFunctionMethods
 
 __all__ = ["Expression", "col", "lit", "call", "if_then_else", "null_of", "coalesce",
-           "concat"]
+           "concat", "concat_ws", "pi", "e", "log", "atan2", "negative", "json_string",
+           "json_object", "json_array"]
 
 Evaluator = Callable[[tuple], Any]
 
@@ -345,9 +346,9 @@ class Cast(Expression):
 
     def resolve(self, scope: Scope) -> Resolved:
         inner = self.child.resolve(scope)
-        target = self.data_type
-        if inner.data_type.is_nullable and not target.is_nullable:
-            target = target.nullable()
+        # nullable exactly where the operand is (Flink's CAST keeps a NOT NULL)
+        target = self.data_type.nullable() if inner.data_type.is_nullable else \
+            self.data_type.not_null()
         convert = _caster(inner.data_type, target)
         f = inner.evaluate
 
@@ -974,6 +975,8 @@ def concat(*args: Union[Expression, str]) -> Expression:
 # the built-in functions (string, math, conditional, JSON): resolved by name like the ones
 # above (imported last: that module builds on this one)
 from flink_py.table.functions_builtin import BUILTINS as _BUILTINS  # noqa: E402
+from flink_py.table.functions_builtin import (atan2, concat_ws, e, json_array,  # noqa: E402,F401
+                                              json_object, json_string, log, negative, pi)
 
 for _name, _builder in _BUILTINS.items():
     _FUNCTIONS.setdefault(_name, _builder)

@@ -113,7 +113,7 @@ def check(name: str, args: Sequence[Resolved], *forms: Sequence[str]) -> None:
             return
     given = ", ".join(f"<{type_name(a.data_type)}>" for a in args)
     supported = "\n".join(f"'{sql}(" + ", ".join(f"<{f}>" for f in form) + ")'"
-                          for form in forms)
+                          for form in forms if len(form) == len(args))
     raise ValidationException(f"Cannot apply '{sql}' to arguments of type '{sql}({given})'. "
                               f"Supported form(s): {supported}")
 
@@ -183,7 +183,8 @@ def _trim(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
     (``ltrim``: the start, ``rtrim``: the end)."""
     if not args or not _is_string(args[0].data_type) and not isinstance(args[0].data_type,
                                                                             t.NullType):
-        sql_type = type_name(args[0].data_type) if args else ""
+        # Calcite names the trim characters' type (a space: CHAR(1))
+        sql_type = type_name(args[1].data_type) if len(args) > 1 else "CHAR(1)"
         raise ValidationException(
             f"Cannot apply 'TRIM' to arguments of type 'TRIM([BOTH|LEADING|TRAILING] <SYMBOL> "
             f"FROM <{sql_type}>)'. Supported form(s): 'TRIM([BOTH|LEADING|TRAILING] <ANY> "
@@ -426,7 +427,12 @@ def like_regex(pattern: str, escape: Optional[str] = None, similar: bool = False
 
 def _pattern_function(similar: bool) -> Builder:
     def build(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
-        check(name, args, ["STRING", "STRING"], ["STRING", "STRING", "STRING"])
+        try:
+            check(name, args, ["STRING", "STRING"], ["STRING", "STRING", "STRING"])
+        except ValidationException as exc:  # Calcite names only the form with ESCAPE
+            raise ValidationException(str(exc).split(" Supported form(s):")[0] + (
+                f" Supported form(s): '{name.upper()}(<STRING>, <STRING>, <STRING>)'")
+            ) from None
         cache: Dict[Tuple[str, Optional[str]], re.Pattern] = {}
 
         def match(s: str, pattern: str, escape: Optional[str] = None) -> bool:
@@ -452,6 +458,8 @@ def _overlay(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
     def overlay(s: str, replacement: str, start: int, length: Optional[int] = None) -> str:
         if length is None:
             length = len(replacement)
+        if start - 1 > len(s):  # Flink gives the string as it is
+            return s
         return s[:max(0, start - 1)] + replacement + s[max(0, start - 1 + length):]
     return _string(args), strict(args, overlay)
 
@@ -466,7 +474,7 @@ def _ascii(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
 def _chr(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
     """``chr(n)``: the character of ``n`` modulo 256 (Flink's); a negative ``n`` is ''."""
     check(name, args, ["INTEGER"])
-    return t.CharType(1, _nullable(args)), strict(args, lambda n: "" if n < 0 else chr(n & 0xFF))
+    return _string(args), strict(args, lambda n: "" if n < 0 else chr(n & 0xFF))
 
 
 @builtin("left", "right")
@@ -626,10 +634,6 @@ def _greatest(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
 
 # -- math functions ---------------------------------------------------------------------------
 
-def _half_up(v: Any, places: int) -> Any:
-    return Decimal(v).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-
-
 def _round_int(v: int, places: int, rounding: str) -> int:
     if places >= 0:
         return v
@@ -722,6 +726,9 @@ def _floor(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
 
 def java_pow(x: float, y: float) -> float:
     """``Math.pow``: infinities and NaN where Python raises."""
+    if x == 0 and y < 0:  # Java: an infinity, negative for -0.0 to an odd power
+        odd = y == int(y) and int(y) % 2 == 1
+        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
     try:
         return math.pow(x, y)
     except ZeroDivisionError:
@@ -865,3 +872,56 @@ def call(name: str, *args: Any) -> Expression:
     """A call of the built-in ``name`` on ``args`` (expressions or Python values)."""
     from flink_py.table.expressions import Call
     return Call(name, [_to_expr(a) for a in args])
+
+
+def concat_ws(separator: Any, first: Any, *others: Any) -> Expression:
+    """The non-NULL strings joined with ``separator``."""
+    return call("concat_ws", separator, first, *others)
+
+
+def pi() -> Expression:
+    """The number pi."""
+    return call("pi")
+
+
+def e() -> Expression:
+    """Euler's number."""
+    return call("e")
+
+
+def log(v: Any, base: Any = None) -> Expression:
+    """The natural logarithm of ``v``, or its logarithm to ``base``."""
+    return call("log", v) if base is None else call("log", base, v)
+
+
+def atan2(y: Any, x: Any) -> Expression:
+    """The arc tangent of ``y / x``."""
+    return call("atan2", y, x)
+
+
+def negative(v: Any) -> Expression:
+    """``-v``."""
+    return call("minus_prefix", v)
+
+
+def json_string(value: Any) -> Expression:
+    """``value`` serialized as a JSON string."""
+    return call("json_string", value)
+
+
+def json_object(on_null: Any = None, *args: Any) -> Expression:
+    """A JSON object string of the key/value pairs ``args``; ``on_null``
+    (``JsonOnNull.NULL`` by default) says whether a NULL value is kept."""
+    from flink_py.table.expression import JsonOnNull
+    return call("json_object", Symbol(on_null or JsonOnNull.NULL), *args)
+
+
+def json_array(on_null: Any = None, *args: Any) -> Expression:
+    """A JSON array string of ``args``; ``on_null`` (``JsonOnNull.ABSENT`` by default) says
+    whether a NULL element is kept."""
+    from flink_py.table.expression import JsonOnNull
+    return call("json_array", Symbol(on_null or JsonOnNull.ABSENT), *args)
+
+
+# the JSON functions register themselves in BUILTINS (imported last: they build on this module)
+from flink_py.table import json_functions  # noqa: E402,F401

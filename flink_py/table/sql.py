@@ -112,6 +112,18 @@ def position(node: exp.Expression) -> Optional[str]:
     return f"From line {line}, column {start} to line {line}, column {end}"
 
 
+def _number(text: str) -> Literal:
+    """A numeric literal: DOUBLE with an exponent, DECIMAL of the digits written with a
+    point, else INT or BIGINT (Calcite's types)."""
+    if "e" in text.lower():
+        return Literal(float(text))
+    if "." in text:
+        return Literal(decimal.Decimal(text), decimals.sql_literal_type(text))
+    if not -2 ** 63 <= int(text) < 2 ** 63:
+        raise ValidationException(f"Numeric literal '{text}' out of range")
+    return Literal(int(text))
+
+
 def to_expression(node: exp.Expression) -> Expression:
     """A parsed SQL expression as a Table API expression."""
     if isinstance(node, exp.Paren):
@@ -121,14 +133,7 @@ def to_expression(node: exp.Expression) -> Expression:
     if isinstance(node, exp.Literal):
         if node.is_string:
             return Literal(node.this)
-        text = node.this
-        if "e" in text.lower():  # an approximate literal: DOUBLE
-            return Literal(float(text))
-        if "." in text:  # an exact one: DECIMAL of the digits written
-            return Literal(decimal.Decimal(text), decimals.sql_literal_type(text))
-        if not -2 ** 63 <= int(text) < 2 ** 63:
-            raise ValidationException(f"Numeric literal '{text}' out of range")
-        return Literal(int(text))
+        return _number(node.this)
     if isinstance(node, exp.Boolean):
         return Literal(bool(node.this))
     if isinstance(node, exp.Null):
@@ -136,7 +141,10 @@ def to_expression(node: exp.Expression) -> Expression:
     if isinstance(node, exp.Alias):
         return Alias(to_expression(node.this), node.alias)
     if isinstance(node, exp.Neg):
-        return Call("minus_prefix", [to_expression(node.this)])
+        inner = node.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:  # -2147483648 is an INT
+            return _number("-" + inner.this)
+        return Call("minus_prefix", [to_expression(inner)])
     if isinstance(node, exp.Not):
         inner = node.this
         if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
@@ -148,6 +156,9 @@ def to_expression(node: exp.Expression) -> Expression:
         if isinstance(node.expression, exp.Boolean):
             return Call("is_true" if node.expression.this else "is_false",
                         [to_expression(node.this)])
+    builtin = translate_builtin(node, to_expression)
+    if builtin is not None:
+        return builtin
     for kind, name in _BINARY.items():
         if type(node) is kind:
             return Call(name, [to_expression(node.this), to_expression(node.expression)])
@@ -192,9 +203,6 @@ def to_expression(node: exp.Expression) -> Expression:
                              else Literal(None)])
     if isinstance(node, exp.Cast):
         return Cast(to_expression(node.this), _data_type(node.to))
-    builtin = translate_builtin(node, to_expression)
-    if builtin is not None:
-        return builtin
     if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
         return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "

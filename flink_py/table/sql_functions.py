@@ -155,6 +155,7 @@ class FlinkParser(Parser):
         "LOG2": lambda args: _flink_call("log2", args),
         "MOD": lambda args: _flink_call("mod_function", args),
         "TRUNCATE": lambda args: _flink_call("truncate", args),
+        "POWER": lambda args: _flink_call("power", args),
     }
 
 
@@ -167,7 +168,7 @@ _CALLS = {
     exp.Repeat: ("repeat", ["this", "times"]),
     exp.Reverse: ("reverse", ["this"]),
     exp.RegexpReplace: ("regexp_replace", ["this", "expression", "replacement"]),
-    exp.RegexpExtract: ("regexp_extract", ["this", "expression", "group"]),
+    exp.RegexpExtract: ("regexp_extract", ["this", "expression", "position"]),
     exp.SimilarTo: ("similar", ["this", "expression"]),
     exp.Overlay: ("overlay", ["this", "expression", "from_", "for_"]),
     exp.Ascii: ("ascii", ["this"]),
