@@ -24,7 +24,12 @@ from flink_py.table.expressions import Resolved, _caster
 
 __all__ = ["parse_path", "JsonPathError"]
 
-_MISSING = object()
+class _Missing:
+    """The result of a lax path that finds nothing (the class itself: a module-level class
+    keeps its identity when an evaluator is pickled to a worker, an ``object()`` would not)."""
+
+
+_MISSING = _Missing
 
 
 class JsonPathError(ValueError):

@@ -6,7 +6,9 @@ lexical rules (backtick identifiers, single-quoted strings). What is translated 
 ``SELECT [*,] expressions FROM table [WHERE ...] [GROUP BY ...] [HAVING ...]`` with
 arithmetic, comparisons, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``, ``CASE``, ``CAST``,
 ``||``, ``UPPER``/``LOWER``/``CHAR_LENGTH``/``ABS``/``COALESCE``/``CONCAT`` and the aggregates
-``COUNT``, ``SUM``, ``MIN``, ``MAX``, ``AVG``. Anything else is refused with a
+``COUNT``, ``SUM``, ``MIN``, ``MAX``, ``AVG``; Flink's built-in string, math, conditional and
+JSON functions (``sql_functions`` translates sqlglot's nodes of them and parses the JSON
+functions' clauses). An exact numeric literal (``1.5``) is DECIMAL. Anything else is refused with a
 ``TableException`` that names it, never run with other semantics.
 """
 

@@ -13,7 +13,7 @@ from sqlglot.parser import Parser
 from flink_py.table.errors import TableException
 from flink_py.table.expression import (JsonExistsOnError, JsonOnNull, JsonQueryOnEmptyOrError,
                                        JsonQueryWrapper, JsonType, JsonValueOnEmptyOrError)
-from flink_py.table.expressions import Call, Expression, Literal
+from flink_py.table.expressions import Call, Expression
 
 __all__ = ["FlinkParser", "translate"]
 
