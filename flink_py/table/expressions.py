@@ -11,17 +11,21 @@ Java's does). SQL queries are translated into the same trees (``flink_py.table.s
 from __future__ import annotations
 
 import contextlib
+import decimal
 import math
 import struct
 from contextvars import ContextVar
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
+from flink_py.table import decimals
 from flink_py.table import types as t
 from flink_py.table.errors import ValidationException
+from flink_py.table.expression import BuiltinFunctionMethods
 
 __all__ = ["Expression", "col", "lit", "call", "if_then_else", "null_of", "coalesce",
            "concat", "row_interval", "UNBOUNDED_ROW", "UNBOUNDED_RANGE", "CURRENT_ROW",
-           "CURRENT_RANGE"]
+           "CURRENT_RANGE", "concat_ws", "pi", "e", "log", "atan2", "negative", "json_string",
+           "json_object", "json_array"]
 
 Evaluator = Callable[[tuple], Any]
 
@@ -117,7 +121,7 @@ def _to_expr(value: Any) -> "Expression":
     return value if isinstance(value, Expression) else Literal(value)
 
 
-class Expression:
+class Expression(BuiltinFunctionMethods):
     """A Table API expression. Build them with :func:`col` and :func:`lit` and Python's
     operators; ``==`` builds a comparison (use ``is`` for identity).
 
@@ -424,6 +428,8 @@ def _literal_type(value: Any) -> t.DataType:
         return t.DoubleType(False)
     if isinstance(value, str):
         return t.CharType(max(1, len(value)), False)
+    if isinstance(value, decimal.Decimal):
+        return decimals.literal_type(value)
     inferred = t.infer_type(value)
     assert inferred is not None
     return inferred.not_null()
@@ -649,7 +655,7 @@ def numeric_result_type(a: t.DataType, b: t.DataType) -> t.DataType:
     if isinstance(a, t.FloatType) or isinstance(b, t.FloatType):
         return t.FloatType(nullable)
     if isinstance(a, t.DecimalType) or isinstance(b, t.DecimalType):
-        raise ValidationException("DECIMAL arithmetic is not supported yet")
+        return decimals.common_type(a, b)
     wider = max(_INTEGER_ORDER.index(type(a)), _INTEGER_ORDER.index(type(b)))
     return _INTEGER_ORDER[wider](nullable)
 
@@ -665,6 +671,8 @@ def _wrap(dt: t.DataType) -> Callable[[Any], Any]:
         return wrap
     if isinstance(dt, t.FloatType):
         return to_float32
+    if isinstance(dt, t.DecimalType):
+        return decimals.fitter(dt)
     return float
 
 
@@ -704,9 +712,12 @@ def _arithmetic(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]
             f"Cannot apply '{op}' to arguments of type '<{calcite_name(a.data_type)}> {op} "
             f"<{calcite_name(b.data_type)}>'. Supported form(s): '<NUMERIC> {op} <NUMERIC>'")
     result = numeric_result_type(a.data_type, b.data_type)
+    if isinstance(result, t.DecimalType):
+        return decimals.arithmetic(name, a, b)
     wrap = _wrap(result)
     integer = _is_integer(result)
-    fa, fb = a.evaluate, b.evaluate
+    as_double = isinstance(result, (t.DoubleType, t.FloatType))
+    fa, fb = (_as_float(a), _as_float(b)) if as_double else (a.evaluate, b.evaluate)
     if name == "plus":
         op: Callable[[Any, Any], Any] = lambda x, y: x + y  # noqa: E731
     elif name == "minus":
@@ -724,6 +735,14 @@ def _arithmetic(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]
             return None
         return wrap(op(x, y))
     return result, evaluate
+
+
+def _as_float(r: Resolved) -> Evaluator:
+    """A DECIMAL operand of DOUBLE arithmetic as a float (any other is used as it is)."""
+    if not isinstance(r.data_type, t.DecimalType):
+        return r.evaluate
+    f = r.evaluate
+    return lambda row: None if (v := f(row)) is None else float(v)
 
 
 def _float_div(x: float, y: float) -> float:
@@ -906,7 +925,7 @@ def _case(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]:
 
 
 def _branch_converter(result: t.DataType) -> Callable[[Any], Any]:
-    if isinstance(result, (t.DoubleType, t.FloatType)):
+    if isinstance(result, (t.DoubleType, t.FloatType, t.DecimalType)):
         wrap = _wrap(result)
         return lambda v: None if v is None else wrap(v)
     return lambda v: v
@@ -973,6 +992,10 @@ def _caster(source: t.DataType, target: t.DataType) -> Callable[[Any], Any]:
                 return text[:length]
             return text.ljust(length) if pad else text
         return to_string
+    if isinstance(target, t.DecimalType) or isinstance(source, t.DecimalType):
+        convert = decimals.caster(source, target)
+        if convert is not None:
+            return convert
     if _is_integer(target):
         wrap = _wrap(target)
         if _is_string(source):
@@ -1231,3 +1254,13 @@ class OverWindowSpec:
     def __repr__(self) -> str:
         return (f"(PARTITION BY {self.partition!r} ORDER BY {self.order!r} "
                 f"{'ROWS' if self.rows else 'RANGE'} {self.preceding!r})")
+
+
+# the built-in functions (string, math, conditional, JSON): resolved by name like the ones
+# above (imported last: that module builds on this one)
+from flink_py.table.functions_builtin import BUILTINS as _BUILTINS  # noqa: E402
+from flink_py.table.functions_builtin import (atan2, concat_ws, e, json_array,  # noqa: E402,F401
+                                              json_object, json_string, log, negative, pi)
+
+for _name, _builder in _BUILTINS.items():
+    _FUNCTIONS.setdefault(_name, _builder)

@@ -15,6 +15,8 @@ with ``kind`` a :class:`RowKind` value.
 
 from __future__ import annotations
 
+import decimal
+
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from flink_py.common.types import RowKind
@@ -176,11 +178,16 @@ class AggSpec:
             self.data_type: t.DataType = t.BigIntType(False)
         elif self.function in ("sum", "sum0", "avg"):
             if arg_type is None or not (isinstance(arg_type, (t._IntegerType, t.FloatType,
-                                                              t.DoubleType))):
+                                                              t.DoubleType, t.DecimalType))):
                 raise ValidationException(
                     f"{self.function.upper()} expects a numeric argument, got "
                     f"'{arg_type.sql() if arg_type else '*'}'")
-            widened = numeric_result_type(arg_type, arg_type)
+            if isinstance(arg_type, t.DecimalType):  # Flink's DECIMAL(38, s) / (38, max(6, s))
+                from flink_py.table import decimals
+                widened = decimals.avg_type(arg_type) if self.function == "avg" else \
+                    decimals.sum_type(arg_type)
+            else:
+                widened = numeric_result_type(arg_type, arg_type)
             self.data_type = widened.nullable() if self.function != "sum0" else \
                 widened.not_null()
         elif self.function in ("min", "max"):
@@ -278,6 +285,9 @@ def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
         if is_int:  # Flink's AVG of an integer type is that type, truncated
             q = abs(total) // count
             return wrap(q if total >= 0 else -q)
+        if isinstance(total, decimal.Decimal):  # rounded HALF_UP to the result's scale
+            from flink_py.table import decimals
+            return wrap(decimals.divide(total, decimal.Decimal(count)))
         return wrap(total / count)
 
     def results(accs: list) -> tuple:
@@ -307,7 +317,7 @@ def _accumulate(specs: List[AggSpec]) -> Tuple[Callable[[tuple], list],
 
 def _wrapper(dt: t.DataType) -> Callable[[Any], Any]:
     from flink_py.table.expressions import _wrap
-    if isinstance(dt, (t._IntegerType, t.FloatType, t.DoubleType)):
+    if isinstance(dt, (t._IntegerType, t.FloatType, t.DoubleType, t.DecimalType)):
         return _wrap(dt)
     return lambda v: v
 

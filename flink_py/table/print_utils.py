@@ -65,6 +65,8 @@ def format_value(value: Any, data_type: Optional[t.DataType] = None) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
         return java_double_string(value, isinstance(data_type, t.FloatType))
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")  # Java's BigDecimal.toPlainString
     if isinstance(value, datetime.datetime):
         from flink_py.table.temporal import format_timestamp
         return format_timestamp(value, getattr(data_type, "precision", 6))

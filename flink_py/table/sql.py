@@ -6,25 +6,31 @@ lexical rules (backtick identifiers, single-quoted strings). What is translated 
 ``SELECT [*,] expressions FROM table [WHERE ...] [GROUP BY ...] [HAVING ...]`` with
 arithmetic, comparisons, ``AND``/``OR``/``NOT``, ``IS [NOT] NULL``, ``CASE``, ``CAST``,
 ``||``, ``UPPER``/``LOWER``/``CHAR_LENGTH``/``ABS``/``COALESCE``/``CONCAT`` and the aggregates
-``COUNT``, ``SUM``, ``MIN``, ``MAX``, ``AVG``. Anything else is refused with a
+``COUNT``, ``SUM``, ``MIN``, ``MAX``, ``AVG``; Flink's built-in string, math, conditional and
+JSON functions (``sql_functions`` translates sqlglot's nodes of them and parses the JSON
+functions' clauses). An exact numeric literal (``1.5``) is DECIMAL. Anything else is refused with a
 ``TableException`` that names it, never run with other semantics.
 """
 
 from __future__ import annotations
 
+import decimal
 from typing import Any, Callable, List, Optional
 
 import sqlglot
-from sqlglot import exp, parser, tokens
+from sqlglot import exp, tokens
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
+from flink_py.table import decimals
 from flink_py.table import types as t
 from flink_py.table.errors import SqlParserException, TableException, ValidationException
 from flink_py.table.expressions import (Aggregate, Alias, Call, Cast, ColumnRef, Expression,
                                         InputRef, Literal, NamedCall)
 from flink_py.table.planner import Filter, PlanNode, Qualify
+from flink_py.table.sql_functions import FlinkParser
+from flink_py.table.sql_functions import translate as translate_builtin
 
 __all__ = ["FlinkDialect", "parse_statement", "query_plan"]
 
@@ -46,7 +52,7 @@ class FlinkDialect(Dialect):
         # SESSION is a window function in Flink, not a keyword
         KEYWORDS = {k: v for k, v in tokens.Tokenizer.KEYWORDS.items() if k != "SESSION"}
 
-    class Parser(parser.Parser):
+    class Parser(FlinkParser):  # with Flink's JSON function clauses
         def _parse_window_function_args(self, name: str) -> exp.Expression:
             """``TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND)``, with arguments
             by position or as ``DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ...``."""
@@ -82,12 +88,12 @@ class FlinkDialect(Dialect):
             return self.expression(exp.WatermarkColumnConstraint(
                 this=column, expression=self._parse_disjunction()))
 
-        CONSTRAINT_PARSERS = {**parser.Parser.CONSTRAINT_PARSERS,
+        CONSTRAINT_PARSERS = {**FlinkParser.CONSTRAINT_PARSERS,
                               "WATERMARK": lambda self: self._parse_watermark()}
-        SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
+        SCHEMA_UNNAMED_CONSTRAINTS = {*FlinkParser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
 
         FUNCTION_PARSERS = {
-            **parser.Parser.FUNCTION_PARSERS,
+            **FlinkParser.FUNCTION_PARSERS,
             **{name: (lambda self, name=name: self._parse_window_function_args(name))
                for name in WINDOW_FUNCTIONS}}
 
@@ -170,6 +176,18 @@ def position(node: exp.Expression) -> Optional[str]:
     return f"From line {line}, column {start} to line {line}, column {end}"
 
 
+def _number(text: str) -> Literal:
+    """A numeric literal: DOUBLE with an exponent, DECIMAL of the digits written with a
+    point, else INT or BIGINT (Calcite's types)."""
+    if "e" in text.lower():
+        return Literal(float(text))
+    if "." in text:
+        return Literal(decimal.Decimal(text), decimals.sql_literal_type(text))
+    if not -2 ** 63 <= int(text) < 2 ** 63:
+        raise ValidationException(f"Numeric literal '{text}' out of range")
+    return Literal(int(text))
+
+
 def to_expression(node: exp.Expression) -> Expression:
     """A parsed SQL expression as a Table API expression."""
     if isinstance(node, exp.Paren):
@@ -179,10 +197,7 @@ def to_expression(node: exp.Expression) -> Expression:
     if isinstance(node, exp.Literal):
         if node.is_string:
             return Literal(node.this)
-        text = node.this
-        if "." in text or "e" in text.lower():
-            return Literal(float(text))  # Flink types it DECIMAL: not built yet, see module
-        return Literal(int(text))
+        return _number(node.this)
     if isinstance(node, exp.Boolean):
         return Literal(bool(node.this))
     if isinstance(node, exp.Interval):
@@ -196,7 +211,10 @@ def to_expression(node: exp.Expression) -> Expression:
     if isinstance(node, exp.Alias):
         return Alias(to_expression(node.this), node.alias)
     if isinstance(node, exp.Neg):
-        return Call("minus_prefix", [to_expression(node.this)])
+        inner = node.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:  # -2147483648 is an INT
+            return _number("-" + inner.this)
+        return Call("minus_prefix", [to_expression(inner)])
     if isinstance(node, exp.Not):
         inner = node.this
         if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
@@ -208,6 +226,9 @@ def to_expression(node: exp.Expression) -> Expression:
         if isinstance(node.expression, exp.Boolean):
             return Call("is_true" if node.expression.this else "is_false",
                         [to_expression(node.this)])
+    builtin = translate_builtin(node, to_expression)
+    if builtin is not None:
+        return builtin
     for kind, name in _BINARY.items():
         if type(node) is kind:
             return Call(name, [to_expression(node.this), to_expression(node.expression)])

@@ -511,6 +511,10 @@ def _verified(row: tuple, data_types: List[t.DataType], names: List[str]) -> tup
                 isinstance(value, bool) and bool not in ok)):
             raise ValidationException(f"field {name!r} of type {dt.sql()} cannot hold "
                                       f"{value!r} of type {type(value).__name__}")
+    if any(isinstance(dt, t.DecimalType) for dt in data_types):  # to the declared scale
+        from flink_py.table.decimals import fitter
+        row = tuple(fitter(dt)(v) if isinstance(dt, t.DecimalType) else v
+                    for v, dt in zip(row, data_types))
     if any(isinstance(dt, t.FloatType) for dt in data_types):
         from flink_py.table.expressions import to_float32
         row = tuple(to_float32(v) if isinstance(dt, t.FloatType) and v is not None else v

@@ -8,12 +8,12 @@ refused with a TableException naming what is unsupported, never run with other s
 an error names the bad value. Most tests resolve and evaluate expressions directly; a few run
 tiny jobs (parallelism 1) for what only a job shows: the changelog and what a filter keeps.
 
-The bugs these tests found are fixed; the one ``xfail(strict=True)`` is a gap not built yet
-(DECIMAL), its reason says what.
+The bugs these tests found are fixed.
 """
 
 from __future__ import annotations
 
+import decimal
 import math
 from typing import Any, List, Sequence, Tuple
 
@@ -524,7 +524,7 @@ def test_python_and_between_expressions_is_refused():
 
 @pytest.mark.parametrize("query, feature", [
     ("SELECT a FROM T NATURAL JOIN U", "NATURAL JOIN"),
-    ("SELECT a FROM T WHERE a IN (1, 2)", "IN"),
+    ("SELECT a FROM T WHERE a IN (SELECT a FROM U)", "IN"),
     ("SELECT a, COUNT(*) FROM T GROUP BY ROLLUP(a)", "ROLLUP"),
     ("SELECT SUM(a) OVER () FROM T", "OVER"),
 ])
@@ -659,18 +659,12 @@ def test_qualify_filters_or_is_refused(t_env):
     assert changelog(table) == [("+I", (2,))]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an exact numeric SQL literal (0.1) is typed DOUBLE (sql.to_expression), where Flink "
-    "(Calcite) types it DECIMAL: SELECT 0.1 + 0.2 gives DOUBLE 0.30000000000000004 instead of "
-    "DECIMAL 0.3 -- a wrong result rather than a TableException for the missing DECIMAL"))
-def test_an_exact_numeric_sql_literal_is_decimal_or_refused(t_env):
+def test_an_exact_numeric_sql_literal_is_decimal(t_env):
+    # Calcite types 0.1 DECIMAL(2, 1): 0.1 + 0.2 is exactly 0.3, a DECIMAL(3, 1)
     t_env.create_temporary_view("T", t_env.from_elements([(1,)], ["a"]))
-    try:
-        table = t_env.sql_query("SELECT 0.1 + 0.2 FROM T")
-    except TableException as exc:
-        assert "DECIMAL" in str(exc)
-        return
-    assert isinstance(table.get_schema().get_field_data_types()[0], DecimalType)
+    table = t_env.sql_query("SELECT 0.1 + 0.2 FROM T")
+    assert table.get_schema().get_field_data_types()[0] == DecimalType(3, 1, False)
+    assert [r[0] for r in table.execute().collect()] == [decimal.Decimal("0.3")]
 
 
 def _rows(table) -> list:
