@@ -985,8 +985,12 @@ def _caster(source: t.DataType, target: t.DataType) -> Callable[[Any], Any]:
     if isinstance(target, t.VarCharType):
         length = target.length
         pad = type(target) is t.CharType
+        zone = (_temporal.session_zone() if isinstance(source, t.LocalZonedTimestampType)
+                else None)  # an instant is shown in the planning environment's zone
 
         def to_string(v: Any) -> str:
+            if zone is not None:
+                v = v.astimezone(zone).replace(tzinfo=None)
             text = format_value(v, source)
             if len(text) > length:
                 return text[:length]

@@ -88,6 +88,19 @@ class FlinkDialect(Dialect):
             return self.expression(exp.WatermarkColumnConstraint(
                 this=column, expression=self._parse_disjunction()))
 
+        def _parse_timestamp_literal(self, this: exp.Expression, data_type: exp.DataType
+                                     ) -> exp.Expression:
+            """``TIMESTAMP '2024-01-01 10:00:00.5'``: a cast marked as a typed literal,
+            whose precision is its fraction's digits (Calcite's rule)."""
+            cast = self.expression(exp.Cast(this=this, to=data_type))
+            cast.meta["typed_literal"] = True
+            return cast
+
+        TYPE_LITERAL_PARSERS = {
+            **FlinkParser.TYPE_LITERAL_PARSERS,
+            exp.DType.TIMESTAMP: lambda self, this, data_type:
+                self._parse_timestamp_literal(this, data_type)}
+
         CONSTRAINT_PARSERS = {**FlinkParser.CONSTRAINT_PARSERS,
                               "WATERMARK": lambda self: self._parse_watermark()}
         SCHEMA_UNNAMED_CONSTRAINTS = {*FlinkParser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
@@ -141,6 +154,9 @@ _AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Min: "min", exp.Max: "max
                exp.Avg: "avg"}
 _FUNCTIONS = {exp.Upper: "upper", exp.Lower: "lower", exp.Length: "char_length",
               exp.Abs: "abs"}
+_DATE_PARTS = {exp.Year: "year", exp.Month: "month", exp.Day: "dayofmonth",
+               exp.DayOfMonth: "dayofmonth", exp.Hour: "hour", exp.Minute: "minute",
+               exp.Second: "second"}
 _TYPES: dict = {
     "BOOLEAN": t.BooleanType, "TINYINT": t.TinyIntType, "SMALLINT": t.SmallIntType,
     "INT": t.IntType, "BIGINT": t.BigIntType, "FLOAT": t.FloatType, "DOUBLE": t.DoubleType,
@@ -155,6 +171,8 @@ def _data_type(node: exp.DataType) -> t.DataType:
         return t.DecimalType(*params) if params else t.DecimalType()
     if name in ("TIMESTAMP", "DATETIME"):
         return t.TimestampType(*params) if params else t.TimestampType()
+    if name == "TIMESTAMPLTZ":  # TIMESTAMP_LTZ(p), TIMESTAMP(p) WITH LOCAL TIME ZONE
+        return t.LocalZonedTimestampType(*params) if params else t.LocalZonedTimestampType()
     factory = _TYPES.get(name)
     if factory is None:
         raise TableException(f"the SQL type {node.sql()} is not supported yet")
@@ -272,9 +290,24 @@ def to_expression(node: exp.Expression) -> Expression:
                              to_expression(node.args["false"]) if node.args.get("false")
                              else Literal(None)])
     if isinstance(node, exp.Cast):
-        return Cast(to_expression(node.this), _data_type(node.to))
+        target = _data_type(node.to)
+        if (node.meta.get("typed_literal") and not node.to.expressions
+                and isinstance(node.this, exp.Literal)):
+            text = node.this.name
+            fraction = text.split(".", 1)[1] if "." in text else ""
+            target = t.TimestampType(len(fraction.strip()))  # TIMESTAMP '...' keeps its digits
+        return Cast(to_expression(node.this), target)
     if isinstance(node, exp.Window):
         return _over_call(node)
+    for kind, name in _DATE_PARTS.items():
+        if type(node) is kind:
+            return Call(name, [to_expression(node.this)])
+    if isinstance(node, exp.Extract):  # EXTRACT(HOUR FROM ts)
+        part = node.this.name.lower()
+        name = {"day": "dayofmonth"}.get(part, part)
+        if name not in ("year", "month", "dayofmonth", "hour", "minute", "second"):
+            raise TableException(f"EXTRACT({part.upper()} FROM ...) is not supported yet")
+        return Call(name, [to_expression(node.expression)])
     if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
         return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "
@@ -289,8 +322,11 @@ def from_plan(select: exp.Select, lookup: Callable[[str], PlanNode]) -> PlanNode
     """The plan of a ``SELECT``'s ``FROM`` clause: its first relation, joined with the
     rest; each relation's columns are in scope as ``name.column`` (``Qualify``)."""
     source = select.args.get("from_") or select.args.get("from")
-    if source is None:
-        raise TableException("a SELECT without FROM is not supported yet")
+    if source is None:  # SELECT 1 + 1: one row of no columns
+        from flink_py.table.planner import Values
+        if select.args.get("joins"):
+            raise TableException("a JOIN without FROM is not valid SQL")
+        return Values([()], [], [])
     plan = relation_plan(source.this, lookup)
     for join in select.args.get("joins") or []:
         plan = join_plan(plan, join, lookup)

@@ -190,3 +190,29 @@ def test_a_window_aggregation_restores_its_slices_and_counts_every_row_once(
         c, s = expected.get(key, (0, 0))
         expected[key] = (c + 1, s + x)
     assert seen == expected
+
+
+def test_an_unbounded_datagen_table_runs_at_its_rows_per_second_until_cancelled():
+    import time
+    from flink_py.table import EnvironmentSettings, TableEnvironment
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("parallelism.default", "1")
+    t_env.execute_sql("CREATE TABLE g (a INT, b STRING) WITH ('connector' = 'datagen', "
+                      "'rows-per-second' = '40', 'fields.a.min' = '1', 'fields.a.max' = '3', "
+                      "'fields.b.length' = '4')")
+    started = time.monotonic()
+    with t_env.execute_sql("SELECT a, b FROM g").collect() as rows:
+        first = [tuple(next(rows)) for _ in range(9)]
+    elapsed = time.monotonic() - started
+    assert all(1 <= a <= 3 and len(b) == 4 for a, b in first)
+    assert elapsed >= 8 / 40, f"9 rows at 40 rows/s came in {elapsed:.3f} s"
+    batch = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
+    batch.execute_sql("CREATE TABLE g (a INT) WITH ('connector' = 'datagen')")
+    with pytest.raises(ValidationException, match="unbounded table"):
+        batch.execute_sql("SELECT a FROM g").wait()
+
+
+@pytest.mark.parametrize("mode", ["stream", "batch"])
+def test_date_time_literals_casts_and_functions_print_as_in_pyflink(mode, tmp_path):
+    assert _run("table_datetime.py", tmp_path, mode) == _recorded(
+        f"table_datetime.{mode}.txt")
