@@ -516,12 +516,15 @@ def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> A
     from flink_py.datastream.state import ValueStateDescriptor
     from flink_py.common.typeinfo import Types
 
+    from flink_py.table.state_ttl import current_state_ttl, with_ttl
+    ttl = current_state_ttl()
+
     class GroupAggFunction(KeyedProcessFunction):
         """Accumulators per group in keyed state; emits the group's changelog."""
 
         def open(self, runtime_context: Any) -> None:
-            self.accs = runtime_context.get_state(
-                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+            self.accs = runtime_context.get_state(with_ttl(
+                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()), ttl))
             from flink_py.table.udf import open_functions
             open_functions(udfs, runtime_context)
 

@@ -216,3 +216,37 @@ def test_an_unbounded_datagen_table_runs_at_its_rows_per_second_until_cancelled(
 def test_date_time_literals_casts_and_functions_print_as_in_pyflink(mode, tmp_path):
     assert _run("table_datetime.py", tmp_path, mode) == _recorded(
         f"table_datetime.{mode}.txt")
+
+
+@pytest.mark.parametrize("ttl", [None, "20 ms"])
+def test_table_exec_state_ttl_forgets_a_group_idle_for_longer(ttl):
+    # the rows of one key come about 200 ms apart (datagen at 5 rows/s; the runtime may hand
+    # two on together): with a 20 ms TTL a row that comes alone finds its group's
+    # accumulators expired and starts the group anew (+I), as Flink's do; without, the one
+    # group counts on
+    from flink_py.table import EnvironmentSettings, TableEnvironment
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("parallelism.default", "1")
+    if ttl is not None:
+        t_env.get_config().set("table.exec.state.ttl", ttl)
+    t_env.execute_sql("CREATE TABLE g (k INT) WITH ('connector' = 'datagen', "
+                      "'rows-per-second' = '5', 'fields.k.min' = '1', 'fields.k.max' = '1')")
+    with t_env.execute_sql("SELECT k, COUNT(*) FROM g GROUP BY k").collect() as rows:
+        changes = []
+        while sum(1 for kind, _ in changes if kind in ("+I", "+U")) < 6:
+            row = next(rows)
+            changes.append((row.get_row_kind().short_string(), tuple(row)))
+    inserts = [values for kind, values in changes if kind == "+I"]
+    if ttl is None:
+        assert inserts == [(1, 1)]
+        assert [v for kind, v in changes if kind == "+U"] == [(1, n) for n in range(2, 7)]
+    else:
+        assert len(inserts) >= 2 and all(v == (1, 1) for v in inserts), changes
+
+
+def test_a_bad_state_ttl_is_named():
+    from flink_py.table import EnvironmentSettings, TableEnvironment
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("table.exec.state.ttl", "soon")
+    with pytest.raises(ValidationException, match="'soon'"):
+        t_env.sql_query("SELECT 1")
