@@ -250,3 +250,7 @@ def test_a_bad_state_ttl_is_named():
     t_env.get_config().set("table.exec.state.ttl", "soon")
     with pytest.raises(ValidationException, match="'soon'"):
         t_env.sql_query("SELECT 1")
+
+
+def test_unaliased_aggregates_of_the_table_api_are_named_as_in_pyflink(tmp_path):
+    assert _run("table_api_names.py", tmp_path) == _recorded("table_api_names.txt")
