@@ -505,21 +505,43 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
         inner.set("offset", None)
         inner.set("order", None)
         plan = query_plan(inner, lookup)
+        width = len(plan.names)
         if order is not None:
             keys = []
+            hidden: List[exp.Expression] = []
             for o in order.expressions:
-                key = to_expression(o.this)  # a column of the query's output
+                key = to_expression(o.this)  # a column of the query's output ...
+                try:
+                    key.resolve(plan.scope())
+                except ValidationException:
+                    # ... or of its input, when the select does not aggregate: sorted by a
+                    # hidden column, projected away after the sort
+                    if not isinstance(inner, exp.Select) or inner.args.get("group") or \
+                            inner.args.get("distinct"):
+                        raise
+                    hidden.append(o.this)
+                    key = ColumnRef(f"$sort{len(hidden) - 1}")
                 keys.append(Ordering(key, not o.args.get("desc"),
                                      bool(o.args.get("nulls_first"))))
+            if hidden:
+                widened = inner.copy()
+                widened.set("expressions", list(inner.expressions) + [
+                    exp.alias_(e.copy(), f"$sort{i}", quoted=True)
+                    for i, e in enumerate(hidden)])
+                plan = query_plan(widened, lookup)
             plan = sort_plan(plan, keys)
         fetch = None
         if limit is not None:
             count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
             fetch = _integer(count, "LIMIT")
         skip = _integer(offset.expression, "OFFSET") if offset is not None else 0
-        if limit is None and offset is None:
-            return plan
-        return limit_plan(plan, skip, fetch)
+        if limit is not None or offset is not None:
+            plan = limit_plan(plan, skip, fetch)
+        if len(plan.names) > width:  # the hidden sort columns go
+            from flink_py.table.table import project as project_columns
+            plan = project_columns(plan, [InputRef(i, plan.data_types[i], plan.names[i])
+                                          for i in range(width)], "EXPR${}")
+        return plan
     from flink_py.table.table import aggregate_plan, project
     if isinstance(select, (exp.Union, exp.Intersect, exp.Except)):
         return _set_operation_plan(select, lookup)

@@ -863,3 +863,49 @@ def over_plan(child: PlanNode, select: Sequence[Any], unnamed: str) -> PlanNode:
         r = replace(e)
         items.append(r)
     return project(node, items, unnamed)
+
+
+# -- ORDER BY a rowtime in streaming -----------------------------------------------------------
+def temporal_sort_stream(node: Any, env: Any) -> Any:
+    """``ORDER BY rowtime[, more keys]`` of an insert-only stream: rows wait in state until
+    the watermark passes their time, then leave in time order, ties by the other keys (Flink's
+    RowTimeSortOperator, on one subtask); a late row is dropped."""
+    from flink_py.table.planner import _insert_only
+    stream = _insert_only(node.inputs[0], env, False, "ORDER BY")
+    time_key = node.keys[0][0].evaluate
+    others = [(r.evaluate, ascending, nulls_first) for r, ascending, nulls_first
+              in node.keys[1:]]
+    return stream.key_by(lambda row: 0).process(RowTimeSortFunction(time_key, others))
+
+
+class RowTimeSortFunction(_keyed_function_base()):  # type: ignore[misc]
+    def __init__(self, time_key: Callable[[tuple], Any], others: list) -> None:
+        self.time_key, self.others = time_key, others
+
+    def open(self, runtime_context: Any) -> None:
+        from flink_py.common.typeinfo import Types
+        from flink_py.datastream.state import MapStateDescriptor
+        self.pending = runtime_context.get_map_state(MapStateDescriptor(
+            "rows-by-time", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+
+    def process_element(self, row: tuple, ctx: Any) -> Any:
+        timers = ctx.timer_service()
+        ts = to_millis(self.time_key(row))
+        if ts <= timers.current_watermark():
+            return  # late
+        rows = self.pending.get(ts)
+        if rows is None:
+            rows = []
+            timers.register_event_time_timer(ts)
+        rows.append(row)
+        self.pending.put(ts, rows)
+        return
+        yield
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Any:
+        from flink_py.table.planner import sort_rows
+        rows = self.pending.get(timestamp)
+        if rows is None:
+            return
+        self.pending.remove(timestamp)
+        yield from (sort_rows(rows, self.others) if self.others else rows)

@@ -254,3 +254,8 @@ def test_a_bad_state_ttl_is_named():
 
 def test_unaliased_aggregates_of_the_table_api_are_named_as_in_pyflink(tmp_path):
     assert _run("table_api_names.py", tmp_path) == _recorded("table_api_names.txt")
+
+
+def test_order_by_a_rowtime_in_streaming_prints_as_in_pyflink(tmp_path):
+    # recorded twice (the ties' order by the second key, and the error text, the same)
+    assert _run("table_temporal_sort.py", tmp_path) == _recorded("table_temporal_sort.txt")
