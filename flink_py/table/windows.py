@@ -375,8 +375,9 @@ def _keyed_function_base() -> Any:
     return KeyedProcessFunction
 
 
-class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
-    """Tumbling, hopping and cumulative window aggregation over slices (see the module)."""
+class _WindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
+    """What the window aggregations share: the accumulators of the node's aggregates, its
+    window clock, and the UDFs its keys and arguments call (opened and closed here)."""
 
     def __init__(self, node: WindowAggregate) -> None:
         self.spec, self.event_time = node.spec, node.event_time
@@ -386,16 +387,23 @@ class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
             u for a in node.aggs if a.arg is not None for u in a.arg.udfs]
 
     def open(self, runtime_context: Any) -> None:
-        from flink_py.common.typeinfo import Types
-        from flink_py.datastream.state import MapStateDescriptor
         from flink_py.table.udf import open_functions
-        self.slices = runtime_context.get_map_state(MapStateDescriptor(
-            "window-slices", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         open_functions(self.udfs, runtime_context)
 
     def close(self) -> None:
         from flink_py.table.udf import close_functions
         close_functions(self.udfs)
+
+
+class SliceWindowAggFunction(_WindowAggFunction):
+    """Tumbling, hopping and cumulative window aggregation over slices (see the module)."""
+
+    def open(self, runtime_context: Any) -> None:
+        from flink_py.common.typeinfo import Types
+        from flink_py.datastream.state import MapStateDescriptor
+        self.slices = runtime_context.get_map_state(MapStateDescriptor(
+            "window-slices", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+        super().open(runtime_context)
 
     def process_element(self, row: tuple, ctx: Any) -> Any:
         timers, clock = ctx.timer_service(), self.clock
@@ -433,29 +441,17 @@ class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
                    + self.results(accs))
 
 
-class SessionWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
+class SessionWindowAggFunction(_WindowAggFunction):
     """Session windows: ``[ts, ts + gap)`` per row, merged with the windows they touch
     (Flink's SessionWindowAssigner: the ceiling window, then the floor one)."""
-
-    def __init__(self, node: WindowAggregate) -> None:
-        self.spec, self.event_time = node.spec, node.event_time
-        self.create, self.merge, self.results, self.zero = _accumulate(node.aggs)
-        self.clock = node.clock
-        self.udfs = [u for k in node.keys for u in k.udfs] + [
-            u for a in node.aggs if a.arg is not None for u in a.arg.udfs]
 
     def open(self, runtime_context: Any) -> None:
         from flink_py.common.typeinfo import Types
         from flink_py.datastream.state import ValueStateDescriptor
-        from flink_py.table.udf import open_functions
         # {(start, end): accumulators} of the key's open sessions
         self.sessions = runtime_context.get_state(ValueStateDescriptor(
             "sessions", Types.PICKLED_BYTE_ARRAY()))
-        open_functions(self.udfs, runtime_context)
-
-    def close(self) -> None:
-        from flink_py.table.udf import close_functions
-        close_functions(self.udfs)
+        super().open(runtime_context)
 
     def _register(self, timers: Any, end: int) -> None:
         if self.event_time:
@@ -656,10 +652,6 @@ def interval_of(value: Any, what: str) -> int:
     return value // datetime.timedelta(milliseconds=1)
 
 
-def sequence_names(exprs: Sequence[Any]) -> List[str]:
-    return [getattr(e, "name", None) or f"EXPR${i}" for i, e in enumerate(exprs)]
-
-
 # -- tables of DataStreams ---------------------------------------------------------------------
 def stream_table_plan(source: PlanNode, schema: Any = None,
                       fields: Sequence[Any] = (), batch: bool = False) -> PlanNode:
@@ -667,7 +659,7 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
     stream's ``source`` node: Instant fields as TIMESTAMP_LTZ values; the schema's columns
     in declared order (its physical columns found in the stream by name, its computed ones
     evaluated) and its watermark; or ``col('ts').rowtime`` / ``col('pt').proctime`` fields."""
-    from flink_py.table.expressions import ColumnRef, Expression, InputRef, TimeAttribute
+    from flink_py.table.expressions import InputRef, TimeAttribute
     from flink_py.table.planner import Project
     from flink_py.table.temporal import instant_to_ltz
     plan = source
