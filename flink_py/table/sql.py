@@ -181,6 +181,67 @@ def _data_type(node: exp.DataType) -> t.DataType:
     return factory()
 
 
+#: functions Flink's serialized schema prints bare (Calcite's and the planner's own
+#: operators); a function of the newer built-in stack prints as a quoted identifier
+_BARE_FUNCTIONS = {"PROCTIME", "SOURCE_WATERMARK", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP",
+                   "NOW", "UPPER", "LOWER", "ABS", "COALESCE", "CAST", "CHAR_LENGTH",
+                   "SUBSTRING", "TRIM", "CONCAT"}
+_SQL_OPERATORS = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+                  exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
+                  exp.GTE: ">=", exp.And: "AND", exp.Or: "OR", exp.DPipe: "||"}
+
+
+def flink_sql_text(expression: Any) -> str:
+    """An expression as Flink's serialized schema prints it (``print_schema`` of a table
+    with computed columns or a watermark): identifiers quoted, ``TO_TIMESTAMP_LTZ`` as
+    `` `TO_TIMESTAMP_LTZ`(`id` * 1700000, 3)``, ``ts - INTERVAL '1' SECOND``."""
+    if not isinstance(expression, str):
+        return repr(expression)
+    try:
+        node = sqlglot.parse_one(expression, read=FlinkDialect)
+    except (ParseError, TokenError):
+        return expression
+    return _unparse(node)
+
+
+def _unparse(node: exp.Expression) -> str:
+    if isinstance(node, exp.Paren):
+        return f"({_unparse(node.this)})"
+    if isinstance(node, exp.Column):
+        return ".".join(f"`{part}`" for part in (node.table, node.name) if part)
+    if isinstance(node, exp.Literal):
+        return f"'{node.this}'" if node.is_string else str(node.this)
+    if isinstance(node, exp.Interval):
+        amount = node.this.this if isinstance(node.this, exp.Literal) else node.this.sql()
+        return f"INTERVAL '{amount}' {node.unit.name.upper() if node.unit else 'SECOND'}"
+    if isinstance(node, exp.Cast):
+        return f"CAST({_unparse(node.this)} AS {_data_type(node.to).sql()})"
+    for kind, symbol in _SQL_OPERATORS.items():
+        if type(node) is kind:
+            return f"{_unparse(node.this)} {symbol} {_unparse(node.expression)}"
+    if isinstance(node, exp.Func):
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
+        args = node.expressions if isinstance(node, exp.Anonymous) else [
+            a for a in node.args.values() if isinstance(a, exp.Expression)]
+        text = ", ".join(_unparse(a) for a in args)
+        return f"{name}({text})" if name in _BARE_FUNCTIONS else f"`{name}`({text})"
+    return node.sql(dialect=FlinkDialect)
+
+
+def sql_type(text: str) -> Optional[t.DataType]:
+    """The DataType of a SQL type's text (``TIMESTAMP_LTZ(3)``), None when it is not one."""
+    try:
+        node = sqlglot.parse_one(f"CAST(NULL AS {text})", read=FlinkDialect)
+    except (ParseError, TokenError):
+        return None
+    if not isinstance(node, exp.Cast):
+        return None
+    try:
+        return _data_type(node.to)
+    except TableException:
+        return None
+
+
 def position(node: exp.Expression) -> Optional[str]:
     """Where ``node``'s token is in the statement, as Flink's validation errors say it:
     ``At line 1, column 8`` or ``From line 1, column 16 to line 1, column 19``."""
@@ -792,7 +853,7 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
             if watermarks:
                 raise ValidationException("Multiple watermark definitions are not supported "
                                           "yet.")
-            watermarks.append((column.this.name, to_expression(column.expression)))
+            watermarks.append((column.this.name, column.expression.sql(dialect=FlinkDialect)))
             continue
         if isinstance(column, exp.PrimaryKey):
             if not any("NOT ENFORCED" in str(o).upper() for o in
@@ -813,7 +874,7 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
         computed = [c for c in column.args.get("constraints") or []
                     if isinstance(c.kind, exp.ComputedColumnConstraint)]
         if computed:
-            columns.append((column.name, to_expression(computed[0].kind.this)))
+            columns.append((column.name, computed[0].kind.this.sql(dialect=FlinkDialect)))
             continue
         if column.args.get("kind") is None:
             raise TableException(f"column {column.name!r} has no type")

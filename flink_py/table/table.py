@@ -509,9 +509,11 @@ class Table:
 
     def print_schema(self) -> None:
         """Prints the schema as Flink does: ``(\\n  `a` BIGINT,\\n ...)``."""
-        columns = [f"  `{n}` {dt.sql()}" for n, dt in zip(self._plan.names,
-                                                          self._plan.data_types)]
-        print("(\n" + ",\n".join(columns) + "\n)")
+        extras = getattr(self._plan, "schema_extras", None)  # a declared schema's details
+        suffixes, lines = extras if extras is not None else ({}, [])
+        columns = [f"  `{n}` {dt.sql()}{suffixes.get(n, '')}"
+                   for n, dt in zip(self._plan.names, self._plan.data_types)]
+        print("(\n" + ",\n".join(columns + [f"  {line}" for line in lines]) + "\n)")
 
     def explain(self, *extra_details: Any) -> str:
         """The abstract syntax tree of this table and its plans, as Flink prints them.

@@ -232,7 +232,8 @@ class TableEnvironment:
             if table.computed():
                 from flink_py.table.windows import stream_table_plan
                 return stream_table_plan(CatalogSource(table), schema=table,
-                                         batch=not self._settings.is_streaming_mode())
+                                         batch=not self._settings.is_streaming_mode(),
+                                         from_catalog=True)
             return CatalogSource(table)
         if key not in self._views:
             raise ValidationException(f"Object '{path}' not found within "

@@ -99,6 +99,88 @@ class WatermarkAssigner(PlanNode):
 from flink_py.common.watermark_strategy import WatermarkGenerator  # noqa: E402
 
 
+class SourceWatermark(PlanNode):
+    """``WATERMARK FOR rowtime AS SOURCE_WATERMARK()``: the column is the rowtime and the
+    stream's own watermarks stand."""
+
+    def __init__(self, child: PlanNode, column: int, batch: bool = False) -> None:
+        self.inputs, self.column = (child,), column
+        self.names = list(child.names)
+        self.data_types = list(child.data_types)
+        self.data_types[column] = rowtime_type(child.data_types[column], batch)
+        self.qualified = child.qualified
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        return translate(self.inputs[0], env, batch)
+
+
+class RecordTimestamp(PlanNode):
+    """``child``'s rows with the stream record's timestamp appended (the ``rowtime``
+    metadata of ``from_data_stream``), a TIMESTAMP_LTZ(3) or, for a legacy ``.rowtime``
+    field, a TIMESTAMP(3)."""
+
+    def __init__(self, child: PlanNode, name: str, data_type: t.DataType) -> None:
+        self.inputs = (child,)
+        self.names = list(child.names) + [name]
+        self.data_types = list(child.data_types) + [data_type]
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        from flink_py.datastream.functions import ProcessFunction
+        from flink_py.table.temporal import ltz_from_millis
+        ltz = isinstance(self.data_types[-1], t.LocalZonedTimestampType)
+
+        class AppendTimestamp(ProcessFunction):
+            def process_element(self, row: tuple, ctx: Any) -> Any:
+                ts = ctx.timestamp()
+                if ts is None:
+                    raise TableException(
+                        "Rowtime timestamp is not defined. Please make sure that a proper "
+                        "TimestampAssigner is defined and the stream environment uses the "
+                        "EventTime time characteristic.")
+                yield row + ((ltz_from_millis(ts) if ltz else from_millis(ts)),)
+        return translate(self.inputs[0], env, batch).process(AppendTimestamp())
+
+
+def _schema_extras(schema: Any) -> Tuple[Dict[str, str], List[str]]:
+    """What Flink's ResolvedSchema adds to a column list: `` AS <expr>`` after a computed
+    column, `` METADATA`` after a metadata one, then WATERMARK and PRIMARY KEY lines."""
+    from flink_py.table.catalog import Metadata
+    from flink_py.table.sql import flink_sql_text
+    suffixes: Dict[str, str] = {}
+    types: Dict[str, t.DataType] = {}
+    for name, declared in schema.columns:
+        if isinstance(declared, Metadata):
+            suffixes[name] = " METADATA" + (" VIRTUAL" if declared.virtual else "") + (
+                f" FROM '{declared.key}'" if declared.key != name else "")
+            types[name] = declared.data_type
+        elif isinstance(declared, t.DataType):
+            types[name] = declared
+        else:
+            suffixes[name] = f" AS {flink_sql_text(declared)}"
+    lines = []
+    for column, watermark in schema.watermarks:
+        lines.append(f"WATERMARK FOR `{column}`: {{type:{column}}} AS "
+                     f"{flink_sql_text(watermark)}")
+    key = getattr(schema, "primary_key", None)
+    if key:
+        lines.append(f"CONSTRAINT `PK_{'_'.join(key)}` PRIMARY KEY "
+                     f"({', '.join(f'`{k}`' for k in key)}) NOT ENFORCED")
+    return suffixes, lines
+
+
+def _with_record_timestamp(plan: PlanNode, metadata: List[Tuple[str, Any]]) -> PlanNode:
+    if len(metadata) != 1 or metadata[0][1].key != "rowtime":
+        raise TableException(
+            f"the metadata columns {[n for n, _ in metadata]} of a DataStream: only "
+            f"'rowtime' (the record's timestamp) is available")
+    name, declared = metadata[0]
+    if not isinstance(declared.data_type, t.LocalZonedTimestampType):
+        raise ValidationException(
+            f"Invalid data type for metadata column '{name}': the rowtime metadata of a "
+            f"DataStream is TIMESTAMP_LTZ(3), got {declared.data_type.sql()}")
+    return RecordTimestamp(plan, name, declared.data_type)
+
+
 class ExpressionWatermarks(WatermarkGenerator):
     """A periodic generator of the largest watermark expression value seen so far."""
 
@@ -654,7 +736,8 @@ def interval_of(value: Any, what: str) -> int:
 
 # -- tables of DataStreams ---------------------------------------------------------------------
 def stream_table_plan(source: PlanNode, schema: Any = None,
-                      fields: Sequence[Any] = (), batch: bool = False) -> PlanNode:
+                      fields: Sequence[Any] = (), batch: bool = False,
+                      from_catalog: bool = False) -> PlanNode:
     """The plan of ``from_data_stream(stream, schema)`` or ``(stream, *fields)`` over the
     stream's ``source`` node: Instant fields as TIMESTAMP_LTZ values; the schema's columns
     in declared order (its physical columns found in the stream by name, its computed ones
@@ -673,11 +756,22 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
                 exprs.append(InputRef(i, dt, source.names[i]).resolve(source.scope()))
         plan = Project(source, exprs, list(source.names))
     if schema is not None:
+        from flink_py.table.catalog import Metadata
         from flink_py.table.sql import parse_expression
+        metadata = [(n, d) for n, d in schema.columns if isinstance(d, Metadata)]
+        if metadata:
+            plan = _with_record_timestamp(plan, metadata)
         scope = plan.scope()
         exprs, names = [], []
-        for name, declared in schema.columns:
-            if isinstance(declared, t.DataType):
+        columns = list(schema.columns)
+        if not any(isinstance(d, t.DataType) for _, d in columns):
+            # no physical column declared: every field of the stream is one, first
+            columns = [(n, dt) for n, dt in zip(source.names, plan.data_types)] + columns
+        for name, declared in columns:
+            if isinstance(declared, Metadata):
+                index = len(plan.names) - 1
+                exprs.append(Resolved(declared.data_type, lambda row, i=index: row[i], name))
+            elif isinstance(declared, t.DataType):
                 index = scope.index_of(name)
                 exprs.append(Resolved(declared, lambda row, i=index: row[i], name))
             else:
@@ -685,10 +779,25 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
                 exprs.append(e.resolve(scope))
             names.append(name)
         plan = Project(plan, exprs, names)
+        declared_physical = any(isinstance(d, t.DataType) for _, d in schema.columns)
+        extras = None if declared_physical and not from_catalog else _schema_extras(schema)
         for column, watermark in schema.watermarks:
+            index = plan.scope().index_of(column)
+            if isinstance(watermark, str) and watermark.strip().upper().replace(" ", "") == \
+                    "SOURCE_WATERMARK()":
+                plan = SourceWatermark(plan, index, batch)  # the stream's own watermarks
+                continue
             e = parse_expression(watermark) if isinstance(watermark, str) else watermark
-            plan = WatermarkAssigner(plan, plan.scope().index_of(column),
-                                     e.resolve(plan.scope()), batch)
+            plan = WatermarkAssigner(plan, index, e.resolve(plan.scope()), batch)
+        if extras is not None:
+            # Flink prints a table read straight from a declared schema with the schema's
+            # computed and metadata columns, watermarks and key (print_schema)
+            suffixes, lines = extras
+            for i, name in enumerate(plan.names):
+                dt = plan.data_types[i]
+                plain = dt.as_time_attribute(None) if isinstance(dt, t.TimestampType) else dt
+                lines = [line.replace(f"{{type:{name}}}", plain.sql()) for line in lines]
+            plan.schema_extras = (suffixes, lines)
         return plan
     if fields:
         names = [f if isinstance(f, str) else f.name_hint() for f in fields]
@@ -703,47 +812,43 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
 def _legacy_time_fields(plan: PlanNode, names: List[str], kinds: List[Optional[str]]
                         ) -> PlanNode:
     """``from_data_stream(ds, col('a'), col('ts').rowtime, col('pt').proctime)``: a rowtime
-    field replaces (or appends) a column with the stream record's timestamp, a proctime
-    field appends the processing time."""
+    field replaces (when it names a column) or appends a column with the stream record's
+    timestamp, the stream's watermarks standing; a proctime field appends the processing
+    time."""
     from flink_py.table.planner import Project
     physical = [n for n, k in zip(names, kinds) if k is None]
+    width = len(plan.names)
+    if any(k == "ROWTIME" for k in kinds):
+        plan = RecordTimestamp(plan, "$rowtime", LEGACY_ROWTIME_TYPE)
     exprs: List[Resolved] = []
     position = 0
     for name, kind in zip(names, kinds):
-        if kind is None or (kind == "ROWTIME" and name in plan.names):
-            if position >= len(plan.names):
+        if kind is None or (kind == "ROWTIME" and name in plan.names[:width]):
+            if position >= width:
                 raise ValidationException(
                     f"from_data_stream: {len(physical)} field names for "
-                    f"{len(plan.names)} columns ({', '.join(plan.names)})")
+                    f"{width} columns ({', '.join(plan.names[:width])})")
             i = position
             position += 1
-            dt = plan.data_types[i]
-            if kind == "ROWTIME":
-                exprs.append(Resolved(rowtime_type(t.TimestampType(3)),
-                                      _RecordTimestamp(), name))
-            else:
-                exprs.append(Resolved(dt, lambda row, i=i: row[i], name))
-        elif kind == "ROWTIME":
-            exprs.append(Resolved(rowtime_type(t.TimestampType(3)), _RecordTimestamp(), name))
-        else:
+            if kind is None:
+                exprs.append(Resolved(plan.data_types[i], lambda row, i=i: row[i], name))
+                continue
+        if kind == "ROWTIME":
+            exprs.append(Resolved(rowtime_type(LEGACY_ROWTIME_TYPE),
+                                  lambda row, i=width: row[i], name))
+        elif kind == "PROCTIME":
             from flink_py.table.temporal import _proctime
             dt, f = _proctime("proctime", [])
             exprs.append(Resolved(dt, f, name))
-    if position != len(plan.names):
+    if position != width:
         raise ValidationException(
-            f"from_data_stream: {len(physical)} field names for {len(plan.names)} columns "
-            f"({', '.join(plan.names)})")
-    project = Project(plan, exprs, names)
-    if any(k == "ROWTIME" for k in kinds):
-        raise TableException("col(...).rowtime in from_data_stream (the stream's record "
-                             "timestamps) is not supported yet: declare the rowtime with "
-                             "Schema.column_by_expression and watermark")
-    return project
+            f"from_data_stream: {len(physical)} field names for {width} columns "
+            f"({', '.join(plan.names[:width])})")
+    return Project(plan, exprs, names)
 
 
-class _RecordTimestamp:
-    def __call__(self, row: tuple) -> Any:
-        raise TableException("the stream record's timestamp is not available here")
+#: the type of a legacy ``col('ts').rowtime`` field
+LEGACY_ROWTIME_TYPE: t.DataType = t.TimestampType(3)
 
 
 # -- plans of windowed selects -----------------------------------------------------------------

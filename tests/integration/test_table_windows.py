@@ -65,14 +65,9 @@ def test_rowtimes_and_watermarks_declared_in_ddl_window_in_the_session_time_zone
         mode, zone, tmp_path):
     ours = _run("table_window_ddl.py", tmp_path, mode, zone)
     recorded = _recorded(f"table_window_ddl.{mode}.{zone.replace('/', '_')}.txt")
-    # print_schema of a DDL table: Flink also prints the computed columns' expressions, the
-    # WATERMARK and the PRIMARY KEY constraint, which ours does not yet; the columns match
-    schema_end = recorded.index(")\n") + 2
-    columns = [line.split(" AS ")[0].rstrip(",") for line in recorded[:schema_end].splitlines()
-               if line.startswith("  `")]
-    assert [line.rstrip(",") for line in ours[:ours.index(")\n")].splitlines()
-            if line.startswith("  `")] == columns
-    assert _with_table_rows_sorted(ours[ours.index(")\n") + 2:]) == _with_table_rows_sorted(
+    schema_end = recorded.index(")\n") + 2  # print_schema: columns, watermark, key
+    assert ours[:schema_end] == recorded[:schema_end]
+    assert _with_table_rows_sorted(ours[schema_end:]) == _with_table_rows_sorted(
         recorded[schema_end:])
 
 
@@ -259,3 +254,9 @@ def test_unaliased_aggregates_of_the_table_api_are_named_as_in_pyflink(tmp_path)
 def test_order_by_a_rowtime_in_streaming_prints_as_in_pyflink(tmp_path):
     # recorded twice (the ties' order by the second key, and the error text, the same)
     assert _run("table_temporal_sort.py", tmp_path) == _recorded("table_temporal_sort.txt")
+
+
+def test_a_streams_own_timestamps_and_watermarks_as_rowtime_print_as_in_pyflink(tmp_path):
+    # Schema.column_by_metadata('rowtime') + SOURCE_WATERMARK(), and the legacy
+    # col('rowtime').rowtime field; recorded twice, the same
+    assert _run("table_stream_rowtime.py", tmp_path) == _recorded("table_stream_rowtime.txt")
