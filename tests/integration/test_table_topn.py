@@ -60,3 +60,18 @@ def test_batch_top_n_prints_as_in_pyflink(tmp_path):
                      _sections(_recorded("table_topn.batch.txt"))[
                          "top 2 over an updating input"].splitlines() if line.startswith("|")]
     assert ours_rows == recorded_rows
+
+
+def test_deduplication_on_rowtime_and_proctime_prints_as_in_pyflink(tmp_path):
+    ours = _run("table_dedup.py", tmp_path)
+    recorded = _recorded("table_dedup.txt")
+    _compare(ours, recorded, list(_sections(recorded)))
+
+
+def test_window_top_n_and_deduplication_print_as_in_pyflink(tmp_path):
+    # the keys of one window fire in the order of Flink's timer queue: rows sorted per table
+    ours = _run("table_window_topn.py", tmp_path)
+    recorded = _recorded("table_window_topn.txt")
+    _compare(ours, recorded, list(_sections(recorded)), sort=True)
+    # one partition per window: its rows come in rank order
+    _compare(ours, recorded, ["window top 2 over TVF", "window top 2 over HOP"])
