@@ -154,9 +154,6 @@ class Rank(PlanNode):
                                  self.output_rank)
             # final rows; a changelog of inserts where the plan expects one
             return ranked.map(lambda row: (INSERT, row)) if self.updating else ranked
-        if child.updating:
-            raise TableException("Top-N over an updating (changelog) input in streaming mode "
-                                 "is not supported yet")
         if self.limit is None:
             if self.order[0][1]:
                 raise TableException("OVER windows' ordering in stream mode must be defined "
@@ -168,6 +165,12 @@ class Rank(PlanNode):
             return stream.key_by(key_of).process(WindowRankFunction(
                 order_fns, compare, self.limit, self.output_rank, end_index, window.clock,
                 self._time_order() == "ROWTIME" and not self.order[0][1]))
+        if child.updating:
+            if window is not None:
+                raise TableException("a window Top-N over an updating input is not "
+                                     "supported")
+            return stream.key_by(lambda change: key_of(change[1])).process(
+                RetractableTopNFunction(order_fns, compare, self.limit, self.output_rank))
         kind = self._time_order()
         if kind is not None:
             return stream.key_by(key_of).process(DeduplicateFunction(
@@ -247,11 +250,80 @@ class AppendOnlyTopNFunction(_keyed_base()):  # type: ignore[misc]
                     current = previous
                 else:
                     yield (INSERT, current + (rank,))
+        elif n == 1 and len(buffer) > 1:
+            yield (UPDATE_BEFORE, buffer[1][1] + (None,))
+            yield (UPDATE_AFTER, row + (None,))
         else:
             if len(buffer) > n:
                 yield (DELETE, buffer[-1][1] + (None,))
             yield (INSERT, row + (None,))
         self.buffer.update(buffer[:n])
+
+
+class RetractableTopNFunction(_keyed_base()):  # type: ignore[misc]
+    """Flink's RetractableTopNFunction: Top-N over an updating input. A key's rows -- all
+    of them, since a retracted top row lets the next one in -- sorted in keyed state."""
+
+    def __init__(self, order_fns: Sequence[Callable[[tuple], Any]],
+                 compare: Callable[[tuple, tuple], int], limit: int, output_rank: bool) -> None:
+        self.order_fns, self.compare = list(order_fns), compare
+        self.limit, self.output_rank = limit, output_rank
+
+    def open(self, runtime_context: Any) -> None:
+        self.rows = _value_state(runtime_context, "topn-rows")
+
+    def _rank(self, n: int) -> tuple:
+        return (1 if self.output_rank else None,)
+
+    def process_element(self, change: tuple, ctx: Any) -> Any:
+        kind, row = change
+        rows: List[Tuple[tuple, tuple]] = list(self.rows.value() or [])
+        n = self.limit
+        if kind in (INSERT, UPDATE_AFTER):
+            sort_key = _sort_key(self.order_fns, row)
+            position = len(rows)
+            for i, (k, _) in enumerate(rows):
+                if self.compare(sort_key, k) < 0:
+                    position = i
+                    break
+            rows.insert(position, (sort_key, row))
+            self.rows.update(rows)
+            if position >= n:
+                return
+            if not self.output_rank or n == 1:  # a Top-1's rank is 1: no shifts
+                if len(rows) > n:
+                    yield (DELETE, rows[n][1] + self._rank(n))
+                yield (INSERT, row + self._rank(n))
+                return
+            current = row
+            for rank in range(position + 1, min(len(rows), n) + 1):
+                if rank < len(rows):
+                    previous = rows[rank][1]
+                    yield (UPDATE_BEFORE, previous + (rank,))
+                    yield (UPDATE_AFTER, current + (rank,))
+                    current = previous
+                else:
+                    yield (INSERT, current + (rank,))
+            return
+        position = next((i for i, (_, r) in enumerate(rows) if r == row), None)
+        if position is None:
+            return  # a retraction of a row this key does not hold
+        old = [r for _, r in rows]
+        del rows[position]
+        self.rows.update(rows)
+        if position >= n:
+            return
+        if not self.output_rank or n == 1:
+            yield (DELETE, row + self._rank(n))
+            if len(rows) >= n:
+                yield (INSERT, rows[n - 1][1] + self._rank(n))
+            return
+        for rank in range(position + 1, min(len(old), n) + 1):
+            if rank <= len(rows):
+                yield (UPDATE_BEFORE, old[rank - 1] + (rank,))
+                yield (UPDATE_AFTER, rows[rank - 1][1] + (rank,))
+            else:
+                yield (DELETE, old[rank - 1] + (rank,))
 
 
 class DeduplicateFunction(_keyed_base()):  # type: ignore[misc]
