@@ -99,6 +99,7 @@ class Rank(PlanNode):
                                 for p in call.partition]
         self.limit: Optional[int] = None
         self.output_rank = True
+        self.rank_filtered = False
         self.names = list(child.names) + ["w0$o0"]
         self.data_types = list(child.data_types) + [t.BigIntType(False)]
 
@@ -504,8 +505,23 @@ def rank_where(plan: PlanNode, condition: Expression) -> Optional[Tuple[PlanNode
         raise TableException(f"a row number filter that keeps no row (rn <= {limit}) is not "
                              f"supported yet")
     rank.limit = limit
+    # a filter left on the row number (rn > 1) reads it: the Rank must output it
+    rank.rank_filtered = any(_reads(part, scope, columns) for part in rest)
     _refresh(plan)
     return plan, _and(rest)
+
+
+def _reads(e: Expression, scope: Scope, columns: List[int]) -> bool:
+    """Whether ``e`` reads one of ``columns`` of ``scope``."""
+    from flink_py.table.sql import _children
+    if isinstance(e, InputRef):
+        return e.index in columns
+    if isinstance(e, ColumnRef):
+        try:
+            return scope.index_of(e.name, e.position, e.qualifier) in columns
+        except ValidationException:
+            return True
+    return any(_reads(c, scope, columns) for c in _children(e))
 
 
 def _refresh(plan: PlanNode) -> None:
@@ -551,16 +567,6 @@ def mark_rank_output(plan: PlanNode, items: Sequence[Expression]) -> None:
         return
     rank, columns = source
     scope = plan.scope()
-
-    def reads(e: Expression) -> bool:
-        from flink_py.table.sql import _children
-        if isinstance(e, InputRef):
-            return e.index in columns
-        if isinstance(e, ColumnRef):
-            try:
-                return scope.index_of(e.name, e.position, e.qualifier) in columns
-            except ValidationException:
-                return True
-        return any(reads(c) for c in _children(e))
-    rank.output_rank = any(reads(e) for e in items)
+    rank.output_rank = rank.rank_filtered or any(_reads(e, scope, columns)
+                                                 for e in items)
     _refresh(plan)

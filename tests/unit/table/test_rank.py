@@ -63,3 +63,23 @@ def test_sort_keys_compare_with_flinks_null_order():
     desc = _compare([(False, True)])
     assert asc((1,), (2,)) < 0 and asc((None,), (2,)) > 0
     assert desc((1,), (2,)) > 0 and desc((None,), (2,)) < 0 and desc((3,), (3,)) == 0
+
+
+def test_a_filter_left_on_the_row_number_keeps_it_in_the_ranks_output(t_env):
+    rank = _rank(_plan(t_env, "SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k "
+                              "ORDER BY v DESC) AS rn FROM T) WHERE rn <= 3 AND rn > 1"))
+    assert (rank.limit, rank.output_rank) == (3, True)
+
+
+def test_rows_beyond_the_rank_filter_are_not_emitted(t_env):
+    t_env.create_temporary_view("U", t_env.from_elements(
+        [('a', 1), ('a', 5), ('a', 3), ('a', 9)], ['k', 'v']))
+    result = t_env.execute_sql(
+        "SELECT k, v, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) "
+        "AS rn FROM U) WHERE rn <= 3 AND rn > 1")
+    with result.collect() as rows:
+        changes = [(r.get_row_kind().short_string(), tuple(r)) for r in rows]
+    # the changes of ranks 2 and 3 only, in the order the Top-3 emits them
+    assert changes == [("+I", ('a', 1, 2)), ("-U", ('a', 1, 2)), ("+U", ('a', 3, 2)),
+                       ("+I", ('a', 1, 3)), ("-U", ('a', 3, 2)), ("+U", ('a', 5, 2)),
+                       ("-U", ('a', 1, 3)), ("+U", ('a', 3, 3))]
