@@ -359,6 +359,9 @@ def to_expression(node: exp.Expression) -> Expression:
             target = t.TimestampType(len(fraction.strip()))  # TIMESTAMP '...' keeps its digits
         return Cast(to_expression(node.this), target)
     if isinstance(node, exp.Window):
+        if isinstance(node.this, exp.RowNumber):
+            from flink_py.table.rank import row_number_call
+            return row_number_call(node, to_expression)
         return _over_call(node)
     for kind, name in _DATE_PARTS.items():
         if type(node) is kind:
@@ -627,7 +630,13 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     where = select.args.get("where")
     if where is not None:
         from flink_py.table.join import where_plan
-        plan = where_plan(plan, to_expression(where.this))
+        from flink_py.table.rank import rank_where
+        condition = to_expression(where.this)
+        ranked = rank_where(plan, condition)  # WHERE rn <= N over a ROW_NUMBER: a Top-N
+        if ranked is not None:
+            plan, condition = ranked
+        if condition is not None:
+            plan = where_plan(plan, condition)
     items: List[Expression] = []
     for e in select.expressions:
         if isinstance(e, exp.Star):
@@ -639,6 +648,10 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     group = select.args.get("group")
     having = select.args.get("having")
     keys = [to_expression(g) for g in group.expressions] if group is not None else []
+    from flink_py.table.rank import has_row_number, mark_rank_output, row_number_plan
+    mark_rank_output(plan, items)
+    if any(has_row_number(i) for i in items):
+        return row_number_plan(plan, items, "EXPR${}")
     windowed = _window_aggregation(plan, keys, items)
     if windowed is not None:
         if having is not None:
