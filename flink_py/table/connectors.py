@@ -23,7 +23,7 @@ from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.print_utils import java_double_string
 from flink_py.table.temporal import print_sink_string
 
-SOURCES = ("datagen", "filesystem")
+SOURCES = ("datagen", "filesystem", "nexmark")
 SINKS = ("print", "blackhole", "filesystem")
 
 
@@ -80,6 +80,9 @@ def source_stream(table: CatalogTable, env: Any, batch: bool = False) -> Any:
     if table.connector == "filesystem":
         from flink_py.table import filesystem
         return filesystem.source_stream(table, env, batch)
+    if table.connector == "nexmark":
+        from flink_py.table import nexmark
+        return nexmark.source_stream(table, env, batch)
     if table.connector != "datagen":
         raise TableException(
             f"Could not find any factory for identifier '{table.connector}' that implements "
