@@ -65,3 +65,10 @@ def test_nexmark_q6_is_refused_as_flink_refuses_it(flink_py_output):
     ours = flink_py_output["q6"].splitlines()
     assert recorded[1].startswith("ERROR: SQL validation failed.")
     assert ours[0] == recorded[0] and ours[1].startswith(recorded[1])
+
+
+def test_json_timestamp_columns_read_as_in_pyflink(tmp_path):
+    # the json format's TIMESTAMP text, as the Nexmark files hold it, and texts it refuses
+    done = run_on_flink_py("table_json_timestamp.py", tmp_path, str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (FIXTURES / "table_json_timestamp.txt").read_text()
