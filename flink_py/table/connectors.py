@@ -1,5 +1,6 @@
 """The Table connectors built in so far: ``datagen`` (a bounded source), ``print`` and
-``blackhole`` (sinks), with Flink's option names.
+``blackhole`` (sinks), with Flink's option names; ``filesystem`` (:mod:`.filesystem`) and
+``nexmark`` (the Nexmark benchmark's events, :mod:`.nexmark`).
 
 ``datagen`` reads ``number-of-rows`` rows (or, with every field a sequence, until the
 shortest sequence ends) from a replayable sequence source, so that a datagen job recovers
