@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP_FLAGS ?= -q --disable-pip-version-check --root-user-action=ignore
 
-.PHONY: install demo test test-slow bench proto
+.PHONY: install demo test test-slow bench bench-nexmark proto
 
 install:
 	$(PYTHON) -m pip install $(PIP_FLAGS) -e '.[test]'
@@ -29,6 +29,10 @@ test-slow: install
 
 bench: install
 	$(PYTHON) benchmarks/run.py
+
+# Nexmark q0-q8 (Table API & SQL, batch, from JSON files into blackhole) against plain loops
+bench-nexmark: install
+	$(PYTHON) benchmarks/nexmark.py --parallelism 1,2
 
 # The generated gRPC code is committed; regenerate it after editing proto/.
 proto:

@@ -1,5 +1,6 @@
 """The Table connectors built in so far: ``datagen`` (a bounded source), ``print`` and
-``blackhole`` (sinks), with Flink's option names.
+``blackhole`` (sinks), with Flink's option names; ``filesystem`` (:mod:`.filesystem`) and
+``nexmark`` (the Nexmark benchmark's events, :mod:`.nexmark`).
 
 ``datagen`` reads ``number-of-rows`` rows (or, with every field a sequence, until the
 shortest sequence ends) from a replayable sequence source, so that a datagen job recovers
@@ -23,7 +24,7 @@ from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.print_utils import java_double_string
 from flink_py.table.temporal import print_sink_string
 
-SOURCES = ("datagen", "filesystem")
+SOURCES = ("datagen", "filesystem", "nexmark")
 SINKS = ("print", "blackhole", "filesystem")
 
 
@@ -80,6 +81,9 @@ def source_stream(table: CatalogTable, env: Any, batch: bool = False) -> Any:
     if table.connector == "filesystem":
         from flink_py.table import filesystem
         return filesystem.source_stream(table, env, batch)
+    if table.connector == "nexmark":
+        from flink_py.table import nexmark
+        return nexmark.source_stream(table, env, batch)
     if table.connector != "datagen":
         raise TableException(
             f"Could not find any factory for identifier '{table.connector}' that implements "

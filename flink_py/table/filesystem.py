@@ -34,11 +34,13 @@ streaming mode is refused with Flink's message; ``canal-json`` and ``debezium-js
 each change.
 
 Not built yet (refused naming them): ``source.monitor-interval`` (directory monitoring),
-partitioned tables, other formats, DECIMAL/temporal/nested columns in csv and json.
+partitioned tables, other formats, DECIMAL/temporal/nested columns in csv and json
+(except TIMESTAMP in json, read from the SQL text ``yyyy-MM-dd HH:mm:ss[.fff]``).
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import os
@@ -379,6 +381,8 @@ def _csv_parser(names: List[str], data_types: List[t.DataType], options: Dict[st
 def _json_converter(dt: t.DataType) -> Callable[[Any], Any]:
     """Flink's JsonToRowDataConverters for a non-null JSON value (a parsed Python value)."""
     def as_text(v: Any) -> str:
+        if type(v) is str:
+            return v
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, float):
@@ -407,8 +411,32 @@ def _json_converter(dt: t.DataType) -> Callable[[Any], Any]:
         return double
     if isinstance(dt, t.VarCharType):
         return as_text
+    if type(dt) is t.TimestampType:
+        return _json_timestamp
     raise TableException(f"the json format with a column of type {dt.sql()} is not "
                          f"supported yet")
+
+
+_SQL_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?")
+
+
+def _json_timestamp(v: Any) -> Any:
+    """A TIMESTAMP from the json format's SQL text (``yyyy-MM-dd HH:mm:ss[.fff]``; the
+    fraction truncated to microseconds)."""
+    if type(v) is str and len(v) == 23 and v[10] == " " and v[19] == "." and v[:4].isdigit():
+        try:  # the common 'yyyy-MM-dd HH:mm:ss.SSS', which fromisoformat reads as Flink does
+            return datetime.datetime.fromisoformat(v)
+        except ValueError:
+            pass
+    m = _SQL_TIMESTAMP.fullmatch(v) if isinstance(v, str) else None
+    if m is None:
+        raise FormatError(f"Fail to deserialize at field: timestamp '{v}'.")
+    y, mo, d, h, mi, sec, frac = m.groups()
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    try:
+        return datetime.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec), micro)
+    except ValueError:
+        raise FormatError(f"Fail to deserialize at field: timestamp '{v}'.") from None
 
 
 def _json_parser(names: List[str], data_types: List[t.DataType], options: Dict[str, str]
