@@ -190,10 +190,38 @@ class TableEnvironment:
         return Table(self._lookup(path), self)
 
     def list_tables(self) -> List[str]:
+        here = f"{self._current_catalog}.{self._current_database}"
         return sorted(k.rsplit(".", 1)[1] for k in list(self._views) + list(self._tables)
-                      if not k.rsplit(".", 1)[1].startswith("UnnamedTable$"))
+                      if not k.rsplit(".", 1)[1].startswith("UnnamedTable$")
+                      and k.rsplit(".", 1)[0] == here)
 
     list_views = list_temporary_views = list_temporary_tables = list_tables
+
+    # -- catalogs and databases (flink_py.table.catalog_manager) ----------------------------
+    def use_catalog(self, catalog_name: str) -> None:
+        """Makes ``catalog_name`` (and its default database) current."""
+        from flink_py.table.catalog_manager import use_catalog
+        use_catalog(self, catalog_name)
+
+    def use_database(self, database_name: str) -> None:
+        """Makes ``database_name`` of the current catalog current."""
+        from flink_py.table.catalog_manager import use_database
+        use_database(self, database_name)
+
+    def get_current_catalog(self) -> str:
+        return self._current_catalog
+
+    def get_current_database(self) -> str:
+        return self._current_database
+
+    def list_catalogs(self) -> List[str]:
+        from flink_py.table.catalog_manager import _catalogs
+        return sorted(_catalogs(self))
+
+    def list_databases(self) -> List[str]:
+        """The databases of the current catalog."""
+        from flink_py.table.catalog_manager import _catalogs
+        return sorted(_catalogs(self)[self._current_catalog])
 
     def _qualified(self, path: str) -> str:
         parts = [p.strip("`") for p in path.split(".")]
@@ -308,6 +336,10 @@ class TableEnvironment:
                             stmt, re.IGNORECASE)
         if show is not None:
             return self._show(show.group(1).upper())
+        from flink_py.table.catalog_manager import catalog_statement
+        catalog_result = catalog_statement(self, stmt)
+        if catalog_result is not None:
+            return catalog_result
         from flink_py.table.statement_set import special_statement
         special = special_statement(self, stmt)
         if special is not None:
@@ -336,7 +368,8 @@ class TableEnvironment:
         if what in ("TABLES", "VIEWS"):
             names = self.list_tables() if what == "TABLES" else sorted(
                 k.rsplit(".", 1)[1] for k in self._views
-                if not k.rsplit(".", 1)[1].startswith("UnnamedTable$"))
+                if not k.rsplit(".", 1)[1].startswith("UnnamedTable$")
+                and k.rsplit(".", 1)[0] == f"{self._current_catalog}.{self._current_database}")
             header = "table name" if what == "TABLES" else "view name"
         else:
             names, header = self.list_user_defined_functions(), "function name"

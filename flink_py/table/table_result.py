@@ -110,6 +110,9 @@ class TableResult:
         """Prints the rows in Flink's tableau form (with the ``op`` column in streaming
         mode), as they come; a TIMESTAMP_LTZ in the session time zone."""
         from flink_py.table.temporal import time_zone_in_scope
+        if self._result_kind == ResultKind.SUCCESS:  # DDL: Flink prints just OK
+            print("OK")
+            return
         with self.collect() as rows, time_zone_in_scope(getattr(self, "time_zone", None)):
             if getattr(self, "_raw_content", False):  # EXPLAIN: the text as it is
                 for row in rows:

@@ -184,3 +184,8 @@ def test_an_insert_of_the_wrong_number_of_columns_is_refused():
     t_env.create_temporary_view("T", t_env.from_elements([(1, 2)], ["x", "y"]))
     with pytest.raises(ValidationException, match="Different number of columns"):
         t_env.execute_sql("INSERT INTO s SELECT x, y FROM T")
+
+
+def test_catalog_database_and_view_statements_print_as_in_pyflink(tmp_path):
+    printed = _run("table_catalog.py", tmp_path)
+    assert printed == _recorded("table_catalog.txt")
