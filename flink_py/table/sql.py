@@ -416,7 +416,8 @@ def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode])
     plan = Join(left, right, join_type)
     if on is None:
         return plan
-    return Join(left, right, join_type, to_expression(on))
+    from flink_py.table.interval_join import time_join
+    return time_join(Join(left, right, join_type, to_expression(on)))
 
 
 def values_plan(node: exp.Values) -> PlanNode:
