@@ -20,14 +20,14 @@ import datetime
 from typing import Any, List, Optional, Tuple
 
 from flink_py.table import types as t
-from flink_py.table.errors import TableException
+from flink_py.table.errors import TableException, ValidationException
 from flink_py.table.expressions import Call, ColumnRef, Expression, Scope
-from flink_py.table.join import Join, _changes, conjuncts
+from flink_py.table.join import Join, conjuncts
 from flink_py.table.planner import PlanNode, translate
 from flink_py.table.temporal import to_millis
 from flink_py.table.windows import is_proctime, is_rowtime
 
-__all__ = ["IntervalJoin", "WindowJoin", "time_join"]
+__all__ = ["IntervalJoin", "WindowJoin", "TemporalJoin", "time_join", "temporal_join_plan"]
 
 _COMPARISONS = {"greater_than": ">", "greater_than_or_equal": ">=", "less_than": "<",
                 "less_than_or_equal": "<="}
@@ -417,3 +417,189 @@ def _window_join_function(join: WindowJoin) -> Any:
             return out
 
     return WindowJoinFunction()
+
+
+# -- event-time temporal joins ----------------------------------------------------------
+
+def temporal_join_plan(left: PlanNode, join: Any, relation_plan: Any, to_expression: Any
+                       ) -> PlanNode:
+    """``left [LEFT] JOIN versioned FOR SYSTEM_TIME AS OF left.ts AS r ON ...`` (``join`` a
+    sqlglot Join whose table has a ``version``)."""
+    relation = join.this.copy()
+    version = relation.args["version"]
+    relation.set("version", None)
+    right = relation_plan(relation)
+    side = (join.args.get("side") or "").upper()
+    kind = (join.args.get("kind") or "").upper()
+    if side not in ("", "LEFT") or kind not in ("", "INNER", "OUTER"):
+        raise TableException(f"Unknown join type {side or kind}")  # Flink's own message
+    on = join.args.get("on")
+    if on is None:
+        raise TableException("A temporal join needs an ON condition with an equality on the "
+                             "versioned table's primary key")
+    plan = Join(left, right, "left" if side == "LEFT" else "inner", to_expression(on))
+    as_of = to_expression(version.args["expression"])
+    as_of_type = as_of.resolve(left.scope()).data_type
+    if not isinstance(as_of_type, (t.TimestampType, t.LocalZonedTimestampType)):
+        raise ValidationException(f"The system time period specification expects Timestamp "
+                                  f"type but is '{_calcite_name(as_of_type)}'")
+    if is_proctime(as_of_type):
+        raise TableException("Processing-time temporal join is not supported yet.")
+    offset = _time_offset(as_of, left.scope()) if isinstance(as_of, ColumnRef) else None
+    if offset is None or not is_rowtime(as_of_type):
+        raise ValidationException("Temporal table join currently only supports 'FOR "
+                                  "SYSTEM_TIME AS OF' left table's time attribute field")
+    right_times = [i for i, dt in enumerate(right.data_types) if is_rowtime(dt)]
+    if not right_times:
+        raise TableException("A temporal join against a table without a rowtime attribute "
+                             "(a processing-time or lookup join) is not supported yet")
+    key = _primary_key(right)
+    if not key:
+        raise ValidationException("Temporal Table Join requires primary key in versioned "
+                                  "table, but no primary key can be found.")
+    equalities = _equalities(plan)
+    joined = {right.names[j] for _, j in equalities}
+    if not set(key) <= joined:
+        names = plan.names
+        shown = ", ".join(f"{names[i]}={names[len(left.names) + j]}" for i, j in equalities)
+        raise ValidationException(
+            f"Temporal table's primary key [{', '.join(key)}] must be included in the "
+            f"equivalence condition of temporal join, but current temporal join condition "
+            f"is [{shown}].")
+    if left.updating or right.updating:
+        raise TableException("A temporal join of an updating input is not supported yet")
+    return TemporalJoin(plan, offset[0], right_times[0])
+
+
+def _calcite_name(dt: t.DataType) -> str:
+    """A type as Calcite's validator names it (``INTEGER``, not ``INT``)."""
+    sql = dt.sql()
+    return "INTEGER" + sql[3:] if sql.startswith("INT") and not sql.startswith("INTERVAL") \
+        else sql
+
+
+def _primary_key(plan: PlanNode) -> List[str]:
+    """The primary key of a relation read as it was declared (a DDL table's, a
+    ``from_data_stream`` schema's), by its columns' names; empty when none is known."""
+    from flink_py.table.planner import CatalogSource, Filter, Qualify
+    from flink_py.table.windows import WatermarkAssigner
+    names = list(plan.names)
+    while True:
+        if isinstance(plan, CatalogSource):
+            key = plan.table.primary_key or []
+            break
+        key = getattr(plan, "primary_key", None)
+        if key is not None:
+            break
+        if not isinstance(plan, (Qualify, Filter, WatermarkAssigner)):
+            return []  # a query's result: no declared key
+        plan = plan.inputs[0]
+    # a renaming alias keeps the positions
+    return [names[plan.names.index(k)] for k in key if k in plan.names]
+
+
+def _equalities(join: Join) -> List[Tuple[int, int]]:
+    """(left index, right index) of the condition's ``left column = right column``."""
+    scope, n_left, out = join.scope(), len(join.inputs[0].names), []
+    for part in conjuncts(join.condition_expr):
+        if isinstance(part, Call) and part.function == "equals" and all(
+                isinstance(a, ColumnRef) for a in part.args):
+            a, b = sorted(scope.index_of(c.name, qualifier=c.qualifier) for c in part.args)
+            if a < n_left <= b:
+                out.append((a, b - n_left))
+    return out
+
+
+class TemporalJoin(Join):
+    """An event-time temporal join: Flink's TemporalRowTimeJoinOperator. The left rows wait
+    in keyed state until the watermark (of both inputs) passes their time; then each joins
+    the version of the right table's key valid at that time -- its row of the largest
+    rowtime not after it -- or, in a LEFT join, is padded when there is none. Versions older
+    than the one valid at the watermark are dropped."""
+
+    def __init__(self, join: Join, left_time: int, right_time: int) -> None:
+        super().__init__(join.inputs[0], join.inputs[1], join.join_type, join.condition_expr)
+        self.left_time, self.right_time = left_time, right_time
+        self.updating = False
+
+    def describe(self) -> str:
+        return "TemporalJoin" + super().describe()[len("Join"):]
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        if batch:
+            raise TableException("A temporal join in batch mode is not supported yet")
+        left_stream = translate(self.inputs[0], env, batch)
+        right_stream = translate(self.inputs[1], env, batch)
+        lk, rk = self.left_keys, self.right_keys
+        return (left_stream.connect(right_stream)
+                .key_by(lambda row: tuple(f(row) for f in lk),
+                        lambda row: tuple(f(row) for f in rk))
+                .process(_temporal_join_function(self)))
+
+
+def _temporal_join_function(join: TemporalJoin) -> Any:
+    from flink_py.common.typeinfo import Types
+    from flink_py.datastream.functions import KeyedCoProcessFunction
+    from flink_py.datastream.state import MapStateDescriptor
+    from flink_py.table.join import _condition_of
+    from flink_py.table.udf import close_functions, open_functions
+    matches = _condition_of(join)
+    udfs, left_outer = join.udfs, join.left_outer
+    right_nulls = (None,) * len(join.inputs[1].names)
+    left_time, right_time = join.left_time, join.right_time
+
+    class TemporalRowTimeJoin(KeyedCoProcessFunction):
+        def open(self, runtime_context: Any) -> None:
+            pickled = Types.PICKLED_BYTE_ARRAY()
+            # left: a sequence number -> row (rows in arrival order); right: time -> row
+            self.lefts = runtime_context.get_map_state(MapStateDescriptor(
+                "left", Types.LONG(), pickled))
+            self.rights = runtime_context.get_map_state(MapStateDescriptor(
+                "right", Types.LONG(), pickled))
+            self.sequence = runtime_context.get_state(ValueStateDescriptor(
+                "next-left-index", Types.LONG()))
+            open_functions(udfs, runtime_context)
+
+        def close(self) -> None:
+            close_functions(udfs)
+
+        def process_element1(self, row: tuple, ctx: Any) -> Any:
+            index = self.sequence.value() or 0
+            self.lefts.put(index, row)
+            self.sequence.update(index + 1)
+            ctx.timer_service().register_event_time_timer(to_millis(row[left_time]))
+            return []
+
+        def process_element2(self, row: tuple, ctx: Any) -> Any:
+            time = to_millis(row[right_time])
+            self.rights.put(time, row)
+            ctx.timer_service().register_event_time_timer(time)
+            return []
+
+        def on_timer(self, timestamp: int, ctx: Any) -> Any:
+            watermark = ctx.timer_service().current_watermark()
+            versions = sorted(self.rights.items())
+            out: List[tuple] = []
+            for index, row in sorted(self.lefts.items()):
+                time = to_millis(row[left_time])
+                if time > watermark:
+                    continue
+                self.lefts.remove(index)
+                version = None
+                for version_time, version_row in versions:
+                    if version_time > time:
+                        break
+                    version = version_row
+                if version is not None and matches(row + version):
+                    out.append(row + version)
+                elif left_outer:
+                    out.append(row + right_nulls)
+            # the version valid at the watermark is the oldest one a later row can need
+            valid = [vt for vt, _ in versions if vt <= watermark]
+            for version_time, _ in versions:
+                if valid and version_time < valid[-1]:
+                    self.rights.remove(version_time)
+            return out
+
+    from flink_py.datastream.state import ValueStateDescriptor
+    return TemporalRowTimeJoin()

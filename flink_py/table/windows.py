@@ -697,6 +697,7 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
             e = parse_expression(watermark) if isinstance(watermark, str) else watermark
             plan = WatermarkAssigner(plan, plan.scope().index_of(column),
                                      e.resolve(plan.scope()), batch)
+        plan.primary_key = schema.primary_key  # a versioned table's (temporal joins)
         return plan
     if fields:
         names = [f if isinstance(f, str) else f.name_hint() for f in fields]
