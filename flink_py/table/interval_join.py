@@ -182,6 +182,9 @@ def _interval_join_function(join: IntervalJoin) -> Any:
         return max_time  # the end of input: everything expires
 
     class RowTimeIntervalJoin(KeyedCoProcessFunction):
+        #: rows are emitted up to this much older than the watermark: downstream holds back
+        output_watermark_delay = max(left_size, right_size)
+
         def open(self, runtime_context: Any) -> None:
             pickled = Types.PICKLED_BYTE_ARRAY()
             # time -> [[row, emitted], ...]
