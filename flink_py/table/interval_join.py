@@ -40,7 +40,7 @@ def _time_offset(expr: Expression, scope: Scope) -> Optional[Tuple[int, int]]:
     if isinstance(expr, ColumnRef):
         try:
             index = scope.index_of(expr.name, qualifier=getattr(expr, "qualifier", None))
-        except Exception:  # noqa: BLE001 - not a plain column of this scope: no bound
+        except ValidationException:  # not a column of this scope: no bound
             return None
         dt = scope.data_types[index]
         if is_rowtime(dt) or is_proctime(dt):
@@ -543,7 +543,7 @@ class TemporalJoin(Join):
 def _temporal_join_function(join: TemporalJoin) -> Any:
     from flink_py.common.typeinfo import Types
     from flink_py.datastream.functions import KeyedCoProcessFunction
-    from flink_py.datastream.state import MapStateDescriptor
+    from flink_py.datastream.state import MapStateDescriptor, ValueStateDescriptor
     from flink_py.table.join import _condition_of
     from flink_py.table.udf import close_functions, open_functions
     matches = _condition_of(join)
@@ -604,5 +604,4 @@ def _temporal_join_function(join: TemporalJoin) -> Any:
                     self.rights.remove(version_time)
             return out
 
-    from flink_py.datastream.state import ValueStateDescriptor
     return TemporalRowTimeJoin()

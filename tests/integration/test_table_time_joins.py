@@ -108,3 +108,28 @@ def test_temporal_joins_flink_refuses_are_refused(query: str, error: type, messa
     with pytest.raises(error) as raised:
         t_env.sql_query(query)
     assert message in str(raised.value)
+
+
+def test_a_table_api_outer_join_bounded_in_event_time_is_an_interval_join() -> None:
+    from flink_py.table.expressions import col, lit
+    from flink_py.table.interval_join import IntervalJoin
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    t_env = StreamTableEnvironment.create(env)
+    tables = []
+    for rows in ([(1000, 1), (3000, 2), (9000, 1)], [(1500, 1), (2000, 2), (4000, 3)]):
+        ds = env.from_collection([Row(Instant.of_epoch_milli(ms), k) for ms, k in rows],
+                                 type_info=Types.ROW_NAMED(["f0", "k"],
+                                                           [Types.INSTANT(), Types.LONG()]))
+        tables.append(_rowtime_table(t_env, ds))
+    a = tables[0]
+    b = tables[1].select(col("ts").alias("bts"), col("k").alias("bk"))
+    bounded = ((col("k") == col("bk")) & (col("ts") >= col("bts") - lit(1).seconds)
+               & (col("ts") <= col("bts")))
+    joined = a.left_outer_join(b, bounded)
+    assert isinstance(joined._plan, IntervalJoin)
+    assert not joined._plan.updating
+    with joined.execute().collect() as results:
+        rows = sorted((r[0].second, r[1], r[3]) for r in results)
+    # a row at 3 s has no row of its key in [3 s, 4 s]; one at 9 s none in [9 s, 10 s]
+    assert rows == [(1, 1, 1), (3, 2, None), (9, 1, None)]
