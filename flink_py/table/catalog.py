@@ -11,6 +11,13 @@ from flink_py.table.errors import ValidationException
 __all__ = ["CatalogTable", "Schema", "TableDescriptor"]
 
 
+class Metadata:
+    """A metadata column's declaration: its type and the metadata key it reads."""
+
+    def __init__(self, data_type: t.DataType, key: str, virtual: bool) -> None:
+        self.data_type, self.key, self.virtual = data_type, key, virtual
+
+
 class Schema:
     """A table's columns (``Schema.new_builder().column(name, type)...build()``)."""
 
@@ -52,9 +59,15 @@ class Schema:
         def column_by_metadata(self, column_name: str, data_type: Any,
                                metadata_key: Optional[str] = None,
                                is_virtual: bool = False) -> "Schema.Builder":
-            from flink_py.table.errors import TableException
-            raise TableException(f"Schema: metadata column {column_name!r} is not supported "
-                                 f"yet")
+            """A metadata column: in ``from_data_stream``, ``rowtime`` is the stream
+            record's timestamp (``TIMESTAMP_LTZ(3)``)."""
+            self._declare(column_name)
+            if isinstance(data_type, str):
+                from flink_py.table.udf import parse_type
+                data_type = parse_type(data_type)
+            self._columns.append((column_name, Metadata(data_type, metadata_key or column_name,
+                                                        is_virtual)))
+            return self
 
         def watermark(self, column_name: str, watermark_expr: Any) -> "Schema.Builder":
             """``WATERMARK FOR column_name AS watermark_expr`` (SQL text or an
@@ -188,8 +201,10 @@ class CatalogTable:
         self.primary_key = primary_key
 
     def computed(self) -> bool:
-        """Whether reading it adds computed columns or a watermark to the connector's."""
-        return len(self.columns) != len(self.names) or bool(self.watermarks)
+        """Whether reading it adds computed columns or a watermark to the connector's, or
+        a key that its schema prints."""
+        return (len(self.columns) != len(self.names) or bool(self.watermarks)
+                or bool(self.primary_key))
 
     @property
     def connector(self) -> str:

@@ -16,7 +16,7 @@ import random
 import string
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from flink_py.datastream.functions import SinkFunction
+from flink_py.datastream.functions import MapFunction, SinkFunction
 from flink_py.table import types as t
 from flink_py.table.catalog import CatalogTable
 from flink_py.table.errors import TableException, ValidationException
@@ -92,14 +92,21 @@ def source_stream(table: CatalogTable, env: Any, batch: bool = False) -> Any:
         rows = min(limits)
     elif rows is not None and limits:
         rows = min([rows] + limits)
-    if rows is None:
-        raise TableException("an unbounded datagen table (no 'number-of-rows', and not "
-                             "every field a sequence) is not supported yet")
     fns = [g for g, _ in generators]
 
     def row_of(i: int) -> tuple:
         rng = random.Random(i)
         return tuple(f(i, rng) for f in fns)
+    if rows is None:  # unbounded: rows-per-second of them, forever
+        if batch:
+            raise ValidationException(
+                f"Querying an unbounded table '{table.path}' in batch mode is not allowed. "
+                f"The table source is unbounded.")
+        rate = _option_int(table.options, "rows-per-second", 10000)
+        if rate is None or rate <= 0:
+            raise ValidationException(f"datagen: 'rows-per-second' = {rate}: expected a "
+                                      f"positive integer")
+        return env.from_sequence(0, 2 ** 62).map(RateLimited(rate)).map(row_of)
     if rows <= 0:
         raise TableException(f"datagen: 'number-of-rows' = {rows}: expected at least 1")
     return env.from_sequence(0, rows - 1).map(row_of)
@@ -145,6 +152,28 @@ def write_to_sink(table: CatalogTable, stream: Any, updating: bool, batch: bool 
         lines = stream.map(lambda values: text(values, 0), output_type=Types.STRING())
     identifier = table.options.get("print-identifier")
     return lines.print(identifier) if identifier else lines.print()
+
+
+class RateLimited(MapFunction):
+    """Passes values on at ``rows_per_second`` in all (this subtask its share), sleeping
+    until each one's turn, as Flink's datagen RateLimiter does."""
+
+    def __init__(self, rows_per_second: int) -> None:
+        self.rows_per_second = rows_per_second
+
+    def open(self, runtime_context: Any) -> None:
+        import time
+        share = self.rows_per_second / max(1, runtime_context.get_number_of_parallel_subtasks())
+        self.interval = 1.0 / share
+        self.next_due = time.monotonic()
+
+    def map(self, value: Any) -> Any:
+        import time
+        now = time.monotonic()
+        if now < self.next_due:
+            time.sleep(self.next_due - now)
+        self.next_due = max(self.next_due, now) + self.interval
+        return value
 
 
 class BlackholeSink(SinkFunction):

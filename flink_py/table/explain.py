@@ -294,12 +294,29 @@ def _reused(trees: List[_Node]) -> List[_Node]:
         [replace(tree) for tree in trees]
 
 
+_TWO_PHASE_ADVICE = (
+    "[ADVICE] You might want to enable local-global two-phase optimization by configuring "
+    "('table.exec.mini-batch.enabled' to 'true', 'table.exec.mini-batch.allow-latency' to a "
+    "positive long value, 'table.exec.mini-batch.size' to a positive long value).")
+
+
+def _with_advice(section: str, batch: bool) -> str:
+    """The physical plan section as PLAN_ADVICE prints it: a streaming group aggregation
+    gets Flink's advice to enable two-phase aggregation (mini-batch is not built), anything
+    else "No available advice..."."""
+    if not batch and "GroupAggregate(" in section:
+        return (section.replace("GroupAggregate(", "GroupAggregate(advice=[1], ")
+                + f"\nadvice[1]: {_TWO_PHASE_ADVICE}\n")
+    return section + "\nNo available advice...\n"
+
+
 def _check_details(extra_details: Sequence[Any]) -> Tuple[bool, bool]:
     for d in extra_details:
-        if d in (ExplainDetail.JSON_EXECUTION_PLAN, ExplainDetail.PLAN_ADVICE):
-            raise TableException(f"ExplainDetail {d} (JSON_EXECUTION_PLAN, PLAN_ADVICE) is "
-                                 f"not supported yet")
-        if d not in (ExplainDetail.ESTIMATED_COST, ExplainDetail.CHANGELOG_MODE):
+        if d == ExplainDetail.JSON_EXECUTION_PLAN:
+            raise TableException(f"ExplainDetail {d} (JSON_EXECUTION_PLAN) is not supported "
+                                 f"yet")
+        if d not in (ExplainDetail.ESTIMATED_COST, ExplainDetail.CHANGELOG_MODE,
+                     ExplainDetail.PLAN_ADVICE):
             raise TableException(f"expected ExplainDetail values, got {d!r}")
     return ExplainDetail.ESTIMATED_COST in extra_details, \
         ExplainDetail.CHANGELOG_MODE in extra_details
@@ -308,11 +325,12 @@ def _check_details(extra_details: Sequence[Any]) -> Tuple[bool, bool]:
 def _explain(t_env: "TableEnvironment", roots: List[Tuple[Optional[str], p.PlanNode]],
              extra_details: Sequence[Any]) -> str:
     _, changelog = _check_details(extra_details)
+    advice = ExplainDetail.PLAN_ADVICE in extra_details
     batch = not t_env._settings.is_streaming_mode()
     explainer = _Explainer(t_env, batch, changelog and not batch)
     sections = []
-    for title, style in (("Abstract Syntax Tree", "ast"), ("Optimized Physical Plan",
-                                                           "physical"),
+    physical = "Optimized Physical Plan With Advice" if advice else "Optimized Physical Plan"
+    for title, style in (("Abstract Syntax Tree", "ast"), (physical, "physical"),
                          ("Optimized Execution Plan", "exec")):
         trees = []
         for sink, plan in roots:
@@ -327,8 +345,11 @@ def _explain(t_env: "TableEnvironment", roots: List[Tuple[Optional[str], p.PlanN
             trees.append(tree)
         if style == "exec" and len(trees) > 1:
             trees = _reused(trees)
-        sections.append(f"== {title} ==\n" + "\n\n".join("\n".join(_draw(tree))
-                                                          for tree in trees) + "\n")
+        section = f"== {title} ==\n" + "\n\n".join("\n".join(_draw(tree))
+                                                   for tree in trees) + "\n"
+        if advice and style == "physical":
+            section = _with_advice(section, batch)
+        sections.append(section)
     return "\n".join(sections)
 
 

@@ -715,6 +715,11 @@ def _arithmetic(name: str, args: List[Resolved]) -> Tuple[t.DataType, Evaluator]
             f"Cannot apply '{op}' to arguments of type '<{calcite_name(a.data_type)}> {op} "
             f"<{calcite_name(b.data_type)}>'. Supported form(s): '<NUMERIC> {op} <NUMERIC>'")
     result = numeric_result_type(a.data_type, b.data_type)
+    if name == "mod" and _is_integer(result) and _is_integer(b.data_type):
+        # Calcite's NULLABLE_MOD: an integer MOD has its divisor's type (MOD(BIGINT, INT)
+        # is INT, as PyFlink 2.3 prints it)
+        result = b.data_type.nullable() if a.data_type.is_nullable or b.data_type.is_nullable \
+            else b.data_type.not_null()
     if isinstance(result, t.DecimalType):
         return decimals.arithmetic(name, a, b)
     wrap = _wrap(result)
@@ -988,8 +993,12 @@ def _caster(source: t.DataType, target: t.DataType) -> Callable[[Any], Any]:
     if isinstance(target, t.VarCharType):
         length = target.length
         pad = type(target) is t.CharType
+        zone = (_temporal.session_zone() if isinstance(source, t.LocalZonedTimestampType)
+                else None)  # an instant is shown in the planning environment's zone
 
         def to_string(v: Any) -> str:
+            if zone is not None:
+                v = v.astimezone(zone).replace(tzinfo=None)
             text = format_value(v, source)
             if len(text) > length:
                 return text[:length]

@@ -285,11 +285,14 @@ def _streaming_join_function(join: Join) -> Any:
     logic = JoinChanges(join)
     udfs = join.udfs
 
+    from flink_py.table.state_ttl import current_state_ttl, with_ttl
+    ttl = current_state_ttl()
+
     class StreamingJoin(KeyedCoProcessFunction):
         def open(self, runtime_context: Any) -> None:
             # row -> [how many times it is there, how many rows of the other side it joins]
-            self.states = [runtime_context.get_map_state(MapStateDescriptor(
-                name, Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY()))
+            self.states = [runtime_context.get_map_state(with_ttl(MapStateDescriptor(
+                name, Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY()), ttl))
                 for name in ("left-records", "right-records")]
             open_functions(udfs, runtime_context)
 

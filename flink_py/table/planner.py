@@ -414,6 +414,11 @@ def _translate_sort(node: Sort, env: Any, batch: bool) -> Any:
         if node.fetch is not None:
             raise TableException("ORDER BY with LIMIT (Top-N) in streaming mode is not "
                                  "supported yet")
+        first = node.keys[0][0].data_type if node.keys else None
+        if getattr(first, "time_attribute", None) == "ROWTIME" and node.offset == 0:
+            from flink_py.table.windows import temporal_sort_stream
+            if node.keys[0][1]:  # Flink sorts a stream ascending on its rowtime only
+                return temporal_sort_stream(node, env)
         raise TableException("Sort on a non-time-attribute field is not supported.")
     stream = _insert_only(node.inputs[0], env, batch, "ORDER BY")
     keys = [(r.evaluate, ascending, nulls_first) for r, ascending, nulls_first in node.keys]
@@ -516,12 +521,15 @@ def _translate_group_aggregate(node: GroupAggregate, env: Any, batch: bool) -> A
     from flink_py.datastream.state import ValueStateDescriptor
     from flink_py.common.typeinfo import Types
 
+    from flink_py.table.state_ttl import current_state_ttl, with_ttl
+    ttl = current_state_ttl()
+
     class GroupAggFunction(KeyedProcessFunction):
         """Accumulators per group in keyed state; emits the group's changelog."""
 
         def open(self, runtime_context: Any) -> None:
-            self.accs = runtime_context.get_state(
-                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+            self.accs = runtime_context.get_state(with_ttl(
+                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()), ttl))
             from flink_py.table.udf import open_functions
             open_functions(udfs, runtime_context)
 

@@ -88,6 +88,19 @@ class FlinkDialect(Dialect):
             return self.expression(exp.WatermarkColumnConstraint(
                 this=column, expression=self._parse_disjunction()))
 
+        def _parse_timestamp_literal(self, this: exp.Expression, data_type: exp.DataType
+                                     ) -> exp.Expression:
+            """``TIMESTAMP '2024-01-01 10:00:00.5'``: a cast marked as a typed literal,
+            whose precision is its fraction's digits (Calcite's rule)."""
+            cast = self.expression(exp.Cast(this=this, to=data_type))
+            cast.meta["typed_literal"] = True
+            return cast
+
+        TYPE_LITERAL_PARSERS = {
+            **FlinkParser.TYPE_LITERAL_PARSERS,
+            exp.DType.TIMESTAMP: lambda self, this, data_type:
+                self._parse_timestamp_literal(this, data_type)}
+
         CONSTRAINT_PARSERS = {**FlinkParser.CONSTRAINT_PARSERS,
                               "WATERMARK": lambda self: self._parse_watermark()}
         SCHEMA_UNNAMED_CONSTRAINTS = {*FlinkParser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
@@ -141,6 +154,9 @@ _AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Min: "min", exp.Max: "max
                exp.Avg: "avg"}
 _FUNCTIONS = {exp.Upper: "upper", exp.Lower: "lower", exp.Length: "char_length",
               exp.Abs: "abs"}
+_DATE_PARTS = {exp.Year: "year", exp.Month: "month", exp.Day: "dayofmonth",
+               exp.DayOfMonth: "dayofmonth", exp.Hour: "hour", exp.Minute: "minute",
+               exp.Second: "second"}
 _TYPES: dict = {
     "BOOLEAN": t.BooleanType, "TINYINT": t.TinyIntType, "SMALLINT": t.SmallIntType,
     "INT": t.IntType, "BIGINT": t.BigIntType, "FLOAT": t.FloatType, "DOUBLE": t.DoubleType,
@@ -155,12 +171,75 @@ def _data_type(node: exp.DataType) -> t.DataType:
         return t.DecimalType(*params) if params else t.DecimalType()
     if name in ("TIMESTAMP", "DATETIME"):
         return t.TimestampType(*params) if params else t.TimestampType()
+    if name == "TIMESTAMPLTZ":  # TIMESTAMP_LTZ(p), TIMESTAMP(p) WITH LOCAL TIME ZONE
+        return t.LocalZonedTimestampType(*params) if params else t.LocalZonedTimestampType()
     factory = _TYPES.get(name)
     if factory is None:
         raise TableException(f"the SQL type {node.sql()} is not supported yet")
     if factory in (t.VarCharType, t.CharType) and params:
         return factory(params[0])
     return factory()
+
+
+#: functions Flink's serialized schema prints bare (Calcite's and the planner's own
+#: operators); a function of the newer built-in stack prints as a quoted identifier
+_BARE_FUNCTIONS = {"PROCTIME", "SOURCE_WATERMARK", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP",
+                   "NOW", "UPPER", "LOWER", "ABS", "COALESCE", "CAST", "CHAR_LENGTH",
+                   "SUBSTRING", "TRIM", "CONCAT"}
+_SQL_OPERATORS = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+                  exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
+                  exp.GTE: ">=", exp.And: "AND", exp.Or: "OR", exp.DPipe: "||"}
+
+
+def flink_sql_text(expression: Any) -> str:
+    """An expression as Flink's serialized schema prints it (``print_schema`` of a table
+    with computed columns or a watermark): identifiers quoted, ``TO_TIMESTAMP_LTZ`` as
+    `` `TO_TIMESTAMP_LTZ`(`id` * 1700000, 3)``, ``ts - INTERVAL '1' SECOND``."""
+    if not isinstance(expression, str):
+        return repr(expression)
+    try:
+        node = sqlglot.parse_one(expression, read=FlinkDialect)
+    except (ParseError, TokenError):
+        return expression
+    return _unparse(node)
+
+
+def _unparse(node: exp.Expression) -> str:
+    if isinstance(node, exp.Paren):
+        return f"({_unparse(node.this)})"
+    if isinstance(node, exp.Column):
+        return ".".join(f"`{part}`" for part in (node.table, node.name) if part)
+    if isinstance(node, exp.Literal):
+        return f"'{node.this}'" if node.is_string else str(node.this)
+    if isinstance(node, exp.Interval):
+        amount = node.this.this if isinstance(node.this, exp.Literal) else node.this.sql()
+        return f"INTERVAL '{amount}' {node.unit.name.upper() if node.unit else 'SECOND'}"
+    if isinstance(node, exp.Cast):
+        return f"CAST({_unparse(node.this)} AS {_data_type(node.to).sql()})"
+    for kind, symbol in _SQL_OPERATORS.items():
+        if type(node) is kind:
+            return f"{_unparse(node.this)} {symbol} {_unparse(node.expression)}"
+    if isinstance(node, exp.Func):
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
+        args = node.expressions if isinstance(node, exp.Anonymous) else [
+            a for a in node.args.values() if isinstance(a, exp.Expression)]
+        text = ", ".join(_unparse(a) for a in args)
+        return f"{name}({text})" if name in _BARE_FUNCTIONS else f"`{name}`({text})"
+    return node.sql(dialect=FlinkDialect)
+
+
+def sql_type(text: str) -> Optional[t.DataType]:
+    """The DataType of a SQL type's text (``TIMESTAMP_LTZ(3)``), None when it is not one."""
+    try:
+        node = sqlglot.parse_one(f"CAST(NULL AS {text})", read=FlinkDialect)
+    except (ParseError, TokenError):
+        return None
+    if not isinstance(node, exp.Cast):
+        return None
+    try:
+        return _data_type(node.to)
+    except TableException:
+        return None
 
 
 def position(node: exp.Expression) -> Optional[str]:
@@ -272,9 +351,27 @@ def to_expression(node: exp.Expression) -> Expression:
                              to_expression(node.args["false"]) if node.args.get("false")
                              else Literal(None)])
     if isinstance(node, exp.Cast):
-        return Cast(to_expression(node.this), _data_type(node.to))
+        target = _data_type(node.to)
+        if (node.meta.get("typed_literal") and not node.to.expressions
+                and isinstance(node.this, exp.Literal)):
+            text = node.this.name
+            fraction = text.split(".", 1)[1] if "." in text else ""
+            target = t.TimestampType(len(fraction.strip()))  # TIMESTAMP '...' keeps its digits
+        return Cast(to_expression(node.this), target)
     if isinstance(node, exp.Window):
+        if isinstance(node.this, exp.RowNumber):
+            from flink_py.table.rank import row_number_call
+            return row_number_call(node, to_expression)
         return _over_call(node)
+    for kind, name in _DATE_PARTS.items():
+        if type(node) is kind:
+            return Call(name, [to_expression(node.this)])
+    if isinstance(node, exp.Extract):  # EXTRACT(HOUR FROM ts)
+        part = node.this.name.lower()
+        name = {"day": "dayofmonth"}.get(part, part)
+        if name not in ("year", "month", "dayofmonth", "hour", "minute", "second"):
+            raise TableException(f"EXTRACT({part.upper()} FROM ...) is not supported yet")
+        return Call(name, [to_expression(node.expression)])
     if isinstance(node, exp.Anonymous):  # a function sqlglot does not know: a UDF's call
         return NamedCall(node.name, [to_expression(e) for e in node.expressions])
     raise TableException(f"the SQL expression {node.sql(dialect=FlinkDialect)!r} is not "
@@ -289,8 +386,11 @@ def from_plan(select: exp.Select, lookup: Callable[[str], PlanNode]) -> PlanNode
     """The plan of a ``SELECT``'s ``FROM`` clause: its first relation, joined with the
     rest; each relation's columns are in scope as ``name.column`` (``Qualify``)."""
     source = select.args.get("from_") or select.args.get("from")
-    if source is None:
-        raise TableException("a SELECT without FROM is not supported yet")
+    if source is None:  # SELECT 1 + 1: one row of no columns
+        from flink_py.table.planner import Values
+        if select.args.get("joins"):
+            raise TableException("a JOIN without FROM is not valid SQL")
+        return Values([()], [], [])
     plan = relation_plan(source.this, lookup)
     for join in select.args.get("joins") or []:
         plan = join_plan(plan, join, lookup)
@@ -473,21 +573,43 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
         inner.set("offset", None)
         inner.set("order", None)
         plan = query_plan(inner, lookup)
+        width = len(plan.names)
         if order is not None:
             keys = []
+            hidden: List[exp.Expression] = []
             for o in order.expressions:
-                key = to_expression(o.this)  # a column of the query's output
+                key = to_expression(o.this)  # a column of the query's output ...
+                try:
+                    key.resolve(plan.scope())
+                except ValidationException:
+                    # ... or of its input, when the select does not aggregate: sorted by a
+                    # hidden column, projected away after the sort
+                    if not isinstance(inner, exp.Select) or inner.args.get("group") or \
+                            inner.args.get("distinct"):
+                        raise
+                    hidden.append(o.this)
+                    key = ColumnRef(f"$sort{len(hidden) - 1}")
                 keys.append(Ordering(key, not o.args.get("desc"),
                                      bool(o.args.get("nulls_first"))))
+            if hidden:
+                widened = inner.copy()
+                widened.set("expressions", list(inner.expressions) + [
+                    exp.alias_(e.copy(), f"$sort{i}", quoted=True)
+                    for i, e in enumerate(hidden)])
+                plan = query_plan(widened, lookup)
             plan = sort_plan(plan, keys)
         fetch = None
         if limit is not None:
             count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
             fetch = _integer(count, "LIMIT")
         skip = _integer(offset.expression, "OFFSET") if offset is not None else 0
-        if limit is None and offset is None:
-            return plan
-        return limit_plan(plan, skip, fetch)
+        if limit is not None or offset is not None:
+            plan = limit_plan(plan, skip, fetch)
+        if len(plan.names) > width:  # the hidden sort columns go
+            from flink_py.table.table import project as project_columns
+            plan = project_columns(plan, [InputRef(i, plan.data_types[i], plan.names[i])
+                                          for i in range(width)], "EXPR${}")
+        return plan
     from flink_py.table.table import aggregate_plan, project
     if isinstance(select, (exp.Union, exp.Intersect, exp.Except)):
         return _set_operation_plan(select, lookup)
@@ -512,7 +634,13 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     where = select.args.get("where")
     if where is not None:
         from flink_py.table.join import where_plan
-        plan = where_plan(plan, to_expression(where.this))
+        from flink_py.table.rank import rank_where
+        condition = to_expression(where.this)
+        ranked = rank_where(plan, condition)  # WHERE rn <= N over a ROW_NUMBER: a Top-N
+        if ranked is not None:
+            plan, condition = ranked
+        if condition is not None:
+            plan = where_plan(plan, condition)
     items: List[Expression] = []
     for e in select.expressions:
         if isinstance(e, exp.Star):
@@ -524,6 +652,10 @@ def query_plan(select: exp.Expression, lookup: Callable[[str], PlanNode]) -> Pla
     group = select.args.get("group")
     having = select.args.get("having")
     keys = [to_expression(g) for g in group.expressions] if group is not None else []
+    from flink_py.table.rank import has_row_number, mark_rank_output, row_number_plan
+    mark_rank_output(plan, items)
+    if any(has_row_number(i) for i in items):
+        return row_number_plan(plan, items, "EXPR${}")
     windowed = _window_aggregation(plan, keys, items)
     if windowed is not None:
         if having is not None:
@@ -738,7 +870,7 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
             if watermarks:
                 raise ValidationException("Multiple watermark definitions are not supported "
                                           "yet.")
-            watermarks.append((column.this.name, to_expression(column.expression)))
+            watermarks.append((column.this.name, column.expression.sql(dialect=FlinkDialect)))
             continue
         if isinstance(column, exp.PrimaryKey):
             if not any("NOT ENFORCED" in str(o).upper() for o in
@@ -759,7 +891,7 @@ def catalog_table_of(create: exp.Create, qualified: Callable[[str], str]) -> Any
         computed = [c for c in column.args.get("constraints") or []
                     if isinstance(c.kind, exp.ComputedColumnConstraint)]
         if computed:
-            columns.append((column.name, to_expression(computed[0].kind.this)))
+            columns.append((column.name, computed[0].kind.this.sql(dialect=FlinkDialect)))
             continue
         if column.args.get("kind") is None:
             raise TableException(f"column {column.name!r} has no type")

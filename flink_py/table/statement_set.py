@@ -157,7 +157,9 @@ def _add_sinks(t_env: "TableEnvironment", inserts: List[Insert]) -> Tuple[Any, L
     from flink_py.table.temporal import sink_casts
     for table, (_, plan) in zip(tables, inserts):
         plan = sink_casts(plan, table.data_types)  # a TIMESTAMP into a TIMESTAMP_LTZ column
-        write_to_sink(table, translate(plan, env, batch), plan.updating, batch)
+        with t_env._functions_in_scope():  # the config the operators are built with
+            stream = translate(plan, env, batch)
+        write_to_sink(table, stream, plan.updating, batch)
     return env, tables
 
 

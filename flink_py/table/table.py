@@ -91,7 +91,26 @@ def aggregate_plan(child: PlanNode, keys: Sequence[Expression],
         kept.expr, kept.input_names = r.expr, r.input_names  # for explain
         out.append(kept)
     names = [r.name if r.name is not None else unnamed.format(i) for i, r in enumerate(out)]
+    if unnamed == "_c{}":
+        names = _api_aggregate_names(select, rewritten, names, len(keys))
     return Project(agg, out, _unique(names))
+
+
+def _api_aggregate_names(select: Sequence[Expression], rewritten: Sequence[Expression],
+                         names: List[str], width: int) -> List[str]:
+    """The Table API names an unaliased aggregate call of an aggregating select
+    ``EXPR$<i>``, ``i`` its place among the items that are not grouping keys (seen in
+    PyFlink 2.3: ``group_by(k).select(k, id.count, v.sum)`` is ``k, EXPR$0, EXPR$1``);
+    another unnamed expression stays ``_c<position>``."""
+    from flink_py.table.expressions import Aggregate
+    out, place = list(names), 0
+    for i, (e, r) in enumerate(zip(select, rewritten)):
+        if isinstance(r, InputRef) and r.index < width:
+            continue  # a grouping key
+        if isinstance(e, Aggregate) and e.name_hint() is None:
+            out[i] = f"EXPR${place}"
+        place += 1
+    return out
 
 
 def _same_column(e: ColumnRef, k: ColumnRef, scope: Any) -> bool:
@@ -491,9 +510,11 @@ class Table:
 
     def print_schema(self) -> None:
         """Prints the schema as Flink does: ``(\\n  `a` BIGINT,\\n ...)``."""
-        columns = [f"  `{n}` {dt.sql()}" for n, dt in zip(self._plan.names,
-                                                          self._plan.data_types)]
-        print("(\n" + ",\n".join(columns) + "\n)")
+        extras = getattr(self._plan, "schema_extras", None)  # a declared schema's details
+        suffixes, lines = extras if extras is not None else ({}, [])
+        columns = [f"  `{n}` {dt.sql()}{suffixes.get(n, '')}"
+                   for n, dt in zip(self._plan.names, self._plan.data_types)]
+        print("(\n" + ",\n".join(columns + [f"  {line}" for line in lines]) + "\n)")
 
     def explain(self, *extra_details: Any) -> str:
         """The abstract syntax tree of this table and its plans, as Flink prints them.

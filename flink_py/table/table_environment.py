@@ -232,7 +232,8 @@ class TableEnvironment:
             if table.computed():
                 from flink_py.table.windows import stream_table_plan
                 return stream_table_plan(CatalogSource(table), schema=table,
-                                         batch=not self._settings.is_streaming_mode())
+                                         batch=not self._settings.is_streaming_mode(),
+                                         from_catalog=True)
             return CatalogSource(table)
         if key not in self._views:
             raise ValidationException(f"Object '{path}' not found within "
@@ -272,9 +273,12 @@ class TableEnvironment:
         """Expressions resolved inside see this environment's functions and session time
         zone (``table.local-time-zone``)."""
         from flink_py.table.expressions import functions_in_scope
+        from flink_py.table.state_ttl import ttl_in_scope
         from flink_py.table.temporal import time_zone_in_scope
+        config = self.get_config()
         with functions_in_scope(self._functions), time_zone_in_scope(
-                self.get_config().get("table.local-time-zone", "default")):
+                config.get("table.local-time-zone", "default")), ttl_in_scope(
+                config.get("table.exec.state.ttl", None)):
             yield
 
     def set_local_timezone(self, zone: str) -> None:
@@ -361,7 +365,8 @@ class TableEnvironment:
         streaming = self._settings.is_streaming_mode()
 
         def records() -> Any:
-            stream = translate(plan, self._environment_for(plan), not streaming)
+            with self._functions_in_scope():  # the config the operators are built with
+                stream = translate(plan, self._environment_for(plan), not streaming)
             if not plan.updating:
                 stream = stream.map(lambda values: (0, values))
             return stream.execute_and_collect("collect")
@@ -417,7 +422,8 @@ class StreamTableEnvironment(TableEnvironment):
 
     def _stream_of(self, table: Table) -> Any:
         env = self._environment_for(table._plan)
-        return translate(table._plan, env, not self._settings.is_streaming_mode())
+        with self._functions_in_scope():
+            return translate(table._plan, env, not self._settings.is_streaming_mode())
 
     def to_data_stream(self, table: Table) -> Any:
         """The table's rows as a DataStream of ``Row``; an updating table is refused, as

@@ -89,6 +89,10 @@ def parse_type(result_type: Union[t.DataType, str]) -> t.DataType:
         parsed = _parse_type_text(result_type.strip())
         if parsed is not None:
             return parsed
+        from flink_py.table.sql import sql_type
+        parsed = sql_type(result_type.strip())  # TIMESTAMP_LTZ(3), DECIMAL(10, 2), ...
+        if parsed is not None:
+            return parsed
     raise ValidationException(f"result_type {result_type!r}: expected a DataType or a type "
                               f"name such as 'BIGINT' or 'STRING'")
 

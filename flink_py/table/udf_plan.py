@@ -354,12 +354,15 @@ def translate_general_group_aggregate(node: GroupAggregate, env: Any, batch: boo
     from flink_py.datastream.state import ValueStateDescriptor
     base = _opening(udfs, KeyedProcessFunction)
 
+    from flink_py.table.state_ttl import current_state_ttl, with_ttl
+    ttl = current_state_ttl()
+
     class GroupAggFunction(base):  # type: ignore[valid-type, misc]
         """The accumulators and the row count of each group in keyed state."""
 
         def open(self, runtime_context: Any) -> None:
-            self.state = runtime_context.get_state(
-                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+            self.state = runtime_context.get_state(with_ttl(
+                ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()), ttl))
             super().open(runtime_context)
 
         def process_element(self, record: tuple, ctx: Any) -> Any:
@@ -616,10 +619,13 @@ class TableAggregate(PlanNode):
         from flink_py.datastream.functions import KeyedProcessFunction
         from flink_py.datastream.state import ValueStateDescriptor
 
+        from flink_py.table.state_ttl import current_state_ttl, with_ttl
+        ttl = current_state_ttl()
+
         class GroupTableAggFunction(_opening(udfs, KeyedProcessFunction)):  # type: ignore
             def open(self, runtime_context: Any) -> None:
-                self.state = runtime_context.get_state(
-                    ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()))
+                self.state = runtime_context.get_state(with_ttl(
+                    ValueStateDescriptor("accumulators", Types.PICKLED_BYTE_ARRAY()), ttl))
                 super().open(runtime_context)
 
             def process_element(self, record: tuple, ctx: Any) -> Any:

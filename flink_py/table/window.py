@@ -182,8 +182,12 @@ class WindowGroupedTable:
         positions = [i for i, e in enumerate(items) if repr(e) not in key_reprs]
 
         def unnamed(i: int, e: Any) -> str:
-            # Flink numbers an unnamed item by its place among the non-key items
-            return f"EXPR${positions.index(i)}"
+            # Flink numbers an unnamed aggregate or window property by its place among the
+            # non-key items; another unnamed expression is _c<position>
+            from flink_py.table.expressions import Aggregate
+            if isinstance(e, (Aggregate, WindowProperty, TimeAttribute)):
+                return f"EXPR${positions.index(i)}"
+            return f"_c{i}"
         with table._t_env._functions_in_scope():
             plan = table._plan
             spec = window_spec(w.kind, plan, w.time_field, w.size, w.slide)

@@ -99,6 +99,88 @@ class WatermarkAssigner(PlanNode):
 from flink_py.common.watermark_strategy import WatermarkGenerator  # noqa: E402
 
 
+class SourceWatermark(PlanNode):
+    """``WATERMARK FOR rowtime AS SOURCE_WATERMARK()``: the column is the rowtime and the
+    stream's own watermarks stand."""
+
+    def __init__(self, child: PlanNode, column: int, batch: bool = False) -> None:
+        self.inputs, self.column = (child,), column
+        self.names = list(child.names)
+        self.data_types = list(child.data_types)
+        self.data_types[column] = rowtime_type(child.data_types[column], batch)
+        self.qualified = child.qualified
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        return translate(self.inputs[0], env, batch)
+
+
+class RecordTimestamp(PlanNode):
+    """``child``'s rows with the stream record's timestamp appended (the ``rowtime``
+    metadata of ``from_data_stream``), a TIMESTAMP_LTZ(3) or, for a legacy ``.rowtime``
+    field, a TIMESTAMP(3)."""
+
+    def __init__(self, child: PlanNode, name: str, data_type: t.DataType) -> None:
+        self.inputs = (child,)
+        self.names = list(child.names) + [name]
+        self.data_types = list(child.data_types) + [data_type]
+
+    def to_stream(self, env: Any, batch: bool) -> Any:
+        from flink_py.datastream.functions import ProcessFunction
+        from flink_py.table.temporal import ltz_from_millis
+        ltz = isinstance(self.data_types[-1], t.LocalZonedTimestampType)
+
+        class AppendTimestamp(ProcessFunction):
+            def process_element(self, row: tuple, ctx: Any) -> Any:
+                ts = ctx.timestamp()
+                if ts is None:
+                    raise TableException(
+                        "Rowtime timestamp is not defined. Please make sure that a proper "
+                        "TimestampAssigner is defined and the stream environment uses the "
+                        "EventTime time characteristic.")
+                yield row + ((ltz_from_millis(ts) if ltz else from_millis(ts)),)
+        return translate(self.inputs[0], env, batch).process(AppendTimestamp())
+
+
+def _schema_extras(schema: Any) -> Tuple[Dict[str, str], List[str]]:
+    """What Flink's ResolvedSchema adds to a column list: `` AS <expr>`` after a computed
+    column, `` METADATA`` after a metadata one, then WATERMARK and PRIMARY KEY lines."""
+    from flink_py.table.catalog import Metadata
+    from flink_py.table.sql import flink_sql_text
+    suffixes: Dict[str, str] = {}
+    types: Dict[str, t.DataType] = {}
+    for name, declared in schema.columns:
+        if isinstance(declared, Metadata):
+            suffixes[name] = " METADATA" + (" VIRTUAL" if declared.virtual else "") + (
+                f" FROM '{declared.key}'" if declared.key != name else "")
+            types[name] = declared.data_type
+        elif isinstance(declared, t.DataType):
+            types[name] = declared
+        else:
+            suffixes[name] = f" AS {flink_sql_text(declared)}"
+    lines = []
+    for column, watermark in schema.watermarks:
+        lines.append(f"WATERMARK FOR `{column}`: {{type:{column}}} AS "
+                     f"{flink_sql_text(watermark)}")
+    key = getattr(schema, "primary_key", None)
+    if key:
+        lines.append(f"CONSTRAINT `PK_{'_'.join(key)}` PRIMARY KEY "
+                     f"({', '.join(f'`{k}`' for k in key)}) NOT ENFORCED")
+    return suffixes, lines
+
+
+def _with_record_timestamp(plan: PlanNode, metadata: List[Tuple[str, Any]]) -> PlanNode:
+    if len(metadata) != 1 or metadata[0][1].key != "rowtime":
+        raise TableException(
+            f"the metadata columns {[n for n, _ in metadata]} of a DataStream: only "
+            f"'rowtime' (the record's timestamp) is available")
+    name, declared = metadata[0]
+    if not isinstance(declared.data_type, t.LocalZonedTimestampType):
+        raise ValidationException(
+            f"Invalid data type for metadata column '{name}': the rowtime metadata of a "
+            f"DataStream is TIMESTAMP_LTZ(3), got {declared.data_type.sql()}")
+    return RecordTimestamp(plan, name, declared.data_type)
+
+
 class ExpressionWatermarks(WatermarkGenerator):
     """A periodic generator of the largest watermark expression value seen so far."""
 
@@ -375,8 +457,9 @@ def _keyed_function_base() -> Any:
     return KeyedProcessFunction
 
 
-class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
-    """Tumbling, hopping and cumulative window aggregation over slices (see the module)."""
+class _WindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
+    """What the window aggregations share: the accumulators of the node's aggregates, its
+    window clock, and the UDFs its keys and arguments call (opened and closed here)."""
 
     def __init__(self, node: WindowAggregate) -> None:
         self.spec, self.event_time = node.spec, node.event_time
@@ -386,16 +469,23 @@ class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
             u for a in node.aggs if a.arg is not None for u in a.arg.udfs]
 
     def open(self, runtime_context: Any) -> None:
-        from flink_py.common.typeinfo import Types
-        from flink_py.datastream.state import MapStateDescriptor
         from flink_py.table.udf import open_functions
-        self.slices = runtime_context.get_map_state(MapStateDescriptor(
-            "window-slices", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         open_functions(self.udfs, runtime_context)
 
     def close(self) -> None:
         from flink_py.table.udf import close_functions
         close_functions(self.udfs)
+
+
+class SliceWindowAggFunction(_WindowAggFunction):
+    """Tumbling, hopping and cumulative window aggregation over slices (see the module)."""
+
+    def open(self, runtime_context: Any) -> None:
+        from flink_py.common.typeinfo import Types
+        from flink_py.datastream.state import MapStateDescriptor
+        self.slices = runtime_context.get_map_state(MapStateDescriptor(
+            "window-slices", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+        super().open(runtime_context)
 
     def process_element(self, row: tuple, ctx: Any) -> Any:
         timers, clock = ctx.timer_service(), self.clock
@@ -433,29 +523,17 @@ class SliceWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
                    + self.results(accs))
 
 
-class SessionWindowAggFunction(_keyed_function_base()):  # type: ignore[misc]
+class SessionWindowAggFunction(_WindowAggFunction):
     """Session windows: ``[ts, ts + gap)`` per row, merged with the windows they touch
     (Flink's SessionWindowAssigner: the ceiling window, then the floor one)."""
-
-    def __init__(self, node: WindowAggregate) -> None:
-        self.spec, self.event_time = node.spec, node.event_time
-        self.create, self.merge, self.results, self.zero = _accumulate(node.aggs)
-        self.clock = node.clock
-        self.udfs = [u for k in node.keys for u in k.udfs] + [
-            u for a in node.aggs if a.arg is not None for u in a.arg.udfs]
 
     def open(self, runtime_context: Any) -> None:
         from flink_py.common.typeinfo import Types
         from flink_py.datastream.state import ValueStateDescriptor
-        from flink_py.table.udf import open_functions
         # {(start, end): accumulators} of the key's open sessions
         self.sessions = runtime_context.get_state(ValueStateDescriptor(
             "sessions", Types.PICKLED_BYTE_ARRAY()))
-        open_functions(self.udfs, runtime_context)
-
-    def close(self) -> None:
-        from flink_py.table.udf import close_functions
-        close_functions(self.udfs)
+        super().open(runtime_context)
 
     def _register(self, timers: Any, end: int) -> None:
         if self.event_time:
@@ -656,18 +734,15 @@ def interval_of(value: Any, what: str) -> int:
     return value // datetime.timedelta(milliseconds=1)
 
 
-def sequence_names(exprs: Sequence[Any]) -> List[str]:
-    return [getattr(e, "name", None) or f"EXPR${i}" for i, e in enumerate(exprs)]
-
-
 # -- tables of DataStreams ---------------------------------------------------------------------
 def stream_table_plan(source: PlanNode, schema: Any = None,
-                      fields: Sequence[Any] = (), batch: bool = False) -> PlanNode:
+                      fields: Sequence[Any] = (), batch: bool = False,
+                      from_catalog: bool = False) -> PlanNode:
     """The plan of ``from_data_stream(stream, schema)`` or ``(stream, *fields)`` over the
     stream's ``source`` node: Instant fields as TIMESTAMP_LTZ values; the schema's columns
     in declared order (its physical columns found in the stream by name, its computed ones
     evaluated) and its watermark; or ``col('ts').rowtime`` / ``col('pt').proctime`` fields."""
-    from flink_py.table.expressions import ColumnRef, Expression, InputRef, TimeAttribute
+    from flink_py.table.expressions import InputRef, TimeAttribute
     from flink_py.table.planner import Project
     from flink_py.table.temporal import instant_to_ltz
     plan = source
@@ -681,11 +756,22 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
                 exprs.append(InputRef(i, dt, source.names[i]).resolve(source.scope()))
         plan = Project(source, exprs, list(source.names))
     if schema is not None:
+        from flink_py.table.catalog import Metadata
         from flink_py.table.sql import parse_expression
+        metadata = [(n, d) for n, d in schema.columns if isinstance(d, Metadata)]
+        if metadata:
+            plan = _with_record_timestamp(plan, metadata)
         scope = plan.scope()
         exprs, names = [], []
-        for name, declared in schema.columns:
-            if isinstance(declared, t.DataType):
+        columns = list(schema.columns)
+        if not any(isinstance(d, t.DataType) for _, d in columns):
+            # no physical column declared: every field of the stream is one, first
+            columns = [(n, dt) for n, dt in zip(source.names, plan.data_types)] + columns
+        for name, declared in columns:
+            if isinstance(declared, Metadata):
+                index = len(plan.names) - 1
+                exprs.append(Resolved(declared.data_type, lambda row, i=index: row[i], name))
+            elif isinstance(declared, t.DataType):
                 index = scope.index_of(name)
                 exprs.append(Resolved(declared, lambda row, i=index: row[i], name))
             else:
@@ -693,10 +779,25 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
                 exprs.append(e.resolve(scope))
             names.append(name)
         plan = Project(plan, exprs, names)
+        declared_physical = any(isinstance(d, t.DataType) for _, d in schema.columns)
+        extras = None if declared_physical and not from_catalog else _schema_extras(schema)
         for column, watermark in schema.watermarks:
+            index = plan.scope().index_of(column)
+            if isinstance(watermark, str) and watermark.strip().upper().replace(" ", "") == \
+                    "SOURCE_WATERMARK()":
+                plan = SourceWatermark(plan, index, batch)  # the stream's own watermarks
+                continue
             e = parse_expression(watermark) if isinstance(watermark, str) else watermark
-            plan = WatermarkAssigner(plan, plan.scope().index_of(column),
-                                     e.resolve(plan.scope()), batch)
+            plan = WatermarkAssigner(plan, index, e.resolve(plan.scope()), batch)
+        if extras is not None:
+            # Flink prints a table read straight from a declared schema with the schema's
+            # computed and metadata columns, watermarks and key (print_schema)
+            suffixes, lines = extras
+            for i, name in enumerate(plan.names):
+                dt = plan.data_types[i]
+                plain = dt.as_time_attribute(None) if isinstance(dt, t.TimestampType) else dt
+                lines = [line.replace(f"{{type:{name}}}", plain.sql()) for line in lines]
+            plan.schema_extras = (suffixes, lines)
         plan.primary_key = schema.primary_key  # a versioned table's (temporal joins)
         return plan
     if fields:
@@ -712,47 +813,43 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
 def _legacy_time_fields(plan: PlanNode, names: List[str], kinds: List[Optional[str]]
                         ) -> PlanNode:
     """``from_data_stream(ds, col('a'), col('ts').rowtime, col('pt').proctime)``: a rowtime
-    field replaces (or appends) a column with the stream record's timestamp, a proctime
-    field appends the processing time."""
+    field replaces (when it names a column) or appends a column with the stream record's
+    timestamp, the stream's watermarks standing; a proctime field appends the processing
+    time."""
     from flink_py.table.planner import Project
     physical = [n for n, k in zip(names, kinds) if k is None]
+    width = len(plan.names)
+    if any(k == "ROWTIME" for k in kinds):
+        plan = RecordTimestamp(plan, "$rowtime", LEGACY_ROWTIME_TYPE)
     exprs: List[Resolved] = []
     position = 0
     for name, kind in zip(names, kinds):
-        if kind is None or (kind == "ROWTIME" and name in plan.names):
-            if position >= len(plan.names):
+        if kind is None or (kind == "ROWTIME" and name in plan.names[:width]):
+            if position >= width:
                 raise ValidationException(
                     f"from_data_stream: {len(physical)} field names for "
-                    f"{len(plan.names)} columns ({', '.join(plan.names)})")
+                    f"{width} columns ({', '.join(plan.names[:width])})")
             i = position
             position += 1
-            dt = plan.data_types[i]
-            if kind == "ROWTIME":
-                exprs.append(Resolved(rowtime_type(t.TimestampType(3)),
-                                      _RecordTimestamp(), name))
-            else:
-                exprs.append(Resolved(dt, lambda row, i=i: row[i], name))
-        elif kind == "ROWTIME":
-            exprs.append(Resolved(rowtime_type(t.TimestampType(3)), _RecordTimestamp(), name))
-        else:
+            if kind is None:
+                exprs.append(Resolved(plan.data_types[i], lambda row, i=i: row[i], name))
+                continue
+        if kind == "ROWTIME":
+            exprs.append(Resolved(rowtime_type(LEGACY_ROWTIME_TYPE),
+                                  lambda row, i=width: row[i], name))
+        elif kind == "PROCTIME":
             from flink_py.table.temporal import _proctime
             dt, f = _proctime("proctime", [])
             exprs.append(Resolved(dt, f, name))
-    if position != len(plan.names):
+    if position != width:
         raise ValidationException(
-            f"from_data_stream: {len(physical)} field names for {len(plan.names)} columns "
-            f"({', '.join(plan.names)})")
-    project = Project(plan, exprs, names)
-    if any(k == "ROWTIME" for k in kinds):
-        raise TableException("col(...).rowtime in from_data_stream (the stream's record "
-                             "timestamps) is not supported yet: declare the rowtime with "
-                             "Schema.column_by_expression and watermark")
-    return project
+            f"from_data_stream: {len(physical)} field names for {width} columns "
+            f"({', '.join(plan.names[:width])})")
+    return Project(plan, exprs, names)
 
 
-class _RecordTimestamp:
-    def __call__(self, row: tuple) -> Any:
-        raise TableException("the stream record's timestamp is not available here")
+#: the type of a legacy ``col('ts').rowtime`` field
+LEGACY_ROWTIME_TYPE: t.DataType = t.TimestampType(3)
 
 
 # -- plans of windowed selects -----------------------------------------------------------------
@@ -864,3 +961,49 @@ def over_plan(child: PlanNode, select: Sequence[Any], unnamed: str) -> PlanNode:
         r = replace(e)
         items.append(r)
     return project(node, items, unnamed)
+
+
+# -- ORDER BY a rowtime in streaming -----------------------------------------------------------
+def temporal_sort_stream(node: Any, env: Any) -> Any:
+    """``ORDER BY rowtime[, more keys]`` of an insert-only stream: rows wait in state until
+    the watermark passes their time, then leave in time order, ties by the other keys (Flink's
+    RowTimeSortOperator, on one subtask); a late row is dropped."""
+    from flink_py.table.planner import _insert_only
+    stream = _insert_only(node.inputs[0], env, False, "ORDER BY")
+    time_key = node.keys[0][0].evaluate
+    others = [(r.evaluate, ascending, nulls_first) for r, ascending, nulls_first
+              in node.keys[1:]]
+    return stream.key_by(lambda row: 0).process(RowTimeSortFunction(time_key, others))
+
+
+class RowTimeSortFunction(_keyed_function_base()):  # type: ignore[misc]
+    def __init__(self, time_key: Callable[[tuple], Any], others: list) -> None:
+        self.time_key, self.others = time_key, others
+
+    def open(self, runtime_context: Any) -> None:
+        from flink_py.common.typeinfo import Types
+        from flink_py.datastream.state import MapStateDescriptor
+        self.pending = runtime_context.get_map_state(MapStateDescriptor(
+            "rows-by-time", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+
+    def process_element(self, row: tuple, ctx: Any) -> Any:
+        timers = ctx.timer_service()
+        ts = to_millis(self.time_key(row))
+        if ts <= timers.current_watermark():
+            return  # late
+        rows = self.pending.get(ts)
+        if rows is None:
+            rows = []
+            timers.register_event_time_timer(ts)
+        rows.append(row)
+        self.pending.put(ts, rows)
+        return
+        yield
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Any:
+        from flink_py.table.planner import sort_rows
+        rows = self.pending.get(timestamp)
+        if rows is None:
+            return
+        self.pending.remove(timestamp)
+        yield from (sort_rows(rows, self.others) if self.others else rows)
