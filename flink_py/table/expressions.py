@@ -376,7 +376,10 @@ class ColumnRef(Expression):
 
     def resolve(self, scope: Scope) -> Resolved:
         index = scope.index_of(self.name, self.position, self.qualifier)
-        return Resolved(scope.data_types[index], lambda row: row[index], scope.names[index])
+        name = scope.names[index]
+        if self.qualifier and scope.qualified:  # SQL's ``b.id`` is named ``id``, not ``id0``
+            name = scope.qualified[index][1]
+        return Resolved(scope.data_types[index], lambda row: row[index], name)
 
     def name_hint(self) -> Optional[str]:
         return self.name

@@ -372,6 +372,8 @@ def where_plan(plan: PlanNode, condition: Expression) -> PlanNode:
             rest.append(part)
         else:
             plan = merged
+    from flink_py.table.interval_join import time_join
+    plan = time_join(plan)  # time bounds in WHERE make an interval join, as in Flink
     remaining = _and(rest)
     if remaining is None:
         return plan

@@ -488,6 +488,9 @@ def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode])
     (a join without condition, whose WHERE equalities become its key: ``where_plan``)."""
     from flink_py.table.join import Join, using_join
     relation = join.this
+    if isinstance(relation, exp.Table) and relation.args.get("version") is not None:
+        from flink_py.table.interval_join import temporal_join_plan  # FOR SYSTEM_TIME AS OF
+        return temporal_join_plan(left, join, lambda r: relation_plan(r, lookup), to_expression)
     if isinstance(relation, exp.Lateral):  # LATERAL TABLE(f(...)): a table function
         from flink_py.table.udf_plan import lateral_join_plan
         return lateral_join_plan(left, join)
@@ -516,7 +519,8 @@ def join_plan(left: PlanNode, join: exp.Join, lookup: Callable[[str], PlanNode])
     plan = Join(left, right, join_type)
     if on is None:
         return plan
-    return Join(left, right, join_type, to_expression(on))
+    from flink_py.table.interval_join import time_join
+    return time_join(Join(left, right, join_type, to_expression(on)))
 
 
 def values_plan(node: exp.Values) -> PlanNode:

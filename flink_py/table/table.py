@@ -381,7 +381,8 @@ class Table:
             from flink_py.table.join import flink_string
             raise ValidationException(f"Invalid join condition: {flink_string(predicate)}. "
                                       f"At least one equi-join predicate is required.")
-        return Table(join, self._t_env)
+        from flink_py.table.interval_join import time_join
+        return Table(time_join(join), self._t_env)
 
     def join(self, right: "Table", join_predicate: Optional[ExprLike] = None) -> "Table":
         """The inner join with ``right`` on ``join_predicate`` (every pair without one; a

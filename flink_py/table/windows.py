@@ -798,6 +798,7 @@ def stream_table_plan(source: PlanNode, schema: Any = None,
                 plain = dt.as_time_attribute(None) if isinstance(dt, t.TimestampType) else dt
                 lines = [line.replace(f"{{type:{name}}}", plain.sql()) for line in lines]
             plan.schema_extras = (suffixes, lines)
+        plan.primary_key = schema.primary_key  # a versioned table's (temporal joins)
         return plan
     if fields:
         names = [f if isinstance(f, str) else f.name_hint() for f in fields]

@@ -158,6 +158,13 @@ class TimerFiringMixin:
             finally:
                 self._timer_output = None
             collector.flush_to(self.output)  # type: ignore[attr-defined]
+        # a function may emit rows older than the watermark by up to this (Flink's
+        # KeyedCoProcessOperatorWithWatermarkDelay, under a table's interval join)
+        delay = getattr(getattr(self, "function", None), "output_watermark_delay", 0)
+        if delay:
+            self.current_watermark = watermark  # type: ignore[attr-defined]
+            self.output.emit_watermark(watermark - delay)  # type: ignore[attr-defined]
+            return
         super().process_watermark(watermark)  # type: ignore[misc]
 
     def close(self) -> None:
